@@ -1,0 +1,13 @@
+import { idParams } from '../../lib/http/params.js';
+import { route } from '../../lib/http/route.js';
+import { getThread, threadUpdate, updateThread } from '../../lib/threads/service.js';
+
+export { OPTIONS } from '../../lib/http/cors.js';
+
+// GET /api/threads/{id} – a thread with its customer, contact and shipments
+export const GET = route({ action: 'threads.read', params: idParams }, ({ ctx, params }) => getThread(ctx, params.id));
+
+// PATCH /api/threads/{id} – edit subject, status (snooze until), priority, tags, customer, team
+export const PATCH = route({ action: 'threads.write', params: idParams, body: threadUpdate }, ({ ctx, params, body }) =>
+  updateThread(ctx, params.id, body),
+);

@@ -1,0 +1,10 @@
+import { idParams } from '../../../lib/http/params.js';
+import { route } from '../../../lib/http/route.js';
+import { assignThread, threadAssign } from '../../../lib/threads/service.js';
+
+export { OPTIONS } from '../../../lib/http/cors.js';
+
+// POST /api/threads/{id}/assign – assign to a member and/or a team
+export const POST = route({ action: 'threads.write', params: idParams, body: threadAssign }, ({ ctx, params, body }) =>
+  assignThread(ctx, params.id, body),
+);

@@ -1,0 +1,207 @@
+// The environment, validated once. A missing or bad variable stops start-up with a message that names
+// each one; a deployment (Vercel, or APP_ENV=production) refuses the embedded development defaults.
+import { z } from 'zod';
+
+/** Fixed development defaults. Public on purpose: they only ever protect a developer's laptop. */
+export const DEV_DEFAULTS = {
+  AUTH_JWT_SECRET: 'banxway-local-development-jwt-secret-change-me-0001',
+  ENCRYPTION_KEY: 'YmFueHdheS1sb2NhbC1kZXYta2V5LTMyLWJ5dGVzISE=',
+  CRON_SECRET: 'banxway-local-cron-secret',
+  STORAGE_SIGNING_SECRET: 'banxway-local-storage-signing-secret',
+} as const;
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const csv = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+const optionalUrl = z.url().optional();
+const base64Key = z
+  .string()
+  .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+
+export const envSchema = z
+  .object({
+    APP_ENV: z.enum(['development', 'test', 'production']).optional(),
+    VERCEL: z.string().optional(),
+    VERCEL_ENV: z.string().optional(),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PUBLIC_BASE_URL: optionalUrl,
+    LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+
+    DATABASE_URL: optionalUrl,
+    DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(100).optional(),
+    DATABASE_PREPARE: bool.optional(),
+    PGLITE_DATA_DIR: z.string().default('.data/pglite'),
+
+    AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    SUPABASE_URL: optionalUrl,
+    SUPABASE_SERVICE_ROLE_KEY: z.string().optional(),
+    AUTH_JWT_ISSUER: z.string().optional(),
+    AUTH_JWT_AUDIENCE: z.string().default('authenticated'),
+
+    ENCRYPTION_KEY: base64Key.optional(),
+    ENCRYPTION_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,16}$/).default('k1'),
+    ENCRYPTION_PREVIOUS_KEYS: z
+      .string()
+      .regex(/^([A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/=]+)(,[A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/=]+)*$/, 'must be id:base64key[,id:base64key]')
+      .optional(),
+
+    CRON_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+
+    QSTASH_TOKEN: z.string().optional(),
+    QSTASH_URL: z.url().default('https://qstash.upstash.io'),
+    QSTASH_CURRENT_SIGNING_KEY: z.string().optional(),
+    QSTASH_NEXT_SIGNING_KEY: z.string().optional(),
+
+    UPSTASH_REDIS_REST_URL: optionalUrl,
+    UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
+    RATE_LIMIT_PER_USER_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+    RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
+
+    CORS_ORIGINS: csv.default([]),
+    MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+
+    STORAGE_SIGNING_SECRET: z.string().min(16).optional(),
+    DEV_CRON: bool.default(true),
+    DEV_JOBS: bool.default(true),
+  })
+  .superRefine((env, issue) => {
+    const deployed = env.VERCEL === '1' || env.APP_ENV === 'production';
+    if (!deployed) return;
+    const required = ['DATABASE_URL', 'PUBLIC_BASE_URL', 'ENCRYPTION_KEY', 'CRON_SECRET'] as const;
+    for (const name of required) {
+      if (!env[name]) issue.addIssue({ code: 'custom', path: [name], message: 'is required in a deployment' });
+    }
+    if (!env.SUPABASE_URL && !env.AUTH_JWT_SECRET) {
+      issue.addIssue({ code: 'custom', path: ['SUPABASE_URL'], message: 'or AUTH_JWT_SECRET is required in a deployment' });
+    }
+    for (const [name, value] of Object.entries(DEV_DEFAULTS)) {
+      if (env[name as keyof typeof DEV_DEFAULTS] === value) {
+        issue.addIssue({ code: 'custom', path: [name], message: 'is the public development default; set a real secret' });
+      }
+    }
+    if (env.QSTASH_TOKEN && (!env.QSTASH_CURRENT_SIGNING_KEY || !env.QSTASH_NEXT_SIGNING_KEY)) {
+      issue.addIssue({ code: 'custom', path: ['QSTASH_CURRENT_SIGNING_KEY'], message: 'and QSTASH_NEXT_SIGNING_KEY are required with QSTASH_TOKEN' });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: 'development' | 'test' | 'production';
+  deployed: boolean;
+  port: number;
+  publicBaseUrl: string;
+  logLevel: Env['LOG_LEVEL'];
+  database:
+    | { kind: 'postgres'; url: string; poolMax: number; prepare: boolean }
+    | { kind: 'pglite'; dataDir: string; poolMax: number };
+  auth: { secret?: string; jwksUrl?: string; issuer?: string; audience: string };
+  encryption: { keyId: string; key: Buffer; previous: Map<string, Buffer> };
+  cronSecret: string;
+  qstash?: { token: string; url: string; currentSigningKey: string; nextSigningKey: string };
+  qstashSigningKeys?: { current: string; next: string };
+  redis?: { url: string; token: string };
+  rateLimit: { perUserPerMinute: number; perIpPerMinute: number };
+  corsOrigins: string[];
+  maxBodyBytes: number;
+  storageSigningSecret: string;
+  supabase?: { url: string; serviceRoleKey?: string };
+  dev: { cron: boolean; jobs: boolean };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses an environment into the typed configuration; throws ConfigError naming every bad variable. */
+export function parseConfig(source: Record<string, string | undefined>): Config {
+  // Empty strings are "unset": .env files and CI often export VAR= for optional values.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(environment)'} ${i.message}`));
+  }
+  const e = parsed.data;
+  const deployed = e.VERCEL === '1' || e.APP_ENV === 'production';
+  const env = e.APP_ENV ?? (deployed ? 'production' : 'development');
+  const url = e.DATABASE_URL;
+  // Supavisor's transaction mode (port 6543) cannot keep prepared statements between transactions.
+  const pooled = url ? /:6543\b|pooler\.supabase\.com/.test(url) : false;
+  const previous = new Map<string, Buffer>();
+  for (const pair of e.ENCRYPTION_PREVIOUS_KEYS?.split(',') ?? []) {
+    const [id, key] = pair.split(':') as [string, string];
+    previous.set(id, Buffer.from(key, 'base64'));
+  }
+  const issuer = e.AUTH_JWT_ISSUER ?? (e.SUPABASE_URL ? `${e.SUPABASE_URL.replace(/\/$/, '')}/auth/v1` : undefined);
+  return {
+    env,
+    deployed,
+    port: e.PORT,
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+    logLevel: e.LOG_LEVEL,
+    database: url
+      ? { kind: 'postgres', url, poolMax: e.DATABASE_POOL_MAX ?? (deployed ? 3 : 10), prepare: e.DATABASE_PREPARE ?? !pooled }
+      : { kind: 'pglite', dataDir: e.PGLITE_DATA_DIR, poolMax: e.DATABASE_POOL_MAX ?? 8 },
+    auth: {
+      secret: e.AUTH_JWT_SECRET ?? (e.SUPABASE_URL ? undefined : DEV_DEFAULTS.AUTH_JWT_SECRET),
+      jwksUrl: e.SUPABASE_URL ? `${e.SUPABASE_URL.replace(/\/$/, '')}/auth/v1/.well-known/jwks.json` : undefined,
+      issuer,
+      audience: e.AUTH_JWT_AUDIENCE,
+    },
+    encryption: {
+      keyId: e.ENCRYPTION_KEY_ID,
+      key: Buffer.from(e.ENCRYPTION_KEY ?? DEV_DEFAULTS.ENCRYPTION_KEY, 'base64'),
+      previous,
+    },
+    cronSecret: e.CRON_SECRET ?? DEV_DEFAULTS.CRON_SECRET,
+    qstash: e.QSTASH_TOKEN
+      ? {
+          token: e.QSTASH_TOKEN,
+          url: e.QSTASH_URL,
+          currentSigningKey: e.QSTASH_CURRENT_SIGNING_KEY ?? '',
+          nextSigningKey: e.QSTASH_NEXT_SIGNING_KEY ?? '',
+        }
+      : undefined,
+    qstashSigningKeys:
+      e.QSTASH_CURRENT_SIGNING_KEY && e.QSTASH_NEXT_SIGNING_KEY
+        ? { current: e.QSTASH_CURRENT_SIGNING_KEY, next: e.QSTASH_NEXT_SIGNING_KEY }
+        : undefined,
+    redis:
+      e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
+        ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN }
+        : undefined,
+    rateLimit: { perUserPerMinute: e.RATE_LIMIT_PER_USER_PER_MINUTE, perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE },
+    corsOrigins: e.CORS_ORIGINS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    storageSigningSecret: e.STORAGE_SIGNING_SECRET ?? DEV_DEFAULTS.STORAGE_SIGNING_SECRET,
+    supabase: e.SUPABASE_URL ? { url: e.SUPABASE_URL.replace(/\/$/, ''), serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY } : undefined,
+    dev: { cron: e.DEV_CRON, jobs: e.DEV_JOBS },
+  };
+}
+
+let current: Config | undefined;
+
+/** The process configuration, parsed from process.env on first use. */
+export function config(): Config {
+  current ??= parseConfig(process.env);
+  return current;
+}
+
+/** Replaces the process configuration (tests, and the dev server after it picks a port). */
+export function setConfig(next: Config): void {
+  current = next;
+}
+
+/** An absolute URL on this deployment for an outside service to call; never derived from a request. */
+export function publicUrl(path: string): string {
+  return `${config().publicBaseUrl}${path.startsWith('/') ? path : `/${path}`}`;
+}

@@ -1,0 +1,114 @@
+// Contacts: the people at customers (and unknown senders until someone files them under a customer).
+import { z } from 'zod';
+import type { Ctx } from '../context.js';
+import { AppError, notFound } from '../http/errors.js';
+import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { escapeLike, phoneNumber } from '../customers/service.js';
+import { recordChange, topics } from '../realtime.js';
+
+const email = z.string().trim().toLowerCase().pipe(z.email('must be an email address')).pipe(z.string().max(320));
+
+export const contactFields = {
+  customerId: z.uuid().nullable(),
+  name: z.string().trim().max(300),
+  email: email.nullable(),
+  phone: phoneNumber.nullable(),
+  whatsapp: phoneNumber.nullable(),
+  designation: z.string().trim().max(200).nullable(),
+  isPrimary: z.boolean(),
+};
+
+export const contactCreate = z
+  .strictObject({
+    customerId: contactFields.customerId.optional(),
+    name: contactFields.name.default(''),
+    email: contactFields.email.optional(),
+    phone: contactFields.phone.optional(),
+    whatsapp: contactFields.whatsapp.optional(),
+    designation: contactFields.designation.optional(),
+    isPrimary: contactFields.isPrimary.default(false),
+  })
+  .refine((c) => c.name || c.email || c.phone || c.whatsapp, {
+    message: 'a contact needs at least a name, an email or a phone number',
+    path: ['name'],
+  });
+export const contactUpdate = z.strictObject(contactFields).partial().refine((v) => Object.keys(v).length > 0, 'must change at least one field');
+
+export const contactListQuery = z.object({
+  ...pageQuery,
+  customerId: z.uuid().optional(),
+  q: z.string().trim().min(1).max(200).optional(),
+  email: z.string().trim().toLowerCase().max(320).optional(),
+  domain: z.string().trim().toLowerCase().max(253).optional(),
+  phone: phoneNumber.optional(),
+});
+
+const RETURNING = 'id, customer_id, name, email, phone, whatsapp, designation, email_status, is_primary, created_at, updated_at';
+const cursorShape = z.tuple([z.string(), z.uuid()]);
+
+export async function listContacts(ctx: Ctx, q: z.infer<typeof contactListQuery>) {
+  const sql = ctx.sql;
+  const after = decodeCursor(q.cursor, cursorShape);
+  const rows = await sql<{ id: string; sortName: string }[]>`
+    select ${sql.unsafe(RETURNING)}, lower(name) as sort_name from app.contacts
+    where org_id = ${ctx.orgId} and deleted_at is null
+      ${q.customerId ? sql`and customer_id = ${q.customerId}` : sql``}
+      ${q.q ? sql`and (name ilike ${`%${escapeLike(q.q)}%`} or email ilike ${`%${escapeLike(q.q)}%`})` : sql``}
+      ${q.email ? sql`and email = ${q.email}` : sql``}
+      ${q.domain ? sql`and email like ${`%@${escapeLike(q.domain)}`}` : sql``}
+      ${q.phone ? sql`and (phone = ${q.phone} or whatsapp = ${q.phone})` : sql``}
+      ${after ? sql`and (lower(name), id) > (${after[0]}, ${after[1]}::uuid)` : sql``}
+    order by lower(name), id
+    limit ${q.limit + 1}`;
+  const page = toPage(rows, q.limit, (r) => [r.sortName, r.id]);
+  return { ...page, data: page.data.map(({ sortName: _s, ...c }) => c) };
+}
+
+export async function getContact(ctx: Ctx, id: string) {
+  const [contact] = await ctx.sql`
+    select ${ctx.sql.unsafe(RETURNING)} from app.contacts where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null`;
+  if (!contact) throw notFound('Contact');
+  return contact;
+}
+
+async function assertCustomer(ctx: Ctx, customerId: string | null | undefined) {
+  if (!customerId) return;
+  const [c] = await ctx.sql`select 1 from app.customers where id = ${customerId} and org_id = ${ctx.orgId} and deleted_at is null`;
+  if (!c) throw new AppError('validation_failed', 'body.customerId: no such customer', { issues: [{ path: 'body.customerId', message: 'no such customer' }] });
+}
+
+export async function createContact(ctx: Ctx, input: z.infer<typeof contactCreate>) {
+  await assertCustomer(ctx, input.customerId);
+  const [contact] = await ctx.sql<{ id: string }[]>`
+    insert into app.contacts ${ctx.sql({ ...input, orgId: ctx.orgId } as never)} returning ${ctx.sql.unsafe(RETURNING)}`;
+  await recordChange(ctx, {
+    event: 'contact.created',
+    topics: [topics.org(ctx.orgId)],
+    data: contact,
+    audit: { entityType: 'contact', entityId: contact!.id, data: input },
+  });
+  return contact!;
+}
+
+export async function updateContact(ctx: Ctx, id: string, input: z.infer<typeof contactUpdate>) {
+  await assertCustomer(ctx, input.customerId);
+  const [contact] = await ctx.sql`
+    update app.contacts set ${ctx.sql(input as never)} where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null
+    returning ${ctx.sql.unsafe(RETURNING)}`;
+  if (!contact) throw notFound('Contact');
+  await recordChange(ctx, {
+    event: 'contact.updated',
+    topics: [topics.org(ctx.orgId)],
+    data: contact,
+    audit: { entityType: 'contact', entityId: id, data: input },
+  });
+  return contact;
+}
+
+export async function deleteContact(ctx: Ctx, id: string) {
+  const [row] = await ctx.sql`
+    update app.contacts set deleted_at = now() where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null returning id`;
+  if (!row) throw notFound('Contact');
+  await recordChange(ctx, { event: 'contact.deleted', topics: [topics.org(ctx.orgId)], data: { id }, audit: { entityType: 'contact', entityId: id } });
+  return null;
+}

@@ -1,0 +1,161 @@
+// Customers (companies the forwarder works with) and their contacts (people, emails, E.164 phones).
+import { z } from 'zod';
+import type { Ctx } from '../context.js';
+import { notFound } from '../http/errors.js';
+import { csvList, decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { toE164 } from '../phone.js';
+import { recordChange, topics } from '../realtime.js';
+
+export const CUSTOMER_KINDS = ['shipper', 'consignee', 'overseas_agent', 'carrier', 'customs_broker', 'transporter', 'other'] as const;
+export const CUSTOMER_TIERS = ['strategic', 'key', 'standard', 'occasional'] as const;
+
+const domain = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^(?!-)[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})*\.[a-z]{2,}$/, 'must be a domain such as maersk.com');
+
+/** A phone number in any common format; stored as E.164 (default region India). */
+export const phoneNumber = z
+  .string()
+  .trim()
+  .min(3)
+  .max(32)
+  .transform((v, c) => {
+    const e164 = toE164(v);
+    if (!e164) {
+      c.addIssue({ code: 'custom', message: 'is not a valid phone number (use +<country code><number>)' });
+      return z.NEVER;
+    }
+    return e164;
+  });
+
+export const customerFields = {
+  name: z.string().trim().min(1).max(300),
+  kind: z.enum(CUSTOMER_KINDS),
+  tier: z.enum(CUSTOMER_TIERS),
+  domains: z.array(domain).max(20),
+  gstin: z.string().trim().regex(/^[0-9]{2}[A-Z0-9]{10}[0-9A-Z]{3}$/, 'must be a 15-character GSTIN').nullable(),
+  city: z.string().trim().max(100).nullable(),
+  country: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code').nullable(),
+  notes: z.string().max(10_000).nullable(),
+  tags: z.array(z.string().trim().min(1).max(50)).max(30),
+  ownerId: z.uuid().nullable(),
+};
+
+export const customerCreate = z.strictObject({
+  ...customerFields,
+  kind: customerFields.kind.default('shipper'),
+  tier: customerFields.tier.default('standard'),
+  domains: customerFields.domains.default([]),
+  tags: customerFields.tags.default([]),
+  gstin: customerFields.gstin.optional(),
+  city: customerFields.city.optional(),
+  country: customerFields.country.optional(),
+  notes: customerFields.notes.optional(),
+  ownerId: customerFields.ownerId.optional(),
+});
+export const customerUpdate = z.strictObject(customerFields).partial().refine((v) => Object.keys(v).length > 0, 'must change at least one field');
+
+export const customerListQuery = z.object({
+  ...pageQuery,
+  q: z.string().trim().min(1).max(200).optional(),
+  domain: domain.optional(),
+  email: z.string().trim().toLowerCase().max(320).optional(),
+  phone: phoneNumber.optional(),
+  kind: csvList(z.enum(CUSTOMER_KINDS)),
+  tier: csvList(z.enum(CUSTOMER_TIERS)),
+});
+
+const cursorShape = z.tuple([z.string(), z.uuid()]);
+
+export interface Customer {
+  id: string;
+  name: string;
+  kind: string;
+  tier: string;
+  domains: string[];
+  [key: string]: unknown;
+}
+
+const columns = (sql: Ctx['sql']) =>
+  sql`c.id, c.name, c.kind, c.tier, c.domains, c.gstin, c.city, c.country, c.notes, c.tags, c.owner_id, c.created_at, c.updated_at`;
+
+export async function listCustomers(ctx: Ctx, q: z.infer<typeof customerListQuery>) {
+  const sql = ctx.sql;
+  const after = decodeCursor(q.cursor, cursorShape);
+  const rows = await sql<(Customer & { sortName: string })[]>`
+    select ${columns(sql)}, lower(c.name) as sort_name from app.customers c
+    where c.org_id = ${ctx.orgId} and c.deleted_at is null
+      ${q.q ? sql`and c.name ilike ${`%${escapeLike(q.q)}%`}` : sql``}
+      ${q.domain ? sql`and c.domains @> ${[q.domain]}::text[]` : sql``}
+      ${q.kind ? sql`and c.kind = any(${q.kind}::text[])` : sql``}
+      ${q.tier ? sql`and c.tier = any(${q.tier}::text[])` : sql``}
+      ${q.email ? sql`and exists (select 1 from app.contacts k where k.customer_id = c.id and k.org_id = c.org_id and k.deleted_at is null and k.email = ${q.email})` : sql``}
+      ${q.phone ? sql`and exists (select 1 from app.contacts k where k.customer_id = c.id and k.org_id = c.org_id and k.deleted_at is null and (k.phone = ${q.phone} or k.whatsapp = ${q.phone}))` : sql``}
+      ${after ? sql`and (lower(c.name), c.id) > (${after[0]}, ${after[1]}::uuid)` : sql``}
+    order by lower(c.name), c.id
+    limit ${q.limit + 1}`;
+  const page = toPage(rows, q.limit, (r) => [r.sortName, r.id]);
+  return { ...page, data: page.data.map(({ sortName: _s, ...c }) => c) };
+}
+
+export async function getCustomer(ctx: Ctx, id: string) {
+  const sql = ctx.sql;
+  const [customer] = await sql<Customer[]>`
+    select ${columns(sql)} from app.customers c where c.id = ${id} and c.org_id = ${ctx.orgId} and c.deleted_at is null`;
+  if (!customer) throw notFound('Customer');
+  const contacts = await sql`
+    select id, name, email, phone, whatsapp, designation, email_status, is_primary
+    from app.contacts where customer_id = ${id} and org_id = ${ctx.orgId} and deleted_at is null
+    order by is_primary desc, name limit 200`;
+  return { ...customer, contacts };
+}
+
+export async function createCustomer(ctx: Ctx, input: z.infer<typeof customerCreate>) {
+  const sql = ctx.sql;
+  const [customer] = await sql<Customer[]>`
+    insert into app.customers ${sql({ ...input, orgId: ctx.orgId } as never)}
+    returning id, name, kind, tier, domains, gstin, city, country, notes, tags, owner_id, created_at, updated_at`;
+  await recordChange(ctx, {
+    event: 'customer.created',
+    topics: [topics.org(ctx.orgId)],
+    data: customer,
+    audit: { entityType: 'customer', entityId: customer!.id, data: input },
+  });
+  return customer!;
+}
+
+export async function updateCustomer(ctx: Ctx, id: string, input: z.infer<typeof customerUpdate>) {
+  const sql = ctx.sql;
+  const [customer] = await sql<Customer[]>`
+    update app.customers set ${sql(input as never)}
+    where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null
+    returning id, name, kind, tier, domains, gstin, city, country, notes, tags, owner_id, created_at, updated_at`;
+  if (!customer) throw notFound('Customer');
+  await recordChange(ctx, {
+    event: 'customer.updated',
+    topics: [topics.org(ctx.orgId)],
+    data: customer,
+    audit: { entityType: 'customer', entityId: id, data: input },
+  });
+  return customer;
+}
+
+export async function deleteCustomer(ctx: Ctx, id: string) {
+  const sql = ctx.sql;
+  const [row] = await sql`
+    update app.customers set deleted_at = now() where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null returning id`;
+  if (!row) throw notFound('Customer');
+  await recordChange(ctx, {
+    event: 'customer.deleted',
+    topics: [topics.org(ctx.orgId)],
+    data: { id },
+    audit: { entityType: 'customer', entityId: id },
+  });
+  return null;
+}
+
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

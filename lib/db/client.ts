@@ -1,0 +1,84 @@
+// The postgres.js pool every query goes through, and transactions that act for one organization under
+// RLS. With DATABASE_URL unset the pool talks to embedded PGlite through pglite-socket (loaded lazily,
+// so production bundles never carry PGlite).
+import postgres from 'postgres';
+import { config } from '../config.js';
+
+export type Sql = postgres.Sql<Record<string, unknown>>;
+export type Tx = postgres.TransactionSql<Record<string, unknown>> | Sql;
+
+/** The claims a transaction runs under: a member acting for one organization, or the system actor. */
+export interface Claims {
+  sub?: string;
+  role: 'authenticated';
+  org_id: string;
+  org_role?: string;
+  actor?: 'system';
+  email?: string;
+}
+
+export function createPool(url: string, options: { max: number; prepare: boolean }): Sql {
+  return postgres(url, {
+    max: options.max,
+    prepare: options.prepare,
+    idle_timeout: 20,
+    connect_timeout: 10,
+    onnotice: () => {},
+    transform: { ...postgres.camel, undefined: null },
+    connection: { application_name: 'banxway' },
+  }) as unknown as Sql;
+}
+
+let pool: Promise<Sql> | undefined;
+let embedded: { stop(): Promise<void> } | undefined;
+
+async function connect(): Promise<Sql> {
+  const c = config().database;
+  if (c.kind === 'postgres') return createPool(c.url, { max: c.poolMax, prepare: c.prepare });
+  // A variable specifier keeps bundlers (and Vercel's file tracing) from pulling PGlite into functions.
+  const modulePath = './embedded.js';
+  const { startEmbedded } = (await import(modulePath)) as typeof import('./embedded.js');
+  const server = await startEmbedded({ dataDir: c.dataDir, maxConnections: c.poolMax });
+  embedded = server;
+  return createPool(server.url, { max: c.poolMax, prepare: false });
+}
+
+/** The shared pool (created on first use). */
+export function db(): Promise<Sql> {
+  pool ??= connect().catch((error: unknown) => {
+    pool = undefined;
+    throw error;
+  });
+  return pool;
+}
+
+/** Points the process at an existing pool (tests). */
+export function useDb(sql: Sql): void {
+  pool = Promise.resolve(sql);
+}
+
+/** Closes the pool and any embedded server. */
+export async function closeDb(): Promise<void> {
+  const current = pool;
+  pool = undefined;
+  if (current) await (await current).end({ timeout: 5 });
+  if (embedded) await embedded.stop();
+  embedded = undefined;
+}
+
+/**
+ * Runs fn in one transaction as `authenticated` with the given claims, so RLS policies hold even if a
+ * query forgets its organization filter. The claims are transaction-local (set_config(..., true)).
+ */
+export async function withClaims<T>(claims: Claims, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const sql = await db();
+  return sql.begin(async (tx) => {
+    await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)`;
+    return fn(tx as unknown as Tx);
+  }) as Promise<T>;
+}
+
+/** Claims for jobs and webhooks: the system actor, scoped to the one organization it works for. */
+export function systemClaims(orgId: string): Claims {
+  return { role: 'authenticated', org_id: orgId, actor: 'system' };
+}

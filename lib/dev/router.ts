@@ -1,0 +1,136 @@
+// Serves the files under api/ by Vercel's rules, for the dev server and for in-process tests:
+// api/a/b.ts is /api/a/b, api/a/index.ts is /api/a, a [param] segment matches one path part and
+// arrives as ?param=, an unexported method answers 405 with Allow (HEAD from GET, without a body),
+// and an unknown path 404s in the JSON error shape. The table is derived from the files.
+import { randomUUID } from 'node:crypto';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { errorBody } from '../http/errors.js';
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'] as const;
+type Handler = (request: Request) => Response | Promise<Response>;
+
+export interface RouteEntry {
+  file: string;
+  /** The URL pattern, e.g. /api/threads/[id]/assign */
+  pattern: string;
+  regex: RegExp;
+  params: string[];
+  dynamicSegments: number;
+}
+
+export const defaultApiDir = fileURLToPath(new URL('../../api/', import.meta.url));
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = join(dir, name);
+    if (statSync(full).isDirectory()) return name.startsWith('_') || name.startsWith('.') ? [] : walk(full);
+    // Vercel ignores files whose name starts with _ or . and type declarations.
+    if (name.startsWith('_') || name.startsWith('.') || name.endsWith('.d.ts')) return [];
+    return /\.(ts|js|mjs)$/.test(name) ? [full] : [];
+  });
+}
+
+/** The route table for a directory of functions, most specific first. */
+export function routeTable(apiDir = defaultApiDir): RouteEntry[] {
+  const entries = walk(apiDir).map((file) => {
+    const rel = relative(apiDir, file).split(sep).join('/').replace(/\.(ts|js|mjs)$/, '');
+    const parts = rel.split('/');
+    if (parts[parts.length - 1] === 'index') parts.pop();
+    const params: string[] = [];
+    const regexParts = parts.map((part) => {
+      const m = /^\[([A-Za-z0-9_]+)\]$/.exec(part);
+      if (m) {
+        params.push(m[1]!);
+        return '([^/]+)';
+      }
+      return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    });
+    const pattern = `/api${parts.length ? `/${parts.join('/')}` : ''}`;
+    const regex = new RegExp(`^/api${regexParts.length ? `/${regexParts.join('/')}` : ''}/?$`);
+    return { file, pattern, regex, params, dynamicSegments: params.length };
+  });
+  // Static segments win over dynamic ones at the same depth, as on Vercel.
+  return entries.sort((a, b) => {
+    const as = a.pattern.split('/');
+    const bs = b.pattern.split('/');
+    for (let i = 0; i < Math.min(as.length, bs.length); i++) {
+      const ad = as[i]!.startsWith('[');
+      const bd = bs[i]!.startsWith('[');
+      if (ad !== bd) return ad ? 1 : -1;
+    }
+    return bs.length - as.length;
+  });
+}
+
+function notFoundResponse(request: Request): Response {
+  const requestId = randomUUID();
+  const url = new URL(request.url);
+  return Response.json(errorBody('not_found', `No route for ${request.method} ${url.pathname}`, requestId), {
+    status: 404,
+    headers: { 'x-request-id': requestId },
+  });
+}
+
+export interface Router {
+  routes: RouteEntry[];
+  fetch(request: Request): Promise<Response>;
+}
+
+export function createRouter(apiDir = defaultApiDir): Router {
+  const routes = routeTable(apiDir);
+  const modules = new Map<string, Promise<Record<string, unknown>>>();
+  const load = (file: string) => {
+    let m = modules.get(file);
+    if (!m) {
+      m = import(pathToFileURL(file).href) as Promise<Record<string, unknown>>;
+      modules.set(file, m);
+    }
+    return m;
+  };
+
+  return {
+    routes,
+    async fetch(request: Request): Promise<Response> {
+      const url = new URL(request.url);
+      for (const r of routes) {
+        const match = r.regex.exec(url.pathname);
+        if (!match) continue;
+        const mod = await load(r.file);
+        const exported = METHODS.filter((m) => typeof mod[m] === 'function');
+        const method = request.method.toUpperCase();
+        let handler = mod[method] as Handler | undefined;
+        const headFromGet = method === 'HEAD' && !handler && typeof mod.GET === 'function';
+        if (headFromGet) handler = mod.GET as Handler;
+        if (!handler) {
+          const allow = new Set<string>(exported);
+          if (allow.has('GET')) allow.add('HEAD');
+          const requestId = randomUUID();
+          return Response.json(errorBody('method_not_allowed', `${method} is not allowed on ${r.pattern}`, requestId), {
+            status: 405,
+            headers: { allow: [...allow].join(', '), 'x-request-id': requestId },
+          });
+        }
+        // Vercel passes dynamic segments as query parameters on the request URL.
+        const target = new URL(url);
+        r.params.forEach((name, i) => target.searchParams.set(name, decodeURIComponent(match[i + 1]!)));
+        const forwarded =
+          r.params.length === 0
+            ? request
+            : new Request(target, {
+                method: request.method,
+                headers: request.headers,
+                body: method === 'GET' || method === 'HEAD' ? undefined : request.body,
+                duplex: 'half',
+                signal: request.signal,
+              } as RequestInit);
+        const headRequest = headFromGet ? new Request(forwarded.url, { method: 'GET', headers: forwarded.headers }) : forwarded;
+        const response = await handler(headRequest);
+        if (method === 'HEAD') return new Response(null, { status: response.status, headers: response.headers });
+        return response;
+      }
+      return notFoundResponse(request);
+    },
+  };
+}

@@ -1,0 +1,96 @@
+// One error class, one code-to-status table, one JSON error shape:
+// { error: { code, message, details?, requestId } }. HTTP statuses appear only here.
+import { z } from 'zod';
+
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  gone: 410,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  validation_failed: 422,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'AppError';
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
+export const forbidden = (message = 'Your role does not allow this') => new AppError('forbidden', message);
+export const conflict = (message: string, details?: unknown) => new AppError('conflict', message, details);
+
+/** A 422 naming each bad field, e.g. `invalid('body.email', 'must be an email address')`. */
+export function invalid(path: string, message: string): AppError {
+  return new AppError('validation_failed', `${path}: ${message}`, { issues: [{ path, message }] });
+}
+
+/** Turns a zod error into a 422 whose message and details name every field. */
+export function fromZod(error: z.ZodError, where: 'body' | 'query' | 'path' | 'header' | 'payload'): AppError {
+  const issues: FieldIssue[] = error.issues.map((i) => ({
+    path: [where, ...i.path.map(String)].join('.'),
+    message: i.message,
+  }));
+  const message = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+  return new AppError('validation_failed', message, { issues });
+}
+
+export function errorBody(code: ErrorCode, message: string, requestId: string, details?: unknown) {
+  return { error: { code, message, ...(details === undefined ? {} : { details }), requestId } };
+}
+
+export function errorResponse(error: AppError, requestId: string, headers?: HeadersInit): Response {
+  const h = new Headers(headers);
+  for (const [k, v] of Object.entries(error.headers ?? {})) h.set(k, v);
+  h.set('x-request-id', requestId);
+  return Response.json(errorBody(error.code, error.message, requestId, error.details), { status: error.status, headers: h });
+}
+
+/** Maps database errors that mean "client's fault" to their 4xx; anything else stays unknown (500). */
+export function fromDatabase(error: unknown): AppError | undefined {
+  const e = error as { code?: string; constraint_name?: string; detail?: string; column_name?: string };
+  switch (e?.code) {
+    case '23505':
+      return new AppError('conflict', 'A record with the same unique value already exists', { constraint: e.constraint_name });
+    case '23503':
+      return new AppError('validation_failed', 'A referenced record does not exist in this organization', { constraint: e.constraint_name });
+    case '23514':
+      return new AppError('validation_failed', 'A value is outside what is allowed', { constraint: e.constraint_name });
+    case '22P02':
+    case '22007':
+    case '22008':
+      return new AppError('validation_failed', 'A value has the wrong format');
+    case '42501':
+      return new AppError('forbidden', 'Not permitted by the organization policy');
+    case '40001':
+    case '40P01':
+      return new AppError('conflict', 'A concurrent change won; retry the request');
+    default:
+      return undefined;
+  }
+}

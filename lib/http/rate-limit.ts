@@ -1,0 +1,79 @@
+// Per-user and per-IP rate limits: @upstash/ratelimit (sliding window) when Upstash Redis is
+// configured, an in-memory fixed window otherwise (one process: the dev server, tests).
+import { config } from '../config.js';
+import { AppError } from './errors.js';
+
+export interface Limiter {
+  limit(key: string, max: number): Promise<{ success: boolean; reset: number }>;
+}
+
+class MemoryLimiter implements Limiter {
+  private windows = new Map<string, { count: number; reset: number }>();
+  constructor(private windowMs = 60_000) {}
+
+  async limit(key: string, max: number) {
+    const now = Date.now();
+    let w = this.windows.get(key);
+    if (!w || w.reset <= now) {
+      if (this.windows.size > 50_000) this.sweep(now);
+      w = { count: 0, reset: now + this.windowMs };
+      this.windows.set(key, w);
+    }
+    w.count += 1;
+    return { success: w.count <= max, reset: w.reset };
+  }
+
+  private sweep(now: number) {
+    for (const [k, w] of this.windows) if (w.reset <= now) this.windows.delete(k);
+  }
+}
+
+class UpstashLimiter implements Limiter {
+  private limiters = new Map<number, Promise<{ limit(id: string): Promise<{ success: boolean; reset: number }> }>>();
+  constructor(private redis: { url: string; token: string }) {}
+
+  private get(max: number) {
+    let l = this.limiters.get(max);
+    if (!l) {
+      l = (async () => {
+        const [{ Ratelimit }, { Redis }] = await Promise.all([import('@upstash/ratelimit'), import('@upstash/redis')]);
+        const redis = new Redis({ url: this.redis.url, token: this.redis.token });
+        return new Ratelimit({ redis, limiter: Ratelimit.slidingWindow(max, '1 m'), prefix: `banxway:rl:${max}` });
+      })();
+      this.limiters.set(max, l);
+    }
+    return l;
+  }
+
+  async limit(key: string, max: number) {
+    const { success, reset } = await (await this.get(max)).limit(key);
+    return { success, reset };
+  }
+}
+
+let limiter: Limiter | undefined;
+
+export function rateLimiter(): Limiter {
+  const redis = config().redis;
+  limiter ??= redis ? new UpstashLimiter(redis) : new MemoryLimiter();
+  return limiter;
+}
+
+export function resetRateLimiter(next?: Limiter): void {
+  limiter = next;
+}
+
+/** Throws a 429 with Retry-After when the key is over its per-minute budget. */
+export async function enforceRateLimit(key: string, max: number): Promise<void> {
+  const { success, reset } = await rateLimiter().limit(key, max);
+  if (!success) {
+    const retryAfter = Math.max(1, Math.ceil((reset - Date.now()) / 1000));
+    throw new AppError('rate_limited', 'Too many requests; slow down', undefined, { 'retry-after': String(retryAfter) });
+  }
+}
+
+/** The caller's address as Vercel reports it (first X-Forwarded-For hop), else a placeholder. */
+export function clientIp(request: Request): string {
+  const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
+  return forwarded || request.headers.get('x-real-ip') || 'unknown';
+}

@@ -1,0 +1,268 @@
+// The one wrapper every authenticated route uses: request id, CORS, rate limits, bearer token (jose),
+// organization and role from the membership table, the role-by-action check, zod validation of path,
+// query and body, one transaction under RLS claims, Idempotency-Key, the error shape, and one log line.
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { config } from '../config.js';
+import type { Ctx, QueuedJob } from '../context.js';
+import { db, type Claims, type Sql, type Tx } from '../db/client.js';
+import { publishJobs } from '../jobs/publish.js';
+import { log, redactedPath } from '../log.js';
+import { bearerToken, verifyAccessToken } from './auth.js';
+import { corsHeaders } from './cors.js';
+import { AppError, errorResponse, fromDatabase, fromZod, invalid } from './errors.js';
+import { can, type Action, type Role } from './permissions.js';
+import { clientIp, enforceRateLimit } from './rate-limit.js';
+
+type Schema = z.ZodType;
+type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
+
+export interface RouteOptions<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined> {
+  /** The permission this route needs (see lib/http/permissions.ts). */
+  action: Action;
+  /** Path parameters, which Vercel passes as query parameters (`api/threads/[id].ts` gets `?id=`). */
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Success status when the handler returns data (default 200; null data answers 204). */
+  status?: number;
+  /** Honour Idempotency-Key (default: true for POST). */
+  idempotent?: boolean;
+}
+
+export interface RouteArgs<P, Q, B> {
+  ctx: Ctx;
+  params: P;
+  query: Q;
+  body: B;
+  request: Request;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function requestIdOf(request: Request): string {
+  const given = request.headers.get('x-request-id');
+  return given && /^[A-Za-z0-9._:-]{8,128}$/.test(given) ? given : randomUUID();
+}
+
+/** Search params as an object; a repeated key becomes an array. */
+export function searchObject(url: URL): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of url.searchParams) {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+/** Reads the body as text, refusing more than maxBytes whatever Content-Length claims. */
+export async function readBody(request: Request, maxBytes: number): Promise<string> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) throw new AppError('payload_too_large', `The body is larger than ${maxBytes} bytes`);
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw new AppError('payload_too_large', `The body is larger than ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function parseJsonBody(request: Request, schema: Schema): Promise<{ value: unknown; raw: string }> {
+  const raw = await readBody(request, config().maxBodyBytes);
+  const type = request.headers.get('content-type') ?? '';
+  if (raw.length > 0 && !/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
+    throw new AppError('unsupported_media_type', 'The body must be JSON (Content-Type: application/json)');
+  }
+  let json: unknown = {};
+  if (raw.length > 0) {
+    try {
+      json = JSON.parse(raw);
+    } catch (error) {
+      throw new AppError('bad_request', `The body is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) throw fromZod(parsed.error, 'body');
+  return { value: parsed.data, raw };
+}
+
+interface Membership {
+  orgId: string;
+  role: Role;
+}
+
+/** The organization and role the request acts as: X-Org-Id picks one when the user has several. */
+async function resolveMembership(sql: Tx, userId: string, request: Request): Promise<Membership> {
+  const header = request.headers.get('x-org-id');
+  if (header !== null && !UUID.test(header)) throw invalid('header.x-org-id', 'must be an organization id (uuid)');
+  const rows = await sql<{ orgId: string; role: Role }[]>`
+    select org_id, role from app.members where user_id = ${userId} and status = 'active'
+    ${header ? sql`and org_id = ${header.toLowerCase()}` : sql``}`;
+  if (header) {
+    if (!rows[0]) throw new AppError('not_found', 'Organization not found');
+    return rows[0];
+  }
+  if (rows.length === 0) throw new AppError('forbidden', 'You are not a member of any organization');
+  if (rows.length > 1) {
+    throw new AppError('validation_failed', 'You belong to several organizations: name one in the X-Org-Id header', {
+      issues: [{ path: 'header.x-org-id', message: 'is required when you belong to several organizations' }],
+      organizations: rows.map((r) => r.orgId),
+    });
+  }
+  return rows[0]!;
+}
+
+function jsonResponse(data: unknown, status: number, headers: Headers): Response {
+  if (data === null || data === undefined) return new Response(null, { status: status === 200 ? 204 : status, headers });
+  headers.set('content-type', 'application/json');
+  return new Response(JSON.stringify(data), { status, headers });
+}
+
+const hash = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/** Replays or records the response for an Idempotency-Key inside the request's transaction. */
+async function idempotent(
+  ctx: Ctx,
+  routeKey: string,
+  key: string,
+  requestHash: string,
+  run: () => Promise<{ status: number; data: unknown }>,
+): Promise<{ status: number; data: unknown; replayed: boolean }> {
+  // A concurrent request with the same key blocks on the primary key until this one commits, then
+  // finds the stored response: the work happens once.
+  const inserted = await ctx.sql`
+    insert into app.idempotency_keys (org_id, user_id, route, key, request_hash)
+    values (${ctx.orgId}, ${ctx.userId}, ${routeKey}, ${key}, ${requestHash})
+    on conflict (org_id, user_id, route, key) do update
+      set request_hash = excluded.request_hash, status_code = null, response = null,
+          created_at = now(), expires_at = now() + interval '24 hours'
+      where app.idempotency_keys.expires_at < now()
+    returning key`;
+  if (inserted.length === 0) {
+    const [row] = await ctx.sql<{ requestHash: string; statusCode: number | null; response: unknown }[]>`
+      select request_hash, status_code, response from app.idempotency_keys
+      where org_id = ${ctx.orgId} and user_id = ${ctx.userId} and route = ${routeKey} and key = ${key}`;
+    if (row && row.requestHash !== requestHash) {
+      throw new AppError('validation_failed', 'Idempotency-Key was already used with a different request', {
+        issues: [{ path: 'header.idempotency-key', message: 'was already used with a different request body' }],
+      });
+    }
+    if (row && row.statusCode !== null) return { status: row.statusCode, data: row.response, replayed: true };
+    throw new AppError('conflict', 'A request with this Idempotency-Key is still in progress');
+  }
+  const result = await run();
+  await ctx.sql`
+    update app.idempotency_keys set status_code = ${result.status}, response = ${ctx.sql.json((result.data ?? null) as never)}
+    where org_id = ${ctx.orgId} and user_id = ${ctx.userId} and route = ${routeKey} and key = ${key}`;
+  return { ...result, replayed: false };
+}
+
+/** Wraps errors thrown anywhere in a handler into the JSON error shape. */
+export function toErrorResponse(error: unknown, requestId: string, request: Request, headers: Headers): Response {
+  const known = error instanceof AppError ? error : fromDatabase(error);
+  if (known) return errorResponse(known, requestId, headers);
+  log.error('unhandled error', { requestId, path: redactedPath(new URL(request.url)), error });
+  return errorResponse(new AppError('internal', 'Something went wrong; the request id identifies it in our logs'), requestId, headers);
+}
+
+export function route<P extends Schema | undefined = undefined, Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined>(
+  options: RouteOptions<P, Q, B>,
+  handler: (args: RouteArgs<Infer<P>, Infer<Q>, Infer<B>>) => Promise<unknown>,
+): (request: Request) => Promise<Response> {
+  return async (request: Request) => {
+    const started = performance.now();
+    const requestId = requestIdOf(request);
+    const url = new URL(request.url);
+    const headers = new Headers(corsHeaders(request));
+    headers.set('x-request-id', requestId);
+    let userId: string | undefined;
+    let orgId: string | undefined;
+    let response: Response;
+    try {
+      const cfg = config();
+      await enforceRateLimit(`ip:${clientIp(request)}`, cfg.rateLimit.perIpPerMinute);
+      const principal = await verifyAccessToken(bearerToken(request));
+      userId = principal.userId;
+      await enforceRateLimit(`user:${userId}`, cfg.rateLimit.perUserPerMinute);
+
+      const search = searchObject(url);
+      let params: unknown;
+      if (options.params) {
+        const parsed = options.params.safeParse(search);
+        if (!parsed.success) throw fromZod(parsed.error, 'path');
+        params = parsed.data;
+      }
+      let query: unknown;
+      if (options.query) {
+        const parsed = options.query.safeParse(search);
+        if (!parsed.success) throw fromZod(parsed.error, 'query');
+        query = parsed.data;
+      }
+      let body: unknown;
+      let rawBody = '';
+      if (options.body) ({ value: body, raw: rawBody } = await parseJsonBody(request, options.body));
+
+      const idemKey = request.headers.get('idempotency-key');
+      const useIdempotency = (options.idempotent ?? request.method === 'POST') && idemKey !== null;
+      if (useIdempotency && !/^[\x21-\x7e]{1,255}$/.test(idemKey!)) {
+        throw invalid('header.idempotency-key', 'must be 1 to 255 visible ASCII characters');
+      }
+      const successStatus = options.status ?? 200;
+      const sql = await db();
+      const jobs: QueuedJob[] = [];
+      const result = await (sql as Sql).begin(async (raw) => {
+        const tx = raw as unknown as Tx;
+        const membership = await resolveMembership(tx, principal.userId, request);
+        orgId = membership.orgId;
+        if (!can(membership.role, options.action)) {
+          throw new AppError('forbidden', `Your role (${membership.role}) does not allow ${options.action}`);
+        }
+        const claims: Claims = {
+          sub: principal.userId,
+          role: 'authenticated',
+          org_id: membership.orgId,
+          org_role: membership.role,
+          email: principal.email,
+        };
+        await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)`;
+        const ctx: Ctx = { requestId, userId: principal.userId, orgId: membership.orgId, role: membership.role, sql: tx, jobs };
+        const run = async () => {
+          const data = await handler({ ctx, params: params as never, query: query as never, body: body as never, request });
+          return { status: data instanceof Response ? data.status : successStatus, data };
+        };
+        if (!useIdempotency) return { ...(await run()), replayed: false };
+        const routeKey = `${request.method} ${url.pathname}`;
+        return idempotent(ctx, routeKey, idemKey!, hash(`${url.search}\n${rawBody}`), run);
+      });
+      if (jobs.length > 0) await publishJobs(jobs);
+      if (result.data instanceof Response) {
+        response = result.data;
+        for (const [k, v] of headers) response.headers.set(k, v);
+      } else {
+        if (result.replayed) headers.set('idempotent-replayed', 'true');
+        response = jsonResponse(result.data, result.status, headers);
+      }
+    } catch (error) {
+      response = toErrorResponse(error, requestId, request, headers);
+    }
+    log.info('request', {
+      requestId,
+      method: request.method,
+      path: redactedPath(url),
+      status: response.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      userId,
+      orgId,
+    });
+    return response;
+  };
+}

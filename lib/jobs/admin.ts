@@ -1,0 +1,40 @@
+// Jobs as owners and admins see them: the dead ones (and any other status) and a retry.
+import { z } from 'zod';
+import type { Ctx } from '../context.js';
+import { notFound } from '../http/errors.js';
+import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { recordChange, topics } from '../realtime.js';
+
+export const jobListQuery = z.object({
+  ...pageQuery,
+  status: z.enum(['pending', 'running', 'done', 'dead']).default('dead'),
+  name: z.string().max(64).optional(),
+});
+
+const columns = 'id, name, payload, status, attempts, max_attempts, run_at, deadline_at, last_error, first_attempt_at, done_at, created_at, updated_at';
+
+export async function listJobs(ctx: Ctx, q: z.infer<typeof jobListQuery>) {
+  const sql = ctx.sql;
+  const after = decodeCursor(q.cursor, z.tuple([z.iso.datetime({ offset: true }), z.uuid()]));
+  const rows = await sql<{ id: string; updatedAt: Date }[]>`
+    select ${sql.unsafe(columns)} from app.outbox
+    where org_id = ${ctx.orgId} and status = ${q.status}
+      ${q.name ? sql`and name = ${q.name}` : sql``}
+      ${after ? sql`and (updated_at, id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
+    order by updated_at desc, id desc limit ${q.limit + 1}`;
+  return toPage(rows, q.limit, (r) => [r.updatedAt.toISOString(), r.id]);
+}
+
+export async function retryDeadJob(ctx: Ctx, id: string) {
+  const [job] = await ctx.sql<{ id: string | null; name: string; runAt: Date; maxAttempts: number }[]>`
+    select (j).id, (j).name, (j).run_at, (j).max_attempts from (select app.retry_job(${id}) as j) r`;
+  if (!job?.id) throw notFound('Dead job');
+  ctx.jobs.push({ id: job.id, name: job.name, runAt: job.runAt, maxAttempts: job.maxAttempts });
+  await recordChange(ctx, {
+    event: 'job.retried',
+    topics: [topics.org(ctx.orgId)],
+    data: { id: job.id, name: job.name },
+    audit: { entityType: 'job', entityId: job.id },
+  });
+  return { id: job.id, name: job.name, status: 'pending' };
+}

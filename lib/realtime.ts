@@ -1,0 +1,33 @@
+// Realtime events and the audit trail, written in the same transaction as the change they announce
+// (one statement through app.record_change), so nothing is announced that did not happen.
+import type { Ctx } from './context.js';
+
+export const topics = {
+  org: (orgId: string) => `org:${orgId}`,
+  thread: (orgId: string, threadId: string) => `org:${orgId}:thread:${threadId}`,
+  user: (userId: string) => `user:${userId}`,
+};
+
+export interface Change {
+  /** Event name, e.g. `thread.updated`. */
+  event: string;
+  topics: string[];
+  data: unknown;
+  /** The audit row; omitted for changes that are not worth auditing (read state). */
+  audit?: { action?: string; entityType: string; entityId: string | null; data?: unknown };
+}
+
+/** The broadcast payload the web app receives: `{ event, orgId, actorId, at, data }`. */
+export function eventPayload(ctx: Ctx, event: string, data: unknown) {
+  return { event, orgId: ctx.orgId, actorId: ctx.userId, at: new Date().toISOString(), data };
+}
+
+export async function recordChange(ctx: Ctx, change: Change): Promise<void> {
+  const payload = eventPayload(ctx, change.event, change.data);
+  const a = change.audit;
+  await ctx.sql`
+    select app.record_change(
+      ${change.topics}::text[], ${change.event}, ${ctx.sql.json(payload as never)},
+      ${a ? (a.action ?? change.event) : null}, ${a?.entityType ?? null}, ${a?.entityId ?? null}::uuid,
+      ${a?.data === undefined ? null : ctx.sql.json(a.data as never)}, ${ctx.requestId})`;
+}

@@ -1,0 +1,23 @@
+// Background work for threads: a snoozed thread reopens when its time comes.
+import { z } from 'zod';
+import { defineJob } from '../jobs/registry.js';
+import { recordChange, topics } from '../realtime.js';
+
+export const unsnoozeThread = defineJob({
+  name: 'thread.unsnooze',
+  schema: z.object({ threadId: z.uuid(), until: z.iso.datetime({ offset: true }) }),
+  async handle({ ctx, payload }) {
+    // Only the snooze this job was made for: a thread snoozed again (or reopened) is left alone.
+    const [thread] = await ctx.sql<{ id: string }[]>`
+      update app.threads set status = 'open', snoozed_until = null, last_activity_at = now()
+      where id = ${payload.threadId} and org_id = ${ctx.orgId} and status = 'snoozed' and snoozed_until = ${payload.until}::timestamptz
+      returning id, status, snoozed_until, last_activity_at`;
+    if (!thread) return;
+    await recordChange(ctx, {
+      event: 'thread.updated',
+      topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, thread.id)],
+      data: thread,
+      audit: { action: 'thread.unsnoozed', entityType: 'thread', entityId: thread.id },
+    });
+  },
+});

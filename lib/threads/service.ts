@@ -1,0 +1,261 @@
+// Threads: the conversations of the shared inbox. Listing (filters, newest activity first), reading,
+// editing, assignment, status with snooze, and per-member read state.
+import { z } from 'zod';
+import type { Ctx } from '../context.js';
+import { AppError, invalid, notFound } from '../http/errors.js';
+import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { enqueue } from '../jobs/enqueue.js';
+import { recordChange, topics } from '../realtime.js';
+import { unsnoozeThread } from './jobs.js';
+
+export const THREAD_STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'closed'] as const;
+export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+export const CHANNELS = ['email', 'whatsapp', 'sms', 'voice'] as const;
+
+const tag = z.string().trim().toLowerCase().min(1).max(50).regex(/^[\p{L}\p{N}][\p{L}\p{N} _./-]*$/u, 'must be letters, digits, space, _ . / -');
+
+export const threadCreate = z.strictObject({
+  subject: z.string().trim().max(1000).default(''),
+  channel: z.enum(CHANNELS).default('email'),
+  customerId: z.uuid().optional(),
+  contactId: z.uuid().optional(),
+  counterpart: z.string().trim().max(320).optional(),
+  priority: z.enum(PRIORITIES).default('normal'),
+  tags: z.array(tag).max(30).default([]),
+  assigneeId: z.uuid().optional(),
+  teamId: z.uuid().optional(),
+});
+
+export const threadUpdate = z
+  .strictObject({
+    subject: z.string().trim().max(1000),
+    status: z.enum(THREAD_STATUSES),
+    snoozedUntil: z.iso.datetime({ offset: true }).transform((s) => new Date(s)),
+    priority: z.enum(PRIORITIES),
+    tags: z.array(tag).max(30),
+    customerId: z.uuid().nullable(),
+    contactId: z.uuid().nullable(),
+    teamId: z.uuid().nullable(),
+  })
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, 'must change at least one field')
+  .superRefine((v, c) => {
+    if (v.status === 'snoozed' && !v.snoozedUntil) c.addIssue({ code: 'custom', path: ['snoozedUntil'], message: 'is required when status is snoozed' });
+    if (v.snoozedUntil && v.status !== undefined && v.status !== 'snoozed') {
+      c.addIssue({ code: 'custom', path: ['snoozedUntil'], message: 'only goes with status snoozed' });
+    }
+    if (v.snoozedUntil && v.snoozedUntil.getTime() <= Date.now()) c.addIssue({ code: 'custom', path: ['snoozedUntil'], message: 'must be in the future' });
+  });
+
+export const threadAssign = z
+  .strictObject({ assigneeId: z.uuid().nullable().optional(), teamId: z.uuid().nullable().optional() })
+  .refine((v) => v.assigneeId !== undefined || v.teamId !== undefined, 'name assigneeId and/or teamId');
+
+const assigneeFilter = z.union([z.literal('me'), z.literal('none'), z.uuid()]);
+
+export const threadListQuery = z.object({
+  ...pageQuery,
+  status: csvList(z.enum(THREAD_STATUSES)),
+  channel: csvList(z.enum(CHANNELS)),
+  priority: csvList(z.enum(PRIORITIES)),
+  assignee: assigneeFilter.optional(),
+  team: z.uuid().optional(),
+  customer: z.uuid().optional(),
+  shipment: z.uuid().optional(),
+  tag: csvList(tag),
+  unread: booleanQuery.optional(),
+  q: z.string().trim().min(1).max(200).optional(),
+});
+
+const cursorShape = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
+
+export interface Thread {
+  id: string;
+  status: (typeof THREAD_STATUSES)[number];
+  lastActivityAt: Date;
+  lastMessageAt: Date | null;
+  snoozedUntil: Date | null;
+  assigneeId: string | null;
+  teamId: string | null;
+  [key: string]: unknown;
+}
+
+const threadColumns = (sql: Ctx['sql']) => sql`
+  t.id, t.subject, t.status, t.priority, t.channel, t.channel_id, t.customer_id, t.contact_id, t.counterpart,
+  t.assignee_id, t.team_id, t.tags, t.snoozed_until, t.snippet, t.message_count, t.first_inbound_at,
+  t.last_inbound_at, t.first_outbound_at, t.last_outbound_at, t.last_message_at, t.last_activity_at,
+  t.resolved_at, t.closed_at, t.previous_thread_id, t.intent, t.sentiment, t.sentiment_score, t.urgency,
+  t.first_response_due_at, t.next_response_due_at, t.resolution_due_at, t.sla_breached_at,
+  t.created_by, t.created_at, t.updated_at`;
+
+/** The thread row plus what a list item shows: the customer's name and the caller's unread flag. */
+const threadSelect = (ctx: Ctx) => {
+  const sql = ctx.sql;
+  return sql`
+    select ${threadColumns(sql)}, c.name as customer_name,
+      (t.last_message_at is not null and (r.last_read_at is null or r.last_read_at < t.last_message_at)) as unread
+    from app.threads t
+    left join app.customers c on c.id = t.customer_id
+    left join app.thread_reads r on r.thread_id = t.id and r.user_id = ${ctx.userId}`;
+};
+
+export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) {
+  const sql = ctx.sql;
+  const after = decodeCursor(q.cursor, cursorShape);
+  const assignee = q.assignee === 'me' ? ctx.userId : q.assignee;
+  const rows = await sql<Thread[]>`
+    ${threadSelect(ctx)}
+    where t.org_id = ${ctx.orgId}
+      ${q.status ? sql`and t.status = any(${q.status}::text[])` : sql``}
+      ${q.channel ? sql`and t.channel = any(${q.channel}::text[])` : sql``}
+      ${q.priority ? sql`and t.priority = any(${q.priority}::text[])` : sql``}
+      ${assignee === 'none' ? sql`and t.assignee_id is null` : assignee ? sql`and t.assignee_id = ${assignee}` : sql``}
+      ${q.team ? sql`and t.team_id = ${q.team}` : sql``}
+      ${q.customer ? sql`and t.customer_id = ${q.customer}` : sql``}
+      ${q.shipment ? sql`and exists (select 1 from app.thread_shipments ts where ts.thread_id = t.id and ts.shipment_id = ${q.shipment} and ts.link_source <> 'rejected')` : sql``}
+      ${q.tag ? sql`and t.tags @> ${q.tag}::text[]` : sql``}
+      ${q.unread === true ? sql`and t.last_message_at is not null and (r.last_read_at is null or r.last_read_at < t.last_message_at)` : sql``}
+      ${q.unread === false ? sql`and (t.last_message_at is null or r.last_read_at >= t.last_message_at)` : sql``}
+      ${q.q ? sql`and t.subject ilike ${`%${q.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`}` : sql``}
+      ${after ? sql`and (t.last_activity_at, t.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
+    order by t.last_activity_at desc, t.id desc
+    limit ${q.limit + 1}`;
+  return toPage(rows, q.limit, (r) => [r.lastActivityAt.toISOString(), r.id]);
+}
+
+async function loadThread(ctx: Ctx, id: string, lock = false): Promise<Thread> {
+  const sql = ctx.sql;
+  const [thread] = lock
+    ? await sql<Thread[]>`select ${threadColumns(sql)} from app.threads t where t.id = ${id} and t.org_id = ${ctx.orgId} for update`
+    : await sql<Thread[]>`${threadSelect(ctx)} where t.id = ${id} and t.org_id = ${ctx.orgId}`;
+  if (!thread) throw notFound('Thread');
+  return thread;
+}
+
+export async function getThread(ctx: Ctx, id: string) {
+  const sql = ctx.sql;
+  const thread = await loadThread(ctx, id);
+  const [customer] = thread.customerId
+    ? await sql`select id, name, kind, tier from app.customers where id = ${thread.customerId as string}`
+    : [];
+  const [contact] = thread.contactId
+    ? await sql`select id, name, email, phone, whatsapp from app.contacts where id = ${thread.contactId as string}`
+    : [];
+  const shipments = await sql`
+    select s.id, s.reference, s.mode, s.status, ts.link_source, ts.matched_identifier
+    from app.thread_shipments ts join app.shipments s on s.id = ts.shipment_id
+    where ts.thread_id = ${id} and ts.link_source <> 'rejected' order by ts.created_at`;
+  return { ...thread, customer: customer ?? null, contact: contact ?? null, shipments };
+}
+
+async function announce(ctx: Ctx, event: string, thread: Thread, auditData?: unknown) {
+  await recordChange(ctx, {
+    event,
+    topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, thread.id)],
+    data: thread,
+    audit: { entityType: 'thread', entityId: thread.id, data: auditData },
+  });
+}
+
+export async function createThread(ctx: Ctx, input: z.infer<typeof threadCreate>) {
+  const sql = ctx.sql;
+  const [thread] = await sql<Thread[]>`
+    insert into app.threads ${sql({
+      ...input,
+      orgId: ctx.orgId,
+      createdBy: ctx.userId,
+      normalizedSubject: input.subject.toLowerCase(),
+    } as never)}
+    returning id`;
+  const created = await loadThread(ctx, thread!.id);
+  await announce(ctx, 'thread.created', created, input);
+  if (input.assigneeId && input.assigneeId !== ctx.userId) await notifyAssignee(ctx, created, input.assigneeId);
+  return created;
+}
+
+/** Applies a status change's side fields: timestamps, snooze time, and the job that ends a snooze. */
+function statusFields(current: Thread, next: Thread['status'], snoozedUntil?: Date) {
+  if (next === current.status && next !== 'snoozed') return {};
+  return {
+    status: next,
+    snoozedUntil: next === 'snoozed' ? snoozedUntil : null,
+    resolvedAt: next === 'resolved' ? new Date() : null,
+    closedAt: next === 'closed' ? new Date() : null,
+  };
+}
+
+export async function updateThread(ctx: Ctx, id: string, input: z.infer<typeof threadUpdate>) {
+  const sql = ctx.sql;
+  const current = await loadThread(ctx, id, true);
+  const { status, snoozedUntil, subject, ...rest } = input;
+  let nextStatus = status;
+  if (snoozedUntil && !status) nextStatus = 'snoozed';
+  const changes: Record<string, unknown> = { ...rest };
+  if (subject !== undefined) Object.assign(changes, { subject, normalizedSubject: subject.toLowerCase() });
+  if (nextStatus) Object.assign(changes, statusFields(current, nextStatus, snoozedUntil));
+  if (Object.keys(changes).length === 0) return loadThread(ctx, id);
+  changes.lastActivityAt = new Date();
+  await sql`update app.threads set ${sql(changes as never)} where id = ${id} and org_id = ${ctx.orgId}`;
+  if (nextStatus === 'snoozed' && snoozedUntil) {
+    await enqueue(ctx, unsnoozeThread, { threadId: id, until: snoozedUntil.toISOString() }, {
+      runAt: snoozedUntil,
+      dedupeKey: `${id}:${snoozedUntil.toISOString()}`,
+    });
+  }
+  const updated = await loadThread(ctx, id);
+  await announce(ctx, 'thread.updated', updated, input);
+  return updated;
+}
+
+async function notifyAssignee(ctx: Ctx, thread: Thread, userId: string) {
+  const [n] = await ctx.sql`
+    insert into app.notifications (org_id, user_id, type, title, thread_id, entity_type, entity_id)
+    values (${ctx.orgId}, ${userId}, 'assignment', ${`Assigned: ${String(thread.subject || '(no subject)').slice(0, 200)}`},
+            ${thread.id}, 'thread', ${thread.id})
+    returning id, type, title, thread_id, created_at`;
+  await recordChange(ctx, { event: 'notification.created', topics: [topics.user(userId)], data: n });
+}
+
+export async function assignThread(ctx: Ctx, id: string, input: z.infer<typeof threadAssign>) {
+  const sql = ctx.sql;
+  const current = await loadThread(ctx, id, true);
+  if (input.assigneeId) {
+    const [member] = await sql`select 1 from app.members where org_id = ${ctx.orgId} and user_id = ${input.assigneeId} and status = 'active'`;
+    if (!member) throw invalid('body.assigneeId', 'is not an active member of this organization');
+  }
+  if (input.teamId) {
+    const [team] = await sql`select 1 from app.teams where org_id = ${ctx.orgId} and id = ${input.teamId}`;
+    if (!team) throw invalid('body.teamId', 'is not a team of this organization');
+  }
+  const changes: Record<string, unknown> = { lastActivityAt: new Date() };
+  if (input.assigneeId !== undefined) changes.assigneeId = input.assigneeId;
+  if (input.teamId !== undefined) changes.teamId = input.teamId;
+  await sql`update app.threads set ${sql(changes as never)} where id = ${id} and org_id = ${ctx.orgId}`;
+  const updated = await loadThread(ctx, id);
+  await announce(ctx, input.assigneeId === null ? 'thread.unassigned' : 'thread.assigned', updated, input);
+  if (input.assigneeId && input.assigneeId !== current.assigneeId && input.assigneeId !== ctx.userId) {
+    await notifyAssignee(ctx, updated, input.assigneeId);
+  }
+  return updated;
+}
+
+export async function unassignThread(ctx: Ctx, id: string) {
+  return assignThread(ctx, id, { assigneeId: null });
+}
+
+/** Marks the thread read (now) or unread for the calling member. */
+export async function setThreadRead(ctx: Ctx, id: string, read: boolean) {
+  const sql = ctx.sql;
+  if (!ctx.userId) throw new AppError('forbidden', 'Only members have read state');
+  await loadThread(ctx, id);
+  if (read) {
+    await sql`
+      insert into app.thread_reads (org_id, thread_id, user_id, last_read_at) values (${ctx.orgId}, ${id}, ${ctx.userId}, now())
+      on conflict (thread_id, user_id) do update set last_read_at = excluded.last_read_at`;
+  } else {
+    await sql`delete from app.thread_reads where thread_id = ${id} and user_id = ${ctx.userId}`;
+  }
+  const thread = await loadThread(ctx, id);
+  await recordChange(ctx, { event: 'thread.read_state', topics: [topics.user(ctx.userId)], data: { threadId: id, unread: thread.unread } });
+  return { threadId: id, unread: thread.unread as boolean };
+}

@@ -1,0 +1,49 @@
+// npm run dev: the whole system on one port. Serves api/ by Vercel's rules, on embedded PGlite under
+// .data/ unless DATABASE_URL is set; applies migrations, seeds demo data once, fires the vercel.json
+// crons locally and runs the in-process job dispatcher (unless QStash is configured).
+import { createServer } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { config } from '../lib/config.js';
+import { closeDb, db } from '../lib/db/client.js';
+import { migrate } from '../lib/db/migrate.js';
+import { startLocalCron } from '../lib/dev/cron.js';
+import { createRouter } from '../lib/dev/router.js';
+import { seed } from '../lib/dev/seed.js';
+import '../lib/jobs/all.js';
+import { startLocalDispatcher } from '../lib/jobs/local-dispatcher.js';
+import { log } from '../lib/log.js';
+
+async function main() {
+  const cfg = config();
+  const sql = await db();
+  await migrate(sql, { log: (line) => log.info(line) });
+  if (await seed(sql)) log.info('seeded demo data (npm run token -- --role agent)');
+
+  const router = createRouter();
+  const server = createServer(getRequestListener((request) => router.fetch(request)));
+  await new Promise<void>((resolve) => server.listen(cfg.port, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : cfg.port;
+  const base = `http://localhost:${port}`;
+
+  const cron = cfg.dev.cron ? startLocalCron(base, cfg.cronSecret) : undefined;
+  const dispatcher = cfg.dev.jobs && !cfg.qstash ? startLocalDispatcher() : undefined;
+  process.stdout.write(
+    `Banxway API on ${base} (database: ${cfg.database.kind}, jobs: ${cfg.qstash ? 'qstash' : 'local'}, ${router.routes.length} routes)\n`,
+  );
+
+  const stop = async () => {
+    cron?.stop();
+    await dispatcher?.stop();
+    server.close();
+    await closeDb();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
