@@ -30,6 +30,9 @@ export interface RouteOptions<P extends Schema | undefined, Q extends Schema | u
   idempotent?: boolean;
 }
 
+/** A Web handler that also tells which permission it checks (the security suite iterates these). */
+export type RouteHandler = ((request: Request) => Promise<Response>) & { meta: { action: Action } };
+
 export interface RouteArgs<P, Q, B> {
   ctx: Ctx;
   params: P;
@@ -177,8 +180,8 @@ export function toErrorResponse(error: unknown, requestId: string, request: Requ
 export function route<P extends Schema | undefined = undefined, Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined>(
   options: RouteOptions<P, Q, B>,
   handler: (args: RouteArgs<Infer<P>, Infer<Q>, Infer<B>>) => Promise<unknown>,
-): (request: Request) => Promise<Response> {
-  return async (request: Request) => {
+): RouteHandler {
+  const fn = async (request: Request) => {
     const started = performance.now();
     const requestId = requestIdOf(request);
     const url = new URL(request.url);
@@ -265,4 +268,5 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
     });
     return response;
   };
+  return Object.assign(fn, { meta: { action: options.action } });
 }

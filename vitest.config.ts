@@ -1,0 +1,24 @@
+import { defineConfig } from 'vitest/config';
+
+// Unit tests run once; integration tests run on embedded PGlite and, when TEST_DATABASE_URL names a
+// PostgreSQL server, again on it (each test file in its own fresh database). CI sets
+// TEST_REQUIRE_SERVERS=1 so the server-backed tiers can never silently skip there.
+const postgresUrl = process.env.TEST_DATABASE_URL;
+if (!postgresUrl) {
+  if (process.env.TEST_REQUIRE_SERVERS === '1') throw new Error('TEST_REQUIRE_SERVERS=1 but TEST_DATABASE_URL is not set');
+  console.warn('[banxway] TEST_DATABASE_URL is not set: the real-PostgreSQL tier is skipped (PGlite only).');
+}
+
+const shared = { setupFiles: ['tests/helpers/setup.ts'], testTimeout: 30_000, hookTimeout: 60_000 };
+
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { ...shared, name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
+      { test: { ...shared, name: 'pglite', include: ['tests/integration/**/*.test.ts'], env: { TEST_ENGINE: 'pglite' } } },
+      ...(postgresUrl
+        ? [{ test: { ...shared, name: 'postgres', include: ['tests/integration/**/*.test.ts', 'tests/postgres/**/*.test.ts'], env: { TEST_ENGINE: 'postgres' } } }]
+        : []),
+    ],
+  },
+});
