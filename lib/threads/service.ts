@@ -1,5 +1,6 @@
 // Threads: the conversations of the shared inbox. Listing (filters, newest activity first), reading,
 // editing, assignment, status with snooze, and per-member read state.
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Ctx } from '../context.js';
 import { AppError, invalid, notFound } from '../http/errors.js';
@@ -208,12 +209,19 @@ export async function updateThread(ctx: Ctx, id: string, input: z.infer<typeof t
 }
 
 async function notifyAssignee(ctx: Ctx, thread: Thread, userId: string) {
-  const [n] = await ctx.sql`
-    insert into app.notifications (org_id, user_id, type, title, thread_id, entity_type, entity_id)
-    values (${ctx.orgId}, ${userId}, 'assignment', ${`Assigned: ${String(thread.subject || '(no subject)').slice(0, 200)}`},
-            ${thread.id}, 'thread', ${thread.id})
-    returning id, type, title, thread_id, created_at`;
-  await recordChange(ctx, { event: 'notification.created', topics: [topics.user(userId)], data: n });
+  // No RETURNING: the notification belongs to the assignee, and RLS lets only them read it back.
+  const notification = {
+    id: randomUUID(),
+    type: 'assignment',
+    title: `Assigned: ${String(thread.subject || '(no subject)').slice(0, 200)}`,
+    threadId: thread.id,
+    createdAt: new Date(),
+  };
+  await ctx.sql`
+    insert into app.notifications (id, org_id, user_id, type, title, thread_id, entity_type, entity_id, created_at)
+    values (${notification.id}, ${ctx.orgId}, ${userId}, ${notification.type}, ${notification.title}, ${thread.id}, 'thread',
+            ${thread.id}, ${notification.createdAt})`;
+  await recordChange(ctx, { event: 'notification.created', topics: [topics.user(userId)], data: notification });
 }
 
 export async function assignThread(ctx: Ctx, id: string, input: z.infer<typeof threadAssign>) {
