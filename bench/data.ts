@@ -88,7 +88,8 @@ create temp table bench_r on commit drop as
 
 create temp table bench_t on commit drop as
   select r.n,
-    md5('banxway-bench-thread-' || r.n)::uuid as id,
+    -- md5 with the version (4) and variant (8) nibbles set: a valid RFC 9562 v4 uuid, stable per n.
+    overlay(overlay(md5('banxway-bench-thread-' || r.n) placing '4' from 13) placing '8' from 17)::uuid as id,
     s.status,
     case when r.r_pri < 0.20 then 'low' when r.r_pri < 0.75 then 'normal' when r.r_pri < 0.93 then 'high' else 'urgent' end as priority,
     case when r.r_chan < 0.65 then 'email' when r.r_chan < 0.90 then 'whatsapp' when r.r_chan < 0.95 then 'sms' else 'voice' end as channel,

@@ -243,8 +243,14 @@ create index messages_status_idx on app.messages (org_id, status) where status i
 -- A status never moves backwards: an out-of-order delivery report keeps the later status.
 create or replace function app.messages_status_guard() returns trigger
 language plpgsql set search_path = '' as $$
+declare
+  same_family boolean := case
+    when new.kind = 'call' then new.status in ('ringing', 'in_progress', 'completed', 'busy', 'no_answer', 'failed')
+    when new.direction = 'inbound' then new.status = 'received'
+    else new.status in ('draft', 'queued', 'sent', 'delivered', 'read', 'failed', 'bounced') end;
 begin
-  if new.status is distinct from old.status then
+  -- A status from another family (a call status on an email) is left to the check constraint.
+  if new.status is distinct from old.status and same_family then
     if app.message_status_rank(new.status) < app.message_status_rank(old.status)
        or (app.message_status_rank(new.status) = app.message_status_rank(old.status) and old.status <> 'draft')
        or (old.status = 'read' and new.status in ('failed', 'bounced')) then

@@ -1,0 +1,504 @@
+// npm run bench [-- --duration 12 --engine all|postgres|pglite --reuse --cpu-prof]
+//
+// Throughput and latency of the thread endpoints on a realistic data set, next to a ceiling: the
+// same SQL issued straight to the database by postgres.js at the same concurrency. Prints figures,
+// never asserts.
+//
+//   postgres: a fresh database `banxway_bench` on BENCH_DATABASE_URL's server (default
+//             postgres://postgres@127.0.0.1:5432/postgres), migrate() + seed() + 100,000 threads and
+//             1,000,000 messages for the seeded organization. --reuse keeps a completed one.
+//   pglite:   embedded PGlite in a temp directory with 5,000 threads / 50,000 messages.
+//
+// The API runs as a child process (`node --import tsx scripts/dev.ts`, what `tsx scripts/dev.ts`
+// runs) so autocannon does not share its event loop. Results: stdout and bench/results/<ts>.json.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import postgres from 'postgres';
+import type { Ctx } from '../lib/context.js';
+import { createPool, type Sql, type Tx } from '../lib/db/client.js';
+import { migrate } from '../lib/db/migrate.js';
+import { SEED_ORG_ID, SEED_USERS, seed } from '../lib/dev/seed.js';
+import { signAccessToken } from '../lib/http/auth.js';
+import { getThread, listThreads, threadListQuery } from '../lib/threads/service.js';
+import { counts, generate, generatedSize, type DataSize } from './data.js';
+import { fmt, mark, repoRoot, resultsDir, round, sleep, summarize, table, timestamp, writeResult, type LatencySummary } from './shared.js';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '12' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '10' },
+    engine: { type: 'string', default: 'all' },
+    reuse: { type: 'boolean', default: false },
+    'cpu-prof': { type: 'boolean', default: false },
+    threads: { type: 'string', default: '100000' },
+    messages: { type: 'string', default: '1000000' },
+    'pglite-threads': { type: 'string', default: '5000' },
+    'pglite-messages': { type: 'string', default: '50000' },
+    'pool-max': { type: 'string', default: '10' },
+  },
+});
+
+const DURATION = Number(args.duration);
+const WARMUP = Number(args.warmup);
+const CONNECTIONS = Number(args.connections);
+const POOL_MAX = Number(args['pool-max']);
+const ENGINES = args.engine === 'all' ? ['postgres', 'pglite'] : [args.engine!];
+if (!ENGINES.every((e) => e === 'postgres' || e === 'pglite')) throw new Error('--engine is postgres, pglite or all');
+
+const TARGETS = { p95Ms: 25, rps: 800, shareOfCeiling: 40 };
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const BENCH_DB = 'banxway_bench';
+const AGENT = SEED_USERS.agent;
+
+interface Endpoint {
+  key: string;
+  label: string;
+  /** The request paths, cycled (one for list endpoints, many ids for the detail endpoint). */
+  paths: string[];
+  /** The same work straight on the database, inside the request's transaction. */
+  db: (ctx: Ctx, i: number) => Promise<unknown>;
+}
+
+interface Measurement extends LatencySummary {
+  non2xx: number;
+  errors: number;
+  /** autocannon's own histogram (integer ms) for reference. */
+  autocannon?: { p50: number; p97_5: number; p99: number; rpsAverage: number };
+}
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+
+// ------------------------------------------------------------------------------------------------
+// Endpoints
+// ------------------------------------------------------------------------------------------------
+function endpoints(threadIds: string[]): Endpoint[] {
+  const q = (query: Record<string, string>) => threadListQuery.parse(query);
+  const list = (query: Record<string, string>) => {
+    const parsed = q(query);
+    return (ctx: Ctx) => listThreads(ctx, parsed);
+  };
+  return [
+    { key: 'list', label: 'GET /api/threads', paths: ['/api/threads'], db: list({}) },
+    {
+      key: 'list_open_me',
+      label: 'GET /api/threads?status=open&assignee=me',
+      paths: ['/api/threads?status=open&assignee=me'],
+      db: list({ status: 'open', assignee: 'me' }),
+    },
+    {
+      key: 'list_tag_priority',
+      label: 'GET /api/threads?tag=booking&priority=high',
+      paths: ['/api/threads?tag=booking&priority=high'],
+      db: list({ tag: 'booking', priority: 'high' }),
+    },
+    {
+      key: 'get',
+      label: `GET /api/threads/{id} (${threadIds.length} ids)`,
+      paths: threadIds.map((id) => `/api/threads/${id}`),
+      db: (ctx, i) => getThread(ctx, threadIds[i % threadIds.length]!),
+    },
+  ];
+}
+
+async function sampleThreadIds(sql: Sql, n: number): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    select id from app.threads where org_id = ${SEED_ORG_ID} order by md5(id::text) limit ${n}`;
+  return rows.map((r) => r.id);
+}
+
+// ------------------------------------------------------------------------------------------------
+// The API under autocannon
+// ------------------------------------------------------------------------------------------------
+interface Server {
+  base: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const address = s.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startApi(env: Record<string, string | undefined>, label: string): Promise<Server> {
+  const port = await freePort();
+  const childEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) childEnv[k] = v;
+  // Nothing that would reach the network or change the code path under test.
+  for (const k of ['APP_ENV', 'VERCEL', 'QSTASH_TOKEN', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'DATABASE_URL', 'PGLITE_DATA_DIR']) delete childEnv[k];
+  Object.assign(childEnv, {
+    PORT: String(port),
+    DEV_CRON: 'false',
+    DEV_JOBS: 'false',
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_PER_USER_PER_MINUTE: '1000000000',
+    RATE_LIMIT_PER_IP_PER_MINUTE: '1000000000',
+    DATABASE_POOL_MAX: String(POOL_MAX),
+  });
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined) delete childEnv[k];
+    else childEnv[k] = v;
+  }
+  const profDir = join(resultsDir, 'profiles');
+  const nodeArgs = [...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `api-${label}-${timestamp()}.cpuprofile`] : []), '--import', 'tsx', 'scripts/dev.ts'];
+  const child = spawn(process.execPath, nodeArgs, { cwd: repoRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
+  });
+  const base = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`the API did not start within 180 s:\n${stderr}`)), 180_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /Banxway API on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!.replace('localhost', '127.0.0.1'));
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the API exited (${code}) before it started:\n${stderr}`));
+    });
+  });
+  return {
+    base,
+    child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(15_000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      if (stderr.trim()) log(`  (API stderr, last lines)\n${stderr.trim().split('\n').slice(-5).map((l) => `    ${l}`).join('\n')}`);
+    },
+  };
+}
+
+async function checkEndpoint(base: string, token: string, e: Endpoint): Promise<string> {
+  const res = await fetch(`${base}${e.paths[0]}`, { headers: { authorization: `Bearer ${token}` } });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${e.label} answered ${res.status}: ${text.slice(0, 500)}`);
+  const body = JSON.parse(text) as { data?: unknown[]; id?: string };
+  return Array.isArray(body.data) ? `${body.data.length} items, ${text.length} bytes` : `thread ${body.id}, ${text.length} bytes`;
+}
+
+async function runAutocannon(base: string, token: string, e: Endpoint, duration: number): Promise<Measurement> {
+  let i = 0;
+  const latencies: number[] = [];
+  let non2xx = 0;
+  const instance = autocannon({
+    url: base,
+    connections: CONNECTIONS,
+    duration,
+    timeout: 30,
+    headers: { authorization: `Bearer ${token}` },
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: e.paths[i++ % e.paths.length]! }) }],
+  });
+  instance.on('response', (_client, status, _bytes, ms) => {
+    if (status >= 200 && status < 300) latencies.push(ms);
+    else non2xx++;
+  });
+  const result = await instance;
+  const summary = summarize(latencies, result.duration);
+  return {
+    ...summary,
+    non2xx,
+    errors: result.errors + result.timeouts,
+    autocannon: {
+      p50: result.latency.p50 ?? Number.NaN,
+      p97_5: result.latency.p97_5 ?? Number.NaN,
+      p99: result.latency.p99 ?? Number.NaN,
+      rpsAverage: result.requests.average,
+    },
+  };
+}
+
+async function measureApi(base: string, token: string, list: Endpoint[]): Promise<Record<string, Measurement>> {
+  const out: Record<string, Measurement> = {};
+  for (const e of list) {
+    log(`  ${e.label}: ${await checkEndpoint(base, token, e)}`);
+    if (WARMUP > 0) await runAutocannon(base, token, e, WARMUP);
+    out[e.key] = await runAutocannon(base, token, e, DURATION);
+    const m = out[e.key]!;
+    log(`    ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p95 ${fmt(m.p95, 2)} ms, p99 ${fmt(m.p99, 2)} ms${m.non2xx || m.errors ? `, ${m.non2xx} non-2xx, ${m.errors} errors` : ''}`);
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The ceiling: what one request does in the database, straight through postgres.js
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * One API request's database work, statement for statement (lib/http/route.ts + the service):
+ * BEGIN; the membership select; set_config of the claims and the role; the handler's queries; COMMIT.
+ */
+async function dbRequest(sql: Sql, work: (ctx: Ctx) => Promise<unknown>): Promise<unknown> {
+  return sql.begin(async (raw) => {
+    const tx = raw as unknown as Tx;
+    const header: string | null = null;
+    // resolveMembership() in lib/http/route.ts (the X-Org-Id fragment is empty without the header).
+    const rows = await tx<{ orgId: string; role: string }[]>`
+    select org_id, role from app.members where user_id = ${AGENT.id} and status = 'active'
+    ${header ? tx`and org_id = ${header}` : tx``}`;
+    const membership = rows[0]!;
+    const claims = { sub: AGENT.id, role: 'authenticated', org_id: membership.orgId, org_role: membership.role, email: AGENT.email };
+    await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)`;
+    const ctx: Ctx = { requestId: 'bench', userId: AGENT.id, orgId: membership.orgId, role: membership.role as Ctx['role'], sql: tx, jobs: [] };
+    return work(ctx);
+  });
+}
+
+/** `concurrency` loops calling fn until the deadline; latencies per call. */
+async function loops(seconds: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<LatencySummary & { errors: number }> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: unknown;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, c) => {
+      let i = c;
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        try {
+          await fn(i);
+          latencies.push(performance.now() - t);
+        } catch (error) {
+          errors++;
+          firstError ??= error;
+        }
+        i += concurrency;
+      }
+    }),
+  );
+  if (firstError) log(`    first error: ${firstError instanceof Error ? firstError.message : String(firstError)}`);
+  return { ...summarize(latencies, (performance.now() - started) / 1000), errors };
+}
+
+async function measureCeiling(sql: Sql, list: Endpoint[]) {
+  const ceiling: Record<string, LatencySummary & { errors: number }> = {};
+  for (const e of list) {
+    if (WARMUP > 0) await loops(WARMUP, CONNECTIONS, (i) => dbRequest(sql, (ctx) => e.db(ctx, i)));
+    ceiling[e.key] = await loops(DURATION, CONNECTIONS, (i) => dbRequest(sql, (ctx) => e.db(ctx, i)));
+    const m = ceiling[e.key]!;
+    log(`  ${e.label}: ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p95 ${fmt(m.p95, 2)} ms`);
+  }
+  // Second reference: the first-page list statement alone (no transaction, no membership select,
+  // no claims; the bench connects as the tables' owner, so RLS does not apply).
+  const first = list[0]!;
+  const ctx: Ctx = { requestId: 'bench', userId: AGENT.id, orgId: SEED_ORG_ID, role: 'agent', sql: sql as unknown as Tx, jobs: [] };
+  if (WARMUP > 0) await loops(WARMUP, CONNECTIONS, (i) => first.db(ctx, i));
+  const plainList = await loops(DURATION, CONNECTIONS, (i) => first.db(ctx, i));
+  log(`  list statement alone (no tx, no RLS): ${fmt(plainList.rps)} req/s, p50 ${fmt(plainList.p50, 2)} ms, p95 ${fmt(plainList.p95, 2)} ms`);
+  return { ceiling, plainList };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Report
+// ------------------------------------------------------------------------------------------------
+interface EngineResult {
+  engine: string;
+  server: string;
+  data: Record<string, number>;
+  generationSeconds?: number;
+  reused: boolean;
+  api: Record<string, Measurement>;
+  ceiling: Record<string, LatencySummary & { errors: number }>;
+  plainList: LatencySummary & { errors: number };
+  verdict: Record<string, { p95: boolean; rps: boolean; share: boolean; sharePct: number }>;
+}
+
+function report(r: EngineResult, list: Endpoint[]): string {
+  const rows: (string | number)[][] = [
+    ['endpoint', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'non-2xx/err', 'ceiling req/s', 'ceiling p95', 'API/ceiling', 'p95<=25', '>=800/s', '>=40%'],
+  ];
+  for (const e of list) {
+    const a = r.api[e.key]!;
+    const c = r.ceiling[e.key]!;
+    const v = r.verdict[e.key]!;
+    rows.push([
+      e.label, fmt(a.rps), fmt(a.p50, 2), fmt(a.p95, 2), fmt(a.p99, 2), `${a.non2xx}/${a.errors}`,
+      fmt(c.rps), fmt(c.p95, 2), `${fmt(v.sharePct)} %`, mark(v.p95), mark(v.rps), mark(v.share),
+    ]);
+  }
+  rows.push(['list statement alone (no tx/RLS)', '', '', '', '', '', fmt(r.plainList.rps), fmt(r.plainList.p95, 2), '', '', '', '']);
+  const head = `${r.engine} (${r.server}): ${Object.entries(r.data).map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`).join(', ')}` +
+    `${r.reused ? ' (reused)' : r.generationSeconds !== undefined ? `, generated in ${fmt(r.generationSeconds)} s` : ''}`;
+  return `${head}\n${CONNECTIONS} connections, ${DURATION} s per run, pool ${POOL_MAX}; ceiling = same SQL via postgres.js, ${CONNECTIONS} loops over a pool of ${POOL_MAX}\n${table(rows)}`;
+}
+
+function verdicts(api: Record<string, Measurement>, ceiling: Record<string, LatencySummary>) {
+  const out: EngineResult['verdict'] = {};
+  for (const [k, a] of Object.entries(api)) {
+    const sharePct = round((100 * a.rps) / ceiling[k]!.rps, 1);
+    out[k] = { p95: a.p95 <= TARGETS.p95Ms, rps: a.rps >= TARGETS.rps, share: sharePct >= TARGETS.shareOfCeiling, sharePct };
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Engines
+// ------------------------------------------------------------------------------------------------
+async function runPostgres(token: string): Promise<{ result: EngineResult; list: Endpoint[] }> {
+  const size: DataSize = { threads: Number(args.threads), messages: Number(args.messages) };
+  const benchUrl = new URL(ADMIN_URL);
+  benchUrl.pathname = `/${BENCH_DB}`;
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  const [version] = await admin<{ serverVersion: string }[]>`select current_setting('server_version') as "serverVersion"`;
+  const [exists] = await admin`select 1 from pg_database where datname = ${BENCH_DB}`;
+  let sql: Sql | undefined;
+  let reused = false;
+  if (args.reuse && exists) {
+    sql = createPool(benchUrl.toString(), { max: POOL_MAX, prepare: true });
+    const have = await generatedSize(sql).catch(() => undefined);
+    reused = have?.threads === size.threads && have.messages === size.messages;
+    if (!reused) {
+      await sql.end();
+      sql = undefined;
+    }
+  }
+  let generationSeconds: number | undefined;
+  if (!reused) {
+    log(`creating database ${BENCH_DB} (${size.threads.toLocaleString('en-US')} threads, ${size.messages.toLocaleString('en-US')} messages) ...`);
+    await admin.unsafe(`drop database if exists ${BENCH_DB} with (force)`);
+    await admin.unsafe(`create database ${BENCH_DB}`);
+    sql = createPool(benchUrl.toString(), { max: POOL_MAX, prepare: true });
+    await migrate(sql);
+    await seed(sql);
+    const t = performance.now();
+    await generate(sql, size);
+    generationSeconds = round((performance.now() - t) / 1000, 1);
+    log(`  generated in ${generationSeconds} s`);
+  }
+  await admin.end();
+  const data = await counts(sql!);
+  const list = endpoints(await sampleThreadIds(sql!, 1000));
+
+  log(`\nAPI on PostgreSQL ${version!.serverVersion} (child process, pool ${POOL_MAX})`);
+  const server = await startApi({ DATABASE_URL: benchUrl.toString() }, 'postgres');
+  let api: Record<string, Measurement>;
+  try {
+    api = await measureApi(server.base, token, list);
+  } finally {
+    await server.stop();
+  }
+  log('\nceiling: the same SQL straight through postgres.js');
+  const { ceiling, plainList } = await measureCeiling(sql!, list);
+  await sql!.end();
+  return {
+    list,
+    result: {
+      engine: 'postgres', server: `PostgreSQL ${version!.serverVersion}`, data, generationSeconds, reused, api, ceiling, plainList,
+      verdict: verdicts(api, ceiling),
+    },
+  };
+}
+
+async function runPglite(token: string): Promise<{ result: EngineResult; list: Endpoint[] }> {
+  const size: DataSize = { threads: Number(args['pglite-threads']), messages: Number(args['pglite-messages']) };
+  const { startEmbedded } = await import('../lib/db/embedded.js');
+  const keep = args.reuse;
+  const dataDir = keep ? join(tmpdir(), 'banxway-bench-pglite') : mkdtempSync(join(tmpdir(), 'banxway-bench-pglite-'));
+  let embedded = await startEmbedded({ dataDir, maxConnections: POOL_MAX });
+  // As lib/db/client.ts connects to PGlite: prepare off.
+  let sql = createPool(embedded.url, { max: POOL_MAX, prepare: false });
+  const have = keep ? await generatedSize(sql).catch(() => undefined) : undefined;
+  const reused = have?.threads === size.threads && have.messages === size.messages;
+  let generationSeconds: number | undefined;
+  try {
+    if (!reused) {
+      if (keep) {
+        // A stale directory from another size: start over.
+        await sql.end();
+        await embedded.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+        embedded = await startEmbedded({ dataDir, maxConnections: POOL_MAX });
+        sql = createPool(embedded.url, { max: POOL_MAX, prepare: false });
+      }
+      log(`\ncreating PGlite database in ${dataDir} (${size.threads.toLocaleString('en-US')} threads, ${size.messages.toLocaleString('en-US')} messages) ...`);
+      await migrate(sql);
+      await seed(sql);
+      const t = performance.now();
+      await generate(sql, size);
+      generationSeconds = round((performance.now() - t) / 1000, 1);
+      log(`  generated in ${generationSeconds} s`);
+    }
+    const data = await counts(sql);
+    const [version] = await sql<{ v: string }[]>`select current_setting('server_version') as v`;
+    const list = endpoints(await sampleThreadIds(sql, 1000));
+
+    // PGlite lives inside the API process, so its ceiling is measured in this process on the same
+    // socket server the dev server uses, before the dev server opens the directory.
+    log(`\nceiling on PGlite ${version!.v} (in-process, pglite-socket, pool ${POOL_MAX})`);
+    const { ceiling, plainList } = await measureCeiling(sql, list);
+    await sql.end();
+    await embedded.stop();
+
+    log('\nAPI on PGlite (child process: DATABASE_URL unset, PGLITE_DATA_DIR)');
+    const server = await startApi({ PGLITE_DATA_DIR: dataDir, DATABASE_URL: undefined }, 'pglite');
+    let api: Record<string, Measurement>;
+    try {
+      api = await measureApi(server.base, token, list);
+    } finally {
+      await server.stop();
+    }
+    return {
+      list,
+      result: {
+        engine: 'pglite', server: `PGlite ${version!.v}`, data, generationSeconds, reused, api, ceiling, plainList,
+        verdict: verdicts(api, ceiling),
+      },
+    };
+  } finally {
+    await sql.end().catch(() => {});
+    await embedded.stop().catch(() => {});
+    if (!keep) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const started = new Date();
+  const token = await signAccessToken(AGENT, { expiresIn: '2h' });
+  log(`Banxway API benchmark: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), Node ${process.version}; engines: ${ENGINES.join(', ')}`);
+  log('The machine is shared by the database, the API process and the load generator.\n');
+  const results: EngineResult[] = [];
+  const reports: string[] = [];
+  for (const engine of ENGINES) {
+    const { result, list } = engine === 'postgres' ? await runPostgres(token) : await runPglite(token);
+    results.push(result);
+    reports.push(report(result, list));
+  }
+  log(`\n${'='.repeat(100)}\nResults (targets: p95 <= ${TARGETS.p95Ms} ms, >= ${TARGETS.rps} req/s, >= ${TARGETS.shareOfCeiling} % of ceiling)\n`);
+  log(reports.join('\n\n'));
+  const file = writeResult(`${timestamp()}.json`, {
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
+    options: { duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, poolMax: POOL_MAX, engines: ENGINES },
+    targets: TARGETS,
+    results,
+  });
+  log(`\nJSON: ${file}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
