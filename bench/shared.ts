@@ -1,5 +1,5 @@
 // Small helpers shared by the benchmarks: percentiles, medians, tables, result files.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -83,3 +83,92 @@ export function writeResult(name: string, data: unknown): string {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+// ------------------------------------------------------------------------------------------------
+// CPU accounting from /proc (Linux): with 2 cores shared by the database, the API and the load
+// generator, CPU milliseconds per request say more than wall-clock figures alone.
+// ------------------------------------------------------------------------------------------------
+const TICK_MS = 10; // USER_HZ is 100 on Linux
+
+/** user + system CPU of one process in ms, or undefined without /proc. */
+export function procCpuMs(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  } catch {
+    return undefined;
+  }
+}
+
+/** user + system CPU of every process named `postgres` (server, backends, background workers). */
+export function postgresCpuMs(): number | undefined {
+  let total = 0;
+  let found = false;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  for (const e of entries) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      if (readFileSync(`/proc/${e}/comm`, 'utf8').trim() !== 'postgres') continue;
+      const ms = procCpuMs(Number(e));
+      if (ms !== undefined) {
+        total += ms;
+        found = true;
+      }
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found ? total : undefined;
+}
+
+export interface CpuSample {
+  at: number;
+  self: number;
+  api?: number;
+  db?: number;
+}
+
+export function cpuSample(apiPid?: number, db = true): CpuSample {
+  const u = process.cpuUsage();
+  return { at: performance.now(), self: (u.user + u.system) / 1000, api: apiPid ? procCpuMs(apiPid) : undefined, db: db ? postgresCpuMs() : undefined };
+}
+
+export interface CpuUse {
+  /** CPU ms per request in the API process, the database server and the load generator. */
+  apiMsPerReq?: number;
+  dbMsPerReq?: number;
+  clientMsPerReq: number;
+  /** Average cores busy during the run. */
+  apiCores?: number;
+  dbCores?: number;
+  clientCores: number;
+}
+
+export function cpuUse(a: CpuSample, b: CpuSample, requests: number): CpuUse {
+  const wall = b.at - a.at;
+  const per = (x?: number, y?: number) => (x === undefined || y === undefined || requests === 0 ? undefined : round((y - x) / requests, 3));
+  const cores = (x?: number, y?: number) => (x === undefined || y === undefined ? undefined : round((y - x) / wall, 2));
+  return {
+    apiMsPerReq: per(a.api, b.api),
+    dbMsPerReq: per(a.db, b.db),
+    clientMsPerReq: per(a.self, b.self)!,
+    apiCores: cores(a.api, b.api),
+    dbCores: cores(a.db, b.db),
+    clientCores: cores(a.self, b.self)!,
+  };
+}
+
+/** The 1-minute load average, or undefined. */
+export function loadAverage(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  } catch {
+    return undefined;
+  }
+}

@@ -94,7 +94,7 @@ export function decodeQuotedPrintable(body: Buffer): Buffer {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x3d && i + 2 < s.length + 0 && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+    if (c === 0x3d && i + 2 < s.length && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
       out[n++] = parseInt(s.slice(i + 1, i + 3), 16);
       i += 2;
     } else out[n++] = c & 0xff;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withClaims, createPool, type Claims, type Sql } from '../../lib/db/client.js';
 import { listMigrations, migrate } from '../../lib/db/migrate.js';
 import { SECOND_ORG_ID, SEED_ORG_ID, SEED_USERS } from '../../lib/dev/seed.js';
-import { emptyDatabase, engine, testDatabase, type TestDatabase } from '../helpers/database.js';
+import { emptyDatabase, testDatabase, type TestDatabase } from '../helpers/database.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
