@@ -73,8 +73,11 @@ export function errorResponse(error: AppError, requestId: string, headers?: Head
 
 /** Maps database errors that mean "client's fault" to their 4xx; anything else stays unknown (500). */
 export function fromDatabase(error: unknown): AppError | undefined {
-  const e = error as { code?: string; constraint_name?: string; detail?: string; column_name?: string };
+  const e = error as { code?: string; constraint_name?: string; detail?: string; column_name?: string; message?: string };
   switch (e?.code) {
+    case 'BX409':
+      // Raised by the schema's own business rules (e.g. the last owner stays): the message is for people.
+      return new AppError('conflict', e.message ?? 'The change conflicts with a business rule');
     case '23505':
       return new AppError('conflict', 'A record with the same unique value already exists', { constraint: e.constraint_name });
     case '23503':

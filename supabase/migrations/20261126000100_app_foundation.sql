@@ -391,3 +391,98 @@ begin
   return job;
 end $$;
 grant execute on function app.complete_job(uuid), app.retry_job(uuid) to authenticated, service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- Membership changes go through these functions (authenticated cannot write app.members): admins
+-- manage members below owner; only owners make, change or remove owners; the last active owner of
+-- an organization can be neither demoted, disabled nor removed.
+-- ---------------------------------------------------------------------------------------------
+create or replace function app.assert_member_change(target_role text, new_role text) returns void
+language plpgsql stable security definer set search_path = '' as $$
+declare
+  caller text := app.acting_role();
+begin
+  if caller is null or caller not in ('owner', 'admin') then
+    raise exception 'only owners and admins manage members' using errcode = '42501';
+  end if;
+  if caller <> 'owner' and ('owner' in (coalesce(target_role, ''), coalesce(new_role, ''))) then
+    raise exception 'only owners make, change or remove owners' using errcode = '42501';
+  end if;
+end $$;
+
+create or replace function app.assert_not_last_owner(member_org uuid, member_user uuid) returns void
+language plpgsql security definer set search_path = '' as $$
+declare
+  others integer;
+begin
+  -- Lock the organization's owner rows so two concurrent demotions cannot both pass.
+  perform 1 from app.members where org_id = member_org and role = 'owner' for update;
+  select count(*) into others from app.members
+  where org_id = member_org and role = 'owner' and status = 'active' and user_id <> member_user;
+  if others = 0 then
+    raise exception 'the last owner of an organization cannot be removed, demoted or disabled' using errcode = 'BX409';
+  end if;
+end $$;
+
+create or replace function app.add_member(new_user uuid, new_role text, new_display_name text, new_email text)
+returns app.members language plpgsql security definer set search_path = '' as $$
+declare
+  m app.members;
+begin
+  perform app.assert_member_change(null, new_role);
+  insert into app.members (org_id, user_id, role, display_name, email)
+  values (app.acting_org(), new_user, new_role, coalesce(new_display_name, ''), new_email)
+  returning * into m;
+  return m;
+end $$;
+
+create or replace function app.update_member(member_id uuid, new_role text, new_status text, new_display_name text, new_phone text)
+returns app.members language plpgsql security definer set search_path = '' as $$
+declare
+  m app.members;
+begin
+  select * into m from app.members where id = member_id and org_id = app.acting_org() for update;
+  if not found then
+    return null;
+  end if;
+  if new_role is not null or new_status is not null then
+    perform app.assert_member_change(m.role, new_role);
+    if m.role = 'owner' and (coalesce(new_role, 'owner') <> 'owner' or coalesce(new_status, 'active') <> 'active') then
+      perform app.assert_not_last_owner(m.org_id, m.user_id);
+    end if;
+  elsif m.user_id <> auth.uid() and app.acting_role() not in ('owner', 'admin') then
+    raise exception 'members edit only their own profile' using errcode = '42501';
+  end if;
+  update app.members set role = coalesce(new_role, role), status = coalesce(new_status, status),
+    display_name = coalesce(new_display_name, display_name), phone = coalesce(new_phone, phone)
+  where id = member_id returning * into m;
+  return m;
+end $$;
+
+create or replace function app.remove_member(member_id uuid) returns boolean
+language plpgsql security definer set search_path = '' as $$
+declare
+  m app.members;
+begin
+  select * into m from app.members where id = member_id and org_id = app.acting_org() for update;
+  if not found then
+    return false;
+  end if;
+  perform app.assert_member_change(m.role, null);
+  if m.role = 'owner' then
+    perform app.assert_not_last_owner(m.org_id, m.user_id);
+  end if;
+  delete from app.members where id = member_id;
+  return true;
+end $$;
+grant execute on function app.add_member(uuid, text, text, text), app.update_member(uuid, text, text, text, text),
+  app.remove_member(uuid) to authenticated, service_role;
+
+-- Owners and admins look up a user of Supabase Auth by email to add them as a member.
+create or replace function app.find_user_id(user_email text) returns uuid
+language sql stable security definer set search_path = '' as $$
+  select u.id from auth.users u
+  where app.acting_role() in ('owner', 'admin') and lower(u.email) = lower(user_email) and u.deleted_at is null
+  limit 1
+$$;
+grant execute on function app.find_user_id(text) to authenticated, service_role;

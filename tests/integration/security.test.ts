@@ -39,6 +39,22 @@ async function deadJob(): Promise<string> {
   return row!.id;
 }
 
+async function freshUser(): Promise<string> {
+  const email = `user-${randomUUID()}@seahawk-logistics.in`;
+  await db.sql`insert into auth.users (id, email, created_at, updated_at) values (gen_random_uuid(), ${email}, now(), now())`;
+  return email;
+}
+async function freshMember(): Promise<string> {
+  const email = await freshUser();
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.members (org_id, user_id, role, email) select ${SEED_ORG_ID}, id, 'agent', email from auth.users where email = ${email} returning id`;
+  return row!.id;
+}
+async function freshTeam(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`insert into app.teams (org_id, name) values (${SEED_ORG_ID}, ${`T ${randomUUID()}`}) returning id`;
+  return row!.id;
+}
+
 /** One valid request per route and method, made fresh for each call (writes may consume it). */
 const samples: Record<string, () => Promise<Sample>> = {
   'GET /api/customers': async () => ({ path: '/api/customers' }),
@@ -59,12 +75,22 @@ const samples: Record<string, () => Promise<Sample>> = {
   'POST /api/threads/[id]/unassign': async () => ({ path: `/api/threads/${T1}/unassign` }),
   'PUT /api/threads/[id]/read': async () => ({ path: `/api/threads/${T1}/read` }),
   'DELETE /api/threads/[id]/read': async () => ({ path: `/api/threads/${T1}/read` }),
+  'GET /api/org': async () => ({ path: '/api/org' }),
+  'PATCH /api/org': async () => ({ path: '/api/org', body: { signature: 'Regards, Seahawk' } }),
+  'GET /api/members': async () => ({ path: '/api/members' }),
+  'POST /api/members': async () => ({ path: '/api/members', body: { email: await freshUser(), role: 'agent' } }),
+  'PATCH /api/members/[id]': async () => ({ path: `/api/members/${await freshMember()}`, body: { role: 'manager' } }),
+  'DELETE /api/members/[id]': async () => ({ path: `/api/members/${await freshMember()}` }),
+  'GET /api/teams': async () => ({ path: '/api/teams' }),
+  'POST /api/teams': async () => ({ path: '/api/teams', body: { name: `Team ${randomUUID()}` } }),
+  'PATCH /api/teams/[id]': async () => ({ path: `/api/teams/${await freshTeam()}`, body: { description: 'x' } }),
+  'DELETE /api/teams/[id]': async () => ({ path: `/api/teams/${await freshTeam()}` }),
   'GET /api/admin/jobs': async () => ({ path: '/api/admin/jobs' }),
   'POST /api/admin/jobs/[id]/retry': async () => ({ path: `/api/admin/jobs/${await deadJob()}/retry` }),
 };
 
 /** Routes with their own guard instead of a member's token, each tested in its own file. */
-const otherGuards = new Set(['GET /api/health', 'POST /api/jobs/[name]', 'GET /api/cron/jobs-sweep']);
+const otherGuards = new Set(['GET /api/health', 'GET /api/me', 'POST /api/jobs/[name]', 'GET /api/cron/jobs-sweep']);
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
