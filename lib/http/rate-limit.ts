@@ -1,6 +1,7 @@
 // Per-user and per-IP rate limits: @upstash/ratelimit (sliding window) when Upstash Redis is
 // configured, an in-memory fixed window otherwise (one process: the dev server, tests).
 import { config } from '../config.js';
+import { log } from '../log.js';
 import { AppError } from './errors.js';
 
 export interface Limiter {
@@ -46,8 +47,14 @@ class UpstashLimiter implements Limiter {
   }
 
   async limit(key: string, max: number) {
-    const { success, reset } = await (await this.get(max)).limit(key);
-    return { success, reset };
+    try {
+      const { success, reset } = await (await this.get(max)).limit(key);
+      return { success, reset };
+    } catch (error) {
+      // A rate limiter that is down must not take the API down with it: fail open, loudly.
+      log.warn('rate limiter unavailable; request allowed', { error });
+      return { success: true, reset: Date.now() };
+    }
   }
 }
 
