@@ -25,7 +25,7 @@ export const PERMISSIONS = {
   'workflows.manage': { roles: managers, label: 'Manage workflows' },
   'channels.read': { roles: everyone, label: 'See channels (never their secrets)' },
   'channels.manage': { roles: admins, label: 'Add, test, change and disable channels' },
-  'members.manage': { roles: admins, label: 'Invite, change and remove members (not owners)' },
+  'members.manage': { roles: admins, label: 'Add, change and remove members (not owners)' },
   'owners.manage': { roles: owners, label: 'Make or remove owners (the last owner stays)' },
   'billing.manage': { roles: owners, label: 'Manage billing and plan' },
   'jobs.admin': { roles: admins, label: 'See dead jobs and retry them; read the audit log' },
