@@ -122,30 +122,43 @@ export function decodeBytes(bytes: Uint8Array, charset: string | undefined): str
   }
 }
 
-/** Decodes RFC 2047 encoded-words (B and Q, any charset TextDecoder knows). Adjacent words join without the whitespace between them. */
+/**
+ * Decodes RFC 2047 encoded-words (B and Q, any charset TextDecoder knows). Whitespace between
+ * adjacent words is dropped, and adjacent words in the same charset are decoded together so a
+ * multi-byte character split across two words survives.
+ */
 export function decodeEncodedWords(s: string): string {
   if (!s.includes('=?')) return s;
   const re = /=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=/g;
   let out = '';
   let last = 0;
-  let prevWasWord = false;
+  let pending: { charset: string; chunks: Buffer[] } | null = null;
+  const flush = () => {
+    if (pending) out += decodeBytes(Buffer.concat(pending.chunks), pending.charset);
+    pending = null;
+  };
   for (let m = re.exec(s); m; m = re.exec(s)) {
     const between = s.slice(last, m.index);
-    if (!(prevWasWord && /^\s*$/.test(between))) out += between;
-    const charset = (m[1] ?? '').split('*')[0] ?? 'utf-8';
+    if (!(pending && /^\s*$/.test(between))) {
+      flush();
+      out += between;
+    }
+    const charset = ((m[1] ?? '').split('*')[0] ?? '').toLowerCase() || 'utf-8';
     const enc = (m[2] ?? 'q').toLowerCase();
     const data = m[3] ?? '';
-    let bytes: Buffer;
-    if (enc === 'b') bytes = Buffer.from(data, 'base64');
-    else
-      bytes = Buffer.from(
-        data.replace(/_/g, ' ').replace(/=([0-9a-fA-F]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))),
-        'latin1',
-      );
-    out += decodeBytes(bytes, charset);
+    const bytes =
+      enc === 'b'
+        ? Buffer.from(data, 'base64')
+        : Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9a-fA-F]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+    const p = pending as { charset: string; chunks: Buffer[] } | null;
+    if (p && p.charset === charset) p.chunks.push(bytes);
+    else {
+      flush();
+      pending = { charset, chunks: [bytes] };
+    }
     last = m.index + m[0].length;
-    prevWasWord = true;
   }
+  flush();
   return out + s.slice(last);
 }
 
@@ -172,6 +185,10 @@ export function parseMailDate(input: string | undefined): Date | null {
   if (!input) return null;
   let s = input.replace(/\([^)]*\)/g, ' ').replace(/\s+/g, ' ').trim();
   if (!s) return null;
+  // Date.parse is lenient ("a date +0000" is 2000-01-01): insist on a month and a year first.
+  const hasMonth = /\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b/i.test(s) || /\d{4}-\d{1,2}-\d{1,2}|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b/.test(s);
+  const hasYear = /\b\d{4}\b/.test(s) || /\b[a-z]{3,}\.?\s+\d{2}\b/i.test(s) || /\b\d{1,2}[./-]\d{1,2}[./-]\d{2}\b/.test(s);
+  if (!hasMonth || !hasYear) return null;
   const attempt = (v: string): Date | null => {
     const t = Date.parse(v);
     if (Number.isNaN(t)) return null;

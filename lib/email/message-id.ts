@@ -19,12 +19,9 @@ export function normalizeMessageId(input: string | null | undefined): string | n
     const close = s.indexOf('>', open + 1);
     s = close === -1 ? s.slice(open + 1) : s.slice(open + 1, close);
   } else {
-    s = stripComments(s).trim();
-    // Bare junk with several words: prefer the token that looks like an id.
-    if (/\s/.test(s)) {
-      const tokens = s.split(/[\s,]+/).filter(Boolean);
-      s = tokens.find((t) => t.includes('@')) ?? tokens[0] ?? '';
-    }
+    // Without brackets only a token with an '@' counts ("8787KJ.mail@example.net" yes, "no brackets here" no).
+    const tokens = stripComments(s).split(/[\s,]+/).filter(Boolean);
+    s = tokens.find((t) => t.includes('@')) ?? '';
   }
   s = s.replace(/[\s<>]+/g, '');
   // Trailing punctuation from prose ("...@example.com.") is not part of an id.

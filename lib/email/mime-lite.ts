@@ -10,8 +10,9 @@ export interface MimePart {
   contentType: string;
   params: Record<string, string>;
   disposition: string;
-  /** Body with the Content-Transfer-Encoding removed (raw bytes for message/* parts). */
-  body: Buffer;
+  /** Body as sent (still transfer-encoded); empty for multiparts. Use partBody() for the decoded bytes. */
+  encodedBody: Buffer;
+  transferEncoding: string;
   children: MimePart[];
 }
 
@@ -30,7 +31,8 @@ function walk(raw: Buffer, defaultType: string, depth: number, counter: { n: num
   const ct = parseStructuredHeader(firstHeader(headers, 'content-type'));
   const contentType = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(ct.value) ? ct.value : defaultType;
   const disposition = parseStructuredHeader(firstHeader(headers, 'content-disposition')).value;
-  const part: MimePart = { headers, contentType, params: ct.params, disposition, body, children: [] };
+  const transferEncoding = (firstHeader(headers, 'content-transfer-encoding') ?? '').trim().toLowerCase();
+  const part: MimePart = { headers, contentType, params: ct.params, disposition, encodedBody: body, transferEncoding, children: [] };
   const boundary = ct.params.boundary;
   if (contentType.startsWith('multipart/') && boundary && depth < MAX_DEPTH) {
     const childDefault = contentType === 'multipart/digest' ? 'message/rfc822' : 'text/plain';
@@ -38,11 +40,9 @@ function walk(raw: Buffer, defaultType: string, depth: number, counter: { n: num
       if (counter.n >= MAX_PARTS) break;
       part.children.push(walk(chunk, childDefault, depth + 1, counter));
     }
-    part.body = Buffer.alloc(0);
-    return part;
+    // A multipart whose boundary never appears keeps its body (read as text by the caller).
+    if (part.children.length) part.encodedBody = Buffer.alloc(0);
   }
-  const cte = (firstHeader(headers, 'content-transfer-encoding') ?? '').trim().toLowerCase();
-  part.body = decodeTransfer(body, cte);
   return part;
 }
 
@@ -102,9 +102,21 @@ export function decodeQuotedPrintable(body: Buffer): Buffer {
   return out.subarray(0, n);
 }
 
+const decoded = new WeakMap<MimePart, Buffer>();
+
+/** Body bytes with the Content-Transfer-Encoding removed (decoded once, on demand). */
+export function partBody(part: MimePart): Buffer {
+  let b = decoded.get(part);
+  if (!b) {
+    b = decodeTransfer(part.encodedBody, part.transferEncoding);
+    decoded.set(part, b);
+  }
+  return b;
+}
+
 /** Text of a leaf part in its declared charset. */
 export function partText(part: MimePart): string {
-  return decodeBytes(part.body, part.params.charset);
+  return decodeBytes(partBody(part), part.params.charset);
 }
 
 /** Depth-first list of all parts (the part itself first). */

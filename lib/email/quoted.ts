@@ -145,7 +145,7 @@ export function extractNewText(text: string): string {
 
 /** Whitespace-collapsed preview of at most ~maxLength characters, cut at a word boundary with an ellipsis. */
 export function makeSnippet(text: string, maxLength = 200): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
+  const flat = text.slice(0, maxLength * 20).replace(/\s+/g, ' ').trim();
   if (flat.length <= maxLength) return flat;
   let cut = flat.slice(0, maxLength);
   const space = cut.lastIndexOf(' ');
