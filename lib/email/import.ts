@@ -1,0 +1,82 @@
+// Importing a forwarder's mail history: each archived message goes through parse and ingest exactly
+// like a polled one, in input order, in its own transaction.
+import type { Ctx } from '../context.js';
+import { closeDb, db, systemClaims, withClaims } from '../db/client.js';
+import { migrate } from '../db/migrate.js';
+import type { FreightIdentifiers } from '../logistics/identifiers.js';
+import { readArchive } from './archive.js';
+import { ingestEmail } from './ingest.js';
+import { EmailParseError, parseEmail } from './parse.js';
+
+export interface ImportResult {
+  file: string;
+  /** The message's Message-ID as written in its header (with angle brackets), or null. */
+  messageId: string | null;
+  threadId: string | null;
+  direction: 'inbound' | 'outbound' | null;
+  references: FreightIdentifiers;
+  outcome: 'stored' | 'duplicate' | 'quarantined';
+  error?: string;
+}
+
+const none = (): FreightIdentifiers => ({ containers: [], awbs: [], bls: [], bookings: [] });
+
+async function resolveOrg(orgId: string | undefined, fresh: boolean, address: string | undefined): Promise<string> {
+  const sql = await db();
+  if (fresh) {
+    const [org] = await sql<{ id: string }[]>`
+      insert into app.organizations (name, slug) values ('Imported archive', ${`import-${Date.now()}`}) returning id`;
+    const domain = address?.split('@')[1];
+    if (domain) await sql`insert into app.organization_domains (org_id, domain) values (${org!.id}, ${domain}) on conflict do nothing`;
+    return org!.id;
+  }
+  if (orgId) {
+    const [org] = await sql`select id from app.organizations where id = ${orgId}`;
+    if (!org) throw new Error(`No organization ${orgId}`);
+    return orgId;
+  }
+  const orgs = await sql<{ id: string }[]>`select id from app.organizations order by created_at limit 2`;
+  if (orgs.length !== 1) throw new Error('Name the organization to import into with --org <id> (or use --memory)');
+  return orgs[0]!.id;
+}
+
+export async function importArchive(options: {
+  dir?: string;
+  mbox?: string;
+  address?: string;
+  orgId?: string;
+  fresh?: boolean;
+  onProgress?: (line: string) => void;
+}): Promise<ImportResult[]> {
+  await migrate(await db());
+  const orgId = await resolveOrg(options.orgId, options.fresh ?? false, options.address);
+  const results: ImportResult[] = [];
+  try {
+    for (const { file, raw } of readArchive(options)) {
+      let parsed;
+      try {
+        parsed = await parseEmail(raw);
+      } catch (error) {
+        if (!(error instanceof EmailParseError)) throw error;
+        results.push({ file, messageId: null, threadId: null, direction: null, references: none(), outcome: 'quarantined', error: error.message });
+        continue;
+      }
+      const outcome = await withClaims(systemClaims(orgId), (sql) => {
+        const ctx: Ctx = { requestId: `import:${file}`, userId: null, orgId, role: 'system', sql, jobs: [] };
+        return ingestEmail(ctx, parsed, { channelId: null, address: options.address ?? null });
+      });
+      results.push({
+        file,
+        messageId: parsed.messageId ? `<${parsed.messageId}>` : null,
+        threadId: outcome.threadId,
+        direction: outcome.direction,
+        references: outcome.identifiers,
+        outcome: outcome.outcome,
+      });
+      if (results.length % 100 === 0) options.onProgress?.(`${results.length} messages imported`);
+    }
+  } finally {
+    await closeDb();
+  }
+  return results;
+}

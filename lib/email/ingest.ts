@@ -1,0 +1,307 @@
+// The inbound email pipeline shared by the IMAP poller and the archive import: dedupe, direction,
+// contact and customer, thread (replies, our token, subject + counterpart), reopen rules, the message
+// row, thread roll-ups, shipment links from freight identifiers, bounces, and the realtime events.
+import type { Ctx } from '../context.js';
+import { extractIdentifiersFromMessage, type FreightIdentifiers } from '../logistics/identifiers.js';
+import { recordChange, topics } from '../realtime.js';
+import { isFreeMailDomain, type EmailAddress, type ParsedEmail } from './parse.js';
+import { normalizeSubject, parseThreadToken, tokenRange } from './threading.js';
+
+export interface Mailbox {
+  /** The mailbox channel the message came from (null for an archive import without one). */
+  channelId: string | null;
+  /** The mailbox's own address: mail from it is outbound. */
+  address: string | null;
+  folder?: string;
+  uid?: number;
+  rawStoragePath?: string | null;
+}
+
+export interface IngestOutcome {
+  outcome: 'stored' | 'duplicate';
+  messageId: string;
+  threadId: string;
+  direction: 'inbound' | 'outbound';
+  identifiers: FreightIdentifiers;
+  threadCreated: boolean;
+}
+
+/** A thread stays "recently resolved" this long: an inbound reply reopens it instead of starting anew. */
+const REOPEN_RESOLVED_DAYS = 30;
+/** Subject threading only joins threads with activity this recent. */
+const SUBJECT_WINDOW_DAYS = 14;
+
+const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+interface OrgContext {
+  ownDomains: Set<string>;
+}
+
+async function orgContext(ctx: Ctx, mailbox: Mailbox): Promise<OrgContext> {
+  const rows = await ctx.sql<{ domain: string }[]>`select domain from app.organization_domains where org_id = ${ctx.orgId}`;
+  const ownDomains = new Set(rows.map((r) => r.domain));
+  if (mailbox.address) ownDomains.add(domainOf(mailbox.address));
+  return { ownDomains };
+}
+
+function isOwn(address: string, org: OrgContext, mailbox: Mailbox): boolean {
+  const a = address.toLowerCase();
+  if (mailbox.address && a.replace(/\+[^@]*@/, '@') === mailbox.address.toLowerCase().replace(/\+[^@]*@/, '@')) return true;
+  return org.ownDomains.has(domainOf(a));
+}
+
+/** The external party of the conversation: the sender of inbound mail, the first outside recipient of outbound. */
+function counterpartOf(email: ParsedEmail, direction: 'inbound' | 'outbound', org: OrgContext, mailbox: Mailbox): EmailAddress | null {
+  if (direction === 'inbound') return email.from;
+  return [...email.to, ...email.cc].find((r) => !isOwn(r.address, org, mailbox)) ?? email.to[0] ?? null;
+}
+
+/** Contact by address, else customer by company domain (never a free-mail or our own domain); unknown senders become contacts. */
+async function resolveContact(ctx: Ctx, party: EmailAddress, org: OrgContext): Promise<{ contactId: string; customerId: string | null }> {
+  const sql = ctx.sql;
+  const [existing] = await sql<{ id: string; customerId: string | null }[]>`
+    select id, customer_id from app.contacts where org_id = ${ctx.orgId} and email = ${party.address} and deleted_at is null`;
+  if (existing) return { contactId: existing.id, customerId: existing.customerId };
+  const domain = domainOf(party.address);
+  let customerId: string | null = null;
+  if (!isFreeMailDomain(domain) && !org.ownDomains.has(domain)) {
+    const candidates = await sql<{ id: string }[]>`
+      select id from app.customers where org_id = ${ctx.orgId} and deleted_at is null and domains @> ${[domain]}::text[] limit 2`;
+    // Two customers claiming one domain is ambiguous: match neither rather than guess.
+    if (candidates.length === 1) customerId = candidates[0]!.id;
+  }
+  const [created] = await sql<{ id: string }[]>`
+    insert into app.contacts (org_id, customer_id, name, email) values (${ctx.orgId}, ${customerId}, ${party.name ?? ''}, ${party.address})
+    on conflict (org_id, email) where email is not null and deleted_at is null do update set updated_at = now()
+    returning id`;
+  return { contactId: created!.id, customerId };
+}
+
+interface ThreadRow {
+  id: string;
+  status: string;
+  resolvedAt: Date | null;
+  customerId: string | null;
+  contactId: string | null;
+}
+
+async function findThread(ctx: Ctx, email: ParsedEmail, counterpart: string | null, normalized: string): Promise<ThreadRow | null> {
+  const sql = ctx.sql;
+  const cols = sql`t.id, t.status, t.resolved_at, t.customer_id, t.contact_id`;
+  // 1. Replies: In-Reply-To or any References entry matching any id a message here is known by.
+  const ids = [...new Set([...email.inReplyTo, ...email.references])];
+  if (ids.length) {
+    const [byId] = await sql<ThreadRow[]>`
+      select ${cols} from app.messages m join app.threads t on t.id = m.thread_id
+      where m.org_id = ${ctx.orgId} and m.external_ids && ${ids}::text[]
+      order by m.occurred_at desc limit 1`;
+    if (byId) return byId;
+  }
+  // 2. Our thread token, in any recipient address or the subject.
+  const tokenSources = [...email.to, ...email.cc, ...email.bcc].map((a) => a.address);
+  tokenSources.push(email.headers['delivered-to'] ?? '', email.headers['x-original-to'] ?? '', email.subject);
+  for (const source of tokenSources) {
+    const token = parseThreadToken(source);
+    if (!token) continue;
+    const [lo, hi] = tokenRange(token);
+    const [byToken] = await sql<ThreadRow[]>`
+      select ${cols} from app.threads t where t.org_id = ${ctx.orgId} and t.id between ${lo}::uuid and ${hi}::uuid limit 1`;
+    if (byToken) return byToken;
+  }
+  // 3. Same normalised subject with the same external counterpart, recently: headers stripped by a
+  //    mobile client or a ticketing system. Never across counterparts, so two customers who write
+  //    "Rate request" are never merged.
+  if (counterpart && normalized) {
+    const [bySubject] = await sql<ThreadRow[]>`
+      select ${cols} from app.threads t
+      where t.org_id = ${ctx.orgId} and t.counterpart = ${counterpart} and t.normalized_subject = ${normalized}
+        and t.channel = 'email' and t.last_activity_at > now() - make_interval(days => ${SUBJECT_WINDOW_DAYS})
+      order by t.last_activity_at desc limit 1`;
+    if (bySubject) return bySubject;
+  }
+  return null;
+}
+
+function messageTime(email: ParsedEmail): Date {
+  const d = email.date;
+  // A date in the future (a sender's wrong clock) or absurdly old would misplace the thread.
+  if (!d || d.getTime() > Date.now() + 24 * 3_600_000 || d.getFullYear() < 1990) return new Date();
+  return d;
+}
+
+async function linkShipments(ctx: Ctx, messageId: string, threadId: string, ids: FreightIdentifiers): Promise<string[]> {
+  if (!ids.containers.length && !ids.awbs.length && !ids.bls.length && !ids.bookings.length) return [];
+  const sql = ctx.sql;
+  const shipments = await sql<{ id: string; matched: string }[]>`
+    select s.id, coalesce(
+      (select c from unnest(s.container_numbers) c where c = any(${ids.containers}::text[]) limit 1),
+      (select a from unnest(s.awb_numbers) a where a = any(${ids.awbs}::text[]) limit 1),
+      (select b from unnest(s.bl_numbers) b where b = any(${ids.bls}::text[]) limit 1),
+      (select k from unnest(s.booking_numbers) k where k = any(${ids.bookings}::text[]) limit 1)) as matched
+    from app.shipments s
+    where s.org_id = ${ctx.orgId}
+      and (s.container_numbers && ${ids.containers}::text[] or s.awb_numbers && ${ids.awbs}::text[]
+        or s.bl_numbers && ${ids.bls}::text[] or s.booking_numbers && ${ids.bookings}::text[])`;
+  for (const s of shipments) {
+    await sql`
+      insert into app.message_shipments (org_id, message_id, shipment_id, link_source, matched_identifier)
+      values (${ctx.orgId}, ${messageId}, ${s.id}, 'automatic', ${s.matched}) on conflict do nothing`;
+    // A link someone rejected stays rejected: automatic matching never makes it again.
+    await sql`
+      insert into app.thread_shipments (org_id, thread_id, shipment_id, link_source, matched_identifier)
+      values (${ctx.orgId}, ${threadId}, ${s.id}, 'automatic', ${s.matched}) on conflict do nothing`;
+  }
+  return shipments.map((s) => s.id);
+}
+
+/** A bounce marks the outbound message it reports on, and the recipient's address. */
+async function applyBounce(ctx: Ctx, email: ParsedEmail): Promise<void> {
+  const bounce = email.bounce;
+  if (!bounce || bounce.permanent === false) return;
+  if (bounce.originalMessageId) {
+    const rows = await ctx.sql<{ id: string; threadId: string; status: string }[]>`
+      update app.messages set status = 'bounced', failed_at = now(), error_code = ${bounce.status ?? 'bounced'},
+        error_message = ${(bounce.diagnostic ?? 'The recipient server rejected the message').slice(0, 1000)}
+      where org_id = ${ctx.orgId} and direction = 'outbound' and external_ids && ${[bounce.originalMessageId]}::text[]
+      returning id, thread_id, status`;
+    for (const m of rows) {
+      await recordChange(ctx, { event: 'message.updated', topics: [topics.thread(ctx.orgId, m.threadId)], data: m });
+    }
+  }
+  if (bounce.recipients.length) {
+    await ctx.sql`
+      update app.contacts set email_status = 'bounced'
+      where org_id = ${ctx.orgId} and email = any(${bounce.recipients}::text[]) and deleted_at is null`;
+  }
+}
+
+/**
+ * Stores one parsed email for the acting organization (system claims), exactly once per dedupe key.
+ * Parse before calling (outside the transaction): parsing is CPU work that should not hold one.
+ */
+export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox): Promise<IngestOutcome> {
+  const sql = ctx.sql;
+  const identifiers = extractIdentifiersFromMessage({ subject: email.subject, body: email.text });
+  // Serialise concurrent ingests of the same message (two overlapping polls, a poll and an import).
+  await sql`select pg_advisory_xact_lock(hashtextextended(${`${ctx.orgId}:${email.dedupeKey}`}, 0))`;
+  const [dup] = await sql<{ id: string; threadId: string; direction: 'inbound' | 'outbound' }[]>`
+    select id, thread_id, direction from app.messages where org_id = ${ctx.orgId} and dedupe_key = ${email.dedupeKey}`;
+  if (dup) return { outcome: 'duplicate', messageId: dup.id, threadId: dup.threadId, direction: dup.direction, identifiers, threadCreated: false };
+
+  const org = await orgContext(ctx, mailbox);
+  const direction: 'inbound' | 'outbound' = email.from && isOwn(email.from.address, org, mailbox) ? 'outbound' : 'inbound';
+  const party = counterpartOf(email, direction, org, mailbox);
+  const counterpart = party && !isOwn(party.address, org, mailbox) ? party.address : null;
+  const contact = counterpart && party ? await resolveContact(ctx, party, org) : null;
+  const normalized = normalizeSubject(email.subject);
+  const occurredAt = messageTime(email);
+  // Auto-replies, bounces and abuse reports are recorded but never reopen a conversation.
+  const automated = email.isAutoReply || email.isBounce || email.isAbuseReport;
+
+  let thread = await findThread(ctx, email, counterpart, normalized);
+  let previousThreadId: string | null = null;
+  if (thread && direction === 'inbound' && !automated) {
+    const resolvedLongAgo =
+      thread.status === 'resolved' && (!thread.resolvedAt || thread.resolvedAt.getTime() < Date.now() - REOPEN_RESOLVED_DAYS * 86_400_000);
+    if (thread.status === 'closed' || resolvedLongAgo) {
+      previousThreadId = thread.id;
+      thread = null;
+    }
+  }
+
+  let threadCreated = false;
+  if (!thread) {
+    const [created] = await sql<ThreadRow[]>`
+      insert into app.threads (org_id, subject, normalized_subject, channel, channel_id, customer_id, contact_id, counterpart,
+        previous_thread_id, last_activity_at)
+      values (${ctx.orgId}, ${email.subject.slice(0, 1000)}, ${normalized}, 'email', ${mailbox.channelId}, ${contact?.customerId ?? null},
+        ${contact?.contactId ?? null}, ${counterpart}, ${previousThreadId}, ${occurredAt})
+      returning id, status, resolved_at, customer_id, contact_id`;
+    thread = created!;
+    threadCreated = true;
+  }
+
+  const externalIds = email.messageId ? [email.messageId] : [];
+  const [message] = await sql<{ id: string }[]>`
+    insert into app.messages ${sql({
+      orgId: ctx.orgId,
+      threadId: thread.id,
+      channel: 'email',
+      channelId: mailbox.channelId,
+      direction,
+      status: direction === 'inbound' ? 'received' : 'sent',
+      fromAddress: email.from?.address ?? null,
+      fromName: email.from?.name ?? null,
+      toRecipients: sql.json(email.to as never),
+      ccRecipients: sql.json(email.cc as never),
+      replyTo: email.replyTo[0]?.address ?? null,
+      subject: email.subject,
+      bodyText: email.text,
+      bodyHtml: email.html,
+      bodyNewText: email.newText,
+      snippet: email.snippet,
+      contentType: email.html && !email.text ? 'html' : 'text',
+      rfcMessageId: email.messageId,
+      inReplyTo: email.inReplyTo[0] ?? null,
+      referencesIds: sql.array(email.references),
+      externalIds: sql.array(externalIds),
+      dedupeKey: email.dedupeKey,
+      rawStoragePath: mailbox.rawStoragePath ?? null,
+      rawSize: email.size,
+      isAutoReply: email.isAutoReply,
+      isBounce: email.isBounce || email.isAbuseReport,
+      occurredAt,
+      sentAt: direction === 'outbound' ? occurredAt : null,
+      metadata: sql.json({
+        folder: mailbox.folder ?? null,
+        uid: mailbox.uid ?? null,
+        autoReplyReason: email.autoReplyReason,
+        parseError: email.parseError ?? null,
+        warnings: email.warnings.slice(0, 20),
+        identifiers,
+      } as never),
+    } as never)}
+    returning id`;
+  const messageId = message!.id;
+
+  // Roll the message up into its thread; automated mail does not count as customer activity.
+  const inbound = direction === 'inbound' && !automated;
+  const reopen = inbound && ['pending', 'snoozed', 'resolved'].includes(thread.status);
+  await sql`
+    update app.threads set
+      message_count = message_count + 1,
+      last_message_at = greatest(last_message_at, ${occurredAt}),
+      last_activity_at = greatest(last_activity_at, ${occurredAt}),
+      snippet = case when last_message_at is null or last_message_at <= ${occurredAt} then ${email.snippet} else snippet end,
+      first_inbound_at = case when ${inbound} then least(first_inbound_at, ${occurredAt}) else first_inbound_at end,
+      last_inbound_at = case when ${inbound} then greatest(last_inbound_at, ${occurredAt}) else last_inbound_at end,
+      first_outbound_at = case when ${direction === 'outbound'} then least(first_outbound_at, ${occurredAt}) else first_outbound_at end,
+      last_outbound_at = case when ${direction === 'outbound'} then greatest(last_outbound_at, ${occurredAt}) else last_outbound_at end,
+      customer_id = coalesce(customer_id, ${contact?.customerId ?? null}),
+      contact_id = coalesce(contact_id, ${contact?.contactId ?? null}),
+      counterpart = coalesce(counterpart, ${counterpart}),
+      ${reopen ? sql`status = 'open', snoozed_until = null, resolved_at = null,` : sql``}
+      channel_id = coalesce(channel_id, ${mailbox.channelId})
+    where id = ${thread.id}`;
+
+  await linkShipments(ctx, messageId, thread.id, identifiers);
+  if (email.isBounce) await applyBounce(ctx, email);
+
+  const [threadNow] = await sql`
+    select id, subject, status, priority, channel, customer_id, contact_id, counterpart, assignee_id, team_id, snippet,
+      message_count, last_message_at, last_activity_at, previous_thread_id
+    from app.threads where id = ${thread.id}`;
+  const threadTopics = [topics.org(ctx.orgId), topics.thread(ctx.orgId, thread.id)];
+  await recordChange(ctx, {
+    event: threadCreated ? 'thread.created' : 'thread.updated',
+    topics: threadTopics,
+    data: threadNow,
+    audit: threadCreated ? { action: 'thread.created', entityType: 'thread', entityId: thread.id, data: { source: 'email', messageId } } : undefined,
+  });
+  await recordChange(ctx, {
+    event: 'message.created',
+    topics: [topics.thread(ctx.orgId, thread.id)],
+    data: { id: messageId, threadId: thread.id, direction, channel: 'email', from: email.from, subject: email.subject, snippet: email.snippet, occurredAt },
+  });
+  return { outcome: 'stored', messageId, threadId: thread.id, direction, identifiers, threadCreated };
+}

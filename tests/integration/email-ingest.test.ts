@@ -1,0 +1,148 @@
+// The threading promise and the rest of the inbound pipeline, through parse + ingest.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ctx } from '../../lib/context.js';
+import { systemClaims, withClaims } from '../../lib/db/client.js';
+import { SEED_ORG_ID } from '../../lib/dev/seed.js';
+import { ingestEmail, type Mailbox } from '../../lib/email/ingest.js';
+import { parseEmail } from '../../lib/email/parse.js';
+import { subjectTag, tokenAddress } from '../../lib/email/threading.js';
+import { json } from '../helpers/api.js';
+import { testDatabase, type TestDatabase } from '../helpers/database.js';
+import { mail, type MailSpec } from '../helpers/mail.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await testDatabase();
+});
+afterAll(() => db.close());
+
+const mailbox: Mailbox = { channelId: null, address: 'ops@seahawk-logistics.in' };
+
+async function ingest(spec: MailSpec | string) {
+  const raw = typeof spec === 'string' ? spec : mail(spec);
+  const parsed = await parseEmail(Buffer.from(raw));
+  return withClaims(systemClaims(SEED_ORG_ID), (sql) => {
+    const ctx: Ctx = { requestId: 'test', userId: null, orgId: SEED_ORG_ID, role: 'system', sql, jobs: [] };
+    return ingestEmail(ctx, parsed, mailbox);
+  });
+}
+
+const thread = async (id: string) => (await db.sql`select * from app.threads where id = ${id}`)[0]!;
+
+describe('threading', () => {
+  it('starts a thread for new mail and joins a reply to it by In-Reply-To', async () => {
+    const first = await ingest({ from: 'Karthik <karthik@tatatextiles.example>', subject: 'Rates for 3x20GP Tuticorin to Colombo', messageId: 'q1@tatatextiles.example' });
+    expect(first).toMatchObject({ outcome: 'stored', direction: 'inbound', threadCreated: true });
+    const t = await thread(first.threadId);
+    expect(t).toMatchObject({ customerId: '0d000000-0000-4000-8000-000000000001', counterpart: 'karthik@tatatextiles.example', messageCount: 1 });
+    const reply = await ingest({ from: 'karthik@tatatextiles.example', subject: 'Re: Rates', messageId: 'q2@tatatextiles.example', inReplyTo: 'q1@tatatextiles.example' });
+    expect(reply.threadId).toBe(first.threadId);
+    const ref = await ingest({ from: 'meena@tatatextiles.example', subject: 'Re: something else entirely', references: '<other@x.example> <q2@tatatextiles.example>' });
+    expect(ref.threadId).toBe(first.threadId);
+  });
+
+  it('joins a reply whose headers were stripped, by subject and the same sender within 14 days', async () => {
+    const first = await ingest({ from: 'j.becker@hamburghome.example', subject: 'Delivery appointment Hamburg warehouse' });
+    const stripped = await ingest({ from: 'j.becker@hamburghome.example', subject: 'AW: RE: [EXTERNAL] Delivery appointment Hamburg warehouse', messageId: null });
+    expect(stripped.threadId).toBe(first.threadId);
+  });
+
+  it('never merges two customers because their subjects match', async () => {
+    const a = await ingest({ from: 'karthik@tatatextiles.example', subject: 'Rate request' });
+    const b = await ingest({ from: 'kavita.shah@sunrisepharma.example', subject: 'Rate request' });
+    expect(b.threadId).not.toBe(a.threadId);
+    expect((await thread(b.threadId)).customerId).toBe('0d000000-0000-4000-8000-000000000007');
+  });
+
+  it('does not make two gmail.com senders one customer', async () => {
+    const a = await ingest({ from: 'Ravi <ravi.exports@gmail.com>', subject: 'Need rates' });
+    const b = await ingest({ from: 'Sita <sita.traders@gmail.com>', subject: 'Need rates' });
+    expect(a.threadId).not.toBe(b.threadId);
+    const contacts = await db.sql`select email, customer_id from app.contacts where email like '%@gmail.com' order by email`;
+    expect(contacts.map((c) => [c.email, c.customerId])).toEqual([['ravi.exports@gmail.com', null], ['sita.traders@gmail.com', null]]);
+  });
+
+  it('threads by our token when the provider rewrote the Message-ID', async () => {
+    const first = await ingest({ from: 'ops@rtmforwarding.example', subject: 'Pre-alert HBL RTM/26/1001' });
+    const viaAddress = await ingest({ from: 'ops@rtmforwarding.example', to: tokenAddress('ops@seahawk-logistics.in', first.threadId), subject: 'different words', inReplyTo: 'rewritten-by-provider@eu.resend.example' });
+    expect(viaAddress.threadId).toBe(first.threadId);
+    const viaSubject = await ingest({ from: 'someone@rtmforwarding.example', subject: `Re: anything ${subjectTag(first.threadId)}` });
+    expect(viaSubject.threadId).toBe(first.threadId);
+  });
+
+  it('reopens pending, snoozed and recently resolved threads; a closed one starts a new linked thread', async () => {
+    const first = await ingest({ from: 'ramesh@jaihindcha.example', subject: 'BE filing checklist', messageId: 'be1@jaihindcha.example' });
+    for (const status of ['pending', 'resolved']) {
+      await db.sql`update app.threads set status = ${status}, resolved_at = ${status === 'resolved' ? new Date() : null} where id = ${first.threadId}`;
+      await ingest({ from: 'ramesh@jaihindcha.example', subject: 'Re: BE filing checklist', inReplyTo: 'be1@jaihindcha.example' });
+      expect((await thread(first.threadId)).status).toBe('open');
+    }
+    await db.sql`update app.threads set status = 'resolved', resolved_at = now() - interval '31 days' where id = ${first.threadId}`;
+    const late = await ingest({ from: 'ramesh@jaihindcha.example', subject: 'Re: BE filing checklist', inReplyTo: 'be1@jaihindcha.example' });
+    expect(late.threadId).not.toBe(first.threadId);
+    expect((await thread(late.threadId)).previousThreadId).toBe(first.threadId);
+    await db.sql`update app.threads set status = 'closed', closed_at = now() where id = ${late.threadId}`;
+    const afterClose = await ingest({ from: 'ramesh@jaihindcha.example', subject: 'Re: BE filing checklist', inReplyTo: 'be1@jaihindcha.example' });
+    expect(afterClose.threadId).not.toBe(late.threadId);
+    expect(afterClose.threadCreated).toBe(true);
+  });
+
+  it('stores the same message once however often it arrives', async () => {
+    const spec = { from: 'karthik@tatatextiles.example', subject: 'Duplicate me', messageId: `dup-${randomUUID()}@x.example` };
+    const raw = mail(spec);
+    const results = await Promise.all([ingest(raw), ingest(raw), ingest(raw)]);
+    expect(results.filter((r) => r.outcome === 'stored')).toHaveLength(1);
+    expect(new Set(results.map((r) => r.messageId)).size).toBe(1);
+    const noId = mail({ ...spec, messageId: null, date: new Date('2026-11-20T10:00:00Z') });
+    expect((await ingest(noId)).outcome).toBe('stored');
+    expect((await ingest(noId)).outcome).toBe('duplicate');
+  });
+});
+
+describe('the rest of the pipeline', () => {
+  it('marks mail from our own address or domain as outbound, counterpart the first outside recipient', async () => {
+    const out = await ingest({ from: 'vikram@seahawk-logistics.in', to: 'kavita.shah@sunrisepharma.example', subject: 'Quote for AMD-AMS' });
+    expect(out.direction).toBe('outbound');
+    const t = await thread(out.threadId);
+    expect(t).toMatchObject({ counterpart: 'kavita.shah@sunrisepharma.example', customerId: '0d000000-0000-4000-8000-000000000007' });
+    expect(t.lastOutboundAt).not.toBeNull();
+    expect(t.lastInboundAt).toBeNull();
+  });
+
+  it('links messages and threads to the shipments their identifiers name, keeping rejected links rejected', async () => {
+    const r = await ingest({ from: 'in.export@maersk.example', subject: 'Rollover notice', body: 'Container MSKU 123456-5 rolled to next vessel. B/L No: MAEU123456789.' });
+    expect(r.identifiers.containers).toEqual(['MSKU1234565']);
+    const links = await db.sql`select shipment_id, link_source, matched_identifier from app.thread_shipments where thread_id = ${r.threadId}`;
+    expect(links).toEqual([{ shipmentId: '0f000000-0000-4000-8000-000000000001', linkSource: 'automatic', matchedIdentifier: 'MSKU1234565' }]);
+    await db.sql`update app.thread_shipments set link_source = 'rejected' where thread_id = ${r.threadId}`;
+    await ingest({ from: 'in.export@maersk.example', subject: 'Re: Rollover notice', body: 'Again MSKU1234565' });
+    const after = await db.sql`select link_source from app.thread_shipments where thread_id = ${r.threadId}`;
+    expect(after.map((l) => l.linkSource)).toEqual(['rejected']);
+    const wrong = await ingest({ from: 'x@y.example', subject: 'MSKU1234566 status?' });
+    expect(wrong.identifiers.containers).toEqual([]);
+  });
+
+  it('flags auto-replies, which reopen nothing', async () => {
+    const first = await ingest({ from: 'j.becker@hamburghome.example', subject: 'Invoice copy', messageId: 'inv1@hamburghome.example' });
+    await db.sql`update app.threads set status = 'pending' where id = ${first.threadId}`;
+    const ooo = await ingest({ from: 'j.becker@hamburghome.example', subject: 'Automatic reply: Invoice copy', inReplyTo: 'inv1@hamburghome.example', headers: { 'Auto-Submitted': 'auto-replied' } });
+    expect(ooo.threadId).toBe(first.threadId);
+    const [m] = await db.sql`select is_auto_reply from app.messages where id = ${ooo.messageId}`;
+    expect(m!.isAutoReply).toBe(true);
+    expect((await thread(first.threadId)).status).toBe('pending');
+  });
+
+  it('announces the new message and thread on the realtime topics', async () => {
+    const before = (await db.sql`select count(*)::int as n from realtime.messages`)[0]!.n as number;
+    const r = await ingest({ from: 'karthik@tatatextiles.example', subject: 'Realtime check' });
+    const rows = await db.sql`select topic, event from realtime.messages order by inserted_at, event, topic offset ${before}`;
+    expect(rows.map((x) => `${x.topic} ${x.event}`)).toEqual([
+      `org:${SEED_ORG_ID}:thread:${r.threadId} message.created`,
+      `org:${SEED_ORG_ID} thread.created`,
+      `org:${SEED_ORG_ID}:thread:${r.threadId} thread.created`,
+    ]);
+    const listed = await json('GET', '/api/threads?q=realtime%20check');
+    expect(listed.body.data.map((t: any) => t.id)).toEqual([r.threadId]);
+  });
+});
