@@ -67,6 +67,21 @@ export const envSchema = z
     MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
 
     STORAGE_SIGNING_SECRET: z.string().min(16).optional(),
+    // Outbound email: Resend when RESEND_API_KEY is set, else .eml files under MAIL_OUT_DIR.
+    RESEND_API_KEY: z.string().regex(/^re_\S+$/, 'must be a Resend API key (re_...)').optional(),
+    RESEND_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, 'must be the webhook signing secret (whsec_...)').optional(),
+    RESEND_BASE_URL: optionalUrl,
+    MAIL_OUT_DIR: z.string().default('.data/mail-out'),
+    // File storage: Supabase Storage when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set, local files otherwise.
+    STORAGE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9_.-]{1,62}$/, 'must be a Supabase bucket id').default('attachments'),
+    STORAGE_DIR: z.string().default('.data/storage'),
+    ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1024).max(104_857_600).default(26_214_400),
+    // Inbound email (IMAP). Mailbox hosts that resolve to private, loopback, link-local or CGNAT
+    // addresses are refused unless this is true (tests, or a mail server on the deployment's own network).
+    ALLOW_PRIVATE_NETWORK_HOSTS: bool.default(false),
+    EMAIL_POLL_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(50),
+    EMAIL_POLL_TIME_BUDGET_MS: z.coerce.number().int().min(1000).max(280_000).default(50_000),
+    EMAIL_MAX_MESSAGE_BYTES: z.coerce.number().int().min(65_536).max(157_286_400).default(52_428_800),
     DEV_CRON: bool.default(true),
     DEV_JOBS: bool.default(true),
   })
@@ -87,6 +102,9 @@ export const envSchema = z
     }
     if (env.QSTASH_TOKEN && (!env.QSTASH_CURRENT_SIGNING_KEY || !env.QSTASH_NEXT_SIGNING_KEY)) {
       issue.addIssue({ code: 'custom', path: ['QSTASH_CURRENT_SIGNING_KEY'], message: 'and QSTASH_NEXT_SIGNING_KEY are required with QSTASH_TOKEN' });
+    }
+    if (env.RESEND_API_KEY && !env.RESEND_WEBHOOK_SECRET) {
+      issue.addIssue({ code: 'custom', path: ['RESEND_WEBHOOK_SECRET'], message: 'is required with RESEND_API_KEY (delivery reports are signed with it)' });
     }
   });
 
@@ -111,7 +129,13 @@ export interface Config {
   corsOrigins: string[];
   maxBodyBytes: number;
   storageSigningSecret: string;
+  /** Outbound email: Resend when apiKey is set, the local .eml sink otherwise. */
+  email: { resendApiKey?: string; resendBaseUrl?: string; resendWebhookSecret?: string; mailOutDir: string };
+  storage: { driver: 'local' | 'supabase'; bucket: string; dir: string; maxAttachmentBytes: number };
   supabase?: { url: string; serviceRoleKey?: string };
+  /** Outbound connections to hosts a user configures (IMAP servers, OAuth token endpoints). */
+  network: { allowPrivateHosts: boolean };
+  emailPoll: { batchSize: number; timeBudgetMs: number; maxMessageBytes: number };
   dev: { cron: boolean; jobs: boolean };
 }
 
@@ -183,7 +207,21 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     corsOrigins: e.CORS_ORIGINS,
     maxBodyBytes: e.MAX_BODY_BYTES,
     storageSigningSecret: e.STORAGE_SIGNING_SECRET ?? DEV_DEFAULTS.STORAGE_SIGNING_SECRET,
+    email: {
+      resendApiKey: e.RESEND_API_KEY,
+      resendBaseUrl: e.RESEND_BASE_URL?.replace(/\/$/, ''),
+      resendWebhookSecret: e.RESEND_WEBHOOK_SECRET,
+      mailOutDir: e.MAIL_OUT_DIR,
+    },
+    storage: {
+      driver: e.SUPABASE_URL && e.SUPABASE_SERVICE_ROLE_KEY ? 'supabase' : 'local',
+      bucket: e.STORAGE_BUCKET,
+      dir: e.STORAGE_DIR,
+      maxAttachmentBytes: e.ATTACHMENT_MAX_BYTES,
+    },
     supabase: e.SUPABASE_URL ? { url: e.SUPABASE_URL.replace(/\/$/, ''), serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY } : undefined,
+    network: { allowPrivateHosts: e.ALLOW_PRIVATE_NETWORK_HOSTS },
+    emailPoll: { batchSize: e.EMAIL_POLL_BATCH_SIZE, timeBudgetMs: e.EMAIL_POLL_TIME_BUDGET_MS, maxMessageBytes: e.EMAIL_MAX_MESSAGE_BYTES },
     dev: { cron: e.DEV_CRON, jobs: e.DEV_JOBS },
   };
 }
