@@ -1,5 +1,7 @@
 // Importing a forwarder's mail history: each archived message goes through parse and ingest exactly
 // like a polled one, in input order, in its own transaction.
+import { createHash } from 'node:crypto';
+import { storeRawSource } from '../attachments/service.js';
 import type { Ctx } from '../context.js';
 import { closeDb, db, systemClaims, withClaims } from '../db/client.js';
 import { migrate } from '../db/migrate.js';
@@ -61,9 +63,11 @@ export async function importArchive(options: {
         results.push({ file, messageId: null, threadId: null, direction: null, references: none(), outcome: 'quarantined', error: error.message });
         continue;
       }
+      // The raw source is kept (content-addressed) so the message can be reprocessed later.
+      const rawStoragePath = await storeRawSource(orgId, createHash('sha256').update(raw).digest('hex'), raw);
       const outcome = await withClaims(systemClaims(orgId), (sql) => {
         const ctx: Ctx = { requestId: `import:${file}`, userId: null, orgId, role: 'system', sql, jobs: [] };
-        return ingestEmail(ctx, parsed, { channelId: null, address: options.address ?? null });
+        return ingestEmail(ctx, parsed, { channelId: null, address: options.address ?? null, rawStoragePath });
       });
       results.push({
         file,

@@ -1,6 +1,7 @@
 // The inbound email pipeline shared by the IMAP poller and the archive import: dedupe, direction,
 // contact and customer, thread (replies, our token, subject + counterpart), reopen rules, the message
 // row, thread roll-ups, shipment links from freight identifiers, bounces, and the realtime events.
+import { storeInboundAttachment } from '../attachments/service.js';
 import type { Ctx } from '../context.js';
 import { extractIdentifiersFromMessage, type FreightIdentifiers } from '../logistics/identifiers.js';
 import { recordChange, topics } from '../realtime.js';
@@ -263,6 +264,17 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
     } as never)}
     returning id`;
   const messageId = message!.id;
+  for (const a of email.attachments) {
+    await storeInboundAttachment(ctx, {
+      messageId,
+      threadId: thread.id,
+      filename: a.filename,
+      contentType: a.contentType,
+      content: a.content,
+      contentId: a.contentId,
+      inline: a.inline,
+    });
+  }
 
   // Roll the message up into its thread; automated mail does not count as customer activity.
   const inbound = direction === 'inbound' && !automated;

@@ -1,5 +1,6 @@
 // The threading promise and the rest of the inbound pipeline, through parse + ingest.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ctx } from '../../lib/context.js';
 import { systemClaims, withClaims } from '../../lib/db/client.js';
@@ -131,6 +132,21 @@ describe('the rest of the pipeline', () => {
     const [m] = await db.sql`select is_auto_reply from app.messages where id = ${ooo.messageId}`;
     expect(m!.isAutoReply).toBe(true);
     expect((await thread(first.threadId)).status).toBe('pending');
+  });
+
+  it('stores attachments in the file store with their SHA-256, downloadable through the API', async () => {
+    const raw = readFileSync(new URL('../fixtures/mime/gmail-reply-invoice.eml', import.meta.url), 'utf8');
+    const r = await ingest(raw);
+    const rows = await db.sql`select id, filename, content_type, size_bytes, sha256, status from app.attachments where message_id = ${r.messageId}`;
+    expect(rows.length).toBeGreaterThan(0);
+    const pdf = rows.find((a) => a.contentType === 'application/pdf')!;
+    expect(pdf).toMatchObject({ status: 'ready' });
+    expect(pdf.sha256).toMatch(/^[0-9a-f]{64}$/);
+    const got = await json('GET', `/api/attachments/${pdf.id}`);
+    expect(got.body.download.url).toContain('/api/storage/object');
+    const again = await ingest(raw);
+    expect(again.outcome).toBe('duplicate');
+    expect((await db.sql`select 1 from app.attachments where message_id = ${r.messageId}`).length).toBe(rows.length);
   });
 
   it('announces the new message and thread on the realtime topics', async () => {
