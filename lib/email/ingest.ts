@@ -105,8 +105,10 @@ async function findThread(ctx: Ctx, email: ParsedEmail, counterpart: string | nu
     const token = parseThreadToken(source);
     if (!token) continue;
     const [lo, hi] = tokenRange(token);
+    // A 12-digit subject tag is a prefix: should two threads share it, the counterpart's own wins.
     const [byToken] = await sql<ThreadRow[]>`
-      select ${cols} from app.threads t where t.org_id = ${ctx.orgId} and t.id between ${lo}::uuid and ${hi}::uuid limit 1`;
+      select ${cols} from app.threads t where t.org_id = ${ctx.orgId} and t.id between ${lo}::uuid and ${hi}::uuid
+      order by (t.counterpart = ${counterpart}) desc nulls last, t.last_activity_at desc limit 1`;
     if (byToken) return byToken;
   }
   // 3. Same normalised subject with the same external counterpart, recently: headers stripped by a

@@ -2,9 +2,9 @@
 // Reply-To or a subject tag, which survive providers that rewrite Message-IDs and clients that strip
 // headers), then the normalised subject with the same external counterpart within 14 days.
 
-/** Our thread token: "t-" and the first 12 hex digits of the thread id (48 bits). */
+/** Our thread token for addresses: "t-" and the thread id's 32 hex digits (exact, no lookup ambiguity). */
 export function threadTokenFor(threadId: string): string {
-  return `t-${threadId.replace(/-/g, '').slice(0, 12).toLowerCase()}`;
+  return `t-${threadId.replace(/-/g, '').toLowerCase()}`;
 }
 
 /** The plus-addressed Reply-To that carries the token: ops@forwarder.in -> ops+t-1a2b3c4d5e6f@forwarder.in */
@@ -14,24 +14,25 @@ export function tokenAddress(mailbox: string, threadId: string): string {
   return `${local}+${threadTokenFor(threadId)}${mailbox.slice(at)}`;
 }
 
-/** The subject tag that carries the token: [#BX-1A2B3C4D5E6F] */
+/** The short subject tag: [#BX-1A2B3C4D5E6F], the id's first 12 hex digits (a prefix, resolved by range). */
 export function subjectTag(threadId: string): string {
-  return `[#BX-${threadTokenFor(threadId).slice(2).toUpperCase()}]`;
+  return `[#BX-${threadId.replace(/-/g, '').slice(0, 12).toUpperCase()}]`;
 }
 
-const ADDRESS_TOKEN = /\+t-([0-9a-f]{12})@/i;
+const ADDRESS_TOKEN = /\+t-([0-9a-f]{32}|[0-9a-f]{12})@/i;
 const SUBJECT_TOKEN = /\[#BX-([0-9A-F]{12})\]/i;
 
-/** The 12 hex digits of a token found in an address or a subject, or null. */
+/** The hex digits of a token found in an address (32, or 12 in older tokens) or a subject (12), or null. */
 export function parseThreadToken(addressOrSubject: string): string | null {
   const m = ADDRESS_TOKEN.exec(addressOrSubject) ?? SUBJECT_TOKEN.exec(addressOrSubject);
   return m ? m[1]!.toLowerCase() : null;
 }
 
-/** The uuid range that a 12-hex-digit token covers (a primary-key range scan). */
+/** The uuid range a token covers: one id for 32 digits, a primary-key range scan for a 12-digit prefix. */
 export function tokenRange(token: string): [string, string] {
-  const p = `${token.slice(0, 8)}-${token.slice(8, 12)}`;
-  return [`${p}-0000-0000-000000000000`, `${p}-ffff-ffff-ffffffffffff`];
+  const pad = (fill: string) => (token + fill.repeat(32)).slice(0, 32);
+  const uuid = (hex: string) => `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return [uuid(pad('0')), uuid(pad('f'))];
 }
 
 // Reply and forward prefixes in the languages a forwarder's mail arrives in: English, German (AW, WG),

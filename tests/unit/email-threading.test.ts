@@ -25,10 +25,11 @@ describe('subject normalisation', () => {
 describe('thread tokens', () => {
   const id = '1a2b3c4d-5e6f-4a00-8b00-0123456789ab';
   it('round-trips through a plus address and a subject tag', () => {
-    expect(threadTokenFor(id)).toBe('t-1a2b3c4d5e6f');
-    expect(tokenAddress('ops@seahawk-logistics.in', id)).toBe('ops+t-1a2b3c4d5e6f@seahawk-logistics.in');
-    expect(tokenAddress('ops+old@seahawk-logistics.in', id)).toBe('ops+t-1a2b3c4d5e6f@seahawk-logistics.in');
-    expect(parseThreadToken('Ops <OPS+T-1A2B3C4D5E6F@seahawk-logistics.in>')).toBe('1a2b3c4d5e6f');
+    expect(threadTokenFor(id)).toBe('t-1a2b3c4d5e6f4a008b000123456789ab');
+    expect(tokenAddress('ops@seahawk-logistics.in', id)).toBe('ops+t-1a2b3c4d5e6f4a008b000123456789ab@seahawk-logistics.in');
+    expect(tokenAddress('ops+old@seahawk-logistics.in', id)).toBe('ops+t-1a2b3c4d5e6f4a008b000123456789ab@seahawk-logistics.in');
+    expect(parseThreadToken('Ops <OPS+T-1A2B3C4D5E6F4A008B000123456789AB@seahawk-logistics.in>')).toBe('1a2b3c4d5e6f4a008b000123456789ab');
+    expect(tokenRange('1a2b3c4d5e6f4a008b000123456789ab')).toEqual([id, id]);
     expect(parseThreadToken(`Re: Booking ${subjectTag(id)}`)).toBe('1a2b3c4d5e6f');
     expect(parseThreadToken('ops@seahawk-logistics.in')).toBeNull();
     const [lo, hi] = tokenRange('1a2b3c4d5e6f');
