@@ -1,0 +1,52 @@
+// How a reply leaves on each channel: which of the organization's channels sends it, and which job
+// carries it. Email is here; WhatsApp, SMS and voice register with the Exotel work.
+import type { Ctx } from '../context.js';
+import { sendEmail } from '../email/send-job.js';
+import { AppError } from '../http/errors.js';
+import { enqueue } from '../jobs/enqueue.js';
+
+export interface ChannelSender {
+  /** The channel (and its address) a reply on this thread goes out from. */
+  resolveFrom(ctx: Ctx, thread: { channelId: string | null }): Promise<{ channelId: string; address: string }>;
+  /** Enqueues the send job for a queued message. */
+  enqueue(ctx: Ctx, messageId: string): Promise<void>;
+}
+
+/** Resend keeps idempotency keys for 24 hours: a send must not be retried after 23. */
+export const EMAIL_SEND_DEADLINE_MS = 23 * 3_600_000;
+
+async function activeChannel(ctx: Ctx, kind: string, preferred: string | null) {
+  const [row] = await ctx.sql<{ id: string; address: string }[]>`
+    select id, address from app.channels
+    where org_id = ${ctx.orgId} and kind = ${kind} and status <> 'disabled'
+    order by (id = ${preferred}) desc nulls last, created_at limit 1`;
+  return row;
+}
+
+const email: ChannelSender = {
+  async resolveFrom(ctx, thread) {
+    const row = await activeChannel(ctx, 'email', thread.channelId);
+    if (!row) throw new AppError('validation_failed', 'No active mailbox to send from: add an email channel first', { issues: [{ path: 'thread.channel', message: 'no active email channel' }] });
+    return { channelId: row.id, address: row.address };
+  },
+  async enqueue(ctx, messageId) {
+    await enqueue(ctx, sendEmail, { messageId }, { deadlineAt: new Date(Date.now() + EMAIL_SEND_DEADLINE_MS), dedupeKey: messageId });
+  },
+};
+
+const senders = new Map<string, ChannelSender>([['email', email]]);
+
+/** Lets another channel (WhatsApp, SMS) plug its sender in. */
+export function registerSender(channel: string, sender: ChannelSender): void {
+  senders.set(channel, sender);
+}
+
+export function channelSender(channel: string): ChannelSender {
+  const sender = senders.get(channel);
+  if (!sender) {
+    throw new AppError('validation_failed', `Replies on ${channel} threads are not available in this deployment`, {
+      issues: [{ path: 'thread.channel', message: `no sender for ${channel}` }],
+    });
+  }
+  return sender;
+}

@@ -1,0 +1,200 @@
+// Messages on a thread: the conversation as the web app shows it, replies on the thread's channel
+// (sending is a job; the status then follows delivery events), and drafts that are edited, then sent.
+// Drafts are visible to the team (a shared inbox) but changed only by their author or a manager.
+import { z } from 'zod';
+import type { Ctx } from '../context.js';
+import { htmlToText, sanitizeEmailHtml } from '../email/html.js';
+import { makeSnippet } from '../email/quoted.js';
+import { AppError, invalid, notFound } from '../http/errors.js';
+import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { can } from '../http/permissions.js';
+import { recordChange, topics } from '../realtime.js';
+import { channelSender } from './senders.js';
+
+export const messageListQuery = z.object({
+  ...pageQuery,
+  order: z.enum(['asc', 'desc']).default('asc'),
+});
+
+const recipient = z.strictObject({
+  address: z.string().trim().toLowerCase().pipe(z.email('must be an email address')),
+  name: z.string().trim().max(200).optional(),
+});
+
+const content = {
+  text: z.string().max(200_000).optional(),
+  html: z.string().max(1_000_000).optional(),
+  to: z.array(recipient).min(1).max(50).optional(),
+  cc: z.array(recipient).max(50).optional(),
+  bcc: z.array(recipient).max(50).optional(),
+  subject: z.string().trim().max(1000).optional(),
+  attachmentIds: z.array(z.uuid()).max(20).optional(),
+};
+
+export const replyBody = z
+  .strictObject({ ...content, draft: z.boolean().default(false) })
+  .refine((v) => v.draft || v.text || v.html, { message: 'a reply needs text or html (or draft: true)', path: ['text'] });
+
+export const draftUpdate = z.strictObject(content).refine((v) => Object.keys(v).length > 0, 'must change at least one field');
+
+const columns = (sql: Ctx['sql']) => sql`
+  m.id, m.thread_id, m.channel, m.channel_id, m.kind, m.direction, m.status, m.from_address, m.from_name, m.to_recipients,
+  m.cc_recipients, m.bcc_recipients, m.reply_to, m.subject, m.body_text, m.body_html, m.body_new_text, m.snippet, m.content_type,
+  m.rfc_message_id, m.is_auto_reply, m.is_bounce, m.error_code, m.error_message, m.call_duration_seconds, m.transcript,
+  m.template, m.intent, m.sentiment, m.sentiment_score, m.urgency, m.summary, m.language, m.entities, m.author_id,
+  m.occurred_at, m.sent_at, m.delivered_at, m.read_at, m.failed_at, m.status_changed_at, m.created_at, m.updated_at,
+  coalesce((select json_agg(json_build_object('id', a.id, 'filename', a.filename, 'contentType', a.content_type,
+      'sizeBytes', a.size_bytes, 'inline', a.is_inline, 'contentId', a.content_id, 'status', a.status) order by a.created_at)
+    from app.attachments a where a.message_id = m.id), '[]'::json) as attachments`;
+
+export interface Message {
+  id: string;
+  threadId: string;
+  status: string;
+  direction: string;
+  authorId: string | null;
+  occurredAt: Date;
+  [key: string]: unknown;
+}
+
+async function threadFor(ctx: Ctx, threadId: string) {
+  const [thread] = await ctx.sql<{ id: string; channel: string; channelId: string | null; counterpart: string | null; subject: string; status: string }[]>`
+    select id, channel, channel_id, counterpart, subject, status from app.threads where id = ${threadId} and org_id = ${ctx.orgId}`;
+  if (!thread) throw notFound('Thread');
+  return thread;
+}
+
+export async function listMessages(ctx: Ctx, threadId: string, q: z.infer<typeof messageListQuery>) {
+  await threadFor(ctx, threadId);
+  const sql = ctx.sql;
+  const after = decodeCursor(q.cursor, z.tuple([z.iso.datetime({ offset: true }), z.uuid()]));
+  const asc = q.order === 'asc';
+  const rows = await sql<Message[]>`
+    select ${columns(sql)} from app.messages m
+    where m.org_id = ${ctx.orgId} and m.thread_id = ${threadId}
+      ${after ? (asc ? sql`and (m.occurred_at, m.id) > (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql`and (m.occurred_at, m.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)`) : sql``}
+    order by m.occurred_at ${asc ? sql`asc` : sql`desc`}, m.id ${asc ? sql`asc` : sql`desc`}
+    limit ${q.limit + 1}`;
+  return toPage(rows, q.limit, (r) => [r.occurredAt.toISOString(), r.id]);
+}
+
+export async function getMessage(ctx: Ctx, id: string): Promise<Message> {
+  const [m] = await ctx.sql<Message[]>`select ${columns(ctx.sql)} from app.messages m where m.id = ${id} and m.org_id = ${ctx.orgId}`;
+  if (!m) throw notFound('Message');
+  return m;
+}
+
+/** The text and sanitised HTML of a composed message; text is derived from HTML when only HTML is given. */
+function bodies(input: { text?: string; html?: string }) {
+  const html = input.html ? sanitizeEmailHtml(input.html) : null;
+  const text = input.text ?? (html ? htmlToText(html) : '');
+  return { bodyText: text, bodyHtml: html, bodyNewText: text, snippet: makeSnippet(text) };
+}
+
+async function attachToMessage(ctx: Ctx, messageId: string, threadId: string, ids: string[] | undefined) {
+  if (!ids) return;
+  await ctx.sql`update app.attachments set message_id = null where message_id = ${messageId} and id <> all(${ids}::uuid[])`;
+  for (const [i, id] of ids.entries()) {
+    const [a] = await ctx.sql`
+      update app.attachments set message_id = ${messageId}, thread_id = ${threadId}
+      where id = ${id} and org_id = ${ctx.orgId} and status = 'ready' and (message_id is null or message_id = ${messageId})
+      returning id`;
+    if (!a) throw invalid(`body.attachmentIds.${i}`, 'is not an uploaded, confirmed attachment free to use');
+  }
+}
+
+async function announce(ctx: Ctx, event: string, message: Message) {
+  await recordChange(ctx, {
+    event,
+    topics: [topics.thread(ctx.orgId, message.threadId)],
+    data: message,
+    audit: { entityType: 'message', entityId: message.id, data: { status: message.status } },
+  });
+}
+
+/** Queues a message for sending on its channel (the job moves it along the status model). */
+async function queue(ctx: Ctx, message: { id: string; threadId: string }, channel: string) {
+  const sender = channelSender(channel);
+  await ctx.sql`update app.messages set status = 'queued', occurred_at = now() where id = ${message.id}`;
+  await sender.enqueue(ctx, message.id);
+  const [thread] = await ctx.sql`
+    update app.threads set last_activity_at = now(), last_outbound_at = now(), first_outbound_at = coalesce(first_outbound_at, now()),
+      message_count = message_count + 1, last_message_at = now(),
+      snippet = coalesce((select snippet from app.messages where id = ${message.id}), snippet)
+    where id = ${message.threadId}
+    returning id, status, last_activity_at, last_outbound_at, message_count, snippet`;
+  await recordChange(ctx, { event: 'thread.updated', topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, message.threadId)], data: thread });
+}
+
+export async function reply(ctx: Ctx, threadId: string, input: z.infer<typeof replyBody>) {
+  const thread = await threadFor(ctx, threadId);
+  const sender = channelSender(thread.channel);
+  const from = await sender.resolveFrom(ctx, thread);
+  const to = input.to ?? (thread.counterpart ? [{ address: thread.counterpart }] : undefined);
+  if (!to && !input.draft) throw invalid('body.to', 'is required: the thread has no counterpart to reply to');
+  const [row] = await ctx.sql<{ id: string }[]>`
+    insert into app.messages ${ctx.sql({
+      orgId: ctx.orgId,
+      threadId,
+      channel: thread.channel,
+      channelId: from.channelId,
+      direction: 'outbound',
+      status: 'draft',
+      fromAddress: from.address,
+      toRecipients: ctx.sql.json((to ?? []) as never),
+      ccRecipients: ctx.sql.json((input.cc ?? []) as never),
+      bccRecipients: ctx.sql.json((input.bcc ?? []) as never),
+      subject: input.subject ?? thread.subject,
+      ...bodies(input),
+      authorId: ctx.userId,
+    } as never)}
+    returning id`;
+  await attachToMessage(ctx, row!.id, threadId, input.attachmentIds);
+  if (!input.draft) await queue(ctx, { id: row!.id, threadId }, thread.channel);
+  const message = await getMessage(ctx, row!.id);
+  await announce(ctx, 'message.created', message);
+  return message;
+}
+
+async function ownDraft(ctx: Ctx, id: string) {
+  const message = await getMessage(ctx, id);
+  if (message.status !== 'draft') throw new AppError('conflict', `The message is ${message.status}, not a draft`);
+  if (message.authorId !== ctx.userId && !can(ctx.role as never, 'threads.delete')) {
+    throw new AppError('forbidden', "Only the author (or a manager) changes someone's draft");
+  }
+  return message;
+}
+
+export async function updateDraft(ctx: Ctx, id: string, input: z.infer<typeof draftUpdate>) {
+  const draft = await ownDraft(ctx, id);
+  const changes: Record<string, unknown> = {};
+  if (input.text !== undefined || input.html !== undefined) Object.assign(changes, bodies(input));
+  if (input.to) changes.toRecipients = ctx.sql.json(input.to as never);
+  if (input.cc) changes.ccRecipients = ctx.sql.json(input.cc as never);
+  if (input.bcc) changes.bccRecipients = ctx.sql.json(input.bcc as never);
+  if (input.subject !== undefined) changes.subject = input.subject;
+  if (Object.keys(changes).length) await ctx.sql`update app.messages set ${ctx.sql(changes as never)} where id = ${id}`;
+  await attachToMessage(ctx, id, draft.threadId, input.attachmentIds);
+  const message = await getMessage(ctx, id);
+  await announce(ctx, 'message.updated', message);
+  return message;
+}
+
+export async function sendDraft(ctx: Ctx, id: string) {
+  const draft = await ownDraft(ctx, id);
+  const recipients = draft.toRecipients as unknown[];
+  if (!recipients.length) throw invalid('body.to', 'the draft has no recipient');
+  if (!draft.bodyText && !draft.bodyHtml) throw invalid('body.text', 'the draft is empty');
+  await queue(ctx, draft, draft.channel as string);
+  const message = await getMessage(ctx, id);
+  await announce(ctx, 'message.updated', message);
+  return message;
+}
+
+export async function deleteDraft(ctx: Ctx, id: string) {
+  const draft = await ownDraft(ctx, id);
+  await ctx.sql`update app.attachments set message_id = null where message_id = ${id}`;
+  await ctx.sql`delete from app.messages where id = ${id}`;
+  await recordChange(ctx, { event: 'message.deleted', topics: [topics.thread(ctx.orgId, draft.threadId)], data: { id } });
+  return null;
+}
