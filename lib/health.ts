@@ -2,6 +2,8 @@
 import { config } from './config.js';
 import { db } from './db/client.js';
 import { pendingMigrations } from './db/migrate.js';
+import { outboundKind } from './email/outbound.js';
+import { storageKind } from './storage/index.js';
 
 export async function health() {
   const c = config();
@@ -11,6 +13,9 @@ export async function health() {
     jobs: c.qstash ? 'qstash' : 'local',
     rateLimit: c.redis ? 'upstash' : 'memory',
     realtime: c.database.kind === 'postgres' ? 'realtime.send' : 'realtime.send (local bootstrap)',
+    storage: storageKind(),
+    emailOut: outboundKind(),
+    ai: c.ai.apiKey ? 'openai-compatible' : 'offline',
   };
   let database: { ok: boolean; latencyMs?: number; error?: string } = { ok: false };
   let migrations: { ok: boolean; pending: string[] } = { ok: false, pending: [] };

@@ -2,13 +2,15 @@
 // like a polled one, in input order, in its own transaction.
 import { createHash } from 'node:crypto';
 import { storeRawSource } from '../attachments/service.js';
-import type { Ctx } from '../context.js';
+import { analyzeMessage } from '../ai/analysis/index.js';
+import type { Ctx, QueuedJob } from '../context.js';
 import { closeDb, db, systemClaims, withClaims } from '../db/client.js';
 import { migrate } from '../db/migrate.js';
 import type { FreightIdentifiers } from '../logistics/identifiers.js';
 import { readArchive } from './archive.js';
 import { ingestEmail } from './ingest.js';
-import { EmailParseError, parseEmail } from './parse.js';
+import { runJob } from '../jobs/run.js';
+import { EmailParseError, parseEmail, type ParsedEmail } from './parse.js';
 
 export interface ImportResult {
   file: string;
@@ -18,6 +20,9 @@ export interface ImportResult {
   direction: 'inbound' | 'outbound' | null;
   references: FreightIdentifiers;
   outcome: 'stored' | 'duplicate' | 'quarantined';
+  /** Inbound messages only: what the configured analyser made of it. */
+  intent?: string | null;
+  sentiment?: string | null;
   error?: string;
 }
 
@@ -40,6 +45,16 @@ async function resolveOrg(orgId: string | undefined, fresh: boolean, address: st
   const orgs = await sql<{ id: string }[]>`select id from app.organizations order by created_at limit 2`;
   if (orgs.length !== 1) throw new Error('Name the organization to import into with --org <id> (or use --memory)');
   return orgs[0]!.id;
+}
+
+/** The stored analysis, or (for auto-replies and bounces, which the job skips) the analyser's reading. */
+async function analysisOf(orgId: string, messageId: string, parsed: ParsedEmail): Promise<{ intent: string | null; sentiment: string | null }> {
+  const sql = await db();
+  const [row] = await sql<{ intent: string | null; sentiment: string | null }[]>`
+    select intent, sentiment from app.messages where id = ${messageId} and org_id = ${orgId}`;
+  if (row?.intent) return { intent: row.intent, sentiment: row.sentiment };
+  const { result } = await analyzeMessage({ subject: parsed.subject, body: parsed.text, newText: parsed.newText, date: parsed.date ?? new Date(), from: parsed.from?.address ?? null });
+  return { intent: result.intent, sentiment: result.sentiment };
 }
 
 export async function importArchive(options: {
@@ -65,18 +80,23 @@ export async function importArchive(options: {
       }
       // The raw source is kept (content-addressed) so the message can be reprocessed later.
       const rawStoragePath = await storeRawSource(orgId, createHash('sha256').update(raw).digest('hex'), raw);
+      const jobs: QueuedJob[] = [];
       const outcome = await withClaims(systemClaims(orgId), (sql) => {
-        const ctx: Ctx = { requestId: `import:${file}`, userId: null, orgId, role: 'system', sql, jobs: [] };
+        const ctx: Ctx = { requestId: `import:${file}`, userId: null, orgId, role: 'system', sql, jobs };
         return ingestEmail(ctx, parsed, { channelId: null, address: options.address ?? null, rawStoragePath });
       });
-      results.push({
+      // Run what ingest queued (the analysis) now, in order, as the job system would.
+      for (const job of jobs) await runJob(job.id);
+      const result: ImportResult = {
         file,
         messageId: parsed.messageId ? `<${parsed.messageId}>` : null,
         threadId: outcome.threadId,
         direction: outcome.direction,
         references: outcome.identifiers,
         outcome: outcome.outcome,
-      });
+      };
+      if (outcome.direction === 'inbound') Object.assign(result, await analysisOf(orgId, outcome.messageId, parsed));
+      results.push(result);
       if (results.length % 100 === 0) options.onProgress?.(`${results.length} messages imported`);
     }
   } finally {

@@ -1,6 +1,7 @@
 // The inbound email pipeline shared by the IMAP poller and the archive import: dedupe, direction,
 // contact and customer, thread (replies, our token, subject + counterpart), reopen rules, the message
 // row, thread roll-ups, shipment links from freight identifiers, bounces, and the realtime events.
+import { enqueueAnalysis } from '../ai/analysis-job.js';
 import { storeInboundAttachment } from '../attachments/service.js';
 import type { Ctx } from '../context.js';
 import { extractIdentifiersFromMessage, type FreightIdentifiers } from '../logistics/identifiers.js';
@@ -300,6 +301,8 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
 
   await linkShipments(ctx, messageId, thread.id, identifiers);
   if (email.isBounce) await applyBounce(ctx, email);
+  // Customer mail is analysed (intent, sentiment, urgency ...) by a job; machine-made mail is not.
+  if (direction === 'inbound' && !automated) await enqueueAnalysis(ctx, messageId);
 
   const [threadNow] = await sql`
     select id, subject, status, priority, channel, customer_id, contact_id, counterpart, assignee_id, team_id, snippet,

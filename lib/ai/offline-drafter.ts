@@ -1,0 +1,523 @@
+// The offline drafter: a reply built by rules when no model is configured (or the model fails before it
+// writes anything). It reads what the thread context already holds — the intent of the last inbound
+// message (stored, or the offline analyser's), the identifiers, the linked shipment's state and
+// milestones, the open actions — and the member's instruction and tone, and writes a greeting by name,
+// the sentences that intent calls for, the instruction's points, a closing and the organization's
+// signature. What it cannot know it leaves as a [bracketed placeholder] for the member to fill in.
+import { PORTS } from './analysis/ports.js';
+import { INTENTS, type Intent } from './analysis/schema.js';
+import { formatDate, MILESTONE_LABELS, type ContextMessage, type ContextShipment, type ThreadContext } from './context.js';
+
+export const TONES = ['formal', 'friendly', 'brief'] as const;
+export type Tone = (typeof TONES)[number];
+
+export interface DraftRequest {
+  instruction: string;
+  tone: Tone;
+  /** ISO 639-1; templates are written in English whatever is asked. */
+  language: string;
+}
+
+/** Why a template stands in: no model configured, or the model failed before writing anything. */
+export type TemplateReason = 'no_model' | 'model_failed';
+
+export interface OfflineDraft {
+  text: string;
+  /** The intent the draft answers. */
+  intent: Intent;
+  /** What the web app shows next to a template draft. */
+  notice: string;
+  /** The draft holds [placeholders] to fill in. */
+  hasPlaceholders: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reading the context
+// ---------------------------------------------------------------------------------------------------
+
+const portNames = new Map(PORTS.map((p) => [p.code, p.names[0]!]));
+export const portName = (code: string | null | undefined) => (code ? (portNames.get(code) ?? code) : null);
+
+const isIntent = (v: unknown): v is Intent => typeof v === 'string' && (INTENTS as readonly string[]).includes(v);
+
+export function lastInbound(c: ThreadContext): ContextMessage | undefined {
+  return [...c.messages].reverse().find((m) => m.direction === 'inbound');
+}
+
+/** Inbound messages not answered yet (after our last outbound one); the last inbound one when all are answered. */
+export function unanswered(c: ThreadContext): ContextMessage[] {
+  const lastOut = c.messages.map((m) => m.direction).lastIndexOf('outbound');
+  const open = c.messages.slice(lastOut + 1).filter((m) => m.direction === 'inbound');
+  if (open.length) return open;
+  const last = lastInbound(c);
+  return last ? [last] : [];
+}
+
+/** The intent a reply answers: the last inbound message's, else the thread's, else general. */
+export function replyIntent(c: ThreadContext): Intent {
+  const m = lastInbound(c);
+  if (m?.intent) return m.intent;
+  return isIntent(c.thread.intent) ? c.thread.intent : 'general';
+}
+
+const TITLE = /^(?:dr|mr|mrs|ms|miss|prof|capt|shri|smt)\.?$/i;
+const NOT_A_PERSON =
+  /\b(?:desk|team|service|services|support|operations|ops|department|dept|exports?|imports?|accounts|customer|logistics|ltd|limited|pvt|gmbh|bv|inc|llc|line|lines|cargo|shipping|freight|info|sales|admin)\b/i;
+
+/** How to address the contact: "Karthik", "Dr. Shah", "Team", or null when no name is known. */
+export function addressee(c: ThreadContext): string | null {
+  const raw = c.contact?.name?.trim() || lastInbound(c)?.fromName?.trim() || '';
+  const name = raw.replace(/\s+/g, ' ').replace(/[<("].*$/, '').trim();
+  if (!name || name.includes('@') || /\d/.test(name)) return null;
+  if (NOT_A_PERSON.test(name)) return 'Team';
+  const parts = name.split(' ');
+  if (parts.length >= 2 && TITLE.test(parts[0]!)) {
+    const title = parts[0]!.replace(/\.?$/, '.');
+    return `${title[0]!.toUpperCase()}${title.slice(1).toLowerCase()} ${parts.at(-1)}`;
+  }
+  return parts[0]!;
+}
+
+function greeting(c: ThreadContext, tone: Tone): string {
+  const who = addressee(c);
+  if (tone === 'formal') return who === 'Team' ? 'Dear Team,' : who ? `Dear ${who},` : 'Dear Sir/Madam,';
+  return who === 'Team' ? 'Hello team,' : who ? `Hi ${who},` : 'Hello,';
+}
+
+const inboundText = (c: ThreadContext) =>
+  c.messages
+    .filter((m) => m.direction === 'inbound')
+    .map((m) => `${m.subject ?? ''}\n${m.text}`)
+    .join('\n');
+
+/** The shipment the conversation is about: one whose identifiers the last inbound message names, else the first linked one. */
+export function primaryShipment(c: ThreadContext): ContextShipment | undefined {
+  const e = lastInbound(c)?.entities;
+  if (e) {
+    const named = new Set([...e.containers, ...e.awbs, ...e.bls, ...e.bookings]);
+    const hit = c.shipments.find((s) => [...s.containerNumbers, ...s.awbNumbers, ...s.blNumbers, ...s.bookingNumbers].some((x) => named.has(x)));
+    if (hit) return hit;
+  }
+  return c.shipments[0];
+}
+
+/** Identifiers the customer wrote, for a reply that has no linked shipment to speak of. */
+export function namedIdentifiers(c: ThreadContext): string[] {
+  const e = lastInbound(c)?.entities;
+  if (!e) return [];
+  return [...e.containers, ...e.awbs.map((a) => `AWB ${a}`), ...e.bls.map((b) => `B/L ${b}`), ...e.bookings.map((b) => `booking ${b}`)].slice(0, 4);
+}
+
+export const list = (items: string[]) =>
+  items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+
+const DOCUMENTS: Array<{ re: RegExp; name: string; unless?: string[] }> = [
+  { re: /\bdraft\s+(?:[hm]\s*)?b\s*\/?\s*l\b|\bdraft\s+bills?\s+of\s+lading\b|\bb\s*\/\s*l\s+draft\b/i, name: 'draft B/L' },
+  { re: /\b(?:original|final)\s+(?:[hm]\s*)?b\s*\/?\s*l\b|\bOBL\b/i, name: 'original B/L' },
+  { re: /\b[hm]?b\s*\/\s*l\b|\bbills?\s+of\s+lading\b|\b[HM]BL\b/i, name: 'B/L copy', unless: ['draft B/L', 'original B/L'] },
+  { re: /\b[hm]?awb\b|\bair\s*way\s*bill\b/i, name: 'AWB copy' },
+  { re: /\bdelivery\s+order\b|\bD\/O\b|\bDO\b/, name: 'delivery order' },
+  { re: /\bcommercial\s+invoice\b/i, name: 'commercial invoice' },
+  { re: /\bpacking\s+list\b/i, name: 'packing list' },
+  { re: /\bshipping\s+instructions?\b|\bSI\b/, name: 'shipping instructions (SI)' },
+  { re: /\bVGM\b/, name: 'VGM' },
+  { re: /\bcertificates?\s+of\s+origin\b|\bCOO\b/, name: 'certificate of origin' },
+  { re: /\bshipping\s+bill\b/i, name: 'shipping bill' },
+  { re: /\bbill\s+of\s+entry\b/i, name: 'bill of entry' },
+  { re: /\barrival\s+notice\b/i, name: 'arrival notice' },
+  { re: /\binsurance\s+(?:certificate|policy)\b/i, name: 'insurance certificate' },
+  { re: /\bproof\s+of\s+delivery\b/i, name: 'proof of delivery' },
+  { re: /\btechnical\s+write-?\s?up\b/i, name: 'technical write-up' },
+  { re: /\bsurvey\s+report\b/i, name: 'survey report' },
+  { re: /\binvoice\b/i, name: 'invoice', unless: ['commercial invoice'] },
+];
+
+/** Shipment documents named in a text, in table order, e.g. ['draft B/L', 'VGM']. */
+export function documentsIn(text: string): string[] {
+  const found: string[] = [];
+  for (const d of DOCUMENTS) {
+    if (d.re.test(text) && !d.unless?.some((u) => found.includes(u))) found.push(d.name);
+  }
+  return found;
+}
+
+/** "today", "tomorrow" or "by 14 Dec 2026" in the organization's time zone. */
+function byWhen(date: Date, c: ThreadContext): string {
+  const day = (d: Date) => formatDate(d, c.org.timezone);
+  if (day(date) === day(c.now)) return 'today';
+  if (day(date) === day(new Date(c.now.getTime() + 86_400_000))) return 'tomorrow';
+  return `by ${day(date)}`;
+}
+
+export const isUrgent = (c: ThreadContext) => ['high', 'critical'].includes(c.thread.urgency ?? '') || ['high', 'urgent'].includes(c.thread.priority);
+const soon = (c: ThreadContext) => (isUrgent(c) ? 'today' : 'shortly');
+
+// ---------------------------------------------------------------------------------------------------
+// The shipment in words
+// ---------------------------------------------------------------------------------------------------
+
+const carriage = (s: ContextShipment) => (s.vessel ? ` on ${s.vessel}${s.voyage ? ` ${s.voyage}` : ''}` : s.mode === 'air' && s.carrier ? ` with ${s.carrier}` : '');
+
+function shipmentLabel(s: ContextShipment): string {
+  const units = s.containerNumbers.length ? s.containerNumbers : s.awbNumbers.map((a) => `AWB ${a}`);
+  return `${s.reference}${units.length ? ` (${units.slice(0, 3).join(', ')})` : ''}`;
+}
+
+function lastDone(s: ContextShipment, code?: string) {
+  return [...s.milestones].reverse().find((m) => m.actualAt && (!code || m.code === code));
+}
+
+/** Sentences stating where the shipment is: status, vessel, departure and arrival, the latest and the next milestone. */
+export function shipmentStatusSentences(s: ContextShipment, c: ThreadContext): string[] {
+  const tz = c.org.timezone;
+  const from = portName(s.originPort);
+  const to = portName(s.destinationPort);
+  const out: string[] = [];
+  const departed = s.atd ?? lastDone(s, 'departed')?.actualAt ?? null;
+  const arrived = s.ata ?? lastDone(s, 'arrived')?.actualAt ?? null;
+  const mentioned = new Set<string>();
+  switch (s.status) {
+    case 'enquiry':
+      out.push(`${shipmentLabel(s)} is not booked yet.`);
+      break;
+    case 'booked':
+      out.push(`${shipmentLabel(s)} is booked${carriage(s)}${s.etd ? `, scheduled to depart${from ? ` ${from}` : ''} on ${formatDate(s.etd, tz)}` : ''}${s.eta ? ` with arrival${to ? ` at ${to}` : ''} expected on ${formatDate(s.eta, tz)}` : ''}.`);
+      break;
+    case 'in_transit': {
+      let line = `${shipmentLabel(s)} is in transit${carriage(s)}`;
+      if (departed) {
+        line += `: it departed${from ? ` ${from}` : ''} on ${formatDate(departed, tz)}`;
+        mentioned.add('departed');
+      }
+      if (s.eta && s.eta.getTime() >= c.now.getTime()) line += `${departed ? ' and' : ','} is expected${to ? ` at ${to}` : ''} on ${formatDate(s.eta, tz)}.`;
+      else if (s.eta) line += `${departed ? ';' : ','} it was due${to ? ` at ${to}` : ''} on ${formatDate(s.eta, tz)} and we are checking the revised ETA with the carrier.`;
+      else line += '.';
+      out.push(line);
+      break;
+    }
+    case 'arrived':
+      out.push(`${shipmentLabel(s)} has arrived${to ? ` at ${to}` : ''}${arrived ? ` on ${formatDate(arrived, tz)}` : ''}.`);
+      mentioned.add('arrived');
+      break;
+    case 'customs':
+      out.push(`${shipmentLabel(s)}${arrived ? ` arrived${to ? ` at ${to}` : ''} on ${formatDate(arrived, tz)} and` : ''} is under customs clearance.`);
+      mentioned.add('arrived');
+      break;
+    case 'delivered': {
+      const delivered = lastDone(s, 'delivered')?.actualAt;
+      out.push(`${shipmentLabel(s)} has been delivered${delivered ? ` on ${formatDate(delivered, tz)}` : ''}.`);
+      mentioned.add('delivered');
+      break;
+    }
+    case 'closed':
+      out.push(`${shipmentLabel(s)} is completed.`);
+      break;
+    case 'cancelled':
+      out.push(`${shipmentLabel(s)} has been cancelled.`);
+      break;
+    default:
+      out.push(`${shipmentLabel(s)} is ${s.status.replace('_', ' ')}.`);
+  }
+  const latest = lastDone(s);
+  if (latest && !mentioned.has(latest.code)) {
+    out.push(`Latest update: ${latest.label || MILESTONE_LABELS[latest.code] || latest.code}${latest.location ? ` at ${portName(latest.location)}` : ''} on ${formatDate(latest.actualAt, tz)}.`);
+  }
+  const next = s.milestones.find((m) => !m.actualAt && m.plannedAt && m.plannedAt.getTime() > c.now.getTime());
+  if (next && !(next.code === 'arrived' && s.status === 'in_transit' && s.eta)) {
+    out.push(`Next: ${next.label || MILESTONE_LABELS[next.code] || next.code}${next.location ? ` at ${portName(next.location)}` : ''}, planned for ${formatDate(next.plannedAt, tz)}.`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Sentences by intent and by instruction
+// ---------------------------------------------------------------------------------------------------
+
+/** A sentence with the topic it covers, so the instruction's points and the intent's do not repeat each other. */
+interface Line {
+  topic?: string;
+  text: string;
+}
+
+function bookingConfirmation(c: ThreadContext): Line {
+  const s = primaryShipment(c);
+  if (!s) return { topic: 'booking', text: 'We are pleased to confirm the booking; the booking confirmation with the vessel details follows [booking number, vessel/voyage, ETD].' };
+  const bkg = s.bookingNumbers[0];
+  return {
+    topic: 'booking',
+    text: `We are pleased to confirm the booking${bkg ? ` ${/^(?:bkg|booking)\b/i.test(bkg) ? bkg : `no. ${bkg}`}` : ''} for ${s.reference}${carriage(s)}${s.etd ? `, ETD${s.originPort ? ` ${portName(s.originPort)}` : ''} ${formatDate(s.etd, c.org.timezone)}` : ''}.`,
+  };
+}
+
+const askSiVgm = (si: boolean, vgm: boolean): Line => ({
+  topic: 'si',
+  text:
+    si && vgm
+      ? 'Kindly share the shipping instructions (SI) and the VGM before the carrier’s cut-offs so that we can prepare the draft B/L.'
+      : si
+        ? 'Kindly share the shipping instructions (SI) before the SI cut-off so that we can prepare the draft B/L.'
+        : 'Kindly share the VGM declaration before the VGM cut-off.',
+});
+
+function quoteLines(c: ThreadContext): Line[] {
+  const text = inboundText(c);
+  const ports = [...new Set(c.messages.flatMap((m) => (m.direction === 'inbound' ? (m.entities?.ports ?? []) : [])))];
+  const s = primaryShipment(c);
+  const from = portName(ports[0] ?? s?.originPort);
+  const to = portName(ports[1] ?? s?.destinationPort);
+  const route = from && to ? ` from ${from} to ${to}` : '';
+  const air = /\bair\b|\bAWB\b|\bflight\b/i.test(text) || s?.mode === 'air';
+  const lines: Line[] = [{ topic: 'rates', text: `We are checking rates${route} with our ${air ? 'airline' : 'carrier'} partners and will share our best offer ${soon(c)}.` }];
+  const missing: string[] = [];
+  if (!/\b\d[\d,.]*\s*(?:kg|kgs|kilos?|tons?|tonnes?|mt|lbs?)\b/i.test(text)) missing.push('the gross weight');
+  const containers = /\b\d+\s*[x×*]\s*(?:20|40|45)\s*'?\s*(?:gp|hc|hq|dv|rf|reefer|ot|fr|ft)?\b|\b(?:20|40|45)\s*'?\s*(?:gp|hc|hq|dv|ft|feet|footer)\b|\bFCL\b/i.test(text);
+  if (!containers && !/\b\d+(?:\.\d+)?\s*(?:cm|mm|m|in)?\s*[x×*]\s*\d+(?:\.\d+)?\b|\bcbm\b|\bm3\b|\bvolume\b/i.test(text)) {
+    missing.push(air ? 'the number of pieces and their dimensions' : 'the volume (CBM) or the container type and quantity');
+  }
+  const incoterms = c.messages.some((m) => m.direction === 'inbound' && (m.entities?.incoterms.length ?? 0) > 0) || /\b(?:EXW|FCA|FOB|CFR|CIF|CPT|CIP|DAP|DPU|DDP)\b/.test(text);
+  if (!incoterms) missing.push('the Incoterm');
+  if (!from || !to) missing.push(!from && !to ? 'the port of loading and the port of discharge' : !from ? 'the port of loading' : 'the port of discharge');
+  if (!/\bready\b|\breadiness\b/i.test(text) && !c.messages.some((m) => m.direction === 'inbound' && (m.entities?.dates.length ?? 0) > 0)) missing.push('the cargo readiness date');
+  if (!/\bcommodity\b|\bHS\b|\bcargo\b|\bgoods\b|\bpharma\w*|\bgarments?\b|\btextiles?\b|\bmachine\w*|\bfurniture\b|\bchemicals?\b|\bgranules\b|\bparts\b/i.test(text)) {
+    missing.push('the commodity (and whether it is hazardous)');
+  }
+  if (missing.length) lines.push({ topic: 'quote-details', text: `To quote accurately, could you please confirm ${list(missing)}?` });
+  return lines;
+}
+
+function bookingLines(c: ThreadContext): Line[] {
+  const s = primaryShipment(c);
+  const confirmed = s && (s.bookingNumbers.length > 0 || !!lastDone(s, 'booking_confirmed'));
+  const lines: Line[] = [];
+  if (s && confirmed) lines.push(bookingConfirmation(c));
+  else {
+    lines.push({
+      topic: 'booking',
+      text: `We have received your booking request${s ? ` for ${s.reference}` : ''} and are placing it with the carrier; the booking confirmation will follow ${soon(c)}.`,
+    });
+  }
+  if (!s || !['in_transit', 'arrived', 'customs', 'delivered', 'closed'].includes(s.status)) {
+    lines.push(askSiVgm(true, true));
+    lines.push({ topic: 'cut-offs', text: 'We will advise the SI, VGM and gate-in cut-offs with the booking confirmation.' });
+  }
+  return lines;
+}
+
+function statusLines(c: ThreadContext): Line[] {
+  const s = primaryShipment(c);
+  if (!s) {
+    const ids = namedIdentifiers(c);
+    return [{ topic: 'status', text: `We are checking the latest status${ids.length ? ` of ${list(ids)}` : ''} with the carrier and will update you ${soon(c)}.` }];
+  }
+  return [
+    ...shipmentStatusSentences(s, c).map((text) => ({ topic: 'status', text })),
+    { topic: 'keep-posted', text: 'We will keep you posted on any change.' },
+  ];
+}
+
+function documentRequestLines(c: ThreadContext): Line[] {
+  const asked = documentsIn(unanswered(c).map((m) => `${m.subject ?? ''}\n${m.text}`).join('\n'));
+  const s = primaryShipment(c);
+  const action = c.openActions.find((a) => a.type === 'send_document' && a.dueAt);
+  const when = action?.dueAt ? byWhen(action.dueAt, c) : soon(c);
+  const docs = asked.length ? `the ${list(asked)}` : 'the requested documents [which documents]';
+  return [{ topic: 'docs', text: `We will send ${docs}${s ? ` for ${s.reference}` : ''} ${when}.` }];
+}
+
+function documentSubmissionLines(c: ThreadContext): Line[] {
+  const sent = documentsIn(unanswered(c).map((m) => `${m.subject ?? ''}\n${m.text}`).join('\n'));
+  const s = primaryShipment(c);
+  return [
+    { topic: 'docs-received', text: `Thank you for the ${sent.length ? list(sent) : 'documents'}${s ? ` for ${s.reference}` : ''}; we have received them.` },
+    { topic: 'docs-check', text: 'We are checking them and will come back to you if anything needs to be corrected.' },
+  ];
+}
+
+function complaintLines(c: ThreadContext): Line[] {
+  const text = unanswered(c).map((m) => m.text).join('\n');
+  const issues: string[] = [];
+  if (/\bdelay|\blate\b|\broll(?:ed)?\s*over|\bmissed\b/i.test(text)) issues.push('the delay');
+  if (/\bdamag|\bbroken\b|\bcrushed\b|\bwet\b/i.test(text)) issues.push(/\bcartons?\b/i.test(text) ? 'the damaged cartons' : 'the damage to your cargo');
+  if (/\bshort(?:age|-?shipped|\s+landed)?\b|\bmissing\b/i.test(text)) issues.push('the shortage');
+  if (/\bwrong\b|\bincorrect\b|\bmistake\b/i.test(text)) issues.push('the error');
+  if (/\bno\s+(?:reply|response|communication|update)\b|\bnot\s+(?:replying|responding)\b/i.test(text)) issues.push('the lack of updates');
+  const lines: Line[] = [
+    { topic: 'apology', text: `We sincerely apologise for ${issues.length ? list(issues) : 'the inconvenience caused'}.` },
+    {
+      topic: 'ownership',
+      text: `I have taken this up personally with our operations team${c.shipments.length ? ' and the carrier' : ''} and will come back to you with our findings and the next steps within 24 hours.`,
+    },
+  ];
+  if (/\bclaim\b|\bdamag|\bshort/i.test(text)) {
+    lines.push({
+      topic: 'claim',
+      text: 'For the claim, please send us photographs of the affected cargo, the delivery receipt with your remarks and, if available, the survey report; we will notify the carrier and the insurers in the meantime.',
+    });
+  }
+  return lines;
+}
+
+function customsLines(c: ThreadContext): Line[] {
+  const text = unanswered(c).map((m) => `${m.subject ?? ''}\n${m.text}`).join('\n');
+  const docs = documentsIn(text).filter((d) => d !== 'bill of entry' && d !== 'shipping bill');
+  const ids = namedIdentifiers(c);
+  const lines: Line[] = [{ topic: 'customs', text: `Noted, thank you for the update on the customs query${ids.length ? ` for ${list(ids)}` : ''}.` }];
+  if (docs.length) lines.push({ topic: 'docs', text: `We are arranging the ${list(docs)} and will send ${docs.length > 1 ? 'them' : 'it'} to you ${soon(c)}.` });
+  else lines.push({ topic: 'customs-next', text: `We are looking into it and will revert ${soon(c)} with what is needed for the clearance.` });
+  return lines;
+}
+
+function invoiceLines(c: ThreadContext): Line[] {
+  const text = unanswered(c).map((m) => `${m.subject ?? ''}\n${m.text}`).join('\n');
+  const invoice = /\b(?:invoice|inv)\s*(?:no\.?|number|#)?\s*[:.-]?\s*([A-Z0-9][A-Z0-9/-]{3,})/i.exec(`${c.thread.subject}\n${text}`)?.[1];
+  const ref = invoice ? ` ${invoice}` : '';
+  if (/\b(?:paid|remitted|released|transferred|UTR|payment\s+(?:will|has|is|shall))\b/i.test(text)) {
+    return [{ topic: 'payment', text: `Thank you for the update on the payment of invoice${ref}; we will confirm as soon as it reaches our account.` }];
+  }
+  if (/\b(?:send|share|need|require|provide)\b[^.\n]{0,30}\binvoice\b/i.test(text)) {
+    return [{ topic: 'invoice', text: `We will share the invoice${ref} ${soon(c)}.` }];
+  }
+  return [{ topic: 'payment', text: `Our accounts team is checking${invoice ? ` invoice ${invoice}` : ' this'} and will revert ${soon(c)}.` }];
+}
+
+function scheduleLines(c: ThreadContext): Line[] {
+  const s = primaryShipment(c);
+  if (c.customer?.kind === 'carrier') {
+    return [
+      { topic: 'schedule', text: `Thank you for the update${s?.vessel ? ` on ${s.vessel}${s.voyage ? ` ${s.voyage}` : ''}` : ''}; we have noted the revised schedule.` },
+      { topic: 'inform', text: 'We will inform the customers concerned accordingly.' },
+    ];
+  }
+  return [
+    ...(s ? shipmentStatusSentences(s, c).map((text) => ({ topic: 'status', text })) : []),
+    { topic: 'schedule', text: `We are in touch with the carrier about the schedule change and will advise ${soon(c)} if an earlier option is available.` },
+  ];
+}
+
+function generalLines(c: ThreadContext): Line[] {
+  return [{ topic: 'general', text: `Thank you for your message; we have noted it and will revert ${soon(c)} if anything is needed from our side.` }];
+}
+
+const BY_INTENT: Record<Intent, (c: ThreadContext) => Line[]> = {
+  quote_request: quoteLines,
+  booking_request: bookingLines,
+  shipment_status: statusLines,
+  document_submission: documentSubmissionLines,
+  document_request: documentRequestLines,
+  invoice_payment: invoiceLines,
+  complaint: complaintLines,
+  customs: customsLines,
+  schedule_change: scheduleLines,
+  general: generalLines,
+};
+
+/** The instruction's points ("confirm the booking, ask for the SI") as sentences; an unknown point becomes a placeholder. */
+export function instructionLines(instruction: string, c: ThreadContext): Line[] {
+  const clauses = instruction
+    .split(/[,;\n]+|\.\s+|\s+(?:and\s+)?then\s+|\s+and\s+(?=(?:also\s+)?(?:ask|request|confirm|send|share|tell|say|apologi[sz]e|give|mention|let|inform|remind|chase|promise|call|offer|check|thank|update|explain|advise)\b)/i)
+    .map((s) => s.trim().replace(/\.$/, ''))
+    .filter(Boolean);
+  const lines: Line[] = [];
+  for (const clause of clauses) {
+    const docs = documentsIn(clause);
+    const si = docs.includes('shipping instructions (SI)');
+    const vgm = docs.includes('VGM');
+    if (/\bconfirm\w*\b.*\bbooking\b|\bbooking\b.*\bconfirm/i.test(clause)) lines.push(bookingConfirmation(c));
+    else if ((si || vgm) && !/\b(?:send|share|attach|forward)\b/i.test(clause.replace(/\b(?:ask|request)\w*\s+(?:them\s+|him\s+|her\s+)?to\s+(?:send|share)/i, ''))) {
+      lines.push(askSiVgm(si, vgm));
+    } else if (docs.length && /\b(?:ask|request|need|chase|remind|get)\w*\b/i.test(clause)) {
+      lines.push({ topic: 'ask-docs', text: `Could you please send us the ${list(docs)}?` });
+    } else if (docs.length && /\b(?:send|share|attach|forward|provide|issue)\w*\b/i.test(clause)) {
+      const action = c.openActions.find((a) => a.type === 'send_document' && a.dueAt);
+      lines.push({ topic: 'docs', text: `We will send the ${list(docs)} ${action?.dueAt ? byWhen(action.dueAt, c) : soon(c)}.` });
+    } else if (/\bapologi|\bsorry\b/i.test(clause)) {
+      lines.push({ topic: 'apology', text: 'We sincerely apologise for the inconvenience caused.' });
+    } else if (/\b(?:rates?|quote|quotation|offer|pricing)\b/i.test(clause)) {
+      lines.push({ topic: 'rates', text: `We will revert with our best rates ${soon(c)}.` });
+    } else if (/\b(?:status|eta|etd|where|tracking|position)\b/i.test(clause)) {
+      lines.push(...statusLines(c).filter((l) => l.topic === 'status'));
+    } else if (/\bcall\b/i.test(clause)) {
+      lines.push({ topic: 'call', text: `We will call you ${soon(c)} to discuss this.` });
+    } else if (/\b(?:payment|pay|overdue|outstanding)\b/i.test(clause)) {
+      lines.push({ topic: 'payment', text: 'Kindly arrange the payment of the outstanding invoice at the earliest.' });
+    } else if (/^(?:say\s+)?thanks?\b|^thank\b/i.test(clause)) {
+      lines.push({ topic: 'thanks', text: 'Thank you for your support.' });
+    } else {
+      lines.push({ text: `[${clause[0]!.toUpperCase()}${clause.slice(1)}]` });
+    }
+  }
+  return lines;
+}
+
+/** Documents the team has promised (open send_document actions), as a sentence. */
+function promisedDocuments(c: ThreadContext): Line[] {
+  const out: Line[] = [];
+  for (const a of c.openActions) {
+    if (a.type !== 'send_document') continue;
+    const docs = documentsIn(a.title);
+    if (docs.length) out.push({ topic: 'docs', text: `We will send the ${list(docs)} ${a.dueAt ? byWhen(a.dueAt, c) : soon(c)}.` });
+  }
+  return out.slice(0, 1);
+}
+
+const VALEDICTION = /^(?:(?:with\s+)?(?:best|kind|warm|warmest|many)?\s*regards|(?:many\s+)?thanks(?:\s*(?:&|and)\s*regards)?|sincerely|yours\s+\w+|cheers|best)\s*,?$/i;
+
+/** The member's name under the organization's signature (after its "Regards," line when it starts with one). */
+export function signOff(c: ThreadContext, tone: Tone): string {
+  const name = c.author.name;
+  const valediction = tone === 'friendly' ? 'Best regards,' : tone === 'brief' ? 'Regards,' : 'Best regards,';
+  const signature = c.org.signature?.replace(/\r\n?/g, '\n').trim();
+  if (signature) {
+    const [first, ...rest] = signature.split('\n');
+    if (VALEDICTION.test(first!.trim())) return [first!.trim(), ...(name ? [name] : []), ...rest].join('\n');
+    return [valediction, ...(name ? [name] : []), signature].join('\n');
+  }
+  return [valediction, name, c.org.name].filter(Boolean).join('\n');
+}
+
+function opening(c: ThreadContext, tone: Tone, intent: Intent): string | null {
+  if (tone === 'brief' || intent === 'complaint' || intent === 'document_submission') return null;
+  const channel = lastInbound(c)?.kind === 'call' ? 'call' : c.thread.channel === 'email' ? 'email' : 'message';
+  if (!lastInbound(c)) return null;
+  return tone === 'formal' ? `Thank you for your ${channel}.` : `Thanks for your ${channel}.`;
+}
+
+function closing(tone: Tone): string | null {
+  if (tone === 'formal') return 'Please do not hesitate to contact us if you need anything further.';
+  if (tone === 'friendly') return 'Let me know if you need anything else.';
+  return null;
+}
+
+/** A reply built by rules from the thread context, the instruction and the tone. */
+export function draftOffline(c: ThreadContext, request: DraftRequest, reason: TemplateReason = 'no_model'): OfflineDraft {
+  const intent = replyIntent(c);
+  const fromInstruction = instructionLines(request.instruction, c);
+  const covered = new Set(fromInstruction.map((l) => l.topic).filter(Boolean));
+  let fromIntent = BY_INTENT[intent](c).filter((l) => !l.topic || !covered.has(l.topic));
+  fromIntent.forEach((l) => l.topic && covered.add(l.topic));
+  if (intent !== 'document_request') fromIntent.push(...promisedDocuments(c).filter((l) => !covered.has(l.topic!)));
+  if (request.tone === 'brief') fromIntent = fromIntent.slice(0, 2);
+  // The instruction's points come first where the member asked for something the intent does not cover.
+  const body = intent === 'complaint' ? [...fromIntent.slice(0, 1), ...fromInstruction, ...fromIntent.slice(1)] : [...fromInstruction, ...fromIntent];
+
+  const paragraphs: string[] = [greeting(c, request.tone)];
+  const open = opening(c, request.tone, intent);
+  const sentences = body.map((l) => l.text);
+  paragraphs.push([open, ...sentences].filter(Boolean).join(' '));
+  const close = closing(request.tone);
+  if (close) paragraphs.push(close);
+  paragraphs.push(signOff(c, request.tone));
+  const text = paragraphs.join('\n\n');
+
+  const hasPlaceholders = /\[[^\]]+\]/.test(text);
+  const notice = [
+    reason === 'no_model'
+      ? 'No AI model is configured, so this draft was written from a template.'
+      : 'The AI model did not answer, so this draft was written from a template.',
+    hasPlaceholders ? 'Fill in the parts in [brackets] and check the details before sending.' : 'Check the details before sending.',
+    request.language !== 'en' ? 'Templates are written in English.' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  return { text, intent, notice, hasPlaceholders };
+}
