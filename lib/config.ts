@@ -82,6 +82,16 @@ export const envSchema = z
     EMAIL_POLL_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(50),
     EMAIL_POLL_TIME_BUDGET_MS: z.coerce.number().int().min(1000).max(280_000).default(50_000),
     EMAIL_MAX_MESSAGE_BYTES: z.coerce.number().int().min(65_536).max(157_286_400).default(52_428_800),
+    // Message analysis: an OpenAI-compatible chat-completions model when OPENAI_API_KEY is set, the offline rules otherwise.
+    OPENAI_API_KEY: z.string().min(1).optional(),
+    OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+    AI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+    AI_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(20_000),
+    // AI reply drafts, summaries and suggested actions: the model's output budget per draft, the budget of thread
+    // context put into one prompt (estimated at 4 characters a token; oldest messages go first), and drafts per user a minute.
+    AI_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(16).max(16_000).default(800),
+    AI_CONTEXT_TOKENS: z.coerce.number().int().min(500).max(100_000).default(6000),
+    AI_COMPOSE_PER_USER_PER_MINUTE: z.coerce.number().int().min(1).default(10),
     DEV_CRON: bool.default(true),
     DEV_JOBS: bool.default(true),
   })
@@ -136,6 +146,17 @@ export interface Config {
   /** Outbound connections to hosts a user configures (IMAP servers, OAuth token endpoints). */
   network: { allowPrivateHosts: boolean };
   emailPoll: { batchSize: number; timeBudgetMs: number; maxMessageBytes: number };
+  /** Message analysis: the LLM when apiKey is set (offline rules stand in when it fails), offline rules otherwise. */
+  ai: {
+    apiKey?: string;
+    baseUrl: string;
+    model: string;
+    timeoutMs: number;
+    /** Reply drafts: output tokens per draft, context tokens per prompt, drafts per user a minute. */
+    maxOutputTokens: number;
+    contextTokens: number;
+    composePerUserPerMinute: number;
+  };
   dev: { cron: boolean; jobs: boolean };
 }
 
@@ -222,6 +243,15 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     supabase: e.SUPABASE_URL ? { url: e.SUPABASE_URL.replace(/\/$/, ''), serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY } : undefined,
     network: { allowPrivateHosts: e.ALLOW_PRIVATE_NETWORK_HOSTS },
     emailPoll: { batchSize: e.EMAIL_POLL_BATCH_SIZE, timeBudgetMs: e.EMAIL_POLL_TIME_BUDGET_MS, maxMessageBytes: e.EMAIL_MAX_MESSAGE_BYTES },
+    ai: {
+      apiKey: e.OPENAI_API_KEY,
+      baseUrl: e.OPENAI_BASE_URL.replace(/\/$/, ''),
+      model: e.AI_MODEL,
+      timeoutMs: e.AI_TIMEOUT_MS,
+      maxOutputTokens: e.AI_MAX_OUTPUT_TOKENS,
+      contextTokens: e.AI_CONTEXT_TOKENS,
+      composePerUserPerMinute: e.AI_COMPOSE_PER_USER_PER_MINUTE,
+    },
     dev: { cron: e.DEV_CRON, jobs: e.DEV_JOBS },
   };
 }
