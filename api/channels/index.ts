@@ -1,0 +1,10 @@
+import { channelCreate, channelListQuery, createChannel, listChannels } from '../../lib/channels/mailboxes.js';
+import { route } from '../../lib/http/route.js';
+
+export { OPTIONS } from '../../lib/http/cors.js';
+
+// GET /api/channels – list the organization's channels (never their secrets)
+export const GET = route({ action: 'channels.read', query: channelListQuery }, ({ ctx, query }) => listChannels(ctx, query));
+
+// POST /api/channels – add a mailbox (IMAP server, password or OAuth 2.0 login, folders)
+export const POST = route({ action: 'channels.manage', body: channelCreate, status: 201 }, ({ ctx, body }) => createChannel(ctx, body));

@@ -1,0 +1,498 @@
+// The inbound mail poller. Every minute the cron enqueues one `email.poll` job per enabled folder of
+// every mailbox; a job reads the folder read-only over IMAP (BODY.PEEK: flags never change), takes
+// the UIDs above the folder's high-water mark in order, parses each message outside any transaction,
+// then stores it (or quarantines it) and moves the mark in ONE transaction by compare-and-set. So two
+// overlapping polls can neither skip nor double a message, and a poll killed mid-batch resumes after
+// the last committed UID. A changed UIDVALIDITY restarts the folder from UID 0 (dedupe keys make the
+// second pass store nothing twice).
+import { createHash, randomUUID } from 'node:crypto';
+import type { ImapFlow, MailboxObject } from 'imapflow';
+import type postgres from 'postgres';
+import { z } from 'zod';
+import { storeInboundAttachment, storeRawSource } from '../attachments/service.js';
+import {
+  connectFailure,
+  forgetAccessToken,
+  getChannel,
+  imapLogin,
+  imapServer,
+  loadMailboxChannel,
+  saveSecretWith,
+  type MailboxChannel,
+} from '../channels/mailboxes.js';
+import { config } from '../config.js';
+import type { Ctx, QueuedJob } from '../context.js';
+import { db, systemClaims, withClaims, type Tx } from '../db/client.js';
+import { enqueue } from '../jobs/enqueue.js';
+import { publishJobs } from '../jobs/publish.js';
+import { defineJob } from '../jobs/registry.js';
+import { log } from '../log.js';
+import { recordChange, topics } from '../realtime.js';
+import { closeImap, describeImapError, ImapConnectError, openImap } from './imap.js';
+import { ingestEmail } from './ingest.js';
+import { parseEmail, type ParsedEmail } from './parse.js';
+
+/** After this many failed ingests of the same UID (one per poll), the message is quarantined. */
+export const MAX_INGEST_ATTEMPTS = 3;
+/** Message sources fetched in one round trip add up to at most this many bytes. */
+const FETCH_GROUP_BYTES = 32 * 1024 * 1024;
+/** The parser's own time limit per message. */
+const PARSE_TIMEOUT_MS = 30_000;
+
+export interface PollOptions {
+  /** Messages per IMAP fetch (default EMAIL_POLL_BATCH_SIZE). */
+  batchSize?: number;
+  /** Stop taking new messages after this long; the rest waits for the next tick (default EMAIL_POLL_TIME_BUDGET_MS). */
+  timeBudgetMs?: number;
+  /** Larger messages are quarantined without being downloaded (default EMAIL_MAX_MESSAGE_BYTES). */
+  maxMessageBytes?: number;
+  /** The job's context when run by the `email.poll` job (see transactionsFor). */
+  jobCtx?: Ctx;
+  /** Stops the run before the next message, as if the process had been stopped there. */
+  signal?: AbortSignal;
+  /** Runs inside each message's transaction, after it was stored and before the commit (tests). */
+  beforeCommit?: (uid: number, outcome: 'stored' | 'duplicate' | 'quarantined' | 'skipped') => void | Promise<void>;
+}
+
+export interface PollResult {
+  /**
+   * done: caught up; budget: time ran out, the rest is for the next tick; overtaken: another poll of
+   * the folder is ahead; aborted: stopped by the signal; failed: a message could not be stored (the
+   * error is recorded on the folder); skipped: the channel or folder is disabled or gone.
+   */
+  status: 'done' | 'budget' | 'overtaken' | 'aborted' | 'failed' | 'skipped';
+  /** Messages read from the server in this run. */
+  fetched: number;
+  stored: number;
+  duplicates: number;
+  quarantined: number;
+  /** The folder's high-water mark after the run. */
+  lastUid: number;
+  uidValidity: string | null;
+  /** True when the server's UIDVALIDITY changed and the folder was read again from the start. */
+  resynced: boolean;
+  error?: string;
+}
+
+/** Logging in or reaching the server failed: recorded on the channel, and the job retries. */
+export class MailboxConnectionError extends Error {
+  override name = 'MailboxConnectionError';
+}
+
+type Transact = <T>(fn: (ctx: Ctx) => Promise<T>) => Promise<T>;
+
+/** One transaction per call, with the organization's system claims; its jobs are published after commit. */
+function ownTransactions(orgId: string, requestId: string): Transact {
+  return async <T>(fn: (ctx: Ctx) => Promise<T>): Promise<T> => {
+    const jobs: QueuedJob[] = [];
+    const result = await withClaims(systemClaims(orgId), (sql) => fn({ requestId, userId: null, orgId, role: 'system', sql, jobs }));
+    if (jobs.length > 0) await publishJobs(jobs);
+    return result;
+  };
+}
+
+/** One savepoint per call inside the job's transaction (committed with the job). */
+function savepoints(ctx: Ctx): Transact {
+  return <T>(fn: (ctx: Ctx) => Promise<T>): Promise<T> =>
+    (ctx.sql as postgres.TransactionSql<Record<string, unknown>>).savepoint((sp) => fn({ ...ctx, sql: sp as unknown as Tx })) as Promise<T>;
+}
+
+/**
+ * The job executor runs handlers inside a transaction. On PostgreSQL the poll commits each message
+ * in a transaction of its own beside it (the job's stays idle and holds no locks), so stored mail
+ * shows at once and thread rows are not locked for the whole run. Embedded PGlite serves one
+ * transaction at a time, where a second one would wait for the job's forever: there each message is
+ * a savepoint of the job's transaction, and the run commits as a whole (still exactly once).
+ */
+async function transactionsFor(jobCtx: Ctx, requestId: string): Promise<Transact> {
+  const [row] = await jobCtx.sql<{ embedded: boolean }[]>`select version() like '%PGlite%' as embedded`;
+  return row!.embedded ? savepoints(jobCtx) : ownTransactions(jobCtx.orgId, requestId);
+}
+
+interface FolderState {
+  id: string;
+  enabled: boolean;
+  uidValidity: string | null;
+  lastUid: number;
+  failingUid: number | null;
+  failingCount: number;
+  lastError: string | null;
+}
+
+async function folderState(ctx: Ctx, channelId: string, path: string): Promise<FolderState | null> {
+  const [row] = await ctx.sql<(Omit<FolderState, 'lastUid' | 'failingUid'> & { lastUid: string; failingUid: string | null })[]>`
+    select id, enabled, uid_validity, last_uid, failing_uid, failing_count, last_error
+    from app.mailbox_folders where org_id = ${ctx.orgId} and channel_id = ${channelId} and path = ${path}`;
+  if (!row) return null;
+  return { ...row, lastUid: Number(row.lastUid), failingUid: row.failingUid === null ? null : Number(row.failingUid) };
+}
+
+/** Sets the channel's status after a poll, announcing a change (active <-> error) to the organization. */
+async function setChannelHealth(ctx: Ctx, channelId: string, healthy: boolean, error: string | null): Promise<void> {
+  const [before] = await ctx.sql<{ status: string }[]>`select status from app.channels where id = ${channelId} and org_id = ${ctx.orgId}`;
+  if (!before || before.status === 'disabled') return;
+  const status = healthy ? 'active' : 'error';
+  await ctx.sql`
+    update app.channels set status = ${status}, last_error = ${healthy ? null : error},
+      last_synced_at = ${healthy ? ctx.sql`now()` : ctx.sql`last_synced_at`}
+    where id = ${channelId} and org_id = ${ctx.orgId}`;
+  if (before.status === status) return;
+  await recordChange(ctx, {
+    event: 'channel.updated',
+    topics: [topics.org(ctx.orgId)],
+    data: await getChannel(ctx, channelId),
+    audit: { action: healthy ? 'channel.recovered' : 'channel.failed', entityType: 'channel', entityId: channelId, data: { error } },
+  });
+}
+
+/** Records a failure to reach or log in to the server on the folder and the channel. */
+export async function recordConnectionFailure(ctx: Ctx, channelId: string, folder: string, error: string): Promise<void> {
+  await ctx.sql`
+    update app.mailbox_folders set last_error = ${error}, last_polled_at = now()
+    where org_id = ${ctx.orgId} and channel_id = ${channelId} and path = ${folder}`;
+  await setChannelHealth(ctx, channelId, false, error);
+}
+
+/** Logs in, retrying once with a fresh access token when the server refused a cached one. */
+async function connect(channel: MailboxChannel, transact: Transact): Promise<ImapFlow> {
+  const server = imapServer(channel);
+  const save = (next: Parameters<ReturnType<typeof saveSecretWith>>[0], previous: Parameters<ReturnType<typeof saveSecretWith>>[1]) =>
+    transact((ctx) => saveSecretWith(ctx, channel.id)(next, previous));
+  try {
+    return await openImap(server, await imapLogin(channel, save));
+  } catch (error) {
+    if (!(error instanceof ImapConnectError && error.kind === 'auth' && channel.settings.imap.auth.method === 'oauth2')) throw error;
+    forgetAccessToken(channel.id);
+    return openImap(server, await imapLogin(channel, save, { forceRefresh: true }));
+  }
+}
+
+/** Where the raw source of each fetched message is kept (content-addressed, so storing twice is harmless). */
+async function storeRaw(orgId: string, raw: Buffer): Promise<string> {
+  return storeRawSource(orgId, createHash('sha256').update(raw).digest('hex'), raw);
+}
+
+type Outcome = 'stored' | 'duplicate' | 'quarantined' | 'skipped' | 'overtaken';
+
+interface MessageInput {
+  uid: number;
+  raw: Buffer | null;
+  rawPath: string | null;
+  parsed: ParsedEmail | null;
+  /** Set when the message goes to quarantine instead of the inbox. */
+  quarantine: string | null;
+  size: number;
+}
+
+/**
+ * Reads one folder of one mailbox and stores what is new. Throws MailboxConnectionError when the
+ * server cannot be reached or refuses the login (after recording it); everything else ends in the
+ * returned status.
+ */
+export async function pollFolder(orgId: string, channelId: string, folder: string, options: PollOptions = {}): Promise<PollResult> {
+  const cfg = config().emailPoll;
+  const batchSize = options.batchSize ?? cfg.batchSize;
+  const budgetMs = options.timeBudgetMs ?? cfg.timeBudgetMs;
+  const maxBytes = options.maxMessageBytes ?? cfg.maxMessageBytes;
+  const started = Date.now();
+  const requestId = `poll:${randomUUID().slice(0, 8)}`;
+  const transact = options.jobCtx ? await transactionsFor(options.jobCtx, requestId) : ownTransactions(orgId, requestId);
+  const result: PollResult = { status: 'done', fetched: 0, stored: 0, duplicates: 0, quarantined: 0, lastUid: 0, uidValidity: null, resynced: false };
+
+  const loaded = await transact(async (ctx) => {
+    const channel = await loadMailboxChannel(ctx, channelId);
+    return { channel, state: channel ? await folderState(ctx, channelId, folder) : null };
+  });
+  const channel = loaded.channel;
+  let state = loaded.state;
+  if (!channel || channel.status === 'disabled' || !state || !state.enabled) return { ...result, status: 'skipped' };
+  result.lastUid = state.lastUid;
+  result.uidValidity = state.uidValidity;
+
+  const fail = async (error: unknown): Promise<never> => {
+    const failure = connectFailure(error) ?? { error: describeImapError(error, imapServer(channel)).message };
+    await transact((ctx) => recordConnectionFailure(ctx, channelId, folder, failure.error)).catch((e: unknown) =>
+      log.error('could not record a mailbox failure', { channelId, error: e }),
+    );
+    throw new MailboxConnectionError(failure.error, { cause: error });
+  };
+
+  let client: ImapFlow | undefined;
+  try {
+    client = await connect(channel, transact).catch(fail);
+    let box: MailboxObject;
+    try {
+      box = await client.mailboxOpen(folder, { readOnly: true });
+    } catch (error) {
+      const e = error as { mailboxMissing?: boolean; responseStatus?: string; responseText?: string };
+      if (!e.mailboxMissing && e.responseStatus !== 'NO') return await fail(error);
+      result.status = 'failed';
+      result.error = `The folder "${folder}" cannot be opened on the server: ${e.responseText ?? 'it does not exist'}`;
+      await transact((ctx) => ctx.sql`update app.mailbox_folders set last_error = ${result.error!}, last_polled_at = now() where id = ${state!.id}`);
+      return result;
+    }
+
+    // UIDVALIDITY: UIDs only mean something within it; a new one renumbers the folder.
+    const validity = box.uidValidity.toString();
+    if (state.uidValidity !== validity) {
+      const previous = state;
+      const reset = await transact(
+        (ctx) => ctx.sql`
+          update app.mailbox_folders set uid_validity = ${validity}, last_uid = 0, failing_uid = null, failing_count = 0
+          where id = ${previous.id} and uid_validity is not distinct from ${previous.uidValidity}::bigint and last_uid = ${previous.lastUid}
+          returning id`,
+      );
+      if (reset.length === 1) {
+        result.resynced = previous.uidValidity !== null;
+        state = { ...previous, uidValidity: validity, lastUid: 0, failingUid: null, failingCount: 0 };
+      } else {
+        state = await transact((ctx) => folderState(ctx, channelId, folder));
+        if (!state || state.uidValidity !== validity) return { ...result, status: 'overtaken' };
+      }
+      if (result.resynced) log.warn('mailbox folder renumbered; reading it again', { channelId, folder, uidValidity: validity });
+    }
+    result.uidValidity = validity;
+    result.lastUid = state.lastUid;
+    const current = state;
+
+    // Everything above the high-water mark, oldest first ("N:*" always matches the last message).
+    let uids: number[] = [];
+    if (!(box.uidNext && box.uidNext - 1 <= current.lastUid)) {
+      const found = await client.search({ uid: `${current.lastUid + 1}:*` }, { uid: true }).catch(fail);
+      uids = (found || []).filter((u) => u > current.lastUid).sort((a, b) => a - b);
+    }
+
+    const overBudget = () => Date.now() - started > budgetMs;
+    const store = async (input: MessageInput): Promise<Outcome> => {
+      const outcome = await transact(async (ctx): Promise<Outcome> => {
+        const sql = ctx.sql;
+        // The mark first: the row lock makes an overlapping poll of this folder wait here, and then
+        // find the mark moved and stop.
+        const moved = await sql`
+          update app.mailbox_folders set last_uid = ${input.uid}, failing_uid = null, failing_count = 0
+          where id = ${current.id} and last_uid = ${result.lastUid} and uid_validity = ${validity}::bigint
+          returning id`;
+        if (moved.length === 0) return 'overtaken';
+        let stored: Exclude<Outcome, 'overtaken'> = 'skipped';
+        if (input.quarantine !== null || !input.parsed) {
+          if (input.quarantine !== null) {
+            await sql`
+              insert into app.mail_quarantine (org_id, channel_id, folder, uid_validity, uid, raw_storage_path, raw_size, error)
+              values (${orgId}, ${channelId}, ${folder}, ${validity}::bigint, ${input.uid}, ${input.rawPath}, ${input.size}, ${input.quarantine.slice(0, 2000)})
+              on conflict do nothing`;
+            stored = 'quarantined';
+          }
+        } else {
+          const ingested = await ingestEmail(ctx, input.parsed, {
+            channelId,
+            address: channel.address,
+            folder,
+            uid: input.uid,
+            rawStoragePath: input.rawPath,
+          });
+          if (ingested.outcome === 'stored') {
+            for (const a of input.parsed.attachments) {
+              await storeInboundAttachment(ctx, {
+                messageId: ingested.messageId,
+                threadId: ingested.threadId,
+                filename: a.filename,
+                contentType: a.contentType,
+                content: a.content,
+                contentId: a.contentId,
+                inline: a.inline,
+              });
+            }
+          }
+          stored = ingested.outcome;
+        }
+        await options.beforeCommit?.(input.uid, stored);
+        return stored;
+      });
+      if (outcome !== 'overtaken') result.lastUid = input.uid;
+      return outcome;
+    };
+
+    outer: for (let i = 0; i < uids.length; i += batchSize) {
+      if (overBudget()) {
+        result.status = 'budget';
+        break;
+      }
+      const chunk = uids.slice(i, i + batchSize);
+      const sizes = new Map<number, number>();
+      const metas = await client.fetchAll(chunk.join(','), { uid: true, size: true }, { uid: true }).catch(fail);
+      for (const m of metas) sizes.set(m.uid, m.size ?? 0);
+
+      // Groups whose sources together stay under FETCH_GROUP_BYTES (a large message goes alone).
+      const groups: number[][] = [];
+      let group: number[] = [];
+      let groupBytes = 0;
+      for (const uid of chunk) {
+        const size = Math.min(sizes.get(uid) ?? 0, maxBytes);
+        if (group.length > 0 && groupBytes + size > FETCH_GROUP_BYTES) {
+          groups.push(group);
+          group = [];
+          groupBytes = 0;
+        }
+        group.push(uid);
+        groupBytes += size;
+      }
+      if (group.length > 0) groups.push(group);
+
+      for (const uids of groups) {
+        if (overBudget()) {
+          result.status = 'budget';
+          break outer;
+        }
+        const wanted = uids.filter((u) => sizes.has(u) && sizes.get(u)! <= maxBytes);
+        const sources = new Map<number, Buffer>();
+        if (wanted.length > 0) {
+          // `source` is BODY.PEEK[]: reading never sets \Seen (and the folder is open read-only).
+          const fetched = await client.fetchAll(wanted.join(','), { uid: true, source: true }, { uid: true }).catch(fail);
+          for (const m of fetched) if (m.source) sources.set(m.uid, m.source);
+        }
+        for (const uid of uids) {
+          if (options.signal?.aborted) {
+            result.status = 'aborted';
+            break outer;
+          }
+          if (overBudget()) {
+            result.status = 'budget';
+            break outer;
+          }
+          const size = sizes.get(uid) ?? 0;
+          const raw = sources.get(uid) ?? null;
+          const input: MessageInput = { uid, raw, rawPath: null, parsed: null, quarantine: null, size };
+          if (size > maxBytes) {
+            input.quarantine = `The message is ${size} bytes, more than the ${maxBytes}-byte limit (EMAIL_MAX_MESSAGE_BYTES); it was not downloaded`;
+          } else if (raw) {
+            result.fetched++;
+            try {
+              input.rawPath = await storeRaw(orgId, raw);
+            } catch (error) {
+              result.status = 'failed';
+              result.error = `Could not store the raw source of UID ${uid}: ${(error as Error).message}`;
+              break outer;
+            }
+            if (current.failingUid === uid && current.failingCount >= MAX_INGEST_ATTEMPTS) {
+              input.quarantine = `Storing the message failed ${current.failingCount} times: ${current.lastError ?? 'unknown error'}`;
+            } else {
+              try {
+                // Parsing is CPU work: never inside a transaction.
+                input.parsed = await parseEmail(raw, { timeoutMs: PARSE_TIMEOUT_MS });
+              } catch (error) {
+                input.quarantine = `The message cannot be read: ${(error as Error).message}`;
+              }
+            }
+          }
+          // (Neither: the message was deleted between the search and the fetch; the mark moves past it.)
+          let outcome: Outcome;
+          try {
+            outcome = await store(input);
+          } catch (error) {
+            const message = `Storing UID ${uid} of "${folder}" failed: ${(error as Error).message}`;
+            result.status = 'failed';
+            result.error = message;
+            await transact(
+              (ctx) => ctx.sql`
+                update app.mailbox_folders set
+                  failing_count = case when failing_uid = ${uid} then failing_count + 1 else 1 end,
+                  failing_uid = ${uid}, last_error = ${message.slice(0, 2000)}
+                where id = ${current.id} and last_uid = ${result.lastUid}`,
+            ).catch((e: unknown) => log.error('could not record a failed message', { channelId, uid, error: e }));
+            log.warn('mailbox message failed', { channelId, folder, uid, error: message });
+            break outer;
+          }
+          if (outcome === 'overtaken') {
+            result.status = 'overtaken';
+            break outer;
+          }
+          if (outcome === 'stored') result.stored++;
+          else if (outcome === 'duplicate') result.duplicates++;
+          else if (outcome === 'quarantined') result.quarantined++;
+        }
+      }
+    }
+
+    await transact(async (ctx) => {
+      await ctx.sql`
+        update app.mailbox_folders set last_polled_at = now(), last_error = ${result.status === 'failed' ? (result.error ?? null) : null}
+        where id = ${current.id}`;
+      await setChannelHealth(ctx, channelId, true, null);
+    });
+    return result;
+  } finally {
+    await closeImap(client);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The job and the cron
+// ---------------------------------------------------------------------------------------------
+
+export const emailPollJob = defineJob({
+  name: 'email.poll',
+  schema: z.object({ channelId: z.uuid(), folder: z.string().min(1).max(500) }),
+  // A new poll is enqueued every minute anyway: a few quick retries, then leave it to the next one.
+  maxAttempts: 3,
+  deadlineMs: 5 * 60_000,
+  async handle({ ctx, payload }) {
+    const result = await pollFolder(ctx.orgId, payload.channelId, payload.folder, { jobCtx: ctx });
+    log.info('email poll', { orgId: ctx.orgId, channelId: payload.channelId, folder: payload.folder, ...result });
+  },
+  async onDead({ ctx, payload, error }) {
+    // Connection failures were recorded already unless the run's transaction was rolled back (PGlite).
+    const prefix = 'MailboxConnectionError: ';
+    if (error.startsWith(prefix)) await recordConnectionFailure(ctx, payload.channelId, payload.folder, error.slice(prefix.length));
+  },
+});
+
+interface DueFolder {
+  orgId: string;
+  channelId: string;
+  folderId: string;
+  path: string;
+}
+
+export interface EnqueueResult {
+  /** Folders due a poll (none of whose polls is pending or running). */
+  folders: number;
+  /** Poll jobs for them (a job this minute already made is counted, not made again). */
+  jobs: number;
+  organizations: number;
+}
+
+/**
+ * The minute cron: one `email.poll` job per enabled folder of every mailbox that is not disabled
+ * (a failing one keeps being tried, so it recovers by itself), stalest first. The dedupe key names
+ * the folder and the minute, and a folder whose poll is still pending or running gets none, so
+ * overlapping ticks never pile polls up. Bounded per tick; the rest comes first next minute.
+ */
+export async function enqueueMailboxPolls(options: { now?: Date; limit?: number } = {}): Promise<EnqueueResult> {
+  const sql = await db();
+  const now = options.now ?? new Date();
+  const minute = Math.floor(now.getTime() / 60_000);
+  const due = await sql<DueFolder[]>`
+    with busy as (
+      select org_id, payload ->> 'channelId' as channel_id, payload ->> 'folder' as folder from app.outbox
+      where name = 'email.poll' and status in ('pending', 'running'))
+    select c.org_id, c.id as channel_id, f.id as folder_id, f.path
+    from app.channels c join app.mailbox_folders f on f.org_id = c.org_id and f.channel_id = c.id
+    where c.kind = 'email' and c.status <> 'disabled' and f.enabled
+      and not exists (select 1 from busy b where b.org_id = c.org_id and b.channel_id = c.id::text and b.folder = f.path)
+    order by f.last_polled_at nulls first, f.id
+    limit ${options.limit ?? 500}`;
+  const byOrg = new Map<string, DueFolder[]>();
+  for (const row of due) byOrg.set(row.orgId, [...(byOrg.get(row.orgId) ?? []), row]);
+  const jobs: QueuedJob[] = [];
+  for (const [orgId, rows] of byOrg) {
+    await withClaims(systemClaims(orgId), async (tx) => {
+      const ctx: Ctx = { requestId: `cron:email-poll:${minute}`, userId: null, orgId, role: 'system', sql: tx, jobs };
+      for (const row of rows) {
+        await enqueue(ctx, emailPollJob, { channelId: row.channelId, folder: row.path }, { dedupeKey: `poll:${row.folderId}:${minute}` });
+      }
+    });
+  }
+  if (jobs.length > 0) await publishJobs(jobs);
+  return { folders: due.length, jobs: jobs.length, organizations: byOrg.size };
+}
+
