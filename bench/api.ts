@@ -1,4 +1,4 @@
-// npm run bench [-- --duration 12 --engine all|postgres|pglite --reuse --cpu-prof]
+// npm run bench [-- --duration 12 --engine all|postgres|pglite --reuse --cpu-prof --pglite-pool-max 1]
 //
 // Throughput and latency of the thread endpoints on a realistic data set, next to a ceiling: the
 // same SQL issued straight to the database by postgres.js at the same concurrency. Prints figures,
@@ -7,7 +7,13 @@
 //   postgres: a fresh database `banxway_bench` on BENCH_DATABASE_URL's server (default
 //             postgres://postgres@127.0.0.1:5432/postgres), migrate() + seed() + 100,000 threads and
 //             1,000,000 messages for the seeded organization. --reuse keeps a completed one.
-//   pglite:   embedded PGlite in a temp directory with 5,000 threads / 50,000 messages.
+//   pglite:   embedded PGlite in a temp directory with 5,000 threads / 50,000 messages, on one
+//             connection by default (see --pglite-pool-max below).
+//
+// Besides latency and throughput it reports CPU milliseconds per request of the API process, of the
+// database backends and of the load generator (from /proc): on a small shared machine these are
+// steadier than wall-clock figures. --cpu-prof writes V8 CPU profiles of the API process under
+// bench/results/profiles/. bench/what-if-db.ts sizes proposed database-side changes.
 //
 // The API runs as a child process (`node --import tsx scripts/dev.ts`, what `tsx scripts/dev.ts`
 // runs) so autocannon does not share its event loop. Results: stdout and bench/results/<ts>.json.
@@ -25,7 +31,10 @@ import { SEED_ORG_ID, SEED_USERS, seed } from '../lib/dev/seed.js';
 import { signAccessToken } from '../lib/http/auth.js';
 import { getThread, listThreads, threadListQuery } from '../lib/threads/service.js';
 import { counts, generate, generatedSize, type DataSize } from './data.js';
-import { fmt, mark, repoRoot, resultsDir, round, sleep, summarize, table, timestamp, writeResult, type LatencySummary } from './shared.js';
+import {
+  cpuSample, cpuUse, fmt, loadAverage, mark, repoRoot, resultsDir, round, sleep, summarize, table, timestamp, writeResult,
+  type CpuUse, type LatencySummary,
+} from './shared.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -40,6 +49,9 @@ const { values: args } = parseArgs({
     'pglite-threads': { type: 'string', default: '5000' },
     'pglite-messages': { type: 'string', default: '50000' },
     'pool-max': { type: 'string', default: '10' },
+    // pglite-socket interleaves the extended-protocol messages of concurrent connections outside a
+    // transaction ("portal \"\" does not exist", then a hang), so PGlite runs on one connection unless asked.
+    'pglite-pool-max': { type: 'string', default: '1' },
   },
 });
 
@@ -47,6 +59,7 @@ const DURATION = Number(args.duration);
 const WARMUP = Number(args.warmup);
 const CONNECTIONS = Number(args.connections);
 const POOL_MAX = Number(args['pool-max']);
+const PGLITE_POOL_MAX = Number(args['pglite-pool-max']);
 const ENGINES = args.engine === 'all' ? ['postgres', 'pglite'] : [args.engine!];
 if (!ENGINES.every((e) => e === 'postgres' || e === 'pglite')) throw new Error('--engine is postgres, pglite or all');
 
@@ -67,11 +80,20 @@ interface Endpoint {
 interface Measurement extends LatencySummary {
   non2xx: number;
   errors: number;
+  cpu: CpuUse;
   /** autocannon's own histogram (integer ms) for reference. */
   autocannon?: { p50: number; p97_5: number; p99: number; rpsAverage: number };
 }
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
+const union = (a: number[], b: number[]) => [...new Set([...a, ...b])];
+
+// A failing database (PGlite's socket server under concurrency, for one) can reject promises nobody
+// awaits any more inside postgres.js; count them instead of dying.
+let unhandled = 0;
+process.on('unhandledRejection', (error) => {
+  if (unhandled++ === 0) log(`    (unhandled rejection, further ones only counted: ${error instanceof Error ? error.message : String(error)})`);
+});
 
 // ------------------------------------------------------------------------------------------------
 // Endpoints
@@ -117,6 +139,8 @@ async function sampleThreadIds(sql: Sql, n: number): Promise<string[]> {
 interface Server {
   base: string;
   child: ChildProcess;
+  /** The PostgreSQL backends serving the bench database (their CPU is counted); undefined for PGlite. */
+  dbPids?: () => Promise<number[]>;
   stop(): Promise<void>;
 }
 
@@ -133,7 +157,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startApi(env: Record<string, string | undefined>, label: string): Promise<Server> {
+async function startApi(env: Record<string, string | undefined>, label: string, poolMax: number, dbPids?: () => Promise<number[]>): Promise<Server> {
   const port = await freePort();
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) childEnv[k] = v;
@@ -146,14 +170,16 @@ async function startApi(env: Record<string, string | undefined>, label: string):
     LOG_LEVEL: 'warn',
     RATE_LIMIT_PER_USER_PER_MINUTE: '1000000000',
     RATE_LIMIT_PER_IP_PER_MINUTE: '1000000000',
-    DATABASE_POOL_MAX: String(POOL_MAX),
+    DATABASE_POOL_MAX: String(poolMax),
   });
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete childEnv[k];
     else childEnv[k] = v;
   }
-  const profDir = join(resultsDir, 'profiles');
-  const nodeArgs = [...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `api-${label}-${timestamp()}.cpuprofile`] : []), '--import', 'tsx', 'scripts/dev.ts'];
+  // One profile per thread (main thread and tsx's loader thread), hence a directory per run.
+  const profDir = join(resultsDir, 'profiles', `api-${label}-${timestamp()}`);
+  if (args['cpu-prof']) log(`  CPU profiles of the API process: ${profDir}`);
+  const nodeArgs = [...(args['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), '--import', 'tsx', 'scripts/dev.ts'];
   const child = spawn(process.execPath, nodeArgs, { cwd: repoRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
@@ -179,6 +205,7 @@ async function startApi(env: Record<string, string | undefined>, label: string):
   return {
     base,
     child,
+    dbPids,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -198,7 +225,8 @@ async function checkEndpoint(base: string, token: string, e: Endpoint): Promise<
   return Array.isArray(body.data) ? `${body.data.length} items, ${text.length} bytes` : `thread ${body.id}, ${text.length} bytes`;
 }
 
-async function runAutocannon(base: string, token: string, e: Endpoint, duration: number): Promise<Measurement> {
+async function runAutocannon(server: Server, token: string, e: Endpoint, duration: number): Promise<Measurement> {
+  const base = server.base;
   let i = 0;
   const latencies: number[] = [];
   let non2xx = 0;
@@ -214,10 +242,14 @@ async function runAutocannon(base: string, token: string, e: Endpoint, duration:
     if (status >= 200 && status < 300) latencies.push(ms);
     else non2xx++;
   });
+  const pids = server.dbPids ? await server.dbPids() : false;
+  const before = cpuSample(server.child.pid, pids);
   const result = await instance;
+  const after = cpuSample(server.child.pid, server.dbPids && pids ? union(pids, await server.dbPids()) : false);
   const summary = summarize(latencies, result.duration);
   return {
     ...summary,
+    cpu: cpuUse(before, after, latencies.length + non2xx),
     non2xx,
     errors: result.errors + result.timeouts,
     autocannon: {
@@ -229,15 +261,22 @@ async function runAutocannon(base: string, token: string, e: Endpoint, duration:
   };
 }
 
-async function measureApi(base: string, token: string, list: Endpoint[]): Promise<Record<string, Measurement>> {
+const cpuText = (c: CpuUse) =>
+  `CPU/request: API ${fmt(c.apiMsPerReq, 2)} ms, db ${fmt(c.dbMsPerReq, 2)} ms, load generator ${fmt(c.clientMsPerReq, 2)} ms ` +
+  `(cores busy: ${fmt(c.apiCores, 2)} / ${fmt(c.dbCores, 2)} / ${fmt(c.clientCores, 2)})`;
+
+async function measureApiEndpoint(server: Server, token: string, e: Endpoint): Promise<Measurement> {
+  log(`  API ${e.label}: ${await checkEndpoint(server.base, token, e).catch((error: unknown) => `CHECK FAILED: ${(error as Error).message}`)}`);
+  if (WARMUP > 0) await runAutocannon(server, token, e, WARMUP);
+  const m = await runAutocannon(server, token, e, DURATION);
+  log(`    ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p95 ${fmt(m.p95, 2)} ms, p99 ${fmt(m.p99, 2)} ms${m.non2xx || m.errors ? `, ${m.non2xx} non-2xx, ${m.errors} errors` : ''}`);
+  log(`    ${cpuText(m.cpu)}`);
+  return m;
+}
+
+async function measureApi(server: Server, token: string, list: Endpoint[]): Promise<Record<string, Measurement>> {
   const out: Record<string, Measurement> = {};
-  for (const e of list) {
-    log(`  ${e.label}: ${await checkEndpoint(base, token, e)}`);
-    if (WARMUP > 0) await runAutocannon(base, token, e, WARMUP);
-    out[e.key] = await runAutocannon(base, token, e, DURATION);
-    const m = out[e.key]!;
-    log(`    ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p95 ${fmt(m.p95, 2)} ms, p99 ${fmt(m.p99, 2)} ms${m.non2xx || m.errors ? `, ${m.non2xx} non-2xx, ${m.errors} errors` : ''}`);
-  }
+  for (const e of list) out[e.key] = await measureApiEndpoint(server, token, e);
   return out;
 }
 
@@ -266,8 +305,12 @@ async function dbRequest(sql: Sql, work: (ctx: Ctx) => Promise<unknown>): Promis
 }
 
 /** `concurrency` loops calling fn until the deadline; latencies per call. */
-async function loops(seconds: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<LatencySummary & { errors: number }> {
+type LoopResult = LatencySummary & { errors: number; cpu: CpuUse };
+
+async function loops(seconds: number, concurrency: number, fn: (i: number) => Promise<unknown>, dbPids?: () => Promise<number[]>): Promise<LoopResult> {
   const latencies: number[] = [];
+  const pids = dbPids ? await dbPids() : false;
+  const before = cpuSample(undefined, pids);
   let errors = 0;
   let firstError: unknown;
   const started = performance.now();
@@ -278,7 +321,15 @@ async function loops(seconds: number, concurrency: number, fn: (i: number) => Pr
       while (performance.now() < deadline) {
         const t = performance.now();
         try {
-          await fn(i);
+          // A call that never settles (PGlite's socket server can wedge under concurrency) must not
+          // stall the benchmark: give up on it after 15 s and count it as an error.
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            fn(i),
+            new Promise((_, reject) => {
+              timer = setTimeout(() => reject(new Error('no answer within 15 s')), 15_000);
+            }),
+          ]).finally(() => clearTimeout(timer));
           latencies.push(performance.now() - t);
         } catch (error) {
           errors++;
@@ -288,26 +339,35 @@ async function loops(seconds: number, concurrency: number, fn: (i: number) => Pr
       }
     }),
   );
+  const after = cpuSample(undefined, dbPids && pids ? union(pids, await dbPids()) : false);
   if (firstError) log(`    first error: ${firstError instanceof Error ? firstError.message : String(firstError)}`);
-  return { ...summarize(latencies, (performance.now() - started) / 1000), errors };
+  return { ...summarize(latencies, (performance.now() - started) / 1000), errors, cpu: cpuUse(before, after, latencies.length + errors) };
 }
 
-async function measureCeiling(sql: Sql, list: Endpoint[]) {
-  const ceiling: Record<string, LatencySummary & { errors: number }> = {};
-  for (const e of list) {
-    if (WARMUP > 0) await loops(WARMUP, CONNECTIONS, (i) => dbRequest(sql, (ctx) => e.db(ctx, i)));
-    ceiling[e.key] = await loops(DURATION, CONNECTIONS, (i) => dbRequest(sql, (ctx) => e.db(ctx, i)));
-    const m = ceiling[e.key]!;
-    log(`  ${e.label}: ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p95 ${fmt(m.p95, 2)} ms`);
-  }
-  // Second reference: the first-page list statement alone (no transaction, no membership select,
-  // no claims; the bench connects as the tables' owner, so RLS does not apply).
+async function measureCeilingEndpoint(sql: Sql, e: Endpoint, dbPids?: () => Promise<number[]>): Promise<LoopResult> {
+  if (WARMUP > 0) await loops(WARMUP, CONNECTIONS, (i) => dbRequest(sql, (ctx) => e.db(ctx, i)), dbPids);
+  const m = await loops(DURATION, CONNECTIONS, (i) => dbRequest(sql, (ctx) => e.db(ctx, i)), dbPids);
+  log(`  ceiling ${e.label}: ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p95 ${fmt(m.p95, 2)} ms${m.errors ? `, ${m.errors} errors` : ''}`);
+  log(`    ${cpuText(m.cpu).replace('API', 'n/a').replace('load generator', 'bench client')}`);
+  return m;
+}
+
+/** Second reference: the first-page list statement alone (no transaction, no membership select, no
+ * claims; the bench connects as the tables' owner, so RLS does not apply). */
+async function measurePlainList(sql: Sql, list: Endpoint[], dbPids?: () => Promise<number[]>): Promise<LoopResult> {
   const first = list[0]!;
   const ctx: Ctx = { requestId: 'bench', userId: AGENT.id, orgId: SEED_ORG_ID, role: 'agent', sql: sql as unknown as Tx, jobs: [] };
-  if (WARMUP > 0) await loops(WARMUP, CONNECTIONS, (i) => first.db(ctx, i));
-  const plainList = await loops(DURATION, CONNECTIONS, (i) => first.db(ctx, i));
-  log(`  list statement alone (no tx, no RLS): ${fmt(plainList.rps)} req/s, p50 ${fmt(plainList.p50, 2)} ms, p95 ${fmt(plainList.p95, 2)} ms`);
-  return { ceiling, plainList };
+  if (WARMUP > 0) await loops(WARMUP, CONNECTIONS, (i) => first.db(ctx, i), dbPids);
+  const m = await loops(DURATION, CONNECTIONS, (i) => first.db(ctx, i), dbPids);
+  log(`  list statement alone (no tx, no RLS): ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p95 ${fmt(m.p95, 2)} ms`);
+  log(`    ${cpuText(m.cpu).replace('API', 'n/a').replace('load generator', 'bench client')}`);
+  return m;
+}
+
+async function measureCeiling(sql: Sql, list: Endpoint[], dbPids?: () => Promise<number[]>) {
+  const ceiling: Record<string, LoopResult> = {};
+  for (const e of list) ceiling[e.key] = await measureCeilingEndpoint(sql, e, dbPids);
+  return { ceiling, plainList: await measurePlainList(sql, list, dbPids) };
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -315,33 +375,42 @@ async function measureCeiling(sql: Sql, list: Endpoint[]) {
 // ------------------------------------------------------------------------------------------------
 interface EngineResult {
   engine: string;
+  poolMax: number;
   server: string;
   data: Record<string, number>;
   generationSeconds?: number;
   reused: boolean;
   api: Record<string, Measurement>;
-  ceiling: Record<string, LatencySummary & { errors: number }>;
-  plainList: LatencySummary & { errors: number };
+  ceiling: Record<string, LoopResult>;
+  plainList: LoopResult;
+  loadAverage: { before?: number; after?: number };
   verdict: Record<string, { p95: boolean; rps: boolean; share: boolean; sharePct: number }>;
 }
 
 function report(r: EngineResult, list: Endpoint[]): string {
   const rows: (string | number)[][] = [
-    ['endpoint', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'non-2xx/err', 'ceiling req/s', 'ceiling p95', 'API/ceiling', 'p95<=25', '>=800/s', '>=40%'],
+    ['endpoint', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'non2xx/err', 'CPU ms/req API+db', 'ceiling req/s', 'ceil. p95', 'ceil. db CPU', 'API/ceiling', 'p95<=25', '>=800/s', '>=40%'],
   ];
+  const cpu = (c: CpuUse) => (c.apiMsPerReq === undefined ? '-' : `${fmt(c.apiMsPerReq, 2)}+${fmt(c.dbMsPerReq, 2)}`);
   for (const e of list) {
     const a = r.api[e.key]!;
     const c = r.ceiling[e.key]!;
     const v = r.verdict[e.key]!;
     rows.push([
-      e.label, fmt(a.rps), fmt(a.p50, 2), fmt(a.p95, 2), fmt(a.p99, 2), `${a.non2xx}/${a.errors}`,
-      fmt(c.rps), fmt(c.p95, 2), `${fmt(v.sharePct)} %`, mark(v.p95), mark(v.rps), mark(v.share),
+      e.label, fmt(a.rps), fmt(a.p50, 2), fmt(a.p95, 2), fmt(a.p99, 2), `${a.non2xx}/${a.errors}`, cpu(a.cpu),
+      fmt(c.rps), fmt(c.p95, 2), fmt(c.cpu.dbMsPerReq, 2), `${fmt(v.sharePct)} %`, mark(v.p95), mark(v.rps), mark(v.share),
     ]);
   }
-  rows.push(['list statement alone (no tx/RLS)', '', '', '', '', '', fmt(r.plainList.rps), fmt(r.plainList.p95, 2), '', '', '', '']);
+  rows.push(['list statement alone (no tx/RLS)', '', '', '', '', '', '', fmt(r.plainList.rps), fmt(r.plainList.p95, 2), fmt(r.plainList.cpu.dbMsPerReq, 2), '', '', '', '']);
   const head = `${r.engine} (${r.server}): ${Object.entries(r.data).map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`).join(', ')}` +
     `${r.reused ? ' (reused)' : r.generationSeconds !== undefined ? `, generated in ${fmt(r.generationSeconds)} s` : ''}`;
-  return `${head}\n${CONNECTIONS} connections, ${DURATION} s per run, pool ${POOL_MAX}; ceiling = same SQL via postgres.js, ${CONNECTIONS} loops over a pool of ${POOL_MAX}\n${table(rows)}`;
+  return [
+    head,
+    `${CONNECTIONS} connections, ${DURATION} s per run, pool ${r.poolMax}; ceiling = the same SQL via postgres.js, ${CONNECTIONS} loops over a pool of ${r.poolMax};` +
+      ` load average ${fmt(r.loadAverage.before, 2)} -> ${fmt(r.loadAverage.after, 2)}`,
+    r.engine === 'pglite' ? 'CPU ms/req: PGlite runs inside the API process, so "API" includes the database and "db" is not separate.' : 'CPU ms/req: user+system CPU per request of the API process and of the PostgreSQL backends serving the bench database.',
+    table(rows),
+  ].join('\n');
 }
 
 function verdicts(api: Record<string, Measurement>, ceiling: Record<string, LatencySummary>) {
@@ -390,22 +459,34 @@ async function runPostgres(token: string): Promise<{ result: EngineResult; list:
   await admin.end();
   const data = await counts(sql!);
   const list = endpoints(await sampleThreadIds(sql!, 1000));
+  // The backends of the bench database (the API's or the ceiling's pool), for their CPU time.
+  const monitor = postgres(benchUrl.toString(), { max: 1, onnotice: () => {} });
+  const dbPids = async () =>
+    (await monitor<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`).map((r) => r.pid);
 
-  log(`\nAPI on PostgreSQL ${version!.serverVersion} (child process, pool ${POOL_MAX})`);
-  const server = await startApi({ DATABASE_URL: benchUrl.toString() }, 'postgres');
-  let api: Record<string, Measurement>;
+  const loadBefore = loadAverage();
+  // Each endpoint's API run is followed at once by its ceiling run, so that both see the same
+  // conditions on a shared machine (the API process idles meanwhile).
+  log(`\nPostgreSQL ${version!.serverVersion}: API (child process, pool ${POOL_MAX}), then the same SQL straight through postgres.js (the ceiling)`);
+  const server = await startApi({ DATABASE_URL: benchUrl.toString() }, 'postgres', POOL_MAX, dbPids);
+  const api: Record<string, Measurement> = {};
+  const ceiling: Record<string, LoopResult> = {};
   try {
-    api = await measureApi(server.base, token, list);
+    for (const e of list) {
+      api[e.key] = await measureApiEndpoint(server, token, e);
+      ceiling[e.key] = await measureCeilingEndpoint(sql!, e, dbPids);
+    }
   } finally {
     await server.stop();
   }
-  log('\nceiling: the same SQL straight through postgres.js');
-  const { ceiling, plainList } = await measureCeiling(sql!, list);
+  const plainList = await measurePlainList(sql!, list, dbPids);
   await sql!.end();
+  await monitor.end();
   return {
     list,
     result: {
-      engine: 'postgres', server: `PostgreSQL ${version!.serverVersion}`, data, generationSeconds, reused, api, ceiling, plainList,
+      engine: 'postgres', poolMax: POOL_MAX, server: `PostgreSQL ${version!.serverVersion}`, data, generationSeconds, reused, api, ceiling, plainList,
+      loadAverage: { before: loadBefore, after: loadAverage() },
       verdict: verdicts(api, ceiling),
     },
   };
@@ -416,9 +497,9 @@ async function runPglite(token: string): Promise<{ result: EngineResult; list: E
   const { startEmbedded } = await import('../lib/db/embedded.js');
   const keep = args.reuse;
   const dataDir = keep ? join(tmpdir(), 'banxway-bench-pglite') : mkdtempSync(join(tmpdir(), 'banxway-bench-pglite-'));
-  let embedded = await startEmbedded({ dataDir, maxConnections: POOL_MAX });
+  let embedded = await startEmbedded({ dataDir, maxConnections: PGLITE_POOL_MAX });
   // As lib/db/client.ts connects to PGlite: prepare off.
-  let sql = createPool(embedded.url, { max: POOL_MAX, prepare: false });
+  let sql = createPool(embedded.url, { max: PGLITE_POOL_MAX, prepare: false });
   const have = keep ? await generatedSize(sql).catch(() => undefined) : undefined;
   const reused = have?.threads === size.threads && have.messages === size.messages;
   let generationSeconds: number | undefined;
@@ -429,8 +510,8 @@ async function runPglite(token: string): Promise<{ result: EngineResult; list: E
         await sql.end();
         await embedded.stop();
         rmSync(dataDir, { recursive: true, force: true });
-        embedded = await startEmbedded({ dataDir, maxConnections: POOL_MAX });
-        sql = createPool(embedded.url, { max: POOL_MAX, prepare: false });
+        embedded = await startEmbedded({ dataDir, maxConnections: PGLITE_POOL_MAX });
+        sql = createPool(embedded.url, { max: PGLITE_POOL_MAX, prepare: false });
       }
       log(`\ncreating PGlite database in ${dataDir} (${size.threads.toLocaleString('en-US')} threads, ${size.messages.toLocaleString('en-US')} messages) ...`);
       await migrate(sql);
@@ -446,23 +527,25 @@ async function runPglite(token: string): Promise<{ result: EngineResult; list: E
 
     // PGlite lives inside the API process, so its ceiling is measured in this process on the same
     // socket server the dev server uses, before the dev server opens the directory.
-    log(`\nceiling on PGlite ${version!.v} (in-process, pglite-socket, pool ${POOL_MAX})`);
+    const loadBefore = loadAverage();
+    log(`\nceiling on PGlite ${version!.v} (in-process, pglite-socket, pool ${PGLITE_POOL_MAX})`);
     const { ceiling, plainList } = await measureCeiling(sql, list);
     await sql.end();
     await embedded.stop();
 
     log('\nAPI on PGlite (child process: DATABASE_URL unset, PGLITE_DATA_DIR)');
-    const server = await startApi({ PGLITE_DATA_DIR: dataDir, DATABASE_URL: undefined }, 'pglite');
+    const server = await startApi({ PGLITE_DATA_DIR: dataDir, DATABASE_URL: undefined }, 'pglite', PGLITE_POOL_MAX);
     let api: Record<string, Measurement>;
     try {
-      api = await measureApi(server.base, token, list);
+      api = await measureApi(server, token, list);
     } finally {
       await server.stop();
     }
     return {
       list,
       result: {
-        engine: 'pglite', server: `PGlite ${version!.v}`, data, generationSeconds, reused, api, ceiling, plainList,
+        engine: 'pglite', poolMax: PGLITE_POOL_MAX, server: `PGlite ${version!.v}`, data, generationSeconds, reused, api, ceiling, plainList,
+        loadAverage: { before: loadBefore, after: loadAverage() },
         verdict: verdicts(api, ceiling),
       },
     };
@@ -491,8 +574,9 @@ async function main() {
     startedAt: started.toISOString(),
     finishedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, model: cpus()[0]?.model, node: process.version },
-    options: { duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, poolMax: POOL_MAX, engines: ENGINES },
+    options: { duration: DURATION, warmup: WARMUP, connections: CONNECTIONS, poolMax: POOL_MAX, pglitePoolMax: PGLITE_POOL_MAX, engines: ENGINES },
     targets: TARGETS,
+    unhandledRejections: unhandled,
     results,
   });
   log(`\nJSON: ${file}`);

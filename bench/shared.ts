@@ -101,42 +101,57 @@ export function procCpuMs(pid: number): number | undefined {
   }
 }
 
-/** user + system CPU of every process named `postgres` (server, backends, background workers). */
-export function postgresCpuMs(): number | undefined {
-  let total = 0;
-  let found = false;
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return undefined;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
+/**
+ * user + system CPU per PostgreSQL process: the given backend pids (the connections of the run,
+ * from pg_stat_activity), or every process named `postgres` when none are given.
+ */
+export function postgresCpu(pids?: number[]): Map<number, number> | undefined {
+  const out = new Map<number, number>();
+  let candidates: number[];
+  if (pids) candidates = pids;
+  else {
     try {
-      if (readFileSync(`/proc/${e}/comm`, 'utf8').trim() !== 'postgres') continue;
-      const ms = procCpuMs(Number(e));
-      if (ms !== undefined) {
-        total += ms;
-        found = true;
-      }
+      candidates = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+    } catch {
+      return undefined;
+    }
+  }
+  for (const pid of candidates) {
+    try {
+      if (!pids && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'postgres') continue;
+      const ms = procCpuMs(pid);
+      if (ms !== undefined) out.set(pid, ms);
     } catch {
       // exited meanwhile
     }
   }
-  return found ? total : undefined;
+  return out.size > 0 ? out : undefined;
 }
 
 export interface CpuSample {
   at: number;
   self: number;
   api?: number;
-  db?: number;
+  db?: Map<number, number>;
 }
 
-export function cpuSample(apiPid?: number, db = true): CpuSample {
+/** A CPU snapshot: this process, the API process (pid) and the database backends (pids, or all postgres processes). */
+export function cpuSample(apiPid?: number, db: boolean | number[] = true): CpuSample {
   const u = process.cpuUsage();
-  return { at: performance.now(), self: (u.user + u.system) / 1000, api: apiPid ? procCpuMs(apiPid) : undefined, db: db ? postgresCpuMs() : undefined };
+  return {
+    at: performance.now(),
+    self: (u.user + u.system) / 1000,
+    api: apiPid ? procCpuMs(apiPid) : undefined,
+    db: db === false ? undefined : postgresCpu(db === true ? undefined : db),
+  };
+}
+
+/** CPU used between two snapshots by processes present in the second (new ones count from zero). */
+function dbDelta(a?: Map<number, number>, b?: Map<number, number>): number | undefined {
+  if (!a || !b) return undefined;
+  let total = 0;
+  for (const [pid, ms] of b) total += ms - (a.get(pid) ?? 0);
+  return total;
 }
 
 export interface CpuUse {
@@ -152,15 +167,18 @@ export interface CpuUse {
 
 export function cpuUse(a: CpuSample, b: CpuSample, requests: number): CpuUse {
   const wall = b.at - a.at;
-  const per = (x?: number, y?: number) => (x === undefined || y === undefined || requests === 0 ? undefined : round((y - x) / requests, 3));
-  const cores = (x?: number, y?: number) => (x === undefined || y === undefined ? undefined : round((y - x) / wall, 2));
+  const per = (ms?: number) => (ms === undefined || requests === 0 ? undefined : round(ms / requests, 3));
+  const cores = (ms?: number) => (ms === undefined ? undefined : round(ms / wall, 2));
+  const api = a.api === undefined || b.api === undefined ? undefined : b.api - a.api;
+  const db = dbDelta(a.db, b.db);
+  const self = b.self - a.self;
   return {
-    apiMsPerReq: per(a.api, b.api),
-    dbMsPerReq: per(a.db, b.db),
-    clientMsPerReq: per(a.self, b.self)!,
-    apiCores: cores(a.api, b.api),
-    dbCores: cores(a.db, b.db),
-    clientCores: cores(a.self, b.self)!,
+    apiMsPerReq: per(api),
+    dbMsPerReq: per(db),
+    clientMsPerReq: per(self)!,
+    apiCores: cores(api),
+    dbCores: cores(db),
+    clientCores: cores(self)!,
   };
 }
 
