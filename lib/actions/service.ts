@@ -2,7 +2,7 @@
 // with an assignee (notified), a due time, a priority and a status whose `done` stamps completed_at.
 // Lists sort by due time (undated last), then by creation.
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { invalid, notFound } from '../http/errors.js';
 import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../http/pagination.js';
@@ -122,7 +122,7 @@ export async function listActions(ctx: Ctx, q: z.infer<typeof actionListQuery>) 
                    or (a.due_at = ${after[0]}::text::timestamptz and (a.created_at, a.id) > (${after[1]}::text::timestamptz, ${after[2]}::uuid)))`
       }
     order by a.due_at asc nulls last, a.created_at, a.id
-    limit ${q.limit + 1}`;
+    limit ${sql.unsafe(String(q.limit + 1))}`;
   const page = toPage(rows, q.limit, (r) => [r.sortDue, r.sortCreated, r.id]);
   return { ...page, data: page.data.map(strip) };
 }

@@ -1,7 +1,7 @@
 // The `message.analyze` job: analyses one inbound message (intent, sentiment, urgency, summary, language,
 // entities), stores the result on the message, rolls it up to the thread (latest intent; worst sentiment
 // and highest urgency of the thread's inbound messages of the last 7 days) and announces both.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { defineJob } from '../jobs/registry.js';

@@ -8,7 +8,7 @@
 // (Content-Disposition: attachment, nosniff, and a sandbox CSP locally): browsers save it, never render
 // it. Members get 422 for a blocked file; inbound email keeps it as `quarantined`, with no download URL.
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { extensionForContentType, sanitizeFilename } from '../email/attachments.js';

@@ -1,5 +1,5 @@
 // Contacts: the people at customers (and unknown senders until someone files them under a customer).
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { AppError, notFound } from '../http/errors.js';
 import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
@@ -59,7 +59,7 @@ export async function listContacts(ctx: Ctx, q: z.infer<typeof contactListQuery>
       ${q.phone ? sql`and (phone = ${q.phone} or whatsapp = ${q.phone})` : sql``}
       ${after ? sql`and (lower(name), id) > (${after[0]}, ${after[1]}::uuid)` : sql``}
     order by lower(name), id
-    limit ${q.limit + 1}`;
+    limit ${sql.unsafe(String(q.limit + 1))}`;
   const page = toPage(rows, q.limit, (r) => [r.sortName, r.id]);
   return { ...page, data: page.data.map(({ sortName: _s, ...c }) => c) };
 }

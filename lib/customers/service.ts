@@ -1,5 +1,5 @@
 // Customers (companies the forwarder works with) and their contacts (people, emails, E.164 phones).
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { notFound } from '../http/errors.js';
 import { csvList, decodeCursor, pageQuery, toPage } from '../http/pagination.js';
@@ -95,7 +95,7 @@ export async function listCustomers(ctx: Ctx, q: z.infer<typeof customerListQuer
       ${q.phone ? sql`and exists (select 1 from app.contacts k where k.customer_id = c.id and k.org_id = c.org_id and k.deleted_at is null and (k.phone = ${q.phone} or k.whatsapp = ${q.phone}))` : sql``}
       ${after ? sql`and (lower(c.name), c.id) > (${after[0]}, ${after[1]}::uuid)` : sql``}
     order by lower(c.name), c.id
-    limit ${q.limit + 1}`;
+    limit ${sql.unsafe(String(q.limit + 1))}`;
   const page = toPage(rows, q.limit, (r) => [r.sortName, r.id]);
   return { ...page, data: page.data.map(({ sortName: _s, ...c }) => c) };
 }

@@ -40,7 +40,9 @@ async function connect(): Promise<Sql> {
   const { startEmbedded } = (await import(modulePath)) as typeof import('./embedded.js');
   const server = await startEmbedded({ dataDir: c.dataDir, maxConnections: c.poolMax });
   embedded = server;
-  return createPool(server.url, { max: c.poolMax, prepare: false });
+  // One connection: pglite-socket interleaves the protocol messages of concurrent connections
+  // (seen as `portal "" does not exist` under load), and PGlite runs one statement at a time anyway.
+  return createPool(server.url, { max: 1, prepare: false });
 }
 
 /** The shared pool (created on first use). */

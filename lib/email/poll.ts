@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ImapFlow, MailboxObject } from 'imapflow';
 import type postgres from 'postgres';
-import { z } from 'zod';
+import * as z from 'zod';
 import { storeInboundAttachment, storeRawSource } from '../attachments/service.js';
 import {
   connectFailure,

@@ -4,7 +4,7 @@
 // claims: sent, delivered, opened (read), bounced, failed; complaints and bounces also mark the
 // recipient contact. The status trigger ignores reports that arrive out of order.
 import { Webhook, WebhookVerificationError } from 'svix/dist/webhook.js';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../config.js';
 import type { Ctx, QueuedJob } from '../context.js';
 import { db, systemClaims, withClaims } from '../db/client.js';

@@ -3,7 +3,7 @@
 // message id (the provider's idempotency key). Success marks it sent; a refusal no retry can fix
 // marks it failed at once; anything else retries until the attempts or the deadline run out, and
 // then onDead marks it failed for a person to look at.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { AppError, invalid, notFound } from '../http/errors.js';
 import { defineJob, PermanentJobError, type JobInfo } from '../jobs/registry.js';

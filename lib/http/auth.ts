@@ -12,7 +12,8 @@ export interface Principal {
 }
 
 let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
-let secretKey: Uint8Array | undefined;
+// Imported once: jose would otherwise import the raw secret on every verification.
+let secretKey: Promise<CryptoKey> | undefined;
 
 const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -29,8 +30,8 @@ export async function verifyAccessToken(token: string): Promise<Principal> {
     let payload: JWTPayload;
     if (header.alg === 'HS256') {
       if (!auth.secret) throw new AppError('unauthorized', 'HS256 tokens are not accepted by this deployment');
-      secretKey ??= new TextEncoder().encode(auth.secret);
-      ({ payload } = await jwtVerify(token, secretKey, { ...options, algorithms: ['HS256'] }));
+      secretKey ??= crypto.subtle.importKey('raw', new TextEncoder().encode(auth.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+      ({ payload } = await jwtVerify(token, await secretKey, { ...options, algorithms: ['HS256'] }));
     } else {
       if (!auth.jwksUrl) throw new AppError('unauthorized', `Tokens signed with ${header.alg ?? 'no algorithm'} are not accepted`);
       jwks ??= createRemoteJWKSet(new URL(auth.jwksUrl), { cacheMaxAge: 10 * 60_000 });

@@ -1,6 +1,6 @@
 // One error class, one code-to-status table, one JSON error shape:
 // { error: { code, message, details?, requestId } }. HTTP statuses appear only here.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const ERROR_STATUS = {
   bad_request: 400,

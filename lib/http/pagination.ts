@@ -1,6 +1,6 @@
 // Cursor pagination: an opaque cursor (base64url JSON of the sort key of the last row) and a capped
 // limit; every list answers { data, nextCursor }.
-import { z } from 'zod';
+import * as z from 'zod';
 import { invalid } from './errors.js';
 
 export const pageQuery = {

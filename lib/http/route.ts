@@ -2,10 +2,10 @@
 // organization and role from the membership table, the role-by-action check, zod validation of path,
 // query and body, one transaction under RLS claims, Idempotency-Key, the error shape, and one log line.
 import { createHash, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../config.js';
 import type { Ctx, QueuedJob } from '../context.js';
-import { db, type Claims, type Sql, type Tx } from '../db/client.js';
+import { db, type Sql, type Tx } from '../db/client.js';
 import { publishJobs } from '../jobs/publish.js';
 import { log, redactedPath } from '../log.js';
 import { bearerToken, verifyAccessToken } from './auth.js';
@@ -103,13 +103,21 @@ interface Membership {
   role: Role;
 }
 
-/** The organization and role the request acts as: X-Org-Id picks one when the user has several. */
-async function resolveMembership(sql: Tx, userId: string, request: Request): Promise<Membership> {
+/**
+ * The organization and role the request acts as (X-Org-Id picks one when the user has several), and
+ * the switch to `authenticated` with that organization's claims, in one statement: from the next
+ * statement on, RLS applies. Every error below rolls the transaction back.
+ */
+async function actAsMember(sql: Tx, principal: { userId: string; email?: string }, request: Request): Promise<Membership> {
   const header = request.headers.get('x-org-id');
   if (header !== null && !UUID.test(header)) throw invalid('header.x-org-id', 'must be an organization id (uuid)');
   const rows = await sql<{ orgId: string; role: Role }[]>`
-    select org_id, role from app.members where user_id = ${userId} and status = 'active'
-    ${header ? sql`and org_id = ${header.toLowerCase()}` : sql``}`;
+    select m.org_id, m.role,
+      set_config('request.jwt.claims', json_build_object('sub', m.user_id, 'role', 'authenticated', 'org_id', m.org_id,
+        'org_role', m.role, 'email', ${principal.email ?? null}::text)::text, true) as claims,
+      set_config('role', 'authenticated', true) as role_set
+    from app.members m where m.user_id = ${principal.userId} and m.status = 'active'
+    ${header ? sql`and m.org_id = ${header.toLowerCase()}` : sql``}`;
   if (header) {
     if (!rows[0]) throw new AppError('not_found', 'Organization not found');
     return rows[0];
@@ -224,19 +232,11 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
       const jobs: QueuedJob[] = [];
       const result = await (sql as Sql).begin(async (raw) => {
         const tx = raw as unknown as Tx;
-        const membership = await resolveMembership(tx, principal.userId, request);
+        const membership = await actAsMember(tx, principal, request);
         orgId = membership.orgId;
         if (!can(membership.role, options.action)) {
           throw new AppError('forbidden', `Your role (${membership.role}) does not allow ${options.action}`);
         }
-        const claims: Claims = {
-          sub: principal.userId,
-          role: 'authenticated',
-          org_id: membership.orgId,
-          org_role: membership.role,
-          email: principal.email,
-        };
-        await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)`;
         const ctx: Ctx = { requestId, userId: principal.userId, orgId: membership.orgId, role: membership.role, sql: tx, jobs };
         const run = async () => {
           const data = await handler({ ctx, params: params as never, query: query as never, body: body as never, request });

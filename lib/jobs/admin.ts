@@ -1,5 +1,5 @@
 // Jobs as owners and admins see them: the dead ones (and any other status) and a retry.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { notFound } from '../http/errors.js';
 import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
@@ -21,7 +21,7 @@ export async function listJobs(ctx: Ctx, q: z.infer<typeof jobListQuery>) {
     where org_id = ${ctx.orgId} and status = ${q.status}
       ${q.name ? sql`and name = ${q.name}` : sql``}
       ${after ? sql`and (updated_at, id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
-    order by updated_at desc, id desc limit ${q.limit + 1}`;
+    order by updated_at desc, id desc limit ${sql.unsafe(String(q.limit + 1))}`;
   return toPage(rows, q.limit, (r) => [r.updatedAt.toISOString(), r.id]);
 }
 

@@ -1,7 +1,7 @@
 // The QStash delivery endpoint's logic (api/jobs/[name].ts): verify the signature over the raw body
 // and this job's public URL, then run the outbox row. 200 when done or when it can never succeed;
 // 5xx when a retry may help (QStash then retries with backoff).
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../config.js';
 import { AppError, errorResponse } from '../http/errors.js';
 import { readBody, requestIdOf, toErrorResponse } from '../http/route.js';

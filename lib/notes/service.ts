@@ -2,7 +2,7 @@
 // notified on their user topic), editing by the author, and soft deletion by the author or by roles
 // that may delete others' notes.
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { AppError, invalid, notFound } from '../http/errors.js';
 import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
@@ -160,7 +160,7 @@ export async function listNotes(ctx: Ctx, threadId: string, q: z.infer<typeof no
     where n.org_id = ${ctx.orgId} and n.thread_id = ${threadId} and n.deleted_at is null
       ${after ? sql`and (n.created_at, n.id) > (${after[0]}::text::timestamptz, ${after[1]}::uuid)` : sql``}
     order by n.created_at, n.id
-    limit ${q.limit + 1}`;
+    limit ${sql.unsafe(String(q.limit + 1))}`;
   const page = toPage(rows, q.limit, (r) => [r.sortAt, r.id]);
   return { ...page, data: page.data.map(strip) };
 }

@@ -1,6 +1,6 @@
 // The organization itself, its members (roles changed only through the schema's membership
 // functions, which enforce who may change whom and keep the last owner) and its teams.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { AppError, invalid, notFound } from '../http/errors.js';
 import { ROLES } from '../http/permissions.js';

@@ -1,5 +1,5 @@
 // Background work for threads: a snoozed thread reopens when its time comes.
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineJob } from '../jobs/registry.js';
 import { recordChange, topics } from '../realtime.js';
 

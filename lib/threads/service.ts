@@ -1,7 +1,7 @@
 // Threads: the conversations of the shared inbox. Listing (filters, newest activity first), reading,
 // editing, assignment, status with snooze, and per-member read state.
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { AppError, invalid, notFound } from '../http/errors.js';
 import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../http/pagination.js';
@@ -120,7 +120,7 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
       ${q.q ? sql`and t.subject ilike ${`%${q.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`}` : sql``}
       ${after ? sql`and (t.last_activity_at, t.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
     order by t.last_activity_at desc, t.id desc
-    limit ${q.limit + 1}`;
+    limit ${sql.unsafe(String(q.limit + 1))}`;
   return toPage(rows, q.limit, (r) => [r.lastActivityAt.toISOString(), r.id]);
 }
 

@@ -45,7 +45,8 @@ export async function emptyDatabase(): Promise<{ url: string; drop(): Promise<vo
 /** A migrated and seeded database, installed as the process pool (db()). */
 export async function testDatabase(options: { seed?: boolean } = {}): Promise<TestDatabase> {
   const { url, drop } = await emptyDatabase();
-  const sql = createPool(url, { max: 10, prepare: engine === 'postgres' });
+  // PGlite behind its socket takes one connection (see lib/db/client.ts); PostgreSQL a real pool.
+  const sql = createPool(url, { max: engine === 'postgres' ? 10 : 1, prepare: engine === 'postgres' });
   await migrate(sql);
   if (options.seed ?? true) await seed(sql);
   useDb(sql);

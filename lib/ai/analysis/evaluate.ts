@@ -1,7 +1,7 @@
 // Scores an analyser against a labelled set (tests/fixtures/analysis): accuracy per field, identifier
 // exact matches, false positives and misses, and confusion matrices. Used by `npm run eval` and the
 // accuracy-floor test.
-import { z } from 'zod';
+import * as z from 'zod';
 import { INTENTS, SENTIMENTS, type AnalysisResult, type Intent, type Sentiment } from './schema.js';
 
 const identifierLists = z.object({

@@ -3,7 +3,7 @@
 // lib/logistics), ports / Incoterms / HS codes it names are kept only when they check out against the
 // text, and the offline result supplies everything else. Any failure throws: the caller falls back.
 import { generateText, Output, type LanguageModel } from 'ai';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   analysisResult,
   INCOTERMS,

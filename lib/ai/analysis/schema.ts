@@ -1,6 +1,6 @@
 // The result of analysing one inbound message, shared by the offline (rules) analyser and the LLM one:
 // intent, sentiment, urgency, a one-line summary, the language and the entities an operator acts on.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const INTENTS = [
   'quote_request',
