@@ -12,7 +12,7 @@
 // the caller's claims (withClaims).
 import { randomUUID } from 'node:crypto';
 import { createUIMessageStream, createUIMessageStreamResponse, streamText, type UIMessage, type UIMessageStreamWriter } from 'ai';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { withClaims, type Claims } from '../db/client.js';
@@ -214,6 +214,10 @@ async function streamModel(run: Run, choice: ModelChoice): Promise<void> {
   const cfg = config().ai;
   const prompt = composePrompt(context, input);
   let modelError: unknown;
+  // Until the first text arrives (connecting, queueing at the provider) the call gets AI_TIMEOUT_MS; after
+  // that, the chunk timeout gives up on a model that stops sending.
+  const firstText = new AbortController();
+  const firstTextTimer = setTimeout(() => firstText.abort(new Error(`no answer within ${choice.timeoutMs} ms`)), choice.timeoutMs);
   const result = streamText({
     model: choice.model,
     system: prompt.system,
@@ -221,7 +225,7 @@ async function streamModel(run: Run, choice: ModelChoice): Promise<void> {
     maxOutputTokens: cfg.maxOutputTokens,
     temperature: 0.3,
     maxRetries: choice.maxRetries ?? 1,
-    abortSignal: signal,
+    abortSignal: AbortSignal.any([signal, firstText.signal]),
     // Gives up when the model stops sending for this long (the stream's length is bounded by maxOutputTokens).
     timeout: { chunkMs: choice.timeoutMs },
     onError: ({ error }) => {
@@ -233,13 +237,15 @@ async function streamModel(run: Run, choice: ModelChoice): Promise<void> {
     onError: () => 'The AI model failed while writing the draft.',
   });
 
-  const held: Parameters<Writer['write']>[0][] = [];
+  type Chunk = Parameters<Writer['write']>[0];
+  const held: Chunk[] = [];
   let text = '';
   let streaming = false;
   let failed = false;
-  let finish: { finishReason?: string } | undefined;
+  let finish: Extract<Chunk, { type: 'finish' }> | undefined;
   let aborted = false;
   for await (const chunk of stream) {
+    if (chunk.type === 'text-start' || chunk.type === 'error' || chunk.type === 'finish') clearTimeout(firstTextTimer);
     if (chunk.type === 'start' || (!streaming && chunk.type === 'start-step')) {
       held.push(chunk);
       continue;
@@ -267,28 +273,30 @@ async function streamModel(run: Run, choice: ModelChoice): Promise<void> {
     writer.write(chunk);
   }
 
+  clearTimeout(firstTextTimer);
   const clientGone = signal.aborted;
   if (clientGone) {
     writer.write({ type: 'abort' });
     return;
   }
   const reason = modelError instanceof Error ? `${modelError.name}: ${modelError.message}` : aborted ? 'timed out' : failed ? 'error' : 'empty answer';
-  if (!streaming || !text.trim()) {
+  if (!streaming) {
     // Nothing written yet: the template stands in, so the member still gets a draft.
     log.warn('AI draft: the model failed before writing; the template stands in', { requestId: run.owner.requestId, model: choice.modelId, error: reason.slice(0, 500) });
     await streamTemplate(run, 'model_failed');
     return;
   }
-  if (failed || aborted || !finish) {
+  if (failed || aborted || !finish || !text.trim()) {
     log.warn('AI draft: the model failed midway; nothing saved', { requestId: run.owner.requestId, model: choice.modelId, error: reason.slice(0, 500) });
-    if (aborted) writer.write({ type: 'error', errorText: 'The AI model stopped answering; nothing was saved.' });
+    // A model error has been passed on already; a stall or an empty answer is said here.
+    if (!failed) writer.write({ type: 'error', errorText: aborted ? 'The AI model stopped answering; nothing was saved.' : 'The AI model answered nothing; nothing was saved.' });
     return;
   }
   if (finish.finishReason === 'length') {
     writer.write({ type: 'data-notice', id: 'notice', data: { kind: 'truncated', message: 'The draft reached the length limit and may be cut short.' } });
   }
   const ai = { source: 'model', model: choice.modelId, finishReason: finish.finishReason ?? null, instruction: input.instruction, tone: input.tone, language: input.language };
-  if (await finishWithDraft(run, text.trim(), ai)) writer.write({ type: 'finish', finishReason: (finish.finishReason ?? 'stop') as 'stop' });
+  if (await finishWithDraft(run, text.trim(), ai)) writer.write(finish);
 }
 
 /** Wraps a stream so that cancelling it (the client stopped reading) runs onCancel. */

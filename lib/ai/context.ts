@@ -3,7 +3,7 @@
 // SLA state, the customer and contact, the last messages (new text only, oldest first, each capped),
 // the linked shipments with their milestones, the open actions, the organization's name and signature,
 // and the member asking. Also: the prompt rendering with its token budget, and which model answers.
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { notFound } from '../http/errors.js';
@@ -70,6 +70,8 @@ export interface ContextShipment {
 
 export interface ContextAction {
   id: string;
+  /** Null for an action on a linked shipment only (it may be another thread's). */
+  threadId: string | null;
   title: string;
   type: string;
   status: string;
@@ -200,7 +202,7 @@ export async function gatherThreadContext(ctx: Ctx, threadId: string, options: {
   }));
 
   const openActions = await sql<ContextAction[]>`
-    select a.id, a.title, a.type, a.status, a.priority, a.due_at, a.shipment_id, m.display_name as assignee_name
+    select a.id, a.thread_id, a.title, a.type, a.status, a.priority, a.due_at, a.shipment_id, m.display_name as assignee_name
     from app.actions a left join app.members m on m.org_id = a.org_id and m.user_id = a.assignee_id
     where a.org_id = ${ctx.orgId} and a.status in ('open', 'in_progress')
       and (a.thread_id = ${threadId} ${shipmentIds.length ? sql`or a.shipment_id = any(${shipmentIds}::uuid[])` : sql``})
@@ -242,10 +244,11 @@ export function formatDate(date: Date | null | undefined, timezone: string): str
   }
 }
 
-function formatDateTime(date: Date | null | undefined, timezone: string): string {
+/** A date and time in the organization's time zone, e.g. "14 Dec, 10:15 GMT+5:30" (or without the zone). */
+export function formatDateTime(date: Date | null | undefined, timezone: string, withZone = true): string {
   if (!date) return '';
   try {
-    return new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: timezone, timeZoneName: 'short' }).format(date);
+    return new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: timezone, ...(withZone ? { timeZoneName: 'short' as const } : {}) }).format(date);
   } catch {
     return date.toISOString();
   }
@@ -395,7 +398,8 @@ export const UNTRUSTED_CONTENT_RULE =
 /**
  * A 200 JSON response whose body is produced after the handler returns, i.e. after the request's
  * transaction has committed: a model call never holds a database transaction open. `produce` must not
- * fail (the callers fall back to their offline answer).
+ * fail: callers compute their offline answer inside the request (where an error still answers 500)
+ * and return it when the model fails.
  */
 export function jsonAfterCommit(produce: () => Promise<unknown>): Response {
   const body = new ReadableStream<Uint8Array>({

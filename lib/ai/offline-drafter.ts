@@ -53,6 +53,13 @@ export function unanswered(c: ThreadContext): ContextMessage[] {
   return last ? [last] : [];
 }
 
+/** A call thread whose last call nobody took (or with no message at all: a missed-call notification). */
+export function isMissedCall(c: ThreadContext): boolean {
+  if (c.thread.channel !== 'voice') return false;
+  const last = c.messages.at(-1);
+  return !last || (last.kind === 'call' && ['no_answer', 'busy', 'failed', 'ringing'].includes(last.status));
+}
+
 /** The intent a reply answers: the last inbound message's, else the thread's, else general. */
 export function replyIntent(c: ThreadContext): Intent {
   const m = lastInbound(c);
@@ -128,6 +135,7 @@ const DOCUMENTS: Array<{ re: RegExp; name: string; unless?: string[] }> = [
   { re: /\binsurance\s+(?:certificate|policy)\b/i, name: 'insurance certificate' },
   { re: /\bproof\s+of\s+delivery\b/i, name: 'proof of delivery' },
   { re: /\btechnical\s+write-?\s?up\b/i, name: 'technical write-up' },
+  { re: /\bpre-?\s?alert\b/i, name: 'pre-alert' },
   { re: /\bsurvey\s+report\b/i, name: 'survey report' },
   { re: /\binvoice\b/i, name: 'invoice', unless: ['commercial invoice'] },
 ];
@@ -260,6 +268,11 @@ const askSiVgm = (si: boolean, vgm: boolean): Line => ({
 });
 
 function quoteLines(c: ThreadContext): Line[] {
+  const last = c.messages.at(-1);
+  if (last?.direction === 'outbound') {
+    // We quoted already: the reply chases the decision.
+    return [{ topic: 'rates', text: `Following up on our offer of ${formatDate(last.occurredAt, c.org.timezone)}: please let us know if we may go ahead with the booking, or if you need anything else.` }];
+  }
   const text = inboundText(c);
   const ports = [...new Set(c.messages.flatMap((m) => (m.direction === 'inbound' ? (m.entities?.ports ?? []) : [])))];
   const s = primaryShipment(c);
@@ -271,7 +284,7 @@ function quoteLines(c: ThreadContext): Line[] {
   const missing: string[] = [];
   if (!/\b\d[\d,.]*\s*(?:kg|kgs|kilos?|tons?|tonnes?|mt|lbs?)\b/i.test(text)) missing.push('the gross weight');
   const containers = /\b\d+\s*[x×*]\s*(?:20|40|45)\s*'?\s*(?:gp|hc|hq|dv|rf|reefer|ot|fr|ft)?\b|\b(?:20|40|45)\s*'?\s*(?:gp|hc|hq|dv|ft|feet|footer)\b|\bFCL\b/i.test(text);
-  if (!containers && !/\b\d+(?:\.\d+)?\s*(?:cm|mm|m|in)?\s*[x×*]\s*\d+(?:\.\d+)?\b|\bcbm\b|\bm3\b|\bvolume\b/i.test(text)) {
+  if (!containers && !/\b\d+(?:\.\d+)?\s*(?:cm|mm|m|in)?\s*[x×*]\s*\d+|\bcbm\b|\bm3\b|\bvolume\b/i.test(text)) {
     missing.push(air ? 'the number of pieces and their dimensions' : 'the volume (CBM) or the container type and quantity');
   }
   const incoterms = c.messages.some((m) => m.direction === 'inbound' && (m.entities?.incoterms.length ?? 0) > 0) || /\b(?:EXW|FCA|FOB|CFR|CIF|CPT|CIP|DAP|DPU|DDP)\b/.test(text);
@@ -318,36 +331,44 @@ function statusLines(c: ThreadContext): Line[] {
 function documentRequestLines(c: ThreadContext): Line[] {
   const asked = documentsIn(unanswered(c).map((m) => `${m.subject ?? ''}\n${m.text}`).join('\n'));
   const s = primaryShipment(c);
-  const action = c.openActions.find((a) => a.type === 'send_document' && a.dueAt);
+  const action = c.openActions.find((a) => a.type === 'send_document' && a.threadId === c.thread.id && a.dueAt);
   const when = action?.dueAt ? byWhen(action.dueAt, c) : soon(c);
   const docs = asked.length ? `the ${list(asked)}` : 'the requested documents [which documents]';
   return [{ topic: 'docs', text: `We will send ${docs}${s ? ` for ${s.reference}` : ''} ${when}.` }];
 }
 
 function documentSubmissionLines(c: ThreadContext): Line[] {
-  const sent = documentsIn(unanswered(c).map((m) => `${m.subject ?? ''}\n${m.text}`).join('\n'));
+  const sent = documentsIn(unanswered(c).map((m) => `${m.subject ?? ''}\n${m.text}`).join('\n')).map((d) => d.replace(/ copy$/, ''));
   const s = primaryShipment(c);
+  const them = sent.length === 1 && sent[0] !== 'shipping instructions (SI)' ? 'it' : 'them';
   return [
-    { topic: 'docs-received', text: `Thank you for the ${sent.length ? list(sent) : 'documents'}${s ? ` for ${s.reference}` : ''}; we have received them.` },
-    { topic: 'docs-check', text: 'We are checking them and will come back to you if anything needs to be corrected.' },
+    { topic: 'docs-received', text: `Thank you for the ${sent.length ? list(sent) : 'documents'}${s ? ` for ${s.reference}` : ''}; we have received ${them}.` },
+    { topic: 'docs-check', text: `We are checking ${them} and will come back to you if anything needs to be corrected.` },
   ];
 }
 
-function complaintLines(c: ThreadContext): Line[] {
-  const text = unanswered(c).map((m) => m.text).join('\n');
+/** The apology for what the customer complains about ("the delay and the damaged cartons"). */
+function apologyLine(c: ThreadContext, instruction = ''): Line {
+  const text = `${instruction}\n${unanswered(c).map((m) => m.text).join('\n')}`;
   const issues: string[] = [];
   if (/\bdelay|\blate\b|\broll(?:ed)?\s*over|\bmissed\b/i.test(text)) issues.push('the delay');
   if (/\bdamag|\bbroken\b|\bcrushed\b|\bwet\b/i.test(text)) issues.push(/\bcartons?\b/i.test(text) ? 'the damaged cartons' : 'the damage to your cargo');
   if (/\bshort(?:age|-?shipped|\s+landed)?\b|\bmissing\b/i.test(text)) issues.push('the shortage');
   if (/\bwrong\b|\bincorrect\b|\bmistake\b/i.test(text)) issues.push('the error');
   if (/\bno\s+(?:reply|response|communication|update)\b|\bnot\s+(?:replying|responding)\b/i.test(text)) issues.push('the lack of updates');
-  const lines: Line[] = [
-    { topic: 'apology', text: `We sincerely apologise for ${issues.length ? list(issues) : 'the inconvenience caused'}.` },
-    {
-      topic: 'ownership',
-      text: `I have taken this up personally with our operations team${c.shipments.length ? ' and the carrier' : ''} and will come back to you with our findings and the next steps within 24 hours.`,
-    },
-  ];
+  return { topic: 'apology', text: `We sincerely apologise for ${issues.length ? list(issues) : 'the inconvenience caused'}.` };
+}
+
+function ownershipLine(c: ThreadContext, when = 'within 24 hours'): Line {
+  return {
+    topic: 'ownership',
+    text: `I have taken this up personally with our operations team${c.shipments.length ? ' and the carrier' : ''} and will come back to you with our findings and the next steps ${when}.`,
+  };
+}
+
+function complaintLines(c: ThreadContext): Line[] {
+  const text = unanswered(c).map((m) => m.text).join('\n');
+  const lines: Line[] = [apologyLine(c), ownershipLine(c)];
   if (/\bclaim\b|\bdamag|\bshort/i.test(text)) {
     lines.push({
       topic: 'claim',
@@ -361,7 +382,7 @@ function customsLines(c: ThreadContext): Line[] {
   const text = unanswered(c).map((m) => `${m.subject ?? ''}\n${m.text}`).join('\n');
   const docs = documentsIn(text).filter((d) => d !== 'bill of entry' && d !== 'shipping bill');
   const ids = namedIdentifiers(c);
-  const lines: Line[] = [{ topic: 'customs', text: `Noted, thank you for the update on the customs query${ids.length ? ` for ${list(ids)}` : ''}.` }];
+  const lines: Line[] = [{ topic: 'customs', text: `We have noted the customs query${ids.length ? ` for ${list(ids)}` : ''}.` }];
   if (docs.length) lines.push({ topic: 'docs', text: `We are arranging the ${list(docs)} and will send ${docs.length > 1 ? 'them' : 'it'} to you ${soon(c)}.` });
   else lines.push({ topic: 'customs-next', text: `We are looking into it and will revert ${soon(c)} with what is needed for the clearance.` });
   return lines;
@@ -394,8 +415,8 @@ function scheduleLines(c: ThreadContext): Line[] {
   ];
 }
 
-function generalLines(c: ThreadContext): Line[] {
-  return [{ topic: 'general', text: `Thank you for your message; we have noted it and will revert ${soon(c)} if anything is needed from our side.` }];
+function generalLines(): Line[] {
+  return [{ topic: 'general', text: 'We have noted this and will get back to you if anything further is needed from our side.' }];
 }
 
 const BY_INTENT: Record<Intent, (c: ThreadContext) => Line[]> = {
@@ -411,12 +432,30 @@ const BY_INTENT: Record<Intent, (c: ThreadContext) => Line[]> = {
   general: generalLines,
 };
 
+const GENERIC_INSTRUCTION =
+  /^(?:please\s+|pls\s+|just\s+)?(?:(?:draft|write|send|prepare|give)\s+(?:a\s+|the\s+|an\s+)?(?:reply|response|answer|acknowledg(?:e)?ment)|reply|respond|answer|acknowledge|ack|noted|reply\s+to\s+(?:this|the\s+\w+|him|her|them|customer|client))(?:\s+(?:to\s+)?(?:this|it|the\s+(?:customer|client|email|message|thread)|him|her|them))?(?:\s+(?:politely|formally|nicely|professionally|briefly))?[.!]?$/i;
+
+/** When the instruction promises something: "today", "tomorrow", "by Friday", "within 2 hours". */
+function promisedWhen(clause: string): string | null {
+  const m = /\b(today|tonight|tomorrow(?:\s+(?:morning|afternoon|evening))?|this\s+(?:morning|afternoon|evening|week)|(?:by|before|on)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tomorrow|today|(?:end\s+of\s+(?:the\s+)?)?(?:day|week)|eod|\d{1,2}(?::\d{2})?\s*(?:am|pm|hrs)?)|within\s+(?:\d+|an?|one|two|three|24|48)\s+(?:hours?|days?|working\s+days?))\b/i.exec(clause);
+  return m
+    ? m[1]!
+        .replace(/\s+/g, ' ')
+        .toLowerCase()
+        .replace(/\beod\b/, 'end of day')
+        .replace(/\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b/, (d) => `${d[0]!.toUpperCase()}${d.slice(1)}`)
+    : null;
+}
+
 /** The instruction's points ("confirm the booking, ask for the SI") as sentences; an unknown point becomes a placeholder. */
 export function instructionLines(instruction: string, c: ThreadContext): Line[] {
+  const intent = replyIntent(c);
   const clauses = instruction
     .split(/[,;\n]+|\.\s+|\s+(?:and\s+)?then\s+|\s+and\s+(?=(?:also\s+)?(?:ask|request|confirm|send|share|tell|say|apologi[sz]e|give|mention|let|inform|remind|chase|promise|call|offer|check|thank|update|explain|advise)\b)/i)
     .map((s) => s.trim().replace(/\.$/, ''))
-    .filter(Boolean);
+    .filter(Boolean)
+    // "Reply", "draft a response", "acknowledge": no point of their own, the intent's lines answer.
+    .filter((s) => !GENERIC_INSTRUCTION.test(s));
   const lines: Line[] = [];
   for (const clause of clauses) {
     const docs = documentsIn(clause);
@@ -427,11 +466,23 @@ export function instructionLines(instruction: string, c: ThreadContext): Line[] 
       lines.push(askSiVgm(si, vgm));
     } else if (docs.length && /\b(?:ask|request|need|chase|remind|get)\w*\b/i.test(clause)) {
       lines.push({ topic: 'ask-docs', text: `Could you please send us the ${list(docs)}?` });
-    } else if (docs.length && /\b(?:send|share|attach|forward|provide|issue)\w*\b/i.test(clause)) {
-      const action = c.openActions.find((a) => a.type === 'send_document' && a.dueAt);
-      lines.push({ topic: 'docs', text: `We will send the ${list(docs)} ${action?.dueAt ? byWhen(action.dueAt, c) : soon(c)}.` });
+    } else if (docs.length && /\b(?:send|share|attach|forward|provide|issue|promise|release)\w*\b/i.test(clause)) {
+      const action = c.openActions.find((a) => a.type === 'send_document' && a.threadId === c.thread.id && a.dueAt);
+      const when = promisedWhen(clause) ?? (action?.dueAt ? byWhen(action.dueAt, c) : soon(c));
+      lines.push({ topic: 'docs', text: `We will send the ${list(docs)} ${when}.` });
     } else if (/\bapologi|\bsorry\b/i.test(clause)) {
-      lines.push({ topic: 'apology', text: 'We sincerely apologise for the inconvenience caused.' });
+      lines.push(apologyLine(c, clause));
+    } else if (/\bno\s+space\b|\bspace\b.*\bnot\s+available\b|\bfully\s+booked\b|\bno\s+(?:equipment|containers?)\b/i.test(clause)) {
+      const when = /\bthis\s+week\b/i.test(clause) ? ' this week' : /\btoday\b/i.test(clause) ? ' today' : '';
+      const i = lines.findIndex((l) => l.topic === 'decline');
+      const line = { topic: 'decline', text: `Unfortunately, there is no space available${when}${/\bequipment|containers?\b/i.test(clause) ? ' (equipment shortage)' : ''}; we can offer the next available sailing instead [sailing, ETD].` };
+      if (i >= 0) lines[i] = line;
+      else lines.push(line);
+    } else if (/\b(?:decline|regret|unable|cannot|can't|not\s+possible|reject|refuse)\b/i.test(clause)) {
+      if (!lines.some((l) => l.topic === 'decline')) lines.push({ topic: 'decline', text: 'Unfortunately, we are unable to take this up at the moment [reason].' });
+    } else if (/\b(?:promise|commit|assure|revert)\w*\b|\bupdate\b(?!.*\b(?:status|eta|etd)\b)/i.test(clause)) {
+      const when = promisedWhen(clause) ?? soon(c);
+      lines.push(intent === 'complaint' ? ownershipLine(c, when) : { topic: 'update', text: `We will update you ${when}.` });
     } else if (/\b(?:rates?|quote|quotation|offer|pricing)\b/i.test(clause)) {
       lines.push({ topic: 'rates', text: `We will revert with our best rates ${soon(c)}.` });
     } else if (/\b(?:status|eta|etd|where|tracking|position)\b/i.test(clause)) {
@@ -453,7 +504,8 @@ export function instructionLines(instruction: string, c: ThreadContext): Line[] 
 function promisedDocuments(c: ThreadContext): Line[] {
   const out: Line[] = [];
   for (const a of c.openActions) {
-    if (a.type !== 'send_document') continue;
+    // Only this thread's own promises: an action on a linked shipment may be for another party.
+    if (a.type !== 'send_document' || a.threadId !== c.thread.id) continue;
     const docs = documentsIn(a.title);
     if (docs.length) out.push({ topic: 'docs', text: `We will send the ${list(docs)} ${a.dueAt ? byWhen(a.dueAt, c) : soon(c)}.` });
   }
@@ -467,6 +519,8 @@ export function signOff(c: ThreadContext, tone: Tone): string {
   const name = c.author.name;
   const valediction = tone === 'friendly' ? 'Best regards,' : tone === 'brief' ? 'Regards,' : 'Best regards,';
   const signature = c.org.signature?.replace(/\r\n?/g, '\n').trim();
+  // A chat message signs with the name alone; an address block belongs in email.
+  if (c.thread.channel === 'whatsapp' || c.thread.channel === 'sms') return [valediction, [name, c.org.name].filter(Boolean).join(', ')].join('\n');
   if (signature) {
     const [first, ...rest] = signature.split('\n');
     if (VALEDICTION.test(first!.trim())) return [first!.trim(), ...(name ? [name] : []), ...rest].join('\n');
@@ -493,15 +547,19 @@ export function draftOffline(c: ThreadContext, request: DraftRequest, reason: Te
   const intent = replyIntent(c);
   const fromInstruction = instructionLines(request.instruction, c);
   const covered = new Set(fromInstruction.map((l) => l.topic).filter(Boolean));
-  let fromIntent = BY_INTENT[intent](c).filter((l) => !l.topic || !covered.has(l.topic));
+  const intentLines: Line[] = isMissedCall(c)
+    ? [{ topic: 'call', text: `Sorry we missed your call. We will call you back ${soon(c)}; if there is anything we can prepare in the meantime, just reply to this message.` }]
+    : BY_INTENT[intent](c);
+  let fromIntent = intentLines.filter((l) => !l.topic || !covered.has(l.topic));
   fromIntent.forEach((l) => l.topic && covered.add(l.topic));
   if (intent !== 'document_request') fromIntent.push(...promisedDocuments(c).filter((l) => !covered.has(l.topic!)));
   if (request.tone === 'brief') fromIntent = fromIntent.slice(0, 2);
-  // The instruction's points come first where the member asked for something the intent does not cover.
-  const body = intent === 'complaint' ? [...fromIntent.slice(0, 1), ...fromInstruction, ...fromIntent.slice(1)] : [...fromInstruction, ...fromIntent];
+  // The instruction's points first, then what the intent calls for; an apology always opens.
+  const body = [...fromInstruction, ...fromIntent].sort((a, b) => Number(b.topic === 'apology') - Number(a.topic === 'apology'));
 
   const paragraphs: string[] = [greeting(c, request.tone)];
-  const open = opening(c, request.tone, intent);
+  // No "Thank you for your email." before a sentence that thanks, notes or apologises already.
+  const open = /^(?:thank|noted|we have noted|sorry|following up)/i.test(body[0]?.text ?? '') ? null : opening(c, request.tone, intent);
   const sentences = body.map((l) => l.text);
   paragraphs.push([open, ...sentences].filter(Boolean).join(' '));
   const close = closing(request.tone);

@@ -5,8 +5,7 @@
 // unanswered messages' intents and content: a document request becomes "send the draft B/L", a booking
 // request "confirm the booking with the carrier", a complaint "call the customer", and so on. Actions
 // the thread already has open are not suggested again.
-import { generateText, Output } from 'ai';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ACTION_TYPES, actionCreate } from '../actions/service.js';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
@@ -23,7 +22,7 @@ import {
   UNTRUSTED_CONTENT_RULE,
   type ThreadContext,
 } from './context.js';
-import { documentsIn, lastInbound, list, namedIdentifiers, portName, primaryShipment, unanswered } from './offline-drafter.js';
+import { documentsIn, isMissedCall, lastInbound, list, namedIdentifiers, portName, primaryShipment, unanswered } from './offline-drafter.js';
 
 export const MAX_SUGGESTIONS = 5;
 
@@ -71,6 +70,9 @@ const hoursFor = (p: Priority, normal: number) => (p === 'urgent' ? Math.min(2, 
 
 /** Rules over the unanswered messages' intents and text. */
 export function suggestOffline(c: ThreadContext): Draft[] {
+  const lastMessage = c.messages.at(-1);
+  // We wrote last: what the customer asked is answered; only a quote waits on their decision.
+  if (lastMessage?.direction === 'outbound' && !isMissedCall(c)) return awaitingThem(c);
   const open = unanswered(c);
   const intents = new Set(open.map((m) => m.intent ?? 'general'));
   const text = open.map((m) => `${m.subject ?? ''}\n${m.text}`).join('\n');
@@ -85,8 +87,7 @@ export function suggestOffline(c: ThreadContext): Draft[] {
   const lastDate = open.at(-1) ? formatDate(open.at(-1)!.occurredAt, c.org.timezone) : '';
 
   // A missed call is answered by calling back.
-  const lastMessage = c.messages.at(-1);
-  if (c.thread.channel === 'voice' && (!lastMessage || (lastMessage.kind === 'call' && ['no_answer', 'busy', 'failed', 'ringing'].includes(lastMessage.status)))) {
+  if (isMissedCall(c)) {
     add({ title: `Call back ${person}`, type: 'call_back', priority: atLeast(base, 'normal'), dueInHours: 1, shipmentId: null, reason: `${person} called and nobody answered.` });
   }
   if (intents.has('document_request')) {
@@ -168,6 +169,17 @@ export function suggestOffline(c: ThreadContext): Draft[] {
   return out;
 }
 
+/** Suggestions for a thread that waits on the customer: chase a quote we sent. */
+function awaitingThem(c: ThreadContext): Draft[] {
+  if (['resolved', 'closed'].includes(c.thread.status)) return [];
+  const asked = lastInbound(c);
+  if (asked?.intent !== 'quote_request') return [];
+  const party = c.customer?.name ?? c.contact?.name ?? 'the customer';
+  const sent = c.messages.at(-1)!;
+  const hours = Math.max(4, 48 - (c.now.getTime() - sent.occurredAt.getTime()) / 3_600_000);
+  return [{ title: `Follow up on the quote with ${party}`, type: 'follow_up', priority: 'normal', dueInHours: hours, shipmentId: null, reason: `We sent the offer on ${formatDate(sent.occurredAt, c.org.timezone)} and have no answer yet.` }];
+}
+
 /** True when the thread already has an open action that does the same (same type, and the same documents where named). */
 function alreadyOpen(c: ThreadContext, d: Pick<Draft, 'type' | 'title'>): boolean {
   const docs = documentsIn(d.title);
@@ -227,6 +239,8 @@ Use only what the context says; never invent references. ${UNTRUSTED_CONTENT_RUL
 
 /** Suggestions from the model; throws on any failure (the caller falls back). */
 export async function suggestWithModel(c: ThreadContext, choice: ModelChoice): Promise<Draft[]> {
+  // The AI SDK loads only when a model answers: offline deployments never pay its import time.
+  const { generateText, Output } = await import('ai');
   const { output } = await generateText({
     model: choice.model,
     output: Output.object({ schema: suggestionsOutput, name: 'suggested_actions' }),
@@ -250,19 +264,27 @@ export async function suggestWithModel(c: ThreadContext, choice: ModelChoice): P
 
 /** Suggestions for one thread: the model's when it answers, the rules' otherwise. */
 export async function suggestActions(c: ThreadContext, choice: ModelChoice | null, requestId?: string): Promise<Suggestions> {
-  if (choice) {
-    try {
-      return { suggestions: finalize(c, await suggestWithModel(c, choice)), source: 'model' };
-    } catch (error) {
-      log.warn('AI action suggestions failed; the rules stand', { requestId, model: choice.modelId, error: failureReason(error) });
-    }
-  }
-  return { suggestions: finalize(c, suggestOffline(c)), source: 'offline' };
+  const offline: Suggestions = { suggestions: finalize(c, suggestOffline(c)), source: 'offline' };
+  return choice ? withModel(c, choice, offline, requestId) : offline;
 }
 
-/** POST /api/ai/suggest-actions: reads the thread under RLS, then answers once the model (or the rules) has. */
-export async function suggestThreadActions(ctx: Ctx, threadId: string): Promise<Response> {
+async function withModel(c: ThreadContext, choice: ModelChoice, offline: Suggestions, requestId?: string): Promise<Suggestions> {
+  try {
+    return { suggestions: finalize(c, await suggestWithModel(c, choice)), source: 'model' };
+  } catch (error) {
+    log.warn('AI action suggestions failed; the rules stand', { requestId, model: choice.modelId, error: failureReason(error) });
+    return offline;
+  }
+}
+
+/**
+ * POST /api/ai/suggest-actions: reads the thread under RLS and applies the rules in the request; a model,
+ * when configured, answers after the transaction has committed, the rules standing in if it fails.
+ */
+export async function suggestThreadActions(ctx: Ctx, threadId: string): Promise<Suggestions | Response> {
   const context = await gatherThreadContext(ctx, threadId);
+  const offline: Suggestions = { suggestions: finalize(context, suggestOffline(context)), source: 'offline' };
   const choice = await resolveModel();
-  return jsonAfterCommit(() => suggestActions(context, choice, ctx.requestId));
+  if (!choice) return offline;
+  return jsonAfterCommit(() => withModel(context, choice, offline, ctx.requestId));
 }

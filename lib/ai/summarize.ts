@@ -3,8 +3,7 @@
 // a model, or when it fails, times out or answers something unusable, an extractive summary is built
 // from the subjects, the messages' new text and stored analysis (intents, summaries), the identifiers,
 // the linked shipments and the open actions.
-import { generateText, Output } from 'ai';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { log } from '../log.js';
@@ -13,6 +12,7 @@ import { cleanSubject } from './analysis/text.js';
 import {
   failureReason,
   formatDate,
+  formatDateTime,
   gatherThreadContext,
   jsonAfterCommit,
   renderContext,
@@ -57,9 +57,11 @@ const cap = (s: string, n: number) => {
   return flat.length > n ? `${flat.slice(0, n - 1).trimEnd()}…` : flat;
 };
 
-/** The first sentence (or line) of a message's new text, without the greeting. */
+/** The message's stored summary without the subject it starts with, or the first sentence of its new text. */
 function gist(m: ContextMessage): string {
-  if (m.summary?.trim()) return m.summary.trim();
+  const subject = cleanSubject(m.subject);
+  const summary = m.summary?.trim();
+  if (summary) return subject && summary.startsWith(`${subject}: `) ? summary.slice(subject.length + 2) : summary;
   const lines = m.text
     .split('\n')
     .map((l) => l.trim())
@@ -95,7 +97,7 @@ export function summarizeOffline(c: ThreadContext): Omit<ThreadSummary, 'source'
 
   const bullets: string[] = [];
   for (const m of c.messages.slice(-4)) {
-    bullets.push(`${formatDate(m.occurredAt, tz)}, ${who(m, c)}: ${gist(m)}`);
+    bullets.push(`${formatDateTime(m.occurredAt, tz, false)}, ${who(m, c)}: ${gist(m)}`);
   }
   for (const s of c.shipments.slice(0, 2)) {
     const [status] = shipmentStatusSentences(s, c);
@@ -128,6 +130,8 @@ Use only what the context says; never invent facts. Write in English. ${UNTRUSTE
 
 /** Summarises with the model; throws on any failure (the caller falls back). */
 export async function summarizeWithModel(c: ThreadContext, choice: ModelChoice): Promise<Omit<ThreadSummary, 'source'>> {
+  // The AI SDK loads only when a model answers: offline deployments never pay its import time.
+  const { generateText, Output } = await import('ai');
   const { output } = await generateText({
     model: choice.model,
     output: Output.object({ schema: summaryOutput, name: 'thread_summary' }),
@@ -146,19 +150,28 @@ export async function summarizeWithModel(c: ThreadContext, choice: ModelChoice):
 
 /** The summary of one thread: the model's when it answers, the extractive one otherwise. */
 export async function summarize(c: ThreadContext, choice: ModelChoice | null, requestId?: string): Promise<ThreadSummary> {
-  if (choice) {
-    try {
-      return { ...(await summarizeWithModel(c, choice)), source: 'model' };
-    } catch (error) {
-      log.warn('AI summary failed; the extractive summary stands', { requestId, model: choice.modelId, error: failureReason(error) });
-    }
-  }
-  return { ...summarizeOffline(c), source: 'offline' };
+  const offline: ThreadSummary = { ...summarizeOffline(c), source: 'offline' };
+  return choice ? withModel(c, choice, offline, requestId) : offline;
 }
 
-/** POST /api/ai/summarize: reads the thread under RLS, then answers once the model (or the fallback) has. */
-export async function summarizeThread(ctx: Ctx, threadId: string): Promise<Response> {
+async function withModel(c: ThreadContext, choice: ModelChoice, offline: ThreadSummary, requestId?: string): Promise<ThreadSummary> {
+  try {
+    return { ...(await summarizeWithModel(c, choice)), source: 'model' };
+  } catch (error) {
+    log.warn('AI summary failed; the extractive summary stands', { requestId, model: choice.modelId, error: failureReason(error) });
+    return offline;
+  }
+}
+
+/**
+ * POST /api/ai/summarize: reads the thread under RLS and builds the extractive summary in the request;
+ * a model, when configured, answers after the transaction has committed, the extractive summary
+ * standing in if it fails.
+ */
+export async function summarizeThread(ctx: Ctx, threadId: string): Promise<ThreadSummary | Response> {
   const context = await gatherThreadContext(ctx, threadId);
+  const offline: ThreadSummary = { ...summarizeOffline(context), source: 'offline' };
   const choice = await resolveModel();
-  return jsonAfterCommit(() => summarize(context, choice, ctx.requestId));
+  if (!choice) return offline;
+  return jsonAfterCommit(() => withModel(context, choice, offline, ctx.requestId));
 }

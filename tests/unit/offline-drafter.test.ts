@@ -1,0 +1,344 @@
+// The offline drafter, per intent: greeting by name, the sentences the intent calls for (from the
+// shipment's state, the identifiers, the open actions), the instruction's points, tone and signature.
+import { describe, expect, it } from 'vitest';
+import { analyzeOffline } from '../../lib/ai/analysis/index.js';
+import type { ContextMessage, ContextShipment, ThreadContext } from '../../lib/ai/context.js';
+import { addressee, documentsIn, draftOffline, instructionLines, replyIntent, signOff, type DraftRequest } from '../../lib/ai/offline-drafter.js';
+import { suggestOffline } from '../../lib/ai/suggest-actions.js';
+import { summarizeOffline } from '../../lib/ai/summarize.js';
+
+const NOW = new Date('2026-11-26T06:00:00Z'); // 11:30 in Mumbai
+const day = 86_400_000;
+const THREAD_ID = '10000000-0000-4000-8000-000000000001';
+const SIGNATURE = 'Regards,\nSeahawk Logistics Pvt Ltd\nUnit 402, Nerul Node, Navi Mumbai 400706';
+
+let n = 0;
+/** An inbound message analysed by the offline rules, as the context holds it. */
+function inbound(text: string, subject = 'Shipment', options: Partial<ContextMessage> = {}): ContextMessage {
+  const a = analyzeOffline({ subject, body: text, date: NOW });
+  return {
+    id: `m${++n}`,
+    direction: 'inbound',
+    kind: 'message',
+    status: 'received',
+    channel: 'email',
+    fromAddress: 'karthik@tatatextiles.example',
+    fromName: null,
+    subject,
+    text,
+    truncated: false,
+    intent: a.intent,
+    summary: a.summary,
+    entities: a.entities,
+    occurredAt: new Date(NOW.getTime() - 3_600_000),
+    ...options,
+  };
+}
+
+function outbound(text: string, hoursAgo = 2): ContextMessage {
+  return { ...inbound(text), direction: 'outbound', status: 'sent', intent: null, summary: null, entities: null, occurredAt: new Date(NOW.getTime() - hoursAgo * 3_600_000) };
+}
+
+function shipment(overrides: Partial<ContextShipment> = {}): ContextShipment {
+  return {
+    id: '0f000000-0000-4000-8000-000000000001',
+    reference: 'SHL/EXP/2026/0412',
+    mode: 'sea_fcl',
+    direction: 'export',
+    status: 'in_transit',
+    incoterm: 'FOB',
+    originPort: 'INNSA',
+    destinationPort: 'DEHAM',
+    carrier: 'Maersk',
+    vessel: 'MAERSK KENSINGTON',
+    voyage: '447W',
+    containerNumbers: ['MSKU1234565', 'TGHU8765436'],
+    awbNumbers: [],
+    blNumbers: ['MAEU123456789'],
+    bookingNumbers: ['BKG 2611458'],
+    etd: new Date(NOW.getTime() - 6 * day),
+    eta: new Date(NOW.getTime() + 18 * day),
+    atd: null,
+    ata: null,
+    cargoDescription: null,
+    milestones: [
+      { code: 'booking_confirmed', label: null, location: 'Mumbai', plannedAt: null, actualAt: new Date(NOW.getTime() - 10 * day) },
+      { code: 'gate_in', label: null, location: 'INNSA', plannedAt: null, actualAt: new Date(NOW.getTime() - 7 * day) },
+      { code: 'departed', label: null, location: 'INNSA', plannedAt: null, actualAt: new Date(NOW.getTime() - 6 * day) },
+      { code: 'arrived', label: null, location: 'DEHAM', plannedAt: new Date(NOW.getTime() + 18 * day), actualAt: null },
+    ],
+    ...overrides,
+  };
+}
+
+function context(overrides: Omit<Partial<ThreadContext>, 'thread'> & { thread?: Partial<ThreadContext['thread']> } = {}): ThreadContext {
+  const { thread, ...rest } = overrides;
+  return {
+    thread: {
+      id: THREAD_ID,
+      subject: 'Shipment',
+      status: 'open',
+      priority: 'normal',
+      channel: 'email',
+      counterpart: 'karthik@tatatextiles.example',
+      intent: null,
+      sentiment: null,
+      urgency: null,
+      tags: [],
+      firstResponseDueAt: null,
+      nextResponseDueAt: null,
+      resolutionDueAt: null,
+      slaBreachedAt: null,
+      lastInboundAt: null,
+      lastOutboundAt: null,
+      ...thread,
+    },
+    customer: { id: 'c1', name: 'Tata Textiles Exports Pvt Ltd', kind: 'shipper', tier: 'strategic', city: 'Tiruppur', country: 'IN' },
+    contact: { id: 'k1', name: 'Karthik Subramanian', email: 'karthik@tatatextiles.example', phone: null, designation: 'Logistics Manager' },
+    messages: [],
+    messageCount: 0,
+    shipments: [],
+    openActions: [],
+    org: { name: 'Seahawk Logistics Pvt Ltd', signature: SIGNATURE, timezone: 'Asia/Kolkata' },
+    author: { id: 'u1', name: 'Vikram Singh' },
+    now: NOW,
+    ...rest,
+  };
+}
+
+const formal: DraftRequest = { instruction: 'reply', tone: 'formal', language: 'en' };
+const draft = (c: ThreadContext, request: Partial<DraftRequest> = {}) => draftOffline(c, { ...formal, ...request });
+
+describe('each intent gets a reply that is useful for it', () => {
+  it('quote request: acknowledges, says rates follow, and asks for exactly the missing details', () => {
+    const sparse = context({ messages: [inbound('Dear Sir,\nPlease quote your best rates from Nhava Sheva to Jebel Ali.\nRegards', 'Rate request')] });
+    const d = draft(sparse);
+    expect(d.intent).toBe('quote_request');
+    expect(d.text).toContain('We are checking rates from Nhava Sheva to Jebel Ali with our carrier partners and will share our best offer shortly.');
+    expect(d.text).toContain('could you please confirm the gross weight, the volume (CBM) or the container type and quantity, the Incoterm, the cargo readiness date and the commodity (and whether it is hazardous)?');
+    expect(d.text).not.toContain('port of loading');
+
+    const full = context({
+      messages: [inbound('Request your best rates for 850 kg (6 pallets, 120x80x150 cm) pharma Ahmedabad to Amsterdam by air, CIP, cargo ready 2 Dec.', 'Air freight quote')],
+    });
+    const f = draft(full);
+    expect(f.text).toContain('from Ahmedabad to Amsterdam with our airline partners');
+    expect(f.text).not.toContain('could you please confirm');
+  });
+
+  it('quote request we answered already: chases the decision', () => {
+    const c = context({ messages: [inbound('Please share rates for 2x40HC Mundra to Hamburg, FOB, 18 tons, garments.', 'Rates'), outbound('Please find our offer: USD 1,450 per box.', 30)] });
+    expect(draft(c).text).toContain('Following up on our offer of 25 Nov 2026: please let us know if we may go ahead with the booking');
+  });
+
+  it('booking request: confirms receipt and asks for the SI and VGM, or confirms the placed booking', () => {
+    const fresh = context({ messages: [inbound('Rates are fine. Please go ahead and book 1x40HC on the next sailing.', 'Booking')] });
+    const d = draft(fresh);
+    expect(d.intent).toBe('booking_request');
+    expect(d.text).toContain('We have received your booking request and are placing it with the carrier; the booking confirmation will follow shortly.');
+    expect(d.text).toContain('Kindly share the shipping instructions (SI) and the VGM before the carrier’s cut-offs');
+    expect(d.text).toContain('SI, VGM and gate-in cut-offs');
+
+    const placed = context({ messages: fresh.messages, shipments: [shipment({ status: 'booked', etd: new Date(NOW.getTime() + 3 * day), milestones: [] })] });
+    expect(draft(placed).text).toContain('We are pleased to confirm the booking BKG 2611458 for SHL/EXP/2026/0412 on MAERSK KENSINGTON 447W, ETD Nhava Sheva 29 Nov 2026.');
+  });
+
+  it('shipment status: states the status from the shipment, its milestones and ETA', () => {
+    const c = context({ messages: [inbound('Dear Team, kindly advise the current status and ETA of container MSKU1234565.', 'Status')], shipments: [shipment()] });
+    const d = draft(c);
+    expect(d.intent).toBe('shipment_status');
+    expect(d.text).toContain('SHL/EXP/2026/0412 (MSKU1234565, TGHU8765436) is in transit on MAERSK KENSINGTON 447W: it departed Nhava Sheva on 20 Nov 2026 and is expected at Hamburg on 14 Dec 2026.');
+    expect(d.text).toContain('We will keep you posted on any change.');
+
+    const overdue = context({ messages: c.messages, shipments: [shipment({ eta: new Date(NOW.getTime() - day), milestones: [] })] });
+    expect(draft(overdue).text).toContain('it was due at Hamburg on 25 Nov 2026 and we are checking the revised ETA with the carrier');
+
+    const customs = context({ messages: c.messages, shipments: [shipment({ status: 'customs', ata: new Date(NOW.getTime() - day), milestones: [{ code: 'discharged', label: null, location: 'INNSA', plannedAt: null, actualAt: new Date(NOW.getTime() - day / 2) }] })] });
+    const t = draft(customs).text;
+    expect(t).toContain('arrived at Hamburg on 25 Nov 2026 and is under customs clearance.');
+    expect(t).toContain('Latest update: discharged at Nhava Sheva on 25 Nov 2026.');
+
+    const unknown = context({ messages: [inbound('Where is container MSKU1234565? Please update status.', 'Status')] });
+    expect(draft(unknown).text).toContain('We are checking the latest status of MSKU1234565 with the carrier and will update you shortly.');
+  });
+
+  it('document request: says which documents follow, and when the open action says', () => {
+    const c = context({
+      messages: [inbound('Containers are stuffed. Please share the draft B/L and the VGM copy at the earliest.', 'Docs')],
+      shipments: [shipment()],
+      openActions: [{ id: 'a1', threadId: THREAD_ID, title: 'Send draft B/L to Tata Textiles', type: 'send_document', status: 'open', priority: 'high', dueAt: new Date(NOW.getTime() + 4 * 3_600_000), shipmentId: null, assigneeName: 'Vikram Singh' }],
+    });
+    const d = draft(c);
+    expect(d.intent).toBe('document_request');
+    expect(d.text).toContain('We will send the draft B/L and VGM for SHL/EXP/2026/0412 today.');
+  });
+
+  it('document submission: thanks for the documents received', () => {
+    const c = context({ messages: [inbound('PFA commercial invoice and packing list for the Hamburg shipment.', 'Documents')], shipments: [shipment()] });
+    const d = draft(c);
+    expect(d.intent).toBe('document_submission');
+    expect(d.text).toContain('Thank you for the commercial invoice and packing list for SHL/EXP/2026/0412; we have received them.');
+    expect(d.text).not.toContain('Thank you for your email.');
+  });
+
+  it('invoice and payment: acknowledges a payment, or promises the invoice', () => {
+    const paid = context({ thread: { subject: 'Invoice SHL/INV/2026/1187 payment reminder' }, messages: [inbound('Noted, payment will be released on Monday.', 'Re: Invoice SHL/INV/2026/1187 payment reminder')] });
+    const d = draft(paid);
+    expect(d.intent).toBe('invoice_payment');
+    expect(d.text).toContain('Thank you for the update on the payment of invoice SHL/INV/2026/1187; we will confirm as soon as it reaches our account.');
+    const ask = context({ messages: [inbound('Dear Sir, please send the invoice for the freight charges of our last shipment so that we can process the payment.', 'Freight invoice')] });
+    expect(draft(ask).text).toMatch(/We will share the invoice|Our accounts team is checking/);
+  });
+
+  it('complaint: apologises for what went wrong, takes ownership, promises an update, explains the claim', () => {
+    const c = context({
+      contact: { id: 'k3', name: 'Jonas Becker', email: 'j.becker@hamburghome.example', phone: null, designation: null },
+      messages: [inbound('This is the second delay this quarter and 14 cartons arrived damaged. We are very disappointed. Please explain and advise on the claim process.', 'Complaint')],
+      shipments: [shipment()],
+    });
+    const d = draft(c);
+    expect(d.intent).toBe('complaint');
+    expect(d.text).toMatch(/^Dear Jonas,\n\nWe sincerely apologise for the delay and the damaged cartons\. I have taken this up personally with our operations team and the carrier/);
+    expect(d.text).toContain('within 24 hours');
+    expect(d.text).toContain('the delivery receipt with your remarks');
+  });
+
+  it('customs: notes the query and arranges the documents customs wants', () => {
+    const c = context({ thread: { urgency: 'high' }, messages: [inbound('Sir, customs has raised a query on the BE for container HLXU3002457. Need the technical write-up from consignee today, else demurrage starts tomorrow.', 'BE query')] });
+    const d = draft(c);
+    expect(d.intent).toBe('customs');
+    expect(d.text).toContain('We have noted the customs query for HLXU3002457. We are arranging the technical write-up and will send it to you today.');
+  });
+
+  it('schedule change: a carrier notice is noted; a customer hears the status and the options', () => {
+    const notice = inbound('Please note MAERSK KENSINGTON 447W ETD Nhava Sheva is revised by 48 hours due to berth congestion.', 'Vessel schedule change');
+    const carrier = context({ customer: { id: 'c4', name: 'Maersk Line India', kind: 'carrier', tier: 'standard', city: null, country: 'IN' }, contact: { id: 'k5', name: 'Maersk Mumbai Export Desk', email: null, phone: null, designation: null }, messages: [notice], shipments: [shipment()] });
+    const d = draft(carrier);
+    expect(d.intent).toBe('schedule_change');
+    expect(d.text).toMatch(/^Dear Team,/);
+    expect(d.text).toContain('we have noted the revised schedule. We will inform the customers concerned accordingly.');
+    const customer = context({ messages: [notice], shipments: [shipment()] });
+    expect(draft(customer).text).toContain('We are in touch with the carrier about the schedule change');
+  });
+
+  it('general: notes the message without promising anything specific', () => {
+    const d = draft(context({ messages: [inbound('Dear Customers,\nOur office will remain closed on 15 August on account of Independence Day.\nRegards', 'Holiday notice')] }));
+    expect(d.intent).toBe('general');
+    expect(d.text).toContain('We have noted this');
+    expect(d.hasPlaceholders).toBe(false);
+  });
+
+  it('a missed call: sorry, we call back', () => {
+    const d = draft(context({ thread: { channel: 'voice' } }));
+    expect(d.text).toContain('Sorry we missed your call. We will call you back shortly');
+  });
+});
+
+describe('the instruction', () => {
+  const c = context({ messages: [inbound('Please confirm the booking for 2x40HC ex Nhava Sheva to Hamburg, cargo ready 14th.', 'Booking')], shipments: [shipment({ status: 'booked', milestones: [] })] });
+
+  it('turns "confirm the booking, ask for the SI" into those sentences, and the intent adds nothing twice', () => {
+    const d = draft(c, { instruction: 'confirm the booking, ask for the SI' });
+    expect(d.text).toContain('We are pleased to confirm the booking BKG 2611458 for SHL/EXP/2026/0412 on MAERSK KENSINGTON 447W');
+    expect(d.text).toContain('Kindly share the shipping instructions (SI) before the SI cut-off');
+    expect(d.text.match(/pleased to confirm/g)).toHaveLength(1);
+    expect(d.text.match(/Kindly share/g)).toHaveLength(1);
+  });
+
+  it('keeps what it cannot phrase as a [placeholder], and says so in the notice', () => {
+    const d = draft(c, { instruction: 'mention the new warehouse address' });
+    expect(d.text).toContain('[Mention the new warehouse address]');
+    expect(d.hasPlaceholders).toBe(true);
+    expect(d.notice).toContain('[brackets]');
+  });
+
+  it('reads document requests, promises with a time, declines and generic instructions', () => {
+    const lines = (i: string) => instructionLines(i, c).map((l) => l.text);
+    expect(lines('ask for the commercial invoice and packing list')).toEqual(['Could you please send us the commercial invoice and packing list?']);
+    expect(lines('promise the draft B/L by Friday')).toEqual(['We will send the draft B/L by Friday.']);
+    expect(lines('decline politely, we have no space this week')).toEqual(['Unfortunately, there is no space available this week; we can offer the next available sailing instead [sailing, ETD].']);
+    expect(lines('reply')).toEqual([]);
+    expect(lines('Draft a response to the customer')).toEqual([]);
+  });
+});
+
+describe('greeting, tone, signature and language', () => {
+  const c = context({ messages: [inbound('Please share the draft B/L.', 'Docs')] });
+
+  it('greets by first name, by title and surname, as a team, or Sir/Madam', () => {
+    expect(addressee(c)).toBe('Karthik');
+    expect(addressee(context({ contact: { id: 'k', name: 'Dr. Kavita Shah', email: null, phone: null, designation: null } }))).toBe('Dr. Shah');
+    expect(addressee(context({ contact: { id: 'k', name: 'Maersk Mumbai Export Desk', email: null, phone: null, designation: null } }))).toBe('Team');
+    const nobody = context({ contact: null, messages: [inbound('Please share the draft B/L.', 'Docs', { fromName: null })] });
+    expect(draft(nobody).text).toMatch(/^Dear Sir\/Madam,/);
+    expect(draft(nobody, { tone: 'friendly' }).text).toMatch(/^Hello,/);
+  });
+
+  it('formal, friendly and brief differ in greeting, pleasantries and length', () => {
+    const f = draft(c).text;
+    const fr = draft(c, { tone: 'friendly' }).text;
+    const b = draft(c, { tone: 'brief' }).text;
+    expect(f).toMatch(/^Dear Karthik,\n\nThank you for your email\./);
+    expect(f).toContain('Please do not hesitate to contact us');
+    expect(fr).toMatch(/^Hi Karthik,\n\nThanks for your email\./);
+    expect(fr).toContain('Let me know if you need anything else.');
+    expect(b).toMatch(/^Hi Karthik,\n\nWe will send/);
+    expect(b.length).toBeLessThan(f.length);
+  });
+
+  it('signs with the member’s name under the organization’s signature', () => {
+    expect(signOff(c, 'formal')).toBe('Regards,\nVikram Singh\nSeahawk Logistics Pvt Ltd\nUnit 402, Nerul Node, Navi Mumbai 400706');
+    expect(signOff(context({ org: { name: 'Seahawk', signature: 'Seahawk Logistics\n+91 22 4000 1111', timezone: 'Asia/Kolkata' } }), 'formal')).toBe('Best regards,\nVikram Singh\nSeahawk Logistics\n+91 22 4000 1111');
+    expect(signOff(context({ org: { name: 'Seahawk Logistics', signature: null, timezone: 'UTC' } }), 'brief')).toBe('Regards,\nVikram Singh\nSeahawk Logistics');
+    expect(signOff(context({ thread: { channel: 'whatsapp' } }), 'formal')).toBe('Best regards,\nVikram Singh, Seahawk Logistics Pvt Ltd');
+    expect(draft(c).text.endsWith(signOff(c, 'formal'))).toBe(true);
+  });
+
+  it('marks the template and says templates are English when another language is asked', () => {
+    expect(draft(c).notice).toMatch(/^No AI model is configured, so this draft was written from a template\./);
+    expect(draftOffline(c, formal, 'model_failed').notice).toMatch(/^The AI model did not answer/);
+    expect(draft(c, { language: 'de' }).notice).toContain('Templates are written in English.');
+  });
+});
+
+describe('helpers', () => {
+  it('names documents without double counting', () => {
+    expect(documentsIn('please send draft BL and VGM')).toEqual(['draft B/L', 'VGM']);
+    expect(documentsIn('commercial invoice & packing list')).toEqual(['commercial invoice', 'packing list']);
+    expect(documentsIn('Kindly issue the DO today')).toEqual(['delivery order']);
+    expect(documentsIn('HBL copy please')).toEqual(['B/L copy']);
+  });
+
+  it('answers the last inbound message’s intent, else the thread’s', () => {
+    expect(replyIntent(context({ thread: { intent: 'customs' } }))).toBe('customs');
+    expect(replyIntent(context())).toBe('general');
+  });
+});
+
+describe('offline summaries and suggestions from the same context', () => {
+  const c = context({
+    thread: { subject: 'Complaint: damaged cartons', priority: 'high' },
+    contact: { id: 'k3', name: 'Jonas Becker', email: null, phone: null, designation: null },
+    messages: [inbound('14 cartons arrived damaged in container MSKU1234565. We want to file a claim.', 'Complaint: damaged cartons')],
+    messageCount: 1,
+    shipments: [shipment({ status: 'delivered', milestones: [] })],
+  });
+
+  it('summarises extractively', () => {
+    const s = summarizeOffline(c);
+    expect(s.summary).toContain('"Complaint: damaged cartons" with Tata Textiles Exports Pvt Ltd (shipper, strategic tier), 1 message.');
+    expect(s.summary).toContain('(complaint)');
+    expect(s.summary).toContain('Awaiting our reply.');
+    expect(s.bullets.join('\n')).toContain('MSKU1234565');
+  });
+
+  it('suggests calling the customer, a written answer and the claim', () => {
+    const drafts = suggestOffline(c);
+    expect(drafts.map((d) => [d.type, d.title])).toEqual([
+      ['call_back', 'Call Jonas Becker about the complaint'],
+      ['follow_up', 'Investigate and send a written response to Tata Textiles Exports Pvt Ltd'],
+      ['other', 'Notify the carrier and the insurers of the cargo claim for SHL/EXP/2026/0412'],
+    ]);
+    expect(drafts[0]!.priority).toBe('high');
+  });
+});
