@@ -1,6 +1,6 @@
 // The environment, validated once. A missing or bad variable stops start-up with a message that names
 // each one; a deployment (Vercel, or APP_ENV=production) refuses the embedded development defaults.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Fixed development defaults. Public on purpose: they only ever protect a developer's laptop. */
 export const DEV_DEFAULTS = {
@@ -92,6 +92,12 @@ export const envSchema = z
     AI_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(16).max(16_000).default(800),
     AI_CONTEXT_TOKENS: z.coerce.number().int().min(500).max(100_000).default(6000),
     AI_COMPOSE_PER_USER_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+    // Exotel (WhatsApp, SMS, voice): 'exotel' calls https://<channel subdomain> (or EXOTEL_BASE_URL, a test
+    // override); 'local' records sends in memory and logs them. Default: exotel when deployed or EXOTEL_BASE_URL is set.
+    EXOTEL_ADAPTER: z.enum(['exotel', 'local']).optional(),
+    EXOTEL_BASE_URL: optionalUrl,
+    // Extra hosts (host or host:port) media and recordings may be fetched from, besides *.exotel.com and *.exotel.in (tests).
+    EXOTEL_MEDIA_HOSTS: csv.default([]),
     DEV_CRON: bool.default(true),
     DEV_JOBS: bool.default(true),
   })
@@ -157,6 +163,8 @@ export interface Config {
     contextTokens: number;
     composePerUserPerMinute: number;
   };
+  /** Exotel: the live API (per channel subdomain, or baseUrl) or the local sink; extra media hosts. */
+  exotel: { adapter: 'exotel' | 'local'; baseUrl?: string; mediaHosts: string[] };
   dev: { cron: boolean; jobs: boolean };
 }
 
@@ -251,6 +259,11 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       maxOutputTokens: e.AI_MAX_OUTPUT_TOKENS,
       contextTokens: e.AI_CONTEXT_TOKENS,
       composePerUserPerMinute: e.AI_COMPOSE_PER_USER_PER_MINUTE,
+    },
+    exotel: {
+      adapter: e.EXOTEL_ADAPTER ?? (deployed || e.EXOTEL_BASE_URL ? 'exotel' : 'local'),
+      baseUrl: e.EXOTEL_BASE_URL?.replace(/\/$/, ''),
+      mediaHosts: e.EXOTEL_MEDIA_HOSTS.map((h) => h.toLowerCase()),
     },
     dev: { cron: e.DEV_CRON, jobs: e.DEV_JOBS },
   };

@@ -7,4 +7,7 @@ export { OPTIONS } from '../../lib/http/cors.js';
 export const GET = route({ action: 'channels.read', query: channelListQuery }, ({ ctx, query }) => listChannels(ctx, query));
 
 // POST /api/channels – add a mailbox (IMAP server, password or OAuth 2.0 login, folders)
-export const POST = route({ action: 'channels.manage', body: channelCreate, status: 201 }, ({ ctx, body }) => createChannel(ctx, body));
+// (No Idempotency-Key replay: the response shows a webhook secret once, and a stored copy would keep it.)
+export const POST = route({ action: 'channels.manage', body: channelCreate, status: 201, idempotent: false }, ({ ctx, body }) =>
+  createChannel(ctx, body),
+);

@@ -1,7 +1,7 @@
 // Channels, and email mailboxes in particular: the IMAP server, login (password or OAuth 2.0 refresh
 // token, sealed with AES-256-GCM and never returned), the folders to poll and their sync state. Also
 // what the poller needs: the channel with its opened secret, and an IMAP login with a fresh token.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { openSecret, sealSecret, SecretUnavailableError, type SealedSecret } from '../crypto/secrets.js';
 import { ImapConnectError, listFolders, type ImapLogin, type ImapServer } from '../email/imap.js';
@@ -9,6 +9,7 @@ import { checkTokenUrl, DEFAULT_TOKEN_URLS, exchangeRefreshToken, OAUTH_PROVIDER
 import { AppError, invalid, notFound } from '../http/errors.js';
 import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
 import { recordChange, topics } from '../realtime.js';
+import { createExotelChannel, exotelChannelCreates, exotelChannelView, exotelUpdateFields, updateExotelChannel } from './exotel-channels.js';
 import { HostRefusedError, resolvePublicHost } from './net-guard.js';
 
 export const CHANNEL_KINDS = ['email', 'whatsapp', 'sms', 'voice'] as const;
@@ -85,6 +86,8 @@ export const channelCreate = z.discriminatedUnion('kind', [
     folders: folderList.default(['INBOX']),
     threadToken: z.enum(THREAD_TOKEN_MODES).default('reply_to'),
   }),
+  // WhatsApp, SMS and voice through Exotel (lib/channels/exotel-channels.ts).
+  ...exotelChannelCreates,
 ]);
 
 /** A change: any field; a secret given replaces the stored one, a secret left out is kept. */
@@ -109,6 +112,7 @@ export const channelUpdate = z
       .optional(),
     folders: folderList.optional(),
     threadToken: z.enum(THREAD_TOKEN_MODES).optional(),
+    ...exotelUpdateFields,
   })
   .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
 
@@ -178,7 +182,7 @@ export function channelView(row: ChannelRow, folders: FolderRow[]) {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
-  if (row.kind !== 'email') return { ...base, settings: row.settings };
+  if (row.kind !== 'email') return exotelChannelView(base, row.settings);
   const s = row.settings as unknown as EmailSettings;
   const a = s.imap.auth;
   const auth =
@@ -278,7 +282,7 @@ export async function listChannels(ctx: Ctx, q: z.infer<typeof channelListQuery>
       ${q.status ? sql`and c.status = ${q.status}` : sql``}
       ${after ? sql`and (c.created_at, c.id) > (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
     order by c.created_at, c.id
-    limit ${q.limit + 1}`;
+    limit ${sql.unsafe(String(q.limit + 1))}`;
   const page = toPage(rows, q.limit, (r) => [r.createdAt.toISOString(), r.id]);
   const folders = await foldersOf(
     ctx,
@@ -305,6 +309,7 @@ async function syncFolders(ctx: Ctx, channelId: string, folders: string[]): Prom
 }
 
 export async function createChannel(ctx: Ctx, input: z.infer<typeof channelCreate>) {
+  if (input.kind !== 'email') return createExotelChannel(ctx, input, (id) => viewOf(ctx, id));
   const sql = ctx.sql;
   const { imap } = input;
   await checkHost(imap.host, 'body.imap.host');
@@ -346,6 +351,10 @@ export async function updateChannel(ctx: Ctx, id: string, input: z.infer<typeof 
   const row = await channelRow(ctx, id, true);
   if (row.kind !== 'email' && (input.imap || input.folders || input.threadToken || input.address)) {
     throw invalid('body', `only the name and status of a ${row.kind} channel can be changed here`);
+  }
+  if (row.kind !== 'email') return updateExotelChannel(ctx, row, input, (cid) => viewOf(ctx, cid));
+  for (const field of Object.keys(exotelUpdateFields)) {
+    if ((input as Record<string, unknown>)[field] !== undefined) throw invalid(`body.${field}`, 'is not a setting of an email channel');
   }
   const changes: Record<string, unknown> = {};
   if (input.name !== undefined) changes.name = input.name;

@@ -3,3 +3,5 @@ import '../threads/jobs.js';
 import '../email/send-job.js';
 import '../email/poll.js';
 import '../ai/analysis-job.js';
+import '../exotel/jobs.js';
+import '../exotel/senders.js';

@@ -1,7 +1,7 @@
 // Messages on a thread: the conversation as the web app shows it, replies on the thread's channel
 // (sending is a job; the status then follows delivery events), and drafts that are edited, then sent.
 // Drafts are visible to the team (a shared inbox) but changed only by their author or a manager.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { htmlToText, sanitizeEmailHtml } from '../email/html.js';
 import { makeSnippet } from '../email/quoted.js';
@@ -10,6 +10,8 @@ import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
 import { can } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
 import { channelSender } from './senders.js';
+// WhatsApp and SMS replies register their senders on import.
+import '../exotel/senders.js';
 
 export const messageListQuery = z.object({
   ...pageQuery,
@@ -31,9 +33,16 @@ const content = {
   attachmentIds: z.array(z.uuid()).max(20).optional(),
 };
 
+/** An approved WhatsApp template (outside the 24-hour window), or a DLT template id for SMS. */
+const template = z.strictObject({
+  name: z.string().trim().min(1).max(512),
+  language: z.string().trim().min(2).max(10).default('en'),
+  parameters: z.array(z.string().max(1024)).max(20).default([]),
+});
+
 export const replyBody = z
-  .strictObject({ ...content, draft: z.boolean().default(false) })
-  .refine((v) => v.draft || v.text || v.html, { message: 'a reply needs text or html (or draft: true)', path: ['text'] });
+  .strictObject({ ...content, template: template.optional(), draft: z.boolean().default(false) })
+  .refine((v) => v.draft || v.text || v.html || v.template, { message: 'a reply needs text or html (or draft: true)', path: ['text'] });
 
 export const draftUpdate = z.strictObject(content).refine((v) => Object.keys(v).length > 0, 'must change at least one field');
 
@@ -74,7 +83,7 @@ export async function listMessages(ctx: Ctx, threadId: string, q: z.infer<typeof
     where m.org_id = ${ctx.orgId} and m.thread_id = ${threadId}
       ${after ? (asc ? sql`and (m.occurred_at, m.id) > (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql`and (m.occurred_at, m.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)`) : sql``}
     order by m.occurred_at ${asc ? sql`asc` : sql`desc`}, m.id ${asc ? sql`asc` : sql`desc`}
-    limit ${q.limit + 1}`;
+    limit ${sql.unsafe(String(q.limit + 1))}`;
   return toPage(rows, q.limit, (r) => [r.occurredAt.toISOString(), r.id]);
 }
 
@@ -128,6 +137,7 @@ async function queue(ctx: Ctx, message: { id: string; threadId: string }, channe
 
 export async function reply(ctx: Ctx, threadId: string, input: z.infer<typeof replyBody>) {
   const thread = await threadFor(ctx, threadId);
+  if (input.template && thread.channel === 'email') throw invalid('body.template', 'only WhatsApp and SMS replies use templates');
   const sender = channelSender(thread.channel);
   const from = await sender.resolveFrom(ctx, thread);
   const to = input.to ?? (thread.counterpart ? [{ address: thread.counterpart }] : undefined);
@@ -146,6 +156,7 @@ export async function reply(ctx: Ctx, threadId: string, input: z.infer<typeof re
       bccRecipients: ctx.sql.json((input.bcc ?? []) as never),
       subject: input.subject ?? thread.subject,
       ...bodies(input),
+      template: input.template ? ctx.sql.json(input.template as never) : null,
       authorId: ctx.userId,
     } as never)}
     returning id`;

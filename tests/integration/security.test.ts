@@ -55,8 +55,53 @@ async function freshTeam(): Promise<string> {
   return row!.id;
 }
 
-/** One valid request per route and method, made fresh for each call (writes may consume it). */
-const samples: Record<string, () => Promise<Sample>> = {
+/** A note on T1 written by `author` (the caller, for routes that only a note's author may use). */
+async function freshNote(author: string = SEED_USERS.agent.id): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.notes (org_id, thread_id, author_id, body) values (${SEED_ORG_ID}, ${T1}, ${author}, 'Sample note') returning id`;
+  return row!.id;
+}
+/** A mailbox on a loopback port nothing listens on (the test endpoint refuses it, or fails to connect at once). */
+async function freshChannel(): Promise<string> {
+  const settings = { imap: { host: '127.0.0.1', port: 1, tls: true, username: 'u', auth: { method: 'password' } }, threadToken: 'reply_to' };
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.channels (org_id, kind, name, address, settings) values (${SEED_ORG_ID}, 'email', 'Sample', ${`c-${randomUUID()}@seahawk-logistics.in`}, ${db.sql.json(settings)}) returning id`;
+  return row!.id;
+}
+async function freshAction(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.actions (org_id, thread_id, title) values (${SEED_ORG_ID}, ${T1}, 'Sample action') returning id`;
+  return row!.id;
+}
+
+/** The user a token speaks for (undefined for tokens that are not JWTs), passed to each sample. */
+function callerOf(token: string | null): string | undefined {
+  try {
+    return (JSON.parse(Buffer.from(token?.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: string }).sub;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One valid request per route and method, made fresh for each call (writes may consume it). A sample
+ * may take the caller's user id, for routes that only the owner of a record may use.
+ */
+async function freshDraft(author: string = SEED_USERS.agent.id): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.messages (org_id, thread_id, channel, direction, status, to_recipients, body_text, author_id)
+    values (${SEED_ORG_ID}, ${T1}, 'email', 'outbound', 'draft', '[{"address":"karthik@tatatextiles.example"}]', 'Draft', ${author})
+    returning id`;
+  return row!.id;
+}
+
+const samples: Record<string, (caller?: string) => Promise<Sample>> = {
+  'GET /api/threads/[id]/messages': async () => ({ path: `/api/threads/${T1}/messages` }),
+  'POST /api/threads/[id]/messages': async () => ({ path: `/api/threads/${T1}/messages`, body: { draft: true, text: 'A draft' } }),
+  'GET /api/messages/[id]': async () => ({ path: `/api/messages/${await freshDraft()}` }),
+  'PATCH /api/messages/[id]': async (caller) => ({ path: `/api/messages/${await freshDraft(caller)}`, body: { text: 'Edited' } }),
+  'DELETE /api/messages/[id]': async (caller) => ({ path: `/api/messages/${await freshDraft(caller)}` }),
+  'POST /api/messages/[id]/send': async (caller) => ({ path: `/api/messages/${await freshDraft(caller)}/send` }),
   'GET /api/customers': async () => ({ path: '/api/customers' }),
   'POST /api/customers': async () => ({ path: '/api/customers', body: { name: `New ${randomUUID()}` } }),
   'GET /api/customers/[id]': async () => ({ path: `/api/customers/${C1}` }),
@@ -87,10 +132,39 @@ const samples: Record<string, () => Promise<Sample>> = {
   'DELETE /api/teams/[id]': async () => ({ path: `/api/teams/${await freshTeam()}` }),
   'GET /api/admin/jobs': async () => ({ path: '/api/admin/jobs' }),
   'POST /api/admin/jobs/[id]/retry': async () => ({ path: `/api/admin/jobs/${await deadJob()}/retry` }),
+  'POST /api/attachments/uploads': async () => ({ path: '/api/attachments/uploads', body: { filename: 'Sample B-L.pdf', contentType: 'application/pdf', sizeBytes: 1024 } }),
+  'GET /api/attachments/[id]': async () => ({ path: `/api/attachments/${(await db.sql<{ id: string }[]>`insert into app.attachments (org_id, filename, storage_path) values (${SEED_ORG_ID}, 'sample.pdf', ${`org/${SEED_ORG_ID}/attachments/${randomUUID()}/sample.pdf`}) returning id`)[0]!.id}` }),
+  'POST /api/attachments/[id]/confirm': async () => ({ path: `/api/attachments/${(await db.sql<{ id: string }[]>`insert into app.attachments (org_id, filename, storage_path) values (${SEED_ORG_ID}, 'sample.pdf', ${`org/${SEED_ORG_ID}/attachments/${randomUUID()}/sample.pdf`}) returning id`)[0]!.id}/confirm` }),
+  'GET /api/threads/[id]/notes': async () => ({ path: `/api/threads/${T1}/notes` }),
+  'POST /api/threads/[id]/notes': async () => ({ path: `/api/threads/${T1}/notes`, body: { body: 'Checked with @Anita: B/L draft is fine' } }),
+  'PATCH /api/notes/[id]': async (caller) => ({ path: `/api/notes/${await freshNote(caller)}`, body: { body: 'Edited note' } }),
+  'DELETE /api/notes/[id]': async (caller) => ({ path: `/api/notes/${await freshNote(caller)}` }),
+  'GET /api/actions': async () => ({ path: '/api/actions?assignee=me' }),
+  'POST /api/actions': async () => ({ path: '/api/actions', body: { title: 'Chase the VGM', threadId: T1, assigneeId: SEED_USERS.agent.id } }),
+  'GET /api/actions/[id]': async () => ({ path: `/api/actions/${await freshAction()}` }),
+  'PATCH /api/actions/[id]': async () => ({ path: `/api/actions/${await freshAction()}`, body: { status: 'done' } }),
+  'DELETE /api/actions/[id]': async () => ({ path: `/api/actions/${await freshAction()}` }),
+  'GET /api/channels': async () => ({ path: '/api/channels' }),
+  'POST /api/channels': async () => ({ path: '/api/channels', body: { kind: 'email', name: 'Sample', address: `s-${randomUUID()}@seahawk-logistics.in`, imap: { host: '203.0.113.10', username: 'u', auth: { method: 'password', password: 'p' } } } }),
+  'GET /api/channels/[id]': async () => ({ path: `/api/channels/${await freshChannel()}` }),
+  'PATCH /api/channels/[id]': async () => ({ path: `/api/channels/${await freshChannel()}`, body: { name: 'Renamed' } }),
+  'DELETE /api/channels/[id]': async () => ({ path: `/api/channels/${await freshChannel()}` }),
+  'POST /api/channels/[id]/test': async () => ({ path: `/api/channels/${await freshChannel()}/test` }),
+  'POST /api/channels/[id]/rotate-webhook-secret': async () => ({ path: `/api/channels/${(await db.sql<{ id: string }[]>`insert into app.channels (org_id, kind, name, address, settings, webhook_secret_hash) values (${SEED_ORG_ID}, 'whatsapp', 'Sample', ${`+9122${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`}, '{"subdomain":"api.exotel.com","accountSid":"s"}', ${'0'.repeat(64)}) returning id`)[0]!.id}/rotate-webhook-secret` }),
+  'POST /api/threads/[id]/calls': async () => {
+    // A voice ExoPhone and a phone on every membership: Exotel rings the caller first.
+    await db.sql`insert into app.channels (org_id, kind, name, address, settings) values (${SEED_ORG_ID}, 'voice', 'Sample ExoPhone', '+912233334444', '{"subdomain":"api.exotel.com","accountSid":"s"}') on conflict do nothing`;
+    await db.sql`update app.members set phone = '+919800011122' where org_id = ${SEED_ORG_ID} and phone is null`;
+    return { path: `/api/threads/${T1}/calls`, body: {} };
+  },
+  // Compose answers 200 with a UI message stream for roles that may write (viewers get 403).
+  'POST /api/ai/compose': async () => ({ path: '/api/ai/compose', body: { threadId: T1, instruction: 'Confirm the booking and ask for the SI' } }),
+  'POST /api/ai/summarize': async () => ({ path: '/api/ai/summarize', body: { threadId: T1 } }),
+  'POST /api/ai/suggest-actions': async () => ({ path: '/api/ai/suggest-actions', body: { threadId: T1 } }),
 };
 
 /** Routes with their own guard instead of a member's token, each tested in its own file. */
-const otherGuards = new Set(['GET /api/health', 'GET /api/me', 'POST /api/jobs/[name]', 'GET /api/cron/jobs-sweep']);
+const otherGuards = new Set(['GET /api/health', 'GET /api/me', 'POST /api/jobs/[name]', 'GET /api/cron/jobs-sweep', 'GET /api/cron/email-poll', 'PUT /api/storage/object', 'GET /api/storage/object', 'POST /api/webhooks/resend', 'GET /api/webhooks/exotel/[channelId]', 'POST /api/webhooks/exotel/[channelId]']);
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -123,7 +197,7 @@ describe('the security suite covers every route', () => {
 
 describe.each(routes)('$key', ({ method, action, key }) => {
   const send = async (token: string | null, headers: Record<string, string> = {}) => {
-    const s = await samples[key]!();
+    const s = await samples[key]!(callerOf(token));
     return call(method, s.path, { token, body: s.body, headers });
   };
   const errorCode = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;

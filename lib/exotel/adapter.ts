@@ -1,0 +1,221 @@
+// Talking to Exotel (India): WhatsApp messages (v2 JSON), SMS (v1 form, DLT ids) and click-to-call
+// (v1 Calls/connect). The production adapter uses fetch with Basic auth (API key and token) against
+// https://<subdomain> (api.exotel.com or api.in.exotel.com), or EXOTEL_BASE_URL in tests; the local
+// sink records what would have been sent and answers with made-up sids. Picked by EXOTEL_ADAPTER.
+import { randomUUID } from 'node:crypto';
+import { config } from '../config.js';
+import { log } from '../log.js';
+
+export const EXOTEL_SUBDOMAINS = ['api.exotel.com', 'api.in.exotel.com'] as const;
+export type ExotelSubdomain = (typeof EXOTEL_SUBDOMAINS)[number];
+
+/** What a channel's sealed secret holds. */
+export interface ExotelCredentials {
+  apiKey: string;
+  apiToken: string;
+  accountSid: string;
+  subdomain: ExotelSubdomain;
+}
+
+export type WhatsAppContent =
+  | { recipient_type: 'individual'; type: 'text'; text: { body: string } }
+  | {
+      recipient_type: 'individual';
+      type: 'template';
+      template: { name: string; language: { code: string; policy: 'deterministic' }; components: unknown[] };
+    }
+  | { recipient_type: 'individual'; type: 'image'; image: { link: string; caption?: string } }
+  | { recipient_type: 'individual'; type: 'document'; document: { link: string; filename?: string; caption?: string } };
+
+export interface WhatsAppSend {
+  from: string;
+  to: string;
+  content: WhatsAppContent;
+  statusCallback: string;
+  customData: string;
+}
+
+export interface SmsSend {
+  from: string;
+  to: string;
+  body: string;
+  statusCallback: string;
+  customField: string;
+  dltEntityId: string;
+  dltTemplateId?: string;
+}
+
+export interface CallConnect {
+  /** Dialled first: the agent's phone. */
+  from: string;
+  /** Then the customer. */
+  to: string;
+  callerId: string;
+  record: boolean;
+  statusCallback: string;
+  customField: string;
+}
+
+/** A refusal (permanent: retrying will not help) or a temporary failure. */
+export class ExotelError extends Error {
+  override name = 'ExotelError';
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly permanent: boolean,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface ExotelAdapter {
+  readonly kind: 'exotel' | 'local';
+  sendWhatsApp(creds: ExotelCredentials, msg: WhatsAppSend): Promise<{ sid: string }>;
+  sendSms(creds: ExotelCredentials, msg: SmsSend): Promise<{ sid: string; status: string }>;
+  connectCall(creds: ExotelCredentials, call: CallConnect): Promise<{ sid: string; status: string }>;
+}
+
+/** The API origin: the test override, or the channel's regional subdomain. */
+function baseUrl(creds: ExotelCredentials): string {
+  return config().exotel.baseUrl ?? `https://${creds.subdomain}`;
+}
+
+function authHeader(creds: ExotelCredentials): string {
+  return `Basic ${Buffer.from(`${creds.apiKey}:${creds.apiToken}`).toString('base64')}`;
+}
+
+/** 4xx other than 408/429 is a refusal; 5xx, 408, 429 and network errors are worth a retry. */
+function isPermanent(status: number): boolean {
+  return status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+/** The message of a RestException body (JSON `{ RestException: { Status, Message } }`), or of a v2 error. */
+function errorOf(status: number, body: unknown, text: string): ExotelError {
+  const b = body as Record<string, any> | null;
+  const rest = b?.RestException;
+  if (rest && typeof rest === 'object') {
+    const code = String(rest.Code ?? rest.Status ?? status);
+    return new ExotelError(`exotel_${code}`, String(rest.Message ?? `Exotel answered ${status}`).slice(0, 500), isPermanent(status), status);
+  }
+  const v2 = b?.response?.error_data ?? b?.error_data ?? b?.response;
+  const message = typeof v2?.message === 'string' ? v2.message : text.slice(0, 300) || `Exotel answered ${status}`;
+  const code = String(v2?.code ?? status);
+  return new ExotelError(`exotel_${code}`, message, isPermanent(status), status);
+}
+
+async function request(creds: ExotelCredentials, path: string, init: { json?: unknown; form?: URLSearchParams }): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { authorization: authHeader(creds), accept: 'application/json' };
+  let body: string;
+  if (init.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(init.json);
+  } else {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    body = init.form!.toString();
+  }
+  let res: Response;
+  try {
+    res = await fetch(`${baseUrl(creds)}${path}`, { method: 'POST', headers, body, redirect: 'error', signal: AbortSignal.timeout(20_000) });
+  } catch (error) {
+    throw new ExotelError('exotel_unreachable', `Exotel could not be reached: ${(error as Error).message}`, false);
+  }
+  const text = await res.text();
+  let parsed: unknown = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = null;
+  }
+  if (!res.ok) throw errorOf(res.status, parsed, text);
+  return { status: res.status, body: parsed };
+}
+
+const accountPath = (creds: ExotelCredentials) => encodeURIComponent(creds.accountSid);
+
+export const httpExotel: ExotelAdapter = {
+  kind: 'exotel',
+  async sendWhatsApp(creds, msg) {
+    const { body } = await request(creds, `/v2/accounts/${accountPath(creds)}/messages`, {
+      json: {
+        custom_data: msg.customData,
+        status_callback: msg.statusCallback,
+        whatsapp: { messages: [{ from: msg.from, to: msg.to, content: msg.content }] },
+      },
+    });
+    // 202 even when a message was refused: every entry carries its own code and status.
+    const entry = body?.response?.whatsapp?.messages?.[0];
+    if (!entry) throw new ExotelError('exotel_bad_response', 'Exotel answered without a message entry', false);
+    const code = Number(entry.code);
+    const sid = entry.data?.sid;
+    if (entry.status !== 'success' || (code && code >= 300) || typeof sid !== 'string') {
+      const message = entry.error_data?.message ?? entry.data?.message ?? `Exotel refused the message (${entry.code ?? 'no code'})`;
+      // An entry's code is HTTP-like: 5xx and 429 may pass on a retry, anything else will not.
+      const temporary = (code >= 500 && code < 600) || code === 429;
+      throw new ExotelError(`exotel_${entry.error_data?.code ?? entry.code ?? 'refused'}`, String(message).slice(0, 500), !temporary);
+    }
+    return { sid };
+  },
+  async sendSms(creds, msg) {
+    const form = new URLSearchParams({ From: msg.from, To: msg.to, Body: msg.body, StatusCallback: msg.statusCallback, CustomField: msg.customField, DltEntityId: msg.dltEntityId });
+    if (msg.dltTemplateId) form.set('DltTemplateId', msg.dltTemplateId);
+    const { body } = await request(creds, `/v1/Accounts/${accountPath(creds)}/Sms/send.json`, { form });
+    const sms = body?.SMSMessage;
+    if (!sms?.Sid) throw new ExotelError('exotel_bad_response', 'Exotel answered without SMSMessage.Sid', false);
+    return { sid: String(sms.Sid), status: String(sms.Status ?? 'queued') };
+  },
+  async connectCall(creds, call) {
+    const form = new URLSearchParams({
+      From: call.from,
+      To: call.to,
+      CallerId: call.callerId,
+      Record: call.record ? 'true' : 'false',
+      StatusCallback: call.statusCallback,
+      StatusCallbackContentType: 'application/json',
+      CustomField: call.customField,
+    });
+    form.append('StatusCallbackEvents[0]', 'terminal');
+    form.append('StatusCallbackEvents[1]', 'answered');
+    const { body } = await request(creds, `/v1/Accounts/${accountPath(creds)}/Calls/connect.json`, { form });
+    const c = body?.Call;
+    if (!c?.Sid) throw new ExotelError('exotel_bad_response', 'Exotel answered without Call.Sid', false);
+    return { sid: String(c.Sid), status: String(c.Status ?? 'in-progress') };
+  },
+};
+
+/** What the local sink was asked to send (dev server and tests read it). */
+export const localOutbox: { kind: 'whatsapp' | 'sms' | 'call'; sid: string; request: WhatsAppSend | SmsSend | CallConnect }[] = [];
+
+export const localExotel: ExotelAdapter = {
+  kind: 'local',
+  async sendWhatsApp(_creds, msg) {
+    const sid = `local-wa-${randomUUID()}`;
+    localOutbox.push({ kind: 'whatsapp', sid, request: msg });
+    log.info('exotel (local sink): WhatsApp message', { sid, to: msg.to, type: msg.content.type });
+    return { sid };
+  },
+  async sendSms(_creds, msg) {
+    const sid = `local-sms-${randomUUID()}`;
+    localOutbox.push({ kind: 'sms', sid, request: msg });
+    log.info('exotel (local sink): SMS', { sid, to: msg.to });
+    return { sid, status: 'queued' };
+  },
+  async connectCall(_creds, call) {
+    const sid = `local-call-${randomUUID()}`;
+    localOutbox.push({ kind: 'call', sid, request: call });
+    log.info('exotel (local sink): call', { sid });
+    return { sid, status: 'in-progress' };
+  },
+};
+
+let override: ExotelAdapter | undefined;
+
+export function exotelAdapter(): ExotelAdapter {
+  if (override) return override;
+  return config().exotel.adapter === 'exotel' ? httpExotel : localExotel;
+}
+
+/** Replaces the adapter (tests); undefined goes back to configuration. */
+export function useExotelAdapter(adapter: ExotelAdapter | undefined): void {
+  override = adapter;
+}

@@ -1,0 +1,105 @@
+// Replies on WhatsApp and SMS threads (plugged into lib/messages/senders.ts): the thread's channel (or
+// the organization's first active one of that kind), WhatsApp's 24-hour customer-service window (free
+// text only within 24 hours of the customer's last message; outside it an approved template with the
+// right number of parameters, else 422), DLT templates for SMS, and the send job.
+import type { Ctx } from '../context.js';
+import { AppError, invalid } from '../http/errors.js';
+import { enqueue } from '../jobs/enqueue.js';
+import { registerSender, type ChannelSender } from '../messages/senders.js';
+import type { ExotelSettings } from './common.js';
+import { SEND_DEADLINE_MS, sendExotelMessageJob } from './jobs.js';
+
+export const WHATSAPP_WINDOW_MS = 24 * 3_600_000;
+
+async function activeChannel(ctx: Ctx, kind: 'whatsapp' | 'sms', preferred: string | null) {
+  const [row] = await ctx.sql<{ id: string; address: string }[]>`
+    select id, address from app.channels
+    where org_id = ${ctx.orgId} and kind = ${kind} and status <> 'disabled'
+    order by (id = ${preferred}) desc nulls last, created_at limit 1`;
+  return row;
+}
+
+interface Pending {
+  id: string;
+  threadId: string;
+  channelId: string | null;
+  bodyText: string | null;
+  template: { name: string; language: string; parameters: string[] } | null;
+}
+
+async function pending(ctx: Ctx, messageId: string): Promise<{ m: Pending; settings: ExotelSettings; lastInboundAt: Date | null }> {
+  const [m] = await ctx.sql<(Pending & { settings: ExotelSettings | null; lastInboundAt: Date | null })[]>`
+    select m.id, m.thread_id, m.channel_id, m.body_text, m.template, c.settings, t.last_inbound_at
+    from app.messages m join app.threads t on t.id = m.thread_id
+      left join app.channels c on c.id = m.channel_id
+    where m.id = ${messageId} and m.org_id = ${ctx.orgId}`;
+  if (!m) throw new AppError('not_found', 'Message not found');
+  return { m, settings: m.settings ?? ({} as ExotelSettings), lastInboundAt: m.lastInboundAt };
+}
+
+function checkParameters(expected: number, given: string[]) {
+  if (given.length !== expected) {
+    throw invalid('body.template.parameters', `the template takes ${expected} parameter${expected === 1 ? '' : 's'}, ${given.length} given`);
+  }
+  given.forEach((p, i) => {
+    if (!p.trim()) throw invalid(`body.template.parameters.${i}`, 'must not be empty');
+  });
+}
+
+/** What the inbox shows for a template message. */
+async function describeTemplate(ctx: Ctx, m: Pending, text: string) {
+  if (m.bodyText) return;
+  await ctx.sql`update app.messages set body_text = ${text}, body_new_text = ${text}, snippet = ${text.slice(0, 200)}, content_type = 'template' where id = ${m.id}`;
+}
+
+const whatsapp: ChannelSender = {
+  async resolveFrom(ctx, thread) {
+    const row = await activeChannel(ctx, 'whatsapp', thread.channelId);
+    if (!row) throw new AppError('validation_failed', 'No active WhatsApp channel to send from: add one first', { issues: [{ path: 'thread.channel', message: 'no active whatsapp channel' }] });
+    return { channelId: row.id, address: row.address };
+  },
+  async enqueue(ctx, messageId) {
+    const { m, settings, lastInboundAt } = await pending(ctx, messageId);
+    if (m.template) {
+      const t = (settings.templates ?? []).find((x) => x.name === m.template!.name && x.language === m.template!.language);
+      if (!t) throw invalid('body.template.name', `is not an approved template of this WhatsApp channel (${m.template.name}, ${m.template.language})`);
+      checkParameters(t.parameterCount, m.template.parameters);
+      await describeTemplate(ctx, m, `[template ${t.name}] ${m.template.parameters.join(' | ')}`.trim());
+    } else {
+      const open = lastInboundAt && Date.now() - lastInboundAt.getTime() < WHATSAPP_WINDOW_MS;
+      if (!open) {
+        throw new AppError(
+          'validation_failed',
+          'Outside the 24-hour WhatsApp window (the customer has not written in the last 24 hours): only an approved template can be sent; reply with { template: { name, language, parameters } }',
+          { issues: [{ path: 'body.template', message: 'is required outside the 24-hour customer-service window' }], windowClosedAt: lastInboundAt ? new Date(lastInboundAt.getTime() + WHATSAPP_WINDOW_MS) : null },
+        );
+      }
+      if (!m.bodyText?.trim()) throw invalid('body.text', 'a WhatsApp message needs text');
+    }
+    await enqueue(ctx, sendExotelMessageJob, { messageId }, { deadlineAt: new Date(Date.now() + SEND_DEADLINE_MS), dedupeKey: messageId });
+  },
+};
+
+const sms: ChannelSender = {
+  async resolveFrom(ctx, thread) {
+    const row = await activeChannel(ctx, 'sms', thread.channelId);
+    if (!row) throw new AppError('validation_failed', 'No active SMS channel to send from: add one first', { issues: [{ path: 'thread.channel', message: 'no active sms channel' }] });
+    return { channelId: row.id, address: row.address };
+  },
+  async enqueue(ctx, messageId) {
+    const { m, settings } = await pending(ctx, messageId);
+    const templates = settings.smsTemplates ?? [];
+    if (m.template) {
+      const t = templates.find((x) => x.id === m.template!.name || x.name === m.template!.name);
+      if (!t) throw invalid('body.template.name', 'is not a DLT template (id or name) of this SMS channel');
+    } else if (templates.length === 0) {
+      throw invalid('body.template', 'the SMS channel has no DLT template: Indian SMS needs one');
+    }
+    if (!m.bodyText?.trim()) throw invalid('body.text', 'an SMS needs text (as registered with the DLT template)');
+    if (m.bodyText.length > 2000) throw invalid('body.text', 'is longer than an SMS may be (2000 characters)');
+    await enqueue(ctx, sendExotelMessageJob, { messageId }, { deadlineAt: new Date(Date.now() + SEND_DEADLINE_MS), dedupeKey: messageId });
+  },
+};
+
+registerSender('whatsapp', whatsapp);
+registerSender('sms', sms);
