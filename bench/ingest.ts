@@ -82,11 +82,9 @@ const appendStart = performance.now();
 for (const raw of raws) await dovecot.append(raw);
 const appendSeconds = (performance.now() - appendStart) / 1000;
 const pollStart = performance.now();
-let stored = 0;
 let polls = 0;
 for (;;) {
   const r = await pollFolder(SEED_ORG_ID, channelId, 'INBOX', { timeBudgetMs: 600_000 });
-  stored += r.stored + r.duplicates + r.quarantined;
   polls++;
   if (r.status === 'done' || polls > 50) break;
 }
