@@ -5,6 +5,7 @@ import { enqueueAnalysis } from '../ai/analysis-job.js';
 import { storeInboundAttachment } from '../attachments/service.js';
 import type { Ctx } from '../context.js';
 import { extractIdentifiersFromMessage, type FreightIdentifiers } from '../logistics/identifiers.js';
+import { linkShipments } from '../logistics/links.js';
 import { recordChange, topics } from '../realtime.js';
 import { isFreeMailDomain, type EmailAddress, type ParsedEmail } from './parse.js';
 import { normalizeSubject, parseThreadToken, tokenRange } from './threading.js';
@@ -131,31 +132,6 @@ function messageTime(email: ParsedEmail): Date {
   // A date in the future (a sender's wrong clock) or absurdly old would misplace the thread.
   if (!d || d.getTime() > Date.now() + 24 * 3_600_000 || d.getFullYear() < 1990) return new Date();
   return d;
-}
-
-async function linkShipments(ctx: Ctx, messageId: string, threadId: string, ids: FreightIdentifiers): Promise<string[]> {
-  if (!ids.containers.length && !ids.awbs.length && !ids.bls.length && !ids.bookings.length) return [];
-  const sql = ctx.sql;
-  const shipments = await sql<{ id: string; matched: string }[]>`
-    select s.id, coalesce(
-      (select c from unnest(s.container_numbers) c where c = any(${ids.containers}::text[]) limit 1),
-      (select a from unnest(s.awb_numbers) a where a = any(${ids.awbs}::text[]) limit 1),
-      (select b from unnest(s.bl_numbers) b where b = any(${ids.bls}::text[]) limit 1),
-      (select k from unnest(s.booking_numbers) k where k = any(${ids.bookings}::text[]) limit 1)) as matched
-    from app.shipments s
-    where s.org_id = ${ctx.orgId}
-      and (s.container_numbers && ${ids.containers}::text[] or s.awb_numbers && ${ids.awbs}::text[]
-        or s.bl_numbers && ${ids.bls}::text[] or s.booking_numbers && ${ids.bookings}::text[])`;
-  for (const s of shipments) {
-    await sql`
-      insert into app.message_shipments (org_id, message_id, shipment_id, link_source, matched_identifier)
-      values (${ctx.orgId}, ${messageId}, ${s.id}, 'automatic', ${s.matched}) on conflict do nothing`;
-    // A link someone rejected stays rejected: automatic matching never makes it again.
-    await sql`
-      insert into app.thread_shipments (org_id, thread_id, shipment_id, link_source, matched_identifier)
-      values (${ctx.orgId}, ${threadId}, ${s.id}, 'automatic', ${s.matched}) on conflict do nothing`;
-  }
-  return shipments.map((s) => s.id);
 }
 
 /** A bounce marks the outbound message it reports on, and the recipient's address. */

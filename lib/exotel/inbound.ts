@@ -5,6 +5,8 @@
 // call status callbacks and incoming calls (Passthru) record a call on the thread, and a missed
 // incoming call opens a call-back action. Media and recordings are copied into storage by a job.
 import { enqueueAnalysis } from '../ai/analysis-job.js';
+import { extractIdentifiers } from '../logistics/identifiers.js';
+import { linkShipments } from '../logistics/links.js';
 import type { Ctx } from '../context.js';
 import { announceMessage } from '../email/send-job.js';
 import { enqueue } from '../jobs/enqueue.js';
@@ -150,8 +152,11 @@ export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: I
     returning id`;
   const messageId = row!.id;
   if (m.media) await enqueue(ctx, fetchMediaJob, { messageId, url: m.media.url, purpose: 'media' }, { dedupeKey: `exotel.media:${messageId}` });
-  // Customer text is analysed (intent, sentiment, urgency ...) like inbound email.
-  if (m.text.trim()) await enqueueAnalysis(ctx, messageId);
+  // Customer text is analysed (intent, sentiment, urgency ...) and linked to shipments like inbound email.
+  if (m.text.trim()) {
+    await enqueueAnalysis(ctx, messageId);
+    await linkShipments(ctx, messageId, thread.id, extractIdentifiers(m.text));
+  }
   await rollUp(ctx, thread, {
     id: messageId,
     at: m.occurredAt,

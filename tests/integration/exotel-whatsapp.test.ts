@@ -198,6 +198,15 @@ describe('incoming WhatsApp messages', () => {
     expect(t.customerId).toBe('0d000000-0000-4000-8000-000000000001');
   });
 
+  it('links the conversation to the shipment its container number names', async () => {
+    const res = await hook(channelId, secret, { whatsapp: { messages: [icm('919930011223', { type: 'text', text: { body: 'Sir cntr MSKU 123456 5 gate-in done at JNPT' } })] } });
+    expect(res.status).toBe(200);
+    const links = await db.sql<any[]>`
+      select ts.shipment_id, ts.link_source, ts.matched_identifier from app.thread_shipments ts
+      join app.threads t on t.id = ts.thread_id where t.counterpart = '+919930011223' and t.channel_id = ${channelId}`;
+    expect(links).toEqual([{ shipmentId: '0f000000-0000-4000-8000-000000000001', linkSource: 'automatic', matchedIdentifier: 'MSKU1234565' }]);
+  });
+
   it('takes several messages in one callback (image, document, location, contacts) and copies media into storage', async () => {
     const image = fake.serve('truck.jpg', 'image/jpeg', Buffer.from('fake-jpeg-bytes'));
     const body = {
