@@ -149,6 +149,7 @@ interface ChannelRow {
   status: (typeof CHANNEL_STATUSES)[number];
   settings: Record<string, unknown>;
   hasSecret: boolean;
+  sendingDomainStatus: string | null;
   lastError: string | null;
   lastSyncedAt: Date | null;
   createdAt: Date;
@@ -167,7 +168,7 @@ interface FolderRow {
 
 const channelColumns = (sql: Ctx['sql']) =>
   sql`c.id, c.kind, c.name, c.address, c.status, c.settings, (c.secret_ciphertext is not null) as has_secret,
-      c.last_error, c.last_synced_at, c.created_at, c.updated_at`;
+      c.sending_domain_status, c.last_error, c.last_synced_at, c.created_at, c.updated_at`;
 
 /** What the API shows: every setting, never a secret (only whether one is set). */
 export function channelView(row: ChannelRow, folders: FolderRow[]) {
@@ -202,6 +203,8 @@ export function channelView(row: ChannelRow, folders: FolderRow[]) {
     ...base,
     imap: { host: s.imap.host, port: s.imap.port, tls: s.imap.tls, username: s.imap.username, auth },
     threadToken: s.threadToken,
+    // Whether the email provider has verified the sending address's domain (POST /api/channels/{id}/verify-domain).
+    sendingDomainStatus: row.sendingDomainStatus ?? 'not_started',
     folders: enabled.map((f) => f.path),
     folderStatus: enabled.map((f) => ({ path: f.path, lastUid: Number(f.lastUid), lastPolledAt: f.lastPolledAt, lastError: f.lastError })),
   };

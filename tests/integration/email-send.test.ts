@@ -14,7 +14,7 @@ import { parseThreadToken, refreshSendingDomainStatus, sendEmail, threadTokenFor
 import { enqueue } from '../../lib/jobs/enqueue.js';
 import { drainJobs } from '../../lib/jobs/local-dispatcher.js';
 import { storage } from '../../lib/storage/index.js';
-import { call } from '../helpers/api.js';
+import { call, json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { fakeResend, resendEvent, signResendWebhook, TEST_WEBHOOK_SECRET, type FakeResend, type SentEmail } from '../helpers/fake-resend.js';
 import { broadcastsSince } from '../helpers/realtime.js';
@@ -254,6 +254,11 @@ describe('email.send through Resend', () => {
     const [channel] = await db.sql`select sending_domain_status from app.channels where id = ${channelId}`;
     expect(channel!.sendingDomainStatus).toBe('failed');
     expect(fake.domainRequests.some((u) => u.startsWith('/domains?'))).toBe(true);
+    fake.domains[0]!.status = 'verified';
+    const viaApi = await json('POST', `/api/channels/${channelId}/verify-domain`, { as: 'admin' });
+    expect(viaApi.status).toBe(200);
+    expect(viaApi.body).toEqual({ channelId, domain: 'seahawk-logistics.in', status: 'verified' });
+    expect((await json('POST', `/api/channels/${channelId}/verify-domain`, { as: 'agent' })).status).toBe(403);
   });
 
   it('marks the message failed when the deadline passed before it could be sent', async () => {

@@ -150,6 +150,7 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'PATCH /api/channels/[id]': async () => ({ path: `/api/channels/${await freshChannel()}`, body: { name: 'Renamed' } }),
   'DELETE /api/channels/[id]': async () => ({ path: `/api/channels/${await freshChannel()}` }),
   'POST /api/channels/[id]/test': async () => ({ path: `/api/channels/${await freshChannel()}/test` }),
+  'POST /api/channels/[id]/verify-domain': async () => ({ path: `/api/channels/${await freshChannel()}/verify-domain` }),
   'POST /api/channels/[id]/rotate-webhook-secret': async () => ({ path: `/api/channels/${(await db.sql<{ id: string }[]>`insert into app.channels (org_id, kind, name, address, settings, webhook_secret_hash) values (${SEED_ORG_ID}, 'whatsapp', 'Sample', ${`+9122${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`}, '{"subdomain":"api.exotel.com","accountSid":"s"}', ${'0'.repeat(64)}) returning id`)[0]!.id}/rotate-webhook-secret` }),
   'POST /api/threads/[id]/calls': async () => {
     // A voice ExoPhone and a phone on every membership: Exotel rings the caller first.
