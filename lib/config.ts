@@ -92,6 +92,8 @@ export const envSchema = z
     AI_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(16).max(16_000).default(800),
     AI_CONTEXT_TOKENS: z.coerce.number().int().min(500).max(100_000).default(6000),
     AI_COMPOSE_PER_USER_PER_MINUTE: z.coerce.number().int().min(1).default(10),
+    // Call transcription: the OpenAI-compatible /audio/transcriptions model (same key and base URL as above).
+    AI_TRANSCRIPTION_MODEL: z.string().min(1).default('whisper-1'),
     // Exotel (WhatsApp, SMS, voice): 'exotel' calls https://<channel subdomain> (or EXOTEL_BASE_URL, a test
     // override); 'local' records sends in memory and logs them. Default: exotel when deployed or EXOTEL_BASE_URL is set.
     EXOTEL_ADAPTER: z.enum(['exotel', 'local']).optional(),
@@ -162,6 +164,8 @@ export interface Config {
     maxOutputTokens: number;
     contextTokens: number;
     composePerUserPerMinute: number;
+    /** Call recordings: the speech-to-text model (`/audio/transcriptions`). */
+    transcriptionModel: string;
   };
   /** Exotel: the live API (per channel subdomain, or baseUrl) or the local sink; extra media hosts. */
   exotel: { adapter: 'exotel' | 'local'; baseUrl?: string; mediaHosts: string[] };
@@ -259,6 +263,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       maxOutputTokens: e.AI_MAX_OUTPUT_TOKENS,
       contextTokens: e.AI_CONTEXT_TOKENS,
       composePerUserPerMinute: e.AI_COMPOSE_PER_USER_PER_MINUTE,
+      transcriptionModel: e.AI_TRANSCRIPTION_MODEL,
     },
     exotel: {
       adapter: e.EXOTEL_ADAPTER ?? (deployed || e.EXOTEL_BASE_URL ? 'exotel' : 'local'),

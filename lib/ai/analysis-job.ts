@@ -38,7 +38,7 @@ export const analyzeMessageJob = defineJob({
       from app.messages where id = ${payload.messageId} and org_id = ${ctx.orgId}`;
     // Deleted since, sent by us, or machine-made (auto-replies, bounces): nothing to analyse.
     if (!message || message.direction !== 'inbound' || message.isAutoReply || message.isBounce) return;
-    const body = message.bodyText ?? message.transcript ?? '';
+    const body = (message.kind === 'call' ? message.transcript : null) ?? message.bodyText ?? ''; // a call's body is only 'Incoming call'
     if (!body.trim() && !message.subject?.trim()) return;
 
     const { result, source, model } = await analyzeMessage({

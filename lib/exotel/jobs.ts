@@ -3,6 +3,7 @@
 // Each send leaves once per message (it is marked sent with the provider's sid in the same
 // transaction); a refusal no retry can fix marks the message failed at once.
 import { z } from 'zod';
+import { enqueueTranscription } from '../ai/transcribe.js';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { storeInboundAttachment } from '../attachments/service.js';
@@ -120,6 +121,7 @@ export const fetchMediaJob = defineJob({
       await ctx.sql`
         update app.messages set recording_path = (select storage_path from app.attachments where id = ${attachment.id})
         where id = ${m.id}`;
+      await enqueueTranscription(ctx, m.id);
     }
     await announceMessage(ctx, m.id);
   },

@@ -3,5 +3,6 @@ import '../threads/jobs.js';
 import '../email/send-job.js';
 import '../email/poll.js';
 import '../ai/analysis-job.js';
+import '../ai/transcribe.js';
 import '../exotel/jobs.js';
 import '../exotel/senders.js';

@@ -1,6 +1,6 @@
 // A local OpenAI-compatible server for tests: POST /v1/chat/completions answering either one JSON
 // completion or, when the request asks for `stream: true`, server-sent events (`data: {chunk}` lines
-// and `data: [DONE]`). Each test scripts the next answers and reads back the requests it received.
+// and `data: [DONE]`); POST /v1/audio/transcriptions (multipart file + model) answering `{ text }`. Each test scripts the next answers and reads back the requests it received.
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +16,16 @@ export interface ChatRequest {
     [key: string]: unknown;
   };
 }
+
+/** One POST /v1/audio/transcriptions (multipart: file, model, optional response_format etc.). */
+export interface TranscriptionRequest {
+  headers: IncomingMessage['headers'];
+  fields: Record<string, string>;
+  file: { name: string; type: string; bytes: Buffer } | null;
+}
+
+/** What /v1/audio/transcriptions answers: the text (as `json`, or `verbose_json` with segments when asked), or an error. */
+export type FakeTranscriptionReply = { text: string; language?: string } | { status: number; message?: string };
 
 /** What the server answers to one request. */
 export type FakeReply =
@@ -35,6 +45,10 @@ export interface FakeOpenAI {
   /** Queue answers; when the queue is empty, `fallback` answers. */
   reply(...replies: FakeReply[]): void;
   fallback: FakeReply;
+  transcriptions: TranscriptionRequest[];
+  /** Queue transcription answers; when the queue is empty, `transcriptionFallback` answers. */
+  replyTranscription(...replies: FakeTranscriptionReply[]): void;
+  transcriptionFallback: FakeTranscriptionReply;
   close(): Promise<void>;
 }
 
@@ -73,11 +87,15 @@ export async function fakeOpenAI(): Promise<FakeOpenAI> {
   const queue: FakeReply[] = [];
   const requests: ChatRequest[] = [];
   const hanging = new Set<ServerResponse>();
+  const transcriptionQueue: FakeTranscriptionReply[] = [];
   const state: FakeOpenAI = {
     baseUrl: '',
     requests,
     reply: (...replies) => void queue.push(...replies),
     fallback: { status: 500, message: 'no reply scripted' },
+    transcriptions: [],
+    replyTranscription: (...replies) => void transcriptionQueue.push(...replies),
+    transcriptionFallback: { status: 500, message: 'no transcription scripted' },
     close: async () => {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
@@ -91,6 +109,10 @@ export async function fakeOpenAI(): Promise<FakeOpenAI> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
+      if (req.method === 'POST' && url.pathname === '/v1/audio/transcriptions') {
+        void transcription(req, res, Buffer.concat(chunks));
+        return;
+      }
       if (req.method !== 'POST' || url.pathname !== '/v1/chat/completions') {
         send(res, 404, { error: { message: `no route ${req.method} ${url.pathname}`, type: 'invalid_request_error' } });
         return;
@@ -123,6 +145,46 @@ export async function fakeOpenAI(): Promise<FakeOpenAI> {
       else answer();
     });
   });
+  async function transcription(req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> {
+    if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) {
+      send(res, 401, { error: { message: 'missing API key', type: 'invalid_request_error', code: 'invalid_api_key' } });
+      return;
+    }
+    let form: FormData;
+    try {
+      form = await new Request('http://fake/', { method: 'POST', body: new Uint8Array(raw), headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
+    } catch {
+      send(res, 400, { error: { message: 'expected multipart/form-data', type: 'invalid_request_error' } });
+      return;
+    }
+    const fields: Record<string, string> = {};
+    let file: TranscriptionRequest['file'] = null;
+    for (const [key, value] of form) {
+      if (typeof value === 'string') fields[key] = value;
+      else if (key === 'file') file = { name: value.name, type: value.type, bytes: Buffer.from(await value.arrayBuffer()) };
+    }
+    state.transcriptions.push({ headers: req.headers, fields, file });
+    if (!file || !fields.model) {
+      send(res, 400, { error: { message: 'file and model are required', type: 'invalid_request_error' } });
+      return;
+    }
+    const reply = transcriptionQueue.shift() ?? state.transcriptionFallback;
+    if ('status' in reply) {
+      send(res, reply.status, { error: { message: reply.message ?? 'server error', type: 'server_error', code: null } });
+      return;
+    }
+    const language = reply.language ?? 'english';
+    if (fields.response_format === 'verbose_json') {
+      const segment = { id: 0, seek: 0, start: 0, end: 4.2, text: reply.text, tokens: [1, 2, 3], temperature: 0, avg_logprob: -0.2, compression_ratio: 1.1, no_speech_prob: 0.01 };
+      send(res, 200, { task: 'transcribe', language, duration: 4.2, text: reply.text, segments: [segment] });
+    } else if (fields.response_format === 'text') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(reply.text);
+    } else {
+      send(res, 200, { text: reply.text, usage: { type: 'duration', seconds: 4 } });
+    }
+  }
+
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   state.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
