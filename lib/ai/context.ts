@@ -413,3 +413,28 @@ export function jsonAfterCommit(produce: () => Promise<unknown>): Response {
 
 /** A one-line reason for a log line, from whatever a model call threw. */
 export const failureReason = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 500);
+
+/**
+ * Asks the model for a structured answer about a thread (summaries, suggested actions): the rendered
+ * context as the prompt, temperature 0, the output budget and the model's timeout. Throws on any
+ * failure; callers fall back to their offline answer.
+ */
+export async function askAboutThread<S extends z.ZodType>(
+  c: ThreadContext,
+  choice: ModelChoice,
+  request: { system: string; schema: S; name: string },
+): Promise<z.infer<S>> {
+  // The AI SDK loads only when a model answers: offline deployments never pay its import time.
+  const { generateText, Output } = await import('ai');
+  const { output } = await generateText({
+    model: choice.model,
+    output: Output.object({ schema: request.schema, name: request.name }),
+    system: request.system,
+    prompt: `Thread context:\n<context>\n${renderContext(c).text}\n</context>`,
+    temperature: 0,
+    maxOutputTokens: config().ai.maxOutputTokens,
+    maxRetries: choice.maxRetries ?? 1,
+    abortSignal: AbortSignal.timeout(choice.timeoutMs),
+  });
+  return output as z.infer<S>;
+}

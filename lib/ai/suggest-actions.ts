@@ -7,7 +7,6 @@
 // the thread already has open are not suggested again.
 import * as z from 'zod';
 import { ACTION_TYPES, actionCreate } from '../actions/service.js';
-import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { log } from '../log.js';
 import { PRIORITIES } from '../threads/service.js';
@@ -17,7 +16,7 @@ import {
   formatDate,
   gatherThreadContext,
   jsonAfterCommit,
-  renderContext,
+  askAboutThread,
   resolveModel,
   UNTRUSTED_CONTENT_RULE,
   type ThreadContext,
@@ -239,18 +238,7 @@ Use only what the context says; never invent references. ${UNTRUSTED_CONTENT_RUL
 
 /** Suggestions from the model; throws on any failure (the caller falls back). */
 export async function suggestWithModel(c: ThreadContext, choice: ModelChoice): Promise<Draft[]> {
-  // The AI SDK loads only when a model answers: offline deployments never pay its import time.
-  const { generateText, Output } = await import('ai');
-  const { output } = await generateText({
-    model: choice.model,
-    output: Output.object({ schema: suggestionsOutput, name: 'suggested_actions' }),
-    system: SYSTEM,
-    prompt: `Thread context:\n<context>\n${renderContext(c).text}\n</context>`,
-    temperature: 0,
-    maxOutputTokens: config().ai.maxOutputTokens,
-    maxRetries: choice.maxRetries ?? 1,
-    abortSignal: AbortSignal.timeout(choice.timeoutMs),
-  });
+  const output = await askAboutThread(c, choice, { system: SYSTEM, schema: suggestionsOutput, name: 'suggested_actions' });
   return output.suggestions.map((s) => ({
     title: s.title,
     type: s.type,

@@ -4,7 +4,6 @@
 // from the subjects, the messages' new text and stored analysis (intents, summaries), the identifiers,
 // the linked shipments and the open actions.
 import * as z from 'zod';
-import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { log } from '../log.js';
 import type { ModelChoice } from './analysis/index.js';
@@ -15,7 +14,7 @@ import {
   formatDateTime,
   gatherThreadContext,
   jsonAfterCommit,
-  renderContext,
+  askAboutThread,
   resolveModel,
   UNTRUSTED_CONTENT_RULE,
   type ContextMessage,
@@ -130,18 +129,7 @@ Use only what the context says; never invent facts. Write in English. ${UNTRUSTE
 
 /** Summarises with the model; throws on any failure (the caller falls back). */
 export async function summarizeWithModel(c: ThreadContext, choice: ModelChoice): Promise<Omit<ThreadSummary, 'source'>> {
-  // The AI SDK loads only when a model answers: offline deployments never pay its import time.
-  const { generateText, Output } = await import('ai');
-  const { output } = await generateText({
-    model: choice.model,
-    output: Output.object({ schema: summaryOutput, name: 'thread_summary' }),
-    system: SYSTEM,
-    prompt: `Thread context:\n<context>\n${renderContext(c).text}\n</context>`,
-    temperature: 0,
-    maxOutputTokens: config().ai.maxOutputTokens,
-    maxRetries: choice.maxRetries ?? 1,
-    abortSignal: AbortSignal.timeout(choice.timeoutMs),
-  });
+  const output = await askAboutThread(c, choice, { system: SYSTEM, schema: summaryOutput, name: 'thread_summary' });
   const summary = cap(output.summary, SUMMARY_CHARS);
   if (!summary) throw new Error('the model answered an empty summary');
   const bullets = output.bullets.map((b) => cap(b.replace(/^[-*•]\s*/, ''), BULLET_CHARS)).filter(Boolean).slice(0, MAX_BULLETS);

@@ -8,6 +8,7 @@ import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { storeInboundAttachment } from '../attachments/service.js';
 import { HostRefusedError, resolvePublicHost } from '../channels/net-guard.js';
+import { readCapped } from '../http/body.js';
 import { announceMessage, deadReason, markSendFailed } from '../email/send-job.js';
 import { defineJob, PermanentJobError } from '../jobs/registry.js';
 import { log } from '../log.js';
@@ -51,23 +52,7 @@ export async function mediaUrlRefusal(value: string): Promise<string | null> {
 }
 
 async function readLimited(res: Response, max: number): Promise<Buffer> {
-  const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > max) throw new Refused('media_too_large', `The file is larger than ${max} bytes`);
-  const reader = res.body?.getReader();
-  if (!reader) return Buffer.alloc(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel();
-      throw new Refused('media_too_large', `The file is larger than ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
+  return readCapped(res, max, () => new Refused('media_too_large', `The file is larger than ${max} bytes`));
 }
 
 const EXTENSIONS: Record<string, string> = {

@@ -9,6 +9,7 @@ import { db, type Sql, type Tx } from '../db/client.js';
 import { publishJobs } from '../jobs/publish.js';
 import { log, redactedPath } from '../log.js';
 import { bearerToken, verifyAccessToken } from './auth.js';
+import { readCapped } from './body.js';
 import { corsHeaders } from './cors.js';
 import { AppError, errorResponse, fromDatabase, fromZod, invalid } from './errors.js';
 import { can, type Action, type Role } from './permissions.js';
@@ -60,23 +61,8 @@ export function searchObject(url: URL): Record<string, string | string[]> {
 
 /** Reads the body as text, refusing more than maxBytes whatever Content-Length claims. */
 export async function readBody(request: Request, maxBytes: number): Promise<string> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > maxBytes) throw new AppError('payload_too_large', `The body is larger than ${maxBytes} bytes`);
-  if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw new AppError('payload_too_large', `The body is larger than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const tooLarge = () => new AppError('payload_too_large', `The body is larger than ${maxBytes} bytes`);
+  return (await readCapped(request, maxBytes, tooLarge)).toString('utf8');
 }
 
 async function parseJsonBody(request: Request, schema: Schema): Promise<{ value: unknown; raw: string }> {
