@@ -3,7 +3,8 @@ import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { AppError, notFound } from '../http/errors.js';
 import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
-import { escapeLike, phoneNumber } from '../customers/service.js';
+import { escapeLike } from '../db/like.js';
+import { phoneNumber } from '../customers/service.js';
 import { recordChange, topics } from '../realtime.js';
 
 const email = z.string().trim().toLowerCase().pipe(z.email('must be an email address')).pipe(z.string().max(320));

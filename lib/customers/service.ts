@@ -1,6 +1,7 @@
 // Customers (companies the forwarder works with) and their contacts (people, emails, E.164 phones).
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
+import { escapeLike } from '../db/like.js';
 import { notFound } from '../http/errors.js';
 import { csvList, decodeCursor, pageQuery, toPage } from '../http/pagination.js';
 import { toE164 } from '../phone.js';
@@ -9,7 +10,8 @@ import { recordChange, topics } from '../realtime.js';
 export const CUSTOMER_KINDS = ['shipper', 'consignee', 'overseas_agent', 'carrier', 'customs_broker', 'transporter', 'other'] as const;
 export const CUSTOMER_TIERS = ['strategic', 'key', 'standard', 'occasional'] as const;
 
-const domain = z
+/** A company email domain, lower case: `maersk.com`. */
+export const domainName = z
   .string()
   .trim()
   .toLowerCase()
@@ -34,7 +36,7 @@ export const customerFields = {
   name: z.string().trim().min(1).max(300),
   kind: z.enum(CUSTOMER_KINDS),
   tier: z.enum(CUSTOMER_TIERS),
-  domains: z.array(domain).max(20),
+  domains: z.array(domainName).max(20),
   gstin: z.string().trim().regex(/^[0-9]{2}[A-Z0-9]{10}[0-9A-Z]{3}$/, 'must be a 15-character GSTIN').nullable(),
   city: z.string().trim().max(100).nullable(),
   country: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code').nullable(),
@@ -60,7 +62,7 @@ export const customerUpdate = z.strictObject(customerFields).partial().refine((v
 export const customerListQuery = z.object({
   ...pageQuery,
   q: z.string().trim().min(1).max(200).optional(),
-  domain: domain.optional(),
+  domain: domainName.optional(),
   email: z.string().trim().toLowerCase().max(320).optional(),
   phone: phoneNumber.optional(),
   kind: csvList(z.enum(CUSTOMER_KINDS)),
@@ -156,6 +158,3 @@ export async function deleteCustomer(ctx: Ctx, id: string) {
   return null;
 }
 
-export function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
-}

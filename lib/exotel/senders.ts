@@ -5,19 +5,12 @@
 import type { Ctx } from '../context.js';
 import { AppError, invalid } from '../http/errors.js';
 import { enqueue } from '../jobs/enqueue.js';
-import { registerSender, type ChannelSender } from '../messages/senders.js';
+import { registerSender, sendingChannel, type ChannelSender } from '../messages/senders.js';
 import type { ExotelSettings } from './common.js';
 import { SEND_DEADLINE_MS, sendExotelMessageJob } from './jobs.js';
 
 export const WHATSAPP_WINDOW_MS = 24 * 3_600_000;
 
-async function activeChannel(ctx: Ctx, kind: 'whatsapp' | 'sms', preferred: string | null) {
-  const [row] = await ctx.sql<{ id: string; address: string }[]>`
-    select id, address from app.channels
-    where org_id = ${ctx.orgId} and kind = ${kind} and status <> 'disabled'
-    order by (id = ${preferred}) desc nulls last, created_at limit 1`;
-  return row;
-}
 
 interface Pending {
   id: string;
@@ -53,11 +46,7 @@ async function describeTemplate(ctx: Ctx, m: Pending, text: string) {
 }
 
 const whatsapp: ChannelSender = {
-  async resolveFrom(ctx, thread) {
-    const row = await activeChannel(ctx, 'whatsapp', thread.channelId);
-    if (!row) throw new AppError('validation_failed', 'No active WhatsApp channel to send from: add one first', { issues: [{ path: 'thread.channel', message: 'no active whatsapp channel' }] });
-    return { channelId: row.id, address: row.address };
-  },
+  resolveFrom: (ctx, thread) => sendingChannel(ctx, 'whatsapp', thread.channelId, 'No active WhatsApp channel to send from: add one first'),
   async enqueue(ctx, messageId) {
     const { m, settings, lastInboundAt } = await pending(ctx, messageId);
     if (m.template) {
@@ -81,11 +70,7 @@ const whatsapp: ChannelSender = {
 };
 
 const sms: ChannelSender = {
-  async resolveFrom(ctx, thread) {
-    const row = await activeChannel(ctx, 'sms', thread.channelId);
-    if (!row) throw new AppError('validation_failed', 'No active SMS channel to send from: add one first', { issues: [{ path: 'thread.channel', message: 'no active sms channel' }] });
-    return { channelId: row.id, address: row.address };
-  },
+  resolveFrom: (ctx, thread) => sendingChannel(ctx, 'sms', thread.channelId, 'No active SMS channel to send from: add one first'),
   async enqueue(ctx, messageId) {
     const { m, settings } = await pending(ctx, messageId);
     const templates = settings.smsTemplates ?? [];

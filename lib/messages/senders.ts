@@ -15,20 +15,21 @@ export interface ChannelSender {
 /** Resend keeps idempotency keys for 24 hours: a send must not be retried after 23. */
 export const EMAIL_SEND_DEADLINE_MS = 23 * 3_600_000;
 
-async function activeChannel(ctx: Ctx, kind: string, preferred: string | null) {
+/**
+ * The channel a reply leaves from: the thread's own when it is still active, else the organization's
+ * first active channel of that kind; a 422 naming what to add when there is none.
+ */
+export async function sendingChannel(ctx: Ctx, kind: string, preferred: string | null, missing: string) {
   const [row] = await ctx.sql<{ id: string; address: string }[]>`
     select id, address from app.channels
     where org_id = ${ctx.orgId} and kind = ${kind} and status <> 'disabled'
     order by (id = ${preferred}) desc nulls last, created_at limit 1`;
-  return row;
+  if (!row) throw new AppError('validation_failed', missing, { issues: [{ path: 'thread.channel', message: `no active ${kind} channel` }] });
+  return { channelId: row.id, address: row.address };
 }
 
 const email: ChannelSender = {
-  async resolveFrom(ctx, thread) {
-    const row = await activeChannel(ctx, 'email', thread.channelId);
-    if (!row) throw new AppError('validation_failed', 'No active mailbox to send from: add an email channel first', { issues: [{ path: 'thread.channel', message: 'no active email channel' }] });
-    return { channelId: row.id, address: row.address };
-  },
+  resolveFrom: (ctx, thread) => sendingChannel(ctx, 'email', thread.channelId, 'No active mailbox to send from: add an email channel first'),
   async enqueue(ctx, messageId) {
     await enqueue(ctx, sendEmail, { messageId }, { deadlineAt: new Date(Date.now() + EMAIL_SEND_DEADLINE_MS), dedupeKey: messageId });
   },

@@ -5,13 +5,8 @@ import type { Ctx } from '../context.js';
 import { AppError, invalid, notFound } from '../http/errors.js';
 import { ROLES } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
-import { phoneNumber } from '../customers/service.js';
+import { domainName, phoneNumber } from '../customers/service.js';
 
-const domain = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .regex(/^(?!-)[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})*\.[a-z]{2,}$/, 'must be a domain such as seahawk-logistics.in');
 
 export const orgUpdate = z
   .strictObject({
@@ -25,7 +20,7 @@ export const orgUpdate = z
       }
     }, 'must be an IANA time zone such as Asia/Kolkata'),
     signature: z.string().max(2000).nullable(),
-    domains: z.array(domain).max(20),
+    domains: z.array(domainName).max(20),
   })
   .partial()
   .refine((v) => Object.keys(v).length > 0, 'must change at least one field');

@@ -6,6 +6,7 @@ import type { Ctx } from '../context.js';
 import { AppError, invalid, notFound } from '../http/errors.js';
 import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../http/pagination.js';
 import { enqueue } from '../jobs/enqueue.js';
+import { escapeLike } from '../db/like.js';
 import { recordChange, topics } from '../realtime.js';
 import { unsnoozeThread } from './jobs.js';
 
@@ -117,7 +118,7 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
       ${q.tag ? sql`and t.tags @> ${q.tag}::text[]` : sql``}
       ${q.unread === true ? sql`and t.last_message_at is not null and (r.last_read_at is null or r.last_read_at < t.last_message_at)` : sql``}
       ${q.unread === false ? sql`and (t.last_message_at is null or r.last_read_at >= t.last_message_at)` : sql``}
-      ${q.q ? sql`and t.subject ilike ${`%${q.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`}` : sql``}
+      ${q.q ? sql`and t.subject ilike ${`%${escapeLike(q.q)}%`}` : sql``}
       ${after ? sql`and (t.last_activity_at, t.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
     order by t.last_activity_at desc, t.id desc
     limit ${sql.unsafe(String(q.limit + 1))}`;
