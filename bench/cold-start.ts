@@ -5,6 +5,12 @@
 // bundle: its size, the median time to import it in a fresh Node process with a production-like
 // environment, whether importing opened any connection, and whether embedded-only code (PGlite, the
 // local job dispatcher, croner) made it in. Prints figures, never asserts.
+//
+// Vercel ships a function's files as traced (Node File Trace), not as one file, so a dynamic
+// import() loads its module only when that code runs. The bundles are therefore split at dynamic
+// imports: "KB at import" counts the entry and the chunks it imports statically (what a cold start
+// loads), "KB in all" adds the chunks loaded later by dynamic import (e.g. the HTML sanitiser for a
+// reply written in HTML, or @upstash/redis when Upstash is configured, on the first rate-limited call).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -14,7 +20,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { build, type Metafile, type Plugin } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { fmt, loadAverage, mark, median, repoRoot, round, table, timestamp, writeResult } from './shared.js';
 
 const { values: args } = parseArgs({
@@ -22,7 +28,6 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '5' },
     keep: { type: 'boolean', default: false },
     'require-shim': { type: 'boolean', default: false },
-    'no-what-if': { type: 'boolean', default: false },
   },
 });
 const RUNS = Number(args.runs);
@@ -47,16 +52,31 @@ function apiFiles(dir = join(repoRoot, 'api')): string[] {
   });
 }
 
-/** Groups a bundle's input bytes by package (node_modules/<pkg>) or by our top-level folder. */
-function contributors(meta: Metafile, output: string): { name: string; bytes: number }[] {
-  const inputs = meta.outputs[output]?.inputs ?? {};
+/** Groups the input bytes of some outputs by package (node_modules/<pkg>) or by our top-level folder. */
+function contributors(meta: Metafile, outputs: string[]): { name: string; bytes: number }[] {
   const by = new Map<string, number>();
-  for (const [path, { bytesInOutput }] of Object.entries(inputs)) {
-    const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
-    const key = m ? m[1]! : path.split('/').slice(0, 2).join('/');
-    by.set(key, (by.get(key) ?? 0) + bytesInOutput);
+  for (const output of outputs) {
+    for (const [path, { bytesInOutput }] of Object.entries(meta.outputs[output]?.inputs ?? {})) {
+      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
+      const key = m ? m[1]! : path.split('/').slice(0, 2).join('/');
+      by.set(key, (by.get(key) ?? 0) + bytesInOutput);
+    }
   }
   return [...by].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
+}
+
+/** The entry output and the chunks it imports statically (loaded by importing it), and the rest. */
+function splitOutputs(meta: Metafile): { entry: string; atImport: string[]; later: string[] } {
+  const all = Object.keys(meta.outputs).filter((o) => o.endsWith('.mjs'));
+  const entry = all.find((o) => meta.outputs[o]!.entryPoint)!;
+  const atImport = new Set<string>();
+  const visit = (o: string) => {
+    if (atImport.has(o)) return;
+    atImport.add(o);
+    for (const i of meta.outputs[o]?.imports ?? []) if (i.kind === 'import-statement' && !i.external) visit(i.path);
+  };
+  visit(entry);
+  return { entry, atImport: [...atImport], later: all.filter((o) => !atImport.has(o)) };
 }
 
 /** A TCP listener that accepts and counts connections and never answers: DATABASE_URL points here. */
@@ -118,38 +138,16 @@ function importOnce(file: string, env: Record<string, string>, linger = 0): Prom
   });
 }
 
-/**
- * What-if builds: the same entry points with a source rewrite applied at bundle time (lib/ is not
- * edited), to size a recommended change before anyone makes it.
- */
-const WHAT_IF: { name: string; rewrite: (source: string) => string }[] = [
-  {
-    name: "zod as a namespace import (import * as z from 'zod')",
-    rewrite: (src) => src.replace(/import \{ z \} from 'zod';/g, "import * as z from 'zod';"),
-  },
-  {
-    name: "... and libphonenumber-js/min instead of /max",
-    rewrite: (src) => src.replace(/import \{ z \} from 'zod';/g, "import * as z from 'zod';").replace(/'libphonenumber-js\/max'/g, "'libphonenumber-js/min'"),
-  },
-];
-
-function rewritePlugin(rewrite: (source: string) => string): Plugin {
-  return {
-    name: 'what-if',
-    setup(b) {
-      b.onLoad({ filter: /\/(lib|api)\/.*\.ts$/ }, (a) => {
-        if (a.path.includes('node_modules')) return undefined;
-        return { contents: rewrite(readFileSync(a.path, 'utf8')), loader: 'ts' };
-      });
-    },
-  };
-}
-
 interface Bundle {
   file: string;
-  scenario: string;
+  /** The entry chunk: what Vercel's handler imports. */
   outfile: string;
+  /** Loaded by importing the function (entry and static chunks). */
   bytes: number;
+  /** Also the chunks loaded later by dynamic import(). */
+  totalBytes: number;
+  atImport: string[];
+  later: string[];
   buildMs: number;
   text: string;
   meta: Metafile;
@@ -192,66 +190,66 @@ async function main() {
   // Plain esbuild output first; a bundle that still calls require() for built-ins (CommonJS
   // dependencies inside an ESM bundle) throws "Dynamic require of ... is not supported" when that
   // code runs, so it is rebuilt with the usual createRequire banner, and the report says so.
-  const bundleOne = async (rel: string, scenario: number): Promise<Bundle> => {
-    const plain = await bundleWith(rel, scenario, Boolean(args['require-shim']));
+  const bundleOne = async (rel: string): Promise<Bundle> => {
+    const plain = await bundleWith(rel, Boolean(args['require-shim']));
     if (plain.error || plain.shim || !/__require\(["'][^"']+["']\)/.test(plain.text)) return plain;
-    const shimmed = await bundleWith(rel, scenario, true);
+    const shimmed = await bundleWith(rel, true);
     shimmed.dynamicRequires = [...new Set(plain.text.match(/__require\(["'][^"']+["']\)/g) ?? [])];
     return shimmed;
   };
-  const bundleWith = async (rel: string, scenario: number, shim: boolean): Promise<Bundle> => {
-    const outfile = join(outDir, `${scenario}__${rel.replace(/\//g, '__').replace(/\.ts$/, '.mjs')}`);
+  const bundleWith = async (rel: string, shim: boolean): Promise<Bundle> => {
+    const dir = join(outDir, `${shim ? 'shim' : 'plain'}__${rel.replace(/\//g, '__').replace(/\.ts$/, '')}`);
     const t = performance.now();
     let result: Awaited<ReturnType<typeof build>>;
     try {
       result = await build({
-      entryPoints: [join(repoRoot, rel)],
-      outfile,
-      platform: 'node',
-      format: 'esm',
-      bundle: true,
-      target: 'node20',
-      packages: 'bundle',
-      minify: false,
-      external,
-      metafile: true,
-      logLevel: 'silent',
-      plugins: scenario > 0 ? [rewritePlugin(WHAT_IF[scenario - 1]!.rewrite)] : [],
-      // CommonJS dependencies bundled into ESM that require() built-ins need a require shim, else they
-      // throw "Dynamic require of ... is not supported"; the report counts such calls (--require-shim adds it).
-      banner: shim ? { js: REQUIRE_SHIM } : undefined,
+        entryPoints: { index: join(repoRoot, rel) },
+        outdir: dir,
+        outExtension: { '.js': '.mjs' },
+        splitting: true,
+        absWorkingDir: repoRoot,
+        chunkNames: 'chunk-[hash]',
+        platform: 'node',
+        format: 'esm',
+        bundle: true,
+        target: 'node20',
+        packages: 'bundle',
+        minify: false,
+        external,
+        metafile: true,
+        logLevel: 'silent',
+        // CommonJS dependencies bundled into ESM that require() built-ins need a require shim, else they
+        // throw "Dynamic require of ... is not supported"; the report counts such calls (--require-shim adds it).
+        banner: shim ? { js: REQUIRE_SHIM } : undefined,
       });
     } catch (e) {
       // Others may be mid-edit: report the function as unbuildable and go on.
       const message = (e as Error).message.split('\n').slice(0, 2).join(' ');
       return {
-        file: rel, scenario: scenario === 0 ? 'as is' : WHAT_IF[scenario - 1]!.name, outfile, bytes: Number.NaN, buildMs: 0, text: '',
-        meta: { inputs: {}, outputs: { [outfile]: { bytes: 0, inputs: {}, imports: [], exports: [], entryPoint: undefined } } } as unknown as Metafile,
-        warnings: [], runs: [], connections: 0, error: `build failed: ${message}`, shim, dynamicRequires: [],
+        file: rel, outfile: '', bytes: Number.NaN, totalBytes: Number.NaN, atImport: [], later: [], buildMs: 0, text: '',
+        meta: { inputs: {}, outputs: {} }, warnings: [], runs: [], connections: 0, error: `build failed: ${message}`, shim, dynamicRequires: [],
       };
     }
+    const meta = result.metafile!;
+    const { entry, atImport, later } = splitOutputs(meta);
+    const size = (outputs: string[]) => outputs.reduce((n, o) => n + statSync(join(repoRoot, o)).size, 0);
     return {
-      file: rel, scenario: scenario === 0 ? 'as is' : WHAT_IF[scenario - 1]!.name, outfile, bytes: statSync(outfile).size,
-      buildMs: round(performance.now() - t, 0), text: readFileSync(outfile, 'utf8'), meta: result.metafile!,
+      file: rel, outfile: join(repoRoot, entry), bytes: size(atImport), totalBytes: size([...atImport, ...later]), atImport, later,
+      buildMs: round(performance.now() - t, 0), text: [...atImport, ...later].map((o) => readFileSync(join(repoRoot, o), 'utf8')).join('\n'), meta,
       warnings: result.warnings.map((w) => w.text), runs: [], connections: 0, shim, dynamicRequires: [],
     };
   };
 
   const files = apiFiles().sort().map((f) => relative(repoRoot, f).split(sep).join('/'));
   log(`Cold start: ${files.length} functions bundled by esbuild (platform node, esm, bundle, node20, packages bundled, not minified,` +
-    ` only Node built-ins external); import timed in fresh Node ${process.version} processes, median of ${RUNS}; ${cpus().length} CPUs,` +
+    ` only Node built-ins external, split at dynamic import()); import timed in fresh Node ${process.version} processes, median of ${RUNS}; ${cpus().length} CPUs,` +
     ` load average ${fmt(loadAverage(), 2)}\n`);
   const base: Bundle[] = [];
-  for (const f of files) base.push(await bundleOne(f, 0));
-  const variants: Bundle[] = [];
-  if (!args['no-what-if']) {
-    for (let s = 1; s <= WHAT_IF.length; s++) for (const f of files.filter((x) => CRUD.test(x))) variants.push(await bundleOne(f, s));
-  }
-  const all = [...base, ...variants];
+  for (const f of files) base.push(await bundleOne(f));
 
   // Rounds over every bundle, so that a burst of load elsewhere on the machine hits all of them alike.
   for (let round_ = 0; round_ < RUNS; round_++) {
-    for (const b of all) {
+    for (const b of base) {
       if (b.error) continue;
       try {
         b.runs.push(await importOnce(b.outfile, env));
@@ -276,8 +274,7 @@ async function main() {
     return { importMs: wall.length ? round(median(wall), 1) : Number.NaN, importCpuMs: cpu.length ? round(median(cpu), 1) : Number.NaN, min: Math.min(...wall), max: Math.max(...wall) };
   };
   const rows = base.map((b) => {
-    const output = Object.keys(b.meta.outputs)[0]!;
-    const inputs = Object.keys(b.meta.outputs[output]!.inputs);
+    const inputs = [...b.atImport, ...b.later].flatMap((o) => Object.keys(b.meta.outputs[o]!.inputs));
     const embedded = EMBEDDED.map((e) => ({
       name: e.name,
       inputs: inputs.filter((i) => e.input.test(i)),
@@ -286,26 +283,28 @@ async function main() {
     const st = stats(b);
     const crud = CRUD.test(b.file);
     return {
-      file: b.file, crud, bytes: b.bytes, buildMs: b.buildMs, ...st,
+      file: b.file, crud, bytes: b.bytes, totalBytes: b.totalBytes, chunks: b.atImport.length + b.later.length, buildMs: b.buildMs, ...st,
       importRuns: b.runs.map((r) => round(r.ms, 1)), importCpuRuns: b.runs.map((r) => round(r.cpuMs, 1)), exports: b.runs[0]?.exports ?? [],
       connectionsDuringImport: b.connections, embedded, warnings: b.warnings,
       requireShim: b.shim, dynamicRequires: b.dynamicRequires, error: b.error,
-      top: contributors(b.meta, output).slice(0, 8),
+      top: contributors(b.meta, b.atImport).slice(0, 8),
+      loadedLater: contributors(b.meta, b.later).slice(0, 8),
       meetsTargets: crud ? { size: b.bytes <= TARGETS.bytes, import: st.importMs <= TARGETS.importMs } : undefined,
     };
   });
 
-  const header = ['function', 'KB', 'import ms', 'import CPU ms', 'min-max ms', 'connects', 'embedded-only code', 'largest parts (KB)', '<=1 MB', '<=150 ms'];
+  const header = ['function', 'KB at import', 'KB in all', 'import ms', 'import CPU ms', 'min-max ms', 'connects', 'embedded-only code', 'largest parts at import (KB)', 'loaded later by import() (KB)', '<=1 MB', '<=150 ms'];
   const body = rows.map((r) => {
     const emb = r.embedded.map((e) => `${e.name}${e.inputs.length ? '' : ` (text only x${e.textMatches})`}`).join(', ');
-    const top = r.top.slice(0, 3).map((t) => `${t.name} ${fmt(t.bytes / 1000, 0)}`).join(', ');
+    const parts = (list: { name: string; bytes: number }[]) => list.slice(0, 3).map((t) => `${t.name} ${fmt(t.bytes / 1000, 0)}`).join(', ');
     return [
-      `${r.file}${r.crud ? ' *' : ''}${r.requireShim ? ' †' : ''}`, kb(r.bytes), r.error ? 'error' : fmt(r.importMs), fmt(r.importCpuMs),
-      r.importRuns.length ? `${fmt(r.min)}-${fmt(r.max)}` : '-', String(r.connectionsDuringImport), emb || 'none', top,
+      `${r.file}${r.crud ? ' *' : ''}${r.requireShim ? ' †' : ''}`, kb(r.bytes), kb(r.totalBytes), r.error ? 'error' : fmt(r.importMs), fmt(r.importCpuMs),
+      r.importRuns.length ? `${fmt(r.min)}-${fmt(r.max)}` : '-', String(r.connectionsDuringImport), emb || 'none', parts(r.top), parts(r.loadedLater) || '-',
       r.meetsTargets ? mark(r.meetsTargets.size) : '', r.meetsTargets ? mark(r.meetsTargets.import) : '',
     ];
   });
-  log(`\nTargets for the CRUD routes (*: customers, contacts, threads): bundle <= 1 MB (1,000,000 bytes), import <= ${TARGETS.importMs} ms (wall, median)`);
+  log(`\nTargets for the CRUD routes (*: customers, contacts, threads): loaded at import <= 1 MB (1,000,000 bytes), import <= ${TARGETS.importMs} ms (wall, median)`);
+  log('Bundles are split at dynamic import(): "KB at import" is what a cold start loads, "KB in all" adds what later import() calls load.');
   log('KB = 1,000 bytes. "import CPU ms" = CPU of the whole process (all threads) during the import, steadier than wall time on a busy machine.');
   log('†: CommonJS dependencies require() Node built-ins, so the bundle got a createRequire banner (else it throws when that code runs).\n');
   log(table([header, ...body]));
@@ -315,7 +314,7 @@ async function main() {
   const anyConnect = rows.filter((r) => r.connectionsDuringImport > 0);
   const req = rows.filter((r) => r.dynamicRequires.length);
   const errors = rows.filter((r) => r.error);
-  log(`\nCRUD routes meeting both targets: ${crudRows.filter((r) => r.meetsTargets!.size && r.meetsTargets!.import).length}/${crudRows.length}${allOk ? '' : ' (see the what-if table for what closes the gap)'}`);
+  log(`\nCRUD routes meeting both targets: ${crudRows.filter((r) => r.meetsTargets!.size && r.meetsTargets!.import).length}/${crudRows.length}${allOk ? '' : ` (not: ${crudRows.filter((r) => !(r.meetsTargets!.size && r.meetsTargets!.import)).map((r) => r.file).join(', ')})`}`);
   log(`Embedded-only modules bundled (PGlite, pglite-socket, embedded.ts, local-dispatcher, croner, dev cron; by esbuild metafile inputs): ${anyEmbedded.length ? anyEmbedded.map((r) => `${r.file} (${r.embedded.filter((e) => e.inputs.length).map((e) => e.name).join(', ')})`).join('; ') : 'none'}`);
   log('  ("text only": the word occurs only as a string, e.g. config.ts\'s database kind \'pglite\' and PGLITE_DATA_DIR, not as bundled code.)');
   log(`Bundles with CommonJS require() of built-ins (rebuilt with a createRequire banner, else they throw when that code runs): ${req.length ? req.map((r) => `${r.file} (${r.dynamicRequires.length} modules)`).join(', ') : 'none'}`);
@@ -324,25 +323,6 @@ async function main() {
   const warned = rows.filter((r) => r.warnings.length);
   if (warned.length) log(`esbuild warnings: ${warned.map((r) => `${r.file}: ${r.warnings.join(' | ')}`).join('; ')}`);
 
-  const whatIf = variants.map((v) => {
-    const b = base.find((x) => x.file === v.file)!;
-    const st = stats(v);
-    const bs = stats(b);
-    return { file: v.file, scenario: v.scenario, bytes: v.bytes, ...st, baseBytes: b.bytes, baseImportMs: bs.importMs, baseImportCpuMs: bs.importCpuMs, error: v.error };
-  });
-  if (whatIf.length) {
-    log(`\nWhat-if: the CRUD routes rebuilt with a bundle-time rewrite of lib/ and api/ sources (nothing is edited), measured in the same rounds`);
-    const wrows: (string | number)[][] = [['function', 'scenario', 'KB', 'vs now', 'import ms', 'vs now', 'import CPU ms', 'vs now', '<=1 MB', '<=150 ms']];
-    for (const w of whatIf) {
-      wrows.push([
-        w.file, w.scenario, kb(w.bytes), `${fmt(((w.bytes - w.baseBytes) / w.baseBytes) * 100, 0)} %`,
-        fmt(w.importMs), fmt(w.importMs - w.baseImportMs), fmt(w.importCpuMs), fmt(w.importCpuMs - w.baseImportCpuMs),
-        mark(w.bytes <= TARGETS.bytes), mark(w.importMs <= TARGETS.importMs),
-      ]);
-    }
-    log(table(wrows));
-  }
-
   const json = writeResult(`cold-${timestamp()}.json`, {
     at: new Date().toISOString(),
     node: process.version,
@@ -350,9 +330,8 @@ async function main() {
     loadAverage: loadAverage(),
     runs: RUNS,
     targets: TARGETS,
-    esbuild: { platform: 'node', format: 'esm', bundle: true, target: 'node20', packages: 'bundle', minify: false, external: 'node built-ins', requireShim: args['require-shim'] ? 'always' : 'when needed' },
+    esbuild: { platform: 'node', format: 'esm', bundle: true, splitting: true, target: 'node20', packages: 'bundle', minify: false, external: 'node built-ins', requireShim: args['require-shim'] ? 'always' : 'when needed' },
     functions: rows,
-    whatIf,
   });
   log(`\nJSON: ${json}`);
   if (args.keep) log(`bundles kept in ${outDir}`);

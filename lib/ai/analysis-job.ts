@@ -1,10 +1,9 @@
 // The `message.analyze` job: analyses one inbound message (intent, sentiment, urgency, summary, language,
 // entities), stores the result on the message, rolls it up to the thread (latest intent; worst sentiment
 // and highest urgency of the thread's inbound messages of the last 7 days) and announces both.
-import * as z from 'zod';
 import type { Ctx } from '../context.js';
-import { enqueue } from '../jobs/enqueue.js';
 import { defineJob } from '../jobs/registry.js';
+import { jobSpecs } from '../jobs/specs.js';
 import { recordChange, topics } from '../realtime.js';
 import { analyzeMessage } from './analysis/index.js';
 
@@ -27,9 +26,7 @@ interface MessageRow {
 }
 
 export const analyzeMessageJob = defineJob({
-  name: 'message.analyze',
-  schema: z.object({ messageId: z.uuid() }),
-  maxAttempts: 5,
+  ...jobSpecs.messageAnalyze,
   async handle({ ctx, payload }) {
     const sql = ctx.sql;
     const [message] = await sql<MessageRow[]>`
@@ -112,10 +109,3 @@ async function rollUpThread(ctx: Ctx, threadId: string) {
   return thread ?? null;
 }
 
-/**
- * Queues the analysis of a stored message, in the caller's transaction (the ingest pipeline calls it for
- * every new inbound message). Enqueuing the same message twice queues it once.
- */
-export async function enqueueAnalysis(ctx: Ctx, messageId: string): Promise<string> {
-  return enqueue(ctx, analyzeMessageJob, { messageId }, { dedupeKey: `message.analyze:${messageId}` });
-}

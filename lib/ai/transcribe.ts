@@ -4,14 +4,12 @@
 // the call is marked untranscribed. A provider failure is retried; once dead the call is marked failed.
 import { createOpenAI } from '@ai-sdk/openai';
 import { experimental_transcribe as transcribe } from 'ai';
-import * as z from 'zod';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
-import { enqueue } from '../jobs/enqueue.js';
 import { defineJob, PermanentJobError } from '../jobs/registry.js';
 import { recordChange, topics } from '../realtime.js';
 import { storage, StorageError } from '../storage/index.js';
-import { enqueueAnalysis } from './analysis-job.js';
+import { enqueueAnalysis, jobSpecs } from '../jobs/specs.js';
 
 /** Longest time one transcription request may take (recordings are minutes long, so well above AI_TIMEOUT_MS). */
 const TRANSCRIBE_TIMEOUT_MS = 120_000;
@@ -53,10 +51,7 @@ async function record(ctx: Ctx, call: CallRow, state: TranscriptionState, transc
 }
 
 export const transcribeCallJob = defineJob({
-  name: 'call.transcribe',
-  schema: z.object({ messageId: z.uuid() }),
-  maxAttempts: 5,
-  deadlineMs: 24 * 3_600_000,
+  ...jobSpecs.callTranscribe,
   async handle({ ctx, payload }) {
     const call = await loadCall(ctx, payload.messageId);
     // Deleted since, not a call, no recording yet, or already transcribed: nothing to do.
@@ -103,8 +98,3 @@ export const transcribeCallJob = defineJob({
     await record(ctx, call, { status: 'failed', error: error.slice(0, 600) });
   },
 });
-
-/** Queues the transcription of a call whose recording was just stored, in the caller's transaction (once per message). */
-export async function enqueueTranscription(ctx: Ctx, messageId: string): Promise<string> {
-  return enqueue(ctx, transcribeCallJob, { messageId }, { dedupeKey: messageId });
-}

@@ -2,7 +2,7 @@
 // token, account sid, subdomain; sealed, never returned), DLT ids and templates, and each channel's
 // webhook secret (random, shown once on creation and rotation; only its hash is stored; a rotated-out
 // secret keeps working for 24 hours) with the exact callback URL to paste into Exotel.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { sealSecret } from '../crypto/secrets.js';
 import { EXOTEL_SUBDOMAINS, type ExotelCredentials } from '../exotel/adapter.js';

@@ -1,7 +1,7 @@
 // The inbound email pipeline shared by the IMAP poller and the archive import: dedupe, direction,
 // contact and customer, thread (replies, our token, subject + counterpart), reopen rules, the message
 // row, thread roll-ups, shipment links from freight identifiers, bounces, and the realtime events.
-import { enqueueAnalysis } from '../ai/analysis-job.js';
+import { enqueueAnalysis } from '../jobs/specs.js';
 import { storeInboundAttachment } from '../attachments/service.js';
 import type { Ctx } from '../context.js';
 import { extractIdentifiersFromMessage, type FreightIdentifiers } from '../logistics/identifiers.js';

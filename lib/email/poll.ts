@@ -8,7 +8,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ImapFlow, MailboxObject } from 'imapflow';
 import type postgres from 'postgres';
-import * as z from 'zod';
 import { storeInboundAttachment, storeRawSource } from '../attachments/service.js';
 import {
   connectFailure,
@@ -26,6 +25,7 @@ import { db, systemClaims, withClaims, type Tx } from '../db/client.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { publishJobs } from '../jobs/publish.js';
 import { defineJob } from '../jobs/registry.js';
+import { jobSpecs } from '../jobs/specs.js';
 import { log } from '../log.js';
 import { recordChange, topics } from '../realtime.js';
 import { closeImap, describeImapError, ImapConnectError, openImap } from './imap.js';
@@ -430,11 +430,7 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
 // ---------------------------------------------------------------------------------------------
 
 export const emailPollJob = defineJob({
-  name: 'email.poll',
-  schema: z.object({ channelId: z.uuid(), folder: z.string().min(1).max(500) }),
-  // A new poll is enqueued every minute anyway: a few quick retries, then leave it to the next one.
-  maxAttempts: 3,
-  deadlineMs: 5 * 60_000,
+  ...jobSpecs.emailPoll,
   async handle({ ctx, payload }) {
     const result = await pollFolder(ctx.orgId, payload.channelId, payload.folder, { jobCtx: ctx });
     log.info('email poll', { orgId: ctx.orgId, channelId: payload.channelId, folder: payload.folder, ...result });
@@ -488,7 +484,7 @@ export async function enqueueMailboxPolls(options: { now?: Date; limit?: number 
     await withClaims(systemClaims(orgId), async (tx) => {
       const ctx: Ctx = { requestId: `cron:email-poll:${minute}`, userId: null, orgId, role: 'system', sql: tx, jobs };
       for (const row of rows) {
-        await enqueue(ctx, emailPollJob, { channelId: row.channelId, folder: row.path }, { dedupeKey: `poll:${row.folderId}:${minute}` });
+        await enqueue(ctx, jobSpecs.emailPoll, { channelId: row.channelId, folder: row.path }, { dedupeKey: `poll:${row.folderId}:${minute}` });
       }
     });
   }

@@ -14,7 +14,7 @@ import { publishJobs } from '../jobs/publish.js';
 import { log } from '../log.js';
 import { recordChange, topics } from '../realtime.js';
 import { normalizeMessageId } from './message-id.js';
-import { announceMessage } from './send-job.js';
+import { announceMessage } from '../messages/announce.js';
 
 const recipients = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));
 

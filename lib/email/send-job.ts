@@ -7,7 +7,9 @@ import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { AppError, invalid, notFound } from '../http/errors.js';
 import { defineJob, PermanentJobError, type JobInfo } from '../jobs/registry.js';
+import { jobSpecs } from '../jobs/specs.js';
 import { log } from '../log.js';
+import { announceMessage } from '../messages/announce.js';
 import { recordChange, topics } from '../realtime.js';
 import { composeEmail, threadTokenMode, type ComposedAttachment } from './compose.js';
 import { normalizeMessageId } from './message-id.js';
@@ -15,8 +17,6 @@ import { OutboundError, outboundAdapter, type SendingDomainStatus } from './outb
 
 export { parseThreadToken, threadTokenFor } from './compose.js';
 
-/** Resend keeps idempotency keys for 24 hours: a send is never retried after 23. */
-export const EMAIL_SEND_DEADLINE_MS = 23 * 3_600_000;
 /** Resend takes 40 MB per email after base64: about 30 MB of files. */
 const MAX_ATTACHMENT_BYTES = 30 * 1024 * 1024;
 
@@ -67,27 +67,6 @@ interface ThreadMessage {
 }
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-
-/** The status fields a client shows, for `message.updated`. */
-export async function messageStatusView(ctx: Ctx, messageId: string) {
-  const [row] = await ctx.sql<{ id: string; threadId: string }[]>`
-    select id, thread_id, direction, status, subject, reply_to, rfc_message_id, provider_message_id, sent_at, delivered_at,
-      read_at, failed_at, error_code, error_message, status_changed_at, updated_at
-    from app.messages where id = ${messageId} and org_id = ${ctx.orgId}`;
-  return row;
-}
-
-/** Broadcasts `message.updated` on the thread's topic (and audits it when an action is given). */
-export async function announceMessage(ctx: Ctx, messageId: string, audit?: { action: string; data?: unknown }): Promise<void> {
-  const view = await messageStatusView(ctx, messageId);
-  if (!view) return;
-  await recordChange(ctx, {
-    event: 'message.updated',
-    topics: [topics.thread(ctx.orgId, view.threadId)],
-    data: view,
-    audit: audit ? { action: audit.action, entityType: 'message', entityId: messageId, data: audit.data } : undefined,
-  });
-}
 
 /**
  * Asks the provider whether the mailbox's sending domain is verified and stores the answer in
@@ -288,10 +267,7 @@ export async function markSendFailed(ctx: Ctx, messageId: string, reason: { code
 }
 
 export const sendEmail = defineJob({
-  name: 'email.send',
-  schema: z.object({ messageId: z.uuid() }),
-  maxAttempts: 10,
-  deadlineMs: EMAIL_SEND_DEADLINE_MS,
+  ...jobSpecs.emailSend,
   async handle({ ctx, payload }) {
     await sendQueuedEmail(ctx, payload.messageId);
   },

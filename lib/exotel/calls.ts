@@ -2,14 +2,14 @@
 // organization's voice ExoPhone, then the customer. The call is a message (kind 'call') on the thread,
 // ringing at first; the connect request is a job, and Exotel's status callbacks move it along
 // (in_progress, completed, busy, no_answer, failed) with its duration and recording.
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { getMessage } from '../messages/service.js';
 import { AppError, invalid, notFound } from '../http/errors.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { recordChange, topics } from '../realtime.js';
 import { normalizePhone } from './common.js';
-import { connectCallJob } from './jobs.js';
+import { jobSpecs } from '../jobs/specs.js';
 
 export const callCreate = z.strictObject({
   /** The number to call; by default the thread's counterpart, else its contact's phone. */
@@ -59,7 +59,7 @@ export async function startCall(ctx: Ctx, threadId: string, input: z.infer<typeo
       metadata: sql.json({ agentPhone: member.phone, customerPhone: to } as never),
     } as never)}
     returning id`;
-  await enqueue(ctx, connectCallJob, { messageId: row!.id }, { dedupeKey: row!.id });
+  await enqueue(ctx, jobSpecs.exotelCallConnect, { messageId: row!.id }, { dedupeKey: row!.id });
   const [t] = await sql`
     update app.threads set last_activity_at = now(), last_outbound_at = now(), first_outbound_at = coalesce(first_outbound_at, now()),
       message_count = message_count + 1, last_message_at = now(), snippet = ${`Call to ${to}`}

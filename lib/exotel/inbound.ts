@@ -4,15 +4,14 @@
 // delivery reports move our outbound message forward (the status trigger ignores reports out of order);
 // call status callbacks and incoming calls (Passthru) record a call on the thread, and a missed
 // incoming call opens a call-back action. Media and recordings are copied into storage by a job.
-import { enqueueAnalysis } from '../ai/analysis-job.js';
 import { extractIdentifiers } from '../logistics/identifiers.js';
 import { linkShipments } from '../logistics/links.js';
 import type { Ctx } from '../context.js';
-import { announceMessage } from '../email/send-job.js';
+import { announceMessage } from '../messages/announce.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { recordChange, topics } from '../realtime.js';
 import type { ExotelChannel, ExotelKind } from './common.js';
-import { fetchMediaJob } from './jobs.js';
+import { enqueueAnalysis, jobSpecs } from '../jobs/specs.js';
 
 export type InboundContentType = 'text' | 'image' | 'document' | 'audio' | 'video' | 'location' | 'contacts';
 
@@ -151,7 +150,7 @@ export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: I
     } as never)}
     returning id`;
   const messageId = row!.id;
-  if (m.media) await enqueue(ctx, fetchMediaJob, { messageId, url: m.media.url, purpose: 'media' }, { dedupeKey: `exotel.media:${messageId}` });
+  if (m.media) await enqueue(ctx, jobSpecs.exotelMediaFetch, { messageId, url: m.media.url, purpose: 'media' }, { dedupeKey: `exotel.media:${messageId}` });
   // Customer text is analysed (intent, sentiment, urgency ...) and linked to shipments like inbound email.
   if (m.text.trim()) {
     await enqueueAnalysis(ctx, messageId);
@@ -235,7 +234,7 @@ async function recordCallUpdate(ctx: Ctx, id: string, before: { status: string }
       provider_message_id = coalesce(provider_message_id, ${u.callSid}),
       metadata = metadata || ${sql.json({ call: u.raw, ...(u.recordingUrl ? { recordingUrl: u.recordingUrl } : {}) } as never)}
     where id = ${id} returning status`;
-  if (u.recordingUrl) await enqueue(ctx, fetchMediaJob, { messageId: id, url: u.recordingUrl, purpose: 'recording' }, { dedupeKey: `exotel.recording:${id}` });
+  if (u.recordingUrl) await enqueue(ctx, jobSpecs.exotelMediaFetch, { messageId: id, url: u.recordingUrl, purpose: 'recording' }, { dedupeKey: `exotel.recording:${id}` });
   return after!.status !== before.status || Boolean(u.recordingUrl) || u.durationSeconds !== null;
 }
 
@@ -297,7 +296,7 @@ export async function ingestIncomingCall(ctx: Ctx, channel: ExotelChannel, from:
       returning id`;
     messageId = row!.id;
     threadId = thread.id;
-    if (u.recordingUrl) await enqueue(ctx, fetchMediaJob, { messageId, url: u.recordingUrl, purpose: 'recording' }, { dedupeKey: `exotel.recording:${messageId}` });
+    if (u.recordingUrl) await enqueue(ctx, jobSpecs.exotelMediaFetch, { messageId, url: u.recordingUrl, purpose: 'recording' }, { dedupeKey: `exotel.recording:${messageId}` });
     await rollUp(ctx, thread, { id: messageId, at: u.at, snippet: text, inbound: true, data: { kind: 'call', direction: 'inbound', channel: 'voice', from, status, occurredAt: u.at } });
     outcome = 'stored';
   }

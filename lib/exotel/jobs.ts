@@ -2,14 +2,14 @@
 // never a private address), sending queued WhatsApp messages and SMS, and placing click-to-call calls.
 // Each send leaves once per message (it is marked sent with the provider's sid in the same
 // transaction); a refusal no retry can fix marks the message failed at once.
-import { z } from 'zod';
-import { enqueueTranscription } from '../ai/transcribe.js';
+import { enqueueTranscription, jobSpecs } from '../jobs/specs.js';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { storeInboundAttachment } from '../attachments/service.js';
 import { HostRefusedError, resolvePublicHost } from '../channels/net-guard.js';
 import { readCapped } from '../http/body.js';
-import { announceMessage, deadReason, markSendFailed } from '../email/send-job.js';
+import { deadReason, markSendFailed } from '../email/send-job.js';
+import { announceMessage } from '../messages/announce.js';
 import { defineJob, PermanentJobError } from '../jobs/registry.js';
 import { log } from '../log.js';
 import { ExotelError, exotelAdapter, type WhatsAppContent } from './adapter.js';
@@ -68,10 +68,7 @@ const EXTENSIONS: Record<string, string> = {
 };
 
 export const fetchMediaJob = defineJob({
-  name: 'exotel.media.fetch',
-  schema: z.object({ messageId: z.uuid(), url: z.string().max(4000), purpose: z.enum(['media', 'recording']) }),
-  maxAttempts: 6,
-  deadlineMs: 24 * 3_600_000,
+  ...jobSpecs.exotelMediaFetch,
   async handle({ ctx, payload }) {
     const [m] = await ctx.sql<{ id: string; threadId: string; channelId: string | null; metadata: Record<string, any> }[]>`
       select id, thread_id, channel_id, metadata from app.messages where id = ${payload.messageId} and org_id = ${ctx.orgId}`;
@@ -199,10 +196,7 @@ export async function sendQueuedExotel(ctx: Ctx, messageId: string): Promise<'se
 }
 
 export const sendExotelMessageJob = defineJob({
-  name: 'exotel.send',
-  schema: z.object({ messageId: z.uuid() }),
-  maxAttempts: 8,
-  deadlineMs: SEND_DEADLINE_MS,
+  ...jobSpecs.exotelSend,
   async handle({ ctx, payload }) {
     await sendQueuedExotel(ctx, payload.messageId);
   },
@@ -223,10 +217,7 @@ async function failCall(ctx: Ctx, messageId: string, code: string, message: stri
 }
 
 export const connectCallJob = defineJob({
-  name: 'exotel.call.connect',
-  schema: z.object({ messageId: z.uuid() }),
-  maxAttempts: 3,
-  deadlineMs: 10 * 60_000,
+  ...jobSpecs.exotelCallConnect,
   async handle({ ctx, payload }) {
     const sql = ctx.sql;
     const [m] = await sql<{ id: string; channelId: string | null; status: string; providerMessageId: string | null; metadata: Record<string, any> }[]>`

@@ -5,9 +5,9 @@
 import type { Ctx } from '../context.js';
 import { AppError, invalid } from '../http/errors.js';
 import { enqueue } from '../jobs/enqueue.js';
+import { EXOTEL_SEND_DEADLINE_MS, jobSpecs } from '../jobs/specs.js';
 import { registerSender, sendingChannel, type ChannelSender } from '../messages/senders.js';
 import type { ExotelSettings } from './common.js';
-import { SEND_DEADLINE_MS, sendExotelMessageJob } from './jobs.js';
 
 export const WHATSAPP_WINDOW_MS = 24 * 3_600_000;
 
@@ -65,7 +65,7 @@ const whatsapp: ChannelSender = {
       }
       if (!m.bodyText?.trim()) throw invalid('body.text', 'a WhatsApp message needs text');
     }
-    await enqueue(ctx, sendExotelMessageJob, { messageId }, { deadlineAt: new Date(Date.now() + SEND_DEADLINE_MS), dedupeKey: messageId });
+    await enqueue(ctx, jobSpecs.exotelSend, { messageId }, { deadlineAt: new Date(Date.now() + EXOTEL_SEND_DEADLINE_MS), dedupeKey: messageId });
   },
 };
 
@@ -82,7 +82,7 @@ const sms: ChannelSender = {
     }
     if (!m.bodyText?.trim()) throw invalid('body.text', 'an SMS needs text (as registered with the DLT template)');
     if (m.bodyText.length > 2000) throw invalid('body.text', 'is longer than an SMS may be (2000 characters)');
-    await enqueue(ctx, sendExotelMessageJob, { messageId }, { deadlineAt: new Date(Date.now() + SEND_DEADLINE_MS), dedupeKey: messageId });
+    await enqueue(ctx, jobSpecs.exotelSend, { messageId }, { deadlineAt: new Date(Date.now() + EXOTEL_SEND_DEADLINE_MS), dedupeKey: messageId });
   },
 };
 

@@ -7,7 +7,7 @@
 // Payload shapes differ between Exotel's pages: they are parsed defensively, and one that cannot be
 // understood answers a 4xx naming what is missing, never a 500.
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config } from '../config.js';
 import type { Ctx, QueuedJob } from '../context.js';
 import { db, systemClaims, withClaims } from '../db/client.js';

@@ -1,4 +1,5 @@
-// Every job definition, registered by import: the executor route and the local dispatcher load this.
+// Every job handler, registered by import: lib/jobs/run.ts (the QStash executor route, the local
+// dispatcher, the importer) loads this.
 import '../threads/jobs.js';
 import '../email/send-job.js';
 import '../email/poll.js';

@@ -1,7 +1,7 @@
 // Writes a job into the outbox in the caller's transaction; it is published after commit.
 import type { z } from 'zod';
 import type { Ctx } from '../context.js';
-import type { JobDefinition } from './registry.js';
+import type { JobSpec } from './specs.js';
 
 export interface EnqueueOptions {
   /** Do not run before this time. */
@@ -15,7 +15,7 @@ export interface EnqueueOptions {
 
 export async function enqueue<S extends z.ZodType>(
   ctx: Ctx,
-  job: JobDefinition<S>,
+  job: JobSpec<S>,
   payload: z.infer<S>,
   options: EnqueueOptions = {},
 ): Promise<string> {

@@ -2,6 +2,7 @@
 // organization's system claims inside one transaction that also marks the outbox row done.
 import type { z } from 'zod';
 import type { Ctx } from '../context.js';
+import type { JobSpec } from './specs.js';
 
 export interface JobInfo {
   id: string;
@@ -11,13 +12,8 @@ export interface JobInfo {
   deadlineAt: Date | null;
 }
 
-export interface JobDefinition<S extends z.ZodType = z.ZodType> {
-  name: string;
-  schema: S;
-  /** Default attempts before the job is dead (a job may override per enqueue). */
-  maxAttempts?: number;
-  /** Stop retrying this long after the first attempt (ms); also settable per enqueue. */
-  deadlineMs?: number;
+/** A job's spec (lib/jobs/specs.ts) with its handler. */
+export interface JobDefinition<S extends z.ZodType = z.ZodType> extends JobSpec<S> {
   handle(args: { ctx: Ctx; payload: z.infer<S>; job: JobInfo }): Promise<void>;
   /** Runs (in its own transaction) when the job is dead-lettered, e.g. to mark a message failed. */
   onDead?(args: { ctx: Ctx; payload: z.infer<S>; job: JobInfo; error: string }): Promise<void>;

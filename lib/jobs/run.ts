@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { Ctx, QueuedJob } from '../context.js';
 import { db, systemClaims, withClaims } from '../db/client.js';
 import { log } from '../log.js';
+// Every handler, registered by import: enqueuers only know the specs (./specs.ts), whatever runs a job knows them all.
+import './all.js';
 import { publishJobs } from './publish.js';
 import { jobDefinition, PermanentJobError, type JobInfo } from './registry.js';
 

@@ -1,9 +1,9 @@
 // How a reply leaves on each channel: which of the organization's channels sends it, and which job
 // carries it. Email is here; WhatsApp, SMS and voice register with the Exotel work.
 import type { Ctx } from '../context.js';
-import { sendEmail } from '../email/send-job.js';
 import { AppError } from '../http/errors.js';
 import { enqueue } from '../jobs/enqueue.js';
+import { EMAIL_SEND_DEADLINE_MS, jobSpecs } from '../jobs/specs.js';
 
 export interface ChannelSender {
   /** The channel (and its address) a reply on this thread goes out from. */
@@ -11,9 +11,6 @@ export interface ChannelSender {
   /** Enqueues the send job for a queued message. */
   enqueue(ctx: Ctx, messageId: string): Promise<void>;
 }
-
-/** Resend keeps idempotency keys for 24 hours: a send must not be retried after 23. */
-export const EMAIL_SEND_DEADLINE_MS = 23 * 3_600_000;
 
 /**
  * The channel a reply leaves from: the thread's own when it is still active, else the organization's
@@ -31,7 +28,7 @@ export async function sendingChannel(ctx: Ctx, kind: string, preferred: string |
 const email: ChannelSender = {
   resolveFrom: (ctx, thread) => sendingChannel(ctx, 'email', thread.channelId, 'No active mailbox to send from: add an email channel first'),
   async enqueue(ctx, messageId) {
-    await enqueue(ctx, sendEmail, { messageId }, { deadlineAt: new Date(Date.now() + EMAIL_SEND_DEADLINE_MS), dedupeKey: messageId });
+    await enqueue(ctx, jobSpecs.emailSend, { messageId }, { deadlineAt: new Date(Date.now() + EMAIL_SEND_DEADLINE_MS), dedupeKey: messageId });
   },
 };
 

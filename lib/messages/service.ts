@@ -3,7 +3,6 @@
 // Drafts are visible to the team (a shared inbox) but changed only by their author or a manager.
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
-import { htmlToText, sanitizeEmailHtml } from '../email/html.js';
 import { makeSnippet } from '../email/quoted.js';
 import { AppError, invalid, notFound } from '../http/errors.js';
 import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
@@ -93,10 +92,15 @@ export async function getMessage(ctx: Ctx, id: string): Promise<Message> {
   return m;
 }
 
-/** The text and sanitised HTML of a composed message; text is derived from HTML when only HTML is given. */
-function bodies(input: { text?: string; html?: string }) {
-  const html = input.html ? sanitizeEmailHtml(input.html) : null;
-  const text = input.text ?? (html ? htmlToText(html) : '');
+/**
+ * The text and sanitised HTML of a composed message; text is derived from HTML when only HTML is given.
+ * The HTML libraries (about 700 KB) load only when a message has HTML, so listing and plain-text
+ * replies never pay for them on a cold start.
+ */
+async function bodies(input: { text?: string; html?: string }) {
+  const h = input.html ? await import('../email/html.js') : null;
+  const html = h && input.html ? h.sanitizeEmailHtml(input.html) : null;
+  const text = input.text ?? (h && html ? h.htmlToText(html) : '');
   return { bodyText: text, bodyHtml: html, bodyNewText: text, snippet: makeSnippet(text) };
 }
 
@@ -155,7 +159,7 @@ export async function reply(ctx: Ctx, threadId: string, input: z.infer<typeof re
       ccRecipients: ctx.sql.json((input.cc ?? []) as never),
       bccRecipients: ctx.sql.json((input.bcc ?? []) as never),
       subject: input.subject ?? thread.subject,
-      ...bodies(input),
+      ...(await bodies(input)),
       template: input.template ? ctx.sql.json(input.template as never) : null,
       authorId: ctx.userId,
     } as never)}
@@ -179,7 +183,7 @@ async function ownDraft(ctx: Ctx, id: string) {
 export async function updateDraft(ctx: Ctx, id: string, input: z.infer<typeof draftUpdate>) {
   const draft = await ownDraft(ctx, id);
   const changes: Record<string, unknown> = {};
-  if (input.text !== undefined || input.html !== undefined) Object.assign(changes, bodies(input));
+  if (input.text !== undefined || input.html !== undefined) Object.assign(changes, await bodies(input));
   if (input.to) changes.toRecipients = ctx.sql.json(input.to as never);
   if (input.cc) changes.ccRecipients = ctx.sql.json(input.cc as never);
   if (input.bcc) changes.bccRecipients = ctx.sql.json(input.bcc as never);

@@ -1,11 +1,10 @@
 // Background work for threads: a snoozed thread reopens when its time comes.
-import * as z from 'zod';
 import { defineJob } from '../jobs/registry.js';
+import { jobSpecs } from '../jobs/specs.js';
 import { recordChange, topics } from '../realtime.js';
 
 export const unsnoozeThread = defineJob({
-  name: 'thread.unsnooze',
-  schema: z.object({ threadId: z.uuid(), until: z.iso.datetime({ offset: true }) }),
+  ...jobSpecs.threadUnsnooze,
   async handle({ ctx, payload }) {
     // Only the snooze this job was made for: a thread snoozed again (or reopened) is left alone.
     const [thread] = await ctx.sql<{ id: string }[]>`

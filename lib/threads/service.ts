@@ -8,7 +8,7 @@ import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../http/
 import { enqueue } from '../jobs/enqueue.js';
 import { escapeLike } from '../db/like.js';
 import { recordChange, topics } from '../realtime.js';
-import { unsnoozeThread } from './jobs.js';
+import { jobSpecs } from '../jobs/specs.js';
 
 export const THREAD_STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'closed'] as const;
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -199,7 +199,7 @@ export async function updateThread(ctx: Ctx, id: string, input: z.infer<typeof t
   changes.lastActivityAt = new Date();
   await sql`update app.threads set ${sql(changes as never)} where id = ${id} and org_id = ${ctx.orgId}`;
   if (nextStatus === 'snoozed' && snoozedUntil) {
-    await enqueue(ctx, unsnoozeThread, { threadId: id, until: snoozedUntil.toISOString() }, {
+    await enqueue(ctx, jobSpecs.threadUnsnooze, { threadId: id, until: snoozedUntil.toISOString() }, {
       runAt: snoozedUntil,
       dedupeKey: `${id}:${snoozedUntil.toISOString()}`,
     });

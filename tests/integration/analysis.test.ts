@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { streamText } from 'ai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeMessage, analyzeOffline, INTENTS } from '../../lib/ai/analysis/index.js';
-import { enqueueAnalysis } from '../../lib/ai/analysis-job.js';
+import { enqueueAnalysis } from '../../lib/jobs/specs.js';
 import { createChatModel } from '../../lib/ai/provider.js';
 import { parseConfig, setConfig } from '../../lib/config.js';
 import type { Ctx } from '../../lib/context.js';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { config, parseConfig, setConfig } from '../../lib/config.js';
 import type { Ctx } from '../../lib/context.js';
 import { SEED_ORG_ID } from '../../lib/dev/seed.js';

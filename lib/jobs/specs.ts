@@ -1,0 +1,54 @@
+// What every background job takes and how long it may retry: the part of a job that code enqueuing
+// it needs. Handlers live with their domain and bind to these (defineJob({ ...jobSpecs.x, handle }));
+// lib/jobs/all.ts loads them for the executor. A route that only enqueues a job therefore never loads
+// the job's own dependencies (mail composition, the AI SDK, IMAP), which keeps its bundle small.
+import * as z from 'zod';
+import type { Ctx } from '../context.js';
+import { enqueue } from './enqueue.js';
+
+export interface JobSpec<S extends z.ZodType = z.ZodType> {
+  name: string;
+  schema: S;
+  /** Default attempts before the job is dead (a job may override per enqueue). */
+  maxAttempts?: number;
+  /** Stop retrying this long after the first attempt (ms); also settable per enqueue. */
+  deadlineMs?: number;
+}
+
+const spec = <S extends z.ZodType>(s: JobSpec<S>): JobSpec<S> => s;
+const aMessage = z.object({ messageId: z.uuid() });
+
+/** Resend keeps idempotency keys for 24 hours: an email send is never retried after 23. */
+export const EMAIL_SEND_DEADLINE_MS = 23 * 3_600_000;
+/** WhatsApp and SMS sends stop retrying after 12 hours: later than that the reply is stale. */
+export const EXOTEL_SEND_DEADLINE_MS = 12 * 3_600_000;
+
+export const jobSpecs = {
+  threadUnsnooze: spec({ name: 'thread.unsnooze', schema: z.object({ threadId: z.uuid(), until: z.iso.datetime({ offset: true }) }) }),
+  emailSend: spec({ name: 'email.send', schema: aMessage, maxAttempts: 10, deadlineMs: EMAIL_SEND_DEADLINE_MS }),
+  // A new poll is enqueued every minute anyway: a few quick retries, then leave it to the next one.
+  emailPoll: spec({ name: 'email.poll', schema: z.object({ channelId: z.uuid(), folder: z.string().min(1).max(500) }), maxAttempts: 3, deadlineMs: 5 * 60_000 }),
+  messageAnalyze: spec({ name: 'message.analyze', schema: aMessage, maxAttempts: 5 }),
+  callTranscribe: spec({ name: 'call.transcribe', schema: aMessage, maxAttempts: 5, deadlineMs: 24 * 3_600_000 }),
+  exotelMediaFetch: spec({
+    name: 'exotel.media.fetch',
+    schema: z.object({ messageId: z.uuid(), url: z.string().max(4000), purpose: z.enum(['media', 'recording']) }),
+    maxAttempts: 6,
+    deadlineMs: 24 * 3_600_000,
+  }),
+  exotelSend: spec({ name: 'exotel.send', schema: aMessage, maxAttempts: 8, deadlineMs: EXOTEL_SEND_DEADLINE_MS }),
+  exotelCallConnect: spec({ name: 'exotel.call.connect', schema: aMessage, maxAttempts: 3, deadlineMs: 10 * 60_000 }),
+};
+
+/**
+ * Queues the analysis of a stored message, in the caller's transaction (the ingest pipelines call it
+ * for every new inbound message and call transcript). Enqueuing the same message twice queues it once.
+ */
+export function enqueueAnalysis(ctx: Ctx, messageId: string): Promise<string> {
+  return enqueue(ctx, jobSpecs.messageAnalyze, { messageId }, { dedupeKey: `message.analyze:${messageId}` });
+}
+
+/** Queues the transcription of a call whose recording was just stored, in the caller's transaction (once per message). */
+export function enqueueTranscription(ctx: Ctx, messageId: string): Promise<string> {
+  return enqueue(ctx, jobSpecs.callTranscribe, { messageId }, { dedupeKey: messageId });
+}
