@@ -28,7 +28,10 @@ import type { Ctx } from '../lib/context.js';
 import { createPool, type Sql, type Tx } from '../lib/db/client.js';
 import { migrate } from '../lib/db/migrate.js';
 import { SEED_ORG_ID, SEED_USERS, seed } from '../lib/dev/seed.js';
+import { GET as getRoute } from '../api/threads/[id].js';
+import { GET as listRoute } from '../api/threads/index.js';
 import { signAccessToken } from '../lib/http/auth.js';
+import { actAsMember } from '../lib/http/route.js';
 import { getThread, listThreads, threadListQuery } from '../lib/threads/service.js';
 import { counts, generate, generatedSize, type DataSize } from './data.js';
 import {
@@ -75,6 +78,8 @@ interface Endpoint {
   paths: string[];
   /** The same work straight on the database, inside the request's transaction. */
   db: (ctx: Ctx, i: number) => Promise<unknown>;
+  /** Whether the route runs on generic plans (its route option), which the ceiling then does too. */
+  genericPlans: boolean;
 }
 
 interface Measurement extends LatencySummary {
@@ -104,25 +109,29 @@ function endpoints(threadIds: string[]): Endpoint[] {
     const parsed = q(query);
     return (ctx: Ctx) => listThreads(ctx, parsed);
   };
+  const listPlans = listRoute.meta.genericPlans;
   return [
-    { key: 'list', label: 'GET /api/threads', paths: ['/api/threads'], db: list({}) },
+    { key: 'list', label: 'GET /api/threads', paths: ['/api/threads'], db: list({}), genericPlans: listPlans },
     {
       key: 'list_open_me',
       label: 'GET /api/threads?status=open&assignee=me',
       paths: ['/api/threads?status=open&assignee=me'],
       db: list({ status: 'open', assignee: 'me' }),
+      genericPlans: listPlans,
     },
     {
       key: 'list_tag_priority',
       label: 'GET /api/threads?tag=booking&priority=high',
       paths: ['/api/threads?tag=booking&priority=high'],
       db: list({ tag: 'booking', priority: 'high' }),
+      genericPlans: listPlans,
     },
     {
       key: 'get',
       label: `GET /api/threads/{id} (${threadIds.length} ids)`,
       paths: threadIds.map((id) => `/api/threads/${id}`),
       db: (ctx, i) => getThread(ctx, threadIds[i % threadIds.length]!),
+      genericPlans: getRoute.meta.genericPlans,
     },
   ];
 }
@@ -285,21 +294,15 @@ async function measureApi(server: Server, token: string, list: Endpoint[]): Prom
 // ------------------------------------------------------------------------------------------------
 
 /**
- * One API request's database work, statement for statement (lib/http/route.ts + the service):
- * BEGIN; the membership select; set_config of the claims and the role; the handler's queries; COMMIT.
+ * One API request's database work, statement for statement (lib/http/route.ts + the service): BEGIN;
+ * the route's membership statement (which also sets the claims, the role and, for routes that ask,
+ * generic plans); the handler's queries; COMMIT.
  */
-async function dbRequest(sql: Sql, work: (ctx: Ctx) => Promise<unknown>): Promise<unknown> {
+async function dbRequest(sql: Sql, genericPlans: boolean, work: (ctx: Ctx) => Promise<unknown>): Promise<unknown> {
   return sql.begin(async (raw) => {
     const tx = raw as unknown as Tx;
-    const header: string | null = null;
-    // resolveMembership() in lib/http/route.ts (the X-Org-Id fragment is empty without the header).
-    const rows = await tx<{ orgId: string; role: string }[]>`
-    select org_id, role from app.members where user_id = ${AGENT.id} and status = 'active'
-    ${header ? tx`and org_id = ${header}` : tx``}`;
-    const membership = rows[0]!;
-    const claims = { sub: AGENT.id, role: 'authenticated', org_id: membership.orgId, org_role: membership.role, email: AGENT.email };
-    await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)`;
-    const ctx: Ctx = { requestId: 'bench', userId: AGENT.id, orgId: membership.orgId, role: membership.role as Ctx['role'], sql: tx, jobs: [] };
+    const membership = await actAsMember(tx, { userId: AGENT.id, email: AGENT.email }, null, genericPlans && sql.options.prepare);
+    const ctx: Ctx = { requestId: 'bench', userId: AGENT.id, orgId: membership.orgId, role: membership.role, sql: tx, jobs: [] };
     return work(ctx);
   });
 }
@@ -345,8 +348,8 @@ async function loops(seconds: number, concurrency: number, fn: (i: number) => Pr
 }
 
 async function measureCeilingEndpoint(sql: Sql, e: Endpoint, dbPids?: () => Promise<number[]>): Promise<LoopResult> {
-  if (WARMUP > 0) await loops(WARMUP, CONNECTIONS, (i) => dbRequest(sql, (ctx) => e.db(ctx, i)), dbPids);
-  const m = await loops(DURATION, CONNECTIONS, (i) => dbRequest(sql, (ctx) => e.db(ctx, i)), dbPids);
+  if (WARMUP > 0) await loops(WARMUP, CONNECTIONS, (i) => dbRequest(sql, e.genericPlans, (ctx) => e.db(ctx, i)), dbPids);
+  const m = await loops(DURATION, CONNECTIONS, (i) => dbRequest(sql, e.genericPlans, (ctx) => e.db(ctx, i)), dbPids);
   log(`  ceiling ${e.label}: ${fmt(m.rps)} req/s, p50 ${fmt(m.p50, 2)} ms, p95 ${fmt(m.p95, 2)} ms${m.errors ? `, ${m.errors} errors` : ''}`);
   log(`    ${cpuText(m.cpu).replace('API', 'n/a').replace('load generator', 'bench client')}`);
   return m;
@@ -441,6 +444,9 @@ async function runPostgres(token: string): Promise<{ result: EngineResult; list:
     if (!reused) {
       await sql.end();
       sql = undefined;
+    } else if ((await migrate(sql)).length > 0) {
+      // Migrations added since the data set was made (new indexes, say) apply to it, then fresh statistics.
+      await sql`analyze`;
     }
   }
   let generationSeconds: number | undefined;

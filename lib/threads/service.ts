@@ -91,15 +91,25 @@ const threadColumns = (sql: Ctx['sql']) => sql`
   t.created_by, t.created_at, t.updated_at`;
 
 /** The thread row plus what a list item shows: the customer's name and the caller's unread flag. */
-const threadSelect = (ctx: Ctx) => {
+const threadSelect = (ctx: Ctx, extra = ctx.sql``) => {
   const sql = ctx.sql;
   return sql`
     select ${threadColumns(sql)}, c.name as customer_name,
       (t.last_message_at is not null and (r.last_read_at is null or r.last_read_at < t.last_message_at)) as unread
+      ${extra}
     from app.threads t
     left join app.customers c on c.id = t.customer_id
     left join app.thread_reads r on r.thread_id = t.id and r.user_id = ${ctx.userId}`;
 };
+
+/**
+ * `column = value` for one value (an index on (org_id, column, last_activity_at) then serves the page
+ * in order), `column = any(values)` for several.
+ */
+function oneOf(sql: Ctx['sql'], column: string, values: readonly string[] | undefined) {
+  if (!values) return sql``;
+  return values.length === 1 ? sql`and ${sql.unsafe(column)} = ${values[0]!}` : sql`and ${sql.unsafe(column)} = any(${values as string[]}::text[])`;
+}
 
 export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) {
   const sql = ctx.sql;
@@ -108,9 +118,9 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
   const rows = await sql<Thread[]>`
     ${threadSelect(ctx)}
     where t.org_id = ${ctx.orgId}
-      ${q.status ? sql`and t.status = any(${q.status}::text[])` : sql``}
-      ${q.channel ? sql`and t.channel = any(${q.channel}::text[])` : sql``}
-      ${q.priority ? sql`and t.priority = any(${q.priority}::text[])` : sql``}
+      ${oneOf(sql, 't.status', q.status)}
+      ${oneOf(sql, 't.channel', q.channel)}
+      ${oneOf(sql, 't.priority', q.priority)}
       ${assignee === 'none' ? sql`and t.assignee_id is null` : assignee ? sql`and t.assignee_id = ${assignee}` : sql``}
       ${q.team ? sql`and t.team_id = ${q.team}` : sql``}
       ${q.customer ? sql`and t.customer_id = ${q.customer}` : sql``}
@@ -134,20 +144,21 @@ async function loadThread(ctx: Ctx, id: string, lock = false): Promise<Thread> {
   return thread;
 }
 
+/** One thread with its customer, contact and linked shipments, in one statement. */
 export async function getThread(ctx: Ctx, id: string) {
   const sql = ctx.sql;
-  const thread = await loadThread(ctx, id);
-  const [customer] = thread.customerId
-    ? await sql`select id, name, kind, tier from app.customers where id = ${thread.customerId as string}`
-    : [];
-  const [contact] = thread.contactId
-    ? await sql`select id, name, email, phone, whatsapp from app.contacts where id = ${thread.contactId as string}`
-    : [];
-  const shipments = await sql`
-    select s.id, s.reference, s.mode, s.status, ts.link_source, ts.matched_identifier
-    from app.thread_shipments ts join app.shipments s on s.id = ts.shipment_id
-    where ts.thread_id = ${id} and ts.link_source <> 'rejected' order by ts.created_at`;
-  return { ...thread, customer: customer ?? null, contact: contact ?? null, shipments };
+  const [thread] = await sql<Thread[]>`
+    ${threadSelect(ctx, sql`,
+      case when c.id is null then null else json_build_object('id', c.id, 'name', c.name, 'kind', c.kind, 'tier', c.tier) end as customer,
+      (select json_build_object('id', k.id, 'name', k.name, 'email', k.email, 'phone', k.phone, 'whatsapp', k.whatsapp)
+         from app.contacts k where k.id = t.contact_id) as contact,
+      coalesce((select json_agg(json_build_object('id', s.id, 'reference', s.reference, 'mode', s.mode, 'status', s.status,
+                  'linkSource', ts.link_source, 'matchedIdentifier', ts.matched_identifier) order by ts.created_at)
+         from app.thread_shipments ts join app.shipments s on s.id = ts.shipment_id
+         where ts.thread_id = t.id and ts.link_source <> 'rejected'), '[]'::json) as shipments`)}
+    where t.id = ${id} and t.org_id = ${ctx.orgId}`;
+  if (!thread) throw notFound('Thread');
+  return thread;
 }
 
 async function announce(ctx: Ctx, event: string, thread: Thread, auditData?: unknown) {

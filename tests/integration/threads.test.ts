@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEED_ORG_ID, SEED_USERS } from '../../lib/dev/seed.js';
 import '../../lib/jobs/all.js';
+import { actAsMember } from '../../lib/http/route.js';
 import { drainJobs } from '../../lib/jobs/local-dispatcher.js';
 import { json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
@@ -36,6 +37,8 @@ describe('threads', () => {
     expect((await q('customer=0d000000-0000-4000-8000-000000000001')).body.data).toHaveLength(3);
     expect((await q('shipment=0f000000-0000-4000-8000-000000000003')).body.data).toHaveLength(2);
     expect((await q('priority=urgent')).body.data.map((t: any) => t.subject)).toEqual(['Bill of entry query - HLXU3002457']);
+    const twoPriorities = (await q('priority=urgent,high')).body.data.map((t: any) => t.priority);
+    expect(new Set(twoPriorities)).toEqual(new Set(['urgent', 'high']));
     expect((await q('tag=complaint')).body.data).toHaveLength(1);
     expect((await q('q=HAMBURG')).body.data.map((t: any) => t.subject)).toEqual(['Booking confirmation for 2x40HC Nhava Sheva to Hamburg']);
     const unread = await q('unread=true');
@@ -44,6 +47,32 @@ describe('threads', () => {
     const bad = await q('status=archived&assignee=someone');
     expect(bad.status).toBe(422);
     expect(bad.body.error.details.issues.map((i: any) => i.path).sort()).toEqual(['query.assignee', 'query.status.0']);
+  });
+
+  it('reads one thread with its customer, contact and linked shipments', async () => {
+    const [linked] = (await json('GET', '/api/threads?shipment=0f000000-0000-4000-8000-000000000003')).body.data;
+    const read = await json('GET', `/api/threads/${linked.id}`);
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ id: linked.id, subject: linked.subject, unread: linked.unread });
+    if (linked.customerId) expect(Object.keys(read.body.customer).sort()).toEqual(['id', 'kind', 'name', 'tier']);
+    if (linked.contactId) expect(read.body.contact).toMatchObject({ id: linked.contactId });
+    expect(read.body.shipments).toContainEqual(expect.objectContaining({
+      id: '0f000000-0000-4000-8000-000000000003', linkSource: expect.any(String), reference: expect.any(String),
+    }));
+    expect((await json('GET', '/api/threads/10000000-0000-4000-8000-0000000000ff')).status).toBe(404);
+  });
+
+  it('runs the inbox list on generic plans for that transaction only (with prepared statements)', async () => {
+    const { GET } = await import('../../api/threads/index.js');
+    expect(GET.meta.genericPlans).toBe(true);
+    const modes = await db.sql.begin(async (tx) => {
+      await actAsMember(tx, { userId: SEED_USERS.agent.id }, null, true);
+      const [inside] = await tx<{ mode: string }[]>`select current_setting('plan_cache_mode') as mode`;
+      return inside!.mode;
+    });
+    expect(modes).toBe('force_generic_plan');
+    const [after] = await db.sql<{ mode: string }[]>`select current_setting('plan_cache_mode') as mode`;
+    expect(after!.mode).toBe('auto');
   });
 
   it('pages through threads with a cursor', async () => {
