@@ -1,14 +1,21 @@
-// npm run bench:ingest [-- --messages 2000 --live-seconds 150]
+// npm run bench:ingest [-- --messages 2000 --existing 100000 --live-seconds 150 --cpu-prof]
 //
 // Email ingest end to end: varied messages APPENDed to a real Dovecot, polled by the same code the
 // `email.poll` job runs (imapflow → parse → ingest → PostgreSQL), into a fresh database on the local
-// PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres).
+// PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres), which first
+// gets --existing messages (in a tenth as many threads) of history, analysed: a forwarder already
+// using the product, not an empty database whose query plans would all be for empty tables.
 //   1. Throughput: all messages appended first, then polled until caught up: messages per second.
 //   2. Arrival to API: for --live-seconds, messages arrive at random moments while a minute "cron"
 //      polls as Vercel Cron would; each message's delay from APPEND to being returned by
 //      GET /api/threads/{id}/messages is measured (p50, p95, max).
-// Prints figures; asserts nothing. Needs dovecot (apt-get install dovecot-imapd).
+// Prints figures, with the CPU per message of the poller and of PostgreSQL; --cpu-prof writes a V8
+// CPU profile of the poll phase under bench/results/profiles/. Asserts nothing. Needs dovecot
+// (apt-get install dovecot-imapd).
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { parseConfig, setConfig } from '../lib/config.js';
@@ -19,8 +26,12 @@ import { pollFolder } from '../lib/email/poll.js';
 import { json } from '../tests/helpers/api.js';
 import { hasDovecot, startDovecot, USERS } from '../tests/helpers/dovecot.js';
 import { mail } from '../tests/helpers/mail.js';
+import { generate } from './data.js';
+import { cpuSample, cpuUse, resultsDir, timestamp } from './shared.js';
 
-const { values } = parseArgs({ options: { messages: { type: 'string', default: '2000' }, 'live-seconds': { type: 'string', default: '150' } } });
+const { values } = parseArgs({
+  options: { messages: { type: 'string', default: '2000' }, existing: { type: 'string', default: '100000' }, 'live-seconds': { type: 'string', default: '150' }, 'cpu-prof': { type: 'boolean', default: false } },
+});
 const TOTAL = Number(values.messages);
 const LIVE_SECONDS = Number(values['live-seconds']);
 if (!hasDovecot) throw new Error('dovecot is not installed: apt-get install -y dovecot-imapd');
@@ -37,6 +48,8 @@ setConfig(parseConfig({ ...process.env, DATABASE_URL: url.toString(), LOG_LEVEL:
 const sql = createPool(url.toString(), { max: 10, prepare: true });
 await migrate(sql);
 await seed(sql);
+const EXISTING = Number(values.existing);
+if (EXISTING > 0) await generate(sql, { threads: Math.max(1, Math.round(EXISTING / 10)), messages: EXISTING });
 useDb(sql);
 
 const dovecot = await startDovecot();
@@ -81,6 +94,13 @@ for (let i = 0; i < TOTAL; i++) {
 const appendStart = performance.now();
 for (const raw of raws) await dovecot.append(raw);
 const appendSeconds = (performance.now() - appendStart) / 1000;
+const profiler = values['cpu-prof'] ? new Session() : undefined;
+if (profiler) {
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+}
+const cpuBefore = cpuSample();
 const pollStart = performance.now();
 let polls = 0;
 for (;;) {
@@ -89,10 +109,26 @@ for (;;) {
   if (r.status === 'done' || polls > 50) break;
 }
 const pollSeconds = (performance.now() - pollStart) / 1000;
+const cpu = cpuUse(cpuBefore, cpuSample(), TOTAL);
+if (profiler) {
+  const { profile } = await profiler.post('Profiler.stop');
+  const dir = join(resultsDir, 'profiles');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `ingest-${timestamp()}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  console.log(`CPU profile of the poll phase: ${file}`);
+}
 const [{ n }] = (await sql`select count(*)::int as n from app.messages where channel_id = ${channelId}`) as unknown as [{ n: number }];
-console.log(`\nIngest throughput (${TOTAL} varied messages, Dovecot → imapflow → parse → PostgreSQL)`);
+console.log(`\nIngest throughput (${TOTAL} varied messages, Dovecot → imapflow → parse → PostgreSQL holding ${EXISTING.toLocaleString('en-US')} earlier messages)`);
 console.log(`  append to Dovecot: ${(TOTAL / appendSeconds).toFixed(0)} msg/s (${appendSeconds.toFixed(1)} s)`);
 console.log(`  poll and ingest:   ${(TOTAL / pollSeconds).toFixed(0)} msg/s (${pollSeconds.toFixed(1)} s, ${polls} poll run(s), ${n} messages stored)   target ≥ 300 msg/s`);
+console.log(`  CPU per message:   poller ${cpu.clientMsPerReq} ms, PostgreSQL ${cpu.dbMsPerReq ?? '-'} ms (cores busy: ${cpu.clientCores} / ${cpu.dbCores ?? '-'})`);
+
+if (LIVE_SECONDS <= 0) {
+  await dovecot.stop();
+  await closeDb();
+  process.exit(0);
+}
 
 // 2. Arrival to API with the minute cron
 const appendedAt = new Map<string, number>();

@@ -1,6 +1,7 @@
 // The inbound email pipeline shared by the IMAP poller and the archive import: dedupe, direction,
 // contact and customer, thread (replies, our token, subject + counterpart), reopen rules, the message
 // row, thread roll-ups, shipment links from freight identifiers, bounces, and the realtime events.
+import { randomUUID } from 'node:crypto';
 import { enqueueAnalysis } from '../jobs/specs.js';
 import { storeInboundAttachment } from '../attachments/service.js';
 import type { Ctx } from '../context.js';
@@ -15,6 +16,8 @@ export interface Mailbox {
   channelId: string | null;
   /** The mailbox's own address: mail from it is outbound. */
   address: string | null;
+  /** The organization's own email domains, when the caller read them once for many messages (organizationDomains). */
+  ownDomains?: string[];
   folder?: string;
   uid?: number;
   rawStoragePath?: string | null;
@@ -40,9 +43,14 @@ interface OrgContext {
   ownDomains: Set<string>;
 }
 
-async function orgContext(ctx: Ctx, mailbox: Mailbox): Promise<OrgContext> {
+/** The organization's own email domains (mail from them is outbound; they never match a customer). */
+export async function organizationDomains(ctx: Ctx): Promise<string[]> {
   const rows = await ctx.sql<{ domain: string }[]>`select domain from app.organization_domains where org_id = ${ctx.orgId}`;
-  const ownDomains = new Set(rows.map((r) => r.domain));
+  return rows.map((r) => r.domain);
+}
+
+async function orgContext(ctx: Ctx, mailbox: Mailbox): Promise<OrgContext> {
+  const ownDomains = new Set(mailbox.ownDomains ?? (await organizationDomains(ctx)));
   if (mailbox.address) ownDomains.add(domainOf(mailbox.address));
   return { ownDomains };
 }
@@ -94,9 +102,9 @@ async function findThread(ctx: Ctx, email: ParsedEmail, counterpart: string | nu
   // 1. Replies: In-Reply-To or any References entry matching any id a message here is known by.
   const ids = [...new Set([...email.inReplyTo, ...email.references])];
   if (ids.length) {
+    // (app.messages_known_by: the GIN index on external_ids, which RLS would rule out for &&.)
     const [byId] = await sql<ThreadRow[]>`
-      select ${cols} from app.messages m join app.threads t on t.id = m.thread_id
-      where m.org_id = ${ctx.orgId} and m.external_ids && ${ids}::text[]
+      select ${cols} from app.messages_known_by(${ids}::text[]) m join app.threads t on t.id = m.thread_id
       order by m.occurred_at desc limit 1`;
     if (byId) return byId;
   }
@@ -142,7 +150,8 @@ async function applyBounce(ctx: Ctx, email: ParsedEmail): Promise<void> {
     const rows = await ctx.sql<{ id: string; threadId: string; status: string }[]>`
       update app.messages set status = 'bounced', failed_at = now(), error_code = ${bounce.status ?? 'bounced'},
         error_message = ${(bounce.diagnostic ?? 'The recipient server rejected the message').slice(0, 1000)}
-      where org_id = ${ctx.orgId} and direction = 'outbound' and external_ids && ${[bounce.originalMessageId]}::text[]
+      where org_id = ${ctx.orgId} and direction = 'outbound'
+        and id in (select id from app.messages_known_by(${[bounce.originalMessageId]}::text[]))
       returning id, thread_id, status`;
     for (const m of rows) {
       await recordChange(ctx, { event: 'message.updated', topics: [topics.thread(ctx.orgId, m.threadId)], data: m });
@@ -162,23 +171,31 @@ async function applyBounce(ctx: Ctx, email: ParsedEmail): Promise<void> {
 export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox): Promise<IngestOutcome> {
   const sql = ctx.sql;
   const identifiers = extractIdentifiersFromMessage({ subject: email.subject, body: email.text });
-  // Serialise concurrent ingests of the same message (two overlapping polls, a poll and an import).
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`${ctx.orgId}:${email.dedupeKey}`}, 0))`;
-  const [dup] = await sql<{ id: string; threadId: string; direction: 'inbound' | 'outbound' }[]>`
-    select id, thread_id, direction from app.messages where org_id = ${ctx.orgId} and dedupe_key = ${email.dedupeKey}`;
+  // Statements issued together below travel in one write (postgres.js pipelines them on the
+  // transaction's connection) and still run one after another, in order, on the server.
+  // Serialise concurrent ingests of the same message (two overlapping polls, a poll and an import):
+  // the duplicate check runs after the lock is held, so it sees what the lock's previous holder committed.
+  const [, [dup]] = await Promise.all([
+    sql`select pg_advisory_xact_lock(hashtextextended(${`${ctx.orgId}:${email.dedupeKey}`}, 0))`,
+    sql<{ id: string; threadId: string; direction: 'inbound' | 'outbound' }[]>`
+      select id, thread_id, direction from app.messages where org_id = ${ctx.orgId} and dedupe_key = ${email.dedupeKey}`,
+  ]);
   if (dup) return { outcome: 'duplicate', messageId: dup.id, threadId: dup.threadId, direction: dup.direction, identifiers, threadCreated: false };
 
   const org = await orgContext(ctx, mailbox);
   const direction: 'inbound' | 'outbound' = email.from && isOwn(email.from.address, org, mailbox) ? 'outbound' : 'inbound';
   const party = counterpartOf(email, direction, org, mailbox);
   const counterpart = party && !isOwn(party.address, org, mailbox) ? party.address : null;
-  const contact = counterpart && party ? await resolveContact(ctx, party, org) : null;
   const normalized = normalizeSubject(email.subject);
   const occurredAt = messageTime(email);
   // Auto-replies, bounces and abuse reports are recorded but never reopen a conversation.
   const automated = email.isAutoReply || email.isBounce || email.isAbuseReport;
 
-  let thread = await findThread(ctx, email, counterpart, normalized);
+  const [contact, found] = await Promise.all([
+    counterpart && party ? resolveContact(ctx, party, org) : null,
+    findThread(ctx, email, counterpart, normalized),
+  ]);
+  let thread = found;
   let previousThreadId: string | null = null;
   if (thread && direction === 'inbound' && !automated) {
     const resolvedLongAgo =
@@ -189,20 +206,20 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
     }
   }
 
-  let threadCreated = false;
+  const threadCreated = !thread;
+  let createThread: Promise<unknown> | undefined;
   if (!thread) {
-    const [created] = await sql<ThreadRow[]>`
-      insert into app.threads (org_id, subject, normalized_subject, channel, channel_id, customer_id, contact_id, counterpart,
+    // The id is made here, so the message insert can follow in the same write.
+    thread = { id: randomUUID(), status: 'open', resolvedAt: null, customerId: contact?.customerId ?? null, contactId: contact?.contactId ?? null };
+    createThread = sql`
+      insert into app.threads (id, org_id, subject, normalized_subject, channel, channel_id, customer_id, contact_id, counterpart,
         previous_thread_id, last_activity_at)
-      values (${ctx.orgId}, ${email.subject.slice(0, 1000)}, ${normalized}, 'email', ${mailbox.channelId}, ${contact?.customerId ?? null},
-        ${contact?.contactId ?? null}, ${counterpart}, ${previousThreadId}, ${occurredAt})
-      returning id, status, resolved_at, customer_id, contact_id`;
-    thread = created!;
-    threadCreated = true;
+      values (${thread.id}, ${ctx.orgId}, ${email.subject.slice(0, 1000)}, ${normalized}, 'email', ${mailbox.channelId}, ${thread.customerId},
+        ${thread.contactId}, ${counterpart}, ${previousThreadId}, ${occurredAt})`;
   }
 
   const externalIds = email.messageId ? [email.messageId] : [];
-  const [message] = await sql<{ id: string }[]>`
+  const insertMessage = sql<{ id: string }[]>`
     insert into app.messages ${sql({
       orgId: ctx.orgId,
       threadId: thread.id,
@@ -242,6 +259,7 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
       } as never),
     } as never)}
     returning id`;
+  const [, [message]] = await Promise.all([createThread, insertMessage]);
   const messageId = message!.id;
   for (const a of email.attachments) {
     await storeInboundAttachment(ctx, {
@@ -258,7 +276,7 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
   // Roll the message up into its thread; automated mail does not count as customer activity.
   const inbound = direction === 'inbound' && !automated;
   const reopen = inbound && ['pending', 'snoozed', 'resolved'].includes(thread.status);
-  await sql`
+  const rollUp = sql`
     update app.threads set
       message_count = message_count + 1,
       last_message_at = greatest(last_message_at, ${occurredAt}),
@@ -273,28 +291,31 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
       counterpart = coalesce(counterpart, ${counterpart}),
       ${reopen ? sql`status = 'open', snoozed_until = null, resolved_at = null,` : sql``}
       channel_id = coalesce(channel_id, ${mailbox.channelId})
-    where id = ${thread.id}`;
+    where id = ${thread.id}
+    returning id, subject, status, priority, channel, customer_id, contact_id, counterpart, assignee_id, team_id, snippet,
+      message_count, last_message_at, last_activity_at, previous_thread_id`;
 
-  await linkShipments(ctx, messageId, thread.id, identifiers);
-  if (email.isBounce) await applyBounce(ctx, email);
-  // Customer mail is analysed (intent, sentiment, urgency ...) by a job; machine-made mail is not.
-  if (direction === 'inbound' && !automated) await enqueueAnalysis(ctx, messageId);
+  const [[threadNow]] = await Promise.all([
+    rollUp,
+    linkShipments(ctx, messageId, thread.id, identifiers),
+    email.isBounce ? applyBounce(ctx, email) : undefined,
+    // Customer mail is analysed (intent, sentiment, urgency ...) by a job; machine-made mail is not.
+    direction === 'inbound' && !automated ? enqueueAnalysis(ctx, messageId) : undefined,
+  ]);
 
-  const [threadNow] = await sql`
-    select id, subject, status, priority, channel, customer_id, contact_id, counterpart, assignee_id, team_id, snippet,
-      message_count, last_message_at, last_activity_at, previous_thread_id
-    from app.threads where id = ${thread.id}`;
   const threadTopics = [topics.org(ctx.orgId), topics.thread(ctx.orgId, thread.id)];
-  await recordChange(ctx, {
-    event: threadCreated ? 'thread.created' : 'thread.updated',
-    topics: threadTopics,
-    data: threadNow,
-    audit: threadCreated ? { action: 'thread.created', entityType: 'thread', entityId: thread.id, data: { source: 'email', messageId } } : undefined,
-  });
-  await recordChange(ctx, {
-    event: 'message.created',
-    topics: [topics.thread(ctx.orgId, thread.id)],
-    data: { id: messageId, threadId: thread.id, direction, channel: 'email', from: email.from, subject: email.subject, snippet: email.snippet, occurredAt },
-  });
+  await Promise.all([
+    recordChange(ctx, {
+      event: threadCreated ? 'thread.created' : 'thread.updated',
+      topics: threadTopics,
+      data: threadNow,
+      audit: threadCreated ? { action: 'thread.created', entityType: 'thread', entityId: thread.id, data: { source: 'email', messageId } } : undefined,
+    }),
+    recordChange(ctx, {
+      event: 'message.created',
+      topics: [topics.thread(ctx.orgId, thread.id)],
+      data: { id: messageId, threadId: thread.id, direction, channel: 'email', from: email.from, subject: email.subject, snippet: email.snippet, occurredAt },
+    }),
+  ]);
   return { outcome: 'stored', messageId, threadId: thread.id, direction, identifiers, threadCreated };
 }

@@ -8,7 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ImapFlow, MailboxObject } from 'imapflow';
 import type postgres from 'postgres';
-import { storeInboundAttachment, storeRawSource } from '../attachments/service.js';
+import { storeRawSource } from '../attachments/service.js';
 import {
   connectFailure,
   forgetAccessToken,
@@ -29,7 +29,7 @@ import { jobSpecs } from '../jobs/specs.js';
 import { log } from '../log.js';
 import { recordChange, topics } from '../realtime.js';
 import { closeImap, describeImapError, ImapConnectError, openImap } from './imap.js';
-import { ingestEmail } from './ingest.js';
+import { ingestEmail, organizationDomains } from './ingest.js';
 import { parseEmail, type ParsedEmail } from './parse.js';
 
 /** After this many failed ingests of the same UID (one per poll), the message is quarantined. */
@@ -38,6 +38,8 @@ export const MAX_INGEST_ATTEMPTS = 3;
 const FETCH_GROUP_BYTES = 32 * 1024 * 1024;
 /** The parser's own time limit per message. */
 const PARSE_TIMEOUT_MS = 30_000;
+/** Messages stored in one transaction (with one move of the folder's mark). */
+const RUN_MESSAGES = 20;
 
 export interface PollOptions {
   /** Messages per IMAP fetch (default EMAIL_POLL_BATCH_SIZE). */
@@ -201,9 +203,9 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
 
   const loaded = await transact(async (ctx) => {
     const channel = await loadMailboxChannel(ctx, channelId);
-    return { channel, state: channel ? await folderState(ctx, channelId, folder) : null };
+    return { channel, state: channel ? await folderState(ctx, channelId, folder) : null, ownDomains: await organizationDomains(ctx) };
   });
-  const channel = loaded.channel;
+  const { channel, ownDomains } = loaded;
   let state = loaded.state;
   if (!channel || channel.status === 'disabled' || !state || !state.enabled) return { ...result, status: 'skipped' };
   result.lastUid = state.lastUid;
@@ -263,156 +265,217 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
     }
 
     const overBudget = () => Date.now() - started > budgetMs;
-    const store = async (input: MessageInput): Promise<Outcome> => {
-      const outcome = await transact(async (ctx): Promise<Outcome> => {
-        const sql = ctx.sql;
-        // The mark first: the row lock makes an overlapping poll of this folder wait here, and then
-        // find the mark moved and stop.
-        const moved = await sql`
-          update app.mailbox_folders set last_uid = ${input.uid}, failing_uid = null, failing_count = 0
-          where id = ${current.id} and last_uid = ${result.lastUid} and uid_validity = ${validity}::bigint
-          returning id`;
-        if (moved.length === 0) return 'overtaken';
-        let stored: Exclude<Outcome, 'overtaken'> = 'skipped';
-        if (input.quarantine !== null || !input.parsed) {
-          if (input.quarantine !== null) {
-            await sql`
-              insert into app.mail_quarantine (org_id, channel_id, folder, uid_validity, uid, raw_storage_path, raw_size, error)
-              values (${orgId}, ${channelId}, ${folder}, ${validity}::bigint, ${input.uid}, ${input.rawPath}, ${input.size}, ${input.quarantine.slice(0, 2000)})
-              on conflict do nothing`;
-            stored = 'quarantined';
-          }
-        } else {
-          const ingested = await ingestEmail(ctx, input.parsed, {
-            channelId,
-            address: channel.address,
-            folder,
-            uid: input.uid,
-            rawStoragePath: input.rawPath,
-          });
-          if (ingested.outcome === 'stored') {
-            for (const a of input.parsed.attachments) {
-              await storeInboundAttachment(ctx, {
-                messageId: ingested.messageId,
-                threadId: ingested.threadId,
-                filename: a.filename,
-                contentType: a.contentType,
-                content: a.content,
-                contentId: a.contentId,
-                inline: a.inline,
-              });
-            }
-          }
-          stored = ingested.outcome;
-        }
-        await options.beforeCommit?.(input.uid, stored);
-        return stored;
-      });
-      if (outcome !== 'overtaken') result.lastUid = input.uid;
-      return outcome;
+    const stopReason = (): 'aborted' | 'budget' | null => (options.signal?.aborted ? 'aborted' : overBudget() ? 'budget' : null);
+
+    /** Stores one message (or its quarantine row) in the run's transaction. */
+    const storeOne = async (ctx: Ctx, input: MessageInput): Promise<Exclude<Outcome, 'overtaken'>> => {
+      let stored: Exclude<Outcome, 'overtaken'> = 'skipped';
+      if (input.quarantine !== null) {
+        await ctx.sql`
+          insert into app.mail_quarantine (org_id, channel_id, folder, uid_validity, uid, raw_storage_path, raw_size, error)
+          values (${orgId}, ${channelId}, ${folder}, ${validity}::bigint, ${input.uid}, ${input.rawPath}, ${input.size}, ${input.quarantine.slice(0, 2000)})
+          on conflict do nothing`;
+        stored = 'quarantined';
+      } else if (input.parsed) {
+        const ingested = await ingestEmail(ctx, input.parsed, {
+          channelId,
+          address: channel.address,
+          ownDomains,
+          folder,
+          uid: input.uid,
+          rawStoragePath: input.rawPath,
+        });
+        stored = ingested.outcome;
+      }
+      await options.beforeCommit?.(input.uid, stored);
+      return stored;
     };
 
-    outer: for (let i = 0; i < uids.length; i += batchSize) {
-      if (overBudget()) {
-        result.status = 'budget';
+    /**
+     * Stores a run of consecutive messages and moves the mark past the last of them in one
+     * transaction: one commit per run, not per message. The mark moves first, by compare-and-set: its
+     * row lock makes an overlapping poll of this folder wait here, and then find the mark moved and stop.
+     */
+    const storeRun = async (inputs: MessageInput[]): Promise<Outcome[]> => {
+      const last = inputs[inputs.length - 1]!.uid;
+      const outcomes = await transact(async (ctx): Promise<Outcome[]> => {
+        const moved = await ctx.sql`
+          update app.mailbox_folders set last_uid = ${last}, failing_uid = null, failing_count = 0
+          where id = ${current.id} and last_uid = ${result.lastUid} and uid_validity = ${validity}::bigint
+          returning id`;
+        if (moved.length === 0) return ['overtaken'];
+        const out: Outcome[] = [];
+        for (const input of inputs) out.push(await storeOne(ctx, input));
+        return out;
+      });
+      if (outcomes[0] !== 'overtaken') result.lastUid = last;
+      return outcomes;
+    };
+
+    /** A run; when it fails, its messages one by one, so those before the failing one are kept and that one is known. */
+    const storeRunOrEach = async (inputs: MessageInput[]): Promise<{ outcomes: Outcome[]; failed?: { uid: number; error: unknown } }> => {
+      if (inputs.length > 1) {
+        try {
+          return { outcomes: await storeRun(inputs) };
+        } catch {
+          // Rolled back as a whole: find the culprit below.
+        }
+      }
+      const outcomes: Outcome[] = [];
+      for (const input of inputs) {
+        try {
+          const [outcome] = await storeRun([input]);
+          outcomes.push(outcome!);
+          if (outcome === 'overtaken') break;
+        } catch (error) {
+          return { outcomes, failed: { uid: input.uid, error } };
+        }
+      }
+      return { outcomes };
+    };
+
+    /**
+     * Reads the fetched sources of a run: each raw source is stored (concurrently: a storage upload is
+     * a network call in production) and parsed. CPU work, never inside a transaction; the next run is
+     * read while the current one is being stored.
+     */
+    const prepareRun = async (run: number[], sizes: Map<number, number>, sources: Map<number, Buffer>): Promise<{ inputs: MessageInput[]; failure?: string }> => {
+      const inputs: MessageInput[] = run.map((uid) => ({ uid, raw: sources.get(uid) ?? null, rawPath: null, parsed: null, quarantine: null, size: sizes.get(uid) ?? 0 }));
+      let failure: string | undefined;
+      await Promise.all(
+        inputs.map(async (input) => {
+          if (input.size > maxBytes || !input.raw) return;
+          try {
+            input.rawPath = await storeRaw(orgId, input.raw);
+          } catch (error) {
+            failure ??= `Could not store the raw source of UID ${input.uid}: ${(error as Error).message}`;
+          }
+        }),
+      );
+      // A raw source that could not be kept stops the run before that message (nothing is stored without it).
+      const usable = failure ? inputs.slice(0, inputs.findIndex((i) => i.raw && i.size <= maxBytes && !i.rawPath)) : inputs;
+      for (const input of usable) {
+        if (input.size > maxBytes) {
+          input.quarantine = `The message is ${input.size} bytes, more than the ${maxBytes}-byte limit (EMAIL_MAX_MESSAGE_BYTES); it was not downloaded`;
+        } else if (input.raw) {
+          if (current.failingUid === input.uid && current.failingCount >= MAX_INGEST_ATTEMPTS) {
+            input.quarantine = `Storing the message failed ${current.failingCount} times: ${current.lastError ?? 'unknown error'}`;
+          } else {
+            try {
+              input.parsed = await parseEmail(input.raw, { timeoutMs: PARSE_TIMEOUT_MS });
+            } catch (error) {
+              input.quarantine = `The message cannot be read: ${(error as Error).message}`;
+            }
+          }
+        }
+        // (Neither: the message was deleted between the search and the fetch; the mark moves past it.)
+      }
+      return { inputs: usable, failure };
+    };
+
+    /** The messages to read, in groups whose sources together stay under FETCH_GROUP_BYTES (a large message goes alone). */
+    async function* groupsToRead(): AsyncGenerator<{ uids: number[]; sizes: Map<number, number> }> {
+      for (let i = 0; i < uids.length; i += batchSize) {
+        const chunk = uids.slice(i, i + batchSize);
+        const sizes = new Map<number, number>();
+        const metas = await client!.fetchAll(chunk.join(','), { uid: true, size: true }, { uid: true }).catch(fail);
+        for (const m of metas) sizes.set(m.uid, m.size ?? 0);
+        let group: number[] = [];
+        let groupBytes = 0;
+        for (const uid of chunk) {
+          const size = Math.min(sizes.get(uid) ?? 0, maxBytes);
+          if (group.length > 0 && groupBytes + size > FETCH_GROUP_BYTES) {
+            yield { uids: group, sizes };
+            group = [];
+            groupBytes = 0;
+          }
+          group.push(uid);
+          groupBytes += size;
+        }
+        if (group.length > 0) yield { uids: group, sizes };
+      }
+    }
+
+    /**
+     * A group's sources, fetched while the previous group is parsed and stored. `source` is BODY.PEEK[]:
+     * reading never sets \Seen (and the folder is open read-only). A failure is returned, not thrown, and
+     * handled when the group's turn comes.
+     */
+    const fetchSources = async (g: { uids: number[]; sizes: Map<number, number> }): Promise<{ uids: number[]; sizes: Map<number, number>; sources: Map<number, Buffer>; error?: unknown }> => {
+      const wanted = g.uids.filter((u) => g.sizes.has(u) && g.sizes.get(u)! <= maxBytes);
+      const sources = new Map<number, Buffer>();
+      if (wanted.length === 0) return { ...g, sources };
+      try {
+        const fetched = await client!.fetchAll(wanted.join(','), { uid: true, source: true }, { uid: true });
+        for (const m of fetched) if (m.source) sources.set(m.uid, m.source);
+        return { ...g, sources };
+      } catch (error) {
+        return { ...g, sources, error };
+      }
+    };
+
+    const groups = groupsToRead();
+    const first = await groups.next();
+    let fetching = first.done ? undefined : fetchSources(first.value);
+    outer: while (fetching) {
+      const stop = stopReason();
+      if (stop) {
+        result.status = stop;
         break;
       }
-      const chunk = uids.slice(i, i + batchSize);
-      const sizes = new Map<number, number>();
-      const metas = await client.fetchAll(chunk.join(','), { uid: true, size: true }, { uid: true }).catch(fail);
-      for (const m of metas) sizes.set(m.uid, m.size ?? 0);
-
-      // Groups whose sources together stay under FETCH_GROUP_BYTES (a large message goes alone).
-      const groups: number[][] = [];
-      let group: number[] = [];
-      let groupBytes = 0;
-      for (const uid of chunk) {
-        const size = Math.min(sizes.get(uid) ?? 0, maxBytes);
-        if (group.length > 0 && groupBytes + size > FETCH_GROUP_BYTES) {
-          groups.push(group);
-          group = [];
-          groupBytes = 0;
-        }
-        group.push(uid);
-        groupBytes += size;
-      }
-      if (group.length > 0) groups.push(group);
-
-      for (const uids of groups) {
-        if (overBudget()) {
-          result.status = 'budget';
+      const { uids, sizes, sources, error } = await fetching;
+      if (error) await fail(error);
+      const following = await groups.next();
+      fetching = following.done ? undefined : fetchSources(following.value);
+      result.fetched += sources.size;
+      const runs: number[][] = [];
+      for (let r = 0; r < uids.length; r += RUN_MESSAGES) runs.push(uids.slice(r, r + RUN_MESSAGES));
+      // Started ahead and maybe left behind when the run stops: its failure is handled where it is awaited.
+      const ahead = (run: number[]) => {
+        const p = prepareRun(run, sizes, sources);
+        p.catch(() => undefined);
+        return p;
+      };
+      let next: ReturnType<typeof prepareRun> | undefined = ahead(runs[0]!);
+      for (let r = 0; r < runs.length; r++) {
+        const prepared: { inputs: MessageInput[]; failure?: string } = await next!;
+        const stop = stopReason();
+        if (stop) {
+          result.status = stop;
           break outer;
         }
-        const wanted = uids.filter((u) => sizes.has(u) && sizes.get(u)! <= maxBytes);
-        const sources = new Map<number, Buffer>();
-        if (wanted.length > 0) {
-          // `source` is BODY.PEEK[]: reading never sets \Seen (and the folder is open read-only).
-          const fetched = await client.fetchAll(wanted.join(','), { uid: true, source: true }, { uid: true }).catch(fail);
-          for (const m of fetched) if (m.source) sources.set(m.uid, m.source);
-        }
-        for (const uid of uids) {
-          if (options.signal?.aborted) {
-            result.status = 'aborted';
-            break outer;
-          }
-          if (overBudget()) {
-            result.status = 'budget';
-            break outer;
-          }
-          const size = sizes.get(uid) ?? 0;
-          const raw = sources.get(uid) ?? null;
-          const input: MessageInput = { uid, raw, rawPath: null, parsed: null, quarantine: null, size };
-          if (size > maxBytes) {
-            input.quarantine = `The message is ${size} bytes, more than the ${maxBytes}-byte limit (EMAIL_MAX_MESSAGE_BYTES); it was not downloaded`;
-          } else if (raw) {
-            result.fetched++;
-            try {
-              input.rawPath = await storeRaw(orgId, raw);
-            } catch (error) {
-              result.status = 'failed';
-              result.error = `Could not store the raw source of UID ${uid}: ${(error as Error).message}`;
-              break outer;
-            }
-            if (current.failingUid === uid && current.failingCount >= MAX_INGEST_ATTEMPTS) {
-              input.quarantine = `Storing the message failed ${current.failingCount} times: ${current.lastError ?? 'unknown error'}`;
-            } else {
-              try {
-                // Parsing is CPU work: never inside a transaction.
-                input.parsed = await parseEmail(raw, { timeoutMs: PARSE_TIMEOUT_MS });
-              } catch (error) {
-                input.quarantine = `The message cannot be read: ${(error as Error).message}`;
-              }
-            }
-          }
-          // (Neither: the message was deleted between the search and the fetch; the mark moves past it.)
-          let outcome: Outcome;
-          try {
-            outcome = await store(input);
-          } catch (error) {
-            const message = `Storing UID ${uid} of "${folder}" failed: ${(error as Error).message}`;
-            result.status = 'failed';
-            result.error = message;
-            await transact(
-              (ctx) => ctx.sql`
-                update app.mailbox_folders set
-                  failing_count = case when failing_uid = ${uid} then failing_count + 1 else 1 end,
-                  failing_uid = ${uid}, last_error = ${message.slice(0, 2000)}
-                where id = ${current.id} and last_uid = ${result.lastUid}`,
-            ).catch((e: unknown) => log.error('could not record a failed message', { channelId, uid, error: e }));
-            log.warn('mailbox message failed', { channelId, folder, uid, error: message });
-            break outer;
-          }
-          if (outcome === 'overtaken') {
-            result.status = 'overtaken';
-            break outer;
-          }
+        next = r + 1 < runs.length && !prepared.failure ? ahead(runs[r + 1]!) : undefined;
+        const { outcomes, failed } = prepared.inputs.length ? await storeRunOrEach(prepared.inputs) : { outcomes: [] };
+        for (const outcome of outcomes) {
           if (outcome === 'stored') result.stored++;
           else if (outcome === 'duplicate') result.duplicates++;
           else if (outcome === 'quarantined') result.quarantined++;
         }
+        if (outcomes.includes('overtaken')) {
+          result.status = 'overtaken';
+          break outer;
+        }
+        if (failed) {
+          const message = `Storing UID ${failed.uid} of "${folder}" failed: ${(failed.error as Error).message}`;
+          result.status = 'failed';
+          result.error = message;
+          await transact(
+            (ctx) => ctx.sql`
+              update app.mailbox_folders set
+                failing_count = case when failing_uid = ${failed.uid} then failing_count + 1 else 1 end,
+                failing_uid = ${failed.uid}, last_error = ${message.slice(0, 2000)}
+              where id = ${current.id} and last_uid = ${result.lastUid}`,
+          ).catch((e: unknown) => log.error('could not record a failed message', { channelId, uid: failed.uid, error: e }));
+          log.warn('mailbox message failed', { channelId, folder, uid: failed.uid, error: message });
+          break outer;
+        }
+        if (prepared.failure) {
+          result.status = 'failed';
+          result.error = prepared.failure;
+          break outer;
+        }
       }
     }
-
     await transact(async (ctx) => {
       await ctx.sql`
         update app.mailbox_folders set last_polled_at = now(), last_error = ${result.status === 'failed' ? (result.error ?? null) : null}

@@ -66,7 +66,29 @@ const isMissing = (error: unknown) => (error as { code?: string }).code === 'ENO
 export class LocalStorage implements StorageAdapter {
   readonly kind = 'local' as const;
 
+  /** Directories this process made or found: creating them again is a syscall per path segment. */
+  private readonly dirs = new Set<string>();
+
   constructor(private readonly options: LocalStorageOptions) {}
+
+  private async ensureDir(dir: string) {
+    if (this.dirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    this.dirs.add(dir);
+  }
+
+  /** Moves a finished temporary file into place, making its directory again if it vanished meanwhile. */
+  private async moveIntoPlace(tmp: string, file: string) {
+    await this.ensureDir(dirname(file));
+    try {
+      await rename(tmp, file);
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+      this.dirs.clear();
+      await mkdir(dirname(file), { recursive: true });
+      await rename(tmp, file);
+    }
+  }
 
   private objectFile(path: string) {
     return join(this.options.dir, 'objects', assertObjectPath(path));
@@ -78,16 +100,14 @@ export class LocalStorage implements StorageAdapter {
 
   private async tmpFile() {
     const dir = join(this.options.dir, 'tmp');
-    await mkdir(dir, { recursive: true });
+    await this.ensureDir(dir);
     return join(dir, randomUUID());
   }
 
   private async writeMeta(path: string, meta: Meta) {
-    const file = this.metaFile(path);
-    await mkdir(dirname(file), { recursive: true });
     const tmp = await this.tmpFile();
     await writeFile(tmp, JSON.stringify(meta));
-    await rename(tmp, file);
+    await this.moveIntoPlace(tmp, this.metaFile(path));
   }
 
   private async readMeta(path: string): Promise<Meta | null> {
@@ -102,8 +122,7 @@ export class LocalStorage implements StorageAdapter {
     const file = this.objectFile(path);
     const tmp = await this.tmpFile();
     await writeFile(tmp, bytes);
-    await mkdir(dirname(file), { recursive: true });
-    await rename(tmp, file);
+    await this.moveIntoPlace(tmp, file);
     await this.writeMeta(path, { contentType: mediaType(contentType) ?? 'application/octet-stream' });
   }
 
@@ -222,7 +241,7 @@ export class LocalStorage implements StorageAdapter {
       } finally {
         await handle.close();
       }
-      await mkdir(dirname(file), { recursive: true });
+      await this.ensureDir(dirname(file));
       try {
         // link() fails when the object exists: a signed upload never replaces an object.
         await link(tmp, file);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ctx } from '../../lib/context.js';
 import { systemClaims, withClaims } from '../../lib/db/client.js';
-import { SEED_ORG_ID } from '../../lib/dev/seed.js';
+import { SECOND_ORG_ID, SEED_ORG_ID } from '../../lib/dev/seed.js';
 import { ingestEmail, type Mailbox } from '../../lib/email/ingest.js';
 import { parseEmail } from '../../lib/email/parse.js';
 import { subjectTag, tokenAddress } from '../../lib/email/threading.js';
@@ -20,11 +20,11 @@ afterAll(() => db.close());
 
 const mailbox: Mailbox = { channelId: null, address: 'ops@seahawk-logistics.in' };
 
-async function ingest(spec: MailSpec | string) {
+async function ingest(spec: MailSpec | string, orgId = SEED_ORG_ID) {
   const raw = typeof spec === 'string' ? spec : mail(spec);
   const parsed = await parseEmail(Buffer.from(raw));
-  return withClaims(systemClaims(SEED_ORG_ID), (sql) => {
-    const ctx: Ctx = { requestId: 'test', userId: null, orgId: SEED_ORG_ID, role: 'system', sql, jobs: [] };
+  return withClaims(systemClaims(orgId), (sql) => {
+    const ctx: Ctx = { requestId: 'test', userId: null, orgId, role: 'system', sql, jobs: [] };
     return ingestEmail(ctx, parsed, mailbox);
   });
 }
@@ -32,6 +32,21 @@ async function ingest(spec: MailSpec | string) {
 const thread = async (id: string) => (await db.sql`select * from app.threads where id = ${id}`)[0]!;
 
 describe('threading', () => {
+  it("never joins a reply to another organization's thread, whatever ids it names", async () => {
+    const theirs = await ingest({ from: 'j.becker@hamburghome.example', subject: 'Kiel delivery', messageId: 'kiel-1@hamburghome.example' }, SECOND_ORG_ID);
+    const reply = await ingest({ from: 'j.becker@hamburghome.example', subject: 'Re: Kiel delivery', messageId: 'kiel-2@hamburghome.example', inReplyTo: 'kiel-1@hamburghome.example' });
+    expect(reply).toMatchObject({ outcome: 'stored', threadCreated: true });
+    expect(reply.threadId).not.toBe(theirs.threadId);
+    // The lookup behind it answers only for the acting organization, and nothing without claims.
+    const known = (orgId: string) => withClaims(systemClaims(orgId), (sql) => sql`select thread_id from app.messages_known_by(${['kiel-1@hamburghome.example']}::text[])`);
+    expect((await known(SECOND_ORG_ID)).map((r) => r.threadId)).toEqual([theirs.threadId]);
+    expect(await known(SEED_ORG_ID)).toEqual([]);
+    expect(await db.sql.begin(async (tx) => {
+      await tx`select set_config('role', 'authenticated', true)`;
+      return tx`select * from app.messages_known_by(${['kiel-1@hamburghome.example']}::text[])`;
+    })).toHaveLength(0);
+  });
+
   it('starts a thread for new mail and joins a reply to it by In-Reply-To', async () => {
     const first = await ingest({ from: 'Karthik <karthik@tatatextiles.example>', subject: 'Rates for 3x20GP Tuticorin to Colombo', messageId: 'q1@tatatextiles.example' });
     expect(first).toMatchObject({ outcome: 'stored', direction: 'inbound', threadCreated: true });
