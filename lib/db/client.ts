@@ -75,8 +75,11 @@ export async function closeDb(): Promise<void> {
 export async function withClaims<T>(claims: Claims, fn: (tx: Tx) => Promise<T>): Promise<T> {
   const sql = await db();
   return sql.begin(async (tx) => {
-    await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)`;
-    return fn(tx as unknown as Tx);
+    // Queued now (execute(): postgres.js queries are otherwise sent when first awaited), so it goes out
+    // with fn's first statement in one write and runs before it.
+    const claimsSet = tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)`.execute();
+    const [, result] = await Promise.all([claimsSet, fn(tx as unknown as Tx)]);
+    return result;
   }) as Promise<T>;
 }
 

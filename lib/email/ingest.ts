@@ -99,40 +99,39 @@ interface ThreadRow {
 async function findThread(ctx: Ctx, email: ParsedEmail, counterpart: string | null, normalized: string): Promise<ThreadRow | null> {
   const sql = ctx.sql;
   const cols = sql`t.id, t.status, t.resolved_at, t.customer_id, t.contact_id`;
-  // 1. Replies: In-Reply-To or any References entry matching any id a message here is known by.
+  // The ways in, best first, as one statement (the lowest rank that finds a thread wins).
+  const ways: ReturnType<typeof sql>[] = [];
+  // 1. Replies: In-Reply-To or any References entry matching any id a message here is known by
+  //    (app.messages_known_by: the GIN index on external_ids, which RLS would rule out for &&).
   const ids = [...new Set([...email.inReplyTo, ...email.references])];
   if (ids.length) {
-    // (app.messages_known_by: the GIN index on external_ids, which RLS would rule out for &&.)
-    const [byId] = await sql<ThreadRow[]>`
-      select ${cols} from app.messages_known_by(${ids}::text[]) m join app.threads t on t.id = m.thread_id
-      order by m.occurred_at desc limit 1`;
-    if (byId) return byId;
+    ways.push(sql`(select 1 as rank, ${cols} from app.messages_known_by(${ids}::text[]) m join app.threads t on t.id = m.thread_id
+      order by m.occurred_at desc limit 1)`);
   }
-  // 2. Our thread token, in any recipient address or the subject.
+  // 2. Our thread token, in any recipient address or the subject. A 12-digit subject tag is a prefix:
+  //    should two threads share it, the counterpart's own wins.
   const tokenSources = [...email.to, ...email.cc, ...email.bcc].map((a) => a.address);
   tokenSources.push(email.headers['delivered-to'] ?? '', email.headers['x-original-to'] ?? '', email.subject);
-  for (const source of tokenSources) {
-    const token = parseThreadToken(source);
-    if (!token) continue;
+  const tokens = [...new Set(tokenSources.map(parseThreadToken).filter((t): t is NonNullable<typeof t> => Boolean(t)))];
+  tokens.forEach((token, i) => {
     const [lo, hi] = tokenRange(token);
-    // A 12-digit subject tag is a prefix: should two threads share it, the counterpart's own wins.
-    const [byToken] = await sql<ThreadRow[]>`
-      select ${cols} from app.threads t where t.org_id = ${ctx.orgId} and t.id between ${lo}::uuid and ${hi}::uuid
-      order by (t.counterpart = ${counterpart}) desc nulls last, t.last_activity_at desc limit 1`;
-    if (byToken) return byToken;
-  }
+    ways.push(sql`(select ${2 + i}::int as rank, ${cols} from app.threads t where t.org_id = ${ctx.orgId} and t.id between ${lo}::uuid and ${hi}::uuid
+      order by (t.counterpart = ${counterpart}) desc nulls last, t.last_activity_at desc limit 1)`);
+  });
   // 3. Same normalised subject with the same external counterpart, recently: headers stripped by a
   //    mobile client or a ticketing system. Never across counterparts, so two customers who write
   //    "Rate request" are never merged.
   if (counterpart && normalized) {
-    const [bySubject] = await sql<ThreadRow[]>`
-      select ${cols} from app.threads t
+    ways.push(sql`(select ${2 + tokens.length}::int as rank, ${cols} from app.threads t
       where t.org_id = ${ctx.orgId} and t.counterpart = ${counterpart} and t.normalized_subject = ${normalized}
         and t.channel = 'email' and t.last_activity_at > now() - make_interval(days => ${SUBJECT_WINDOW_DAYS})
-      order by t.last_activity_at desc limit 1`;
-    if (bySubject) return bySubject;
+      order by t.last_activity_at desc limit 1)`);
   }
-  return null;
+  if (ways.length === 0) return null;
+  const [found] = await sql<ThreadRow[]>`
+    select id, status, resolved_at, customer_id, contact_id
+    from (${ways.reduce((all, way) => sql`${all} union all ${way}`)}) way order by rank limit 1`;
+  return found ?? null;
 }
 
 function messageTime(email: ParsedEmail): Date {

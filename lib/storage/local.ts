@@ -194,8 +194,10 @@ export class LocalStorage implements StorageAdapter {
     const parsed = grantQuery.safeParse(Object.fromEntries(url.searchParams));
     if (!parsed.success) throw new AppError('forbidden', 'This is not a signed storage URL (missing or malformed signature fields)');
     const { sig, ...grant } = parsed.data;
-    const given = Buffer.from(sig, 'base64url');
-    const expected = this.signature(grant);
+    // The canonical encoding only: base64url's last character has spare bits, so decoding alone
+    // would let several spellings of one signature pass.
+    const given = Buffer.from(sig);
+    const expected = Buffer.from(this.signature(grant).toString('base64url'));
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new AppError('forbidden', 'The storage URL signature is not valid');
     }

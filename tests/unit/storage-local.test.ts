@@ -90,6 +90,11 @@ describe('local storage', () => {
     expect(await status(put(tamper('sig', null), 'x', pdf))).toBe(403);
     const sig = new URL(url).searchParams.get('sig')!;
     expect(await status(put(tamper('sig', `${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`), 'x', pdf))).toBe(403);
+    // Another spelling of the same bytes (the last character's two spare bits flipped) is refused too.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respelled = `${sig.slice(0, -1)}${alphabet[alphabet.indexOf(sig.at(-1)!) ^ 1]}`;
+    expect(Buffer.from(respelled, 'base64url')).toEqual(Buffer.from(sig, 'base64url'));
+    expect(await status(put(tamper('sig', respelled), 'x', pdf))).toBe(403);
 
     const other = new LocalStorage({ dir, secret: 'another-secret-entirely-0123456789', baseUrl: 'https://api.banxway.test' });
     const foreign = await other.createSignedUploadUrl(path, { contentType: 'application/pdf', maxBytes: 10, expiresIn: 60 });
