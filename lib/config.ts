@@ -81,6 +81,9 @@ export const envSchema = z
     ALLOW_PRIVATE_NETWORK_HOSTS: bool.default(false),
     EMAIL_POLL_BATCH_SIZE: z.coerce.number().int().min(1).max(500).default(50),
     EMAIL_POLL_TIME_BUDGET_MS: z.coerce.number().int().min(1000).max(280_000).default(50_000),
+    // After catching up, a poll may hold the folder open with IMAP IDLE for this long (within the budget)
+    // and store new mail as it arrives: seconds from arrival to inbox instead of up to a minute. 0: off.
+    EMAIL_POLL_IDLE_MS: z.coerce.number().int().min(0).max(280_000).default(0),
     EMAIL_MAX_MESSAGE_BYTES: z.coerce.number().int().min(65_536).max(157_286_400).default(52_428_800),
     // Message analysis: an OpenAI-compatible chat-completions model when OPENAI_API_KEY is set, the offline rules otherwise.
     OPENAI_API_KEY: z.string().min(1).optional(),
@@ -153,7 +156,7 @@ export interface Config {
   supabase?: { url: string; serviceRoleKey?: string };
   /** Outbound connections to hosts a user configures (IMAP servers, OAuth token endpoints). */
   network: { allowPrivateHosts: boolean };
-  emailPoll: { batchSize: number; timeBudgetMs: number; maxMessageBytes: number };
+  emailPoll: { batchSize: number; timeBudgetMs: number; maxMessageBytes: number; idleMs: number };
   /** Message analysis: the LLM when apiKey is set (offline rules stand in when it fails), offline rules otherwise. */
   ai: {
     apiKey?: string;
@@ -254,7 +257,12 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     },
     supabase: e.SUPABASE_URL ? { url: e.SUPABASE_URL.replace(/\/$/, ''), serviceRoleKey: e.SUPABASE_SERVICE_ROLE_KEY } : undefined,
     network: { allowPrivateHosts: e.ALLOW_PRIVATE_NETWORK_HOSTS },
-    emailPoll: { batchSize: e.EMAIL_POLL_BATCH_SIZE, timeBudgetMs: e.EMAIL_POLL_TIME_BUDGET_MS, maxMessageBytes: e.EMAIL_MAX_MESSAGE_BYTES },
+    emailPoll: {
+      batchSize: e.EMAIL_POLL_BATCH_SIZE,
+      timeBudgetMs: e.EMAIL_POLL_TIME_BUDGET_MS,
+      maxMessageBytes: e.EMAIL_MAX_MESSAGE_BYTES,
+      idleMs: e.EMAIL_POLL_IDLE_MS,
+    },
     ai: {
       apiKey: e.OPENAI_API_KEY,
       baseUrl: e.OPENAI_BASE_URL.replace(/\/$/, ''),

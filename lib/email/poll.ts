@@ -40,6 +40,48 @@ const FETCH_GROUP_BYTES = 32 * 1024 * 1024;
 const PARSE_TIMEOUT_MS = 30_000;
 /** Messages stored in one transaction (with one move of the folder's mark). */
 const RUN_MESSAGES = 20;
+/** Not worth starting IDLE for less than this. */
+const IDLE_MIN_MS = 1_000;
+
+/**
+ * Counts the server's reports of new messages in the open folder (untagged EXISTS), whenever they
+ * come: during IDLE, or in the middle of a fetch (a report then must not be missed by the next IDLE).
+ */
+function watchArrivals(client: ImapFlow) {
+  let reports = 0;
+  const wake = new Set<() => void>();
+  const onExists = (event: { count: number; prevCount: number }) => {
+    if (event.count <= event.prevCount) return;
+    reports++;
+    for (const w of wake) w();
+  };
+  client.on('exists', onExists);
+  return {
+    reports: () => reports,
+    /**
+     * True at once when there were reports after `seen`; else IDLE until one comes (true), or until
+     * `ms` pass or the connection ends (false). The next command ends the IDLE (imapflow sends DONE).
+     */
+    after(seen: number, ms: number): Promise<boolean> {
+      if (reports > seen) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const done = (arrived: boolean) => {
+          clearTimeout(timer);
+          wake.delete(onReport);
+          client.off('close', onClose);
+          resolve(arrived);
+        };
+        const onReport = () => done(true);
+        const onClose = () => done(false);
+        const timer = setTimeout(() => done(false), ms);
+        wake.add(onReport);
+        client.on('close', onClose);
+        client.idle().catch(() => done(false));
+      });
+    },
+    stop: () => client.off('exists', onExists),
+  };
+}
 
 export interface PollOptions {
   /** Messages per IMAP fetch (default EMAIL_POLL_BATCH_SIZE). */
@@ -48,6 +90,11 @@ export interface PollOptions {
   timeBudgetMs?: number;
   /** Larger messages are quarantined without being downloaded (default EMAIL_MAX_MESSAGE_BYTES). */
   maxMessageBytes?: number;
+  /**
+   * After catching up, keep the folder open this long (within the time budget) with IMAP IDLE and
+   * read new mail the moment the server reports it (default EMAIL_POLL_IDLE_MS; 0: return at once).
+   */
+  idleMs?: number;
   /** The job's context when run by the `email.poll` job (see transactionsFor). */
   jobCtx?: Ctx;
   /** Stops the run before the next message, as if the process had been stopped there. */
@@ -196,6 +243,7 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
   const batchSize = options.batchSize ?? cfg.batchSize;
   const budgetMs = options.timeBudgetMs ?? cfg.timeBudgetMs;
   const maxBytes = options.maxMessageBytes ?? cfg.maxMessageBytes;
+  const idleMs = options.idleMs ?? cfg.idleMs;
   const started = Date.now();
   const requestId = `poll:${randomUUID().slice(0, 8)}`;
   const transact = options.jobCtx ? await transactionsFor(options.jobCtx, requestId) : ownTransactions(orgId, requestId);
@@ -256,6 +304,11 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
     result.uidValidity = validity;
     result.lastUid = state.lastUid;
     const current = state;
+
+    // When the poll listens afterwards, new-mail reports are counted from before the first search:
+    // whatever arrives after it is read while listening.
+    const arrivals = idleMs > 0 ? watchArrivals(client) : undefined;
+    let seen = arrivals?.reports() ?? 0;
 
     // Everything above the high-water mark, oldest first ("N:*" always matches the last message).
     let uids: number[] = [];
@@ -374,7 +427,7 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
     };
 
     /** The messages to read, in groups whose sources together stay under FETCH_GROUP_BYTES (a large message goes alone). */
-    async function* groupsToRead(): AsyncGenerator<{ uids: number[]; sizes: Map<number, number> }> {
+    async function* groupsToRead(uids: number[]): AsyncGenerator<{ uids: number[]; sizes: Map<number, number> }> {
       for (let i = 0; i < uids.length; i += batchSize) {
         const chunk = uids.slice(i, i + batchSize);
         const sizes = new Map<number, number>();
@@ -414,68 +467,83 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
       }
     };
 
-    const groups = groupsToRead();
-    const first = await groups.next();
-    let fetching = first.done ? undefined : fetchSources(first.value);
-    outer: while (fetching) {
-      const stop = stopReason();
-      if (stop) {
-        result.status = stop;
-        break;
-      }
-      const { uids, sizes, sources, error } = await fetching;
-      if (error) await fail(error);
-      const following = await groups.next();
-      fetching = following.done ? undefined : fetchSources(following.value);
-      result.fetched += sources.size;
-      const runs: number[][] = [];
-      for (let r = 0; r < uids.length; r += RUN_MESSAGES) runs.push(uids.slice(r, r + RUN_MESSAGES));
-      // Started ahead and maybe left behind when the run stops: its failure is handled where it is awaited.
-      const ahead = (run: number[]) => {
-        const p = prepareRun(run, sizes, sources);
-        p.catch(() => undefined);
-        return p;
-      };
-      let next: ReturnType<typeof prepareRun> | undefined = ahead(runs[0]!);
-      for (let r = 0; r < runs.length; r++) {
-        const prepared: { inputs: MessageInput[]; failure?: string } = await next!;
+    /** Reads and stores the given new messages (stopping early on the budget, an abort, a failure or an overtaking poll). */
+    const readNew = async (uids: number[]): Promise<void> => {
+      const groups = groupsToRead(uids);
+      const first = await groups.next();
+      let fetching = first.done ? undefined : fetchSources(first.value);
+      while (fetching) {
         const stop = stopReason();
         if (stop) {
           result.status = stop;
-          break outer;
+          return;
         }
-        next = r + 1 < runs.length && !prepared.failure ? ahead(runs[r + 1]!) : undefined;
-        const { outcomes, failed } = prepared.inputs.length ? await storeRunOrEach(prepared.inputs) : { outcomes: [] };
-        for (const outcome of outcomes) {
-          if (outcome === 'stored') result.stored++;
-          else if (outcome === 'duplicate') result.duplicates++;
-          else if (outcome === 'quarantined') result.quarantined++;
-        }
-        if (outcomes.includes('overtaken')) {
-          result.status = 'overtaken';
-          break outer;
-        }
-        if (failed) {
-          const message = `Storing UID ${failed.uid} of "${folder}" failed: ${(failed.error as Error).message}`;
-          result.status = 'failed';
-          result.error = message;
-          await transact(
-            (ctx) => ctx.sql`
-              update app.mailbox_folders set
-                failing_count = case when failing_uid = ${failed.uid} then failing_count + 1 else 1 end,
-                failing_uid = ${failed.uid}, last_error = ${message.slice(0, 2000)}
-              where id = ${current.id} and last_uid = ${result.lastUid}`,
-          ).catch((e: unknown) => log.error('could not record a failed message', { channelId, uid: failed.uid, error: e }));
-          log.warn('mailbox message failed', { channelId, folder, uid: failed.uid, error: message });
-          break outer;
-        }
-        if (prepared.failure) {
-          result.status = 'failed';
-          result.error = prepared.failure;
-          break outer;
+        const { uids, sizes, sources, error } = await fetching;
+        if (error) await fail(error);
+        const following = await groups.next();
+        fetching = following.done ? undefined : fetchSources(following.value);
+        result.fetched += sources.size;
+        const runs: number[][] = [];
+        for (let r = 0; r < uids.length; r += RUN_MESSAGES) runs.push(uids.slice(r, r + RUN_MESSAGES));
+        // Started ahead and maybe left behind when the run stops: its failure is handled where it is awaited.
+        const ahead = (run: number[]) => {
+          const p = prepareRun(run, sizes, sources);
+          p.catch(() => undefined);
+          return p;
+        };
+        let next: ReturnType<typeof prepareRun> | undefined = ahead(runs[0]!);
+        for (let r = 0; r < runs.length; r++) {
+          const prepared: { inputs: MessageInput[]; failure?: string } = await next!;
+          const stop = stopReason();
+          if (stop) {
+            result.status = stop;
+            return;
+          }
+          next = r + 1 < runs.length && !prepared.failure ? ahead(runs[r + 1]!) : undefined;
+          const { outcomes, failed } = prepared.inputs.length ? await storeRunOrEach(prepared.inputs) : { outcomes: [] };
+          for (const outcome of outcomes) {
+            if (outcome === 'stored') result.stored++;
+            else if (outcome === 'duplicate') result.duplicates++;
+            else if (outcome === 'quarantined') result.quarantined++;
+          }
+          if (outcomes.includes('overtaken')) {
+            result.status = 'overtaken';
+            return;
+          }
+          if (failed) {
+            const message = `Storing UID ${failed.uid} of "${folder}" failed: ${(failed.error as Error).message}`;
+            result.status = 'failed';
+            result.error = message;
+            await transact(
+              (ctx) => ctx.sql`
+                update app.mailbox_folders set
+                  failing_count = case when failing_uid = ${failed.uid} then failing_count + 1 else 1 end,
+                  failing_uid = ${failed.uid}, last_error = ${message.slice(0, 2000)}
+                where id = ${current.id} and last_uid = ${result.lastUid}`,
+            ).catch((e: unknown) => log.error('could not record a failed message', { channelId, uid: failed.uid, error: e }));
+            log.warn('mailbox message failed', { channelId, folder, uid: failed.uid, error: message });
+            return;
+          }
+          if (prepared.failure) {
+            result.status = 'failed';
+            result.error = prepared.failure;
+            return;
+          }
         }
       }
+    };
+
+    await readNew(uids);
+    // Then, when asked, listen (IMAP IDLE) for the rest of the time and read what arrives at once.
+    const idleUntil = started + Math.min(idleMs, budgetMs);
+    while (arrivals && result.status === 'done' && Date.now() < idleUntil - IDLE_MIN_MS) {
+      if (!(await arrivals.after(seen, idleUntil - Date.now()))) break;
+      seen = arrivals.reports();
+      const after = result.lastUid;
+      const found = await client.search({ uid: `${after + 1}:*` }, { uid: true }).catch(fail);
+      await readNew((found || []).filter((u) => u > after).sort((a, b) => a - b));
     }
+    arrivals?.stop();
     await transact(async (ctx) => {
       await ctx.sql`
         update app.mailbox_folders set last_polled_at = now(), last_error = ${result.status === 'failed' ? (result.error ?? null) : null}

@@ -171,6 +171,56 @@ d('new mail becomes threads', () => {
   });
 });
 
+d('listening with IMAP IDLE', () => {
+  it('stores mail that arrives after the poll caught up while it is still listening, then returns when its time is up', async () => {
+    const box = await testMailbox();
+    await box.append(mail({ from: 'karthik@tatatextiles.example', subject: 'Before listening' }));
+    let finished = false;
+    const polling = box.poll({ idleMs: 4_000 }).finally(() => {
+      finished = true;
+    });
+    while ((await messagesOf(box.id)).length === 0) await new Promise((r) => setTimeout(r, 50));
+    await box.append(mail({ from: 'karthik@tatatextiles.example', subject: 'While listening' }));
+    let seen = false;
+    while (!seen && !finished) {
+      seen = (await messagesOf(box.id)).some((m) => m.subject === 'While listening');
+      if (!seen) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen, 'stored by the listening poll, before it returned').toBe(true);
+    expect(finished).toBe(false);
+    expect(await polling).toMatchObject({ status: 'done', stored: 2, duplicates: 0 });
+    expect((await messagesOf(box.id)).map((m) => m.subject)).toEqual(['Before listening', 'While listening']);
+  });
+  it('also reads mail whose arrival the server reported in the middle of reading, before listening began', async () => {
+    const box = await testMailbox();
+    const first = await box.append(mail({ from: 'ops@rtmforwarding.example', subject: 'Pre-alert 1' }));
+    for (const n of [2, 3]) await box.append(mail({ from: 'ops@rtmforwarding.example', subject: `Pre-alert ${n}` }));
+    let appended = false;
+    let finished = false;
+    // One message per fetch: the report of the 4th comes inside a later FETCH response, not during IDLE.
+    const polling = box
+      .poll({
+        batchSize: 1,
+        idleMs: 4_000,
+        beforeCommit: async (uid) => {
+          if (uid !== first || appended) return;
+          appended = true;
+          await box.append(mail({ from: 'ops@rtmforwarding.example', subject: 'Pre-alert 4' }));
+        },
+      })
+      .finally(() => {
+        finished = true;
+      });
+    let seen = false;
+    while (!seen && !finished) {
+      seen = (await messagesOf(box.id)).some((m) => m.subject === 'Pre-alert 4');
+      if (!seen) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(seen, 'stored by the listening poll, before it returned').toBe(true);
+    expect(await polling).toMatchObject({ status: 'done', stored: 4 });
+  });
+});
+
 d('exactly once, whatever happens', () => {
   it('resumes a poll killed mid-batch after the last committed message, losing and doubling nothing', async () => {
     const box = await testMailbox();
