@@ -42,6 +42,12 @@ const PARSE_TIMEOUT_MS = 30_000;
 const RUN_MESSAGES = 20;
 /** Not worth starting IDLE for less than this. */
 const IDLE_MIN_MS = 1_000;
+/**
+ * IDLE in slices of at most this long, with a NOOP before each: a server that reports new mail only
+ * when it next looks at the folder (Dovecot, for mail that came between two IDLEs, did so up to 30 s
+ * late) then tells at the NOOP, so no message waits more than a slice.
+ */
+const IDLE_SLICE_MS = 10_000;
 
 /**
  * Counts the server's reports of new messages in the open folder (untagged EXISTS), whenever they
@@ -59,24 +65,25 @@ function watchArrivals(client: ImapFlow) {
   return {
     reports: () => reports,
     /**
-     * True at once when there were reports after `seen`; else IDLE until one comes (true), or until
-     * `ms` pass or the connection ends (false). The next command ends the IDLE (imapflow sends DONE).
+     * 'arrived' at once when there were reports after `seen`; else IDLE until one comes ('arrived'),
+     * `ms` pass ('quiet') or the connection ends ('closed'). The next command ends the IDLE (imapflow
+     * sends DONE first).
      */
-    after(seen: number, ms: number): Promise<boolean> {
-      if (reports > seen) return Promise.resolve(true);
+    after(seen: number, ms: number): Promise<'arrived' | 'quiet' | 'closed'> {
+      if (reports > seen) return Promise.resolve('arrived');
       return new Promise((resolve) => {
-        const done = (arrived: boolean) => {
+        const done = (arrived: 'arrived' | 'quiet' | 'closed') => {
           clearTimeout(timer);
           wake.delete(onReport);
           client.off('close', onClose);
           resolve(arrived);
         };
-        const onReport = () => done(true);
-        const onClose = () => done(false);
-        const timer = setTimeout(() => done(false), ms);
+        const onReport = () => done('arrived');
+        const onClose = () => done('closed');
+        const timer = setTimeout(() => done('quiet'), ms);
         wake.add(onReport);
         client.on('close', onClose);
-        client.idle().catch(() => done(false));
+        client.idle().catch(() => done('closed'));
       });
     },
     stop: () => client.off('exists', onExists),
@@ -536,8 +543,15 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
     await readNew(uids);
     // Then, when asked, listen (IMAP IDLE) for the rest of the time and read what arrives at once.
     const idleUntil = started + Math.min(idleMs, budgetMs);
-    while (arrivals && result.status === 'done' && Date.now() < idleUntil - IDLE_MIN_MS) {
-      if (!(await arrivals.after(seen, idleUntil - Date.now()))) break;
+    while (arrivals && result.status === 'done') {
+      // A connection lost while listening ends the listening, not the poll: what was read is stored.
+      if (!(await client.noop().then(() => true, () => false))) break;
+      const left = idleUntil - Date.now();
+      // Once the time is up, only what the last NOOP reported is still read.
+      if (left < IDLE_MIN_MS && arrivals.reports() === seen) break;
+      const heard = await arrivals.after(seen, Math.min(IDLE_SLICE_MS, Math.max(left, 0)));
+      if (heard === 'closed') break;
+      if (heard === 'quiet') continue;
       seen = arrivals.reports();
       const after = result.lastUid;
       const found = await client.search({ uid: `${after + 1}:*` }, { uid: true }).catch(fail);
