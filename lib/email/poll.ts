@@ -154,15 +154,15 @@ function savepoints(ctx: Ctx): Transact {
 }
 
 /**
- * The job executor runs handlers inside a transaction. On PostgreSQL the poll commits each message
- * in a transaction of its own beside it (the job's stays idle and holds no locks), so stored mail
- * shows at once and thread rows are not locked for the whole run. Embedded PGlite serves one
- * transaction at a time, where a second one would wait for the job's forever: there each message is
- * a savepoint of the job's transaction, and the run commits as a whole (still exactly once).
+ * The job executor runs handlers inside a transaction. On PostgreSQL the poll commits each run of
+ * messages in a transaction of its own beside it (the job's stays idle and holds no locks), so stored
+ * mail shows at once and thread rows are not locked for the whole poll. Embedded PGlite serves one
+ * transaction at a time, where a second one would wait for the job's forever: there each run is a
+ * savepoint of the job's transaction, and the poll commits as a whole (still exactly once).
  */
-async function transactionsFor(jobCtx: Ctx, requestId: string): Promise<Transact> {
+async function transactionsFor(jobCtx: Ctx, requestId: string): Promise<{ transact: Transact; embedded: boolean }> {
   const [row] = await jobCtx.sql<{ embedded: boolean }[]>`select version() like '%PGlite%' as embedded`;
-  return row!.embedded ? savepoints(jobCtx) : ownTransactions(jobCtx.orgId, requestId);
+  return { transact: row!.embedded ? savepoints(jobCtx) : ownTransactions(jobCtx.orgId, requestId), embedded: row!.embedded };
 }
 
 interface FolderState {
@@ -250,10 +250,13 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
   const batchSize = options.batchSize ?? cfg.batchSize;
   const budgetMs = options.timeBudgetMs ?? cfg.timeBudgetMs;
   const maxBytes = options.maxMessageBytes ?? cfg.maxMessageBytes;
-  const idleMs = options.idleMs ?? cfg.idleMs;
   const started = Date.now();
   const requestId = `poll:${randomUUID().slice(0, 8)}`;
-  const transact = options.jobCtx ? await transactionsFor(options.jobCtx, requestId) : ownTransactions(orgId, requestId);
+  const { transact, embedded } = options.jobCtx
+    ? await transactionsFor(options.jobCtx, requestId)
+    : { transact: ownTransactions(orgId, requestId), embedded: false };
+  // There the job's transaction holds PGlite's one connection: listening would stall every request.
+  const idleMs = embedded ? 0 : (options.idleMs ?? cfg.idleMs);
   const result: PollResult = { status: 'done', fetched: 0, stored: 0, duplicates: 0, quarantined: 0, lastUid: 0, uidValidity: null, resynced: false };
 
   const loaded = await transact(async (ctx) => {
