@@ -13,7 +13,7 @@
 // Besides latency and throughput it reports CPU milliseconds per request of the API process, of the
 // database backends and of the load generator (from /proc): on a small shared machine these are
 // steadier than wall-clock figures. --cpu-prof writes V8 CPU profiles of the API process under
-// bench/results/profiles/. bench/what-if-db.ts sizes proposed database-side changes.
+// bench/results/profiles/.
 //
 // The API runs as a child process (`node --import tsx scripts/dev.ts`, what `tsx scripts/dev.ts`
 // runs) so autocannon does not share its event loop. Results: stdout and bench/results/<ts>.json.

@@ -9,7 +9,6 @@ import { migrate } from '../lib/db/migrate.js';
 import { startLocalCron } from '../lib/dev/cron.js';
 import { createRouter } from '../lib/dev/router.js';
 import { seed } from '../lib/dev/seed.js';
-import '../lib/jobs/all.js';
 import { startLocalDispatcher } from '../lib/jobs/local-dispatcher.js';
 import { log } from '../lib/log.js';
 

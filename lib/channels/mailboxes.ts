@@ -237,24 +237,20 @@ async function viewOf(ctx: Ctx, id: string): Promise<ChannelView> {
 // Checks
 // ---------------------------------------------------------------------------------------------
 
-/** The host must resolve, and only to public addresses (422 naming the field otherwise). */
-async function checkHost(value: string, path: string): Promise<void> {
+/** Runs a host check, turning a refused host into a 422 naming the field. */
+async function refusedAs(path: string, check: Promise<unknown>): Promise<void> {
   try {
-    await resolvePublicHost(value);
+    await check;
   } catch (error) {
     if (error instanceof HostRefusedError) throw invalid(path, error.message);
     throw error;
   }
 }
 
-async function checkOAuthTokenUrl(url: string, path: string): Promise<void> {
-  try {
-    await checkTokenUrl(url);
-  } catch (error) {
-    if (error instanceof HostRefusedError) throw invalid(path, error.message);
-    throw error;
-  }
-}
+/** The host must resolve, and only to public addresses. */
+const checkHost = (value: string, path: string) => refusedAs(path, resolvePublicHost(value));
+/** The token endpoint must be https and public. */
+const checkOAuthTokenUrl = (url: string, path: string) => refusedAs(path, checkTokenUrl(url));
 
 function redactedAudit(input: Record<string, unknown>): Record<string, unknown> {
   const imap = input.imap as { auth?: Record<string, unknown> } | undefined;

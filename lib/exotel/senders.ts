@@ -1,4 +1,4 @@
-// Replies on WhatsApp and SMS threads (plugged into lib/messages/senders.ts): the thread's channel (or
+// Replies on WhatsApp and SMS threads (the senders lib/messages/senders.ts uses): the thread's channel (or
 // the organization's first active one of that kind), WhatsApp's 24-hour customer-service window (free
 // text only within 24 hours of the customer's last message; outside it an approved template with the
 // right number of parameters, else 422), DLT templates for SMS, and the send job.
@@ -6,7 +6,7 @@ import type { Ctx } from '../context.js';
 import { AppError, invalid } from '../http/errors.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { EXOTEL_SEND_DEADLINE_MS, jobSpecs } from '../jobs/specs.js';
-import { registerSender, sendingChannel, type ChannelSender } from '../messages/senders.js';
+import { sendingChannel, type ChannelSender } from '../messages/sending-channel.js';
 import type { ExotelSettings } from './common.js';
 
 export const WHATSAPP_WINDOW_MS = 24 * 3_600_000;
@@ -45,7 +45,7 @@ async function describeTemplate(ctx: Ctx, m: Pending, text: string) {
   await ctx.sql`update app.messages set body_text = ${text}, body_new_text = ${text}, snippet = ${text.slice(0, 200)}, content_type = 'template' where id = ${m.id}`;
 }
 
-const whatsapp: ChannelSender = {
+export const whatsappSender: ChannelSender = {
   resolveFrom: (ctx, thread) => sendingChannel(ctx, 'whatsapp', thread.channelId, 'No active WhatsApp channel to send from: add one first'),
   async enqueue(ctx, messageId) {
     const { m, settings, lastInboundAt } = await pending(ctx, messageId);
@@ -69,7 +69,7 @@ const whatsapp: ChannelSender = {
   },
 };
 
-const sms: ChannelSender = {
+export const smsSender: ChannelSender = {
   resolveFrom: (ctx, thread) => sendingChannel(ctx, 'sms', thread.channelId, 'No active SMS channel to send from: add one first'),
   async enqueue(ctx, messageId) {
     const { m, settings } = await pending(ctx, messageId);
@@ -86,5 +86,3 @@ const sms: ChannelSender = {
   },
 };
 
-registerSender('whatsapp', whatsapp);
-registerSender('sms', sms);

@@ -6,4 +6,3 @@ import '../email/poll.js';
 import '../ai/analysis-job.js';
 import '../ai/transcribe.js';
 import '../exotel/jobs.js';
-import '../exotel/senders.js';

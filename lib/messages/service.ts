@@ -9,8 +9,6 @@ import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
 import { can } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
 import { channelSender } from './senders.js';
-// WhatsApp and SMS replies register their senders on import.
-import '../exotel/senders.js';
 
 export const messageListQuery = z.object({
   ...pageQuery,

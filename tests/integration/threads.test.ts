@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEED_ORG_ID, SEED_USERS } from '../../lib/dev/seed.js';
-import '../../lib/jobs/all.js';
 import { actAsMember } from '../../lib/http/route.js';
 import { drainJobs } from '../../lib/jobs/local-dispatcher.js';
 import { json } from '../helpers/api.js';
