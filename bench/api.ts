@@ -1,4 +1,4 @@
-// npm run bench [-- --duration 12 --engine all|postgres|pglite --reuse --cpu-prof --pglite-pool-max 1]
+// npm run bench [-- --duration 12 --engine all|postgres|pglite --reuse --cpu-prof]
 //
 // Throughput and latency of the thread endpoints on a realistic data set, next to a ceiling: the
 // same SQL issued straight to the database by postgres.js at the same concurrency. Prints figures,
@@ -8,7 +8,7 @@
 //             postgres://postgres@127.0.0.1:5432/postgres), migrate() + seed() + 100,000 threads and
 //             1,000,000 messages for the seeded organization. --reuse keeps a completed one.
 //   pglite:   embedded PGlite in a temp directory with 5,000 threads / 50,000 messages, on one
-//             connection by default (see --pglite-pool-max below).
+//             connection (see PGLITE_POOL_MAX below).
 //
 // Besides latency and throughput it reports CPU milliseconds per request of the API process, of the
 // database backends and of the load generator (from /proc): on a small shared machine these are
@@ -52,9 +52,6 @@ const { values: args } = parseArgs({
     'pglite-threads': { type: 'string', default: '5000' },
     'pglite-messages': { type: 'string', default: '50000' },
     'pool-max': { type: 'string', default: '10' },
-    // pglite-socket interleaves the extended-protocol messages of concurrent connections outside a
-    // transaction ("portal \"\" does not exist", then a hang), so PGlite runs on one connection unless asked.
-    'pglite-pool-max': { type: 'string', default: '1' },
   },
 });
 
@@ -62,7 +59,10 @@ const DURATION = Number(args.duration);
 const WARMUP = Number(args.warmup);
 const CONNECTIONS = Number(args.connections);
 const POOL_MAX = Number(args['pool-max']);
-const PGLITE_POOL_MAX = Number(args['pglite-pool-max']);
+// pglite-socket interleaves the extended-protocol messages of concurrent connections outside a
+// transaction ("portal \"\" does not exist", then a hang), so the API uses one connection to PGlite,
+// and the ceiling the same.
+const PGLITE_POOL_MAX = 1;
 const ENGINES = args.engine === 'all' ? ['postgres', 'pglite'] : [args.engine!];
 if (!ENGINES.every((e) => e === 'postgres' || e === 'pglite')) throw new Error('--engine is postgres, pglite or all');
 

@@ -210,7 +210,8 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     logLevel: e.LOG_LEVEL,
     database: url
       ? { kind: 'postgres', url, poolMax: e.DATABASE_POOL_MAX ?? (deployed ? 3 : 10), prepare: e.DATABASE_PREPARE ?? !pooled }
-      : { kind: 'pglite', dataDir: e.PGLITE_DATA_DIR, poolMax: e.DATABASE_POOL_MAX ?? 8 },
+      : // One connection whatever DATABASE_POOL_MAX says: pglite-socket interleaves concurrent ones (lib/db/client.ts).
+        { kind: 'pglite', dataDir: e.PGLITE_DATA_DIR, poolMax: 1 },
     auth: {
       secret: e.AUTH_JWT_SECRET ?? (e.SUPABASE_URL ? undefined : DEV_DEFAULTS.AUTH_JWT_SECRET),
       jwksUrl: e.SUPABASE_URL ? `${e.SUPABASE_URL.replace(/\/$/, '')}/auth/v1/.well-known/jwks.json` : undefined,

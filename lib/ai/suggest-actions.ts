@@ -250,12 +250,6 @@ export async function suggestWithModel(c: ThreadContext, choice: ModelChoice): P
   }));
 }
 
-/** Suggestions for one thread: the model's when it answers, the rules' otherwise. */
-export async function suggestActions(c: ThreadContext, choice: ModelChoice | null, requestId?: string): Promise<Suggestions> {
-  const offline: Suggestions = { suggestions: finalize(c, suggestOffline(c)), source: 'offline' };
-  return choice ? withModel(c, choice, offline, requestId) : offline;
-}
-
 async function withModel(c: ThreadContext, choice: ModelChoice, offline: Suggestions, requestId?: string): Promise<Suggestions> {
   try {
     return { suggestions: finalize(c, await suggestWithModel(c, choice)), source: 'model' };

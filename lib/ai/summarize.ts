@@ -136,12 +136,6 @@ export async function summarizeWithModel(c: ThreadContext, choice: ModelChoice):
   return { summary, bullets };
 }
 
-/** The summary of one thread: the model's when it answers, the extractive one otherwise. */
-export async function summarize(c: ThreadContext, choice: ModelChoice | null, requestId?: string): Promise<ThreadSummary> {
-  const offline: ThreadSummary = { ...summarizeOffline(c), source: 'offline' };
-  return choice ? withModel(c, choice, offline, requestId) : offline;
-}
-
 async function withModel(c: ThreadContext, choice: ModelChoice, offline: ThreadSummary, requestId?: string): Promise<ThreadSummary> {
   try {
     return { ...(await summarizeWithModel(c, choice)), source: 'model' };

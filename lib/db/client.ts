@@ -42,7 +42,7 @@ async function connect(): Promise<Sql> {
   embedded = server;
   // One connection: pglite-socket interleaves the protocol messages of concurrent connections
   // (seen as `portal "" does not exist` under load), and PGlite runs one statement at a time anyway.
-  return createPool(server.url, { max: 1, prepare: false });
+  return createPool(server.url, { max: c.poolMax, prepare: false });
 }
 
 /** The shared pool (created on first use). */

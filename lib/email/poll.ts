@@ -21,8 +21,7 @@ import {
 } from '../channels/mailboxes.js';
 import { config } from '../config.js';
 import type { Ctx, QueuedJob } from '../context.js';
-import { db, systemClaims, withClaims, type Tx } from '../db/client.js';
-import { enqueue } from '../jobs/enqueue.js';
+import { systemClaims, withClaims, type Tx } from '../db/client.js';
 import { publishJobs } from '../jobs/publish.js';
 import { defineJob } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
@@ -574,7 +573,7 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
 }
 
 // ---------------------------------------------------------------------------------------------
-// The job and the cron
+// The job
 // ---------------------------------------------------------------------------------------------
 
 export const emailPollJob = defineJob({
@@ -589,54 +588,3 @@ export const emailPollJob = defineJob({
     if (error.startsWith(prefix)) await recordConnectionFailure(ctx, payload.channelId, payload.folder, error.slice(prefix.length));
   },
 });
-
-interface DueFolder {
-  orgId: string;
-  channelId: string;
-  folderId: string;
-  path: string;
-}
-
-export interface EnqueueResult {
-  /** Folders due a poll (none of whose polls is pending or running). */
-  folders: number;
-  /** Poll jobs for them (a job this minute already made is counted, not made again). */
-  jobs: number;
-  organizations: number;
-}
-
-/**
- * The minute cron: one `email.poll` job per enabled folder of every mailbox that is not disabled
- * (a failing one keeps being tried, so it recovers by itself), stalest first. The dedupe key names
- * the folder and the minute, and a folder whose poll is still pending or running gets none, so
- * overlapping ticks never pile polls up. Bounded per tick; the rest comes first next minute.
- */
-export async function enqueueMailboxPolls(options: { now?: Date; limit?: number } = {}): Promise<EnqueueResult> {
-  const sql = await db();
-  const now = options.now ?? new Date();
-  const minute = Math.floor(now.getTime() / 60_000);
-  const due = await sql<DueFolder[]>`
-    with busy as (
-      select org_id, payload ->> 'channelId' as channel_id, payload ->> 'folder' as folder from app.outbox
-      where name = 'email.poll' and status in ('pending', 'running'))
-    select c.org_id, c.id as channel_id, f.id as folder_id, f.path
-    from app.channels c join app.mailbox_folders f on f.org_id = c.org_id and f.channel_id = c.id
-    where c.kind = 'email' and c.status <> 'disabled' and f.enabled
-      and not exists (select 1 from busy b where b.org_id = c.org_id and b.channel_id = c.id::text and b.folder = f.path)
-    order by f.last_polled_at nulls first, f.id
-    limit ${options.limit ?? 500}`;
-  const byOrg = new Map<string, DueFolder[]>();
-  for (const row of due) byOrg.set(row.orgId, [...(byOrg.get(row.orgId) ?? []), row]);
-  const jobs: QueuedJob[] = [];
-  for (const [orgId, rows] of byOrg) {
-    await withClaims(systemClaims(orgId), async (tx) => {
-      const ctx: Ctx = { requestId: `cron:email-poll:${minute}`, userId: null, orgId, role: 'system', sql: tx, jobs };
-      for (const row of rows) {
-        await enqueue(ctx, jobSpecs.emailPoll, { channelId: row.channelId, folder: row.path }, { dedupeKey: `poll:${row.folderId}:${minute}` });
-      }
-    });
-  }
-  if (jobs.length > 0) await publishJobs(jobs);
-  return { folders: due.length, jobs: jobs.length, organizations: byOrg.size };
-}
-

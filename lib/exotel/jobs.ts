@@ -113,8 +113,6 @@ export const fetchMediaJob = defineJob({
 // Sending
 // ---------------------------------------------------------------------------------------------
 
-export const SEND_DEADLINE_MS = 12 * 3_600_000;
-
 interface OutboundRow {
   id: string;
   threadId: string;

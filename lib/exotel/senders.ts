@@ -5,7 +5,7 @@
 import type { Ctx } from '../context.js';
 import { AppError, invalid } from '../http/errors.js';
 import { enqueue } from '../jobs/enqueue.js';
-import { EXOTEL_SEND_DEADLINE_MS, jobSpecs } from '../jobs/specs.js';
+import { jobSpecs } from '../jobs/specs.js';
 import { sendingChannel, type ChannelSender } from '../messages/sending-channel.js';
 import type { ExotelSettings } from './common.js';
 
@@ -65,7 +65,7 @@ export const whatsappSender: ChannelSender = {
       }
       if (!m.bodyText?.trim()) throw invalid('body.text', 'a WhatsApp message needs text');
     }
-    await enqueue(ctx, jobSpecs.exotelSend, { messageId }, { deadlineAt: new Date(Date.now() + EXOTEL_SEND_DEADLINE_MS), dedupeKey: messageId });
+    await enqueue(ctx, jobSpecs.exotelSend, { messageId }, { dedupeKey: messageId });
   },
 };
 
@@ -82,7 +82,7 @@ export const smsSender: ChannelSender = {
     }
     if (!m.bodyText?.trim()) throw invalid('body.text', 'an SMS needs text (as registered with the DLT template)');
     if (m.bodyText.length > 2000) throw invalid('body.text', 'is longer than an SMS may be (2000 characters)');
-    await enqueue(ctx, jobSpecs.exotelSend, { messageId }, { deadlineAt: new Date(Date.now() + EXOTEL_SEND_DEADLINE_MS), dedupeKey: messageId });
+    await enqueue(ctx, jobSpecs.exotelSend, { messageId }, { dedupeKey: messageId });
   },
 };
 

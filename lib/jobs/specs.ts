@@ -19,9 +19,9 @@ const spec = <S extends z.ZodType>(s: JobSpec<S>): JobSpec<S> => s;
 const aMessage = z.object({ messageId: z.uuid() });
 
 /** Resend keeps idempotency keys for 24 hours: an email send is never retried after 23. */
-export const EMAIL_SEND_DEADLINE_MS = 23 * 3_600_000;
+const EMAIL_SEND_DEADLINE_MS = 23 * 3_600_000;
 /** WhatsApp and SMS sends stop retrying after 12 hours: later than that the reply is stale. */
-export const EXOTEL_SEND_DEADLINE_MS = 12 * 3_600_000;
+const EXOTEL_SEND_DEADLINE_MS = 12 * 3_600_000;
 
 export const jobSpecs = {
   threadUnsnooze: spec({ name: 'thread.unsnooze', schema: z.object({ threadId: z.uuid(), until: z.iso.datetime({ offset: true }) }) }),

@@ -3,13 +3,13 @@
 import { smsSender, whatsappSender } from '../exotel/senders.js';
 import { AppError } from '../http/errors.js';
 import { enqueue } from '../jobs/enqueue.js';
-import { EMAIL_SEND_DEADLINE_MS, jobSpecs } from '../jobs/specs.js';
+import { jobSpecs } from '../jobs/specs.js';
 import { sendingChannel, type ChannelSender } from './sending-channel.js';
 
 const email: ChannelSender = {
   resolveFrom: (ctx, thread) => sendingChannel(ctx, 'email', thread.channelId, 'No active mailbox to send from: add an email channel first'),
   async enqueue(ctx, messageId) {
-    await enqueue(ctx, jobSpecs.emailSend, { messageId }, { deadlineAt: new Date(Date.now() + EMAIL_SEND_DEADLINE_MS), dedupeKey: messageId });
+    await enqueue(ctx, jobSpecs.emailSend, { messageId }, { dedupeKey: messageId });
   },
 };
 

@@ -77,16 +77,19 @@ export class LocalStorage implements StorageAdapter {
     this.dirs.add(dir);
   }
 
-  /** Moves a finished temporary file into place, making its directory again if it vanished meanwhile. */
-  private async moveIntoPlace(tmp: string, file: string) {
+  /**
+   * Puts a finished temporary file in place (rename, or link when an existing object must not be
+   * replaced), making its directory again if it vanished since it was remembered.
+   */
+  private async moveIntoPlace(tmp: string, file: string, put: (from: string, to: string) => Promise<void> = rename) {
     await this.ensureDir(dirname(file));
     try {
-      await rename(tmp, file);
+      await put(tmp, file);
     } catch (error) {
       if (!isMissing(error)) throw error;
       this.dirs.clear();
       await mkdir(dirname(file), { recursive: true });
-      await rename(tmp, file);
+      await put(tmp, file);
     }
   }
 
@@ -243,10 +246,9 @@ export class LocalStorage implements StorageAdapter {
       } finally {
         await handle.close();
       }
-      await this.ensureDir(dirname(file));
       try {
         // link() fails when the object exists: a signed upload never replaces an object.
-        await link(tmp, file);
+        await this.moveIntoPlace(tmp, file, link);
       } catch (error) {
         if ((error as { code?: string }).code === 'EEXIST') throw new AppError('conflict', 'This object was already uploaded');
         throw error;
