@@ -8,6 +8,7 @@ import { extractIdentifiers } from '../logistics/identifiers.js';
 import { linkShipments } from '../logistics/links.js';
 import type { Ctx } from '../context.js';
 import { announceMessage } from '../messages/announce.js';
+import { makeSnippet } from '../email/quoted.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { recordChange, topics } from '../realtime.js';
 import type { ExotelChannel, ExotelKind } from './common.js';
@@ -34,10 +35,6 @@ export interface Outcome {
 }
 
 const LABEL: Record<ExotelKind, string> = { whatsapp: 'WhatsApp', sms: 'SMS', voice: 'Call' };
-
-function snippetOf(text: string): string {
-  return text.replace(/\s+/g, ' ').trim().slice(0, 200);
-}
 
 /** The contact with this number (WhatsApp number first on WhatsApp), created when unknown. */
 async function contactFor(ctx: Ctx, kind: ExotelKind, number: string, name: string | null): Promise<{ id: string; customerId: string | null }> {
@@ -92,7 +89,7 @@ async function rollUp(
   const sql = ctx.sql;
   const reopen = message.inbound && ['pending', 'snoozed'].includes(thread.status);
   const at = message.at;
-  await sql`
+  const [threadNow] = await sql`
     update app.threads set
       message_count = message_count + 1,
       last_message_at = greatest(last_message_at, ${at}),
@@ -103,11 +100,9 @@ async function rollUp(
       customer_id = coalesce(customer_id, ${thread.contact.customerId}),
       contact_id = coalesce(contact_id, ${thread.contact.id})
       ${reopen ? sql`, status = 'open', snoozed_until = null` : sql``}
-    where id = ${thread.id}`;
-  const [threadNow] = await sql`
-    select id, subject, status, priority, channel, channel_id, customer_id, contact_id, counterpart, assignee_id, team_id, snippet,
-      message_count, last_message_at, last_inbound_at, last_activity_at, previous_thread_id
-    from app.threads where id = ${thread.id}`;
+    where id = ${thread.id}
+    returning id, subject, status, priority, channel, channel_id, customer_id, contact_id, counterpart, assignee_id, team_id, snippet,
+      message_count, last_message_at, last_inbound_at, last_activity_at, previous_thread_id`;
   await recordChange(ctx, {
     event: thread.created ? 'thread.created' : 'thread.updated',
     topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, thread.id)],
@@ -127,6 +122,7 @@ export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: I
   if (dup) return { outcome: 'duplicate', messageId: dup.id, threadId: dup.threadId };
   const thread = await threadFor(ctx, channel, m.from, m.name, m.occurredAt);
   const shown = m.text || (m.media ? `[${m.contentType}${m.media.filename ? `: ${m.media.filename}` : ''}]` : `[${m.contentType}]`);
+  const snippet = makeSnippet(shown);
   const [row] = await sql<{ id: string }[]>`
     insert into app.messages ${sql({
       orgId: ctx.orgId,
@@ -140,7 +136,7 @@ export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: I
       toRecipients: sql.json([{ address: channel.address }] as never),
       bodyText: m.text,
       bodyNewText: m.text,
-      snippet: snippetOf(shown),
+      snippet: snippet,
       contentType: m.contentType,
       providerMessageId: m.providerId,
       externalIds: sql.array(m.providerId ? [m.providerId] : []),
@@ -159,9 +155,9 @@ export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: I
   await rollUp(ctx, thread, {
     id: messageId,
     at: m.occurredAt,
-    snippet: snippetOf(shown),
+    snippet: snippet,
     inbound: true,
-    data: { direction: 'inbound', channel: channel.kind, from: m.from, fromName: m.name, contentType: m.contentType, snippet: snippetOf(shown), occurredAt: m.occurredAt },
+    data: { direction: 'inbound', channel: channel.kind, from: m.from, fromName: m.name, contentType: m.contentType, snippet: snippet, occurredAt: m.occurredAt },
   });
   return { outcome: 'stored', messageId, threadId: thread.id };
 }
