@@ -1,0 +1,162 @@
+// The functions as Vercel built them (.vercel/output from `npm run build:vercel`), loaded on their own
+// from their staged directories on the Node.js major package.json pins, configured as a deployment
+// and called against real PostgreSQL: health, the inbox list with a token, a snooze whose job QStash
+// would deliver with a valid signature, and the cron guard. A feature that only works from source
+// fails here. CI builds first and sets TEST_REQUIRE_SERVERS=1, so this never silently skips there.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPool, type Sql } from '../../lib/db/client.js';
+import { migrate } from '../../lib/db/migrate.js';
+import { SEED_USERS, seed } from '../../lib/dev/seed.js';
+import { signAccessToken } from '../../lib/http/auth.js';
+import { emptyDatabase } from '../helpers/database.js';
+import { CURRENT_KEY, fakeQStash, NEXT_KEY, qstashSignature } from '../helpers/qstash.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const outputDir = process.env.VERCEL_OUTPUT_DIR ?? join(root, '.vercel/output');
+const node = join(root, 'tools/vercel/node_modules/.bin/node');
+const pinnedMajor = /^(\d+)\./.exec(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).engines.node)![1]!;
+const built = existsSync(join(outputDir, 'config.json')) && existsSync(node);
+if (!built) {
+  const why = `no Vercel build at ${outputDir} or no pinned Node.js in tools/vercel: run \`npm run build:vercel\``;
+  if (process.env.TEST_REQUIRE_SERVERS === '1') throw new Error(`TEST_REQUIRE_SERVERS=1 but ${why}`);
+  console.warn(`[banxway] built-function smoke test skipped: ${why}`);
+}
+
+const PUBLIC_BASE_URL = 'https://banxway-smoke.test';
+const ISSUER = 'https://smoke-project.supabase.co/auth/v1';
+const secrets = {
+  AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
+  CRON_SECRET: randomBytes(24).toString('hex'),
+  ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+};
+
+describe.skipIf(!built)('functions from .vercel/output', () => {
+  let database: { url: string; drop(): Promise<void> };
+  let sql: Sql;
+  let qstash: Awaited<ReturnType<typeof fakeQStash>>;
+  let server: ChildProcess;
+  let base: string;
+  let runtime = '';
+  let stderr = '';
+  const staging = mkdtempSync(join(tmpdir(), 'banxway-vercel-'));
+
+  beforeAll(async () => {
+    database = await emptyDatabase();
+    sql = createPool(database.url, { max: 2, prepare: false });
+    await migrate(sql);
+    await seed(sql);
+    qstash = await fakeQStash();
+    server = spawn(node, [join(root, 'tests/helpers/vercel-output-server.mjs'), outputDir, root, staging], {
+      env: {
+        PATH: process.env.PATH,
+        VERCEL: '1',
+        VERCEL_ENV: 'production',
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: database.url,
+        PUBLIC_BASE_URL,
+        AUTH_JWT_ISSUER: ISSUER,
+        ...secrets,
+        QSTASH_TOKEN: 'qstash-test-token',
+        QSTASH_URL: qstash.url,
+        QSTASH_CURRENT_SIGNING_KEY: CURRENT_KEY,
+        QSTASH_NEXT_SIGNING_KEY: NEXT_KEY,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    base = await new Promise<string>((resolve, reject) => {
+      server.once('exit', (code) => reject(new Error(`the output server exited (${code}): ${stderr}`)));
+      server.stdout!.on('data', (chunk: Buffer) => {
+        const m = /listening (\d+) on (v[\d.]+)/.exec(chunk.toString());
+        if (!m) return;
+        runtime = m[2]!;
+        resolve(`http://127.0.0.1:${m[1]}`);
+      });
+    });
+  });
+
+  afterAll(async () => {
+    server?.kill();
+    await qstash?.close();
+    await sql?.end({ timeout: 5 });
+    await database?.drop();
+    rmSync(staging, { recursive: true, force: true });
+  });
+
+  const token = () => signAccessToken(SEED_USERS.agent, { secret: secrets.AUTH_JWT_SECRET, issuer: ISSUER });
+
+  it(`runs on the pinned Node.js major (${pinnedMajor}.x) and leaves embedded-only packages out`, async () => {
+    expect(runtime).toMatch(new RegExp(`^v${pinnedMajor}\\.`));
+    expect((await fetch(`${base}/api/health`)).status, stderr).toBe(200);
+    const vc = JSON.parse(readFileSync(join(outputDir, 'functions/api/threads/index.func/.vc-config.json'), 'utf8'));
+    expect(vc.runtime).toBe(`nodejs${pinnedMajor}.x`);
+    for (const fn of ['api/health', 'api/threads/index', 'api/jobs/[name]']) {
+      expect(existsSync(join(outputDir, `functions/${fn}.func/node_modules/@electric-sql`)), fn).toBe(false);
+      expect(existsSync(join(outputDir, `functions/${fn}.func/lib/db/embedded.js`)), fn).toBe(false);
+    }
+  });
+
+  it('health answers 200 with migrations current and the production adapters', async () => {
+    const res = await fetch(`${base}/api/health`);
+    const body = await res.json();
+    expect(res.status).toBe(200);
+    expect(body).toMatchObject({ status: 'ok', env: 'production', database: { ok: true }, migrations: { ok: true, pending: [] } });
+    expect(body.adapters).toMatchObject({ database: 'postgres', jobs: 'qstash' });
+  });
+
+  it('the inbox list answers 200 with a token, 401 without', async () => {
+    const res = await fetch(`${base}/api/threads?limit=5`, { headers: { authorization: `Bearer ${await token()}` } });
+    const body = await res.json();
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body.data.length).toBeGreaterThan(0);
+    expect((await fetch(`${base}/api/threads`)).status).toBe(401);
+  });
+
+  it('a snooze publishes its job to QStash, and the signed delivery runs it', async () => {
+    const auth = { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' };
+    const created = await fetch(`${base}/api/threads`, {
+      method: 'POST',
+      headers: auth,
+      body: JSON.stringify({ subject: `Smoke ${randomUUID()}` }),
+    });
+    const thread = await created.json();
+    expect(created.status, JSON.stringify(thread)).toBe(201);
+    const until = new Date(Date.now() + 1500).toISOString();
+    const snoozed = await fetch(`${base}/api/threads/${thread.id}`, { method: 'PATCH', headers: auth, body: JSON.stringify({ snoozedUntil: until }) });
+    expect(snoozed.status, await snoozed.clone().text()).toBe(200);
+
+    const [job] = await sql<{ id: string }[]>`select id from app.outbox where name = 'thread.unsnooze' and payload->>'threadId' = ${thread.id}`;
+    const published = qstash.published.find((p) => JSON.parse(p.body).outboxId === job!.id);
+    expect(published?.destination).toBe(`${PUBLIC_BASE_URL}/api/jobs/thread.unsnooze`);
+    await new Promise((r) => setTimeout(r, Date.parse(until) - Date.now() + 200));
+
+    const url = `${PUBLIC_BASE_URL}/api/jobs/thread.unsnooze`;
+    const forged = await fetch(`${base}/api/jobs/thread.unsnooze`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'upstash-signature': await qstashSignature(url, published!.body, { key: 'sig_wrong' }) },
+      body: published!.body,
+    });
+    expect(forged.status).toBe(401);
+    const delivered = await fetch(`${base}/api/jobs/thread.unsnooze`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'upstash-signature': await qstashSignature(url, published!.body) },
+      body: published!.body,
+    });
+    expect(delivered.status, stderr).toBe(200);
+    expect(await delivered.json()).toEqual({ outcome: 'done' });
+    const [after] = await sql<{ status: string }[]>`select status from app.threads where id = ${thread.id}`;
+    expect(after!.status).toBe('open');
+  });
+
+  it('cron routes need the cron secret', async () => {
+    expect((await fetch(`${base}/api/cron/jobs-sweep`)).status).toBe(401);
+    const res = await fetch(`${base}/api/cron/jobs-sweep`, { headers: { authorization: `Bearer ${secrets.CRON_SECRET}` } });
+    expect(res.status, stderr).toBe(200);
+  });
+});
