@@ -1,7 +1,7 @@
 // What /api/health reports: database reachable, migrations current, which adapters are active.
 import { config } from './config.js';
 import { db } from './db/client.js';
-import { pendingMigrations } from './db/migrate.js';
+import { migrationState, type MigrationState } from './db/migrate.js';
 import { outboundKind } from './email/outbound.js';
 import { storageKind } from './storage/index.js';
 
@@ -18,14 +18,14 @@ export async function health() {
     ai: c.ai.apiKey ? 'openai-compatible' : 'offline',
   };
   let database: { ok: boolean; latencyMs?: number; error?: string } = { ok: false };
-  let migrations: { ok: boolean; pending: string[] } = { ok: false, pending: [] };
+  let migrations: { ok: boolean } & MigrationState = { ok: false, pending: [], outOfOrder: [], edited: [] };
   try {
     const sql = await db();
     const started = performance.now();
     await sql`select 1`;
     database = { ok: true, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
-    const pending = await pendingMigrations(sql);
-    migrations = { ok: pending.length === 0, pending };
+    const state = await migrationState(sql);
+    migrations = { ok: state.pending.length === 0 && state.edited.length === 0, ...state };
   } catch (error) {
     database = { ok: false, error: (error as { code?: string }).code ?? 'unreachable' };
   }
