@@ -4,7 +4,11 @@
 // bundle, target node20, packages bundled, no minification, only Node built-ins external), then per
 // bundle: its size, the median time to import it in a fresh Node process with a production-like
 // environment, whether importing opened any connection, and whether embedded-only code (PGlite, the
-// local job dispatcher, croner) made it in. Prints figures, never asserts.
+// local job dispatcher, croner) made it in. Beside each, when `npm run build:vercel` has built
+// .vercel/output, the size of the function as Vercel built it (its traced files: what is uploaded
+// and unpacked on a cold start) and whether an embedded-only package was traced into it. Exits
+// non-zero when a CRUD route misses a target, or embedded-only code or an import-time connection
+// reaches any function.
 //
 // Vercel ships a function's files as traced (Node File Trace), not as one file, so a dynamic
 // import() loads its module only when that code runs. The bundles are therefore split at dynamic
@@ -13,7 +17,7 @@
 // reply written in HTML, or @upstash/redis when Upstash is configured, on the first rate-limited call).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -43,6 +47,26 @@ const EMBEDDED = [
   { name: 'embedded.ts', input: /lib\/db\/embedded\.ts$/, text: /PGLiteSocketServer/ },
   { name: 'dev cron', input: /lib\/dev\/cron\.ts$/, text: /startLocalCron/ },
 ];
+
+// What `vercel build` wrote (npm run build:vercel); sizes of the built functions come from here.
+const OUTPUT_FUNCTIONS = join(repoRoot, '.vercel/output/functions');
+const BUILT_EMBEDDED = ['node_modules/@electric-sql', 'lib/db/embedded.js', 'lib/jobs/local-dispatcher.js', 'lib/dev'];
+
+/** Bytes of every file under a directory (symlinks followed, as the deployment holds the files). */
+function treeBytes(dir: string): number {
+  return readdirSync(dir).reduce((n, name) => {
+    const full = join(dir, name);
+    const st = lstatSync(full).isSymbolicLink() ? statSync(full) : lstatSync(full);
+    return n + (st.isDirectory() ? treeBytes(full) : st.size);
+  }, 0);
+}
+
+/** The built function of api/x.ts: its size and the embedded-only files traced into it (undefined without a build). */
+function builtFunction(rel: string): { bytes: number; embedded: string[] } | undefined {
+  const dir = join(OUTPUT_FUNCTIONS, `${rel.replace(/\.ts$/, '')}.func`);
+  if (!existsSync(dir)) return undefined;
+  return { bytes: treeBytes(dir), embedded: BUILT_EMBEDDED.filter((p) => existsSync(join(dir, p))) };
+}
 
 function apiFiles(dir = join(repoRoot, 'api')): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -283,7 +307,7 @@ async function main() {
     const st = stats(b);
     const crud = CRUD.test(b.file);
     return {
-      file: b.file, crud, bytes: b.bytes, totalBytes: b.totalBytes, chunks: b.atImport.length + b.later.length, buildMs: b.buildMs, ...st,
+      file: b.file, crud, bytes: b.bytes, totalBytes: b.totalBytes, built: builtFunction(b.file), chunks: b.atImport.length + b.later.length, buildMs: b.buildMs, ...st,
       importRuns: b.runs.map((r) => round(r.ms, 1)), importCpuRuns: b.runs.map((r) => round(r.cpuMs, 1)), exports: b.runs[0]?.exports ?? [],
       connectionsDuringImport: b.connections, embedded, warnings: b.warnings,
       requireShim: b.shim, dynamicRequires: b.dynamicRequires, error: b.error,
@@ -293,18 +317,22 @@ async function main() {
     };
   });
 
-  const header = ['function', 'KB at import', 'KB in all', 'import ms', 'import CPU ms', 'min-max ms', 'connects', 'embedded-only code', 'largest parts at import (KB)', 'loaded later by import() (KB)', '<=1 MB', '<=150 ms'];
+  const header = ['function', 'KB at import', 'KB in all', 'built MB', 'import ms', 'import CPU ms', 'min-max ms', 'connects', 'embedded-only code', 'largest parts at import (KB)', 'loaded later by import() (KB)', '<=1 MB', '<=150 ms'];
   const body = rows.map((r) => {
     const emb = r.embedded.map((e) => `${e.name}${e.inputs.length ? '' : ` (text only x${e.textMatches})`}`).join(', ');
     const parts = (list: { name: string; bytes: number }[]) => list.slice(0, 3).map((t) => `${t.name} ${fmt(t.bytes / 1000, 0)}`).join(', ');
     return [
-      `${r.file}${r.crud ? ' *' : ''}${r.requireShim ? ' †' : ''}`, kb(r.bytes), kb(r.totalBytes), r.error ? 'error' : fmt(r.importMs), fmt(r.importCpuMs),
+      `${r.file}${r.crud ? ' *' : ''}${r.requireShim ? ' †' : ''}`, kb(r.bytes), kb(r.totalBytes),
+      r.built ? `${fmt(r.built.bytes / 1e6, 1)}${r.built.embedded.length ? ` (${r.built.embedded.join(', ')})` : ''}` : '-', r.error ? 'error' : fmt(r.importMs), fmt(r.importCpuMs),
       r.importRuns.length ? `${fmt(r.min)}-${fmt(r.max)}` : '-', String(r.connectionsDuringImport), emb || 'none', parts(r.top), parts(r.loadedLater) || '-',
       r.meetsTargets ? mark(r.meetsTargets.size) : '', r.meetsTargets ? mark(r.meetsTargets.import) : '',
     ];
   });
   log(`\nTargets for the CRUD routes (*: customers, contacts, threads): loaded at import <= 1 MB (1,000,000 bytes), import <= ${TARGETS.importMs} ms (wall, median)`);
   log('Bundles are split at dynamic import(): "KB at import" is what a cold start loads, "KB in all" adds what later import() calls load.');
+  log(existsSync(OUTPUT_FUNCTIONS)
+    ? '"built MB": the function as `vercel build` traced it into .vercel/output (every file it ships, node_modules included).'
+    : '"built MB": no .vercel/output; run `npm run build:vercel` first to see the size of each function as Vercel builds it.');
   log('KB = 1,000 bytes. "import CPU ms" = CPU of the whole process (all threads) during the import, steadier than wall time on a busy machine.');
   log('†: CommonJS dependencies require() Node built-ins, so the bundle got a createRequire banner (else it throws when that code runs).\n');
   log(table([header, ...body]));
@@ -312,6 +340,7 @@ async function main() {
   const allOk = crudRows.every((r) => r.meetsTargets!.size && r.meetsTargets!.import);
   const anyEmbedded = rows.filter((r) => r.embedded.some((e) => e.inputs.length > 0));
   const anyConnect = rows.filter((r) => r.connectionsDuringImport > 0);
+  const builtEmbedded = rows.filter((r) => r.built?.embedded.length);
   const req = rows.filter((r) => r.dynamicRequires.length);
   const errors = rows.filter((r) => r.error);
   log(`\nCRUD routes meeting both targets: ${crudRows.filter((r) => r.meetsTargets!.size && r.meetsTargets!.import).length}/${crudRows.length}${allOk ? '' : ` (not: ${crudRows.filter((r) => !(r.meetsTargets!.size && r.meetsTargets!.import)).map((r) => r.file).join(', ')})`}`);
@@ -319,6 +348,12 @@ async function main() {
   log('  ("text only": the word occurs only as a string, e.g. config.ts\'s database kind \'pglite\' and PGLITE_DATA_DIR, not as bundled code.)');
   log(`Bundles with CommonJS require() of built-ins (rebuilt with a createRequire banner, else they throw when that code runs): ${req.length ? req.map((r) => `${r.file} (${r.dynamicRequires.length} modules)`).join(', ') : 'none'}`);
   log(`Connections opened while importing (lingering 300 ms): ${anyConnect.length ? anyConnect.map((r) => `${r.file} (${r.connectionsDuringImport})`).join(', ') : 'none'}`);
+  const built = rows.filter((r) => r.built);
+  if (built.length) {
+    const sizes = built.map((r) => r.built!.bytes);
+    log(`Built functions (.vercel/output): ${built.length}, ${fmt(Math.min(...sizes) / 1e6, 1)}-${fmt(Math.max(...sizes) / 1e6, 1)} MB each; ` +
+      `embedded-only files traced in: ${builtEmbedded.length ? builtEmbedded.map((r) => `${r.file} (${r.built!.embedded.join(', ')})`).join('; ') : 'none'}`);
+  }
   if (errors.length) log(`Errors:\n${errors.map((r) => `  ${r.file}: ${r.error}`).join('\n')}`);
   const warned = rows.filter((r) => r.warnings.length);
   if (warned.length) log(`esbuild warnings: ${warned.map((r) => `${r.file}: ${r.warnings.join(' | ')}`).join('; ')}`);
@@ -335,6 +370,17 @@ async function main() {
   });
   log(`\nJSON: ${json}`);
   if (args.keep) log(`bundles kept in ${outDir}`);
+  const failed = [
+    !allOk && 'a CRUD route misses a target',
+    anyEmbedded.length > 0 && 'embedded-only code is bundled',
+    builtEmbedded.length > 0 && 'embedded-only files are traced into a built function',
+    anyConnect.length > 0 && 'a function connects while importing',
+    errors.length > 0 && 'a function failed to build or import',
+  ].filter(Boolean);
+  if (failed.length) {
+    log(`\nFAILED: ${failed.join('; ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((error: unknown) => {
