@@ -204,6 +204,7 @@ async function main() {
     DATABASE_URL: `postgres://banxway:${randomBytes(12).toString('hex')}@127.0.0.1:${sink.port}/banxway`,
     PUBLIC_BASE_URL: 'https://api.banxway.example',
     AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
+    AUTH_JWT_ISSUER: 'https://ref.supabase.co/auth/v1',
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     CRON_SECRET: randomBytes(24).toString('hex'),
     STORAGE_SIGNING_SECRET: randomBytes(24).toString('hex'),

@@ -116,6 +116,10 @@ export const envSchema = z
     if (!env.SUPABASE_URL && !env.AUTH_JWT_SECRET) {
       issue.addIssue({ code: 'custom', path: ['SUPABASE_URL'], message: 'or AUTH_JWT_SECRET is required in a deployment' });
     }
+    // Without an issuer any token signed with the secret passes, whoever minted it for whatever service.
+    if (!env.SUPABASE_URL && !env.AUTH_JWT_ISSUER) {
+      issue.addIssue({ code: 'custom', path: ['AUTH_JWT_ISSUER'], message: 'is required in a deployment (or SUPABASE_URL, from which it is derived)' });
+    }
     for (const [name, value] of Object.entries(DEV_DEFAULTS)) {
       if (env[name as keyof typeof DEV_DEFAULTS] === value) {
         issue.addIssue({ code: 'custom', path: [name], message: 'is the public development default; set a real secret' });

@@ -1,6 +1,7 @@
 // Access-token verification with jose: Supabase's JWKS (ES256/RS256) when SUPABASE_URL is set, the
 // HS256 secret otherwise (or as well, for projects still on the legacy secret). Issuer, audience and
-// expiry are always checked.
+// expiry are always checked: a token must carry `exp`, and one issued (`iat`) or valid from (`nbf`)
+// later than now, beyond a few seconds of clock skew, is refused.
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { config } from '../config.js';
 import { AppError } from './errors.js';
@@ -34,16 +35,15 @@ export async function verifyAccessToken(token: string): Promise<Principal> {
     verified.delete(token);
   }
   const principal = await verifySignatureAndClaims(token);
-  if (typeof principal.claims.exp === 'number') {
-    if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
-    verified.set(token, { principal, expiresAtMs: (principal.claims.exp + CLOCK_TOLERANCE_S) * 1000 });
-  }
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+  // Every accepted token has exp (a required claim).
+  verified.set(token, { principal, expiresAtMs: (principal.claims.exp! + CLOCK_TOLERANCE_S) * 1000 });
   return principal;
 }
 
 async function verifySignatureAndClaims(token: string): Promise<Principal> {
   const { auth } = config();
-  const options = { issuer: auth.issuer, audience: auth.audience, clockTolerance: CLOCK_TOLERANCE_S };
+  const options = { issuer: auth.issuer, audience: auth.audience, clockTolerance: CLOCK_TOLERANCE_S, requiredClaims: ['exp'] };
   let header: { alg?: string };
   try {
     header = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as { alg?: string };
@@ -60,6 +60,10 @@ async function verifySignatureAndClaims(token: string): Promise<Principal> {
       if (!auth.jwksUrl) throw new AppError('unauthorized', `Tokens signed with ${header.alg ?? 'no algorithm'} are not accepted`);
       jwks ??= createRemoteJWKSet(new URL(auth.jwksUrl), { cacheMaxAge: 10 * 60_000 });
       ({ payload } = await jwtVerify(token, jwks, { ...options, algorithms: ['ES256', 'RS256'] }));
+    }
+    // jose checks `nbf` itself, and `iat` only against a maximum age, which Supabase's tokens do not need.
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + CLOCK_TOLERANCE_S) {
+      throw new AppError('unauthorized', "The access token's iat claim is in the future");
     }
     if (!payload.sub || !uuid.test(payload.sub)) throw new AppError('unauthorized', 'The access token has no user');
     if (payload.role && payload.role !== 'authenticated') throw new AppError('unauthorized', 'The access token is not a signed-in user');

@@ -37,6 +37,13 @@ describe('configuration', () => {
     expect(() => parseConfig({ ...production, QSTASH_TOKEN: 't' })).toThrow(/QSTASH_CURRENT_SIGNING_KEY/);
   });
 
+  it('requires a token issuer in a deployment: AUTH_JWT_ISSUER, or SUPABASE_URL it is derived from', () => {
+    const secretOnly = { ...production, SUPABASE_URL: undefined, AUTH_JWT_SECRET: 'a-project-jwt-secret-of-at-least-32-chars' };
+    expect(() => parseConfig(secretOnly)).toThrow(/AUTH_JWT_ISSUER is required in a deployment/);
+    expect(parseConfig({ ...secretOnly, AUTH_JWT_ISSUER: 'https://ref.supabase.co/auth/v1' }).auth.issuer).toBe('https://ref.supabase.co/auth/v1');
+    expect(parseConfig(production).auth.issuer).toBe('https://ref.supabase.co/auth/v1');
+  });
+
   it('configures Supabase: JWKS and issuer from the project URL, no prepared statements on the pooler', () => {
     const c = parseConfig(production);
     expect(c.auth).toMatchObject({
