@@ -1,9 +1,14 @@
-// Refuses outbound connections to hosts a member typed in (IMAP servers, OAuth token endpoints) when
-// they resolve to an address inside a private network, so a channel can never be used to reach the
-// deployment's own network (SSRF). Checked when the host is saved and again at every connect.
+// Refuses outbound connections to hosts a member typed in or a provider sent (IMAP servers, OAuth token
+// endpoints, media URLs) when they resolve to an address inside a private network, so a channel can
+// never be used to reach the deployment's own network (SSRF). Checked when the host is saved and again
+// at every connect, and each connection dials the very address that was checked (resolved once and
+// pinned), so a DNS answer that changes between the check and the connect (rebinding) cannot slip in.
 import type { LookupAddress } from 'node:dns';
 import { lookup } from 'node:dns/promises';
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
+import { Readable } from 'node:stream';
 import { config } from '../config.js';
 
 export type HostRefusal = 'private' | 'unresolvable';
@@ -70,9 +75,16 @@ function ipv6Blocked(ip: string): boolean {
   const v4 = (from: number) => b.slice(from, from + 4).join('.');
   if (zeros(0, 15) && (b[15] === 0 || b[15] === 1)) return true; // :: and ::1
   if (zeros(0, 10) && b[10] === 0xff && b[11] === 0xff) return ipv4Blocked(v4(12)); // ::ffff:a.b.c.d (IPv4-mapped)
+  if (zeros(0, 8) && b[8] === 0xff && b[9] === 0xff && zeros(10, 12)) return ipv4Blocked(v4(12)); // ::ffff:0:a.b.c.d (IPv4-translated, SIIT)
   if (zeros(0, 12)) return ipv4Blocked(v4(12)); // ::a.b.c.d (IPv4-compatible, deprecated)
-  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b && zeros(4, 12)) return ipv4Blocked(v4(12)); // NAT64
+  if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b) {
+    if (zeros(4, 12)) return ipv4Blocked(v4(12)); // 64:ff9b::/96, well-known NAT64
+    return true; // 64:ff9b:1::/48, local-use NAT64 (the IPv4 address may sit anywhere), and the rest of 64:ff9b::/32
+  }
+  if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0x00 && b[3] === 0x00) return true; // 2001::/32 Teredo: tunnels to an embedded IPv4 address
+  if (b[0] === 0x20 && b[1] === 0x01 && b[2] === 0x0d && b[3] === 0xb8) return true; // 2001:db8::/32 documentation
   if (b[0] === 0x20 && b[1] === 0x02) return ipv4Blocked(v4(2)); // 6to4
+  if ((b[8] === 0x00 || b[8] === 0x02) && b[9] === 0x00 && b[10] === 0x5e && b[11] === 0xfe && ipv4Blocked(v4(12))) return true; // ISATAP
   if ((b[0]! & 0xfe) === 0xfc) return true; // fc00::/7 unique local
   if (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80) return true; // fe80::/10 link-local
   if (b[0] === 0xfe && (b[1]! & 0xc0) === 0xc0) return true; // fec0::/10 site-local (deprecated)
@@ -140,4 +152,51 @@ export function guardedLookup(hostname: string, options: { all?: boolean } | num
     },
     (error: HostRefusedError) => callback(Object.assign(error, { code: error.reason === 'private' ? 'EPRIVATEHOST' : 'ENOTFOUND' }), ''),
   );
+}
+
+/** Dials the addresses resolvePublicHost checked, never a fresh DNS answer. */
+function pinnedLookup(addresses: string[]) {
+  return (_hostname: string, options: { all?: boolean } | number, callback: LookupCallback) => {
+    const entries = addresses.map((address) => ({ address, family: isIP(address) }));
+    if (typeof options === 'object' && options.all) callback(null, entries);
+    else callback(null, entries[0]!.address, entries[0]!.family);
+  };
+}
+
+export interface PublicFetchInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Whole request, answer headers included (default 30 s); the body stream is the caller's to bound. */
+  timeoutMs?: number;
+}
+
+/**
+ * fetch() for URLs from outside (media links, webhook and agent endpoints): http(s) only, no
+ * credentials in the URL, the host checked by resolvePublicHost and then dialled at the checked
+ * address (TLS still verifies the certificate for the host name). Redirects are not followed: a 3xx is
+ * returned as it is, for the caller to refuse or to check again.
+ */
+export async function publicFetch(target: string | URL, init: PublicFetchInit = {}): Promise<Response> {
+  const url = new URL(target);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new HostRefusedError(url.hostname, 'private', `${url.protocol} URLs are not fetched`);
+  if (url.username || url.password) throw new HostRefusedError(url.hostname, 'private', 'URLs with credentials are not fetched');
+  const addresses = await resolvePublicHost(url.hostname);
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const timeoutMs = init.timeoutMs ?? 30_000;
+  return new Promise<Response>((resolve, reject) => {
+    const req = send(url, { method: init.method ?? 'GET', headers: init.headers, lookup: pinnedLookup(addresses), timeout: timeoutMs }, (res) => {
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(res.headers as IncomingHttpHeaders)) {
+        for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, v);
+      }
+      // Response refuses statuses outside 200-599; a server that sends one is broken anyway.
+      const status = res.statusCode && res.statusCode >= 200 && res.statusCode <= 599 ? res.statusCode : 502;
+      const nullBody = status === 204 || status === 304 || (init.method ?? 'GET') === 'HEAD';
+      resolve(new Response(nullBody ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>), { status, headers }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer from ${url.host} within ${timeoutMs / 1000} s`)));
+    req.on('error', reject);
+    req.end(init.body);
+  });
 }
