@@ -6,6 +6,7 @@ import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { invalid, notFound } from '../http/errors.js';
 import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { requireActiveMember } from '../org/members.js';
 import { recordChange, topics } from '../realtime.js';
 import { PRIORITIES } from '../threads/service.js';
 
@@ -138,10 +139,7 @@ export const getAction = loadAction;
 /** Each referenced record must exist in the organization: 422 naming the field otherwise. */
 async function checkReferences(ctx: Ctx, input: { assigneeId?: string | null; threadId?: string | null; shipmentId?: string | null }) {
   const sql = ctx.sql;
-  if (input.assigneeId) {
-    const [member] = await sql`select 1 from app.members where org_id = ${ctx.orgId} and user_id = ${input.assigneeId} and status = 'active'`;
-    if (!member) throw invalid('body.assigneeId', 'is not an active member of this organization');
-  }
+  if (input.assigneeId) await requireActiveMember(ctx, input.assigneeId, 'body.assigneeId', { works: true });
   if (input.threadId) {
     const [thread] = await sql`select 1 from app.threads where org_id = ${ctx.orgId} and id = ${input.threadId}`;
     if (!thread) throw invalid('body.threadId', 'is not a thread of this organization');

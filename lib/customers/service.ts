@@ -4,6 +4,7 @@ import type { Ctx } from '../context.js';
 import { escapeLike } from '../db/like.js';
 import { notFound } from '../http/errors.js';
 import { csvList, decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { requireActiveMember } from '../org/members.js';
 import { toE164 } from '../phone.js';
 import { recordChange, topics } from '../realtime.js';
 
@@ -116,6 +117,7 @@ export async function getCustomer(ctx: Ctx, id: string) {
 
 export async function createCustomer(ctx: Ctx, input: z.infer<typeof customerCreate>) {
   const sql = ctx.sql;
+  if (input.ownerId) await requireActiveMember(ctx, input.ownerId, 'body.ownerId');
   const [customer] = await sql<Customer[]>`
     insert into app.customers ${sql({ ...input, orgId: ctx.orgId } as never)}
     returning id, name, kind, tier, domains, gstin, city, country, notes, tags, owner_id, created_at, updated_at`;
@@ -130,6 +132,7 @@ export async function createCustomer(ctx: Ctx, input: z.infer<typeof customerCre
 
 export async function updateCustomer(ctx: Ctx, id: string, input: z.infer<typeof customerUpdate>) {
   const sql = ctx.sql;
+  if (input.ownerId) await requireActiveMember(ctx, input.ownerId, 'body.ownerId');
   const [customer] = await sql<Customer[]>`
     update app.customers set ${sql(input as never)}
     where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null

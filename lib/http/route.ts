@@ -72,7 +72,7 @@ export async function readBody(request: Request, maxBytes: number): Promise<stri
   return (await readCapped(request, maxBytes, tooLarge)).toString('utf8');
 }
 
-async function parseJsonBody(request: Request, schema: Schema): Promise<{ value: unknown; raw: string }> {
+export async function parseJsonBody(request: Request, schema: Schema): Promise<{ value: unknown; raw: string }> {
   const raw = await readBody(request, config().maxBodyBytes);
   const type = request.headers.get('content-type') ?? '';
   if (raw.length > 0 && !/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {

@@ -2,7 +2,7 @@
 // functions, which enforce who may change whom and keep the last owner) and its teams.
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
-import { AppError, invalid, notFound } from '../http/errors.js';
+import { invalid, notFound } from '../http/errors.js';
 import { ROLES } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
 import { domainName, phoneNumber } from '../customers/service.js';
@@ -48,12 +48,6 @@ export async function updateOrg(ctx: Ctx, input: z.infer<typeof orgUpdate>) {
 // ---------------------------------------------------------------------------------------------
 // Members
 // ---------------------------------------------------------------------------------------------
-export const memberCreate = z.strictObject({
-  email: z.string().trim().toLowerCase().pipe(z.email('must be an email address')),
-  role: z.enum(ROLES).default('agent'),
-  displayName: z.string().trim().max(200).default(''),
-});
-
 export const memberUpdate = z
   .strictObject({
     role: z.enum(ROLES),
@@ -69,20 +63,6 @@ const memberColumns = 'id, user_id, role, display_name, email, phone, status, cr
 export async function listMembers(ctx: Ctx) {
   const data = await ctx.sql`select ${ctx.sql.unsafe(memberColumns)} from app.members where org_id = ${ctx.orgId} order by display_name, id`;
   return { data, nextCursor: null };
-}
-
-/** Adds a member by email; the user must already exist in Supabase Auth (they sign up or are invited there). */
-export async function addMember(ctx: Ctx, input: z.infer<typeof memberCreate>) {
-  const [found] = await ctx.sql<{ id: string | null }[]>`select app.find_user_id(${input.email}) as id`;
-  const userId = found?.id;
-  if (!userId) throw invalid('body.email', 'has no Banxway account yet; ask them to sign up first');
-  const [exists] = await ctx.sql`select 1 from app.members where org_id = ${ctx.orgId} and user_id = ${userId}`;
-  if (exists) throw new AppError('conflict', 'That user is already a member of this organization');
-  const [m] = await ctx.sql<{ id: string }[]>`
-    select (m).id from (select app.add_member(${userId}, ${input.role}, ${input.displayName}, ${input.email}) as m) r`;
-  const member = await getMember(ctx, m!.id);
-  await recordChange(ctx, { event: 'member.added', topics: [topics.org(ctx.orgId)], data: member, audit: { entityType: 'member', entityId: member.id as string, data: input } });
-  return member;
 }
 
 async function getMember(ctx: Ctx, id: string) {

@@ -124,6 +124,10 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'PATCH /api/org': async () => ({ path: '/api/org', body: { signature: 'Regards, Seahawk' } }),
   'GET /api/members': async () => ({ path: '/api/members' }),
   'POST /api/members': async () => ({ path: '/api/members', body: { email: await freshUser(), role: 'agent' } }),
+  'GET /api/members/invitations': async () => ({ path: '/api/members/invitations' }),
+  'DELETE /api/members/invitations/[id]': async () => ({
+    path: `/api/members/invitations/${(await db.sql<{ id: string }[]>`insert into app.member_invitations (org_id, email, role) values (${SEED_ORG_ID}, ${`i-${randomUUID()}@forwarder.example`}, 'agent') returning id`)[0]!.id}`,
+  }),
   'PATCH /api/members/[id]': async () => ({ path: `/api/members/${await freshMember()}`, body: { role: 'manager' } }),
   'DELETE /api/members/[id]': async () => ({ path: `/api/members/${await freshMember()}` }),
   'GET /api/teams': async () => ({ path: '/api/teams' }),
@@ -165,7 +169,7 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
 };
 
 /** Routes with their own guard instead of a member's token, each tested in its own file. */
-const otherGuards = new Set(['GET /api/health', 'GET /api/me', 'POST /api/jobs/[name]', 'GET /api/cron/jobs-sweep', 'GET /api/cron/email-poll', 'PUT /api/storage/object', 'GET /api/storage/object', 'POST /api/webhooks/resend', 'GET /api/webhooks/exotel/[channelId]', 'POST /api/webhooks/exotel/[channelId]']);
+const otherGuards = new Set(['GET /api/health', 'GET /api/me', 'POST /api/me/invitations/[id]/accept', 'POST /api/me/invitations/[id]/decline', 'POST /api/jobs/[name]', 'GET /api/cron/jobs-sweep', 'GET /api/cron/email-poll', 'PUT /api/storage/object', 'GET /api/storage/object', 'POST /api/webhooks/resend', 'GET /api/webhooks/exotel/[channelId]', 'POST /api/webhooks/exotel/[channelId]']);
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
@@ -250,5 +254,20 @@ describe.each(routes)('$key', ({ method, action, key }) => {
     expect(stranger.status).toBe(404);
     const malformed = await send(token, { 'x-org-id': 'org-1' });
     expect(malformed.status).toBe(422);
+  });
+});
+
+describe('references to people of another organization', () => {
+  it("refuses a customer owner who is not an active member of the caller's organization (422 naming body.ownerId)", async () => {
+    for (const ownerId of [SEED_USERS.other.id, randomUUID()]) {
+      const created = await call('POST', '/api/customers', { as: 'agent', body: { name: `Owner check ${randomUUID()}`, ownerId } });
+      expect(created.status).toBe(422);
+      expect(((await created.json()) as any).error.details.issues.map((i: any) => i.path)).toEqual(['body.ownerId']);
+      const edited = await call('PATCH', `/api/customers/${await freshCustomer()}`, { as: 'agent', body: { ownerId } });
+      expect(edited.status).toBe(422);
+      expect(((await edited.json()) as any).error.details.issues.map((i: any) => i.path)).toEqual(['body.ownerId']);
+    }
+    const mine = await call('POST', '/api/customers', { as: 'agent', body: { name: `Owner check ${randomUUID()}`, ownerId: SEED_USERS.manager.id } });
+    expect(mine.status).toBe(201);
   });
 });

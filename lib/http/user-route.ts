@@ -1,0 +1,64 @@
+// The wrapper for routes that act for the signed-in user rather than for an organization (who am I,
+// my invitations): rate limits, the bearer token, zod validation of path and body, one transaction as
+// `authenticated` with the user's claims and no organization (so RLS shows no organization's rows),
+// the error shape and one log line. route() is the wrapper for everything an organization owns.
+import * as z from 'zod';
+import { config } from '../config.js';
+import { db, type Sql, type Tx } from '../db/client.js';
+import { log, redactedPath } from '../log.js';
+import { bearerToken, verifyAccessToken, type Principal } from './auth.js';
+import { corsHeaders } from './cors.js';
+import { fromZod } from './errors.js';
+import { clientIp, enforceRateLimit } from './rate-limit.js';
+import { parseJsonBody, requestIdOf, searchObject, toErrorResponse } from './route.js';
+
+export interface UserRouteArgs<P, B> {
+  principal: Principal;
+  sql: Tx;
+  params: P;
+  body: B;
+  requestId: string;
+}
+
+export function userRoute<P extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
+  options: { params?: P; body?: B; status?: number },
+  handler: (args: UserRouteArgs<P extends z.ZodType ? z.infer<P> : undefined, B extends z.ZodType ? z.infer<B> : undefined>) => Promise<unknown>,
+): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const started = performance.now();
+    const requestId = requestIdOf(request);
+    const url = new URL(request.url);
+    const headers = new Headers({ ...corsHeaders(request), 'x-request-id': requestId });
+    let userId: string | undefined;
+    let response: Response;
+    try {
+      const cfg = config();
+      await enforceRateLimit(`ip:${clientIp(request)}`, cfg.rateLimit.perIpPerMinute);
+      const principal = await verifyAccessToken(bearerToken(request));
+      userId = principal.userId;
+      await enforceRateLimit(`user:${userId}`, cfg.rateLimit.perUserPerMinute);
+      let params: unknown;
+      if (options.params) {
+        const parsed = options.params.safeParse(searchObject(url));
+        if (!parsed.success) throw fromZod(parsed.error, 'path');
+        params = parsed.data;
+      }
+      const body = options.body ? (await parseJsonBody(request, options.body)).value : undefined;
+      const sql = (await db()) as Sql;
+      const data = await sql.begin(async (raw) => {
+        const tx = raw as unknown as Tx;
+        await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: principal.userId, role: 'authenticated', email: principal.email })}, true),
+                        set_config('role', 'authenticated', true)`;
+        return handler({ principal, sql: tx, params: params as never, body: body as never, requestId });
+      });
+      response =
+        data === null || data === undefined
+          ? new Response(null, { status: 204, headers })
+          : Response.json(data, { status: options.status ?? 200, headers });
+    } catch (error) {
+      response = toErrorResponse(error, requestId, request, headers);
+    }
+    log.info('request', { requestId, method: request.method, path: redactedPath(url), status: response.status, ms: Math.round((performance.now() - started) * 10) / 10, userId });
+    return response;
+  };
+}
