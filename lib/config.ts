@@ -30,6 +30,8 @@ export const envSchema = z
     VERCEL: z.string().optional(),
     VERCEL_ENV: z.string().optional(),
     PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    // The address npm run dev listens on: loopback by default (its development secrets are public).
+    HOST: z.string().min(1).default('127.0.0.1'),
     PUBLIC_BASE_URL: optionalUrl,
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 
@@ -139,6 +141,8 @@ export interface Config {
   env: 'development' | 'test' | 'production';
   deployed: boolean;
   port: number;
+  /** Where the dev server listens. */
+  host: string;
   publicBaseUrl: string;
   logLevel: Env['LOG_LEVEL'];
   database:
@@ -210,6 +214,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     env,
     deployed,
     port: e.PORT,
+    host: e.HOST,
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
     logLevel: e.LOG_LEVEL,
     database: url

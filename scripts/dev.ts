@@ -7,7 +7,7 @@ import { config } from '../lib/config.js';
 import { closeDb, db } from '../lib/db/client.js';
 import { migrate } from '../lib/db/migrate.js';
 import { startLocalCron } from '../lib/dev/cron.js';
-import { createRouter } from '../lib/dev/router.js';
+import { asBehindPlatform, createRouter } from '../lib/dev/router.js';
 import { seed } from '../lib/dev/seed.js';
 import { startLocalDispatcher } from '../lib/jobs/local-dispatcher.js';
 import { log } from '../lib/log.js';
@@ -19,11 +19,19 @@ async function main() {
   if (await seed(sql)) log.info('seeded demo data (npm run token -- --role agent)');
 
   const router = createRouter();
-  const server = createServer(getRequestListener((request) => router.fetch(request)));
-  await new Promise<void>((resolve) => server.listen(cfg.port, resolve));
+  const listener = getRequestListener((request) => router.fetch(request));
+  const server = createServer((req, res) => {
+    asBehindPlatform(req);
+    return listener(req, res);
+  });
+  // Loopback only unless HOST says otherwise: the development secrets are public, so anyone who can
+  // reach this port could mint tokens and storage URLs.
+  await new Promise<void>((resolve) => server.listen(cfg.port, cfg.host, resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : cfg.port;
-  const base = `http://localhost:${port}`;
+  // Where this process reaches itself (the local cron), whatever interface it listens on.
+  const wildcard = cfg.host === '0.0.0.0' || cfg.host === '::';
+  const base = `http://${wildcard ? '127.0.0.1' : cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
 
   const cron = cfg.dev.cron ? startLocalCron(base, cfg.cronSecret) : undefined;
   const dispatcher = cfg.dev.jobs && !cfg.qstash ? startLocalDispatcher() : undefined;

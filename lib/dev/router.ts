@@ -3,6 +3,7 @@
 // arrives as ?param=, an unexported method answers 405 with Allow (HEAD from GET, without a body),
 // and an unknown path 404s in the JSON error shape. The table is derived from the files.
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -64,6 +65,35 @@ export function routeTable(apiDir = defaultApiDir): RouteEntry[] {
   });
 }
 
+/** A path segment as Vercel hands it on: percent-decoded, or as it is when the encoding is malformed (`%ZZ`). */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/**
+ * Makes a request arriving at the dev server look as it does behind Vercel's edge: the client's
+ * address in X-Real-IP, taken from the socket, and no X-Forwarded-For or X-Real-IP of the client's own
+ * making (the per-IP rate limit reads X-Real-IP). Works on the raw headers the Web request is built from.
+ */
+export function asBehindPlatform(incoming: IncomingMessage): void {
+  const raw = incoming.rawHeaders;
+  const kept: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name !== 'x-forwarded-for' && name !== 'x-real-ip') kept.push(raw[i]!, raw[i + 1]!);
+  }
+  const address = (incoming.socket.remoteAddress ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+  if (address) kept.push('X-Real-IP', address);
+  raw.splice(0, raw.length, ...kept);
+  delete incoming.headers['x-forwarded-for'];
+  if (address) incoming.headers['x-real-ip'] = address;
+  else delete incoming.headers['x-real-ip'];
+}
+
 function notFoundResponse(request: Request): Response {
   const requestId = randomUUID();
   const url = new URL(request.url);
@@ -114,7 +144,7 @@ export function createRouter(apiDir = defaultApiDir): Router {
         }
         // Vercel passes dynamic segments as query parameters on the request URL.
         const target = new URL(url);
-        r.params.forEach((name, i) => target.searchParams.set(name, decodeURIComponent(match[i + 1]!)));
+        r.params.forEach((name, i) => target.searchParams.set(name, decodeSegment(match[i + 1]!)));
         const forwarded =
           r.params.length === 0
             ? request

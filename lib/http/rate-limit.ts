@@ -1,5 +1,6 @@
 // Per-user and per-IP rate limits: @upstash/ratelimit (sliding window) when Upstash Redis is
 // configured, an in-memory fixed window otherwise (one process: the dev server, tests).
+import { ipAddress } from '@vercel/functions/headers';
 import { config } from '../config.js';
 import { log } from '../log.js';
 import { AppError } from './errors.js';
@@ -79,8 +80,17 @@ export async function enforceRateLimit(key: string, max: number): Promise<void> 
   }
 }
 
-/** The caller's address as Vercel reports it (first X-Forwarded-For hop), else a placeholder. */
-export function clientIp(request: Request): string {
-  const forwarded = request.headers.get('x-forwarded-for')?.split(',')[0]?.trim();
-  return forwarded || request.headers.get('x-real-ip') || 'unknown';
+/**
+ * The caller's address as the platform reports it: Vercel sets X-Real-IP at its edge (ipAddress()),
+ * and the dev server sets it from the socket, both overwriting whatever the client sent. Never
+ * X-Forwarded-For, which a client writes as it likes. Undefined when nobody reported one.
+ */
+export function clientIp(request: Request): string | undefined {
+  return ipAddress(request) || undefined;
+}
+
+/** The per-address budget; a request with no known address is limited per user only, never in a shared bucket. */
+export async function enforceIpRateLimit(request: Request): Promise<void> {
+  const ip = clientIp(request);
+  if (ip) await enforceRateLimit(`ip:${ip}`, config().rateLimit.perIpPerMinute);
 }

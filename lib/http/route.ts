@@ -13,7 +13,7 @@ import { readCapped } from './body.js';
 import { corsHeaders } from './cors.js';
 import { AppError, errorResponse, fromDatabase, fromZod, invalid } from './errors.js';
 import { can, type Action, type Role } from './permissions.js';
-import { clientIp, enforceRateLimit } from './rate-limit.js';
+import { enforceIpRateLimit, enforceRateLimit } from './rate-limit.js';
 
 type Schema = z.ZodType;
 type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
@@ -198,7 +198,7 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
     let response: Response;
     try {
       const cfg = config();
-      await enforceRateLimit(`ip:${clientIp(request)}`, cfg.rateLimit.perIpPerMinute);
+      await enforceIpRateLimit(request);
       const principal = await verifyAccessToken(bearerToken(request));
       userId = principal.userId;
       await enforceRateLimit(`user:${userId}`, cfg.rateLimit.perUserPerMinute);

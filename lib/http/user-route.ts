@@ -9,7 +9,7 @@ import { log, redactedPath } from '../log.js';
 import { bearerToken, verifyAccessToken, type Principal } from './auth.js';
 import { corsHeaders } from './cors.js';
 import { fromZod } from './errors.js';
-import { clientIp, enforceRateLimit } from './rate-limit.js';
+import { enforceIpRateLimit, enforceRateLimit } from './rate-limit.js';
 import { parseJsonBody, requestIdOf, searchObject, toErrorResponse } from './route.js';
 
 export interface UserRouteArgs<P, B> {
@@ -33,7 +33,7 @@ export function userRoute<P extends z.ZodType | undefined = undefined, B extends
     let response: Response;
     try {
       const cfg = config();
-      await enforceRateLimit(`ip:${clientIp(request)}`, cfg.rateLimit.perIpPerMinute);
+      await enforceIpRateLimit(request);
       const principal = await verifyAccessToken(bearerToken(request));
       userId = principal.userId;
       await enforceRateLimit(`user:${userId}`, cfg.rateLimit.perUserPerMinute);

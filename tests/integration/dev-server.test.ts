@@ -3,7 +3,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,9 @@ describe.runIf(engine === 'pglite')('npm run dev', () => {
     const body = (await res.json()) as { data: { subject: string }[]; nextCursor: string | null };
     expect(body.data).toHaveLength(5);
     expect(body.nextCursor).toBeTruthy();
+    // Loopback only by default: another interface of this machine is not served.
+    const other = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+    if (other) await expect(fetch(`http://${other.address}:${port}/api/health`)).rejects.toThrow();
     const missing = await fetch(`${base}/api/nope`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');

@@ -42,13 +42,24 @@ describe('rate limits', () => {
     expect((await json('GET', '/api/threads?limit=1', { as: 'manager' })).status).toBe(200);
   });
 
-  it('limits per IP before looking at the token', async () => {
+  it('limits per IP (the address the platform reports in X-Real-IP) before looking at the token', async () => {
     setConfig(parseConfig({ ...process.env, RATE_LIMIT_PER_IP_PER_MINUTE: '2' }));
     resetRateLimiter();
-    const { statuses } = await hammer(3, { 'x-forwarded-for': '203.0.113.7, 10.0.0.1' });
+    const { statuses } = await hammer(3, { 'x-real-ip': '203.0.113.7' });
     expect(statuses).toEqual([200, 200, 429]);
-    expect((await json('GET', '/api/threads', { token: null, headers: { 'x-forwarded-for': '203.0.113.7' } })).status).toBe(429);
-    expect((await json('GET', '/api/threads?limit=1', { headers: { 'x-forwarded-for': '198.51.100.1' } })).status).toBe(200);
+    expect((await json('GET', '/api/threads', { token: null, headers: { 'x-real-ip': '203.0.113.7' } })).status).toBe(429);
+    // A client cannot step out of its budget with an X-Forwarded-For of its own making.
+    for (const spoof of ['198.51.100.1', '198.51.100.2, 10.0.0.1']) {
+      expect((await json('GET', '/api/threads?limit=1', { headers: { 'x-real-ip': '203.0.113.7', 'x-forwarded-for': spoof } })).status).toBe(429);
+    }
+    expect((await json('GET', '/api/threads?limit=1', { headers: { 'x-real-ip': '198.51.100.1' } })).status).toBe(200);
+  });
+
+  it('never puts requests with no reported address into one shared bucket', async () => {
+    setConfig(parseConfig({ ...process.env, RATE_LIMIT_PER_IP_PER_MINUTE: '2' }));
+    resetRateLimiter();
+    const { statuses } = await hammer(4);
+    expect(statuses).toEqual([200, 200, 200, 200]);
   });
 
   const redisUrl = process.env.TEST_REDIS_URL;

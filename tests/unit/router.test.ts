@@ -1,6 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createRouter, routeTable } from '../../lib/dev/router.js';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { asBehindPlatform, createRouter, routeTable } from '../../lib/dev/router.js';
 
 const dir = fileURLToPath(new URL('../fixtures/api-routes/', import.meta.url));
 const router = createRouter(dir);
@@ -29,6 +31,12 @@ describe('the Vercel-style router', () => {
     expect((await get('/api/things/1/2/3')).status).toBe(404);
   });
 
+  it('passes a malformed percent-encoding on as it is, as Vercel does, instead of failing', async () => {
+    const res = await get('/api/things/%ZZ');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.text)).toMatchObject({ id: '%ZZ' });
+  });
+
   it('answers an unexported method with 405 and Allow, and HEAD from GET without a body', async () => {
     const res = await get('/api/things/1', { method: 'PATCH' });
     expect(res.status).toBe(405);
@@ -46,5 +54,27 @@ describe('the Vercel-style router', () => {
     const body = JSON.parse(res.text);
     expect(body.error).toMatchObject({ code: 'not_found' });
     expect(body.error.requestId).toBe(res.headers.get('x-request-id'));
+  });
+});
+
+describe('the dev server as the platform', () => {
+  it("reports the socket's address in X-Real-IP and drops the client's own X-Forwarded-For and X-Real-IP", async () => {
+    let seen: { rawHeaders: string[]; headers: IncomingMessage['headers'] } | undefined;
+    const server = createServer((req, res) => {
+      asBehindPlatform(req);
+      seen = { rawHeaders: [...req.rawHeaders], headers: { ...req.headers } };
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await fetch(`http://127.0.0.1:${port}/`, { headers: { 'X-Forwarded-For': '203.0.113.9', 'x-real-ip': '198.51.100.4', 'x-other': 'kept' } });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    const pairs = Array.from({ length: seen!.rawHeaders.length / 2 }, (_, i) => [seen!.rawHeaders[2 * i]!.toLowerCase(), seen!.rawHeaders[2 * i + 1]]);
+    expect(pairs.filter(([n]) => n === 'x-real-ip' || n === 'x-forwarded-for')).toEqual([['x-real-ip', '127.0.0.1']]);
+    expect(seen!.headers).toMatchObject({ 'x-real-ip': '127.0.0.1', 'x-other': 'kept' });
+    expect(seen!.headers['x-forwarded-for']).toBeUndefined();
   });
 });
