@@ -21,14 +21,21 @@ const sendJobs = async (messageId: string) =>
 
 describe('messages', () => {
   it('lists a thread oldest first or newest first, with a cursor', async () => {
-    const asc = await json('GET', `/api/threads/${T1}/messages`);
+    // A thread of its own: other tests reply on the seeded ones.
+    const [t] = await db.sql<{ id: string }[]>`insert into app.threads (org_id, subject, channel) values (${SEED_ORG_ID}, 'Listing check', 'email') returning id`;
+    for (const [direction, from, minutesAgo] of [['inbound', 'karthik@tatatextiles.example', 30], ['outbound', 'ops@seahawk-logistics.in', 20], ['inbound', 'karthik@tatatextiles.example', 10]] as const) {
+      await db.sql`
+        insert into app.messages (org_id, thread_id, channel, direction, status, from_address, body_text, sent_at)
+        values (${SEED_ORG_ID}, ${t!.id}, 'email', ${direction}, ${direction === 'inbound' ? 'received' : 'sent'}, ${from}, 'x', now() - make_interval(mins => ${minutesAgo}))`;
+    }
+    const asc = await json('GET', `/api/threads/${t!.id}/messages`);
     expect(asc.status).toBe(200);
     expect(asc.body.data.map((m: any) => m.direction)).toEqual(['inbound', 'outbound', 'inbound']);
-    const first = await json('GET', `/api/threads/${T1}/messages?order=desc&limit=2`);
-    const second = await json('GET', `/api/threads/${T1}/messages?order=desc&limit=2&cursor=${first.body.nextCursor}`);
+    const first = await json('GET', `/api/threads/${t!.id}/messages?order=desc&limit=2`);
+    const second = await json('GET', `/api/threads/${t!.id}/messages?order=desc&limit=2&cursor=${first.body.nextCursor}`);
     expect([...first.body.data, ...second.body.data].map((m: any) => m.id)).toEqual([...asc.body.data].reverse().map((m: any) => m.id));
     const one = await json('GET', `/api/messages/${asc.body.data[0].id}`);
-    expect(one.body).toMatchObject({ threadId: T1, fromAddress: 'karthik@tatatextiles.example', attachments: [] });
+    expect(one.body).toMatchObject({ threadId: t!.id, fromAddress: 'karthik@tatatextiles.example', attachments: [] });
   });
 
   it('queues a reply with a 23-hour send deadline, once per Idempotency-Key', async () => {
