@@ -41,8 +41,10 @@ const SCAC_BL_SUFFIX: Readonly<Record<string, RegExp>> = {
 };
 const SCAC_ALTERNATION = Object.keys(SCAC_BL_SUFFIX).join('|');
 
-// Separators are limited to one space or dash per gap: looser spacing starts swallowing neighbouring numbers.
-const CONTAINER_RE = /(?<![A-Za-z0-9])([A-Za-z]{3}[UJZujz])[ -]?(\d{6})[ -]?(?:(\d)|\((\d)\))(?![A-Za-z0-9])/g;
+// The spacings people type: owner and category, then the serial whole or in groups of three or two
+// (`TASU 117 000 0`, `TASU 11 70 00-0`), then the check digit, each gap at most one space or dash.
+// Looser spacing starts swallowing neighbouring numbers; the check digit still has to match.
+const CONTAINER_RE = /(?<![A-Za-z0-9])([A-Za-z]{3}[UJZujz])[ -]?(\d{6}|\d{3}[ -]\d{3}|\d{2}[ -]\d{2}[ -]\d{2})[ -]?(?:(\d)|\((\d)\))(?![A-Za-z0-9])/g;
 // English words that happen to end in U/J/Z; with a 7-digit number after them one in ten would pass the check digit.
 const CONTAINER_LOOKALIKE_WORDS = new Set(['THRU', 'MENU', 'TOFU', 'GURU', 'QUIZ', 'WHIZ', 'JAZZ', 'BUZZ', 'FIZZ', 'FUZZ', 'HAJJ']);
 
@@ -56,7 +58,9 @@ const FILLER_RE = /(?:\s*(?:[:#*_-]|\b(?:no|nos|nr|num|number|numbers|ref|refere
 const QUALIFIER_RE = /[:#]|\b(?:no|nos|nr|num|number|numbers|ref|reference|id)\b/i;
 const LIST_SEPARATOR_RE = /[ \t]*(?:,|;|&|\/|\+|\band\b)[ \t]*/iy;
 
-const AWB_VALUE_RE = /(?<![A-Za-z0-9])\d{3}[ -]?\d{4}[ -]?\d{4}(?![A-Za-z0-9]|[-.]\d)/y;
+// After a label: the airline prefix, then the 8 digits of serial and check digit as people group them
+// (`176-12345675`, `176 1234 5675`, `589 8114074 3`), one space or dash at most between digits.
+const AWB_VALUE_RE = /(?<![A-Za-z0-9])\d{3}(?:[ -]?\d){8}(?![A-Za-z0-9]|[-.]\d)/y;
 const BL_VALUE_RE = new RegExp(
   `(?:(?:${SCAC_ALTERNATION}) (?=[A-Za-z0-9]*\\d))?[A-Za-z0-9](?:[A-Za-z0-9/-]*[A-Za-z0-9])?(?![A-Za-z0-9])`,
   'iy',
@@ -179,7 +183,7 @@ function scanContainers(text: string, claims: Claims, hits: Hit[]): void {
   for (const m of text.matchAll(CONTAINER_RE)) {
     const [whole, ownerCategory = '', serial = '', check = '', boxedCheck = ''] = m;
     if (CONTAINER_LOOKALIKE_WORDS.has(ownerCategory.toUpperCase())) continue;
-    const value = normalizeContainerNumber(ownerCategory + serial + (check || boxedCheck));
+    const value = normalizeContainerNumber(ownerCategory + serial.replace(/[ -]/g, '') + (check || boxedCheck));
     if (value === null) continue;
     hits.push({ kind: 'containers', value, start: m.index });
     claims.add(m.index, m.index + whole.length);

@@ -7,6 +7,7 @@ import {
   isValidAwb,
   isValidContainerNumber,
   normalizeAwb,
+  normalizeContainerNumber,
 } from '../../lib/logistics/identifiers.js';
 
 const none = { containers: [], awbs: [], bls: [], bookings: [] };
@@ -299,5 +300,60 @@ describe('whole messages', () => {
   it('does not let a label at the end of the subject grab the first line of the body', () => {
     expect(extractIdentifiersFromMessage({ subject: 'Draft BL', body: '2611458 pls confirm' })).toEqual(none);
     expect(extractIdentifiersFromMessage({ subject: null, body: undefined })).toEqual(none);
+  });
+});
+
+describe('numbers as people type them, against outside test vectors', () => {
+  // python-stdnum's ISO 6346 test vectors (tests/test_iso6346.doctest): valid in any case, and the
+  // wrong check digit, a short number and a letter in the serial refused.
+  const STDNUM_VALID = ['CSQU3054383', 'csqu3054383', 'csQU3054383', 'tcnu7200794', 'tolu4734787', 'GYOU4047990'];
+  const STDNUM_INVALID = ['CSQU3054384', 'CSQU305438', 'CSQU3054Z83'];
+
+  it("agrees with python-stdnum's ISO 6346 vectors", () => {
+    for (const n of STDNUM_VALID) expect(normalizeContainerNumber(n), n).toBe(n.toUpperCase());
+    for (const n of STDNUM_INVALID) expect(normalizeContainerNumber(n), n).toBeNull();
+    for (const n of STDNUM_VALID) expect(extractIdentifiers(`Container ${n} gated in`).containers, n).toEqual([n.toUpperCase()]);
+  });
+
+  // An independent ISO 6346 check digit: letters take the values of their place in an alphabet that
+  // skips the multiples of 11 (written here as a string with gaps), weights are powers of two.
+  const ALPHABET = '0123456789A BCDEFGHIJK LMNOPQRSTU VWXYZ';
+  const checkDigit = (body: string) => String([...body].reduce((sum, ch, i) => sum + ALPHABET.indexOf(ch) * 2 ** i, 0) % 11 % 10);
+  let seed = 6346;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  const generated = Array.from({ length: 400 }, () => {
+    const owner = Array.from({ length: 3 }, () => letters[random(26)]).join('') + 'UJZ'[random(3)]!;
+    const serial = String(random(1_000_000)).padStart(6, '0');
+    return `${owner}${serial}${checkDigit(owner + serial)}`;
+  });
+
+  it('finds every generated container number in each spacing people type, case-insensitively', () => {
+    const spellings = (n: string) => {
+      const [o, s, c] = [n.slice(0, 4), n.slice(4, 10), n.slice(10)];
+      return [n, `${o} ${s} ${c}`, `${o} ${s.slice(0, 3)} ${s.slice(3)} ${c}`, `${o.toLowerCase()}${s.slice(0, 3)} ${s.slice(3)} ${c}`, `${o}-${s}-${c}`, `${o} ${s}(${c})`, `${o} ${s.slice(0, 2)} ${s.slice(2, 4)} ${s.slice(4)} ${c}`];
+    };
+    const missed = generated.flatMap((n) => spellings(n).filter((spelled) => extractIdentifiers(`Pls track ${spelled} asap`).containers[0] !== n));
+    expect(missed).toEqual([]);
+  });
+
+  it('refuses every generated number with a wrong check digit, in any spacing', () => {
+    const wrong = generated.map((n) => `${n.slice(0, 10)}${(Number(n[10]) + 1 + random(9)) % 10}`);
+    const found = wrong.filter((n) => extractIdentifiers(`Pls track ${n.slice(0, 4)} ${n.slice(4, 7)} ${n.slice(7, 10)} ${n[10]} asap`).containers.length > 0);
+    expect(found).toEqual([]);
+  });
+
+  it('finds labelled air waybills written with spaces, and the dashed form without a label', () => {
+    expect(extractIdentifiers('MAWB 589 8114074 3 for the Frankfurt consol').awbs).toEqual(['589-81140743']);
+    expect(extractIdentifiers('AWB: 176 1234 5675').awbs).toEqual(['176-12345675']);
+    expect(extractIdentifiers('HAWB no. 176 1234 567 5, 2 pcs').awbs).toEqual(['176-12345675']);
+    expect(extractIdentifiers('awb 17612345675').awbs).toEqual(['176-12345675']);
+    expect(extractIdentifiers('Flight booked, 176-12345675 departs tonight').awbs).toEqual(['176-12345675']);
+    // Unlabelled spaced digits stay phone numbers; a wrong check digit is never an AWB.
+    expect(extractIdentifiers('Call 176 1234 5675 tomorrow').awbs).toEqual([]);
+    expect(extractIdentifiers('AWB 176 1234 5674').awbs).toEqual([]);
   });
 });
