@@ -5,6 +5,9 @@ import { migrationState, type MigrationState } from './db/migrate.js';
 import { outboundKind } from './email/outbound.js';
 import { storageKind } from './storage/index.js';
 
+/** How long the database check may take before health answers without it. */
+const DATABASE_CHECK_MS = 3000;
+
 export async function health() {
   const c = config();
   const adapters = {
@@ -19,15 +22,26 @@ export async function health() {
   };
   let database: { ok: boolean; latencyMs?: number; error?: string } = { ok: false };
   let migrations: { ok: boolean } & MigrationState = { ok: false, pending: [], outOfOrder: [], edited: [] };
+  let timer: NodeJS.Timeout | undefined;
   try {
-    const sql = await db();
-    const started = performance.now();
-    await sql`select 1`;
-    database = { ok: true, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
-    const state = await migrationState(sql);
+    const check = async () => {
+      const sql = await db();
+      const started = performance.now();
+      await sql`select 1`;
+      const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+      return { latencyMs, state: await migrationState(sql) };
+    };
+    // A database or network gone silent must not hold the answer (connect_timeout bounds only connecting).
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(Object.assign(new Error('database check timed out'), { code: 'timeout' })), DATABASE_CHECK_MS);
+    });
+    const { latencyMs, state } = await Promise.race([check(), deadline]);
+    database = { ok: true, latencyMs };
     migrations = { ok: state.pending.length === 0 && state.edited.length === 0, ...state };
   } catch (error) {
     database = { ok: false, error: (error as { code?: string }).code ?? 'unreachable' };
+  } finally {
+    clearTimeout(timer);
   }
   const ok = database.ok && migrations.ok;
   return { status: ok ? 'ok' : 'degraded', env: c.env, database, migrations, adapters };

@@ -17,12 +17,26 @@ export interface Claims {
   email?: string;
 }
 
+/**
+ * Seconds to open a connection (TCP, TLS, startup, auth) before giving up: during an outage a request
+ * answers 503 after this long instead of hanging (PostgreSQL or Supavisor nearby connect in milliseconds).
+ */
+export const CONNECT_TIMEOUT_SECONDS = 3;
+/** The longest pause between reconnection attempts; meanwhile queries fail at once instead of waiting. */
+export const MAX_RECONNECT_DELAY_SECONDS = 2;
+
+/** postgres.js's backoff (exponential with jitter), capped so the pool notices a recovered database soon. */
+function reconnectDelay(attempt: number): number {
+  return (0.5 + Math.random() / 2) * Math.min(3 ** attempt / 100, MAX_RECONNECT_DELAY_SECONDS);
+}
+
 export function createPool(url: string, options: { max: number; prepare: boolean }): Sql {
   return postgres(url, {
     max: options.max,
     prepare: options.prepare,
     idle_timeout: 20,
-    connect_timeout: 10,
+    connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    backoff: reconnectDelay,
     onnotice: () => {},
     transform: { ...postgres.camel, undefined: null },
     connection: { application_name: 'banxway' },

@@ -71,8 +71,48 @@ export function errorResponse(error: AppError, requestId: string, headers?: Head
   return Response.json(errorBody(error.code, error.message, requestId, error.details), { status: error.status, headers: h });
 }
 
-/** Maps database errors that mean "client's fault" to their 4xx; anything else stays unknown (500). */
+/** Seconds a client should wait before retrying when the database is unavailable. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/** postgres.js's own codes for a connection that could not be made or was lost. */
+const DRIVER_CODES = new Set(['CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'QUERY_TIMEOUT', 'QUEUE_TIMEOUT']);
+/** Socket errors on the way to the database (refused, reset, unreachable, DNS not answering). */
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EAI_AGAIN']);
+/**
+ * SQLSTATEs of a server that cannot serve now: class 08 (connection exception), 53 (insufficient
+ * resources, 53300 too many connections), 57P01-57P03 and 57P05 (shutting down, crashed, starting up, idle
+ * session ended), 25P03 (idle-in-transaction session ended) and 57014 (canceled by statement_timeout).
+ */
+const UNAVAILABLE_STATE = /^(08...|53...|57P0[1235]|25P03|57014)$/;
+/** Supavisor (Supabase's pooler) reports its own failures as XX000 with a code in the message. */
+const POOLER_UNAVAILABLE =
+  /^\((EMAXCONN|EMAXCONNSESSION|ECHECKOUTTIMEOUT|ECHECKOUTRETRIES|ECHECKOUTFAILED|EDBHANDLEREXITED|ECIRCUITBREAKER|EPOOLCHECKOUT|EPOOLTERMINATING|EPROXYSTARTFAILED|EPROXYSUPERVISORUNAVAILABLE|ESUBSCRIBERETRIES|EWORKERNOTFOUND)\)/;
+
+/**
+ * Whether an error means the database cannot be reached or cannot serve right now (a retry later may
+ * succeed), as opposed to a request the database refused or a bug.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object' || typeof e.code !== 'string') return false;
+  if (DRIVER_CODES.has(e.code) || SOCKET_CODES.has(e.code) || UNAVAILABLE_STATE.test(e.code)) return true;
+  return e.code === 'XX000' && typeof e.message === 'string' && POOLER_UNAVAILABLE.test(e.message);
+}
+
+/** The 503 every edge (routes, webhooks, cron, job deliveries) answers while the database is unavailable. */
+export function databaseUnavailable(
+  message = 'The database is unavailable right now; retry in a few seconds',
+  details?: unknown,
+): AppError {
+  return new AppError('unavailable', message, details, { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) });
+}
+
+/**
+ * Maps database errors to what they mean for the client: 4xx for a request the database refused, 503
+ * with Retry-After when it cannot be reached or cannot serve now; anything else stays unknown (500).
+ */
 export function fromDatabase(error: unknown): AppError | undefined {
+  if (isDatabaseUnavailable(error)) return databaseUnavailable();
   const e = error as { code?: string; constraint_name?: string; detail?: string; column_name?: string; message?: string };
   switch (e?.code) {
     case 'BX409':

@@ -178,6 +178,9 @@ async function idempotent(
 /** Wraps errors thrown anywhere in a handler into the JSON error shape. */
 export function toErrorResponse(error: unknown, requestId: string, request: Request, headers: Headers): Response {
   const known = error instanceof AppError ? error : fromDatabase(error);
+  if (known?.code === 'unavailable' && !(error instanceof AppError)) {
+    log.warn('database unavailable', { requestId, path: redactedPath(new URL(request.url)), error });
+  }
   if (known) return errorResponse(known, requestId, headers);
   log.error('unhandled error', { requestId, path: redactedPath(new URL(request.url)), error });
   return errorResponse(new AppError('internal', 'Something went wrong; the request id identifies it in our logs'), requestId, headers);
