@@ -11,7 +11,7 @@ import { log, redactedPath } from '../log.js';
 import { bearerToken, verifyAccessToken } from './auth.js';
 import { readCapped } from './body.js';
 import { corsHeaders } from './cors.js';
-import { AppError, errorResponse, fromDatabase, fromZod, invalid } from './errors.js';
+import { AppError, databaseUnavailable, errorResponse, fromDatabase, fromZod, invalid, isDatabaseUnavailable } from './errors.js';
 import { can, type Action, type Role } from './permissions.js';
 import { enforceIpRateLimit, enforceRateLimit } from './rate-limit.js';
 
@@ -136,6 +136,27 @@ function jsonResponse(data: unknown, status: number, headers: Headers): Response
   return new Response(JSON.stringify(data), { status, headers });
 }
 
+/** The handler's own Response with the wrapper's headers added (its own headers may be immutable). */
+function withHeaders(response: Response, headers: Headers): Response {
+  const merged = new Headers(response.headers);
+  for (const [k, v] of headers) merged.set(k, v);
+  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: merged });
+}
+
+/**
+ * The answer when the connection was lost while COMMIT was on its way: the database may have saved the
+ * change or not, and only a retry with the same Idempotency-Key can safely find out (its key row
+ * commits with the change, so the retry replays the saved answer or does the work once).
+ */
+function commitOutcomeUnknown(idempotencyKey: boolean): AppError {
+  const retry = idempotencyKey
+    ? 'Retry with the same Idempotency-Key: the change is applied at most once and the retry answers with its outcome'
+    : 'Check whether it was saved before retrying, or send an Idempotency-Key so that a retry is safe';
+  return databaseUnavailable(`The database connection was lost while saving: the change may or may not have been saved. ${retry}`, {
+    outcome: 'unknown',
+  });
+}
+
 const hash = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Replays or records the response for an Idempotency-Key inside the request's transaction. */
@@ -231,7 +252,10 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
       const successStatus = options.status ?? 200;
       const sql = await db();
       const jobs: QueuedJob[] = [];
-      const result = await (sql as Sql).begin(async (raw) => {
+      // Set once the handler's work is done and COMMIT is on its way: from then on a lost connection
+      // leaves the outcome unknown (before it, the database rolls the transaction back).
+      let committing = false;
+      const transaction = (sql as Sql).begin(async (raw) => {
         const tx = raw as unknown as Tx;
         // Without prepared statements (Supabase's transaction pooler, PGlite) each statement is planned anyway.
         const genericPlans = (options.genericPlans ?? false) && sql.options.prepare;
@@ -245,17 +269,29 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
           const data = await handler({ ctx, params: params as never, query: query as never, body: body as never, request });
           return { status: data instanceof Response ? data.status : successStatus, data };
         };
-        if (!useIdempotency) return { ...(await run()), replayed: false };
         const routeKey = `${request.method} ${url.pathname}`;
-        return idempotent(ctx, routeKey, idemKey!, hash(`${url.search}\n${rawBody}`), run);
+        const result = useIdempotency
+          ? await idempotent(ctx, routeKey, idemKey!, hash(`${url.search}\n${rawBody}`), run)
+          : { ...(await run()), replayed: false };
+        // The answer is built before COMMIT, so whatever can fail in building it (serialising the data,
+        // a status that cannot carry a body) rolls the change back instead of failing after it is saved.
+        const answerHeaders = new Headers(headers);
+        if (result.replayed) answerHeaders.set('idempotent-replayed', 'true');
+        const built =
+          result.data instanceof Response ? withHeaders(result.data, answerHeaders) : jsonResponse(result.data, result.status, answerHeaders);
+        committing = true;
+        return built;
       });
-      if (jobs.length > 0) await publishJobs(jobs);
-      if (result.data instanceof Response) {
-        response = result.data;
-        for (const [k, v] of headers) response.headers.set(k, v);
-      } else {
-        if (result.replayed) headers.set('idempotent-replayed', 'true');
-        response = jsonResponse(result.data, result.status, headers);
+      response = await transaction.catch((error: unknown) => {
+        const writes = request.method !== 'GET' && request.method !== 'HEAD';
+        throw committing && writes && isDatabaseUnavailable(error) ? commitOutcomeUnknown(useIdempotency) : error;
+      });
+      // Committed: nothing from here on may turn the saved change into an error answer (a client would
+      // retry it). Publishing only speeds jobs up; the sweeper publishes whatever is left unpublished.
+      if (jobs.length > 0) {
+        await Promise.resolve()
+          .then(() => publishJobs(jobs))
+          .catch((error: unknown) => log.error('publishing jobs after commit failed; the sweeper will publish them', { requestId, error }));
       }
     } catch (error) {
       response = toErrorResponse(error, requestId, request, headers);

@@ -1,16 +1,21 @@
 // A database outage, simulated by a fault proxy between the pool and the database (the shared server
 // keeps running): every edge (routes, webhooks, cron, job deliveries, health) answers 503 with
-// Retry-After instead of hanging and answering 500.
+// Retry-After instead of hanging and answering 500; a write whose COMMIT was sent when the connection
+// was lost answers 503 "outcome unknown" and a retry with its Idempotency-Key is safe; and nothing that
+// runs after COMMIT can turn a saved change into an error.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod';
 import { config, parseConfig, setConfig, type Config } from '../../lib/config.js';
 import { createPool, useDb, type Sql } from '../../lib/db/client.js';
+import { SEED_ORG_ID } from '../../lib/dev/seed.js';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../../lib/http/errors.js';
+import { route } from '../../lib/http/route.js';
 import { jobUrl, onLocalJobs } from '../../lib/jobs/publish.js';
 import { resetQStashReceiver } from '../../lib/jobs/qstash-receiver.js';
-import { call, json } from '../helpers/api.js';
+import { call, json, tokenFor } from '../helpers/api.js';
 import { engine, testDatabase, type TestDatabase } from '../helpers/database.js';
-import { startFaultProxy, type FaultProxy, type ProxyMode } from '../helpers/fault-proxy.js';
+import { COMMIT_MESSAGE, startFaultProxy, type FaultProxy, type ProxyMode } from '../helpers/fault-proxy.js';
 import { signResendWebhook, TEST_WEBHOOK_SECRET } from '../helpers/fake-resend.js';
 import { CURRENT_KEY, NEXT_KEY, qstashSignature } from '../helpers/qstash.js';
 
@@ -74,6 +79,8 @@ async function newThread(): Promise<string> {
   return res.body.id as string;
 }
 
+const notesWithBody = async (body: string) => (await db.sql`select id from app.notes where body = ${body}`).map((r) => r.id as string);
+
 function expectUnavailable(res: { status: number; headers: Headers; body: any }) {
   expect(res.status).toBe(503);
   expect(res.headers.get('retry-after')).toBe(String(DATABASE_RETRY_AFTER_SECONDS));
@@ -132,5 +139,110 @@ describe('during a database outage', () => {
     const health = await call('GET', '/api/health');
     expect(health.status).toBe(503);
     expect((await health.json()).database).toMatchObject({ ok: false, error: 'timeout' });
+  });
+});
+
+describe('a connection lost around COMMIT', () => {
+  it('answers 503 "outcome unknown" when COMMIT was sent, and the retry with the same Idempotency-Key replays the saved note', async () => {
+    const thread = await newThread();
+    const body = `lost at commit ${randomUUID()}`;
+    const headers = { 'idempotency-key': `commit-${randomUUID()}` };
+    proxy.resetAll(); // fresh connections, so the cut meets this request's COMMIT
+    const cut = proxy.cutAfter(COMMIT_MESSAGE);
+    const lost = await json('POST', `/api/threads/${thread}/notes`, { body: { body }, headers });
+    await cut;
+    expectUnavailable(lost);
+    expect(lost.body.error.details).toEqual({ outcome: 'unknown' });
+    expect(lost.body.error.message).toMatch(/may or may not have been saved.*same Idempotency-Key/);
+    // The database committed it.
+    expect(await notesWithBody(body)).toHaveLength(1);
+
+    await recovered();
+    const retry = await json('POST', `/api/threads/${thread}/notes`, { body: { body }, headers });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(await notesWithBody(body)).toEqual([retry.body.id]);
+  });
+
+  it('says how to retry safely when the request had no Idempotency-Key', async () => {
+    const thread = await newThread();
+    proxy.resetAll();
+    const cut = proxy.cutAfter(COMMIT_MESSAGE);
+    const lost = await json('POST', `/api/threads/${thread}/notes`, { body: { body: `no key ${randomUUID()}` } });
+    await cut;
+    expectUnavailable(lost);
+    expect(lost.body.error.details).toEqual({ outcome: 'unknown' });
+    expect(lost.body.error.message).toMatch(/Check whether it was saved before retrying/);
+  });
+
+  it('rolls back when the connection is lost before COMMIT: 503, nothing saved, and the retry creates the note once', async () => {
+    const thread = await newThread();
+    const body = `lost mid-transaction ${randomUUID()}`;
+    const headers = { 'idempotency-key': `mid-${randomUUID()}` };
+    proxy.resetAll();
+    const cut = proxy.cutAfter(/insert into app\.notes/);
+    const lost = await json('POST', `/api/threads/${thread}/notes`, { body: { body }, headers });
+    await cut;
+    expectUnavailable(lost);
+    expect(lost.body.error.details).toBeUndefined();
+    expect(await notesWithBody(body)).toEqual([]);
+
+    await recovered();
+    const retry = await json('POST', `/api/threads/${thread}/notes`, { body: { body }, headers });
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    expect(await notesWithBody(body)).toEqual([retry.body.id]);
+  });
+});
+
+describe('after COMMIT', () => {
+  it('a failure to publish the jobs a request enqueued does not fail the saved change', async () => {
+    const thread = await newThread();
+    onLocalJobs(() => {
+      throw new Error('the dispatcher broke');
+    });
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    const res = await json('PATCH', `/api/threads/${thread}`, { body: { status: 'snoozed', snoozedUntil: until } });
+    expect(res.status).toBe(200);
+    const [row] = await db.sql`select status from app.threads where id = ${thread}`;
+    expect(row!.status).toBe('snoozed');
+    const [job] = await db.sql`select status from app.outbox where name = 'thread.unsnooze' and payload->>'threadId' = ${thread}`;
+    expect(job!.status).toBe('pending'); // the sweeper or the next dispatch runs it
+  });
+
+  it('an answer that cannot be built fails before COMMIT, so the write is rolled back rather than saved behind a 500', async () => {
+    const body = `unserialisable ${randomUUID()}`;
+    const handler = route({ action: 'threads.write', body: z.object({ body: z.string() }), status: 201 }, async ({ ctx, body: input }) => {
+      await ctx.sql`insert into app.notes (org_id, thread_id, author_id, body) values (${ctx.orgId}, ${'10000000-0000-4000-8000-000000000001'}, ${ctx.userId}, ${input.body})`;
+      return { id: 1n }; // JSON.stringify throws on a bigint
+    });
+    const res = await handler(
+      new Request('http://localhost/api/test', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await tokenFor('agent')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ body }),
+      }),
+    );
+    expect(res.status).toBe(500);
+    expect(await notesWithBody(body)).toEqual([]);
+  });
+
+  it("a handler's own Response with immutable headers still gets the request id, after the change is saved", async () => {
+    const body = `redirect ${randomUUID()}`;
+    const handler = route({ action: 'threads.write', body: z.object({ body: z.string() }) }, async ({ ctx, body: input }) => {
+      await ctx.sql`insert into app.notes (org_id, thread_id, author_id, body) values (${SEED_ORG_ID}, ${'10000000-0000-4000-8000-000000000001'}, ${ctx.userId}, ${input.body})`;
+      return Response.redirect('https://app.banxway.test/notes', 303);
+    });
+    const res = await handler(
+      new Request('http://localhost/api/test', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await tokenFor('agent')}`, 'content-type': 'application/json', 'x-request-id': 'redirect-request-1' },
+        body: JSON.stringify({ body }),
+      }),
+    );
+    expect(res.status).toBe(303);
+    expect(res.headers.get('location')).toBe('https://app.banxway.test/notes');
+    expect(res.headers.get('x-request-id')).toBe('redirect-request-1');
+    expect(await notesWithBody(body)).toHaveLength(1);
   });
 });
