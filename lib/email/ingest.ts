@@ -8,6 +8,7 @@ import type { Ctx } from '../context.js';
 import { extractIdentifiersFromMessage, type FreightIdentifiers } from '../logistics/identifiers.js';
 import { linkShipments } from '../logistics/links.js';
 import { recordChange, topics } from '../realtime.js';
+import { counterpartLock, lockCounterpart, takeLocks } from '../threads/counterpart.js';
 import { isFreeMailDomain, type EmailAddress, type ParsedEmail } from './parse.js';
 import { normalizeSubject, parseThreadToken, tokenRange } from './threading.js';
 
@@ -61,10 +62,36 @@ function isOwn(address: string, org: OrgContext, mailbox: Mailbox): boolean {
   return org.ownDomains.has(domainOf(a));
 }
 
-/** The external party of the conversation: the sender of inbound mail, the first outside recipient of outbound. */
-function counterpartOf(email: ParsedEmail, direction: 'inbound' | 'outbound', org: OrgContext, mailbox: Mailbox): EmailAddress | null {
-  if (direction === 'inbound') return email.from;
-  return [...email.to, ...email.cc].find((r) => !isOwn(r.address, org, mailbox)) ?? email.to[0] ?? null;
+interface Parties {
+  direction: 'inbound' | 'outbound';
+  /** The external party of the conversation: the sender of inbound mail, the first outside recipient of outbound. */
+  party: EmailAddress | null;
+  /** The party's address when it is outside the organization (threads and contacts are kept per counterpart). */
+  counterpart: string | null;
+}
+
+/** Mail from our own address or domain is outbound; the other side is its first outside recipient. */
+function partiesOf(email: ParsedEmail, org: OrgContext, mailbox: Mailbox): Parties {
+  const direction = email.from && isOwn(email.from.address, org, mailbox) ? 'outbound' : 'inbound';
+  const party = direction === 'inbound' ? email.from : ([...email.to, ...email.cc].find((r) => !isOwn(r.address, org, mailbox)) ?? email.to[0] ?? null);
+  return { direction, party, counterpart: party && !isOwn(party.address, org, mailbox) ? party.address : null };
+}
+
+/** The lock that serialises ingests of one message (its dedupe key) in the acting organization. */
+const dedupeLock = (orgId: string, dedupeKey: string) => `${orgId}:${dedupeKey}`;
+
+/**
+ * Takes, in one global order, every lock that storing these messages in one transaction takes one by
+ * one: first all dedupe keys, then all counterparts, each sorted (a single ingest also takes its
+ * dedupe key before its counterpart). The poller stores runs of messages per transaction, and two
+ * folders of a mailbox (the inbox and Sent) name the same customers in different orders: taken in mail
+ * order, two runs' locks would wait on each other in a cycle, which PostgreSQL breaks by failing one.
+ */
+export async function lockForIngest(ctx: Ctx, emails: ParsedEmail[], mailbox: Mailbox): Promise<void> {
+  const org = await orgContext(ctx, mailbox);
+  const dedupe = new Set(emails.map((e) => dedupeLock(ctx.orgId, e.dedupeKey)));
+  const counterparts = new Set(emails.map((e) => partiesOf(e, org, mailbox).counterpart).filter((c): c is string => c !== null).map((c) => counterpartLock(ctx.orgId, c)));
+  await takeLocks(ctx, [...[...dedupe].sort(), ...[...counterparts].sort()]);
 }
 
 /** Contact by address, else customer by company domain (never a free-mail or our own domain); unknown senders become contacts. */
@@ -175,22 +202,24 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
   // Serialise concurrent ingests of the same message (two overlapping polls, a poll and an import):
   // the duplicate check runs after the lock is held, so it sees what the lock's previous holder committed.
   const [, [dup]] = await Promise.all([
-    sql`select pg_advisory_xact_lock(hashtextextended(${`${ctx.orgId}:${email.dedupeKey}`}, 0))`,
+    takeLocks(ctx, [dedupeLock(ctx.orgId, email.dedupeKey)]),
     sql<{ id: string; threadId: string; direction: 'inbound' | 'outbound' }[]>`
       select id, thread_id, direction from app.messages where org_id = ${ctx.orgId} and dedupe_key = ${email.dedupeKey}`,
   ]);
   if (dup) return { outcome: 'duplicate', messageId: dup.id, threadId: dup.threadId, direction: dup.direction, identifiers, threadCreated: false };
 
   const org = await orgContext(ctx, mailbox);
-  const direction: 'inbound' | 'outbound' = email.from && isOwn(email.from.address, org, mailbox) ? 'outbound' : 'inbound';
-  const party = counterpartOf(email, direction, org, mailbox);
-  const counterpart = party && !isOwn(party.address, org, mailbox) ? party.address : null;
+  const { direction, party, counterpart } = partiesOf(email, org, mailbox);
   const normalized = normalizeSubject(email.subject);
   const occurredAt = messageTime(email);
   // Auto-replies, bounces and abuse reports are recorded but never reopen a conversation.
   const automated = email.isAutoReply || email.isBounce || email.isAbuseReport;
 
-  const [contact, found] = await Promise.all([
+  // Contact and thread of a counterpart are found-or-created under its lock, so simultaneous mail from
+  // a new sender makes one contact and one thread. The lock goes out first in the same write, and the
+  // lookups queued behind it take their snapshots only once it is granted.
+  const [, contact, found] = await Promise.all([
+    counterpart ? lockCounterpart(ctx, counterpart) : undefined,
     counterpart && party ? resolveContact(ctx, party, org) : null,
     findThread(ctx, email, counterpart, normalized),
   ]);

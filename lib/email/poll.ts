@@ -28,7 +28,7 @@ import { jobSpecs } from '../jobs/specs.js';
 import { log } from '../log.js';
 import { recordChange, topics } from '../realtime.js';
 import { closeImap, describeImapError, ImapConnectError, openImap } from './imap.js';
-import { ingestEmail, organizationDomains } from './ingest.js';
+import { ingestEmail, lockForIngest, organizationDomains, type Mailbox } from './ingest.js';
 import { parseEmail, type ParsedEmail } from './parse.js';
 
 /** After this many failed ingests of the same UID (one per poll), the message is quarantined. */
@@ -329,6 +329,8 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
     const overBudget = () => Date.now() - started > budgetMs;
     const stopReason = (): 'aborted' | 'budget' | null => (options.signal?.aborted ? 'aborted' : overBudget() ? 'budget' : null);
 
+    const mailbox: Mailbox = { channelId, address: channel.address, ownDomains, folder };
+
     /** Stores one message (or its quarantine row) in the run's transaction. */
     const storeOne = async (ctx: Ctx, input: MessageInput): Promise<Exclude<Outcome, 'overtaken'>> => {
       let stored: Exclude<Outcome, 'overtaken'> = 'skipped';
@@ -339,14 +341,7 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
           on conflict do nothing`;
         stored = 'quarantined';
       } else if (input.parsed) {
-        const ingested = await ingestEmail(ctx, input.parsed, {
-          channelId,
-          address: channel.address,
-          ownDomains,
-          folder,
-          uid: input.uid,
-          rawStoragePath: input.rawPath,
-        });
+        const ingested = await ingestEmail(ctx, input.parsed, { ...mailbox, uid: input.uid, rawStoragePath: input.rawPath });
         stored = ingested.outcome;
       }
       await options.beforeCommit?.(input.uid, stored);
@@ -366,6 +361,7 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
           where id = ${current.id} and last_uid = ${result.lastUid} and uid_validity = ${validity}::bigint
           returning id`;
         if (moved.length === 0) return ['overtaken'];
+        await lockForIngest(ctx, inputs.flatMap((i) => (i.parsed && i.quarantine === null ? [i.parsed] : [])), mailbox);
         const out: Outcome[] = [];
         for (const input of inputs) out.push(await storeOne(ctx, input));
         return out;

@@ -11,6 +11,7 @@ import { announceMessage } from '../messages/announce.js';
 import { makeSnippet } from '../email/quoted.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { recordChange, topics } from '../realtime.js';
+import { lockCounterpart } from '../threads/counterpart.js';
 import type { ExotelChannel, ExotelKind } from './common.js';
 import { enqueueAnalysis, jobSpecs } from '../jobs/specs.js';
 
@@ -58,9 +59,13 @@ async function contactFor(ctx: Ctx, kind: ExotelKind, number: string, name: stri
   return created!;
 }
 
-/** The contact's open (not resolved or closed) thread on this channel, or a new one. */
+/**
+ * The contact's open (not resolved or closed) thread on this channel, or a new one. Under the number's
+ * lock, so simultaneous messages from a new number make one contact and one thread.
+ */
 async function threadFor(ctx: Ctx, channel: ExotelChannel, number: string, name: string | null, at: Date) {
   const sql = ctx.sql;
+  await lockCounterpart(ctx, number);
   const contact = await contactFor(ctx, channel.kind, number, name);
   const [open] = await sql<{ id: string; status: string }[]>`
     select id, status from app.threads
