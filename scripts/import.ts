@@ -4,6 +4,7 @@
 // message in input order: { file, messageId, threadId, direction, references: { containers, awbs, bls, bookings } }.
 import { parseArgs } from 'node:util';
 import { config, parseConfig, setConfig } from '../lib/config.js';
+import { closeDb } from '../lib/db/client.js';
 import { importArchive } from '../lib/email/import.js';
 
 const { values } = parseArgs({
@@ -47,8 +48,10 @@ try {
     const threads = new Set(results.map((r) => r.threadId).filter(Boolean)).size;
     process.stdout.write(`${results.length} messages: ${stored} stored, ${results.length - stored} duplicate or quarantined, ${threads} threads\n`);
   }
+  await closeDb();
   process.exit(0);
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  await closeDb().catch(() => undefined);
   process.exit(1);
 }

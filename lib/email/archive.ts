@@ -1,5 +1,6 @@
 // Reading a mailbox archive for import: a folder of .eml files (in name order, numbers compared as
-// numbers) and mbox files (mboxrd: "From " separator lines, ">From " unescaped).
+// numbers; an mbox "From " line some tools leave before the headers is dropped) and mbox files
+// (mboxrd: "From " separator lines, ">From " unescaped).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -42,8 +43,15 @@ function finish(lines: string[]): Buffer {
   return Buffer.from(`${lines.join('\r\n')}\r\n`, 'latin1');
 }
 
+/** The message without an mbox "From sender date" line before its headers (a header is "From:"). */
+export function withoutMboxFromLine(raw: Buffer): Buffer {
+  if (raw.subarray(0, 5).toString('latin1') !== 'From ') return raw;
+  const end = raw.indexOf(0x0a);
+  return end === -1 ? raw : raw.subarray(end + 1);
+}
+
 export function* readArchive(options: { dir?: string; mbox?: string }): Generator<ArchiveMessage> {
-  if (options.dir) for (const file of emlFiles(options.dir)) yield { file, raw: readFileSync(file) };
+  if (options.dir) for (const file of emlFiles(options.dir)) yield { file, raw: withoutMboxFromLine(readFileSync(file)) };
   if (options.mbox) {
     let n = 0;
     for (const raw of splitMbox(readFileSync(options.mbox))) yield { file: `${options.mbox}#${++n}`, raw };

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { storeRawSource } from '../attachments/service.js';
 import { analyzeMessage } from '../ai/analysis/index.js';
 import type { Ctx, QueuedJob } from '../context.js';
-import { closeDb, db, systemClaims, withClaims } from '../db/client.js';
+import { db, systemClaims, withClaims } from '../db/client.js';
 import { migrate } from '../db/migrate.js';
 import type { FreightIdentifiers } from '../logistics/identifiers.js';
 import { readArchive } from './archive.js';
@@ -68,39 +68,35 @@ export async function importArchive(options: {
   await migrate(await db());
   const orgId = await resolveOrg(options.orgId, options.fresh ?? false, options.address);
   const results: ImportResult[] = [];
-  try {
-    for (const { file, raw } of readArchive(options)) {
-      let parsed;
-      try {
-        parsed = await parseEmail(raw);
-      } catch (error) {
-        if (!(error instanceof EmailParseError)) throw error;
-        results.push({ file, messageId: null, threadId: null, direction: null, references: none(), outcome: 'quarantined', error: error.message });
-        continue;
-      }
-      // The raw source is kept (content-addressed) so the message can be reprocessed later.
-      const rawStoragePath = await storeRawSource(orgId, createHash('sha256').update(raw).digest('hex'), raw);
-      const jobs: QueuedJob[] = [];
-      const outcome = await withClaims(systemClaims(orgId), (sql) => {
-        const ctx: Ctx = { requestId: `import:${file}`, userId: null, orgId, role: 'system', sql, jobs };
-        return ingestEmail(ctx, parsed, { channelId: null, address: options.address ?? null, rawStoragePath });
-      });
-      // Run what ingest queued (the analysis) now, in order, as the job system would.
-      for (const job of jobs) await runJob(job.id);
-      const result: ImportResult = {
-        file,
-        messageId: parsed.messageId ? `<${parsed.messageId}>` : null,
-        threadId: outcome.threadId,
-        direction: outcome.direction,
-        references: outcome.identifiers,
-        outcome: outcome.outcome,
-      };
-      if (outcome.direction === 'inbound') Object.assign(result, await analysisOf(orgId, outcome.messageId, parsed));
-      results.push(result);
-      if (results.length % 100 === 0) options.onProgress?.(`${results.length} messages imported`);
+  for (const { file, raw } of readArchive(options)) {
+    let parsed;
+    try {
+      parsed = await parseEmail(raw);
+    } catch (error) {
+      if (!(error instanceof EmailParseError)) throw error;
+      results.push({ file, messageId: null, threadId: null, direction: null, references: none(), outcome: 'quarantined', error: error.message });
+      continue;
     }
-  } finally {
-    await closeDb();
+    // The raw source is kept (content-addressed) so the message can be reprocessed later.
+    const rawStoragePath = await storeRawSource(orgId, createHash('sha256').update(raw).digest('hex'), raw);
+    const jobs: QueuedJob[] = [];
+    const outcome = await withClaims(systemClaims(orgId), (sql) => {
+      const ctx: Ctx = { requestId: `import:${file}`, userId: null, orgId, role: 'system', sql, jobs };
+      return ingestEmail(ctx, parsed, { channelId: null, address: options.address ?? null, rawStoragePath });
+    });
+    // Run what ingest queued (the analysis) now, in order, as the job system would.
+    for (const job of jobs) await runJob(job.id);
+    const result: ImportResult = {
+      file,
+      messageId: parsed.messageId ? `<${parsed.messageId}>` : null,
+      threadId: outcome.threadId,
+      direction: outcome.direction,
+      references: outcome.identifiers,
+      outcome: outcome.outcome,
+    };
+    if (outcome.direction === 'inbound') Object.assign(result, await analysisOf(orgId, outcome.messageId, parsed));
+    results.push(result);
+    if (results.length % 100 === 0) options.onProgress?.(`${results.length} messages imported`);
   }
   return results;
 }

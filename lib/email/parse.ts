@@ -16,7 +16,7 @@
 // - newText strips quoted history conservatively and is never empty when text is not.
 // - dedupeKey is the normalised Message-ID; without one, "sha256:" + the hash of a canonical JSON of
 //   from, date, subject, text, to/cc and the attachment hashes, so the same message appended
-//   twice gets the same key.
+//   twice, or archived as an LF file and read again over IMAP, gets the same key.
 // - Classification flags are independent: a bounce usually is an auto-reply too (Auto-Submitted).
 // - Errors: parseEmail never throws for a Buffer that holds anything message-like. When mailparser
 //   rejects a message, a built-in minimal MIME reader extracts what it can and parseError says why.
@@ -223,6 +223,8 @@ interface RawAttachment {
   filename?: string;
   contentType: string;
   content: Buffer;
+  /** Content-Transfer-Encoding, lower-case ('' when the part had none). */
+  transferEncoding: string;
   contentId?: string;
   disposition?: string;
   related?: boolean;
@@ -263,10 +265,12 @@ function fromMailparser(mail: ParsedMail): Extracted {
   const attachments: RawAttachment[] = mail.attachments.map((a: Attachment) => {
     const ct = a.headers.get('content-type');
     const method = ct && typeof ct === 'object' && 'params' in ct ? (ct.params as Record<string, string>).method : undefined;
+    const cte = a.headers.get('content-transfer-encoding');
     return {
       filename: a.filename,
       contentType: (a.contentType || 'application/octet-stream').toLowerCase(),
       content: a.content,
+      transferEncoding: typeof cte === 'string' ? cte.trim().toLowerCase() : '',
       contentId: a.cid ?? (a.contentId ? a.contentId.replace(/^<|>$/g, '') : undefined),
       disposition: a.contentDisposition?.toLowerCase(),
       related: a.related,
@@ -307,6 +311,7 @@ function fromFallback(buf: Buffer): Extracted {
         filename,
         contentType: p.contentType,
         content: partBody(p),
+        transferEncoding: (firstHeader(p.headers, 'content-transfer-encoding') ?? '').trim().toLowerCase(),
         contentId: cid ? cid.trim().replace(/^<|>$/g, '') : undefined,
         disposition: cd.value || undefined,
         method: p.params.method,
@@ -347,6 +352,27 @@ function isBinary(buf: Buffer): boolean {
 
 function sha256Hex(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+// Mail without a Message-ID is deduplicated by a hash of what it says, taken over a canonical form, so
+// the copies of one message that different stores keep hash alike. An archived .eml or mbox (import)
+// has LF line endings, maybe an mbox "From " line before it and ">From " escapes in its body, maybe no
+// final newline; the IMAP copy has CRLF (IMAP sends every message so). The text is already canonical
+// (normaliseText: LF, no trailing blanks, trimmed; the mbox line never reaches it); here ">From " loses
+// its escapes and text-transported attachments (anything but base64) have their line endings as IMAP
+// sends them, CRLF. The canonical form is the IMAP copy's, so keys already stored from polls stay valid.
+
+/** The text with mbox ">From " escapes undone (an mboxo writer escapes "From ", a reader may leave it). */
+function unescapeMboxFrom(text: string): string {
+  return text.replace(/^>+(?=From )/gm, '');
+}
+
+/** An attachment's hash with its line endings as CRLF, unless its bytes travelled base64-encoded (and so unchanged). */
+function canonicalAttachmentHash(raw: RawAttachment, sha256: string): string {
+  if (raw.transferEncoding === 'base64') return sha256;
+  const bytes = raw.content.toString('latin1');
+  const crlf = bytes.replace(/\r?\n/g, '\r\n');
+  return crlf === bytes ? sha256 : sha256Hex(Buffer.from(crlf, 'latin1'));
 }
 
 /**
@@ -502,7 +528,7 @@ export async function parseEmail(raw: Buffer, options: ParseEmailOptions = {}): 
     }
   }
 
-  // Dedupe key.
+  // Dedupe key (see canonicalAttachmentHash for why the hash is over a canonical form).
   const dedupeKey =
     messageId ??
     `sha256:${sha256Hex(
@@ -511,10 +537,10 @@ export async function parseEmail(raw: Buffer, options: ParseEmailOptions = {}): 
         from: from?.address ?? '',
         date: date ? date.toISOString() : '',
         subject,
-        text,
+        text: unescapeMboxFrom(text),
         to: to.map((a) => a.address).sort(),
         cc: cc.map((a) => a.address).sort(),
-        attachments: attachments.map((a) => a.sha256).sort(),
+        attachments: attachments.map((a, i) => canonicalAttachmentHash(extracted.attachments[i]!, a.sha256)).sort(),
       }),
     )}`;
 

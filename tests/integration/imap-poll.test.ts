@@ -4,7 +4,7 @@
 // they were, XOAUTH2 logins work with tokens from the refresh-token exchange, and the minute cron
 // enqueues one job per folder.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config, parseConfig, setConfig } from '../../lib/config.js';
 import { openSecret } from '../../lib/crypto/secrets.js';
 import { SEED_ORG_ID } from '../../lib/dev/seed.js';
+import { importArchive } from '../../lib/email/import.js';
 import { enqueueMailboxPolls } from '../../lib/email/poll-cron.js';
 import { MAX_INGEST_ATTEMPTS, MailboxConnectionError, pollFolder, type PollOptions, type PollResult } from '../../lib/email/poll.js';
 import { drainJobs } from '../../lib/jobs/local-dispatcher.js';
@@ -154,6 +155,62 @@ d('new mail becomes threads', () => {
     await box.append(raw);
     expect(await box.poll()).toMatchObject({ stored: 1, duplicates: 1 });
     expect(await messagesOf(box.id)).toHaveLength(1);
+  });
+
+  it('stores mail without a Message-ID once when an archive import and the poll both bring it', async () => {
+    const box = await testMailbox();
+    const address = `ops+t${serial}@seahawk-logistics.in`;
+    const date = new Date('2026-11-24T08:30:00Z');
+    // As the sender wrote them (CRLF, as IMAP serves every message): a text attachment in a text
+    // transfer encoding, and body lines starting "From " that an mbox writer escapes.
+    const withCsv = (subject: string) =>
+      [
+        'From: Vikram <vikram@roadlines.example>',
+        `To: ${address}`,
+        `Subject: ${subject}`,
+        `Date: ${date.toUTCString().replace('GMT', '+0000')}`,
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="b1"',
+        '',
+        '--b1',
+        'Content-Type: text/plain; charset=utf-8',
+        '',
+        'Trucks for tomorrow attached.',
+        'From the yard: 4 trucks at gate 2.',
+        '--b1',
+        'Content-Type: text/csv; name="trucks.csv"',
+        'Content-Disposition: attachment; filename="trucks.csv"',
+        'Content-Transfer-Encoding: quoted-printable',
+        '',
+        'truck,container',
+        'MH04AB1234,MSKU1234565',
+        '--b1--',
+        '',
+      ].join('\r\n');
+    const original = {
+      eml: withCsv(`Truck list ${serial}`),
+      mboxoEml: withCsv(`Truck list (mbox export) ${serial}`),
+      plain: mail({ from: 'vikram@roadlines.example', to: address, subject: `Gate-in done ${serial}`, messageId: null, date, body: 'All four in.\r\nFrom here to Nhava Sheva by 18:00.' }),
+      inMbox: withCsv(`Truck list (mbox) ${serial}`),
+    };
+    const lf = (raw: string) => raw.replace(/\r\n/g, '\n');
+    const dir = await mkdtemp(join(tmpdir(), 'banxway-archive-'));
+    try {
+      writeFileSync(join(dir, '1.eml'), lf(original.eml));
+      // Saved from an mbox: its "From " line kept, and the body's "From " escaped (mboxo).
+      writeFileSync(join(dir, '2.eml'), `From vikram@roadlines.example Tue Nov 24 08:30:00 2026\n${lf(original.mboxoEml).replace('\nFrom the yard', '\n>From the yard')}`);
+      writeFileSync(join(dir, '3.eml'), lf(original.plain).replace(/\n$/, ''));
+      writeFileSync(join(dir, 'archive.mbox'), `From vikram@roadlines.example Tue Nov 24 08:30:00 2026\n${lf(original.inMbox).replace('\nFrom the yard', '\n>From the yard')}\n`);
+      const imported = await importArchive({ dir, mbox: join(dir, 'archive.mbox'), orgId: SEED_ORG_ID, address });
+      expect(imported.map((r) => r.outcome)).toEqual(['stored', 'stored', 'stored', 'stored']);
+      for (const raw of Object.values(original)) await box.append(raw);
+      expect(await box.poll()).toMatchObject({ status: 'done', fetched: 4, stored: 0, duplicates: 4 });
+      const subjects = Object.keys(original).map((_, i) => [`Truck list ${serial}`, `Truck list (mbox export) ${serial}`, `Gate-in done ${serial}`, `Truck list (mbox) ${serial}`][i]!);
+      const rows = await db.sql<{ subject: string }[]>`select subject from app.messages where org_id = ${SEED_ORG_ID} and subject = any(${subjects}::text[])`;
+      expect(rows.map((r) => r.subject).sort()).toEqual([...subjects].sort());
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('never changes flags: unread mail stays unread, flagged stays flagged', async () => {

@@ -459,6 +459,24 @@ describe('parseEmail: robustness and normalisation', () => {
     expect(other.dedupeKey).not.toBe(crlf.dedupeKey);
   });
 
+  it('dedupeKey without Message-ID: an archived copy (LF, mbox From line and >From escapes) keys like the IMAP copy', async () => {
+    const message = (attachment: { encoding: string; body: string }) => [
+      'From: Vikram <vikram@roadlines.example>', 'To: ops@acmefreight.example', 'Subject: Trucks', 'Date: Tue, 24 Nov 2026 08:30:00 +0000',
+      'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '',
+      '--b', 'Content-Type: text/plain; charset=utf-8', '', 'Trucks attached.', 'From the yard: 4 at gate 2.',
+      '--b', 'Content-Type: text/csv; name="t.csv"', `Content-Transfer-Encoding: ${attachment.encoding}`, '', attachment.body, '--b--', '',
+    ].join('\r\n');
+    const imap = message({ encoding: 'quoted-printable', body: 'truck,container\r\nMH04AB1234,MSKU1234565' });
+    const key = (await parseEmail(Buffer.from(imap))).dedupeKey;
+    const lf = imap.replace(/\r\n/g, '\n');
+    for (const archived of [lf, lf.replace(/\n$/, ''), `From vikram@roadlines.example Tue Nov 24 08:30:00 2026\n${lf}`, lf.replace('\nFrom the yard', '\n>From the yard')]) {
+      expect((await parseEmail(Buffer.from(archived))).dedupeKey).toBe(key);
+    }
+    // Base64 carries the attachment's own bytes, which no store rewrites: CRLF and LF there are different files.
+    const b64 = (bytes: string) => message({ encoding: 'base64', body: Buffer.from(bytes).toString('base64') });
+    expect((await parseEmail(Buffer.from(b64('a\r\nb')))).dedupeKey).not.toBe((await parseEmail(Buffer.from(b64('a\nb')))).dedupeKey);
+  });
+
   it('falls back to the newest Received date when Date is missing or unparseable', async () => {
     const received = 'Received: from a by b; Tue, 24 Nov 2026 10:00:05 +0530 (IST)';
     const older = 'Received: from c by a; Tue, 24 Nov 2026 09:59:00 +0530';
