@@ -6,12 +6,13 @@ import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
 import { escapeLike } from '../db/like.js';
 import { phoneNumber } from '../customers/service.js';
 import { recordChange, topics } from '../realtime.js';
+import { CONTACT_EMAIL_MAX, CONTACT_NAME_MAX } from './limits.js';
 
-const email = z.string().trim().toLowerCase().pipe(z.email('must be an email address')).pipe(z.string().max(320));
+const email = z.string().trim().toLowerCase().pipe(z.email('must be an email address')).pipe(z.string().max(CONTACT_EMAIL_MAX));
 
 export const contactFields = {
   customerId: z.uuid().nullable(),
-  name: z.string().trim().max(300),
+  name: z.string().trim().max(CONTACT_NAME_MAX),
   email: email.nullable(),
   phone: phoneNumber.nullable(),
   whatsapp: phoneNumber.nullable(),

@@ -7,6 +7,7 @@ import { storeInboundAttachment } from '../attachments/service.js';
 import type { Ctx } from '../context.js';
 import { extractIdentifiersFromMessage, type FreightIdentifiers } from '../logistics/identifiers.js';
 import { linkShipments } from '../logistics/links.js';
+import { CONTACT_EMAIL_MAX, contactName } from '../contacts/limits.js';
 import { recordChange, topics } from '../realtime.js';
 import { counterpartLock, lockCounterpart, takeLocks } from '../threads/counterpart.js';
 import { isFreeMailDomain, type EmailAddress, type ParsedEmail } from './parse.js';
@@ -94,8 +95,13 @@ export async function lockForIngest(ctx: Ctx, emails: ParsedEmail[], mailbox: Ma
   await takeLocks(ctx, [...[...dedupe].sort(), ...[...counterparts].sort()]);
 }
 
-/** Contact by address, else customer by company domain (never a free-mail or our own domain); unknown senders become contacts. */
-async function resolveContact(ctx: Ctx, party: EmailAddress, org: OrgContext): Promise<{ contactId: string; customerId: string | null }> {
+/**
+ * Contact by address, else customer by company domain (never a free-mail or our own domain); unknown
+ * senders become contacts. An address longer than a contact's may be (no mail server takes one that
+ * long) names no contact: the message and thread keep it.
+ */
+async function resolveContact(ctx: Ctx, party: EmailAddress, org: OrgContext): Promise<{ contactId: string; customerId: string | null } | null> {
+  if (party.address.length > CONTACT_EMAIL_MAX) return null;
   const sql = ctx.sql;
   const [existing] = await sql<{ id: string; customerId: string | null }[]>`
     select id, customer_id from app.contacts where org_id = ${ctx.orgId} and email = ${party.address} and deleted_at is null`;
@@ -109,7 +115,7 @@ async function resolveContact(ctx: Ctx, party: EmailAddress, org: OrgContext): P
     if (candidates.length === 1) customerId = candidates[0]!.id;
   }
   const [created] = await sql<{ id: string }[]>`
-    insert into app.contacts (org_id, customer_id, name, email) values (${ctx.orgId}, ${customerId}, ${party.name ?? ''}, ${party.address})
+    insert into app.contacts (org_id, customer_id, name, email) values (${ctx.orgId}, ${customerId}, ${contactName(party.name)}, ${party.address})
     on conflict (org_id, email) where email is not null and deleted_at is null do update set updated_at = now()
     returning id`;
   return { contactId: created!.id, customerId };
@@ -150,7 +156,8 @@ async function findThread(ctx: Ctx, email: ParsedEmail, counterpart: string | nu
   //    "Rate request" are never merged.
   if (counterpart && normalized) {
     ways.push(sql`(select ${2 + tokens.length}::int as rank, ${cols} from app.threads t
-      where t.org_id = ${ctx.orgId} and t.counterpart = ${counterpart} and t.normalized_subject = ${normalized}
+      where t.org_id = ${ctx.orgId} and t.counterpart_key = app.index_key(${counterpart}) and t.subject_key = app.index_key(${normalized})
+        and t.counterpart = ${counterpart} and t.normalized_subject = ${normalized}
         and t.channel = 'email' and t.last_activity_at > now() - make_interval(days => ${SUBJECT_WINDOW_DAYS})
       order by t.last_activity_at desc limit 1)`);
   }

@@ -6,7 +6,12 @@
 // as is (it is case-sensitive and often a base64/hex token). Example:
 //   ' <CAF+abc=Q@Mail.Gmail.COM> ' -> 'CAF+abc=Q@mail.gmail.com'
 
-const MAX_ID_LENGTH = 998;
+/**
+ * An id longer than a header line may be (998 octets, RFC 5322 2.1.1 and RFC 6532 3.4) is unusable, and
+ * bounding it in bytes keeps every index over ids (dedupe key, Message-ID, the ids a message is known by)
+ * within what an index entry holds.
+ */
+const MAX_ID_BYTES = 998;
 /** References can grow without bound in long threads: keep the root and the most recent ones. */
 export const MAX_REFERENCES = 100;
 
@@ -26,7 +31,7 @@ export function normalizeMessageId(input: string | null | undefined): string | n
   s = s.replace(/[\s<>]+/g, '');
   // Trailing punctuation from prose ("...@example.com.") is not part of an id.
   s = s.replace(/^[,;]+|[,;]+$/g, '');
-  if (!s || s.length > MAX_ID_LENGTH) return null;
+  if (!s || Buffer.byteLength(s, 'utf8') > MAX_ID_BYTES) return null;
   if (!/[\p{L}\p{N}]/u.test(s)) return null;
   const at = s.lastIndexOf('@');
   if (at !== -1) s = s.slice(0, at + 1) + s.slice(at + 1).toLowerCase();

@@ -7,6 +7,7 @@
 import { extractIdentifiers } from '../logistics/identifiers.js';
 import { linkShipments } from '../logistics/links.js';
 import type { Ctx } from '../context.js';
+import { contactName } from '../contacts/limits.js';
 import { announceMessage } from '../messages/announce.js';
 import { makeSnippet } from '../email/quoted.js';
 import { enqueue } from '../jobs/enqueue.js';
@@ -48,12 +49,12 @@ async function contactFor(ctx: Ctx, kind: ExotelKind, number: string, name: stri
   if (found) return found;
   const [created] = await sql<{ id: string; customerId: string | null }[]>`
     insert into app.contacts (org_id, name, phone, whatsapp)
-    values (${ctx.orgId}, ${(name ?? '').slice(0, 300)}, ${number}, ${kind === 'whatsapp' ? number : null})
+    values (${ctx.orgId}, ${contactName(name)}, ${number}, ${kind === 'whatsapp' ? number : null})
     returning id, customer_id`;
   await recordChange(ctx, {
     event: 'contact.created',
     topics: [topics.org(ctx.orgId)],
-    data: { id: created!.id, name: name ?? '', phone: number, whatsapp: kind === 'whatsapp' ? number : null, customerId: null },
+    data: { id: created!.id, name: contactName(name), phone: number, whatsapp: kind === 'whatsapp' ? number : null, customerId: null },
     audit: { action: 'contact.created', entityType: 'contact', entityId: created!.id, data: { source: `exotel.${kind}` } },
   });
   return created!;
@@ -69,12 +70,13 @@ async function threadFor(ctx: Ctx, channel: ExotelChannel, number: string, name:
   const contact = await contactFor(ctx, channel.kind, number, name);
   const [open] = await sql<{ id: string; status: string }[]>`
     select id, status from app.threads
-    where org_id = ${ctx.orgId} and channel = ${channel.kind} and channel_id = ${channel.id} and counterpart = ${number}
-      and status not in ('resolved', 'closed')
+    where org_id = ${ctx.orgId} and counterpart_key = app.index_key(${number}) and counterpart = ${number}
+      and channel = ${channel.kind} and channel_id = ${channel.id} and status not in ('resolved', 'closed')
     order by last_activity_at desc limit 1`;
   if (open) return { id: open.id, status: open.status, created: false, contact };
   const [previous] = await sql<{ id: string }[]>`
-    select id from app.threads where org_id = ${ctx.orgId} and channel = ${channel.kind} and channel_id = ${channel.id} and counterpart = ${number}
+    select id from app.threads where org_id = ${ctx.orgId} and counterpart_key = app.index_key(${number}) and counterpart = ${number}
+      and channel = ${channel.kind} and channel_id = ${channel.id}
     order by last_activity_at desc limit 1`;
   const subject = `${LABEL[channel.kind]} ${name ? `${name} (${number})` : number}`;
   const [created] = await sql<{ id: string; status: string }[]>`

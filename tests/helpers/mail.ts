@@ -1,5 +1,5 @@
 // Builds raw RFC 5322 messages for tests, the way common clients write them.
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 export interface MailSpec {
   from: string;
@@ -34,4 +34,36 @@ export function mail(spec: MailSpec): string {
     lines.push('Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: 8bit', '', spec.body ?? 'Hello');
   }
   return `${lines.join('\r\n')}\r\n`;
+}
+
+/** Random words (letters and digits) of about `chars` characters: text no compression shrinks. */
+export function noise(chars: number, separator = ' '): string {
+  const out: string[] = [];
+  let length = 0;
+  while (length < chars) {
+    const word = randomBytes(8).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 3 + (out.length % 8));
+    out.push(word);
+    length += word.length + separator.length;
+  }
+  return out.join(separator).slice(0, chars);
+}
+
+/** Random CJK characters (three bytes each in UTF-8). */
+export function cjkNoise(chars: number): string {
+  return Array.from(randomBytes(chars * 2).toString('hex').match(/.{4}/g)!.slice(0, chars), (h) => String.fromCodePoint(0x4e00 + (parseInt(h, 16) % 0x5000))).join('');
+}
+
+/** A header as a sender that follows RFC 5322 writes it: folded at spaces so no line passes 78 characters. */
+export function folded(name: string, value: string): string {
+  const lines: string[] = [];
+  let line = `${name}:`;
+  for (const word of value.split(' ')) {
+    if (line.length + 1 + word.length > 78 && line.trim() !== `${name}:`) {
+      lines.push(line);
+      line = '';
+    }
+    line += ` ${word}`;
+  }
+  lines.push(line);
+  return lines.join('\r\n');
 }

@@ -10,7 +10,7 @@ import { parseEmail } from '../../lib/email/parse.js';
 import { subjectTag, tokenAddress } from '../../lib/email/threading.js';
 import { json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
-import { mail, type MailSpec } from '../helpers/mail.js';
+import { cjkNoise, folded, mail, noise, type MailSpec } from '../helpers/mail.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -175,5 +175,71 @@ describe('the rest of the pipeline', () => {
     ]);
     const listed = await json('GET', '/api/threads?q=realtime%20check');
     expect(listed.body.data.map((t: any) => t.id)).toEqual([r.threadId]);
+  });
+});
+
+describe('headers longer than an index entry (about 2,700 bytes) can hold', () => {
+  /** A message with these header lines (folded or not, as given) and a short body. */
+  const raw = (...headers: string[]) =>
+    [...headers, `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`, 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '', 'Please see below.', ''].join('\r\n');
+  const messageRow = async (id: string) => (await db.sql`select * from app.messages where id = ${id}`)[0]!;
+
+  it('stores a 6,000-character subject whole on the message, and threads the next message by it', async () => {
+    const subject = noise(6000);
+    const from = `shipper.${randomUUID().slice(0, 8)}@longsubjects.example`;
+    const first = await ingest(raw(`From: ${from}`, 'To: ops@seahawk-logistics.in', folded('Subject', subject), `Message-ID: <${randomUUID()}@longsubjects.example>`));
+    expect(first).toMatchObject({ outcome: 'stored', threadCreated: true });
+    expect((await messageRow(first.messageId)).subject).toBe(subject);
+    const t = await thread(first.threadId);
+    expect(t.subject).toBe(subject.slice(0, 1000));
+    // Header-stripped reply: found by the same normalised subject and sender.
+    const reply = await ingest(raw(`From: ${from}`, 'To: ops@seahawk-logistics.in', folded('Subject', `RE: ${subject}`)));
+    expect(reply).toMatchObject({ outcome: 'stored', threadId: first.threadId });
+    const wide = cjkNoise(3000);
+    const cjk = await ingest(raw(`From: ${from}`, 'To: ops@seahawk-logistics.in', `Subject: =?UTF-8?B?${Buffer.from(wide).toString('base64')}?=`));
+    expect(cjk.outcome).toBe('stored');
+    expect((await messageRow(cjk.messageId)).subject).toBe(wide);
+  });
+
+  it('stores mail from a 3,500-character address and from a 3,500-character name, keeping both whole', async () => {
+    const address = `${noise(3500, '.')}@longsender.example`.toLowerCase();
+    const byAddress = await ingest(raw(`From: <${address}>`, 'To: ops@seahawk-logistics.in', 'Subject: Long address'));
+    expect(byAddress.outcome).toBe('stored');
+    expect((await messageRow(byAddress.messageId)).fromAddress).toBe(address);
+    expect((await thread(byAddress.threadId)).counterpart).toBe(address);
+    const again = await ingest(raw(`From: <${address}>`, 'To: ops@seahawk-logistics.in', 'Subject: Re: Long address'));
+    expect(again.threadId).toBe(byAddress.threadId);
+
+    const name = noise(3500);
+    const sender = `someone.${randomUUID().slice(0, 8)}@longname.example`;
+    const byName = await ingest(raw(folded('From', `"${name}" <${sender}>`), 'To: ops@seahawk-logistics.in', 'Subject: Long name'));
+    expect(byName.outcome).toBe('stored');
+    expect((await messageRow(byName.messageId)).fromName).toBe(name);
+    const [contact] = await db.sql`select name from app.contacts where email = ${sender}`;
+    expect(contact!.name).toBe(name.slice(0, 300).trim());
+  });
+
+  it('stores mail whose Message-ID, In-Reply-To or References are huge, and mail to a 3,000-character address', async () => {
+    const sender = `agent.${randomUUID().slice(0, 8)}@longids.example`;
+    const hugeId = `${noise(5000, '')}@longids.example`;
+    // Ids up to a header line's 998 octets are kept; longer ones cannot be used. (Raw 8-bit bytes in an id
+    // are kept byte for byte, each as one character, two bytes in the database: 150 CJK characters take 900.)
+    const wideId = `${cjkNoise(150)}@longids.example`;
+    const tooWideId = `${cjkNoise(980)}@longids.example`;
+    const references = Array.from({ length: 500 }, () => `<${noise(60, '')}@longids.example>`).join(' ');
+    const results = [
+      await ingest(raw(`From: ${sender}`, 'To: ops@seahawk-logistics.in', 'Subject: Huge id', `Message-ID: <${hugeId}>`)),
+      await ingest(raw(`From: ${sender}`, 'To: ops@seahawk-logistics.in', 'Subject: Wide id', `Message-ID: <${wideId}>`)),
+      await ingest(raw(`From: ${sender}`, 'To: ops@seahawk-logistics.in', 'Subject: Too wide id', `Message-ID: <${tooWideId}>`)),
+      await ingest(raw(`From: ${sender}`, 'To: ops@seahawk-logistics.in', 'Subject: Huge reply', `In-Reply-To: <${hugeId}>`, `References: <${noise(5000, '')}@longids.example> <${tooWideId}> <${wideId}>`)),
+      await ingest(raw(`From: ${sender}`, 'To: ops@seahawk-logistics.in', 'Subject: Many references', folded('References', references))),
+      await ingest(raw('From: ops@seahawk-logistics.in', `To: <${noise(3000, '.')}@longrecipient.example>`, 'Subject: Outbound to a long address')),
+    ];
+    expect(results.map((r) => r.outcome)).toEqual(['stored', 'stored', 'stored', 'stored', 'stored', 'stored']);
+    const ids = await Promise.all(results.slice(0, 3).map(async (r) => (await messageRow(r.messageId)).rfcMessageId));
+    expect(ids).toEqual([null, expect.stringMatching(/@longids\.example$/), null]);
+    // The reply names the kept id among unusable ones, and joins its thread.
+    expect(results[3]!.threadId).toBe(results[1]!.threadId);
+    expect((await messageRow(results[4]!.messageId)).referencesIds).toHaveLength(100);
   });
 });

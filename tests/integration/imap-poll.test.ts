@@ -21,7 +21,7 @@ import { LocalStorage, useStorage } from '../../lib/storage/index.js';
 import { call, json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { hasDovecot, startDovecot, USERS, type Dovecot } from '../helpers/dovecot.js';
-import { mail } from '../helpers/mail.js';
+import { folded, mail, noise } from '../helpers/mail.js';
 import { startOAuthServer, type OAuthServer } from '../helpers/oauth-server.js';
 import { broadcastsSince } from '../helpers/realtime.js';
 
@@ -469,6 +469,28 @@ d('every kind of message ends stored or quarantined, and the batch goes on', () 
     expect(q).toMatchObject({ uid: String(junk), rawSize: 6000, error: expect.stringContaining('cannot be read') });
     expect(q!.rawStoragePath).toBeTruthy();
     expect((await messagesOf(box.id)).map((m) => m.uid)).toEqual([malformed, after]);
+  });
+
+  it('stores mail with a 6,000-character subject, a 3,500-character From and huge ids on the first poll', async () => {
+    const box = await testMailbox();
+    const raw = (...headers: string[]) =>
+      [...headers, `To: ${box.folders[0]}@seahawk-logistics.in`, `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`, 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '', 'Details below.', ''].join('\r\n');
+    const subject = noise(6000);
+    const address = `${noise(3500, '.')}@longsender.example`.toLowerCase();
+    const name = noise(3500);
+    const uids = [
+      await box.append(raw('From: shipper@longsubject.example', folded('Subject', subject))),
+      await box.append(raw(`From: <${address}>`, 'Subject: Long address')),
+      await box.append(raw(folded('From', `"${name}" <someone@longname.example>`), 'Subject: Long name')),
+      await box.append(raw('From: agent@longids.example', 'Subject: Long id', `Message-ID: <${noise(5000, '')}@longids.example>`)),
+      await box.append(raw('From: agent@longids.example', 'Subject: Many references', folded('References', Array.from({ length: 500 }, () => `<${noise(60, '')}@longids.example>`).join(' ')))),
+    ];
+    expect(await box.poll()).toMatchObject({ status: 'done', fetched: 5, stored: 5, quarantined: 0, lastUid: uids[4] });
+    expect(await folderRow(box.id, box.folders[0]!)).toMatchObject({ failingCount: 0, lastError: null });
+    const stored = await messagesOf(box.id);
+    expect(stored.map((m) => m.uid)).toEqual(uids);
+    expect(stored[0]!.subject).toBe(subject);
+    expect(stored[1]!.fromAddress).toBe(address);
   });
 
   it('takes every real-world fixture: each ends stored or quarantined and the folder is caught up', async () => {

@@ -65,6 +65,14 @@ describe('normalizeMessageId', () => {
     expect(normalizeMessageId('no brackets here')).toBeNull();
     expect(normalizeMessageId(`<${'x'.repeat(1200)}@example.com>`)).toBeNull();
   });
+
+  it('keeps ids up to 998 bytes (a header line), counted in UTF-8, so every index over ids can hold them', () => {
+    const ascii = `${'x'.repeat(986)}@example.com`;
+    expect(normalizeMessageId(`<${ascii}>`)).toBe(ascii);
+    expect(normalizeMessageId(`<x${ascii}>`)).toBeNull();
+    expect(normalizeMessageId(`<${'\u00e9'.repeat(400)}@example.com>`)).toBe(`${'\u00e9'.repeat(400)}@example.com`);
+    expect(normalizeMessageId(`<${'\u00e9'.repeat(500)}@example.com>`)).toBeNull();
+  });
 });
 
 describe('parseMessageIdList', () => {
