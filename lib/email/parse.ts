@@ -187,6 +187,8 @@ const HEADERS_OF_INTEREST = [
 ];
 const MAX_HEADER_VALUE = 4000;
 const DEFAULT_TIMEOUT_MS = 60_000;
+/** The parser's time limit per message on the ingest paths (the poller, quarantine reprocessing). */
+export const INGEST_PARSE_TIMEOUT_MS = 30_000;
 
 /** Strings headed for the database: no NUL (PostgreSQL rejects it), no lone surrogates. */
 function clean(s: string): string {

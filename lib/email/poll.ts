@@ -29,14 +29,13 @@ import { log } from '../log.js';
 import { recordChange, topics } from '../realtime.js';
 import { closeImap, describeImapError, ImapConnectError, openImap } from './imap.js';
 import { ingestEmail, lockForIngest, organizationDomains, type Mailbox } from './ingest.js';
-import { parseEmail, type ParsedEmail } from './parse.js';
+import { INGEST_PARSE_TIMEOUT_MS, parseEmail, type ParsedEmail } from './parse.js';
+import { quarantineMessage } from './quarantine.js';
 
 /** After this many failed ingests of the same UID (one per poll), the message is quarantined. */
 export const MAX_INGEST_ATTEMPTS = 3;
 /** Message sources fetched in one round trip add up to at most this many bytes. */
 const FETCH_GROUP_BYTES = 32 * 1024 * 1024;
-/** The parser's own time limit per message. */
-const PARSE_TIMEOUT_MS = 30_000;
 /** Messages stored in one transaction (with one move of the folder's mark). */
 const RUN_MESSAGES = 20;
 /** Not worth starting IDLE for less than this. */
@@ -335,10 +334,7 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
     const storeOne = async (ctx: Ctx, input: MessageInput): Promise<Exclude<Outcome, 'overtaken'>> => {
       let stored: Exclude<Outcome, 'overtaken'> = 'skipped';
       if (input.quarantine !== null) {
-        await ctx.sql`
-          insert into app.mail_quarantine (org_id, channel_id, folder, uid_validity, uid, raw_storage_path, raw_size, error)
-          values (${orgId}, ${channelId}, ${folder}, ${validity}::bigint, ${input.uid}, ${input.rawPath}, ${input.size}, ${input.quarantine.slice(0, 2000)})
-          on conflict do nothing`;
+        await quarantineMessage(ctx, { channelId, folder, uidValidity: validity, uid: input.uid, rawStoragePath: input.rawPath, rawSize: input.size, error: input.quarantine });
         stored = 'quarantined';
       } else if (input.parsed) {
         const ingested = await ingestEmail(ctx, input.parsed, { ...mailbox, uid: input.uid, rawStoragePath: input.rawPath });
@@ -420,7 +416,7 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
             input.quarantine = `Storing the message failed ${current.failingCount} times: ${current.lastError ?? 'unknown error'}`;
           } else {
             try {
-              input.parsed = await parseEmail(input.raw, { timeoutMs: PARSE_TIMEOUT_MS });
+              input.parsed = await parseEmail(input.raw, { timeoutMs: INGEST_PARSE_TIMEOUT_MS });
             } catch (error) {
               input.quarantine = `The message cannot be read: ${(error as Error).message}`;
             }

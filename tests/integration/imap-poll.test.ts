@@ -321,6 +321,13 @@ d('exactly once, whatever happens', () => {
     expect(q).toMatchObject({ uid: String(poison), error: expect.stringContaining('value too long for the index') });
     expect(q!.rawStoragePath).toMatch(/^org\/.+\/raw\/[0-9a-f]{64}\.eml$/);
     expect((await messagesOf(box.id)).map((m) => m.subject)).toEqual(['Fine 1', 'Fine 2']);
+
+    // The admin API lists it; once the cause is gone (no breaker here), reprocessing stores it in order.
+    const listed = await json('GET', `/api/admin/mail-quarantine?channelId=${box.id}&folder=${encodeURIComponent(box.folders[0]!)}`, { as: 'admin' });
+    expect(listed.body.data).toEqual([expect.objectContaining({ uid: poison, status: 'open', error: expect.stringContaining('value too long for the index') })]);
+    const reprocessed = await json('POST', `/api/admin/mail-quarantine/${listed.body.data[0].id}/reprocess`, { as: 'admin' });
+    expect(reprocessed.body).toMatchObject({ outcome: 'stored', quarantine: { status: 'reprocessed' } });
+    expect((await messagesOf(box.id)).map((m) => [m.subject, m.uid])).toEqual([['Fine 1', a], ['Always fails', poison], ['Fine 2', c]]);
   });
 
   it('stores each message once when two polls of a folder run at the same time', async () => {

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECOND_ORG_ID, SEED_ORG_ID, SEED_USERS } from '../../lib/dev/seed.js';
+import { storeRawSource } from '../../lib/attachments/service.js';
 import { signAccessToken } from '../../lib/http/auth.js';
 import { can, ROLES, type Action } from '../../lib/http/permissions.js';
 import type { RouteHandler } from '../../lib/http/route.js';
@@ -36,6 +37,15 @@ async function freshContact(): Promise<string> {
 async function deadJob(): Promise<string> {
   const [row] = await db.sql<{ id: string }[]>`
     insert into app.outbox (org_id, name, status, attempts) values (${SEED_ORG_ID}, 'thread.unsnooze', 'dead', 8) returning id`;
+  return row!.id;
+}
+
+/** A message the poller quarantined, its raw source kept (a readable one: reprocessing stores it). */
+async function freshQuarantined(): Promise<string> {
+  const raw = Buffer.from(`From: sample@quarantine.example\r\nSubject: Sample ${randomUUID()}\r\n\r\nHello\r\n`);
+  const path = await storeRawSource(SEED_ORG_ID, randomUUID(), raw);
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.mail_quarantine (org_id, folder, raw_storage_path, raw_size, error) values (${SEED_ORG_ID}, 'INBOX', ${path}, ${raw.length}, 'Sample') returning id`;
   return row!.id;
 }
 
@@ -136,6 +146,10 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'DELETE /api/teams/[id]': async () => ({ path: `/api/teams/${await freshTeam()}` }),
   'GET /api/admin/jobs': async () => ({ path: '/api/admin/jobs' }),
   'POST /api/admin/jobs/[id]/retry': async () => ({ path: `/api/admin/jobs/${await deadJob()}/retry` }),
+  'GET /api/admin/mail-quarantine': async () => ({ path: '/api/admin/mail-quarantine' }),
+  'GET /api/admin/mail-quarantine/[id]': async () => ({ path: `/api/admin/mail-quarantine/${await freshQuarantined()}` }),
+  'DELETE /api/admin/mail-quarantine/[id]': async () => ({ path: `/api/admin/mail-quarantine/${await freshQuarantined()}` }),
+  'POST /api/admin/mail-quarantine/[id]/reprocess': async () => ({ path: `/api/admin/mail-quarantine/${await freshQuarantined()}/reprocess` }),
   'POST /api/attachments/uploads': async () => ({ path: '/api/attachments/uploads', body: { filename: 'Sample B-L.pdf', contentType: 'application/pdf', sizeBytes: 1024 } }),
   'GET /api/attachments/[id]': async () => ({ path: `/api/attachments/${(await db.sql<{ id: string }[]>`insert into app.attachments (org_id, filename, storage_path) values (${SEED_ORG_ID}, 'sample.pdf', ${`org/${SEED_ORG_ID}/attachments/${randomUUID()}/sample.pdf`}) returning id`)[0]!.id}` }),
   'POST /api/attachments/[id]/confirm': async () => ({ path: `/api/attachments/${(await db.sql<{ id: string }[]>`insert into app.attachments (org_id, filename, storage_path) values (${SEED_ORG_ID}, 'sample.pdf', ${`org/${SEED_ORG_ID}/attachments/${randomUUID()}/sample.pdf`}) returning id`)[0]!.id}/confirm` }),

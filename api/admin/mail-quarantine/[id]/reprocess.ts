@@ -1,0 +1,8 @@
+import { reprocessQuarantined } from '../../../../lib/email/quarantine-reprocess.js';
+import { idParams } from '../../../../lib/http/params.js';
+import { route } from '../../../../lib/http/route.js';
+
+export { OPTIONS } from '../../../../lib/http/cors.js';
+
+// POST /api/admin/mail-quarantine/{id}/reprocess – parse and store its raw source again
+export const POST = route({ action: 'jobs.admin', params: idParams }, ({ ctx, params }) => reprocessQuarantined(ctx, params.id));
