@@ -343,6 +343,20 @@ d('exactly once, whatever happens', () => {
     expect((await folderRow(box.id, box.folders[0]!)).lastUid).toBe(String(last));
   });
 
+  it('makes one contact and one thread per new sender when two folders naming them are polled at once', async () => {
+    const box = await testMailbox({ folders: 2 });
+    const senders = Array.from({ length: 5 }, (_, i) => `first.contact${i}.${randomUUID().slice(0, 6)}@newagent${i}.example`);
+    // The inbox has their first mails, Sent our answers, in the other order.
+    for (const s of senders) await box.append(mail({ from: s, to: `ops+t${serial}@seahawk-logistics.in`, subject: `Agency agreement ${s}` }), { folder: 0 });
+    for (const s of [...senders].reverse()) await box.append(mail({ from: `ops+t${serial}@seahawk-logistics.in`, to: s, subject: `Re: Agency agreement ${s}` }), { folder: 1 });
+    const results = await Promise.all([box.poll({ folder: 0 }), box.poll({ folder: 1 })]);
+    expect(results.map((r) => [r.status, r.stored])).toEqual([['done', 5], ['done', 5]]);
+    const contacts = await db.sql<{ email: string }[]>`select email from app.contacts where email = any(${senders}::text[])`;
+    expect(contacts.map((c) => c.email).sort()).toEqual([...senders].sort());
+    const threads = await db.sql<{ counterpart: string; messageCount: number }[]>`select counterpart, message_count from app.threads where counterpart = any(${senders}::text[])`;
+    expect(threads.map((t) => [t.counterpart, t.messageCount]).sort()).toEqual([...senders].sort().map((s) => [s, 2]));
+  });
+
   it('reads a renumbered folder (new UIDVALIDITY) again without storing anything twice', async () => {
     const box = await testMailbox();
     const folder = box.folders[0]!;

@@ -1,15 +1,18 @@
 // Several messages at once from someone new make one contact and one conversation, on real
 // PostgreSQL (PGlite runs one transaction at a time, so it cannot race): simultaneous Exotel
-// callbacks through the webhook handler (WhatsApp, SMS, incoming calls, and WhatsApp and SMS from the
-// same number together), and simultaneous email ingests from one new sender.
+// callbacks over HTTP to the webhook handler (WhatsApp, SMS, incoming calls, and WhatsApp and SMS from
+// the same number together), and simultaneous email ingests from one new sender.
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ctx } from '../../lib/context.js';
 import { systemClaims, withClaims } from '../../lib/db/client.js';
 import { SEED_ORG_ID } from '../../lib/dev/seed.js';
 import { ingestEmail, lockForIngest, type Mailbox } from '../../lib/email/ingest.js';
 import { parseEmail } from '../../lib/email/parse.js';
-import { call, json } from '../helpers/api.js';
+import { json, router } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { FAKE_EXOTEL } from '../helpers/fake-exotel.js';
 import { mail } from '../helpers/mail.js';
@@ -18,10 +21,16 @@ const ROUNDS = 5;
 const AT_ONCE = 4;
 
 let db: TestDatabase;
+let server: Server;
+let base: string;
 const channels: Record<'whatsapp' | 'sms' | 'voice', { id: string; secret: string }> = {} as never;
 
 beforeAll(async () => {
   db = await testDatabase();
+  // Callbacks arrive over HTTP, each on its own connection, as Exotel sends them.
+  server = createServer(getRequestListener((request) => router.fetch(request)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const exotel = { ...FAKE_EXOTEL, subdomain: 'api.exotel.com' };
   const bodies = {
     whatsapp: { kind: 'whatsapp', name: 'Race WhatsApp', address: '+912250007001', exotel },
@@ -34,7 +43,10 @@ beforeAll(async () => {
     channels[kind as keyof typeof channels] = { id: res.body.id, secret: res.body.webhook.secret };
   }
 });
-afterAll(() => db.close());
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  await db.close();
+});
 
 let numbers = 0;
 /** A mobile number no contact has yet (E.164 and as Exotel writes it). */
@@ -44,18 +56,19 @@ function newNumber() {
 }
 
 const whatsapp = (from: string) =>
-  call('POST', `/api/webhooks/exotel/${channels.whatsapp.id}?token=${channels.whatsapp.secret}`, {
-    token: null,
-    body: {
+  fetch(`${base}/api/webhooks/exotel/${channels.whatsapp.id}?token=${channels.whatsapp.secret}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
       whatsapp: {
         messages: [{ callback_type: 'icm', sid: `wa-${randomUUID()}`, from, to: '912250007001', profile_name: 'New Trucker', timestamp: new Date().toISOString(), content: { type: 'text', text: { body: `Truck at gate ${randomUUID()}` } } }],
       },
-    },
+    }),
   });
 const sms = (from: string) =>
-  call('GET', `/api/webhooks/exotel/${channels.sms.id}?${new URLSearchParams({ SmsSid: `sms-${randomUUID()}`, From: from, To: 'RACESM', Body: `Pickup done ${randomUUID()}`, token: channels.sms.secret })}`, { token: null });
+  fetch(`${base}/api/webhooks/exotel/${channels.sms.id}?${new URLSearchParams({ SmsSid: `sms-${randomUUID()}`, From: from, To: 'RACESM', Body: `Pickup done ${randomUUID()}`, token: channels.sms.secret })}`);
 const incomingCall = (from: string) =>
-  call('GET', `/api/webhooks/exotel/${channels.voice.id}?${new URLSearchParams({ CallSid: `call-${randomUUID()}`, CallFrom: from, CallTo: '02250007003', CallType: 'call-attempt', token: channels.voice.secret })}`, { token: null });
+  fetch(`${base}/api/webhooks/exotel/${channels.voice.id}?${new URLSearchParams({ CallSid: `call-${randomUUID()}`, CallFrom: from, CallTo: '02250007003', CallType: 'call-attempt', token: channels.voice.secret })}`);
 
 async function partiesOf(e164: string) {
   const contacts = await db.sql`select id from app.contacts where org_id = ${SEED_ORG_ID} and (phone = ${e164} or whatsapp = ${e164}) and deleted_at is null`;
