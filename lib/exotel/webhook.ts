@@ -58,6 +58,24 @@ export function parseTime(value: unknown): Date {
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v.trim() : typeof v === 'number' ? String(v) : null);
 
+/** The longest provider id we take (Exotel's sids are 32 characters); WhatsApp's schema says the same. */
+const MAX_SID = 200;
+
+/** A provider id field (SmsSid, CallSid): longer than any real one is not one, and would not fit the indexes it keys. */
+function sidOf(f: Fields, field: 'SmsSid' | 'CallSid'): string | null {
+  const v = f[field];
+  if (v !== undefined && v.length > MAX_SID) throw new Unusable(`${field} is longer than ${MAX_SID} characters`);
+  return v ?? null;
+}
+
+/**
+ * The key an event is stored once by. Keys hold status texts a caller chooses; a long one is kept as a
+ * prefix and its hash, so the unique index over it always fits.
+ */
+function storedKey(dedupeKey: string): string {
+  return dedupeKey.length <= 300 ? dedupeKey : `${dedupeKey.slice(0, 100)}#${createHash('sha256').update(dedupeKey).digest('hex')}`;
+}
+
 // ---------------------------------------------------------------------------------------------
 // WhatsApp (JSON)
 // ---------------------------------------------------------------------------------------------
@@ -213,7 +231,7 @@ export function smsReportStatus(f: Fields): DeliveryReport['status'] {
 function smsIncoming(channelId: string, f: Fields): ExotelEvent {
   const from = normalizePhone(f.From);
   if (!from) throw new Unusable('From is not a phone number');
-  const sid = f.SmsSid ?? null;
+  const sid = sidOf(f, 'SmsSid');
   const key = sid ? `sms:${sid}` : `sms:h:${hash(channelId, from, f.Date ?? null, f.Body ?? '')}`;
   const message: InboundMessage = {
     from,
@@ -231,7 +249,7 @@ function smsIncoming(channelId: string, f: Fields): ExotelEvent {
 
 function smsStatus(channelId: string, f: Fields): ExotelEvent {
   const report: DeliveryReport = {
-    sid: f.SmsSid ?? null,
+    sid: sidOf(f, 'SmsSid'),
     customData: f.CustomField ?? null,
     status: smsReportStatus(f),
     code: f.DetailedStatusCode ?? f.DetailedStatus ?? f.Status ?? null,
@@ -254,7 +272,7 @@ function duration(...values: (string | undefined)[]): number | null {
 }
 
 function callStatus(channelId: string, f: Fields): ExotelEvent {
-  const callSid = f.CallSid!;
+  const callSid = sidOf(f, 'CallSid')!;
   const status = callStatusOf(f.Status ?? f.CallStatus ?? f.DialCallStatus);
   const update = {
     callSid,
@@ -273,7 +291,7 @@ function callStatus(channelId: string, f: Fields): ExotelEvent {
 }
 
 function passthru(channelId: string, f: Fields): ExotelEvent {
-  const callSid = f.CallSid!;
+  const callSid = sidOf(f, 'CallSid')!;
   const from = normalizePhone(f.CallFrom ?? f.From);
   if (!from) throw new Unusable('CallFrom is not a phone number');
   const status = callStatusOf(f.DialCallStatus) ?? callStatusOf(f.CallType) ?? callStatusOf(f.CallStatus) ?? 'ringing';
@@ -354,14 +372,15 @@ async function authenticate(url: URL): Promise<ChannelRow> {
 async function storeEvent(channel: ChannelRow, event: ExotelEvent, headers: Headers) {
   const sql = await db();
   const stored = { 'content-type': headers.get('content-type'), 'user-agent': headers.get('user-agent') };
+  const key = storedKey(event.dedupeKey);
   const [row] = await sql<{ id: string }[]>`
     insert into app.webhook_events (org_id, provider, kind, channel_id, dedupe_key, headers, payload)
-    values (${channel.orgId}, 'exotel', ${event.kind}, ${channel.id}, ${event.dedupeKey}, ${sql.json(stored as never)}, ${sql.json(event.payload as never)})
+    values (${channel.orgId}, 'exotel', ${event.kind}, ${channel.id}, ${key}, ${sql.json(stored as never)}, ${sql.json(event.payload as never)})
     on conflict (provider, dedupe_key) do nothing
     returning id`;
   if (row) return { id: row.id, fresh: true, status: 'received' };
   const [existing] = await sql<{ id: string; status: string }[]>`
-    select id, status from app.webhook_events where provider = 'exotel' and dedupe_key = ${event.dedupeKey}`;
+    select id, status from app.webhook_events where provider = 'exotel' and dedupe_key = ${key}`;
   return { id: existing!.id, fresh: false, status: existing!.status };
 }
 

@@ -12,6 +12,7 @@ import { drainJobs } from '../../lib/jobs/local-dispatcher.js';
 import { call, json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { FAKE_EXOTEL, fakeExotel, type FakeExotel } from '../helpers/fake-exotel.js';
+import { noise } from '../helpers/mail.js';
 
 const PUBLIC = 'https://banxway.example';
 const DLT_ENTITY = '1101234567890123456';
@@ -135,6 +136,21 @@ describe('SMS', () => {
     expect((await get(sms, { Foo: 'bar' })).status).toBe(422);
     expect((await get(voice, { SmsSid: 's1', From: '09876500100', Body: 'x' })).status).toBe(422);
     expect((await get(sms, { SmsSid: 's2', From: 'nonsense', Body: 'x' })).status).toBe(422);
+  });
+
+  it('refuses a provider id too long to be one (422 naming it), and stores a long status text once', async () => {
+    const long = noise(3000, '');
+    const tooLong = await get(sms, { SmsSid: long, From: '09876500177', Body: 'hi' });
+    expect(tooLong.status).toBe(422);
+    expect(((await tooLong.json()) as any).error.message).toContain('SmsSid');
+    expect((await get(voice, { CallSid: long, CallFrom: '09876500177' })).status).toBe(422);
+    expect(await db.sql`select 1 from app.webhook_events where payload::text like ${`%${long.slice(0, 40)}%`}`).toHaveLength(0);
+    const detail = noise(5000, '');
+    const report = () => postForm(`/api/webhooks/exotel/${sms.id}?token=${sms.secret}`, { SmsSid: 'sms-out-unknown', Status: 'sent', DetailedStatus: detail });
+    const first = await report();
+    expect(first.status).toBe(200);
+    const again = await report();
+    expect(((await again.json()) as any).results).toEqual([{ kind: 'sms.status', outcome: 'duplicate' }]);
   });
 });
 
