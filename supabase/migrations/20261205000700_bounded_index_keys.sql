@@ -11,9 +11,13 @@
 -- compared with `=` can. (Contacts are bounded where they are made: an inbound address longer than the
 -- 320 characters the API allows is not a contact's address. Message-IDs are bounded when parsed.)
 
+-- No `set search_path` clause, unlike the other functions: with one PostgreSQL would not inline it, and
+-- the generated columns compute it on every write of a thread (100,000 inserts took 740 ms instead of
+-- 250). Every function and operator in it is schema-qualified instead, so no search path changes it.
 create function app.index_key(value text) returns text
-language sql immutable parallel safe set search_path = '' as $$
-  select case when octet_length(value) <= 1000 then value else left(value, 200) || ' #' || md5(value) end
+language sql immutable parallel safe as $$
+  select case when pg_catalog.octet_length(value) operator(pg_catalog.<=) 1000 then value
+    else pg_catalog.left(value, 200) operator(pg_catalog.||) ' #' operator(pg_catalog.||) pg_catalog.md5(value) end
 $$;
 grant execute on function app.index_key(text) to authenticated, service_role;
 
