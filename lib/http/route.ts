@@ -30,16 +30,16 @@ export interface RouteOptions<P extends Schema | undefined, Q extends Schema | u
   /** Honour Idempotency-Key (default: true for POST). */
   idempotent?: boolean;
   /**
-   * The route's statements have a fixed shape whose best plan does not depend on the values (equality
-   * filters, an index order, a limit), so PostgreSQL may run a prepared statement on its cached generic
-   * plan instead of planning it for each request's values (planning a filtered inbox page under RLS
-   * cost twice as much as running it). Takes effect with prepared statements (DATABASE_PREPARE).
+   * The best plan of the route's statements depends on the values (how many rows each filter keeps), so
+   * PostgreSQL must plan each execution for its values, never switch a prepared statement to a cached
+   * generic plan (which cost the inbox 60 times the buffers for some filters). Takes effect with prepared
+   * statements (DATABASE_PREPARE); without them (Supavisor's transaction pooler) every plan is custom.
    */
-  genericPlans?: boolean;
+  customPlans?: boolean;
 }
 
 /** A Web handler that also tells which permission it checks (the security suite iterates these). */
-export type RouteHandler = ((request: Request) => Promise<Response>) & { meta: { action: Action; genericPlans: boolean } };
+export type RouteHandler = ((request: Request) => Promise<Response>) & { meta: { action: Action; customPlans: boolean } };
 
 export interface RouteArgs<P, Q, B> {
   ctx: Ctx;
@@ -98,14 +98,14 @@ interface Membership {
 
 /**
  * The organization and role the request acts as (X-Org-Id picks one when the user has several), and
- * the switch to `authenticated` with that organization's claims (and generic plans when asked), in
+ * the switch to `authenticated` with that organization's claims (and custom plans when asked), in
  * one statement: from the next statement on, RLS applies. Every error below rolls the transaction back.
  */
 export async function actAsMember(
   sql: Tx,
   principal: { userId: string; email?: string },
   header: string | null,
-  genericPlans: boolean,
+  customPlans: boolean,
 ): Promise<Membership> {
   if (header !== null && !UUID.test(header)) throw invalid('header.x-org-id', 'must be an organization id (uuid)');
   const rows = await sql<{ orgId: string; role: Role }[]>`
@@ -113,7 +113,7 @@ export async function actAsMember(
       set_config('request.jwt.claims', json_build_object('sub', m.user_id, 'role', 'authenticated', 'org_id', m.org_id,
         'org_role', m.role, 'email', ${principal.email ?? null}::text)::text, true) as claims,
       set_config('role', 'authenticated', true) as role_set
-      ${genericPlans ? sql`, set_config('plan_cache_mode', 'force_generic_plan', true) as plans` : sql``}
+      ${customPlans ? sql`, set_config('plan_cache_mode', 'force_custom_plan', true) as plans` : sql``}
     from app.members m where m.user_id = ${principal.userId} and m.status = 'active'
     ${header ? sql`and m.org_id = ${header.toLowerCase()}` : sql``}`;
   if (header) {
@@ -258,8 +258,8 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
       const transaction = (sql as Sql).begin(async (raw) => {
         const tx = raw as unknown as Tx;
         // Without prepared statements (Supabase's transaction pooler, PGlite) each statement is planned anyway.
-        const genericPlans = (options.genericPlans ?? false) && sql.options.prepare;
-        const membership = await actAsMember(tx, principal, request.headers.get('x-org-id'), genericPlans);
+        const customPlans = (options.customPlans ?? false) && sql.options.prepare;
+        const membership = await actAsMember(tx, principal, request.headers.get('x-org-id'), customPlans);
         orgId = membership.orgId;
         if (!can(membership.role, options.action)) {
           throw new AppError('forbidden', `Your role (${membership.role}) does not allow ${options.action}`);
@@ -307,5 +307,5 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
     });
     return response;
   };
-  return Object.assign(fn, { meta: { action: options.action, genericPlans: options.genericPlans ?? false } });
+  return Object.assign(fn, { meta: { action: options.action, customPlans: options.customPlans ?? false } });
 }
