@@ -64,7 +64,7 @@ export const threadListQuery = z.object({
   team: z.uuid().optional(),
   customer: z.uuid().optional(),
   shipment: z.uuid().optional(),
-  tag: csvList(tag),
+  tag: csvList(tag).refine((v) => v === undefined || v.length <= 10, 'must name at most 10 tags'),
   unread: booleanQuery.optional(),
   q: z.string().trim().min(1).max(200).optional(),
 });
@@ -111,10 +111,45 @@ function oneOf(sql: Ctx['sql'], column: string, values: readonly string[] | unde
   return values.length === 1 ? sql`and ${sql.unsafe(column)} = ${values[0]!}` : sql`and ${sql.unsafe(column)} = any(${values as string[]}::text[])`;
 }
 
+/**
+ * How many threads a subject search may match for the page to be read among them by id. Under
+ * row-level security `subject ilike` cannot use the trigram index inside the list statement, nor may
+ * the planner read the column statistics to see how many rows it keeps (the operator is not
+ * leakproof), so app.thread_ids_by_subject looks first: common among the latest threads, or found
+ * through the index. Up to this many matches the page is read among their ids (about 7 buffers
+ * each); beyond it the word is common (0.5 % of 100,000 threads or more), and walking the inbox in
+ * order meets a match every 200 threads or sooner.
+ */
+export const SUBJECT_MATCH_CAP = 500;
+
+/**
+ * The ids of all threads whose subject matches, or undefined when the word is common (the inbox is
+ * walked in order). Then, blind to the filter, the planner would take it for one that keeps a handful
+ * of rows and sort all that it keeps (every thread of the organization): sorting is switched off for
+ * the rest of the transaction, which leaves it walking an index in the list's order.
+ */
+async function subjectMatches(ctx: Ctx, pattern: string): Promise<string[] | undefined> {
+  const [row] = await ctx.sql<{ ids: string[] | null }[]>`
+    select m.ids, set_config('enable_sort', case when m.ids is null or cardinality(m.ids) > ${SUBJECT_MATCH_CAP} then 'off' else current_setting('enable_sort') end, true)
+    from app.thread_ids_by_subject(${pattern}::text, ${SUBJECT_MATCH_CAP + 1}::int) as m(ids)`;
+  const ids = row!.ids;
+  return ids && ids.length <= SUBJECT_MATCH_CAP ? ids : undefined;
+}
+
 export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) {
   const sql = ctx.sql;
   const after = decodeCursor(q.cursor, cursorShape);
   const assignee = q.assignee === 'me' ? ctx.userId : q.assignee;
+  const subjectPattern = q.q ? `%${escapeLike(q.q)}%` : undefined;
+  const ids = subjectPattern === undefined ? undefined : await subjectMatches(ctx, subjectPattern);
+  const keyOf = (r: Thread) => [r.lastActivityAt.toISOString(), r.id];
+  if (ids?.length === 0) return toPage<Thread>([], q.limit, keyOf);
+  // One EXISTS per tag on app.thread_tags (tag = value is leakproof, `tags @>` is not: see the
+  // 20261205000400 migration), so the planner knows how common each tag is and can start from a rare one.
+  const tags = (q.tag ?? []).reduce(
+    (all, tag) => sql`${all} and exists (select 1 from app.thread_tags g where g.thread_id = t.id and g.tag = ${tag})`,
+    sql``,
+  );
   const rows = await sql<Thread[]>`
     ${threadSelect(ctx)}
     where t.org_id = ${ctx.orgId}
@@ -125,14 +160,15 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
       ${q.team ? sql`and t.team_id = ${q.team}` : sql``}
       ${q.customer ? sql`and t.customer_id = ${q.customer}` : sql``}
       ${q.shipment ? sql`and exists (select 1 from app.thread_shipments ts where ts.thread_id = t.id and ts.shipment_id = ${q.shipment} and ts.link_source <> 'rejected')` : sql``}
-      ${q.tag ? sql`and t.tags @> ${q.tag}::text[]` : sql``}
+      ${tags}
       ${q.unread === true ? sql`and t.last_message_at is not null and (r.last_read_at is null or r.last_read_at < t.last_message_at)` : sql``}
       ${q.unread === false ? sql`and (t.last_message_at is null or r.last_read_at >= t.last_message_at)` : sql``}
-      ${q.q ? sql`and t.subject ilike ${`%${escapeLike(q.q)}%`}` : sql``}
+      ${subjectPattern !== undefined ? sql`and t.subject ilike ${subjectPattern}` : sql``}
+      ${ids ? sql`and t.id = any(${ids}::uuid[])` : sql``}
       ${after ? sql`and (t.last_activity_at, t.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
     order by t.last_activity_at desc, t.id desc
     limit ${sql.unsafe(String(q.limit + 1))}`;
-  return toPage(rows, q.limit, (r) => [r.lastActivityAt.toISOString(), r.id]);
+  return toPage(rows, q.limit, keyOf);
 }
 
 async function loadThread(ctx: Ctx, id: string, lock = false): Promise<Thread> {
