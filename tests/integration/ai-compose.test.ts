@@ -433,10 +433,10 @@ describe('the OpenAI adapter against a local OpenAI-compatible server', () => {
 
   it('falls back to the template when the server does not answer within AI_TIMEOUT_MS', async () => {
     configure({ AI_TIMEOUT_MS: '300' });
-    openai.reply({ hang: true }); // an aborted call is not retried
-    const started = Date.now();
+    // The server never answers: only AI_TIMEOUT_MS ends the call (a missing one fails the test by its
+    // own timeout); an aborted call is not retried.
+    openai.reply({ hang: true });
     const res = await composeSse({ threadId: T1, instruction: 'confirm the booking' });
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(res.events[0]).toMatchObject({ type: 'start', messageMetadata: { source: 'template' } });
     expect(res.events.map((e) => e.type)).toEqual(expect.arrayContaining(['data-draft', 'finish']));
     expect(openai.requests).toHaveLength(1);
@@ -475,13 +475,11 @@ describe('the OpenAI adapter against a local OpenAI-compatible server', () => {
     const failed = await json('POST', '/api/ai/summarize', { as: 'agent', body: { threadId: T1 } });
     expect(failed.status).toBe(200);
     expect(failed.body.source).toBe('offline');
-    // The server hangs past AI_TIMEOUT_MS.
+    // The server hangs: only AI_TIMEOUT_MS ends the call.
     openai.reply({ hang: true }, { hang: true });
-    const started = Date.now();
     const slow = await json('POST', '/api/ai/suggest-actions', { as: 'agent', body: { threadId: T6 } });
     expect(slow.status).toBe(200);
     expect(slow.body.source).toBe('offline');
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
 

@@ -106,10 +106,10 @@ describe('the LLM analyser against an OpenAI-compatible server', () => {
 
   it('keeps the offline result when the server does not answer in time', async () => {
     openai.reply({ hang: true });
-    const started = Date.now();
+    // The server never answers: only the 300 ms timeout ends the call (a missing one fails the test by its own timeout).
     const outcome = await analyzeMessage(EMAIL, { model: modelFor(300) });
-    expect(Date.now() - started).toBeLessThan(3000);
     expect(outcome.source).toBe('offline');
+    expect(outcome.fallbackReason).toMatch(/timeout|timed out|abort/i);
     expect(outcome.result).toEqual(analyzeOffline(EMAIL));
   });
 

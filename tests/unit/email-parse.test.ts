@@ -583,7 +583,8 @@ describe('parseEmail: robustness and normalisation', () => {
     }
   });
 
-  it('parses a 20 MB message (15 MiB scanned PDF) in reasonable time', async () => {
+  // How fast: npm run bench:parse (bench/parse.ts) measures this message and gates its CPU time.
+  it('parses a 20 MB message (15 MiB scanned PDF) whole', async () => {
     const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(15 * 1024 * 1024)]);
     const raw = Buffer.concat([
       eml(
@@ -610,30 +611,23 @@ describe('parseEmail: robustness and normalisation', () => {
       Buffer.from('\r\n--B--\r\n'),
     ]);
     expect(raw.length).toBeGreaterThan(20 * 1024 * 1024);
-    const t0 = performance.now();
     const r = await parseEmail(raw);
-    const ms = performance.now() - t0;
-    console.info(`[email-parse] ${(raw.length / 1048576).toFixed(1)} MiB message parsed in ${ms.toFixed(0)} ms`);
+    expect(r.parseError).toBeUndefined();
     expect(r.text).toBe('Please find the scanned BL, invoice and packing list attached.');
     expect(r.attachments).toHaveLength(1);
     expect(r.attachments[0]?.size).toBe(pdf.length);
     expect(r.attachments[0]?.sha256).toBe(sha256(pdf));
-    expect(ms).toBeLessThan(15_000);
   });
 });
 
 describe.skipIf(!sharedPresent)('parseEmail: shared real-world fixtures', () => {
   const load = (name: string) => parseEmail(readFileSync(SHARED + name));
 
-  it('parses every fixture without throwing, quickly', async () => {
+  // Their parse time is measured by npm run bench:parse -- --shared DIR.
+  it('parses every fixture without throwing', async () => {
     const files = readdirSync(SHARED).filter((f) => f.endsWith('.eml'));
     expect(files.length).toBeGreaterThanOrEqual(14);
-    for (const f of files) {
-      const t0 = performance.now();
-      const r = await load(f);
-      expect(performance.now() - t0, f).toBeLessThan(5_000);
-      expectWellFormed(r);
-    }
+    for (const f of files) expectWellFormed(await load(f));
   });
 
   it('delivery-status bounces: flagged, with the original recipient and message', async () => {
