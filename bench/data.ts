@@ -217,7 +217,7 @@ export async function generate(sql: Sql, size: DataSize): Promise<Record<string,
   await sql.begin(async (tx) => {
     await tx.unsafe(generationScript(size));
   });
-  await sql.unsafe('vacuum (analyze) app.threads, app.messages, app.thread_reads, app.thread_shipments, app.customers, app.members');
+  await sql.unsafe('vacuum (analyze) app.threads, app.thread_tags, app.messages, app.thread_reads, app.thread_shipments, app.customers, app.members');
   return counts(sql);
 }
 
