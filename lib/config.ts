@@ -59,6 +59,12 @@ export const envSchema = z
     QSTASH_URL: z.url().default('https://qstash.upstash.io'),
     QSTASH_CURRENT_SIGNING_KEY: z.string().optional(),
     QSTASH_NEXT_SIGNING_KEY: z.string().optional(),
+    // Where committed jobs run: QStash deliveries, this function after its response (waitUntil, the
+    // per-minute cron as sweeper), or the in-process dispatcher (development). See jobAdapterOf.
+    JOBS_ADAPTER: z.enum(['qstash', 'inline', 'local']).optional(),
+    // Inline mode: no job starts after this long; one that started runs to its end, so this plus the
+    // longest job must stay inside the function's maxDuration (60 s for routes, 120 s for the crons).
+    JOBS_INLINE_BUDGET_MS: z.coerce.number().int().min(1000).max(50_000).default(15_000),
 
     UPSTASH_REDIS_REST_URL: optionalUrl,
     UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
@@ -109,6 +115,9 @@ export const envSchema = z
     DEV_JOBS: bool.default(true),
   })
   .superRefine((env, issue) => {
+    if (env.JOBS_ADAPTER === 'qstash' && !env.QSTASH_TOKEN) {
+      issue.addIssue({ code: 'custom', path: ['QSTASH_TOKEN'], message: 'is required with JOBS_ADAPTER=qstash' });
+    }
     const deployed = env.VERCEL === '1' || env.APP_ENV === 'production';
     if (!deployed) return;
     const required = ['DATABASE_URL', 'PUBLIC_BASE_URL', 'ENCRYPTION_KEY', 'CRON_SECRET'] as const;
@@ -126,6 +135,16 @@ export const envSchema = z
       if (env[name as keyof typeof DEV_DEFAULTS] === value) {
         issue.addIssue({ code: 'custom', path: [name], message: 'is the public development default; set a real secret' });
       }
+    }
+    if (env.JOBS_ADAPTER === 'local') {
+      issue.addIssue({ code: 'custom', path: ['JOBS_ADAPTER'], message: 'local (the in-process dispatcher of npm run dev) cannot run jobs in a deployment: use qstash or inline' });
+    }
+    if (!env.JOBS_ADAPTER && !env.QSTASH_TOKEN) {
+      issue.addIssue({
+        code: 'custom',
+        path: ['JOBS_ADAPTER'],
+        message: 'is required in a deployment without QSTASH_TOKEN: set QSTASH_TOKEN (and its signing keys) for QStash, or JOBS_ADAPTER=inline to run jobs after each response',
+      });
     }
     if (env.QSTASH_TOKEN && (!env.QSTASH_CURRENT_SIGNING_KEY || !env.QSTASH_NEXT_SIGNING_KEY)) {
       issue.addIssue({ code: 'custom', path: ['QSTASH_CURRENT_SIGNING_KEY'], message: 'and QSTASH_NEXT_SIGNING_KEY are required with QSTASH_TOKEN' });
@@ -153,6 +172,8 @@ export interface Config {
   cronSecret: string;
   qstash?: { token: string; url: string; currentSigningKey: string; nextSigningKey: string };
   qstashSigningKeys?: { current: string; next: string };
+  /** Where committed jobs run (publishJobs): QStash, this function after its response, or the dev dispatcher. */
+  jobs: { adapter: JobsAdapter; inlineBudgetMs: number };
   redis?: { url: string; token: string };
   rateLimit: { perUserPerMinute: number; perIpPerMinute: number };
   corsOrigins: string[];
@@ -181,6 +202,13 @@ export interface Config {
   /** Exotel: the live API (per channel subdomain, or baseUrl) or the local sink; extra media hosts. */
   exotel: { adapter: 'exotel' | 'local'; baseUrl?: string; mediaHosts: string[] };
   dev: { cron: boolean; jobs: boolean };
+}
+
+export type JobsAdapter = 'qstash' | 'inline' | 'local';
+
+/** The explicit JOBS_ADAPTER, else QStash when its token is set, else the in-process dispatcher (refused when deployed). */
+export function jobAdapterOf(env: Pick<Env, 'JOBS_ADAPTER' | 'QSTASH_TOKEN'>): JobsAdapter {
+  return env.JOBS_ADAPTER ?? (env.QSTASH_TOKEN ? 'qstash' : 'local');
 }
 
 export class ConfigError extends Error {
@@ -245,6 +273,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       e.QSTASH_CURRENT_SIGNING_KEY && e.QSTASH_NEXT_SIGNING_KEY
         ? { current: e.QSTASH_CURRENT_SIGNING_KEY, next: e.QSTASH_NEXT_SIGNING_KEY }
         : undefined,
+    jobs: { adapter: jobAdapterOf(e), inlineBudgetMs: e.JOBS_INLINE_BUDGET_MS },
     redis:
       e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
         ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN }

@@ -1,6 +1,7 @@
 // npm run dev: the whole system on one port. Serves api/ by Vercel's rules, on embedded PGlite under
 // .data/ unless DATABASE_URL is set; applies migrations, seeds demo data once, fires the vercel.json
-// crons locally and runs the in-process job dispatcher (unless QStash is configured).
+// crons locally and runs jobs by JOBS_ADAPTER: the in-process dispatcher by default, QStash, or inline
+// after each response (the local cron then plays the sweeper).
 import { createServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import { config } from '../lib/config.js';
@@ -34,10 +35,9 @@ async function main() {
   const base = `http://${wildcard ? '127.0.0.1' : cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
 
   const cron = cfg.dev.cron ? startLocalCron(base, cfg.cronSecret) : undefined;
-  const dispatcher = cfg.dev.jobs && !cfg.qstash ? startLocalDispatcher() : undefined;
-  process.stdout.write(
-    `Banxway API on ${base} (database: ${cfg.database.kind}, jobs: ${cfg.qstash ? 'qstash' : 'local'}, ${router.routes.length} routes)\n`,
-  );
+  const dispatcher = cfg.dev.jobs && cfg.jobs.adapter === 'local' ? startLocalDispatcher() : undefined;
+  const jobs = cfg.jobs.adapter === 'local' && !dispatcher ? 'local, dispatcher off (DEV_JOBS=false)' : cfg.jobs.adapter;
+  process.stdout.write(`Banxway API on ${base} (database: ${cfg.database.kind}, jobs: ${jobs}, ${router.routes.length} routes)\n`);
 
   const stop = async () => {
     cron?.stop();

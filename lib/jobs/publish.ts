@@ -1,4 +1,8 @@
-// After commit, jobs go to QStash (deduplicated on the outbox id) or wake the local dispatcher.
+// The one place committed jobs leave from, by JOBS_ADAPTER: to QStash (deduplicated on the outbox id),
+// into this function's own time after its response (inline, through waitUntil), or to the in-process
+// dispatcher (development). Light on purpose: every route imports it, none loads a handler through it.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { waitUntil } from '@vercel/functions';
 import { config, publicUrl } from '../config.js';
 import type { QueuedJob } from '../context.js';
 import { db } from '../db/client.js';
@@ -41,13 +45,51 @@ export async function publishToQStash(job: QueuedJob, deduplicationId = job.id):
   await sql`update app.outbox set published_at = now() where id = ${job.id}`;
 }
 
+/** An inline run in progress: jobs its jobs enqueue join its queue and its time budget. */
+export interface InlineSession {
+  queue: QueuedJob[];
+  deadline: number;
+}
+
+const inlineSessions = new AsyncLocalStorage<InlineSession>();
+
+/** Runs fn as an inline session: what publishJobs is given meanwhile joins `session.queue`. */
+export function withInlineSession<T>(session: InlineSession, fn: () => Promise<T>): Promise<T> {
+  return inlineSessions.run(session, fn);
+}
+
 /**
- * Publishes jobs committed by a request. A failure here loses nothing: the rows stay unpublished and
- * the cron sweeper publishes them on its next tick.
+ * Inline mode: the jobs run in this function after its response. waitUntil (Vercel's request context)
+ * keeps the function alive for them; without one (npm run dev) the promise simply runs on. The runner
+ * is loaded on demand, so a route never bundles the handlers.
+ */
+function runInline(jobs: QueuedJob[]): void {
+  const current = inlineSessions.getStore();
+  if (current) {
+    current.queue.push(...jobs);
+    return;
+  }
+  const session: InlineSession = { queue: [...jobs], deadline: Date.now() + config().jobs.inlineBudgetMs };
+  const work = withInlineSession(session, async () => {
+    const { drainInlineSession } = await import('./inline.js');
+    await drainInlineSession(session);
+  }).catch((error: unknown) => log.error('inline jobs failed; the sweeper will run what is left', { error }));
+  waitUntil(work);
+}
+
+/**
+ * Publishes jobs committed by a request, webhook, cron or job. A failure here loses nothing: the rows
+ * stay in the outbox and the cron sweeper publishes (or, inline, runs) them on its next tick.
  */
 export async function publishJobs(jobs: QueuedJob[]): Promise<void> {
-  if (!config().qstash) {
+  if (jobs.length === 0) return;
+  const adapter = config().jobs.adapter;
+  if (adapter === 'local') {
     localWaker?.();
+    return;
+  }
+  if (adapter === 'inline') {
+    runInline(jobs);
     return;
   }
   await Promise.all(

@@ -1,5 +1,6 @@
-// The cron sweeper: takes back leases of crashed runs, republishes jobs that were never acknowledged
-// (QStash mode) and drops expired idempotency keys and old finished jobs. Bounded work per tick.
+// The cron sweeper (every minute): takes back the leases of crashed runs (a run that used the last
+// attempt makes its job dead), republishes jobs QStash never acknowledged, runs due jobs itself in
+// inline mode, and drops expired idempotency keys and old finished jobs. Bounded work per tick.
 import { config } from '../config.js';
 import { db } from '../db/client.js';
 import { log } from '../log.js';
@@ -7,7 +8,12 @@ import { publishToQStash } from './publish.js';
 
 export interface SweepResult {
   leasesExpired: number;
+  /** Crashed runs that were their job's last attempt: those jobs are dead now (onDead ran). */
+  buried: number;
   republished: number;
+  /** Inline mode: jobs run by this sweep, and due jobs it left for the next one (budget spent). */
+  ranInline: number;
+  leftInline: number;
   idempotencyKeysDeleted: number;
   finishedJobsDeleted: number;
 }
@@ -18,13 +24,23 @@ const UNACKNOWLEDGED_MINUTES = 10;
 export async function sweepJobs(options: { limit?: number } = {}): Promise<SweepResult> {
   const sql = await db();
   const limit = options.limit ?? 200;
+  const cfg = config();
+  const spent = await sql<{ id: string }[]>`
+    select id from app.outbox where status = 'running' and locked_until < now() and attempts >= max_attempts limit ${limit}`;
+  let buried = 0;
+  if (spent.length > 0) {
+    // The runner (with every handler) loads only when needed: the cron function stays small otherwise.
+    const { buryIfSpent } = await import('./run.js');
+    for (const { id } of spent) if (await buryIfSpent(id)) buried++;
+  }
+  // Published again at once (published_at cleared): QStash may have given up on the crashed delivery.
   const expired = await sql`
-    update app.outbox set status = 'pending', locked_until = null,
+    update app.outbox set status = 'pending', locked_until = null, lease_id = null, published_at = null,
       last_error = coalesce(last_error, 'the previous run did not finish (lease expired)')
-    where status = 'running' and locked_until < now()
+    where status = 'running' and locked_until < now() and attempts < max_attempts
     returning id`;
   let republished = 0;
-  if (config().qstash) {
+  if (cfg.jobs.adapter === 'qstash') {
     const due = await sql<{ id: string; name: string; runAt: Date; maxAttempts: number }[]>`
       select id, name, run_at, max_attempts from app.outbox
       where status = 'pending' and run_at <= now() + interval '1 minute'
@@ -37,6 +53,14 @@ export async function sweepJobs(options: { limit?: number } = {}): Promise<Sweep
         .catch((error: unknown) => log.warn('job republish failed', { jobId: job.id, error }));
     }
   }
+  let ranInline = 0;
+  let leftInline = 0;
+  if (cfg.jobs.adapter === 'inline') {
+    const { runDueJobsInline } = await import('./inline.js');
+    const ran = await runDueJobsInline(cfg.jobs.inlineBudgetMs);
+    ranInline = ran.ran;
+    leftInline = ran.leftOver;
+  }
   const keys = await sql`delete from app.idempotency_keys where expires_at < now() returning key`;
   const finished = await sql`
     delete from app.outbox where id in (
@@ -44,7 +68,10 @@ export async function sweepJobs(options: { limit?: number } = {}): Promise<Sweep
     returning id`;
   return {
     leasesExpired: expired.length,
+    buried,
     republished,
+    ranInline,
+    leftInline,
     idempotencyKeysDeleted: keys.length,
     finishedJobsDeleted: finished.length,
   };

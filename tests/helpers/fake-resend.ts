@@ -48,6 +48,7 @@ export async function fakeResend(options: { apiKey?: string; domains?: FakeDomai
     { id: randomUUID(), name: 'seahawk-logistics.in', status: 'verified', records: [{ record: 'SPF', status: 'verified' }, { record: 'DKIM', status: 'verified' }] },
   ];
   const failures: Failure[] = [];
+  const holds: { arrived: () => void; gate: Promise<void> }[] = [];
   const byKey = new Map<string, { hash: string; email: SentEmail }>();
 
   const send = (res: import('node:http').ServerResponse, status: number, body: unknown) => {
@@ -117,7 +118,12 @@ export async function fakeResend(options: { apiKey?: string; domains?: FakeDomai
       if (!auth) return error(res, 401, 'missing_api_key', 'Missing API key in the authorization header.');
       if (auth !== `Bearer ${apiKey}`) return error(res, 403, 'invalid_api_key', 'API key is invalid.');
       const path = (req.url ?? '').split('?')[0]!;
-      if (req.method === 'POST' && path === '/emails') return postEmail(req.headers, raw, res);
+      if (req.method === 'POST' && path === '/emails') {
+        const hold = holds.shift();
+        if (!hold) return postEmail(req.headers, raw, res);
+        hold.arrived();
+        return void hold.gate.then(() => postEmail(req.headers, raw, res));
+      }
       if (req.method === 'GET' && path === '/domains') {
         domainRequests.push(req.url ?? '');
         return send(res, 200, {
@@ -156,6 +162,18 @@ export async function fakeResend(options: { apiKey?: string; domains?: FakeDomai
     emails,
     domains,
     domainRequests,
+    /**
+     * The next POST /emails waits until released: `arrived` resolves when it came in (a request in flight,
+     * for tests that look at the system meanwhile).
+     */
+    hold() {
+      let release!: () => void;
+      let arrived!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const came = new Promise<void>((r) => (arrived = r));
+      holds.push({ arrived, gate });
+      return { arrived: came, release };
+    },
     /** The next n POST /emails answer this error (before any other check). */
     failNext(status: number, name: string, message: string, times = 1) {
       for (let i = 0; i < times; i++) failures.push({ status, name, message });
@@ -164,6 +182,7 @@ export async function fakeResend(options: { apiKey?: string; domains?: FakeDomai
       requests.length = 0;
       emails.length = 0;
       failures.length = 0;
+      holds.length = 0;
       domainRequests.length = 0;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -173,6 +173,7 @@ describe('choosing the adapter', () => {
     ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
     CRON_SECRET: 'a-real-cron-secret-of-length',
     SUPABASE_URL: 'https://ref.supabase.co',
+    JOBS_ADAPTER: 'inline',
   };
 
   it('uses local files by default, Supabase Storage with URL and service key, and nothing deployed without them', async () => {
