@@ -6,12 +6,13 @@
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { AppError, invalid, notFound } from '../http/errors.js';
-import { defineJob, PermanentJobError, type JobInfo } from '../jobs/registry.js';
+import { defineJob, PermanentJobError, type JobInfo, type Transact } from '../jobs/registry.js';
+import { beginAttempt, latestAttempt, NOTHING_SENT, settleAttempt, type SendAttempt } from '../jobs/send-attempts.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { log } from '../log.js';
 import { announceMessage } from '../messages/announce.js';
 import { recordChange, topics } from '../realtime.js';
-import { composeEmail, threadTokenMode, type ComposedAttachment } from './compose.js';
+import { composeEmail, threadTokenMode, type ComposedAttachment, type ComposedEmail } from './compose.js';
 import { normalizeMessageId } from './message-id.js';
 import { OutboundError, outboundAdapter, type SendingDomainStatus } from './outbound.js';
 
@@ -155,23 +156,52 @@ async function threadContext(ctx: Ctx, m: MessageRow): Promise<{ parent: ThreadM
   return { parent: parent ?? null, root: root?.rfcMessageId ?? null };
 }
 
-/** Sends one queued outbound email message (the job's handler; also callable from a system context). */
-export async function sendQueuedEmail(ctx: Ctx, messageId: string): Promise<'sent' | 'skipped'> {
+interface PreparedEmail {
+  messageId: string;
+  email: ComposedEmail;
+  channel: ChannelRow;
+  idempotencyKey: string;
+  attemptId: string;
+}
+
+/**
+ * The Resend idempotency key for the next attempt. Resend keeps the key of every email it sent for 24
+ * hours and answers a repeat with the first email's id, sending nothing: so a key that may have been
+ * accepted (an attempt with no answer recorded, or an accepted one) is reused, and the message goes out
+ * at most once. A new key only when Resend certainly sent nothing under the last one (it refused the
+ * request, or no attempt reached it): the retry is then a request of its own, not a replay.
+ */
+export function nextIdempotencyKey(messageId: string, last: (SendAttempt & { count: number }) | null): string {
+  if (!last) return messageId;
+  if (NOTHING_SENT.includes(last.state)) return `${messageId}/${last.count + 1}`;
+  return last.idempotencyKey;
+}
+
+/** What Resend's error answer says about the attempt: refused and temporary answers sent nothing. */
+function answerOf(error: OutboundError): { state: 'refused' | 'failed' | 'accepted'; error: string } | null {
+  if (error.status === null) return null; // no answer (network, timeout): the outcome stays unknown
+  const text = `${error.code}: ${error.message}`;
+  // The key was used before for an email Resend sent, with other content: that email went out.
+  if (error.code === 'invalid_idempotent_request') return { state: 'accepted', error: text };
+  return { state: error.permanent ? 'refused' : 'failed', error: text };
+}
+
+/** Loads, checks and composes a queued message and records the attempt (committed before the call). */
+async function prepareEmail(ctx: Ctx, messageId: string, provider: 'resend' | 'local'): Promise<PreparedEmail | null> {
   const sql = ctx.sql;
-  // The row lock makes a delivery report for this message wait until the send is recorded.
   const [m] = await sql<MessageRow[]>`
     select id, thread_id, channel_id, channel, kind, direction, status, from_name, to_recipients, cc_recipients,
       bcc_recipients, reply_to, subject, body_text, body_html, rfc_message_id, in_reply_to, references_ids, occurred_at
     from app.messages where id = ${messageId} and org_id = ${ctx.orgId} for update`;
   if (!m) {
     log.warn('email.send: no such message', { messageId, orgId: ctx.orgId });
-    return 'skipped';
+    return null;
   }
   if (m.direction !== 'outbound' || m.channel !== 'email' || m.kind !== 'message') {
     throw new SendRefused('not_outbound_email', 'Only outbound email messages are sent by email.send');
   }
   // Sent, failed or bounced already (a redelivery), or still a draft: nothing to do.
-  if (m.status !== 'queued') return 'skipped';
+  if (m.status !== 'queued') return null;
 
   const [thread] = await sql<{ subject: string; channelId: string | null }[]>`
     select subject, channel_id from app.threads where id = ${m.threadId} and org_id = ${ctx.orgId}`;
@@ -222,16 +252,16 @@ export async function sendQueuedEmail(ctx: Ctx, messageId: string): Promise<'sen
     attachments: await loadAttachments(ctx, m.id),
   });
 
-  let providerMessageId: string;
-  try {
-    ({ providerMessageId } = await outboundAdapter().send(email, { idempotencyKey: m.id }));
-  } catch (error) {
-    if (error instanceof OutboundError && error.permanent) throw new SendRefused(error.code, error.message);
-    throw error;
-  }
+  const idempotencyKey = nextIdempotencyKey(m.id, await latestAttempt(ctx, m.id));
+  const attemptId = await beginAttempt(ctx, { messageId: m.id, provider, idempotencyKey });
+  return { messageId: m.id, email, channel, idempotencyKey, attemptId };
+}
 
+/** Marks the message sent under the provider's id, with the headers it went out with. */
+async function recordSent(ctx: Ctx, p: PreparedEmail, providerMessageId: string): Promise<void> {
+  const { email, channel } = p;
   const ids = [email.messageId, providerMessageId];
-  await sql`
+  await ctx.sql`
     update app.messages set
       status = 'sent', sent_at = coalesce(sent_at, now()), error_code = null, error_message = null,
       rfc_message_id = ${email.messageId}, in_reply_to = ${email.inReplyTo}, references_ids = ${email.references}::text[],
@@ -239,10 +269,36 @@ export async function sendQueuedEmail(ctx: Ctx, messageId: string): Promise<'sen
       channel_id = coalesce(channel_id, ${channel.id}::uuid), provider_message_id = ${providerMessageId},
       external_ids = array(
         select x from unnest(external_ids || ${ids}::text[]) with ordinality as e(x, n) group by x order by min(n))
-    where id = ${m.id}`;
-  await announceMessage(ctx, m.id, { action: 'message.sent', data: { providerMessageId, rfcMessageId: email.messageId } });
+    where id = ${p.messageId}`;
+  await announceMessage(ctx, p.messageId, { action: 'message.sent', data: { providerMessageId, rfcMessageId: email.messageId } });
+}
+
+/**
+ * Sends one queued outbound email message in three steps: check, compose and record the attempt
+ * (committed), call the provider outside any transaction, record the answer and the sent message.
+ * A crash between the call and the last commit leaves an attempt without an answer: the next run
+ * reuses its idempotency key, so Resend answers with the first email and sends nothing twice.
+ */
+export async function sendQueuedEmail(transact: Transact, messageId: string): Promise<'sent' | 'skipped'> {
+  const adapter = outboundAdapter();
+  const prepared = await transact((ctx) => prepareEmail(ctx, messageId, adapter.kind));
+  if (!prepared) return 'skipped';
+  let providerMessageId: string;
+  try {
+    ({ providerMessageId } = await adapter.send(prepared.email, { idempotencyKey: prepared.idempotencyKey }));
+  } catch (error) {
+    const answer = error instanceof OutboundError ? answerOf(error) : null;
+    if (answer) await transact((ctx) => settleAttempt(ctx, prepared.attemptId, answer));
+    if (error instanceof OutboundError && error.permanent) throw new SendRefused(error.code, error.message);
+    throw error;
+  }
+  await transact(async (ctx) => {
+    await settleAttempt(ctx, prepared.attemptId, { state: 'accepted', providerMessageId });
+    await recordSent(ctx, prepared, providerMessageId);
+  });
   return 'sent';
 }
+
 
 /** Why a send job died, as the message's error_code and error_message. */
 export function deadReason(job: Pick<JobInfo, 'attempts' | 'maxAttempts'>, error: string): { code: string; message: string } {
@@ -266,12 +322,31 @@ export async function markSendFailed(ctx: Ctx, messageId: string, reason: { code
   return true;
 }
 
+/**
+ * Puts a failed outbound message back in the queue, for the retry of its dead send job (the status
+ * otherwise never moves backwards). False when the message is not failed (sent, bounced, a draft).
+ */
+export async function requeueFailedMessage(ctx: Ctx, messageId: string): Promise<boolean> {
+  await ctx.sql`select set_config('app.requeue_message', ${messageId}, true)`;
+  const rows = await ctx.sql`
+    update app.messages set status = 'queued', failed_at = null, error_code = null, error_message = null
+    where id = ${messageId} and org_id = ${ctx.orgId} and status = 'failed' and direction = 'outbound' and kind = 'message'
+    returning id`;
+  await ctx.sql`select set_config('app.requeue_message', '', true)`;
+  if (rows.length === 0) return false;
+  await announceMessage(ctx, messageId, { action: 'message.requeued' });
+  return true;
+}
+
 export const sendEmail = defineJob({
   ...jobSpecs.emailSend,
-  async handle({ ctx, payload }) {
-    await sendQueuedEmail(ctx, payload.messageId);
+  async perform({ transact, payload }) {
+    await sendQueuedEmail(transact, payload.messageId);
   },
   async onDead({ ctx, payload, job, error }) {
     await markSendFailed(ctx, payload.messageId, deadReason(job, error));
+  },
+  async onRetry({ ctx, payload }) {
+    await requeueFailedMessage(ctx, payload.messageId);
   },
 });

@@ -4,6 +4,7 @@ import type { Ctx } from '../context.js';
 import { notFound } from '../http/errors.js';
 import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
 import { recordChange, topics } from '../realtime.js';
+import { jobDefinition } from './registry.js';
 
 export const jobListQuery = z.object({
   ...pageQuery,
@@ -25,10 +26,20 @@ export async function listJobs(ctx: Ctx, q: z.infer<typeof jobListQuery>) {
   return toPage(rows, q.limit, (r) => [r.updatedAt.toISOString(), r.id]);
 }
 
+/**
+ * Puts a dead job back in the queue (attempts and deadline start afresh) and lets the job undo what
+ * made it final (onRetry: a failed message goes back to queued, so the run sends it again). Both in
+ * the caller's transaction; the job leaves after commit.
+ */
 export async function retryDeadJob(ctx: Ctx, id: string) {
-  const [job] = await ctx.sql<{ id: string | null; name: string; runAt: Date; maxAttempts: number }[]>`
-    select (j).id, (j).name, (j).run_at, (j).max_attempts from (select app.retry_job(${id}) as j) r`;
+  const [job] = await ctx.sql<{ id: string | null; name: string; payload: unknown; runAt: Date; maxAttempts: number }[]>`
+    select (j).id, (j).name, (j).payload, (j).run_at, (j).max_attempts from (select app.retry_job(${id}) as j) r`;
   if (!job?.id) throw notFound('Dead job');
+  // The handlers load only here (a retry is rare): the admin routes stay small otherwise.
+  await import('./all.js');
+  const def = jobDefinition(job.name);
+  const payload = def?.schema.safeParse(job.payload);
+  if (def?.onRetry && payload?.success) await def.onRetry({ ctx, payload: payload.data, job: { id: job.id } });
   ctx.jobs.push({ id: job.id, name: job.name, runAt: job.runAt, maxAttempts: job.maxAttempts });
   await recordChange(ctx, {
     event: 'job.retried',
