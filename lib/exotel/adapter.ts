@@ -1,5 +1,5 @@
-// Talking to Exotel (India): WhatsApp messages (v2 JSON), SMS (v1 form, DLT ids) and click-to-call
-// (v1 Calls/connect). The production adapter uses fetch with Basic auth (API key and token) against
+// Talking to Exotel (India): WhatsApp messages (v2 JSON), SMS (v1 form, DLT ids; and the SMS details
+// API by Sid) and click-to-call (v1 Calls/connect). The production adapter uses fetch with Basic auth (API key and token) against
 // https://<subdomain> (api.exotel.com or api.in.exotel.com), or EXOTEL_BASE_URL in tests; the local
 // sink records what would have been sent and answers with made-up sids. Picked by EXOTEL_ADAPTER.
 import { randomUUID } from 'node:crypto';
@@ -64,9 +64,23 @@ export class ExotelError extends Error {
     message: string,
     readonly permanent: boolean,
     readonly status?: number,
+    /**
+     * Whether Exotel answered: true for an error answer, false when no connection was made (the
+     * request never left), null when the connection broke or timed out (it may have been accepted).
+     */
+    readonly answered: boolean | null = true,
   ) {
     super(message);
   }
+}
+
+/** What Exotel's SMS details API says about one SMS. */
+export interface SmsDetails {
+  sid: string;
+  /** queued, sending, submitted, sent, failed, failed-dnd. */
+  status: string;
+  detailedStatus: string | null;
+  detailedStatusCode: string | null;
 }
 
 export interface ExotelAdapter {
@@ -74,6 +88,8 @@ export interface ExotelAdapter {
   sendWhatsApp(creds: ExotelCredentials, msg: WhatsAppSend): Promise<{ sid: string }>;
   sendSms(creds: ExotelCredentials, msg: SmsSend): Promise<{ sid: string; status: string }>;
   connectCall(creds: ExotelCredentials, call: CallConnect): Promise<{ sid: string; status: string }>;
+  /** GET /v1/Accounts/<sid>/SMS/Messages/<SmsSid>.json; null when Exotel knows no SMS by that Sid (404). */
+  smsDetails(creds: ExotelCredentials, smsSid: string): Promise<SmsDetails | null>;
 }
 
 /** The API origin: the test override, or the channel's regional subdomain. */
@@ -104,23 +120,41 @@ function errorOf(status: number, body: unknown, text: string): ExotelError {
   return new ExotelError(`exotel_${code}`, message, isPermanent(status), status);
 }
 
-async function request(creds: ExotelCredentials, path: string, init: { json?: unknown; form?: URLSearchParams }): Promise<{ status: number; body: any }> {
+/** Errors of the connect phase: the request never reached Exotel. */
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function unreachable(error: unknown): ExotelError {
+  const cause = (error as { cause?: { code?: string } }).cause;
+  const connectFailed = typeof cause?.code === 'string' && CONNECT_FAILURES.has(cause.code);
+  return new ExotelError('exotel_unreachable', `Exotel could not be reached: ${(error as Error).message}`, false, undefined, connectFailed ? false : null);
+}
+
+async function request(
+  creds: ExotelCredentials,
+  path: string,
+  init: { json?: unknown; form?: URLSearchParams; method?: 'GET' | 'POST' },
+): Promise<{ status: number; body: any }> {
   const headers: Record<string, string> = { authorization: authHeader(creds), accept: 'application/json' };
-  let body: string;
+  let body: string | undefined;
   if (init.json !== undefined) {
     headers['content-type'] = 'application/json';
     body = JSON.stringify(init.json);
-  } else {
+  } else if (init.form) {
     headers['content-type'] = 'application/x-www-form-urlencoded';
-    body = init.form!.toString();
+    body = init.form.toString();
   }
   let res: Response;
   try {
-    res = await fetch(`${baseUrl(creds)}${path}`, { method: 'POST', headers, body, redirect: 'error', signal: AbortSignal.timeout(20_000) });
+    res = await fetch(`${baseUrl(creds)}${path}`, { method: init.method ?? 'POST', headers, body, redirect: 'error', signal: AbortSignal.timeout(20_000) });
   } catch (error) {
-    throw new ExotelError('exotel_unreachable', `Exotel could not be reached: ${(error as Error).message}`, false);
+    throw unreachable(error);
   }
-  const text = await res.text();
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (error) {
+    throw unreachable(error);
+  }
   let parsed: unknown = null;
   try {
     parsed = text ? JSON.parse(text) : null;
@@ -145,10 +179,15 @@ export const httpExotel: ExotelAdapter = {
     });
     // 202 even when a message was refused: every entry carries its own code and status.
     const entry = body?.response?.whatsapp?.messages?.[0];
-    if (!entry) throw new ExotelError('exotel_bad_response', 'Exotel answered without a message entry', false);
+    // A success without the entry we need: it may have been accepted, so the outcome is unknown.
+    if (!entry) throw new ExotelError('exotel_bad_response', 'Exotel answered without a message entry', false, undefined, null);
     const code = Number(entry.code);
     const sid = entry.data?.sid;
-    if (entry.status !== 'success' || (code && code >= 300) || typeof sid !== 'string') {
+    const refused = entry.status !== 'success' || (code && code >= 300);
+    if (!refused && typeof sid !== 'string') {
+      throw new ExotelError('exotel_bad_response', 'Exotel accepted the message without a sid', false, undefined, null);
+    }
+    if (refused || typeof sid !== 'string') {
       const message = entry.error_data?.message ?? entry.data?.message ?? `Exotel refused the message (${entry.code ?? 'no code'})`;
       // An entry's code is HTTP-like: 5xx and 429 may pass on a retry, anything else will not.
       const temporary = (code >= 500 && code < 600) || code === 429;
@@ -161,7 +200,7 @@ export const httpExotel: ExotelAdapter = {
     if (msg.dltTemplateId) form.set('DltTemplateId', msg.dltTemplateId);
     const { body } = await request(creds, `/v1/Accounts/${accountPath(creds)}/Sms/send.json`, { form });
     const sms = body?.SMSMessage;
-    if (!sms?.Sid) throw new ExotelError('exotel_bad_response', 'Exotel answered without SMSMessage.Sid', false);
+    if (!sms?.Sid) throw new ExotelError('exotel_bad_response', 'Exotel answered without SMSMessage.Sid', false, undefined, null);
     return { sid: String(sms.Sid), status: String(sms.Status ?? 'queued') };
   },
   async connectCall(creds, call) {
@@ -180,6 +219,19 @@ export const httpExotel: ExotelAdapter = {
     const c = body?.Call;
     if (!c?.Sid) throw new ExotelError('exotel_bad_response', 'Exotel answered without Call.Sid', false);
     return { sid: String(c.Sid), status: String(c.Status ?? 'in-progress') };
+  },
+  async smsDetails(creds, smsSid) {
+    let body: any;
+    try {
+      ({ body } = await request(creds, `/v1/Accounts/${accountPath(creds)}/SMS/Messages/${encodeURIComponent(smsSid)}.json`, { method: 'GET' }));
+    } catch (error) {
+      if (error instanceof ExotelError && error.status === 404) return null;
+      throw error;
+    }
+    const sms = body?.SMSMessage;
+    if (!sms?.Sid) throw new ExotelError('exotel_bad_response', 'Exotel answered without SMSMessage.Sid', false);
+    const text = (v: unknown) => (v === undefined || v === null ? null : String(v));
+    return { sid: String(sms.Sid), status: String(sms.Status ?? ''), detailedStatus: text(sms.DetailedStatus), detailedStatusCode: text(sms.DetailedStatusCode) };
   },
 };
 
@@ -205,6 +257,10 @@ export const localExotel: ExotelAdapter = {
     localOutbox.push({ kind: 'call', sid, request: call });
     log.info('exotel (local sink): call', { sid });
     return { sid, status: 'in-progress' };
+  },
+  async smsDetails(_creds, smsSid) {
+    const sent = localOutbox.find((o) => o.kind === 'sms' && o.sid === smsSid);
+    return sent ? { sid: smsSid, status: 'sent', detailedStatus: 'DELIVERED_TO_HANDSET', detailedStatusCode: '20005' } : null;
   },
 };
 

@@ -1,19 +1,22 @@
 // Exotel jobs: copying media and call recordings into storage (only from Exotel's hosts over https,
 // never a private address), sending queued WhatsApp messages and SMS, and placing click-to-call calls.
-// Each send leaves once per message (it is marked sent with the provider's sid in the same
-// transaction); a refusal no retry can fix marks the message failed at once.
+// Each send leaves at most once per message (an attempt committed before the call, reconciled on a
+// retry); a refusal no retry can fix marks the message failed at once.
 import { enqueueTranscription, jobSpecs } from '../jobs/specs.js';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { storeInboundAttachment } from '../attachments/service.js';
 import { HostRefusedError, resolvePublicHost } from '../channels/net-guard.js';
 import { readCapped } from '../http/body.js';
-import { deadReason, markSendFailed } from '../email/send-job.js';
+import { deadReason, markSendFailed, requeueFailedMessage } from '../email/send-job.js';
 import { announceMessage } from '../messages/announce.js';
-import { defineJob, PermanentJobError } from '../jobs/registry.js';
+import { defineJob, PermanentJobError, type Transact } from '../jobs/registry.js';
+import { abandonOpenAttempts, beginAttempt, latestAttempt, settleAttempt, type SendAttempt } from '../jobs/send-attempts.js';
 import { log } from '../log.js';
-import { ExotelError, exotelAdapter, type WhatsAppContent } from './adapter.js';
-import { credentialsOf, loadExotelChannel, normalizePhone, statusCallbackFor, type ExotelSettings } from './common.js';
+import { ExotelError, exotelAdapter, type ExotelCredentials, type SmsDetails, type SmsSend, type WhatsAppContent, type WhatsAppSend } from './adapter.js';
+import { applyDeliveryReport } from './inbound.js';
+import { smsReportStatus } from './webhook.js';
+import { credentialsOf, loadExotelChannel, normalizePhone, statusCallbackFor, type ExotelChannel, type ExotelSettings } from './common.js';
 
 class Refused extends PermanentJobError {
   constructor(code: string, message: string) {
@@ -124,15 +127,70 @@ interface OutboundRow {
   toRecipients: { address?: string }[] | null;
   bodyText: string | null;
   template: { name: string; language: string; parameters: string[] } | null;
+  providerMessageId: string | null;
 }
 
-/** Sends one queued WhatsApp message or SMS through Exotel. */
-export async function sendQueuedExotel(ctx: Ctx, messageId: string): Promise<'sent' | 'skipped'> {
+/**
+ * How long a send whose outcome was never learnt (its run stopped after calling Exotel, before the
+ * answer was recorded) waits for Exotel's status callback, which names our custom data, before a
+ * person must decide. Exotel documents no lookup by custom data, and no WhatsApp details API.
+ */
+export const REPORT_WAIT_MS = 5 * 60_000;
+
+/** A retry that must not send yet: an earlier call may have been accepted and Exotel has not said. */
+class AwaitingExotelReport extends Error {
+  override name = 'AwaitingExotelReport';
+}
+
+type Outbound = { kind: 'whatsapp'; request: WhatsAppSend } | { kind: 'sms'; request: SmsSend };
+
+type Plan =
+  | { step: 'done' }
+  | { step: 'send'; attemptId: string; creds: ExotelCredentials; from: string; outbound: Outbound }
+  | { step: 'reconcile'; attempt: SendAttempt | null; sid: string | null; creds: ExotelCredentials; from: string; kind: 'whatsapp' | 'sms'; channel: ExotelChannel };
+
+/** Marks a queued message sent under Exotel's sid (nothing when a status callback got there first). */
+async function markExotelSent(ctx: Ctx, messageId: string, from: string, sid: string): Promise<void> {
+  const rows = await ctx.sql`
+    update app.messages set status = 'sent', sent_at = coalesce(sent_at, now()), error_code = null, error_message = null,
+      from_address = ${from}, provider_message_id = ${sid},
+      external_ids = case when external_ids @> array[${sid}]::text[] then external_ids else external_ids || array[${sid}]::text[] end
+    where id = ${messageId} and org_id = ${ctx.orgId} and status = 'queued' returning id`;
+  if (rows.length) await announceMessage(ctx, messageId, { action: 'message.sent', data: { provider: 'exotel', sid } });
+}
+
+function whatsAppContent(m: OutboundRow): WhatsAppContent {
+  return m.template
+    ? {
+        recipient_type: 'individual',
+        type: 'template',
+        template: {
+          name: m.template.name,
+          language: { code: m.template.language, policy: 'deterministic' },
+          components: m.template.parameters.length
+            ? [{ type: 'body', parameters: m.template.parameters.map((text) => ({ type: 'text', text })) }]
+            : [],
+        },
+      }
+    : { recipient_type: 'individual', type: 'text', text: { body: m.bodyText ?? '' } };
+}
+
+/**
+ * Decides, under the message's row lock, what this run does: nothing (sent already), reconcile an
+ * earlier call whose answer was never recorded, or send (the attempt is recorded and committed first).
+ */
+async function planSend(ctx: Ctx, messageId: string): Promise<Plan> {
   const sql = ctx.sql;
   const [m] = await sql<OutboundRow[]>`
-    select id, thread_id, channel, channel_id, kind, direction, status, to_recipients, body_text, template
+    select id, thread_id, channel, channel_id, kind, direction, status, to_recipients, body_text, template, provider_message_id
     from app.messages where id = ${messageId} and org_id = ${ctx.orgId} for update`;
-  if (!m || m.status !== 'queued') return 'skipped';
+  if (!m) return { step: 'done' };
+  const last = await latestAttempt(ctx, m.id);
+  if (m.status !== 'queued') {
+    // A status callback (it names our custom data) told the outcome before this run: close the attempt.
+    if (last?.state === 'calling' && m.providerMessageId) await settleAttempt(ctx, last.id, { state: 'accepted', providerMessageId: m.providerMessageId });
+    return { step: 'done' };
+  }
   if (m.direction !== 'outbound' || m.kind !== 'message' || (m.channel !== 'whatsapp' && m.channel !== 'sms')) {
     throw new Refused('not_outbound', 'Only outbound WhatsApp messages and SMS are sent by this job');
   }
@@ -141,65 +199,138 @@ export async function sendQueuedExotel(ctx: Ctx, messageId: string): Promise<'se
   if (channel.status === 'disabled') throw new Refused('channel_disabled', `The channel ${channel.name} is disabled`);
   const to = normalizePhone(m.toRecipients?.[0]?.address);
   if (!to) throw new Refused('invalid_recipient', 'The recipient is not a phone number');
-  let creds;
+  let creds: ExotelCredentials;
   try {
     creds = credentialsOf(channel);
   } catch (error) {
     throw new Refused('credentials_unavailable', `${(error as Error).message}; enter the Exotel credentials again`);
   }
-  const statusCallback = statusCallbackFor(channel);
-  let sid: string;
-  try {
-    if (m.channel === 'whatsapp') {
-      const content: WhatsAppContent = m.template
-        ? {
-            recipient_type: 'individual',
-            type: 'template',
-            template: {
-              name: m.template.name,
-              language: { code: m.template.language, policy: 'deterministic' },
-              components: m.template.parameters.length
-                ? [{ type: 'body', parameters: m.template.parameters.map((text) => ({ type: 'text', text })) }]
-                : [],
-            },
-          }
-        : { recipient_type: 'individual', type: 'text', text: { body: m.bodyText ?? '' } };
-      ({ sid } = await exotelAdapter().sendWhatsApp(creds, { from: channel.address, to, content, statusCallback, customData: m.id }));
-    } else {
-      const settings = channel.settings as ExotelSettings;
-      if (!settings.dltEntityId) throw new Refused('dlt_missing', 'The SMS channel has no DLT entity id');
-      const templates = settings.smsTemplates ?? [];
-      const template = m.template ? templates.find((t) => t.id === m.template!.name || t.name === m.template!.name) : templates[0];
-      ({ sid } = await exotelAdapter().sendSms(creds, {
-        from: channel.address,
-        to,
-        body: m.bodyText ?? '',
-        statusCallback,
-        customField: m.id,
-        dltEntityId: settings.dltEntityId,
-        dltTemplateId: template?.id,
-      }));
-    }
-  } catch (error) {
-    if (error instanceof ExotelError && error.permanent) throw new Refused(error.code, error.message);
-    throw error;
+  // Exotel accepted an earlier call and its sid was recorded, but marking the message failed: finish that.
+  if (last?.state === 'accepted' && last.providerMessageId) {
+    await markExotelSent(ctx, m.id, channel.address, last.providerMessageId);
+    return { step: 'done' };
   }
-  await sql`
-    update app.messages set status = 'sent', sent_at = coalesce(sent_at, now()), error_code = null, error_message = null,
-      from_address = ${channel.address}, provider_message_id = ${sid},
-      external_ids = case when external_ids @> array[${sid}]::text[] then external_ids else external_ids || array[${sid}]::text[] end
-    where id = ${m.id}`;
-  await announceMessage(ctx, m.id, { action: 'message.sent', data: { provider: 'exotel', sid } });
-  return 'sent';
+  // Exotel reported on an earlier call (a status callback, which may come after the message failed and
+  // a person put it back in the queue), or an earlier call's answer was never recorded: reconcile.
+  if (m.providerMessageId || last?.state === 'calling') {
+    return { step: 'reconcile', attempt: last, sid: m.providerMessageId, creds, from: channel.address, kind: m.channel, channel };
+  }
+  const statusCallback = statusCallbackFor(channel);
+  let outbound: Outbound;
+  if (m.channel === 'whatsapp') {
+    outbound = { kind: 'whatsapp', request: { from: channel.address, to, content: whatsAppContent(m), statusCallback, customData: m.id } };
+  } else {
+    const settings = channel.settings as ExotelSettings;
+    if (!settings.dltEntityId) throw new Refused('dlt_missing', 'The SMS channel has no DLT entity id');
+    const templates = settings.smsTemplates ?? [];
+    const template = m.template ? templates.find((t) => t.id === m.template!.name || t.name === m.template!.name) : templates[0];
+    outbound = {
+      kind: 'sms',
+      request: { from: channel.address, to, body: m.bodyText ?? '', statusCallback, customField: m.id, dltEntityId: settings.dltEntityId, dltTemplateId: template?.id },
+    };
+  }
+  // Custom data is the message id on every attempt: Exotel's status callbacks name it, whichever call they report on.
+  const attemptId = await beginAttempt(ctx, { messageId: m.id, provider: exotelAdapter().kind, idempotencyKey: m.id });
+  return { step: 'send', attemptId, creds, from: channel.address, outbound };
+}
+
+/** What an Exotel error says about the call: an answer (refused, temporary), no connection, or unknown (null). */
+function answerOf(error: unknown): { state: 'refused' | 'failed' | 'unreached'; error: string } | null {
+  if (!(error instanceof ExotelError) || error.answered === null) return null;
+  const text = `${error.code}: ${error.message}`;
+  if (error.answered === false) return { state: 'unreached', error: text };
+  return { state: error.permanent ? 'refused' : 'failed', error: text };
+}
+
+/**
+ * An earlier call's answer was never recorded. With a sid (a status callback brought it), an SMS is
+ * confirmed through the SMS details API and a WhatsApp message is taken as accepted (Exotel documents
+ * no details API for it). Without one the run waits for Exotel's status callback rather than send a
+ * second copy; when none came within REPORT_WAIT_MS a person decides. True: the message may be sent anew.
+ */
+async function reconcile(transact: Transact, messageId: string, plan: Extract<Plan, { step: 'reconcile' }>): Promise<boolean> {
+  const { attempt, sid } = plan;
+  const settle = (ctx: Ctx, answer: Parameters<typeof settleAttempt>[2]) => (attempt ? settleAttempt(ctx, attempt.id, answer) : Promise.resolve());
+  if (sid) {
+    let details: SmsDetails | null = null;
+    if (plan.kind === 'sms') {
+      details = await exotelAdapter().smsDetails(plan.creds, sid);
+      if (!details) {
+        // Exotel never sent an SMS by that sid: forget it, and the next round sends.
+        await transact(async (ctx) => {
+          await settle(ctx, { state: 'unreached', error: `Exotel knows no SMS ${sid}` });
+          await ctx.sql`update app.messages set provider_message_id = null where id = ${messageId} and org_id = ${ctx.orgId} and status = 'queued'`;
+        });
+        return true;
+      }
+    }
+    await transact(async (ctx) => {
+      await settle(ctx, { state: 'accepted', providerMessageId: sid });
+      await markExotelSent(ctx, messageId, plan.from, sid);
+      // What the details say since (delivered, failed) moves the message on like the status callback would.
+      const status = details ? smsReportStatus({ Status: details.status, DetailedStatus: details.detailedStatus ?? '' }) : null;
+      if (details && status && status !== 'sent') {
+        await applyDeliveryReport(ctx, plan.channel, { sid, customData: messageId, status, code: details.detailedStatusCode, reason: details.detailedStatus, at: new Date() });
+      }
+    });
+    return false;
+  }
+  const startedAt = attempt?.startedAt ?? new Date(0);
+  const waited = Date.now() - startedAt.getTime();
+  if (waited < REPORT_WAIT_MS) {
+    throw new AwaitingExotelReport(
+      `An earlier call (${startedAt.toISOString()}) may have been accepted: waiting for Exotel's status callback for custom data ${attempt?.idempotencyKey ?? messageId} before sending again`,
+    );
+  }
+  throw new Refused(
+    'send_outcome_unknown',
+    `The run that sent this message stopped before Exotel's answer was recorded, and Exotel reported nothing within ${REPORT_WAIT_MS / 60_000} minutes: it may have reached the customer. Check with them, then retry the job to send it again`,
+  );
+}
+
+/**
+ * Sends one queued WhatsApp message or SMS through Exotel, at most once: the attempt is committed
+ * before the call, Exotel's sid right after it (a transaction of its own), then the message is marked
+ * sent. A run that finds an attempt without an answer reconciles instead of calling again.
+ */
+export async function sendQueuedExotel(transact: Transact, messageId: string): Promise<'sent' | 'skipped'> {
+  for (let round = 0; round < 2; round++) {
+    const plan = await transact((ctx) => planSend(ctx, messageId));
+    if (plan.step === 'done') return 'skipped';
+    if (plan.step === 'reconcile') {
+      if (await reconcile(transact, messageId, plan)) continue;
+      return 'sent';
+    }
+    let sid: string;
+    try {
+      const adapter = exotelAdapter();
+      ({ sid } =
+        plan.outbound.kind === 'whatsapp' ? await adapter.sendWhatsApp(plan.creds, plan.outbound.request) : await adapter.sendSms(plan.creds, plan.outbound.request));
+    } catch (error) {
+      const answer = answerOf(error);
+      if (answer) await transact((ctx) => settleAttempt(ctx, plan.attemptId, answer));
+      if (error instanceof ExotelError && error.permanent) throw new Refused(error.code, error.message);
+      throw error;
+    }
+    await transact((ctx) => settleAttempt(ctx, plan.attemptId, { state: 'accepted', providerMessageId: sid }));
+    await transact((ctx) => markExotelSent(ctx, messageId, plan.from, sid));
+    return 'sent';
+  }
+  return 'skipped';
 }
 
 export const sendExotelMessageJob = defineJob({
   ...jobSpecs.exotelSend,
-  async handle({ ctx, payload }) {
-    await sendQueuedExotel(ctx, payload.messageId);
+  async perform({ transact, payload }) {
+    await sendQueuedExotel(transact, payload.messageId);
   },
   async onDead({ ctx, payload, job, error }) {
     await markSendFailed(ctx, payload.messageId, deadReason(job, error));
+  },
+  // A person decided to send again: an earlier call whose outcome stayed unknown is abandoned (a known
+  // sid is still reconciled first, so what Exotel accepted is not sent twice).
+  async onRetry({ ctx, payload }) {
+    if (await requeueFailedMessage(ctx, payload.messageId)) await abandonOpenAttempts(ctx, payload.messageId);
   },
 });
 
