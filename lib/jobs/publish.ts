@@ -2,7 +2,6 @@
 // into this function's own time after its response (inline, through waitUntil), or to the in-process
 // dispatcher (development). Light on purpose: every route imports it, none loads a handler through it.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { waitUntil } from '@vercel/functions';
 import { config, publicUrl } from '../config.js';
 import type { QueuedJob } from '../context.js';
 import { db } from '../db/client.js';
@@ -61,15 +60,17 @@ export function withInlineSession<T>(session: InlineSession, fn: () => Promise<T
 /**
  * Inline mode: the jobs run in this function after its response. waitUntil (Vercel's request context)
  * keeps the function alive for them; without one (npm run dev) the promise simply runs on. The runner
- * is loaded on demand, so a route never bundles the handlers.
+ * and @vercel/functions load on demand (awaited here, still inside the request's context), so other
+ * modes and every route's bundle pay nothing for them.
  */
-function runInline(jobs: QueuedJob[]): void {
+async function runInline(jobs: QueuedJob[]): Promise<void> {
   const current = inlineSessions.getStore();
   if (current) {
     current.queue.push(...jobs);
     return;
   }
   const session: InlineSession = { queue: [...jobs], deadline: Date.now() + config().jobs.inlineBudgetMs };
+  const { waitUntil } = await import('@vercel/functions');
   const work = withInlineSession(session, async () => {
     const { drainInlineSession } = await import('./inline.js');
     await drainInlineSession(session);
@@ -89,7 +90,8 @@ export async function publishJobs(jobs: QueuedJob[]): Promise<void> {
     return;
   }
   if (adapter === 'inline') {
-    runInline(jobs);
+    // Never fails the caller, whose transaction committed: the rows wait for the sweeper.
+    await runInline(jobs).catch((error: unknown) => log.error('inline jobs not started; the sweeper will run them', { error }));
     return;
   }
   await Promise.all(
