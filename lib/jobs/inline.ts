@@ -23,7 +23,7 @@ function tally(result: InlineResult, outcome: JobOutcome): void {
 
 /**
  * Runs the session's queue (which grows with the jobs its jobs enqueue) until it is empty or the budget
- * is spent. The first due job always runs (a cold start's module loading may have used the budget up).
+ * is spent. The first due job always runs, whatever the budget: the request that committed it waits for nothing else.
  */
 export async function drainInlineSession(session: InlineSession): Promise<InlineResult> {
   const result: InlineResult = { ran: 0, outcomes: {}, leftOver: 0, notDue: 0 };

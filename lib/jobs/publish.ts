@@ -69,12 +69,13 @@ async function runInline(jobs: QueuedJob[]): Promise<void> {
     current.queue.push(...jobs);
     return;
   }
-  const session: InlineSession = { queue: [...jobs], deadline: Date.now() + config().jobs.inlineBudgetMs };
   const { waitUntil } = await import('@vercel/functions');
-  const work = withInlineSession(session, async () => {
+  const work = (async () => {
     const { drainInlineSession } = await import('./inline.js');
-    await drainInlineSession(session);
-  }).catch((error: unknown) => log.error('inline jobs failed; the sweeper will run what is left', { error }));
+    // The budget counts from here: loading the runner on a cold start is not the jobs' time.
+    const session: InlineSession = { queue: [...jobs], deadline: Date.now() + config().jobs.inlineBudgetMs };
+    await withInlineSession(session, () => drainInlineSession(session));
+  })().catch((error: unknown) => log.error('inline jobs failed; the sweeper will run what is left', { error }));
   waitUntil(work);
 }
 

@@ -7,6 +7,7 @@ import { SEED_ORG_ID } from '../../lib/dev/seed.js';
 import { withClaims, systemClaims } from '../../lib/db/client.js';
 import { enqueue } from '../../lib/jobs/enqueue.js';
 import { drainJobs } from '../../lib/jobs/local-dispatcher.js';
+import { runJob } from '../../lib/jobs/run.js';
 import { jobUrl } from '../../lib/jobs/publish.js';
 import { resetQStashReceiver } from '../../lib/jobs/qstash-receiver.js';
 import { defineJob } from '../../lib/jobs/registry.js';
@@ -183,7 +184,7 @@ describe('the job executor route', () => {
 
   it('stops retrying after the deadline', async () => {
     const id = await enqueueFor(alwaysFails, { n: 2 }, { deadlineAt: new Date(Date.now() + 1000), maxAttempts: 50 });
-    expect(await drainJobs({ maxRounds: 1 })).toEqual(['dead']);
+    expect(await runJob(id)).toBe('dead');
     const [row] = await db.sql`select status from app.outbox where id = ${id}`;
     expect(row!.status).toBe('dead');
   });
@@ -192,8 +193,10 @@ describe('the job executor route', () => {
     const id = await enqueueFor(addNote, { threadId: T1, body: 'after-crash' });
     await db.sql`update app.outbox set status = 'running', attempts = 1, locked_until = now() - interval '1 second' where id = ${id}`;
     const swept = await sweepJobs();
-    expect(swept.leasesExpired).toBe(1);
-    expect(await drainJobs()).toEqual(['done']);
+    expect(swept.leasesExpired).toBeGreaterThanOrEqual(1);
+    expect(await db.sql`select status, attempts from app.outbox where id = ${id}`).toEqual([{ status: 'pending', attempts: 1 }]);
+    // This job only: other tests' jobs may be due too (the suite runs in any order).
+    expect(await runJob(id)).toBe('done');
     expect(await notes('after-crash')).toBe(1);
   });
 });
