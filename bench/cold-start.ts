@@ -205,6 +205,7 @@ async function main() {
     PUBLIC_BASE_URL: 'https://api.banxway.example',
     AUTH_JWT_SECRET: randomBytes(32).toString('hex'),
     AUTH_JWT_ISSUER: 'https://ref.supabase.co/auth/v1',
+    JOBS_ADAPTER: 'inline',
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     CRON_SECRET: randomBytes(24).toString('hex'),
     STORAGE_SIGNING_SECRET: randomBytes(24).toString('hex'),
