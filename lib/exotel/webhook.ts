@@ -417,6 +417,8 @@ export async function receiveExotelWebhook(request: Request): Promise<Response> 
   try {
     const url = new URL(request.url);
     const channel = await authenticate(url);
+    // A disabled channel takes nothing in: no message, no delivery report, no stored event.
+    if (channel.status === 'disabled') throw new AppError('gone', `The channel ${channel.name} is disabled; its callbacks are not accepted`);
     // Exotel checks the incoming-SMS URL with a HEAD first.
     if (request.method === 'HEAD') return new Response(null, { status: 200, headers });
     let fields: Fields | null = null;
