@@ -6,7 +6,7 @@ import { enqueueTranscription, jobSpecs } from '../jobs/specs.js';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { storeInboundAttachment } from '../attachments/service.js';
-import { HostRefusedError, resolvePublicHost } from '../channels/net-guard.js';
+import { HostRefusedError, publicFetch } from '../channels/net-guard.js';
 import { readCapped } from '../http/body.js';
 import { deadReason, markSendFailed, requeueFailedMessage } from '../email/send-job.js';
 import { announceMessage } from '../messages/announce.js';
@@ -30,8 +30,11 @@ class Refused extends PermanentJobError {
 
 const PROVIDER_DOMAINS = ['exotel.com', 'exotel.in'];
 
-/** Why a media URL may not be fetched, or null when it may: https on *.exotel.com / *.exotel.in (or a configured extra host), public addresses only. */
-export async function mediaUrlRefusal(value: string): Promise<string | null> {
+/**
+ * Why a media URL may not be fetched, or null when it may: https on *.exotel.com / *.exotel.in (or a
+ * configured extra host). Whether the host is public is checked by publicFetch, at the address it dials.
+ */
+export function mediaUrlRefusal(value: string): string | null {
   let url: URL;
   try {
     url = new URL(value);
@@ -45,12 +48,6 @@ export async function mediaUrlRefusal(value: string): Promise<string | null> {
   if (!provider && !listed) return `${host} is not an Exotel host`;
   if (url.protocol !== 'https:' && !(listed && url.protocol === 'http:')) return 'must be https';
   if (url.username || url.password) return 'must not carry credentials';
-  try {
-    await resolvePublicHost(host);
-  } catch (error) {
-    if (error instanceof HostRefusedError) return error.message;
-    throw error;
-  }
   return null;
 }
 
@@ -76,12 +73,12 @@ export const fetchMediaJob = defineJob({
     const [m] = await ctx.sql<{ id: string; threadId: string; channelId: string | null; metadata: Record<string, any> }[]>`
       select id, thread_id, channel_id, metadata from app.messages where id = ${payload.messageId} and org_id = ${ctx.orgId}`;
     if (!m) return;
-    const refusal = await mediaUrlRefusal(payload.url);
-    if (refusal) {
-      await ctx.sql`update app.messages set metadata = metadata || ${ctx.sql.json({ mediaError: `not fetched: ${refusal}` })} where id = ${m.id}`;
-      log.warn('exotel media: URL refused', { messageId: m.id, reason: refusal });
-      return;
-    }
+    const refuse = async (reason: string) => {
+      await ctx.sql`update app.messages set metadata = metadata || ${ctx.sql.json({ mediaError: `not fetched: ${reason}` })} where id = ${m.id}`;
+      log.warn('exotel media: URL refused', { messageId: m.id, reason });
+    };
+    const refusal = mediaUrlRefusal(payload.url);
+    if (refusal) return refuse(refusal);
     const headers: Record<string, string> = {};
     const channel = await loadExotelChannel(ctx, m.channelId);
     if (channel) {
@@ -92,7 +89,14 @@ export const fetchMediaJob = defineJob({
         // Public media needs no login.
       }
     }
-    const res = await fetch(payload.url, { headers, redirect: 'error', signal: AbortSignal.timeout(30_000) });
+    let res: Response;
+    try {
+      res = await publicFetch(payload.url, { headers, timeoutMs: 30_000 });
+    } catch (error) {
+      if (error instanceof HostRefusedError) return refuse(error.message);
+      throw error;
+    }
+    if (res.status >= 300 && res.status < 400) throw new Refused('media_redirect', `The provider redirected (${res.status}); redirects are not followed`);
     if (res.status === 404 || res.status === 410 || res.status === 403) throw new Refused('media_unavailable', `The provider answered ${res.status}`);
     if (!res.ok) throw new Error(`The provider answered ${res.status}`);
     const content = await readLimited(res, config().storage.maxAttachmentBytes);
