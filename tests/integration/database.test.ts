@@ -59,7 +59,7 @@ describe('row-level security', () => {
       (sql: Sql) => sql`insert into app.audit_log (org_id, action, entity_type) values (${SEED_ORG_ID}, 'x', 'y')`,
       (sql: Sql) => sql`delete from app.audit_log`,
       (sql: Sql) => sql`insert into app.webhook_events (provider, kind, dedupe_key) values ('resend', 'x', 'y')`,
-      (sql: Sql) => sql`select app.complete_job(gen_random_uuid())`,
+      (sql: Sql) => sql`select app.complete_job(gen_random_uuid(), gen_random_uuid())`,
     ];
     for (const attempt of attempts) {
       await expect(withClaims(member('owner'), (sql) => attempt(sql as Sql))).rejects.toMatchObject({ code: '42501' });
