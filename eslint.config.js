@@ -6,6 +6,17 @@ export default tseslint.config(
   { ignores: ['node_modules/', '.data/', '.vercel/', 'bench/results/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // Promises: a floating one hides a failure (or a write that never happened); an async callback where
+  // a void one is expected runs unawaited; awaiting a non-promise is a mistake. These rules need types.
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
   // Plain JavaScript run by Node itself (the built-function test server runs on the deployed Node.js).
   { files: ['**/*.mjs'], languageOptions: { globals: globals.node } },
   {

@@ -411,7 +411,8 @@ async function runAutocannon(server: Server, token: string, e: Endpoint, duratio
     headers: { authorization: `Bearer ${token}` },
     requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: e.paths[i++ % e.paths.length]! }) }],
   });
-  instance.on('response', (_client, status, _bytes, ms) => {
+  // on() returns the (thenable) instance itself, which is awaited below.
+  void instance.on('response', (_client, status, _bytes, ms) => {
     if (status >= 200 && status < 300) latencies.push(ms);
     else non2xx++;
   });

@@ -23,7 +23,8 @@ async function main() {
   const listener = getRequestListener((request) => router.fetch(request));
   const server = createServer((req, res) => {
     asBehindPlatform(req);
-    return listener(req, res);
+    // The listener answers errors itself; a rejection here would only be an unanswerable socket.
+    listener(req, res).catch((error: unknown) => log.error('request failed', { error }));
   });
   // Loopback only unless HOST says otherwise: the development secrets are public, so anyone who can
   // reach this port could mint tokens and storage URLs.
@@ -46,8 +47,7 @@ async function main() {
     await closeDb();
     process.exit(0);
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop());
 }
 
 main().catch((error: unknown) => {

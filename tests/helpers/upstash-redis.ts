@@ -45,27 +45,30 @@ export async function fakeUpstashRedis(redisUrl: string, token = 'upstash-test-t
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      if (req.headers.authorization !== `Bearer ${token}`) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'Unauthorized' }));
-        return;
-      }
-      const base64 = req.headers['upstash-encoding'] === 'base64';
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '[]') as unknown[];
-      const finish = (r: Result) => ('result' in r && base64 ? { result: encode(r.result) } : r);
-      let out: unknown;
-      if (req.url === '/pipeline' || req.url === '/multi-exec') {
-        out = [];
-        for (const c of body as unknown[][]) (out as Result[]).push(finish(await run(c)));
-      } else {
-        const r = await run(body);
-        if ('error' in r) {
-          res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify(r));
+    // Answers from an async function: a rejection would leave the request hanging, so it answers 500.
+    req.on('end', () => {
+      void (async () => {
+        if (req.headers.authorization !== `Bearer ${token}`) {
+          res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'Unauthorized' }));
           return;
         }
-        out = finish(r);
-      }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
+        const base64 = req.headers['upstash-encoding'] === 'base64';
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '[]') as unknown[];
+        const finish = (r: Result) => ('result' in r && base64 ? { result: encode(r.result) } : r);
+        let out: unknown;
+        if (req.url === '/pipeline' || req.url === '/multi-exec') {
+          out = [];
+          for (const c of body as unknown[][]) (out as Result[]).push(finish(await run(c)));
+        } else {
+          const r = await run(body);
+          if ('error' in r) {
+            res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify(r));
+            return;
+          }
+          out = finish(r);
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(out));
+      })().catch((error: unknown) => res.writeHead(500).end(String(error)));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

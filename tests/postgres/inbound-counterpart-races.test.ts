@@ -28,7 +28,8 @@ const channels: Record<'whatsapp' | 'sms' | 'voice', { id: string; secret: strin
 beforeAll(async () => {
   db = await testDatabase();
   // Callbacks arrive over HTTP, each on its own connection, as Exotel sends them.
-  server = createServer(getRequestListener((request) => router.fetch(request)));
+  const listener = getRequestListener((request) => router.fetch(request));
+  server = createServer((req, res) => void listener(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const exotel = { ...FAKE_EXOTEL, subdomain: 'api.exotel.com' };
