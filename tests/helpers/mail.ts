@@ -67,3 +67,33 @@ export function folded(name: string, value: string): string {
   lines.push(line);
   return lines.join('\r\n');
 }
+
+/**
+ * A scanned-documents email as forwarders receive them: a short text part and one large base64 PDF
+ * (random bytes, so nothing compresses), as raw CRLF source. For the parser's test and its benchmark.
+ */
+export function scannedDocumentsEmail(pdfBytes = 15 * 1024 * 1024): { raw: Buffer; pdf: Buffer } {
+  const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(pdfBytes)]);
+  const head = [
+    'From: Docs Desk <docs@shreeji-exports.example>',
+    'To: ops@acmefreight.example',
+    'Subject: Scanned shipping documents - HBL ACME/NSA/26/0912',
+    'Date: Wed, 25 Nov 2026 10:00:00 +0000',
+    'Message-ID: <scan-0912@shreeji-exports.example>',
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="B"',
+    '',
+    '--B',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'Please find the scanned BL, invoice and packing list attached.',
+    '--B',
+    'Content-Type: application/pdf; name="HBL-0912-scan.pdf"',
+    'Content-Disposition: attachment; filename="HBL-0912-scan.pdf"',
+    'Content-Transfer-Encoding: base64',
+    '',
+    '',
+  ].join('\r\n');
+  const raw = Buffer.concat([Buffer.from(head), Buffer.from(pdf.toString('base64').replace(/.{76}/g, '$&\r\n')), Buffer.from('\r\n--B--\r\n')]);
+  return { raw, pdf };
+}

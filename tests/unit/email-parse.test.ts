@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { scannedDocumentsEmail } from '../helpers/mail.js';
 import {
   EmailParseError,
   extractNewText,
@@ -585,31 +586,7 @@ describe('parseEmail: robustness and normalisation', () => {
 
   // How fast: npm run bench:parse (bench/parse.ts) measures this message and gates its CPU time.
   it('parses a 20 MB message (15 MiB scanned PDF) whole', async () => {
-    const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(15 * 1024 * 1024)]);
-    const raw = Buffer.concat([
-      eml(
-        'From: Docs Desk <docs@shreeji-exports.example>',
-        'To: ops@acmefreight.example',
-        'Subject: Scanned shipping documents - HBL ACME/NSA/26/0912',
-        'Date: Wed, 25 Nov 2026 10:00:00 +0000',
-        'Message-ID: <scan-0912@shreeji-exports.example>',
-        'MIME-Version: 1.0',
-        'Content-Type: multipart/mixed; boundary="B"',
-        '',
-        '--B',
-        'Content-Type: text/plain; charset=utf-8',
-        '',
-        'Please find the scanned BL, invoice and packing list attached.',
-        '--B',
-        'Content-Type: application/pdf; name="HBL-0912-scan.pdf"',
-        'Content-Disposition: attachment; filename="HBL-0912-scan.pdf"',
-        'Content-Transfer-Encoding: base64',
-        '',
-        '',
-      ),
-      Buffer.from(pdf.toString('base64').replace(/.{76}/g, '$&\r\n')),
-      Buffer.from('\r\n--B--\r\n'),
-    ]);
+    const { raw, pdf } = scannedDocumentsEmail();
     expect(raw.length).toBeGreaterThan(20 * 1024 * 1024);
     const r = await parseEmail(raw);
     expect(r.parseError).toBeUndefined();
