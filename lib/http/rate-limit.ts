@@ -3,6 +3,7 @@
 import { ipAddress } from '@vercel/functions/headers';
 import { config } from '../config.js';
 import { log } from '../log.js';
+import { bearerToken, verifyAccessToken, type Principal } from './auth.js';
 import { AppError } from './errors.js';
 
 export interface Limiter {
@@ -87,6 +88,17 @@ export async function enforceRateLimit(key: string, max: number): Promise<void> 
  */
 export function clientIp(request: Request): string | undefined {
   return ipAddress(request) || undefined;
+}
+
+/**
+ * Who calls a user-facing route: the per-address budget, then the bearer token, then the user's
+ * budget (route() and userRoute() both start here).
+ */
+export async function rateLimitedPrincipal(request: Request): Promise<Principal> {
+  await enforceIpRateLimit(request);
+  const principal = await verifyAccessToken(bearerToken(request));
+  await enforceRateLimit(`user:${principal.userId}`, config().rateLimit.perUserPerMinute);
+  return principal;
 }
 
 /** The per-address budget; a request with no known address is limited per user only, never in a shared bucket. */

@@ -8,12 +8,11 @@ import type { Ctx, QueuedJob } from '../context.js';
 import { db, type Sql, type Tx } from '../db/client.js';
 import { publishJobs } from '../jobs/publish.js';
 import { log, redactedPath } from '../log.js';
-import { bearerToken, verifyAccessToken } from './auth.js';
 import { readCapped } from './body.js';
 import { corsHeaders } from './cors.js';
 import { AppError, databaseUnavailable, errorResponse, fromDatabase, fromZod, invalid, isDatabaseUnavailable } from './errors.js';
 import { can, type Action, type Role } from './permissions.js';
-import { enforceIpRateLimit, enforceRateLimit } from './rate-limit.js';
+import { rateLimitedPrincipal } from './rate-limit.js';
 
 type Schema = z.ZodType;
 type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
@@ -226,10 +225,8 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
     let response: Response;
     try {
       const cfg = config();
-      await enforceIpRateLimit(request);
-      const principal = await verifyAccessToken(bearerToken(request));
+      const principal = await rateLimitedPrincipal(request);
       userId = principal.userId;
-      await enforceRateLimit(`user:${userId}`, cfg.rateLimit.perUserPerMinute);
 
       // Read before the transaction (no connection waits on a slow client), validated only once the
       // caller's role allows the route: a caller without the permission learns nothing of its schema.

@@ -3,13 +3,12 @@
 // `authenticated` with the user's claims and no organization (so RLS shows no organization's rows),
 // the error shape and one log line. route() is the wrapper for everything an organization owns.
 import * as z from 'zod';
-import { config } from '../config.js';
 import { db, type Sql, type Tx } from '../db/client.js';
 import { log, redactedPath } from '../log.js';
-import { bearerToken, verifyAccessToken, type Principal } from './auth.js';
+import type { Principal } from './auth.js';
 import { corsHeaders } from './cors.js';
 import { fromZod } from './errors.js';
-import { enforceIpRateLimit, enforceRateLimit } from './rate-limit.js';
+import { rateLimitedPrincipal } from './rate-limit.js';
 import { parseJsonBody, requestIdOf, searchObject, toErrorResponse } from './route.js';
 
 export interface UserRouteArgs<P, B> {
@@ -32,11 +31,8 @@ export function userRoute<P extends z.ZodType | undefined = undefined, B extends
     let userId: string | undefined;
     let response: Response;
     try {
-      const cfg = config();
-      await enforceIpRateLimit(request);
-      const principal = await verifyAccessToken(bearerToken(request));
+      const principal = await rateLimitedPrincipal(request);
       userId = principal.userId;
-      await enforceRateLimit(`user:${userId}`, cfg.rateLimit.perUserPerMinute);
       let params: unknown;
       if (options.params) {
         const parsed = options.params.safeParse(searchObject(url));
