@@ -9,6 +9,7 @@ import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../http/
 import { requireActiveMember } from '../org/members.js';
 import { recordChange, topics } from '../realtime.js';
 import { PRIORITIES } from '../threads/service.js';
+import { whenFieldsValid } from '../validation.js';
 
 export const ACTION_TYPES = ['follow_up', 'call_back', 'send_document', 'request_document', 'quote', 'booking', 'customs', 'payment', 'other'] as const;
 export const ACTION_STATUSES = ['open', 'in_progress', 'done', 'cancelled'] as const;
@@ -43,7 +44,7 @@ export const actionCreate = z
   })
   .superRefine((v, c) => {
     if (!v.threadId && !v.shipmentId) c.addIssue({ code: 'custom', path: ['threadId'], message: 'name a threadId and/or a shipmentId' });
-  });
+  }, whenFieldsValid);
 
 export const actionUpdate = z
   .strictObject(actionFields)

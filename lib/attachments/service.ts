@@ -15,6 +15,7 @@ import { extensionForContentType, sanitizeFilename } from '../email/attachments.
 import { AppError, conflict, invalid, notFound } from '../http/errors.js';
 import { recordChange, topics } from '../realtime.js';
 import { mediaType, storage } from '../storage/index.js';
+import { whenFieldsValid } from '../validation.js';
 
 /** How long a signed upload URL is valid (local; Supabase fixes its own, two hours by default). */
 export const UPLOAD_URL_SECONDS = 15 * 60;
@@ -130,7 +131,7 @@ export const uploadCreate = z
       const reason = blockedReason(v.filename, v.contentType);
       if (reason) c.addIssue({ code: 'custom', path: ['filename'], message: reason });
     }
-  });
+  }, whenFieldsValid);
 
 function formatBytes(n: number): string {
   return n >= 1_048_576 ? `${Math.round((n / 1_048_576) * 10) / 10} MiB` : `${Math.round(n / 1024)} KiB`;

@@ -11,6 +11,7 @@ import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
 import { recordChange, topics } from '../realtime.js';
 import { createExotelChannel, exotelChannelCreates, exotelChannelView, exotelUpdateFields, updateExotelChannel } from './exotel-channels.js';
 import { HostRefusedError, resolvePublicHost } from './net-guard.js';
+import { whenFieldsValid } from '../validation.js';
 
 export const CHANNEL_KINDS = ['email', 'whatsapp', 'sms', 'voice'] as const;
 export const CHANNEL_STATUSES = ['active', 'disabled', 'error'] as const;
@@ -73,7 +74,7 @@ const imapCreate = z
     if (v.auth.method === 'oauth2' && v.auth.provider === 'custom' && !v.auth.tokenUrl) {
       c.addIssue({ code: 'custom', path: ['auth', 'tokenUrl'], message: 'is required for a custom provider' });
     }
-  });
+  }, whenFieldsValid);
 
 const name = z.string().trim().min(1).max(200);
 

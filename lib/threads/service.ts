@@ -9,6 +9,8 @@ import { enqueue } from '../jobs/enqueue.js';
 import { escapeLike } from '../db/like.js';
 import { recordChange, topics } from '../realtime.js';
 import { jobSpecs } from '../jobs/specs.js';
+import { whenFieldsValid } from '../validation.js';
+import { dateTimeInput, instantIn } from '../time.js';
 
 export const THREAD_STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'closed'] as const;
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -32,7 +34,8 @@ export const threadUpdate = z
   .strictObject({
     subject: z.string().trim().max(1000),
     status: z.enum(THREAD_STATUSES),
-    snoozedUntil: z.iso.datetime({ offset: true }).transform((s) => new Date(s)),
+    // An instant, or the organization's wall-clock time (resolved in updateThread).
+    snoozedUntil: dateTimeInput,
     priority: z.enum(PRIORITIES),
     tags: z.array(tag).max(30),
     customerId: z.uuid().nullable(),
@@ -46,8 +49,7 @@ export const threadUpdate = z
     if (v.snoozedUntil && v.status !== undefined && v.status !== 'snoozed') {
       c.addIssue({ code: 'custom', path: ['snoozedUntil'], message: 'only goes with status snoozed' });
     }
-    if (v.snoozedUntil && v.snoozedUntil.getTime() <= Date.now()) c.addIssue({ code: 'custom', path: ['snoozedUntil'], message: 'must be in the future' });
-  });
+  }, whenFieldsValid);
 
 export const threadAssign = z
   .strictObject({ assigneeId: z.uuid().nullable().optional(), teamId: z.uuid().nullable().optional() })
@@ -228,7 +230,8 @@ function statusFields(current: Thread, next: Thread['status'], snoozedUntil?: Da
   return {
     status: next,
     snoozedUntil: next === 'snoozed' ? snoozedUntil : null,
-    resolvedAt: next === 'resolved' ? new Date() : null,
+    // Closing a resolved thread keeps when it was resolved; reopening or snoozing clears it.
+    resolvedAt: next === 'resolved' ? new Date() : next === 'closed' ? current.resolvedAt : null,
     closedAt: next === 'closed' ? new Date() : null,
   };
 }
@@ -236,7 +239,13 @@ function statusFields(current: Thread, next: Thread['status'], snoozedUntil?: Da
 export async function updateThread(ctx: Ctx, id: string, input: z.infer<typeof threadUpdate>) {
   const sql = ctx.sql;
   const current = await loadThread(ctx, id, true);
-  const { status, snoozedUntil, subject, ...rest } = input;
+  const { status, snoozedUntil: snoozeInput, subject, ...rest } = input;
+  let snoozedUntil: Date | undefined;
+  if (snoozeInput) {
+    const [org] = await sql<{ timezone: string }[]>`select timezone from app.organizations where id = ${ctx.orgId}`;
+    snoozedUntil = await instantIn(snoozeInput, org!.timezone, 'body.snoozedUntil');
+    if (snoozedUntil.getTime() <= Date.now()) throw invalid('body.snoozedUntil', 'must be in the future');
+  }
   let nextStatus = status;
   if (snoozedUntil && !status) nextStatus = 'snoozed';
   const changes: Record<string, unknown> = { ...rest };

@@ -1,0 +1,24 @@
+// Times people type: an instant with an offset (`2027-01-01T10:00:00+05:30`, `...Z`) or a wall-clock
+// time without one (`2027-01-01T10:00`), read in the organization's time zone. A wall-clock time the
+// clocks skip (the spring-forward gap) does not exist and is refused; one they pass twice (the
+// fall-back hour) is the earlier of the two, as people mean "the first 01:30".
+import * as z from 'zod';
+import { invalid } from './http/errors.js';
+
+/** An ISO 8601 date-time, with or without an offset; resolve it with instantIn(). */
+export const dateTimeInput = z.iso.datetime({ offset: true, local: true, error: 'must be a date-time such as 2027-01-01T10:00 (the organization\'s time) or 2027-01-01T10:00:00+05:30' });
+
+const HAS_OFFSET = /(Z|[+-]\d{2}(:?\d{2})?)$/i;
+
+/** The instant a dateTimeInput names, a local one read in timeZone; a 422 naming `path` when it does not exist there. */
+export async function instantIn(value: string, timeZone: string, path: string): Promise<Date> {
+  if (HAS_OFFSET.test(value)) return new Date(value);
+  // Loaded only for local times: most clients send instants.
+  const { Temporal } = await import('temporal-polyfill');
+  const wall = Temporal.PlainDateTime.from(value);
+  const zoned = wall.toZonedDateTime(timeZone, { disambiguation: 'earlier' });
+  if (!zoned.toPlainDateTime().equals(wall)) {
+    throw invalid(path, `${value} does not exist in ${timeZone}: the clocks skip it (daylight saving time starts)`);
+  }
+  return new Date(zoned.epochMilliseconds);
+}
