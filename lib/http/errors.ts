@@ -108,20 +108,53 @@ export function databaseUnavailable(
 }
 
 /**
+ * The request fields a unique or foreign key violation is about, as body fields in the API's
+ * camelCase, never the organization column. From PostgreSQL's detail (`Key (org_id, lower(email))=(...)
+ * already exists.`) when it gives one; under row-level security it gives none, and the constraint's
+ * name says it (`threads_org_id_customer_id_fkey`, `contacts_email_idx`: table, columns, suffix).
+ */
+function keyFields(e: { detail?: string; constraint_name?: string; table_name?: string }, message: string): FieldIssue[] {
+  const listed = /^Key \(((?:[^()]|\([^()]*\))*)\)=/.exec(e.detail ?? '')?.[1];
+  let columns: string[];
+  if (listed) {
+    columns = listed.split(/,\s*/).map((c) => /^(?:\w+\()?"?([a-z_][a-z0-9_]*)"?\)?$/i.exec(c.trim())?.[1] ?? '');
+  } else {
+    const named = (e.constraint_name ?? '')
+      .replace(new RegExp(`^${e.table_name ?? '[a-z]+'}_`), '')
+      .replace(/_(fkey|key|idx|pkey)$/, '')
+      .replace(/^org_id_/, '');
+    columns = named && e.table_name && e.constraint_name?.startsWith(`${e.table_name}_`) ? [named] : [];
+  }
+  return columns
+    .filter((c) => c && c !== 'org_id')
+    .map((c) => ({ path: `body.${c.replace(/_([a-z0-9])/g, (_, ch: string) => ch.toUpperCase())}`, message }));
+}
+
+/**
  * Maps database errors to what they mean for the client: 4xx for a request the database refused, 503
  * with Retry-After when it cannot be reached or cannot serve now; anything else stays unknown (500).
  */
 export function fromDatabase(error: unknown): AppError | undefined {
   if (isDatabaseUnavailable(error)) return databaseUnavailable();
-  const e = error as { code?: string; constraint_name?: string; detail?: string; column_name?: string; message?: string };
+  const e = error as { code?: string; constraint_name?: string; table_name?: string; detail?: string; column_name?: string; message?: string };
   switch (e?.code) {
     case 'BX409':
       // Raised by the schema's own business rules (e.g. the last owner stays): the message is for people.
       return new AppError('conflict', e.message ?? 'The change conflicts with a business rule');
-    case '23505':
-      return new AppError('conflict', 'A record with the same unique value already exists', { constraint: e.constraint_name });
-    case '23503':
-      return new AppError('validation_failed', 'A referenced record does not exist in this organization', { constraint: e.constraint_name });
+    case '23505': {
+      const issues = keyFields(e, 'is already used by another record');
+      return new AppError('conflict', `${issues.map((i) => i.path).join(', ') || 'A value'}: a record with the same value already exists`, {
+        constraint: e.constraint_name,
+        ...(issues.length ? { issues } : {}),
+      });
+    }
+    case '23503': {
+      const issues = keyFields(e, 'does not exist in this organization');
+      return new AppError('validation_failed', `${issues.map((i) => i.path).join(', ') || 'A reference'}: the referenced record does not exist in this organization`, {
+        constraint: e.constraint_name,
+        ...(issues.length ? { issues } : {}),
+      });
+    }
     case '23514':
       return new AppError('validation_failed', 'A value is outside what is allowed', { constraint: e.constraint_name });
     case '22P02':

@@ -72,3 +72,29 @@ describe('database unavailable', () => {
     expect(body.error.requestId).toBe('req-12345678');
   });
 });
+
+describe('key violations name the request fields', () => {
+  const keyError = (code: string, detail: string) => Object.assign(new Error('x'), { code, detail, constraint_name: 'some_idx' });
+  it('names each key column but the organization, in camelCase, for unique and foreign keys', () => {
+    const dup = fromDatabase(keyError('23505', 'Key (org_id, lower(email))=(6f8..., a@b.c) already exists.'))!;
+    expect(dup.status).toBe(409);
+    expect((dup.details as any).issues).toEqual([{ path: 'body.email', message: 'is already used by another record' }]);
+    const fk = fromDatabase(keyError('23503', 'Key (org_id, assignee_id)=(6f8..., 0b0...) is not present in table "members".'))!;
+    expect(fk.status).toBe(422);
+    expect((fk.details as any).issues).toEqual([{ path: 'body.assigneeId', message: 'does not exist in this organization' }]);
+    expect(fk.message).toMatch(/^body\.assigneeId:/);
+    const plain = fromDatabase(keyError('23503', 'Key (customer_id)=(0d0...) is not present in table "customers".'))!;
+    expect((plain.details as any).issues[0].path).toBe('body.customerId');
+    expect(fromDatabase(keyError('23505', 'something else'))!.details).toEqual({ constraint: 'some_idx' });
+  });
+});
+
+describe('key violations under row-level security (no detail)', () => {
+  it('read the field from the constraint name', () => {
+    const fk = fromDatabase(Object.assign(new Error('x'), { code: '23503', table_name: 'threads', constraint_name: 'threads_org_id_customer_id_fkey' }))!;
+    expect((fk.details as any).issues).toEqual([{ path: 'body.customerId', message: 'does not exist in this organization' }]);
+    const dup = fromDatabase(Object.assign(new Error('x'), { code: '23505', table_name: 'contacts', constraint_name: 'contacts_email_idx' }))!;
+    expect((dup.details as any).issues).toEqual([{ path: 'body.email', message: 'is already used by another record' }]);
+    expect(fromDatabase(Object.assign(new Error('x'), { code: '23505', constraint_name: 'odd' }))!.details).toEqual({ constraint: 'odd' });
+  });
+});
