@@ -27,6 +27,7 @@ import {
   type InboundMessage,
   type Outcome,
 } from './inbound.js';
+import { withoutNul } from '../validation.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -369,13 +370,13 @@ async function authenticate(url: URL): Promise<ChannelRow> {
   return row;
 }
 
-async function storeEvent(channel: ChannelRow, event: ExotelEvent, headers: Headers) {
+async function storeEvent(channel: ChannelRow, event: ExotelEvent, headers: Headers, rawBytes: Buffer | null) {
   const sql = await db();
   const stored = { 'content-type': headers.get('content-type'), 'user-agent': headers.get('user-agent') };
   const key = storedKey(event.dedupeKey);
   const [row] = await sql<{ id: string }[]>`
-    insert into app.webhook_events (org_id, provider, kind, channel_id, dedupe_key, headers, payload)
-    values (${channel.orgId}, 'exotel', ${event.kind}, ${channel.id}, ${key}, ${sql.json(stored as never)}, ${sql.json(event.payload as never)})
+    insert into app.webhook_events (org_id, provider, kind, channel_id, dedupe_key, headers, payload, raw_bytes)
+    values (${channel.orgId}, 'exotel', ${event.kind}, ${channel.id}, ${key}, ${sql.json(stored as never)}, ${sql.json(event.payload as never)}, ${rawBytes})
     on conflict (provider, dedupe_key) do nothing
     returning id`;
   if (row) return { id: row.id, fresh: true, status: 'received' };
@@ -423,8 +424,14 @@ export async function receiveExotelWebhook(request: Request): Promise<Response> 
     if (request.method === 'HEAD') return new Response(null, { status: 200, headers });
     let fields: Fields | null = null;
     let json: unknown;
+    const raw = request.method === 'GET' ? url.search : await readBody(request, config().maxBodyBytes);
     if (request.method === 'GET') fields = fieldsOf(url.searchParams.entries());
-    else ({ fields, json } = await fieldsFromBody(request, await readBody(request, config().maxBodyBytes)));
+    else ({ fields, json } = await fieldsFromBody(request, raw));
+    // NUL characters (PostgreSQL stores none) leave the message and the stored payload; the exact
+    // callback is then kept as bytes beside them, so nothing Exotel sent is lost.
+    const clean = withoutNul({ fields, json });
+    const rawBytes = clean.fields !== fields || clean.json !== json ? Buffer.from(raw, 'utf8') : null;
+    ({ fields, json } = clean);
 
     let events: ExotelEvent[] = [];
     const rejected: string[] = [];
@@ -452,7 +459,7 @@ export async function receiveExotelWebhook(request: Request): Promise<Response> 
     const jobs: QueuedJob[] = [];
     const results: { kind: string; outcome: string; messageId?: string; threadId?: string }[] = [];
     for (const event of events) {
-      const stored = await storeEvent(channel, event, request.headers);
+      const stored = await storeEvent(channel, event, request.headers, rawBytes);
       if (!stored.fresh && (stored.status === 'processed' || stored.status === 'ignored')) {
         results.push({ kind: event.kind, outcome: 'duplicate' });
         continue;

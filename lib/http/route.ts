@@ -13,6 +13,7 @@ import { corsHeaders } from './cors.js';
 import { AppError, databaseUnavailable, errorResponse, fromDatabase, fromZod, invalid, isDatabaseUnavailable } from './errors.js';
 import { can, type Action, type Role } from './permissions.js';
 import { rateLimitedPrincipal } from './rate-limit.js';
+import { nulPath } from '../validation.js';
 
 type Schema = z.ZodType;
 type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
@@ -84,6 +85,8 @@ export function parseJson(raw: string, contentType: string | null, schema: Schem
       throw new AppError('bad_request', `The body is not valid JSON: ${(error as Error).message}`);
     }
   }
+  const nul = nulPath(json, 'body');
+  if (nul) throw invalid(nul, 'must not contain a NUL character (\\u0000)');
   const parsed = schema.safeParse(json);
   if (!parsed.success) throw fromZod(parsed.error, 'body');
   return parsed.data;
@@ -233,6 +236,8 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
       const rawBody = options.body ? await readBody(request, cfg.maxBodyBytes) : '';
       const validated = () => {
         const search = searchObject(url);
+        const nul = nulPath(search, 'query');
+        if (nul) throw invalid(nul, 'must not contain a NUL character');
         const check = (schema: Schema | undefined, where: 'path' | 'query') => {
           if (!schema) return undefined;
           const parsed = schema.safeParse(search);

@@ -1,5 +1,6 @@
-// A disabled Exotel channel takes nothing in: every callback, with the right token or not, answers
-// 410 (after authentication, so a stranger learns nothing) and nothing is stored.
+// Exotel callbacks at the edges: a disabled channel takes nothing in (410 after authentication, so a
+// stranger learns nothing, and nothing stored); a body carrying NUL characters, which PostgreSQL
+// cannot store as text, is stored without them and kept exactly as bytes beside.
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEED_ORG_ID } from '../../lib/dev/seed.js';
@@ -57,5 +58,33 @@ describe('callbacks on a disabled Exotel channel', () => {
     const res = await call('GET', `/api/webhooks/exotel/${active.id}?token=${active.secret}&SmsSid=${randomUUID()}&From=09820098200&To=${active.address}&Body=hello`, { token: null });
     expect(res.status).toBe(200);
     expect(await stored(active.id)).toEqual({ events: 1, messages: 1 });
+  });
+});
+
+describe('callbacks carrying NUL characters', () => {
+  it('store an incoming SMS without them, and keep the exact callback as bytes', async () => {
+    const sms = await channel('sms', 'active');
+    const sid = randomUUID();
+    const res = await call('GET', `/api/webhooks/exotel/${sms.id}?token=${sms.secret}&SmsSid=${sid}&From=09820098200&To=${sms.address}&Body=Truck%00 at gate%00`, { token: null });
+    expect(res.status).toBe(200);
+    const [m] = await db.sql<{ bodyText: string }[]>`select body_text from app.messages where channel_id = ${sms.id}`;
+    expect(m!.bodyText).toBe('Truck at gate');
+    const [e] = await db.sql<{ payload: any; rawBytes: Buffer }[]>`select payload, raw_bytes from app.webhook_events where channel_id = ${sms.id}`;
+    expect(e!.payload.Body).toBe('Truck at gate');
+    expect(new URLSearchParams(e!.rawBytes.toString('utf8')).get('Body')).toBe('Truck\u0000 at gate\u0000');
+    // Exotel retries: still one message.
+    expect((await call('GET', `/api/webhooks/exotel/${sms.id}?token=${sms.secret}&SmsSid=${sid}&From=09820098200&To=${sms.address}&Body=Truck%00 at gate%00`, { token: null })).status).toBe(200);
+    expect(await stored(sms.id)).toEqual({ events: 1, messages: 1 });
+  });
+
+  it('store a WhatsApp message whose JSON escapes a NUL', async () => {
+    const wa = await channel('whatsapp', 'active');
+    const body = `{"whatsapp":{"messages":[{"callback_type":"icm","sid":"wa-${randomUUID()}","from":"919820098200","to":"${wa.address.slice(1)}","timestamp":"${new Date().toISOString()}","content":{"type":"text","text":{"body":"Seal no\\u0000 ABC123"}}}]}}`;
+    const res = await call('POST', `/api/webhooks/exotel/${wa.id}?token=${wa.secret}`, { token: null, rawBody: body, headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(200);
+    const [m] = await db.sql<{ bodyText: string }[]>`select body_text from app.messages where channel_id = ${wa.id}`;
+    expect(m!.bodyText).toBe('Seal no ABC123');
+    const [e] = await db.sql<{ rawBytes: Buffer }[]>`select raw_bytes from app.webhook_events where channel_id = ${wa.id}`;
+    expect(e!.rawBytes.toString('utf8')).toBe(body);
   });
 });
