@@ -78,12 +78,12 @@ export const analyzeMessageJob = defineJob({
 async function rollUpThread(ctx: Ctx, threadId: string) {
   const [thread] = await ctx.sql<Record<string, unknown>[]>`
     with analysed as (
-      select intent, sentiment, sentiment_score, urgency, occurred_at, id
+      select intent, sentiment, sentiment_score, urgency, occurred_at, arrival, id
       from app.messages
       where org_id = ${ctx.orgId} and thread_id = ${threadId} and direction = 'inbound' and analyzed_at is not null
         and not is_auto_reply and not is_bounce
     ),
-    latest as (select * from analysed order by occurred_at desc, id desc limit 1),
+    latest as (select * from analysed order by occurred_at desc, arrival desc limit 1),
     recent as (
       select * from analysed where occurred_at > now() - make_interval(days => ${ROLLUP_DAYS})
       union all

@@ -149,7 +149,7 @@ export async function gatherThreadContext(ctx: Ctx, threadId: string, options: {
       intent, summary, entities, occurred_at
     from app.messages
     where org_id = ${ctx.orgId} and thread_id = ${threadId} and status <> 'draft'
-    order by occurred_at desc, id desc
+    order by occurred_at desc, arrival desc
     limit ${limit}`;
   const [count] = await sql<{ n: number }[]>`
     select count(*)::int as n from app.messages where org_id = ${ctx.orgId} and thread_id = ${threadId} and status <> 'draft'`;

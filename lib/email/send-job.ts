@@ -136,7 +136,7 @@ async function threadContext(ctx: Ctx, m: MessageRow): Promise<{ parent: ThreadM
     where org_id = ${ctx.orgId} and thread_id = ${m.threadId} and id <> ${m.id} and channel = 'email'
       and rfc_message_id is not null and occurred_at <= ${m.occurredAt}
       and (direction = 'inbound' or status in ('sent', 'delivered', 'read', 'bounced'))`;
-  const [root] = await sql<{ rfcMessageId: string }[]>`select rfc_message_id ${earlier()} order by occurred_at, id limit 1`;
+  const [root] = await sql<{ rfcMessageId: string }[]>`select rfc_message_id ${earlier()} order by occurred_at, arrival limit 1`;
   let parent: ThreadMessage | undefined;
   if (m.inReplyTo) {
     // The reply names the message it answers: use it (and its chain when we have it).
@@ -151,7 +151,7 @@ async function threadContext(ctx: Ctx, m: MessageRow): Promise<{ parent: ThreadM
   } else {
     [parent] = await sql<ThreadMessage[]>`
       select rfc_message_id, in_reply_to, references_ids ${earlier()}
-      order by (direction = 'inbound') desc, occurred_at desc, id desc limit 1`;
+      order by (direction = 'inbound') desc, occurred_at desc, arrival desc limit 1`;
   }
   return { parent: parent ?? null, root: root?.rfcMessageId ?? null };
 }

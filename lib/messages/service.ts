@@ -73,15 +73,17 @@ async function threadFor(ctx: Ctx, threadId: string) {
 export async function listMessages(ctx: Ctx, threadId: string, q: z.infer<typeof messageListQuery>) {
   await threadFor(ctx, threadId);
   const sql = ctx.sql;
-  const after = decodeCursor(q.cursor, z.tuple([z.iso.datetime({ offset: true }), z.uuid()]));
+  // By the messages' own date, ties in the order they arrived.
+  const after = decodeCursor(q.cursor, z.tuple([z.iso.datetime({ offset: true }), z.number().int()]));
   const asc = q.order === 'asc';
-  const rows = await sql<Message[]>`
-    select ${columns(sql)} from app.messages m
+  const rows = await sql<(Message & { arrival: string })[]>`
+    select ${columns(sql)}, m.arrival from app.messages m
     where m.org_id = ${ctx.orgId} and m.thread_id = ${threadId}
-      ${after ? (asc ? sql`and (m.occurred_at, m.id) > (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql`and (m.occurred_at, m.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)`) : sql``}
-    order by m.occurred_at ${asc ? sql`asc` : sql`desc`}, m.id ${asc ? sql`asc` : sql`desc`}
+      ${after ? (asc ? sql`and (m.occurred_at, m.arrival) > (${after[0]}::timestamptz, ${after[1]}::bigint)` : sql`and (m.occurred_at, m.arrival) < (${after[0]}::timestamptz, ${after[1]}::bigint)`) : sql``}
+    order by m.occurred_at ${asc ? sql`asc` : sql`desc`}, m.arrival ${asc ? sql`asc` : sql`desc`}
     limit ${sql.unsafe(String(q.limit + 1))}`;
-  return toPage(rows, q.limit, (r) => [r.occurredAt.toISOString(), r.id]);
+  const page = toPage(rows, q.limit, (r) => [r.occurredAt.toISOString(), Number(r.arrival)]);
+  return { ...page, data: page.data.map(({ arrival: _a, ...m }) => m) };
 }
 
 export async function getMessage(ctx: Ctx, id: string): Promise<Message> {
