@@ -11,6 +11,7 @@ import { recordChange, topics } from '../realtime.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { whenFieldsValid } from '../validation.js';
 import { dateTimeInput, instantIn } from '../time.js';
+import { requireActiveMember } from '../org/members.js';
 
 export const THREAD_STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'closed'] as const;
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -67,6 +68,7 @@ export const threadListQuery = z.object({
   customer: z.uuid().optional(),
   shipment: z.uuid().optional(),
   tag: csvList(tag).refine((v) => v === undefined || v.length <= 10, 'must name at most 10 tags'),
+  tags_all: csvList(tag).refine((v) => v === undefined || v.length <= 10, 'must name at most 10 tags'),
   unread: booleanQuery.optional(),
   q: z.string().trim().min(1).max(200).optional(),
 });
@@ -146,9 +148,11 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
   const ids = subjectPattern === undefined ? undefined : await subjectMatches(ctx, subjectPattern);
   const keyOf = (r: Thread) => [r.lastActivityAt.toISOString(), r.id];
   if (ids?.length === 0) return toPage<Thread>([], q.limit, keyOf);
-  // One EXISTS per tag on app.thread_tags (tag = value is leakproof, `tags @>` is not: see the
-  // 20261205000400 migration), so the planner knows how common each tag is and can start from a rare one.
-  const tags = (q.tag ?? []).reduce(
+  // On app.thread_tags (tag = value is leakproof, `tags @>` is not: see the 20261205000800 migration), so
+  // the planner knows how common each tag is. `tag` is any of the tags, like every list filter;
+  // `tags_all` is all of them (one EXISTS per tag, so it can start from a rare one).
+  const anyTag = q.tag ? sql`and exists (select 1 from app.thread_tags g where g.thread_id = t.id and g.tag = any(${q.tag}::text[]))` : sql``;
+  const allTags = (q.tags_all ?? []).reduce(
     (all, tag) => sql`${all} and exists (select 1 from app.thread_tags g where g.thread_id = t.id and g.tag = ${tag})`,
     sql``,
   );
@@ -162,7 +166,8 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
       ${q.team ? sql`and t.team_id = ${q.team}` : sql``}
       ${q.customer ? sql`and t.customer_id = ${q.customer}` : sql``}
       ${q.shipment ? sql`and exists (select 1 from app.thread_shipments ts where ts.thread_id = t.id and ts.shipment_id = ${q.shipment} and ts.link_source <> 'rejected')` : sql``}
-      ${tags}
+      ${anyTag}
+      ${allTags}
       ${q.unread === true ? sql`and t.last_message_at is not null and (r.last_read_at is null or r.last_read_at < t.last_message_at)` : sql``}
       ${q.unread === false ? sql`and (t.last_message_at is null or r.last_read_at >= t.last_message_at)` : sql``}
       ${subjectPattern !== undefined ? sql`and t.subject ilike ${subjectPattern}` : sql``}
@@ -208,11 +213,35 @@ async function announce(ctx: Ctx, event: string, thread: Thread, auditData?: unk
   });
 }
 
+/**
+ * A thread is about something or someone: a subject or a contact. Given only the contact, the thread
+ * takes the contact's customer and the address the channel reaches them at; a contact of another
+ * customer than the one given is refused.
+ */
+async function threadParties(ctx: Ctx, input: z.infer<typeof threadCreate>) {
+  if (!input.subject && !input.contactId) throw invalid('body.subject', 'is required unless a contactId names whom the thread is with');
+  if (input.assigneeId) await requireActiveMember(ctx, input.assigneeId, 'body.assigneeId', { works: true });
+  if (!input.contactId) return { customerId: input.customerId, counterpart: input.counterpart };
+  const [contact] = await ctx.sql<{ customerId: string | null; email: string | null; phone: string | null; whatsapp: string | null }[]>`
+    select customer_id, email, phone, whatsapp from app.contacts where id = ${input.contactId} and org_id = ${ctx.orgId} and deleted_at is null`;
+  if (!contact) throw invalid('body.contactId', 'is not a contact of this organization');
+  if (input.customerId && contact.customerId && contact.customerId !== input.customerId) {
+    throw invalid('body.contactId', 'belongs to another customer than body.customerId');
+  }
+  const reach = { email: contact.email, whatsapp: contact.whatsapp ?? contact.phone, sms: contact.phone ?? contact.whatsapp, voice: contact.phone ?? contact.whatsapp };
+  return {
+    customerId: input.customerId ?? contact.customerId ?? undefined,
+    counterpart: input.counterpart ?? reach[input.channel as keyof typeof reach] ?? undefined,
+  };
+}
+
 export async function createThread(ctx: Ctx, input: z.infer<typeof threadCreate>) {
   const sql = ctx.sql;
+  const parties = await threadParties(ctx, input);
   const [thread] = await sql<Thread[]>`
     insert into app.threads ${sql({
       ...input,
+      ...parties,
       orgId: ctx.orgId,
       createdBy: ctx.userId,
       normalizedSubject: input.subject.toLowerCase(),
@@ -284,10 +313,7 @@ async function notifyAssignee(ctx: Ctx, thread: Thread, userId: string) {
 export async function assignThread(ctx: Ctx, id: string, input: z.infer<typeof threadAssign>) {
   const sql = ctx.sql;
   const current = await loadThread(ctx, id, true);
-  if (input.assigneeId) {
-    const [member] = await sql`select 1 from app.members where org_id = ${ctx.orgId} and user_id = ${input.assigneeId} and status = 'active'`;
-    if (!member) throw invalid('body.assigneeId', 'is not an active member of this organization');
-  }
+  if (input.assigneeId) await requireActiveMember(ctx, input.assigneeId, 'body.assigneeId', { works: true });
   if (input.teamId) {
     const [team] = await sql`select 1 from app.teams where org_id = ${ctx.orgId} and id = ${input.teamId}`;
     if (!team) throw invalid('body.teamId', 'is not a team of this organization');

@@ -73,7 +73,10 @@ describe('inbox list: tag and subject filters', () => {
     const rareSubject = await expected((t) => `${t}.subject ilike '%${rareWord}%'`);
     expect(rareSubject).toHaveLength(3);
     expect(await allPages(`q=${rareWord.toUpperCase()}`)).toEqual(rareSubject);
-    expect(await allPages(`tag=${rare},${common}`)).toEqual(await expected((t) => `${t}.tags @> array['${rare}', '${common}']`));
+    // A comma means any of, as in every list filter; tags_all means all of them.
+    expect(await allPages(`tag=${rare},${common}`)).toEqual(await expected((t) => `${t}.tags && array['${rare}', '${common}']`));
+    expect(await allPages(`tags_all=${rare},${common}`)).toEqual(await expected((t) => `${t}.tags @> array['${rare}', '${common}']`));
+    expect(await allPages(`tag=${rare}&tags_all=${common}`)).toEqual(await expected((t) => `${t}.tags @> array['${rare}', '${common}']`));
     expect(await allPages(`tag=${common}&q=${rareWord}`)).toHaveLength(1);
     expect((await json('GET', `/api/threads?tag=${rare}&q=nothing-like-this`)).body).toEqual({ data: [], nextCursor: null });
   });
