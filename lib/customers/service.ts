@@ -2,7 +2,7 @@
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { escapeLike } from '../db/like.js';
-import { notFound } from '../http/errors.js';
+import { AppError, notFound } from '../http/errors.js';
 import { csvList, decodeCursor, pageQuery, toPage } from '../http/pagination.js';
 import { requireActiveMember } from '../org/members.js';
 import { toE164 } from '../phone.js';
@@ -115,9 +115,31 @@ export async function getCustomer(ctx: Ctx, id: string) {
   return { ...customer, contacts };
 }
 
+/**
+ * A company email domain belongs to one customer of the organization (mail from a new sender on it
+ * is then filed under that customer): a domain another customer already claims is a 409 naming it.
+ * The per-domain lock makes two concurrent claims of the same domain queue, so only one wins.
+ */
+async function claimDomains(ctx: Ctx, domains: string[] | undefined, self?: string) {
+  if (!domains?.length) return;
+  await ctx.sql`select pg_advisory_xact_lock(hashtextextended(${ctx.orgId} || ':domain:' || d, 0)) from unnest(${[...new Set(domains)].sort()}::text[]) d`;
+  const taken = await ctx.sql<{ id: string; name: string; domains: string[] }[]>`
+    select id, name, domains from app.customers
+    where org_id = ${ctx.orgId} and deleted_at is null and domains && ${domains}::text[] ${self ? ctx.sql`and id <> ${self}` : ctx.sql``}
+    limit 1`;
+  const owner = taken[0];
+  if (!owner) return;
+  const index = domains.findIndex((d) => owner.domains.includes(d));
+  throw new AppError('conflict', `${domains[index]} already belongs to the customer ${owner.name}`, {
+    issues: [{ path: `body.domains.${index}`, message: `already belongs to the customer ${owner.name}` }],
+    customer: { id: owner.id, name: owner.name },
+  });
+}
+
 export async function createCustomer(ctx: Ctx, input: z.infer<typeof customerCreate>) {
   const sql = ctx.sql;
   if (input.ownerId) await requireActiveMember(ctx, input.ownerId, 'body.ownerId');
+  await claimDomains(ctx, input.domains);
   const [customer] = await sql<Customer[]>`
     insert into app.customers ${sql({ ...input, orgId: ctx.orgId } as never)}
     returning id, name, kind, tier, domains, gstin, city, country, notes, tags, owner_id, created_at, updated_at`;
@@ -133,6 +155,7 @@ export async function createCustomer(ctx: Ctx, input: z.infer<typeof customerCre
 export async function updateCustomer(ctx: Ctx, id: string, input: z.infer<typeof customerUpdate>) {
   const sql = ctx.sql;
   if (input.ownerId) await requireActiveMember(ctx, input.ownerId, 'body.ownerId');
+  await claimDomains(ctx, input.domains, id);
   const [customer] = await sql<Customer[]>`
     update app.customers set ${sql(input as never)}
     where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null
