@@ -27,10 +27,13 @@ afterAll(async () => {
 });
 
 const newest = () => listMigrations(dir).at(-1)!.version;
+// Below every file on disk, so no other test's migration (the later one below adds newest + 1) can
+// share its version, whatever order the tests run in.
+const oldest = () => listMigrations(dir)[0]!.version;
 
 describe('the migration runner', () => {
   it('refuses a new migration older than the newest applied one, and applies nothing', async () => {
-    const late = `${String(BigInt(newest()) - 1n)}_late_addition.sql`;
+    const late = `${String(BigInt(oldest()) - 1n)}_late_addition.sql`;
     writeFileSync(join(dir, late), 'create table app.late_addition (id int);');
     try {
       await expect(migrate(sql, { dir })).rejects.toThrow(MigrationError);
