@@ -4,6 +4,7 @@ import { actAsMember } from '../../lib/http/route.js';
 import { drainJobs } from '../../lib/jobs/local-dispatcher.js';
 import { json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
+import { newOrganization } from '../helpers/org.js';
 import { broadcastsSince } from '../helpers/realtime.js';
 
 let db: TestDatabase;
@@ -14,51 +15,126 @@ afterAll(() => db.close());
 
 const ids = (res: { body: { data: { id: string }[] } }) => res.body.data.map((t) => t.id);
 
+type Status = 'open' | 'pending' | 'snoozed' | 'resolved' | 'closed';
+type Priority = 'low' | 'normal' | 'high' | 'urgent';
+type Assignee = 'agent' | 'manager' | 'admin' | null;
+interface Spec {
+  subject: string; channel: 'email' | 'whatsapp' | 'voice'; status: Status; priority: Priority; assignee: Assignee;
+  team?: boolean; customer?: 'tata' | 'hamburg'; shipment?: 'export' | 'import'; tags: string[]; messages: boolean; readByAgent?: boolean;
+}
+
+// The inbox of ownInbox(), newest activity first: one thread of each shape the filters tell apart.
+const INBOX = {
+  booking: { subject: 'Booking confirmation for 2x40HC Nhava Sheva to Hamburg', channel: 'email', status: 'open', priority: 'high', assignee: 'agent', team: true, customer: 'tata', shipment: 'export', tags: ['booking'], messages: true },
+  quote: { subject: 'Air freight quote: 850 kg pharma AMD to AMS', channel: 'email', status: 'pending', priority: 'normal', assignee: 'manager', team: true, tags: ['quote', 'pharma'], messages: true },
+  customs: { subject: 'Bill of entry query - HLXU3002457', channel: 'email', status: 'open', priority: 'urgent', assignee: 'agent', customer: 'tata', shipment: 'import', tags: ['customs'], messages: true },
+  truck: { subject: 'Truck placement at Bhiwandi tomorrow 7 AM', channel: 'whatsapp', status: 'open', priority: 'normal', assignee: null, tags: ['transport'], messages: true },
+  prealert: { subject: 'Pre-alert: BERLIN EXPRESS 032E arriving JNPT', channel: 'email', status: 'resolved', priority: 'low', assignee: 'agent', customer: 'hamburg', shipment: 'import', tags: ['pre-alert'], messages: true, readByAgent: true },
+  complaint: { subject: 'Complaint: delayed delivery and damaged cartons', channel: 'email', status: 'open', priority: 'high', assignee: 'manager', customer: 'hamburg', tags: ['complaint'], messages: true },
+  call: { subject: 'Missed call from +91 98200 98200', channel: 'voice', status: 'open', priority: 'normal', assignee: null, tags: [], messages: false },
+  invoice: { subject: 'Invoice SHL/INV/2026/1187 payment reminder', channel: 'email', status: 'snoozed', priority: 'low', assignee: 'admin', customer: 'tata', tags: ['billing'], messages: true },
+  documents: { subject: 'Documents for shipment SHL/EXP/2026/0412', channel: 'email', status: 'closed', priority: 'normal', assignee: 'agent', customer: 'tata', shipment: 'export', tags: ['documents'], messages: true, readByAgent: true },
+} satisfies Record<string, Spec>;
+type Name = keyof typeof INBOX;
+
+/**
+ * An organization of the test's own holding INBOX (with its own team, customers, a contact and
+ * shipments), so a list answers exactly these rows whatever other tests add to or change in the
+ * seeded one, whose look-alike threads (same subjects) must never show.
+ */
+async function ownInbox() {
+  const org = await newOrganization(db.sql);
+  const sql = db.sql;
+  const [team] = await sql<{ id: string }[]>`insert into app.teams (org_id, name) values (${org.id}, 'Sea Exports') returning id`;
+  const [tata] = await sql<{ id: string }[]>`insert into app.customers (org_id, name, kind, tier) values (${org.id}, 'Tata Textiles Exports Pvt Ltd', 'shipper', 'strategic') returning id`;
+  const [hamburg] = await sql<{ id: string }[]>`insert into app.customers (org_id, name, kind, tier) values (${org.id}, 'Hamburg Home GmbH', 'consignee', 'key') returning id`;
+  const [karthik] = await sql<{ id: string }[]>`insert into app.contacts (org_id, customer_id, name, email) values (${org.id}, ${tata!.id}, 'Karthik Subramanian', ${`karthik@${org.domain}`}) returning id`;
+  const shipment = {
+    export: (await sql<{ id: string }[]>`insert into app.shipments (org_id, reference, customer_id, mode) values (${org.id}, 'SHL/EXP/2026/0412', ${tata!.id}, 'sea_fcl') returning id`)[0]!.id,
+    import: (await sql<{ id: string }[]>`insert into app.shipments (org_id, reference, customer_id, mode, direction) values (${org.id}, 'SHL/IMP/2026/0077', ${hamburg!.id}, 'sea_fcl', 'import') returning id`)[0]!.id,
+  };
+  const customer = { tata: tata!.id, hamburg: hamburg!.id };
+  const thread = {} as Record<Name, string>;
+  for (const [i, [name, t]] of (Object.entries(INBOX) as [Name, Spec][]).entries()) {
+    const at = new Date(Date.now() - (i + 1) * 60_000);
+    const [row] = await sql<{ id: string }[]>`
+      insert into app.threads (org_id, subject, normalized_subject, status, priority, channel, customer_id, contact_id, assignee_id, team_id,
+        tags, snoozed_until, message_count, last_message_at, last_activity_at, resolved_at, closed_at)
+      values (${org.id}, ${t.subject}, ${t.subject.toLowerCase()}, ${t.status}, ${t.priority}, ${t.channel},
+        ${t.customer ? customer[t.customer] : null}, ${t.customer === 'tata' ? karthik!.id : null},
+        ${t.assignee ? org.users[t.assignee].id : null}, ${t.team ? team!.id : null}, ${t.tags}::text[],
+        ${t.status === 'snoozed' ? new Date(Date.now() + 86_400_000) : null}, ${t.messages ? 1 : 0}, ${t.messages ? at : null}, ${at},
+        ${t.status === 'resolved' ? at : null}, ${t.status === 'closed' ? at : null})
+      returning id`;
+    thread[name] = row!.id;
+    if (t.shipment) {
+      await sql`insert into app.thread_shipments (org_id, thread_id, shipment_id, link_source) values (${org.id}, ${row!.id}, ${shipment[t.shipment]}, 'automatic')`;
+    }
+    if (t.readByAgent) {
+      await sql`insert into app.thread_reads (org_id, thread_id, user_id, last_read_at) values (${org.id}, ${row!.id}, ${org.users.agent.id}, now())`;
+    }
+  }
+  /** The ids of the named threads, in the list's order (newest activity first). */
+  const listOf = (...names: Name[]) => (Object.keys(INBOX) as Name[]).filter((n) => names.includes(n)).map((n) => thread[n]);
+  return { org, team: team!.id, customer, contact: karthik!.id, shipment, thread, listOf };
+}
+
+/** A thread of the test's own in the seeded organization, with a message its members have not read. */
+async function ownThread(subject: string): Promise<string> {
+  const at = new Date(Date.now() - 60_000);
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.threads (org_id, subject, normalized_subject, channel, message_count, last_message_at, last_activity_at)
+    values (${SEED_ORG_ID}, ${subject}, ${subject.toLowerCase()}, 'email', 1, ${at}, ${at}) returning id`;
+  return row!.id;
+}
+
 describe('threads', () => {
-  it('lists the seeded inbox by last activity, only for the caller organization', async () => {
-    const res = await json('GET', '/api/threads?limit=100');
+  it('lists the inbox by last activity, only for the caller organization', async () => {
+    const { org, listOf } = await ownInbox();
+    const res = await org.json('GET', '/api/threads?limit=100');
     expect(res.status).toBe(200);
-    expect(res.body.data.length).toBe(10);
+    expect(ids(res)).toEqual(listOf(...(Object.keys(INBOX) as Name[])));
     const times = res.body.data.map((t: any) => Date.parse(t.lastActivityAt));
     expect([...times].sort((a, b) => b - a)).toEqual(times);
-    expect(res.body.data.every((t: any) => t.subject !== 'Machine parts to Chennai - quote')).toBe(true);
     expect(res.body.nextCursor).toBeNull();
   });
 
   it('filters by status, channel, assignee, team, customer, shipment, priority, tag, unread and subject', async () => {
-    const q = (s: string) => json('GET', `/api/threads?limit=100&${s}`);
-    expect((await q('status=open')).body.data.every((t: any) => t.status === 'open')).toBe(true);
-    expect((await q('status=resolved,closed')).body.data.map((t: any) => t.status).sort()).toEqual(['closed', 'resolved']);
-    expect((await q('channel=whatsapp')).body.data.map((t: any) => t.subject)).toEqual(['Truck placement at Bhiwandi tomorrow 7 AM']);
-    expect((await q('assignee=me')).body.data.every((t: any) => t.assigneeId === SEED_USERS.agent.id)).toBe(true);
-    expect((await q('assignee=none')).body.data.every((t: any) => t.assigneeId === null)).toBe(true);
-    expect((await q('team=0c000000-0000-4000-8000-000000000001')).body.data).toHaveLength(2);
-    expect((await q('customer=0d000000-0000-4000-8000-000000000001')).body.data).toHaveLength(3);
-    expect((await q('shipment=0f000000-0000-4000-8000-000000000003')).body.data).toHaveLength(2);
-    expect((await q('priority=urgent')).body.data.map((t: any) => t.subject)).toEqual(['Bill of entry query - HLXU3002457']);
-    const twoPriorities = (await q('priority=urgent,high')).body.data.map((t: any) => t.priority);
-    expect(new Set(twoPriorities)).toEqual(new Set(['urgent', 'high']));
-    expect((await q('tag=complaint')).body.data).toHaveLength(1);
-    expect((await q('q=HAMBURG')).body.data.map((t: any) => t.subject)).toEqual(['Booking confirmation for 2x40HC Nhava Sheva to Hamburg']);
-    const unread = await q('unread=true');
-    expect(unread.body.data.every((t: any) => t.unread === true)).toBe(true);
-    expect(unread.body.data.map((t: any) => t.id)).not.toContain('10000000-0000-4000-8000-000000000005');
-    const bad = await q('status=archived&assignee=someone');
+    const { org, team, customer, shipment, listOf } = await ownInbox();
+    const q = async (s: string) => ids(await org.json('GET', `/api/threads?limit=100&${s}`));
+    expect(await q('status=open')).toEqual(listOf('booking', 'customs', 'truck', 'complaint', 'call'));
+    expect(await q('status=resolved,closed')).toEqual(listOf('prealert', 'documents'));
+    expect(await q('channel=whatsapp')).toEqual(listOf('truck'));
+    expect(await q('assignee=me')).toEqual(listOf('booking', 'customs', 'prealert', 'documents'));
+    expect(await q('assignee=none')).toEqual(listOf('truck', 'call'));
+    expect(await q(`team=${team}`)).toEqual(listOf('booking', 'quote'));
+    expect(await q(`customer=${customer.hamburg}`)).toEqual(listOf('prealert', 'complaint'));
+    expect(await q(`shipment=${shipment.import}`)).toEqual(listOf('customs', 'prealert'));
+    expect(await q('priority=urgent')).toEqual(listOf('customs'));
+    expect(await q('priority=urgent,high')).toEqual(listOf('booking', 'customs', 'complaint'));
+    expect(await q('tag=complaint')).toEqual(listOf('complaint'));
+    expect(await q('q=HAMBURG')).toEqual(listOf('booking'));
+    expect(await q('unread=true')).toEqual(listOf('booking', 'quote', 'customs', 'truck', 'complaint', 'invoice'));
+    const bad = await org.json('GET', '/api/threads?status=archived&assignee=someone');
     expect(bad.status).toBe(422);
     expect(bad.body.error.details.issues.map((i: any) => i.path).sort()).toEqual(['query.assignee', 'query.status.0']);
   });
 
   it('reads one thread with its customer, contact and linked shipments', async () => {
-    const [linked] = (await json('GET', '/api/threads?shipment=0f000000-0000-4000-8000-000000000003')).body.data;
-    const read = await json('GET', `/api/threads/${linked.id}`);
+    const { org, thread, customer, contact, shipment } = await ownInbox();
+    const [linked] = (await org.json('GET', `/api/threads?shipment=${shipment.export}`)).body.data;
+    expect(linked.id).toBe(thread.booking);
+    const read = await org.json('GET', `/api/threads/${linked.id}`);
     expect(read.status).toBe(200);
-    expect(read.body).toMatchObject({ id: linked.id, subject: linked.subject, unread: linked.unread });
-    if (linked.customerId) expect(Object.keys(read.body.customer).sort()).toEqual(['id', 'kind', 'name', 'tier']);
-    if (linked.contactId) expect(read.body.contact).toMatchObject({ id: linked.contactId });
+    expect(read.body).toMatchObject({ id: linked.id, subject: linked.subject, unread: linked.unread, customerId: customer.tata, contactId: contact });
+    expect(read.body.customer).toEqual({ id: customer.tata, name: 'Tata Textiles Exports Pvt Ltd', kind: 'shipper', tier: 'strategic' });
+    expect(read.body.contact).toMatchObject({ id: contact });
     expect(read.body.shipments).toContainEqual(expect.objectContaining({
-      id: '0f000000-0000-4000-8000-000000000003', linkSource: expect.any(String), reference: expect.any(String),
+      id: shipment.export, linkSource: 'automatic', reference: 'SHL/EXP/2026/0412',
     }));
-    expect((await json('GET', '/api/threads/10000000-0000-4000-8000-0000000000ff')).status).toBe(404);
+    expect((await org.json('GET', '/api/threads/10000000-0000-4000-8000-0000000000ff')).status).toBe(404);
+    // Another organization's thread is as absent as one that never existed.
+    expect((await org.json('GET', '/api/threads/10000000-0000-4000-8000-000000000001')).status).toBe(404);
   });
 
   it('plans the inbox list for each request\'s values, for that transaction only (with prepared statements)', async () => {
@@ -77,10 +153,12 @@ describe('threads', () => {
   });
 
   it('pages through threads with a cursor', async () => {
-    const first = await json('GET', '/api/threads?limit=4');
-    const second = await json('GET', `/api/threads?limit=4&cursor=${first.body.nextCursor}`);
-    const third = await json('GET', `/api/threads?limit=4&cursor=${second.body.nextCursor}`);
-    const all = await json('GET', '/api/threads?limit=12');
+    const { org, listOf } = await ownInbox();
+    const first = await org.json('GET', '/api/threads?limit=4');
+    const second = await org.json('GET', `/api/threads?limit=4&cursor=${first.body.nextCursor}`);
+    const third = await org.json('GET', `/api/threads?limit=4&cursor=${second.body.nextCursor}`);
+    const all = await org.json('GET', '/api/threads?limit=12');
+    expect(ids(all)).toEqual(listOf(...(Object.keys(INBOX) as Name[])));
     expect([...ids(first), ...ids(second), ...ids(third)]).toEqual(ids(all));
     expect(third.body.nextCursor).toBeNull();
   });
@@ -116,7 +194,7 @@ describe('threads', () => {
   });
 
   it('snoozes until a time, and a job reopens it then and not before', async () => {
-    const id = '10000000-0000-4000-8000-000000000004';
+    const id = await ownThread('Truck placement at Bhiwandi tomorrow 7 AM');
     const until = new Date(Date.now() + 60_000).toISOString();
     const snoozed = await json('PATCH', `/api/threads/${id}`, { body: { status: 'snoozed', snoozedUntil: until } });
     expect(snoozed.status).toBe(200);
@@ -125,7 +203,7 @@ describe('threads', () => {
     expect(await drainJobs()).toEqual([]);
     expect((await json('GET', `/api/threads/${id}`)).body.status).toBe('snoozed');
     // Time passes: move the job and the snooze into the past as if the clock had advanced.
-    await db.sql`update app.outbox set run_at = now() - interval '1 second' where name = 'thread.unsnooze'`;
+    await db.sql`update app.outbox set run_at = now() - interval '1 second' where name = 'thread.unsnooze' and payload->>'threadId' = ${id}`;
     expect(await drainJobs()).toEqual(['done']);
     const reopened = await json('GET', `/api/threads/${id}`);
     expect(reopened.body).toMatchObject({ status: 'open', snoozedUntil: null });
@@ -137,18 +215,18 @@ describe('threads', () => {
   });
 
   it('ignores a stale unsnooze job when the thread was reopened or snoozed again', async () => {
-    const id = '10000000-0000-4000-8000-000000000007';
+    const id = await ownThread('Vessel schedule change: MAERSK KENSINGTON delayed 48h');
     await json('PATCH', `/api/threads/${id}`, { body: { snoozedUntil: new Date(Date.now() + 3_600_000).toISOString() } });
     const later = new Date(Date.now() + 7_200_000).toISOString();
     await json('PATCH', `/api/threads/${id}`, { body: { snoozedUntil: later } });
-    await db.sql`update app.outbox set run_at = now() - interval '1 second' where name = 'thread.unsnooze' and status = 'pending'`;
+    await db.sql`update app.outbox set run_at = now() - interval '1 second' where name = 'thread.unsnooze' and status = 'pending' and payload->>'threadId' = ${id}`;
     expect(await drainJobs()).toEqual(['done', 'done']);
     const t = await json('GET', `/api/threads/${id}`);
     expect(t.body.status).toBe('open');
   });
 
   it('assigns and unassigns, notifying the assignee on their user topic', async () => {
-    const id = '10000000-0000-4000-8000-000000000004';
+    const id = await ownThread('Truck placement at Bhiwandi, second truck');
     const since = await broadcastsSince(db.sql);
     const assigned = await json('POST', `/api/threads/${id}/assign`, { as: 'manager', body: { assigneeId: SEED_USERS.agent.id, teamId: '0c000000-0000-4000-8000-000000000001' } });
     expect(assigned.status).toBe(200);
@@ -169,7 +247,7 @@ describe('threads', () => {
   });
 
   it('keeps read state per member', async () => {
-    const id = '10000000-0000-4000-8000-000000000001';
+    const id = await ownThread('Booking confirmation for 1x20GP Mundra to Jebel Ali');
     expect((await json('GET', `/api/threads/${id}`)).body.unread).toBe(true);
     const read = await json('PUT', `/api/threads/${id}/read`);
     expect(read.body).toEqual({ threadId: id, unread: false });
