@@ -102,6 +102,8 @@ describe('realtime', () => {
   });
 
   it('lets a subscriber read broadcasts of their organizations and own user topic only', async () => {
+    // Both topics get a broadcast here, so each check below is about who may read it, not whether one exists.
+    await withClaims(member('agent'), (sql) => sql`select app.emit(${`org:${SEED_ORG_ID}:thread:${T1}`}, 'thread.pinged', '{}'::jsonb)`);
     await withClaims(member('multi'), (sql) => sql`select app.emit(${`user:${SEED_USERS.multi.id}`}, 'hello', '{}'::jsonb)`);
     // Realtime authorises a channel join by selecting with the user's JWT (no org claim) and the topic set.
     const canSee = async (user: keyof typeof SEED_USERS, topic: string) =>
