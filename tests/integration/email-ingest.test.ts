@@ -72,11 +72,15 @@ describe('threading', () => {
   });
 
   it('does not make two gmail.com senders one customer', async () => {
-    const a = await ingest({ from: 'Ravi <ravi.exports@gmail.com>', subject: 'Need rates' });
-    const b = await ingest({ from: 'Sita <sita.traders@gmail.com>', subject: 'Need rates' });
+    // Senders of this test's own: other tests' mail (the Gmail fixture) also comes from gmail.com.
+    const run = randomUUID().slice(0, 8);
+    const ravi = `ravi.exports.${run}@gmail.com`;
+    const sita = `sita.traders.${run}@gmail.com`;
+    const a = await ingest({ from: `Ravi <${ravi}>`, subject: `Need rates ${run}` });
+    const b = await ingest({ from: `Sita <${sita}>`, subject: `Need rates ${run}` });
     expect(a.threadId).not.toBe(b.threadId);
-    const contacts = await db.sql`select email, customer_id from app.contacts where email like '%@gmail.com' order by email`;
-    expect(contacts.map((c) => [c.email, c.customerId])).toEqual([['ravi.exports@gmail.com', null], ['sita.traders@gmail.com', null]]);
+    const contacts = await db.sql`select email, customer_id from app.contacts where email = any(${[ravi, sita]}::text[]) order by email`;
+    expect(contacts.map((c) => [c.email, c.customerId])).toEqual([[ravi, null], [sita, null]]);
   });
 
   it('threads by our token when the provider rewrote the Message-ID', async () => {
