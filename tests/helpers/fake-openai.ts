@@ -49,6 +49,11 @@ export interface FakeOpenAI {
   /** Queue transcription answers; when the queue is empty, `transcriptionFallback` answers. */
   replyTranscription(...replies: FakeTranscriptionReply[]): void;
   transcriptionFallback: FakeTranscriptionReply;
+  /**
+   * Back to a fresh server's state: no queued answers (a test that scripted more than it used must not
+   * hand them to the next one), no recorded requests, the default fallbacks, no request left hanging.
+   */
+  reset(): void;
   close(): Promise<void>;
 }
 
@@ -88,14 +93,26 @@ export async function fakeOpenAI(): Promise<FakeOpenAI> {
   const requests: ChatRequest[] = [];
   const hanging = new Set<ServerResponse>();
   const transcriptionQueue: FakeTranscriptionReply[] = [];
+  const defaultFallback: FakeReply = { status: 500, message: 'no reply scripted' };
+  const defaultTranscriptionFallback: FakeTranscriptionReply = { status: 500, message: 'no transcription scripted' };
   const state: FakeOpenAI = {
     baseUrl: '',
     requests,
     reply: (...replies) => void queue.push(...replies),
-    fallback: { status: 500, message: 'no reply scripted' },
+    fallback: defaultFallback,
     transcriptions: [],
     replyTranscription: (...replies) => void transcriptionQueue.push(...replies),
-    transcriptionFallback: { status: 500, message: 'no transcription scripted' },
+    transcriptionFallback: defaultTranscriptionFallback,
+    reset: () => {
+      queue.length = 0;
+      transcriptionQueue.length = 0;
+      requests.length = 0;
+      state.transcriptions.length = 0;
+      state.fallback = defaultFallback;
+      state.transcriptionFallback = defaultTranscriptionFallback;
+      for (const res of hanging) res.destroy();
+      hanging.clear();
+    },
     close: async () => {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();

@@ -57,7 +57,7 @@ afterEach(() => {
   useModelForTests();
   setConfig(saved);
   resetRateLimiter();
-  openai.requests.length = 0;
+  openai.reset();
 });
 
 // ---------------------------------------------------------------------------------------------------

@@ -82,8 +82,7 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
-  openai.requests.length = 0;
-  openai.transcriptions.length = 0;
+  openai.reset();
 });
 
 afterAll(async () => {
