@@ -29,7 +29,7 @@ afterAll(async () => {
 });
 afterEach(() => {
   setConfig(parseConfig(process.env));
-  openai.requests.length = 0;
+  openai.reset();
 });
 
 const EMAIL = {
@@ -153,10 +153,7 @@ describe('the LLM analyser against an OpenAI-compatible server', () => {
 });
 
 describe('the message.analyze job', () => {
-  const threadId = randomUUID();
-  const ids = { older: randomUUID(), latest: randomUUID(), outbound: randomUUID(), autoReply: randomUUID() };
-
-  async function insertMessage(id: string, fields: { direction: 'inbound' | 'outbound'; minutesAgo: number; subject: string; body: string; isAutoReply?: boolean }) {
+  async function insertMessage(threadId: string, id: string, fields: { direction: 'inbound' | 'outbound'; minutesAgo: number; subject: string; body: string; isAutoReply?: boolean }) {
     await db.sql`
       insert into app.messages (id, org_id, thread_id, channel, direction, status, from_address, subject, body_text, body_new_text, is_auto_reply, occurred_at)
       values (${id}, ${SEED_ORG_ID}, ${threadId}, 'email', ${fields.direction}, ${fields.direction === 'inbound' ? 'received' : 'sent'},
@@ -173,31 +170,40 @@ describe('the message.analyze job', () => {
     });
   }
 
-  beforeAll(async () => {
+  /**
+   * A thread of the calling test's own: an angry chase three days ago, our answer, a thankful reply
+   * and an auto-reply. Each test gets its own, since what the thread rolls up depends on every message
+   * on it (another test's newer message would change its intent).
+   */
+  async function conversation() {
+    const threadId = randomUUID();
+    const ids = { older: randomUUID(), latest: randomUUID(), outbound: randomUUID(), autoReply: randomUUID() };
     await db.sql`
       insert into app.threads (id, org_id, subject, normalized_subject, channel, counterpart, last_activity_at)
       values (${threadId}, ${SEED_ORG_ID}, 'DO for BEAU1799310', 'do for beau1799310', 'email', 'naveen@vijayaelectricals.example', now())`;
-    await insertMessage(ids.older, {
+    await insertMessage(threadId, ids.older, {
       direction: 'inbound',
       minutesAgo: 3 * 24 * 60,
       subject: 'DO still not received!!',
       body: 'For the last time, where is the delivery order for container BEAU1799310? Our truck is waiting at the CFS and we are paying ground rent because of this delay. Unacceptable.\n\nNaveen',
     });
-    await insertMessage(ids.outbound, { direction: 'outbound', minutesAgo: 60, subject: 'RE: DO', body: 'Dear Naveen, the DO is attached. Regards' });
-    await insertMessage(ids.latest, {
+    await insertMessage(threadId, ids.outbound, { direction: 'outbound', minutesAgo: 60, subject: 'RE: DO', body: 'Dear Naveen, the DO is attached. Regards' });
+    await insertMessage(threadId, ids.latest, {
       direction: 'inbound',
       minutesAgo: 30,
       subject: 'RE: DO still not received!!',
       body: 'Received the DO, many thanks for the quick help. Please send the invoice for the local charges so we can pay.\n\nNaveen',
     });
-    await insertMessage(ids.autoReply, { direction: 'inbound', minutesAgo: 10, subject: 'Automatic reply: DO', body: 'I am out of the office.', isAutoReply: true });
-  });
+    await insertMessage(threadId, ids.autoReply, { direction: 'inbound', minutesAgo: 10, subject: 'Automatic reply: DO', body: 'I am out of the office.', isAutoReply: true });
+    return { threadId, ids };
+  }
 
   it('stores the analysis on the message, rolls it up to the thread and announces both', async () => {
+    const { threadId, ids } = await conversation();
     const since = await broadcastsSince(db.sql);
     await enqueue(ids.older);
     await enqueue(ids.latest);
-    const outbox = await db.sql`select count(*)::int as n from app.outbox where name = 'message.analyze' and status = 'pending'`;
+    const outbox = await db.sql`select count(*)::int as n from app.outbox where name = 'message.analyze' and status = 'pending' and payload->>'messageId' in ${db.sql([ids.older, ids.latest])}`;
     expect(outbox[0]!.n).toBe(2);
     const outcomes = await drainJobs();
     expect(outcomes.filter((o) => o === 'done')).toHaveLength(2);
@@ -243,6 +249,7 @@ describe('the message.analyze job', () => {
   });
 
   it('skips outbound and automated messages', async () => {
+    const { ids } = await conversation();
     const since = await broadcastsSince(db.sql);
     await enqueue(ids.outbound);
     await enqueue(ids.autoReply);
@@ -255,8 +262,10 @@ describe('the message.analyze job', () => {
   it('uses the configured model inside the job and records which analyser answered', async () => {
     setConfig(parseConfig({ ...process.env, OPENAI_API_KEY: 'sk-job', OPENAI_BASE_URL: openai.baseUrl, AI_MODEL: 'job-model', AI_TIMEOUT_MS: '5000' }));
     openai.reply({ json: { ...llmAnswer, intent: 'document_request', sentiment: 'negative', sentimentScore: -0.9, urgency: 'critical', summary: 'Angry chase for the DO of BEAU1799310.' } });
+    // Its own thread with the inbound chase and the reply to it; this one message is the latest inbound.
+    const { threadId } = await conversation();
     const messageId = randomUUID();
-    await insertMessage(messageId, { direction: 'inbound', minutesAgo: 5, subject: 'DO?', body: 'Where is the DO for BEAU1799310? Truck waiting since morning.' });
+    await insertMessage(threadId, messageId, { direction: 'inbound', minutesAgo: 5, subject: 'DO?', body: 'Where is the DO for BEAU1799310? Truck waiting since morning.' });
     await withClaims(systemClaims(SEED_ORG_ID), (sql) => enqueueAnalysis({ requestId: 'test', userId: null, orgId: SEED_ORG_ID, role: 'system', sql, jobs: [] }, messageId));
     expect(await drainJobs()).toEqual(['done']);
     expect(openai.requests).toHaveLength(1);
