@@ -291,15 +291,18 @@ describe('incoming WhatsApp messages', () => {
 });
 
 describe('replies', () => {
-  let threadId: string;
-
-  beforeAll(async () => {
-    await hook(channelId, secret, { whatsapp: { messages: [icm('919876500010', { type: 'text', text: { body: 'Rate for 20GP to Jebel Ali?' } })] } });
-    const [t] = await db.sql<{ id: string }[]>`select id from app.threads where counterpart = '+919876500010'`;
-    threadId = t!.id;
-  });
+  /**
+   * A conversation of the calling test's own, opened by the customer's message from this number: one
+   * test moves its window into the past, which must not close another's.
+   */
+  async function conversation(from: string): Promise<string> {
+    await hook(channelId, secret, { whatsapp: { messages: [icm(from, { type: 'text', text: { body: 'Rate for 20GP to Jebel Ali?' } })] } });
+    const [t] = await db.sql<{ id: string }[]>`select id from app.threads where counterpart = ${`+${from}`}`;
+    return t!.id;
+  }
 
   it('sends free text inside the 24-hour window exactly as Exotel expects, then follows delivery reports', async () => {
+    const threadId = await conversation('919876500010');
     const res = await json('POST', `/api/threads/${threadId}/messages`, { as: 'agent', body: { text: 'USD 450 all in, valid till 30 Nov' } });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ status: 'queued', channel: 'whatsapp', channelId, fromAddress: '+912250001111' });
@@ -341,6 +344,7 @@ describe('replies', () => {
   });
 
   it('marks a message failed with the reason when Exotel reports a failure', async () => {
+    const threadId = await conversation('919876500011');
     const res = await json('POST', `/api/threads/${threadId}/messages`, { as: 'agent', body: { text: 'Second quote' } });
     await drainJobs();
     const [m] = await db.sql<any[]>`select provider_message_id from app.messages where id = ${res.body.id}`;
@@ -354,6 +358,7 @@ describe('replies', () => {
   });
 
   it('fails the message at once when Exotel refuses an entry inside its 202', async () => {
+    const threadId = await conversation('919876500012');
     fake.fail({ kind: 'whatsapp-entry', code: 1008, message: 'Recipient is not a valid WhatsApp user' });
     const res = await json('POST', `/api/threads/${threadId}/messages`, { as: 'agent', body: { text: 'Third' } });
     await drainJobs();
@@ -362,6 +367,7 @@ describe('replies', () => {
   });
 
   it('refuses free text outside the 24-hour window (422) and sends an approved template with its parameters', async () => {
+    const threadId = await conversation('919876500013');
     await db.sql`update app.threads set last_inbound_at = now() - interval '25 hours' where id = ${threadId}`;
     const before = await counts();
     const res = await json('POST', `/api/threads/${threadId}/messages`, { as: 'agent', body: { text: 'Any update?' } });
