@@ -111,11 +111,14 @@ describe('SMS', () => {
     expect((await status({ Status: 'sent', DetailedStatus: 'DELIVERED_TO_HANDSET', DetailedStatusCode: '20005' })).status).toBe(200);
     const [after] = await db.sql<any[]>`select status, delivered_at from app.messages where id = ${reply.body.id}`;
     expect(after.status).toBe('delivered');
-    expect(await db.sql`select 1 from app.webhook_events where kind = 'sms.status'`).toHaveLength(1);
+    expect(await db.sql`select 1 from app.webhook_events where kind = 'sms.status' and payload->>'SmsSid' = ${sent.providerMessageId}`).toHaveLength(1);
   });
 
   it('records a DND failure from DetailedStatus, and a RestException refusal at send time', async () => {
-    const [t] = await db.sql<{ threadId: string }[]>`select thread_id from app.messages where from_address = '+919876500100' limit 1`;
+    // A conversation of its own, from a number no other test uses.
+    const incoming = { SmsSid: 'sms-in-0101', From: '09876500101', To: '0XXXXXX4890', Date: '2026-11-26 10:30:00', Body: 'Pls send the invoice' };
+    expect((await get(sms, incoming)).status).toBe(200);
+    const [t] = await db.sql<{ threadId: string }[]>`select thread_id from app.messages where from_address = '+919876500101'`;
     const reply = await json('POST', `/api/threads/${t!.threadId}/messages`, { as: 'agent', body: { text: 'Invoice attached' } });
     await drainJobs();
     const r = fake.requests.at(-1)!;
