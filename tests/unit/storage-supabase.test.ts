@@ -1,6 +1,6 @@
 // The Supabase Storage adapter against a local server speaking Storage's REST protocol: every call's
 // method, path, headers and body, the signed URLs working end to end, and errors mapped to API statuses.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { config, parseConfig, setConfig } from '../../lib/config.js';
 import { serveLocalObject, storage, storageKind, SupabaseStorage, StorageError } from '../../lib/storage/index.js';
@@ -64,19 +64,22 @@ describe('Supabase Storage adapter', () => {
   });
 
   it('stats, reads, signs a download and deletes', async () => {
-    const info = await adapter.statObject(PATH);
+    // An object of this test's own, as a client's signed upload leaves it in Storage.
+    const path = 'org/0a000000-0000-4000-8000-000000000001/attachments/7a1d/Draft_BL_HLXU3002457.pdf';
+    fake.objects.set(`attachments/${path}`, { bytes: PDF, contentType: 'application/pdf', id: randomUUID(), createdAt: new Date() });
+    const info = await adapter.statObject(path);
     expect(info).toEqual({ size: PDF.length, contentType: 'application/pdf', sha256: null });
-    expect(fake.requests[0]).toMatchObject({ method: 'GET', path: `/storage/v1/object/info/authenticated/attachments/${PATH}` });
+    expect(fake.requests[0]).toMatchObject({ method: 'GET', path: `/storage/v1/object/info/authenticated/attachments/${path}` });
     expectServiceAuth(fake.requests[0]!.headers);
 
-    const bytes = await adapter.getObject(PATH);
+    const bytes = await adapter.getObject(path);
     expect(sha(bytes)).toBe(sha(PDF));
-    expect(fake.requests[1]).toMatchObject({ method: 'GET', path: `/storage/v1/object/authenticated/attachments/${PATH}` });
+    expect(fake.requests[1]).toMatchObject({ method: 'GET', path: `/storage/v1/object/authenticated/attachments/${path}` });
     expectServiceAuth(fake.requests[1]!.headers);
 
-    const download = await adapter.createSignedDownloadUrl(PATH, { expiresIn: 300, filename: 'Draft B/L – HLXU3002457.pdf' });
+    const download = await adapter.createSignedDownloadUrl(path, { expiresIn: 300, filename: 'Draft B/L – HLXU3002457.pdf' });
     const sign = fake.requests[2]!;
-    expect(sign).toMatchObject({ method: 'POST', path: `/storage/v1/object/sign/attachments/${PATH}` });
+    expect(sign).toMatchObject({ method: 'POST', path: `/storage/v1/object/sign/attachments/${path}` });
     expectServiceAuth(sign.headers);
     expect(sign.headers['content-type']).toBe('application/json');
     expect(JSON.parse(sign.body.toString())).toEqual({ expiresIn: 300 });
@@ -89,12 +92,12 @@ describe('Supabase Storage adapter', () => {
     // The browser presents no credentials: the token in the URL is the only guard.
     expect(fake.requests.at(-1)!.headers.authorization).toBeUndefined();
 
-    await adapter.deleteObject(PATH);
-    expect(fake.requests.at(-1)).toMatchObject({ method: 'DELETE', path: `/storage/v1/object/attachments/${PATH}` });
+    await adapter.deleteObject(path);
+    expect(fake.requests.at(-1)).toMatchObject({ method: 'DELETE', path: `/storage/v1/object/attachments/${path}` });
     expectServiceAuth(fake.requests.at(-1)!.headers);
-    expect(fake.objects.has(`attachments/${PATH}`)).toBe(false);
-    await adapter.deleteObject(PATH); // absent: still fine
-    expect(await adapter.statObject(PATH)).toBeNull();
+    expect(fake.objects.has(`attachments/${path}`)).toBe(false);
+    await adapter.deleteObject(path); // absent: still fine
+    expect(await adapter.statObject(path)).toBeNull();
   });
 
   it('uploads server-side with x-upsert, so writing the same path again is idempotent', async () => {
