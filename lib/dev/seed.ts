@@ -21,6 +21,10 @@ export const SEED_USERS = {
 export type SeedUserKey = keyof typeof SEED_USERS;
 
 const id = (prefix: string, n: number) => `${prefix}000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+/** The demo forwarder's operations mailbox (sends through the local .eml sink in development). */
+export const SEED_MAILBOX_ID = '09000000-0000-4000-8000-000000000001';
+/** Thread ids differ in their first 12 hex digits too: the subject tag [#BX-...] is made of them. */
+export const seedThreadId = (n: number) => `10${n.toString(16).padStart(6, '0')}-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
 const customers = [
   { n: 1, name: 'Tata Textiles Exports Pvt Ltd', kind: 'shipper', tier: 'strategic', domains: ['tatatextiles.example'], city: 'Tiruppur', country: 'IN' },
@@ -193,9 +197,17 @@ export async function seed(sql: Sql): Promise<boolean> {
       (${SEED_ORG_ID}, ${id('0f', 1)}, 'arrived', 'DEHAM', ${new Date(Date.now() + 18 * day)}, null),
       (${SEED_ORG_ID}, ${id('0f', 3)}, 'arrived', 'INNSA', null, ${new Date(Date.now() - day)})`;
 
+    // The operations mailbox replies go out from. Its IMAP login is not set up (no password, no
+    // folders), so nothing polls it; with no RESEND_API_KEY its mail lands as .eml files under
+    // MAIL_OUT_DIR (.data/mail-out).
+    const imap = { host: 'imap.seahawk-logistics.in', port: 993, tls: true, username: 'ops@seahawk-logistics.in', auth: { method: 'password' } };
+    await tx`insert into app.channels (id, org_id, kind, name, address, settings, sending_domain_status)
+      values (${SEED_MAILBOX_ID}, ${SEED_ORG_ID}, 'email', 'Seahawk Operations', 'ops@seahawk-logistics.in',
+              ${tx.json({ imap, threadToken: 'reply_to' })}, 'verified')`;
+
     const minute = 60_000;
     for (const t of threads) {
-      const threadId = id('10', t.n);
+      const threadId = seedThreadId(t.n);
       const msgs = t.messages;
       const at = (m: SeedMessage) => new Date(Date.now() - m.minutesAgo * minute);
       const inbound = msgs.filter((m) => m.dir === 'inbound');
@@ -232,17 +244,17 @@ export async function seed(sql: Sql): Promise<boolean> {
       }
     }
     await tx`insert into app.actions (org_id, thread_id, shipment_id, title, type, priority, assignee_id, due_at, created_by) values
-      (${SEED_ORG_ID}, ${id('10', 1)}, ${id('0f', 1)}, 'Send draft B/L to Tata Textiles', 'send_document', 'high', ${SEED_USERS.agent.id}, ${new Date(Date.now() + 4 * 3_600_000)}, ${SEED_USERS.agent.id}),
-      (${SEED_ORG_ID}, ${id('10', 3)}, ${id('0f', 3)}, 'Get technical write-up from Hamburg Home for BE query', 'request_document', 'urgent', ${SEED_USERS.agent.id}, ${new Date(Date.now() - 3_600_000)}, ${SEED_USERS.manager.id}),
-      (${SEED_ORG_ID}, ${id('10', 9)}, null, 'Call back Ramesh Patil (missed call)', 'call_back', 'normal', null, ${new Date(Date.now() + 3_600_000)}, null)`;
+      (${SEED_ORG_ID}, ${seedThreadId(1)}, ${id('0f', 1)}, 'Send draft B/L to Tata Textiles', 'send_document', 'high', ${SEED_USERS.agent.id}, ${new Date(Date.now() + 4 * 3_600_000)}, ${SEED_USERS.agent.id}),
+      (${SEED_ORG_ID}, ${seedThreadId(3)}, ${id('0f', 3)}, 'Get technical write-up from Hamburg Home for BE query', 'request_document', 'urgent', ${SEED_USERS.agent.id}, ${new Date(Date.now() - 3_600_000)}, ${SEED_USERS.manager.id}),
+      (${SEED_ORG_ID}, ${seedThreadId(9)}, null, 'Call back Ramesh Patil (missed call)', 'call_back', 'normal', null, ${new Date(Date.now() + 3_600_000)}, null)`;
     await tx`insert into app.notes (org_id, thread_id, author_id, body, mentions) values
-      (${SEED_ORG_ID}, ${id('10', 6)}, ${SEED_USERS.manager.id}, ${'@Vikram please pull the survey report from the Hamburg CFS before we reply.'}, ${[SEED_USERS.agent.id]}::uuid[])`;
+      (${SEED_ORG_ID}, ${seedThreadId(6)}, ${SEED_USERS.manager.id}, ${'@Vikram please pull the survey report from the Hamburg CFS before we reply.'}, ${[SEED_USERS.agent.id]}::uuid[])`;
     await tx`insert into app.thread_reads (org_id, thread_id, user_id, last_read_at) values
-      (${SEED_ORG_ID}, ${id('10', 5)}, ${SEED_USERS.agent.id}, now()), (${SEED_ORG_ID}, ${id('10', 10)}, ${SEED_USERS.agent.id}, now())`;
+      (${SEED_ORG_ID}, ${seedThreadId(5)}, ${SEED_USERS.agent.id}, now()), (${SEED_ORG_ID}, ${seedThreadId(10)}, ${SEED_USERS.agent.id}, now())`;
 
     // The second organization's own conversation: never visible to the first one's members.
     await tx`insert into app.threads (id, org_id, subject, normalized_subject, status, channel, customer_id, counterpart, last_activity_at)
-      values (${id('10', 99)}, ${SECOND_ORG_ID}, 'Machine parts to Chennai - quote', 'machine parts to chennai - quote', 'open', 'email',
+      values (${seedThreadId(99)}, ${SECOND_ORG_ID}, 'Machine parts to Chennai - quote', 'machine parts to chennai - quote', 'open', 'email',
               ${id('0d', 99)}, 'export@bavariamachines.example', now())`;
   });
   return true;

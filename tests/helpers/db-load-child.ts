@@ -27,7 +27,7 @@ const url = process.env.FAULT_DATABASE_URL;
 if (!url || !process.send) throw new Error('run me with fork() and FAULT_DATABASE_URL');
 const send = (message: unknown) => process.send!(message);
 
-const THREAD = '10000000-0000-4000-8000-000000000001';
+const THREAD = '10000001-0000-4000-8000-000000000001';
 const agent: Claims = { sub: SEED_USERS.agent.id, role: 'authenticated', org_id: SEED_ORG_ID, org_role: 'agent' };
 const tag = process.env.FAULT_TAG ?? 'fault';
 const LOST_CONNECTION = /CONNECTION_|ECONNRESET|ECONNREFUSED|EPIPE|57P01|terminating connection|write after end/;

@@ -32,7 +32,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const T1 = '10000000-0000-4000-8000-000000000001';
+const T1 = '10000001-0000-4000-8000-000000000001';
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const PDF = Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(300_000, 7), Buffer.from('\n%%EOF')]);
 

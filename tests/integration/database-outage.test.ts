@@ -89,7 +89,7 @@ function expectUnavailable(res: { status: number; headers: Headers; body: any })
 
 /** One request to each kind of edge: a read and a write route, a webhook, a cron run, a job delivery. */
 async function everyEdge() {
-  const thread = '10000000-0000-4000-8000-000000000001';
+  const thread = '10000001-0000-4000-8000-000000000001';
   const resendBody = JSON.stringify({ type: 'email.delivered', created_at: new Date().toISOString(), data: { email_id: randomUUID() } });
   const jobBody = JSON.stringify({ outboxId: randomUUID() });
   return {
@@ -213,7 +213,7 @@ describe('after COMMIT', () => {
   it('an answer that cannot be built fails before COMMIT, so the write is rolled back rather than saved behind a 500', async () => {
     const body = `unserialisable ${randomUUID()}`;
     const handler = route({ action: 'threads.write', body: z.object({ body: z.string() }), status: 201 }, async ({ ctx, body: input }) => {
-      await ctx.sql`insert into app.notes (org_id, thread_id, author_id, body) values (${ctx.orgId}, ${'10000000-0000-4000-8000-000000000001'}, ${ctx.userId}, ${input.body})`;
+      await ctx.sql`insert into app.notes (org_id, thread_id, author_id, body) values (${ctx.orgId}, ${'10000001-0000-4000-8000-000000000001'}, ${ctx.userId}, ${input.body})`;
       return { id: 1n }; // JSON.stringify throws on a bigint
     });
     const res = await handler(
@@ -230,7 +230,7 @@ describe('after COMMIT', () => {
   it("a handler's own Response with immutable headers still gets the request id, after the change is saved", async () => {
     const body = `redirect ${randomUUID()}`;
     const handler = route({ action: 'threads.write', body: z.object({ body: z.string() }) }, async ({ ctx, body: input }) => {
-      await ctx.sql`insert into app.notes (org_id, thread_id, author_id, body) values (${SEED_ORG_ID}, ${'10000000-0000-4000-8000-000000000001'}, ${ctx.userId}, ${input.body})`;
+      await ctx.sql`insert into app.notes (org_id, thread_id, author_id, body) values (${SEED_ORG_ID}, ${'10000001-0000-4000-8000-000000000001'}, ${ctx.userId}, ${input.body})`;
       return Response.redirect('https://app.banxway.test/notes', 303);
     });
     const res = await handler(

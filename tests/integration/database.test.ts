@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 const member = (user: keyof typeof SEED_USERS, org = SEED_ORG_ID): Claims => ({ sub: SEED_USERS[user].id, role: 'authenticated', org_id: org });
-const T1 = '10000000-0000-4000-8000-000000000001';
+const T1 = '10000001-0000-4000-8000-000000000001';
 
 describe('migrations', () => {
   it('apply bootstrap and every migration on an empty database, and a second run changes nothing', async () => {

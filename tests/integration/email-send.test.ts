@@ -19,8 +19,8 @@ import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { fakeResend, resendEvent, signResendWebhook, TEST_WEBHOOK_SECRET, type FakeResend, type SentEmail } from '../helpers/fake-resend.js';
 import { broadcastsSince } from '../helpers/realtime.js';
 
-const T1 = '10000000-0000-4000-8000-000000000001'; // inbound, outbound, inbound (latest): a reply to Karthik
-const T5 = '10000000-0000-4000-8000-000000000005'; // inbound, then our outbound answer
+const T1 = '10000001-0000-4000-8000-000000000001'; // inbound, outbound, inbound (latest): a reply to Karthik
+const T5 = '10000005-0000-4000-8000-000000000005'; // inbound, then our outbound answer
 const T1_SUBJECT = 'Booking confirmation for 2x40HC Nhava Sheva to Hamburg';
 const KARTHIK = { address: 'karthik@tatatextiles.example', name: 'Karthik Subramanian' };
 
@@ -50,6 +50,7 @@ beforeAll(async () => {
   const [row] = await db.sql<{ id: string }[]>`
     insert into app.channels (org_id, kind, name, address, settings)
     values (${SEED_ORG_ID}, 'email', 'Operations', 'ops@seahawk-logistics.in', ${db.sql.json({ fromName: 'Seahawk Operations' })})
+    on conflict (org_id, kind, address) do update set name = excluded.name, settings = excluded.settings
     returning id`;
   channelId = row!.id;
 });

@@ -158,7 +158,7 @@ describe('SMS', () => {
 });
 
 describe('voice', () => {
-  const T1 = '10000000-0000-4000-8000-000000000001';
+  const T1 = '10000001-0000-4000-8000-000000000001';
 
   it('click-to-call needs the agent phone (422), then rings the agent and the customer through Calls/connect', async () => {
     const none = await json('POST', `/api/threads/${T1}/calls`, { as: 'agent', body: {} });

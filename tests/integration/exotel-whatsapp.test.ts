@@ -404,7 +404,7 @@ describe('replies', () => {
   });
 
   it('refuses templates on email threads', async () => {
-    const res = await json('POST', '/api/threads/10000000-0000-4000-8000-000000000001/messages', { as: 'agent', body: { template: { name: 'hello', language: 'en' } } });
+    const res = await json('POST', '/api/threads/10000001-0000-4000-8000-000000000001/messages', { as: 'agent', body: { template: { name: 'hello', language: 'en' } } });
     expect(res.status).toBe(422);
     expect(res.body.error.details.issues[0].path).toBe('body.template');
   });

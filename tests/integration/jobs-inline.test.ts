@@ -15,7 +15,7 @@ import { call, json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { fakeResend, TEST_WEBHOOK_SECRET, type FakeResend } from '../helpers/fake-resend.js';
 
-const T1 = '10000000-0000-4000-8000-000000000001';
+const T1 = '10000001-0000-4000-8000-000000000001';
 const REQUEST_CONTEXT = Symbol.for('@vercel/request-context');
 
 let db: TestDatabase;
@@ -73,7 +73,8 @@ beforeAll(async () => {
   saved = config();
   await db.sql`
     insert into app.channels (org_id, kind, name, address, sending_domain_status)
-    values (${SEED_ORG_ID}, 'email', 'Ops mailbox', 'ops@seahawk-logistics.in', 'verified')`;
+    values (${SEED_ORG_ID}, 'email', 'Ops mailbox', 'ops@seahawk-logistics.in', 'verified')
+    on conflict (org_id, kind, address) do update set name = excluded.name, sending_domain_status = excluded.sending_domain_status`;
 });
 afterAll(async () => {
   setConfig(saved);

@@ -13,7 +13,7 @@ import { claimAndAbandon, runJob, setLeaseTiming } from '../../lib/jobs/run.js';
 import { sweepJobs } from '../../lib/jobs/sweep.js';
 import { engine, testDatabase, type TestDatabase } from '../helpers/database.js';
 
-const T1 = '10000000-0000-4000-8000-000000000001';
+const T1 = '10000001-0000-4000-8000-000000000001';
 
 let db: TestDatabase;
 beforeAll(async () => {

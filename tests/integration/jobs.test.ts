@@ -16,7 +16,7 @@ import { call, json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { CURRENT_KEY, fakeQStash, NEXT_KEY, qstashSignature } from '../helpers/qstash.js';
 
-const T1 = '10000000-0000-4000-8000-000000000001';
+const T1 = '10000001-0000-4000-8000-000000000001';
 let failures = 0;
 
 // Test jobs: one whose effect is a note on a thread, one that always fails.
@@ -217,12 +217,12 @@ describe('the QStash adapter', () => {
     try {
       // A request that snoozes a thread commits an outbox row and publishes it after commit.
       const until = new Date(Date.now() + 3_600_000);
-      const res = await json('PATCH', '/api/threads/10000000-0000-4000-8000-000000000002', { body: { snoozedUntil: until.toISOString() } });
+      const res = await json('PATCH', '/api/threads/10000002-0000-4000-8000-000000000002', { body: { snoozedUntil: until.toISOString() } });
       expect(res.status).toBe(200);
       // The first publish failed (500 from our fake): nothing is lost, the row waits for the sweeper.
       expect(qstash.published).toHaveLength(0);
       const [row] = await db.sql<{ id: string; publishedAt: Date | null }[]>`
-        select id, published_at from app.outbox where name = 'thread.unsnooze' and payload->>'threadId' = '10000000-0000-4000-8000-000000000002'`;
+        select id, published_at from app.outbox where name = 'thread.unsnooze' and payload->>'threadId' = '10000002-0000-4000-8000-000000000002'`;
       expect(row!.publishedAt).toBeNull();
       await db.sql`update app.outbox set run_at = now() where id = ${row!.id}`;
       const swept = await sweepJobs();

@@ -6,12 +6,12 @@ import { json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 
 let db: TestDatabase;
-const T1 = '10000000-0000-4000-8000-000000000001';
+const T1 = '10000001-0000-4000-8000-000000000001';
 let channelId: string;
 beforeAll(async () => {
   db = await testDatabase();
   const [c] = await db.sql<{ id: string }[]>`
-    insert into app.channels (org_id, kind, name, address, sending_domain_status) values (${SEED_ORG_ID}, 'email', 'Ops mailbox', 'ops@seahawk-logistics.in', 'verified') returning id`;
+    insert into app.channels (org_id, kind, name, address, sending_domain_status) values (${SEED_ORG_ID}, 'email', 'Ops mailbox', 'ops@seahawk-logistics.in', 'verified') on conflict (org_id, kind, address) do update set name = excluded.name, sending_domain_status = excluded.sending_domain_status returning id`;
   channelId = c!.id;
 });
 afterAll(() => db.close());
@@ -90,7 +90,7 @@ describe('messages', () => {
     expect(nowhere.status).toBe(422);
     expect(nowhere.body.error.message).toContain('No active mailbox');
     await db.sql`update app.channels set status = 'active' where id = ${channelId}`;
-    const whatsapp = await json('POST', '/api/threads/10000000-0000-4000-8000-000000000004/messages', { body: { text: 'hi' } });
+    const whatsapp = await json('POST', '/api/threads/10000004-0000-4000-8000-000000000004/messages', { body: { text: 'hi' } });
     expect(whatsapp.status).toBe(422);
   });
 });

@@ -9,9 +9,9 @@ import { broadcastsSince } from '../helpers/realtime.js';
 let db: TestDatabase;
 
 const U = SEED_USERS;
-const T1 = '10000000-0000-4000-8000-000000000001';
-const T6 = '10000000-0000-4000-8000-000000000006';
-const FOREIGN_THREAD = '10000000-0000-4000-8000-000000000099';
+const T1 = '10000001-0000-4000-8000-000000000001';
+const T6 = '10000006-0000-4000-8000-000000000006';
+const FOREIGN_THREAD = '10000063-0000-4000-8000-000000000099';
 const S1 = '0f000000-0000-4000-8000-000000000001';
 
 /** Extra members for the mention syntaxes: an email local part unlike the name, and two Kirans. */

@@ -22,7 +22,7 @@ interface Sample {
   body?: unknown;
 }
 
-const T1 = '10000000-0000-4000-8000-000000000001';
+const T1 = '10000001-0000-4000-8000-000000000001';
 const C1 = '0d000000-0000-4000-8000-000000000001';
 
 async function freshCustomer(): Promise<string> {

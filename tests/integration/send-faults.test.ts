@@ -17,7 +17,7 @@ import { FAKE_EXOTEL, fakeExotel, type AcceptedMessage, type FakeExotel } from '
 import { fakeResend, TEST_WEBHOOK_SECRET, type FakeResend } from '../helpers/fake-resend.js';
 
 const PUBLIC = 'https://banxway.example';
-const T1 = '10000000-0000-4000-8000-000000000001'; // an email thread of the seed (Karthik)
+const T1 = '10000001-0000-4000-8000-000000000001'; // an email thread of the seed (Karthik)
 const DLT_ENTITY = '1101234567890123456';
 const DLT_TEMPLATE = '1107160000000012345';
 
@@ -57,7 +57,8 @@ beforeAll(async () => {
   );
   await db.sql`
     insert into app.channels (org_id, kind, name, address, sending_domain_status)
-    values (${SEED_ORG_ID}, 'email', 'Ops mailbox', 'ops@seahawk-logistics.in', 'verified')`;
+    values (${SEED_ORG_ID}, 'email', 'Ops mailbox', 'ops@seahawk-logistics.in', 'verified')
+    on conflict (org_id, kind, address) do update set name = excluded.name, sending_domain_status = excluded.sending_domain_status`;
 
   const wa = await json('POST', '/api/channels', { as: 'owner', body: { kind: 'whatsapp', name: 'Faults WhatsApp', address: '+912250007777', exotel: credentials } });
   expect(wa.status, JSON.stringify(wa.body)).toBe(201);

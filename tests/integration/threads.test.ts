@@ -132,9 +132,9 @@ describe('threads', () => {
     expect(read.body.shipments).toContainEqual(expect.objectContaining({
       id: shipment.export, linkSource: 'automatic', reference: 'SHL/EXP/2026/0412',
     }));
-    expect((await org.json('GET', '/api/threads/10000000-0000-4000-8000-0000000000ff')).status).toBe(404);
+    expect((await org.json('GET', '/api/threads/100000ff-0000-4000-8000-0000000000ff')).status).toBe(404);
     // Another organization's thread is as absent as one that never existed.
-    expect((await org.json('GET', '/api/threads/10000000-0000-4000-8000-000000000001')).status).toBe(404);
+    expect((await org.json('GET', '/api/threads/10000001-0000-4000-8000-000000000001')).status).toBe(404);
   });
 
   it('plans the inbox list for each request\'s values, for that transaction only (with prepared statements)', async () => {

@@ -36,3 +36,11 @@ describe('thread tokens', () => {
     expect(lo <= id && id <= hi).toBe(true);
   });
 });
+
+describe('the demo data', () => {
+  it('gives every seeded thread its own subject tag', async () => {
+    const { seedThreadId } = await import('../../lib/dev/seed.js');
+    const tags = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 99].map((n) => subjectTag(seedThreadId(n)));
+    expect(new Set(tags).size).toBe(tags.length);
+  });
+});

@@ -9,7 +9,7 @@ import { summarizeOffline } from '../../lib/ai/summarize.js';
 
 const NOW = new Date('2026-11-26T06:00:00Z'); // 11:30 in Mumbai
 const day = 86_400_000;
-const THREAD_ID = '10000000-0000-4000-8000-000000000001';
+const THREAD_ID = '10000001-0000-4000-8000-000000000001';
 const SIGNATURE = 'Regards,\nSeahawk Logistics Pvt Ltd\nUnit 402, Nerul Node, Navi Mumbai 400706';
 
 let n = 0;
