@@ -3,7 +3,7 @@
 // clocks skip (the spring-forward gap) does not exist and is refused; one they pass twice (the
 // fall-back hour) is the earlier of the two, as people mean "the first 01:30".
 import * as z from 'zod';
-import { invalid } from './http/errors.js';
+import { invalid } from './errors.js';
 
 /** An ISO 8601 date-time, with or without an offset; resolve it with instantIn(). */
 export const dateTimeInput = z.iso.datetime({ offset: true, local: true, error: 'must be a date-time such as 2027-01-01T10:00 (the organization\'s time) or 2027-01-01T10:00:00+05:30' });

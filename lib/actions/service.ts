@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
-import { invalid, notFound } from '../http/errors.js';
-import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { invalid, notFound } from '../errors.js';
+import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { requireActiveMember } from '../org/members.js';
 import { recordChange, topics } from '../realtime.js';
 import { PRIORITIES } from '../threads/service.js';

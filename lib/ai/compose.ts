@@ -17,7 +17,7 @@ import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { withClaims, type Claims } from '../db/client.js';
 import { makeSnippet } from '../email/quoted.js';
-import { AppError, forbidden, notFound } from '../http/errors.js';
+import { AppError, forbidden, notFound } from '../errors.js';
 import type { Role } from '../http/permissions.js';
 import { enforceRateLimit } from '../http/rate-limit.js';
 import { log } from '../log.js';

@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
-import { notFound } from '../http/errors.js';
+import { notFound } from '../errors.js';
 import { analyzeOffline, INTENTS, type AnalysisEntities, type Intent, type ModelChoice } from './analysis/index.js';
 
 /** Messages read per thread, and the characters kept of each one's new text. */

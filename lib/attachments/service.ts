@@ -12,7 +12,7 @@ import * as z from 'zod';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { extensionForContentType, sanitizeFilename } from '../email/attachments.js';
-import { AppError, conflict, invalid, notFound } from '../http/errors.js';
+import { AppError, conflict, invalid, notFound } from '../errors.js';
 import { recordChange, topics } from '../realtime.js';
 import { mediaType, storage } from '../storage/index.js';
 import { whenFieldsValid } from '../validation.js';

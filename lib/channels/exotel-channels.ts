@@ -7,7 +7,7 @@ import type { Ctx } from '../context.js';
 import { sealSecret } from '../crypto/secrets.js';
 import { EXOTEL_SUBDOMAINS, type ExotelCredentials } from '../exotel/adapter.js';
 import { callbackPath, callbackUrl, newWebhookSecret, normalizePhone, WEBHOOK_SECRET_GRACE_MS, type ExotelKind, type ExotelSettings } from '../exotel/common.js';
-import { AppError, invalid, notFound } from '../http/errors.js';
+import { AppError, invalid, notFound } from '../errors.js';
 import { publicUrl } from '../config.js';
 import { recordChange, topics } from '../realtime.js';
 

@@ -1,8 +1,8 @@
 // Contacts: the people at customers (and unknown senders until someone files them under a customer).
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
-import { AppError, notFound } from '../http/errors.js';
-import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { AppError, notFound } from '../errors.js';
+import { decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { escapeLike } from '../db/like.js';
 import { phoneNumber } from '../customers/service.js';
 import { recordChange, topics } from '../realtime.js';

@@ -2,8 +2,8 @@
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { escapeLike } from '../db/like.js';
-import { AppError, notFound } from '../http/errors.js';
-import { csvList, decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { AppError, notFound } from '../errors.js';
+import { csvList, decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { requireActiveMember } from '../org/members.js';
 import { toE164 } from '../phone.js';
 import { recordChange, topics } from '../realtime.js';

@@ -5,7 +5,7 @@
 import type postgres from 'postgres';
 import type { Ctx, QueuedJob } from '../context.js';
 import type { Tx } from '../db/client.js';
-import { AppError, conflict } from '../http/errors.js';
+import { AppError, conflict } from '../errors.js';
 import { log } from '../log.js';
 import { StorageError, storage } from '../storage/index.js';
 import { ingestEmail, type IngestOutcome } from './ingest.js';

@@ -6,8 +6,8 @@
 import * as z from 'zod';
 import { DOWNLOAD_URL_SECONDS } from '../attachments/service.js';
 import type { Ctx } from '../context.js';
-import { AppError, conflict, notFound } from '../http/errors.js';
-import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { AppError, conflict, notFound } from '../errors.js';
+import { decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { log } from '../log.js';
 import { recordChange, topics } from '../realtime.js';
 import { storage } from '../storage/index.js';

@@ -5,7 +5,7 @@
 // then onDead marks it failed for a person to look at.
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
-import { AppError, invalid, notFound } from '../http/errors.js';
+import { AppError, invalid, notFound } from '../errors.js';
 import { defineJob, PermanentJobError, type JobInfo, type Transact } from '../jobs/registry.js';
 import { beginAttempt, latestAttempt, NOTHING_SENT, settleAttempt, type SendAttempt } from '../jobs/send-attempts.js';
 import { jobSpecs } from '../jobs/specs.js';

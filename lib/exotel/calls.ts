@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { getMessage } from '../messages/service.js';
-import { AppError, invalid, notFound } from '../http/errors.js';
+import { AppError, invalid, notFound } from '../errors.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { recordChange, topics } from '../realtime.js';
 import { normalizePhone } from './common.js';

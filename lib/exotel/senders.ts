@@ -3,7 +3,7 @@
 // text only within 24 hours of the customer's last message; outside it an approved template with the
 // right number of parameters, else 422), DLT templates for SMS, and the send job.
 import type { Ctx } from '../context.js';
-import { AppError, invalid } from '../http/errors.js';
+import { AppError, invalid } from '../errors.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { sendingChannel, type ChannelSender } from '../messages/sending-channel.js';

@@ -4,7 +4,7 @@
 // later than now, beyond a few seconds of clock skew, is refused.
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { config } from '../config.js';
-import { AppError } from './errors.js';
+import { AppError } from '../errors.js';
 
 export interface Principal {
   userId: string;

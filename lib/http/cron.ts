@@ -3,7 +3,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { config } from '../config.js';
 import { log } from '../log.js';
-import { AppError, errorResponse } from './errors.js';
+import { AppError } from '../errors.js';
+import { errorResponse } from './errors.js';
 import { requestIdOf, toErrorResponse } from './route.js';
 
 export function safeEqual(a: string, b: string): boolean {

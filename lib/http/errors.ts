@@ -1,8 +1,10 @@
-// One error class, one code-to-status table, one JSON error shape:
-// { error: { code, message, details?, requestId } }. HTTP statuses appear only here.
-import * as z from 'zod';
+// The HTTP side of errors: the code-to-status table, the one JSON error shape
+// { error: { code, message, details?, requestId } }, and what database failures mean for a client.
+// HTTP statuses appear only here; domain code throws AppError (lib/errors.ts).
+import { AppError, type ErrorCode, type FieldIssue } from '../errors.js';
 
-export const ERROR_STATUS = {
+/** The one code-to-status table. */
+export const ERROR_STATUS: Record<ErrorCode, number> = {
   bad_request: 400,
   unauthorized: 401,
   forbidden: 403,
@@ -16,49 +18,9 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
-} as const;
+};
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export interface FieldIssue {
-  path: string;
-  message: string;
-}
-
-export class AppError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-    readonly headers?: Record<string, string>,
-  ) {
-    super(message);
-    this.name = 'AppError';
-  }
-
-  get status(): number {
-    return ERROR_STATUS[this.code];
-  }
-}
-
-export const notFound = (what: string) => new AppError('not_found', `${what} not found`);
-export const forbidden = (message = 'Your role does not allow this') => new AppError('forbidden', message);
-export const conflict = (message: string, details?: unknown) => new AppError('conflict', message, details);
-
-/** A 422 naming each bad field, e.g. `invalid('body.email', 'must be an email address')`. */
-export function invalid(path: string, message: string): AppError {
-  return new AppError('validation_failed', `${path}: ${message}`, { issues: [{ path, message }] });
-}
-
-/** Turns a zod error into a 422 whose message and details name every field. */
-export function fromZod(error: z.ZodError, where: 'body' | 'query' | 'path' | 'header' | 'payload'): AppError {
-  const issues: FieldIssue[] = error.issues.map((i) => ({
-    path: [where, ...i.path.map(String)].join('.'),
-    message: i.message,
-  }));
-  const message = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-  return new AppError('validation_failed', message, { issues });
-}
+export const statusOf = (error: AppError): number => ERROR_STATUS[error.code];
 
 export function errorBody(code: ErrorCode, message: string, requestId: string, details?: unknown) {
   return { error: { code, message, ...(details === undefined ? {} : { details }), requestId } };
@@ -68,7 +30,7 @@ export function errorResponse(error: AppError, requestId: string, headers?: Head
   const h = new Headers(headers);
   for (const [k, v] of Object.entries(error.headers ?? {})) h.set(k, v);
   h.set('x-request-id', requestId);
-  return Response.json(errorBody(error.code, error.message, requestId, error.details), { status: error.status, headers: h });
+  return Response.json(errorBody(error.code, error.message, requestId, error.details), { status: statusOf(error), headers: h });
 }
 
 /** Seconds a client should wait before retrying when the database is unavailable. */

@@ -4,7 +4,7 @@ import { ipAddress } from '@vercel/functions/headers';
 import { config } from '../config.js';
 import { log } from '../log.js';
 import { bearerToken, verifyAccessToken, type Principal } from './auth.js';
-import { AppError } from './errors.js';
+import { AppError } from '../errors.js';
 
 export interface Limiter {
   limit(key: string, max: number): Promise<{ success: boolean; reset: number }>;

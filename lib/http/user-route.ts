@@ -7,7 +7,7 @@ import { db, type Sql, type Tx } from '../db/client.js';
 import { log, redactedPath } from '../log.js';
 import type { Principal } from './auth.js';
 import { corsHeaders } from './cors.js';
-import { fromZod } from './errors.js';
+import { fromZod } from '../errors.js';
 import { rateLimitedPrincipal } from './rate-limit.js';
 import { parseJsonBody, requestIdOf, searchObject, toErrorResponse } from './route.js';
 

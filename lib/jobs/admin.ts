@@ -1,8 +1,8 @@
 // Jobs as owners and admins see them: the dead ones (and any other status) and a retry.
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
-import { notFound } from '../http/errors.js';
-import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { notFound } from '../errors.js';
+import { decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { recordChange, topics } from '../realtime.js';
 import { jobDefinition } from './registry.js';
 

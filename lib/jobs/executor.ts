@@ -3,7 +3,8 @@
 // 5xx when a retry may help (QStash then retries with backoff).
 import * as z from 'zod';
 import { config } from '../config.js';
-import { AppError, errorResponse } from '../http/errors.js';
+import { AppError } from '../errors.js';
+import { errorResponse } from '../http/errors.js';
 import { readBody, requestIdOf, toErrorResponse } from '../http/route.js';
 import { log } from '../log.js';
 import './all.js';

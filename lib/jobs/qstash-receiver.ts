@@ -1,7 +1,7 @@
 // Verifies a QStash delivery: the Upstash-Signature JWT over the raw body and this route's public URL,
 // with the current signing key, then the next one. Rejects when no keys are configured.
 import { config } from '../config.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../errors.js';
 
 let receiver: Promise<import('@upstash/qstash').Receiver> | undefined;
 

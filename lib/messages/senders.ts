@@ -1,7 +1,7 @@
 // How a reply leaves on each channel: which of the organization's channels sends it, and which job
 // carries it. Email is here; WhatsApp and SMS come from the Exotel work.
 import { smsSender, whatsappSender } from '../exotel/senders.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../errors.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { sendingChannel, type ChannelSender } from './sending-channel.js';

@@ -1,7 +1,7 @@
 // What a channel's sender is, and which of the organization's channels a reply leaves from; shared by
 // the email sender (lib/messages/senders.ts) and the WhatsApp and SMS senders (lib/exotel/senders.ts).
 import type { Ctx } from '../context.js';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../errors.js';
 
 export interface ChannelSender {
   /** The channel (and its address) a reply on this thread goes out from. */

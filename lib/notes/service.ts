@@ -4,8 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
-import { AppError, invalid, notFound } from '../http/errors.js';
-import { decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { AppError, invalid, notFound } from '../errors.js';
+import { decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { can } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
 

@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import type { Tx } from '../db/client.js';
-import { notFound } from '../http/errors.js';
+import { notFound } from '../errors.js';
 import { ROLES } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
 

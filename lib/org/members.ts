@@ -2,7 +2,7 @@
 // active member of the acting organization (a user id from another organization is refused), and an
 // assignee must be able to work (viewers only read). One check, every route that names a member.
 import type { Ctx } from '../context.js';
-import { invalid } from '../http/errors.js';
+import { invalid } from '../errors.js';
 
 /** Throws a 422 naming `path` unless userId is an active member (who may work, with `works`). */
 export async function requireActiveMember(ctx: Ctx, userId: string, path: string, options: { works?: boolean } = {}): Promise<void> {

@@ -2,7 +2,7 @@
 // functions, which enforce who may change whom and keep the last owner) and its teams.
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
-import { invalid, notFound } from '../http/errors.js';
+import { invalid, notFound } from '../errors.js';
 import { ROLES } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
 import { domainName, phoneNumber } from '../customers/service.js';

@@ -2,7 +2,8 @@
 // SUPABASE_SERVICE_ROLE_KEY are set, local files under STORAGE_DIR otherwise (never in a deployment:
 // a function's file system is neither shared nor durable). Also serves the local signed-URL route.
 import { config, type Config } from '../config.js';
-import { AppError, errorBody } from '../http/errors.js';
+import { AppError } from '../errors.js';
+import { errorBody } from '../http/errors.js';
 import { corsHeaders } from '../http/cors.js';
 import { requestIdOf, toErrorResponse } from '../http/route.js';
 import { log, redactedPath } from '../log.js';

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as z from 'zod';
-import { AppError } from '../http/errors.js';
+import { AppError } from '../errors.js';
 import {
   assertObjectPath,
   contentDisposition,

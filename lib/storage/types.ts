@@ -1,7 +1,7 @@
 // The one storage interface the whole app uses (attachments, raw email sources): a production adapter
 // (Supabase Storage) and a local default (files under STORAGE_DIR), picked by lib/storage/index.ts.
 // Files never pass through a function body: clients upload and download with signed URLs.
-import { AppError, type ErrorCode } from '../http/errors.js';
+import { AppError, type ErrorCode } from '../errors.js';
 
 export interface ObjectInfo {
   size: number;

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
-import { AppError, invalid, notFound } from '../http/errors.js';
-import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../http/pagination.js';
+import { AppError, invalid, notFound } from '../errors.js';
+import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { escapeLike } from '../db/like.js';
 import { recordChange, topics } from '../realtime.js';

@@ -1,7 +1,7 @@
 // Which database errors mean "unavailable, retry later" (503 with Retry-After) and which stay what
 // they were: the one mapping every edge (routes, webhooks, cron, job deliveries) answers with.
 import { describe, expect, it } from 'vitest';
-import { DATABASE_RETRY_AFTER_SECONDS, fromDatabase, isDatabaseUnavailable } from '../../lib/http/errors.js';
+import { DATABASE_RETRY_AFTER_SECONDS, fromDatabase, isDatabaseUnavailable, statusOf } from '../../lib/http/errors.js';
 import { toErrorResponse } from '../../lib/http/route.js';
 
 const err = (code: string, message = 'x') => Object.assign(new Error(message), { code });
@@ -38,7 +38,7 @@ describe('database unavailable', () => {
     '57014',
   ])('%s answers 503 with Retry-After', (code) => {
     const mapped = fromDatabase(err(code));
-    expect(mapped?.status).toBe(503);
+    expect(statusOf(mapped!)).toBe(503);
     expect(mapped?.code).toBe('unavailable');
     expect(mapped?.headers?.['retry-after']).toBe(String(DATABASE_RETRY_AFTER_SECONDS));
   });
@@ -52,9 +52,9 @@ describe('database unavailable', () => {
   });
 
   it('leaves requests the database refused and unknown failures as they were', () => {
-    expect(fromDatabase(err('23505'))?.status).toBe(409);
-    expect(fromDatabase(err('40001'))?.status).toBe(409);
-    expect(fromDatabase(err('42501'))?.status).toBe(403);
+    expect(statusOf(fromDatabase(err('23505'))!)).toBe(409);
+    expect(statusOf(fromDatabase(err('40001'))!)).toBe(409);
+    expect(statusOf(fromDatabase(err('42501'))!)).toBe(403);
     expect(fromDatabase(err('ENOTFOUND'))).toBeUndefined();
     expect(fromDatabase(new TypeError("Cannot read properties of null (reading 'write')"))).toBeUndefined();
     expect(isDatabaseUnavailable(null)).toBe(false);
@@ -77,10 +77,10 @@ describe('key violations name the request fields', () => {
   const keyError = (code: string, detail: string) => Object.assign(new Error('x'), { code, detail, constraint_name: 'some_idx' });
   it('names each key column but the organization, in camelCase, for unique and foreign keys', () => {
     const dup = fromDatabase(keyError('23505', 'Key (org_id, lower(email))=(6f8..., a@b.c) already exists.'))!;
-    expect(dup.status).toBe(409);
+    expect(statusOf(dup)).toBe(409);
     expect((dup.details as any).issues).toEqual([{ path: 'body.email', message: 'is already used by another record' }]);
     const fk = fromDatabase(keyError('23503', 'Key (org_id, assignee_id)=(6f8..., 0b0...) is not present in table "members".'))!;
-    expect(fk.status).toBe(422);
+    expect(statusOf(fk)).toBe(422);
     expect((fk.details as any).issues).toEqual([{ path: 'body.assigneeId', message: 'does not exist in this organization' }]);
     expect(fk.message).toMatch(/^body\.assigneeId:/);
     const plain = fromDatabase(keyError('23503', 'Key (customer_id)=(0d0...) is not present in table "customers".'))!;

@@ -6,7 +6,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { AppError } from '../../lib/http/errors.js';
+import { AppError } from '../../lib/errors.js';
+import { statusOf } from '../../lib/http/errors.js';
 import { contentDisposition, LocalStorage, mediaType, StorageError } from '../../lib/storage/index.js';
 import { blockedReason, storageSegment } from '../../lib/attachments/service.js';
 
@@ -24,7 +25,7 @@ async function status(p: Promise<Response>): Promise<number> {
   try {
     return (await p).status;
   } catch (error) {
-    if (error instanceof AppError) return error.status;
+    if (error instanceof AppError) return statusOf(error);
     throw error;
   }
 }
@@ -42,7 +43,7 @@ describe('local storage', () => {
     await store.deleteObject(path);
     await store.deleteObject(path);
     expect(await store.statObject(path)).toBeNull();
-    await expect(store.getObject(path)).rejects.toMatchObject({ kind: 'not_found', status: 404 });
+    await expect(store.getObject(path)).rejects.toMatchObject({ kind: 'not_found', code: 'not_found' });
     expect(await readdir(join(dir, 'tmp'))).toEqual([]);
   });
 
@@ -109,7 +110,7 @@ describe('local storage', () => {
     try {
       const res = await put(url, 'x', pdf).catch((e: AppError) => e);
       expect(res).toBeInstanceOf(AppError);
-      expect((res as AppError).status).toBe(410);
+      expect(statusOf(res as AppError)).toBe(410);
       expect((res as AppError).message).toMatch(/expired/);
     } finally {
       spy.mockRestore();

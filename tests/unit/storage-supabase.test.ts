@@ -124,25 +124,25 @@ describe('Supabase Storage adapter', () => {
 
   it('maps Storage errors to API statuses', async () => {
     const missing = await rejection(adapter.getObject('org/x/none.pdf'));
-    expect(missing).toMatchObject({ kind: 'not_found', status: 404, upstreamStatus: 400 });
+    expect(missing).toMatchObject({ kind: 'not_found', code: 'not_found', upstreamStatus: 400 });
 
     const tooLarge = await rejection(adapter.putObject('org/x/big.bin', Buffer.alloc(65), 'application/octet-stream'));
-    expect(tooLarge).toMatchObject({ kind: 'too_large', status: 413 });
+    expect(tooLarge).toMatchObject({ kind: 'too_large', code: 'payload_too_large' });
 
     fake.failNext(409, { statusCode: '409', error: 'Duplicate', message: 'The resource already exists' });
-    expect(await rejection(adapter.putObject('org/x/dup.bin', Buffer.alloc(1), 'application/octet-stream'))).toMatchObject({ kind: 'conflict', status: 409 });
+    expect(await rejection(adapter.putObject('org/x/dup.bin', Buffer.alloc(1), 'application/octet-stream'))).toMatchObject({ kind: 'conflict', code: 'conflict' });
 
     fake.failNext(500, { statusCode: '500', error: 'internal', message: 'database unavailable' });
     const down = await rejection(adapter.statObject('org/x/a.pdf'));
-    expect(down).toMatchObject({ kind: 'unavailable', status: 503 });
+    expect(down).toMatchObject({ kind: 'unavailable', code: 'unavailable' });
     expect(down.message).toContain('database unavailable');
 
     fake.failNext(502, 'Bad gateway');
-    expect(await rejection(adapter.createSignedDownloadUrl('org/x/a.pdf', { expiresIn: 60, filename: 'a.pdf' }))).toMatchObject({ status: 503 });
+    expect(await rejection(adapter.createSignedDownloadUrl('org/x/a.pdf', { expiresIn: 60, filename: 'a.pdf' }))).toMatchObject({ code: 'unavailable' });
 
     const wrongKey = new SupabaseStorage({ url: fake.url, serviceRoleKey: 'not-the-key', bucket: 'attachments' });
     const refused = await rejection(wrongKey.statObject('org/x/a.pdf'));
-    expect(refused).toMatchObject({ kind: 'unavailable', status: 503 });
+    expect(refused).toMatchObject({ kind: 'unavailable', code: 'unavailable' });
     expect(refused.message).toMatch(/SUPABASE_SERVICE_ROLE_KEY/);
 
     const wrongBucket = new SupabaseStorage({ url: fake.url, serviceRoleKey: SERVICE_ROLE_KEY, bucket: 'nope' });
@@ -152,7 +152,7 @@ describe('Supabase Storage adapter', () => {
 
     const unreachable = new SupabaseStorage({ url: 'http://127.0.0.1:9', serviceRoleKey: SERVICE_ROLE_KEY, bucket: 'attachments', timeoutMs: 2000 });
     const offline = await rejection(unreachable.getObject('org/x/a.pdf'));
-    expect(offline).toMatchObject({ kind: 'unavailable', status: 503 });
+    expect(offline).toMatchObject({ kind: 'unavailable', code: 'unavailable' });
     expect(offline.message).toMatch(/unreachable/);
   });
 
