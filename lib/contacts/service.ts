@@ -5,6 +5,7 @@ import { AppError, notFound } from '../errors.js';
 import { decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { escapeLike } from '../db/like.js';
 import { phoneNumber } from '../customers/service.js';
+import { normalizePhones } from '../org/region.js';
 import { recordChange, topics } from '../realtime.js';
 import { CONTACT_EMAIL_MAX, CONTACT_NAME_MAX } from './limits.js';
 
@@ -48,8 +49,9 @@ export const contactListQuery = z.object({
 const RETURNING = 'id, customer_id, name, email, phone, whatsapp, designation, email_status, is_primary, created_at, updated_at';
 const cursorShape = z.tuple([z.string(), z.uuid()]);
 
-export async function listContacts(ctx: Ctx, q: z.infer<typeof contactListQuery>) {
+export async function listContacts(ctx: Ctx, query: z.infer<typeof contactListQuery>) {
   const sql = ctx.sql;
+  const q = (await normalizePhones(ctx, query, ['phone'], 'query')).value;
   const after = decodeCursor(q.cursor, cursorShape);
   const rows = await sql<{ id: string; sortName: string }[]>`
     select ${sql.unsafe(RETURNING)}, lower(name) as sort_name from app.contacts
@@ -79,7 +81,8 @@ async function assertCustomer(ctx: Ctx, customerId: string | null | undefined) {
   if (!c) throw new AppError('validation_failed', 'body.customerId: no such customer', { issues: [{ path: 'body.customerId', message: 'no such customer' }] });
 }
 
-export async function createContact(ctx: Ctx, input: z.infer<typeof contactCreate>) {
+export async function createContact(ctx: Ctx, raw: z.infer<typeof contactCreate>) {
+  const { value: input, assumed } = await normalizePhones(ctx, raw, ['phone', 'whatsapp'], 'body');
   await assertCustomer(ctx, input.customerId);
   const [contact] = await ctx.sql<{ id: string }[]>`
     insert into app.contacts ${ctx.sql({ ...input, orgId: ctx.orgId } as never)} returning ${ctx.sql.unsafe(RETURNING)}`;
@@ -89,10 +92,11 @@ export async function createContact(ctx: Ctx, input: z.infer<typeof contactCreat
     data: contact,
     audit: { entityType: 'contact', entityId: contact!.id, data: input },
   });
-  return contact!;
+  return assumed ? { ...contact!, phoneRegionAssumed: assumed } : contact!;
 }
 
-export async function updateContact(ctx: Ctx, id: string, input: z.infer<typeof contactUpdate>) {
+export async function updateContact(ctx: Ctx, id: string, raw: z.infer<typeof contactUpdate>) {
+  const { value: input, assumed } = await normalizePhones(ctx, raw, ['phone', 'whatsapp'], 'body');
   await assertCustomer(ctx, input.customerId);
   const [contact] = await ctx.sql`
     update app.contacts set ${ctx.sql(input as never)} where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null
@@ -104,7 +108,7 @@ export async function updateContact(ctx: Ctx, id: string, input: z.infer<typeof 
     data: contact,
     audit: { entityType: 'contact', entityId: id, data: input },
   });
-  return contact;
+  return assumed ? { ...contact, phoneRegionAssumed: assumed } : contact;
 }
 
 export async function deleteContact(ctx: Ctx, id: string) {

@@ -5,7 +5,7 @@ import { escapeLike } from '../db/like.js';
 import { AppError, notFound } from '../errors.js';
 import { csvList, decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { requireActiveMember } from '../org/members.js';
-import { toE164 } from '../phone.js';
+import { normalizePhones } from '../org/region.js';
 import { recordChange, topics } from '../realtime.js';
 
 export const CUSTOMER_KINDS = ['shipper', 'consignee', 'overseas_agent', 'carrier', 'customs_broker', 'transporter', 'other'] as const;
@@ -18,20 +18,11 @@ export const domainName = z
   .toLowerCase()
   .regex(/^(?!-)[a-z0-9-]{1,63}(\.[a-z0-9-]{1,63})*\.[a-z]{2,}$/, 'must be a domain such as maersk.com');
 
-/** A phone number in any common format; stored as E.164 (default region India). */
-export const phoneNumber = z
-  .string()
-  .trim()
-  .min(3)
-  .max(32)
-  .transform((v, c) => {
-    const e164 = toE164(v);
-    if (!e164) {
-      c.addIssue({ code: 'custom', message: 'is not a valid phone number (use +<country code><number>)' });
-      return z.NEVER;
-    }
-    return e164;
-  });
+/**
+ * A phone number as people type it; normalised to E.164 by normalizePhones (lib/org/region.ts), which
+ * reads a number without its country code in the organization's country.
+ */
+export const phoneNumber = z.string().trim().min(3).max(40).regex(/^[+(]?[0-9][0-9 ()./-]*$/, 'must be a phone number such as +91 98200 98200');
 
 export const customerFields = {
   name: z.string().trim().min(1).max(300),
@@ -84,8 +75,9 @@ export interface Customer {
 const columns = (sql: Ctx['sql']) =>
   sql`c.id, c.name, c.kind, c.tier, c.domains, c.gstin, c.city, c.country, c.notes, c.tags, c.owner_id, c.created_at, c.updated_at`;
 
-export async function listCustomers(ctx: Ctx, q: z.infer<typeof customerListQuery>) {
+export async function listCustomers(ctx: Ctx, query: z.infer<typeof customerListQuery>) {
   const sql = ctx.sql;
+  const q = (await normalizePhones(ctx, query, ['phone'], 'query')).value;
   const after = decodeCursor(q.cursor, cursorShape);
   const rows = await sql<(Customer & { sortName: string })[]>`
     select ${columns(sql)}, lower(c.name) as sort_name from app.customers c

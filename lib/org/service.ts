@@ -6,7 +6,8 @@ import { invalid, notFound } from '../errors.js';
 import { ROLES } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
 import { domainName, phoneNumber } from '../customers/service.js';
-
+import { isSupportedCountry } from '../phone.js';
+import { normalizePhones, orgRegion } from './region.js';
 
 export const orgUpdate = z
   .strictObject({
@@ -21,6 +22,13 @@ export const orgUpdate = z
     }, 'must be an IANA time zone such as Asia/Kolkata'),
     signature: z.string().max(2000).nullable(),
     domains: z.array(domainName).max(20),
+    // Where phone numbers typed without a country code are read; null: the time zone's country.
+    country: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .refine((c) => isSupportedCountry(c), 'must be an ISO 3166 alpha-2 country code with a phone numbering plan, such as IN')
+      .nullable(),
   })
   .partial()
   .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
@@ -28,7 +36,8 @@ export const orgUpdate = z
 export async function getOrg(ctx: Ctx) {
   const [org] = await ctx.sql`select id, name, slug, timezone, plan, signature, created_at, updated_at from app.organizations where id = ${ctx.orgId}`;
   const domains = await ctx.sql`select domain, verified from app.organization_domains where org_id = ${ctx.orgId} order by domain`;
-  return { ...org, domains, role: ctx.role };
+  const region = await orgRegion(ctx);
+  return { ...org, country: region.country, countrySource: region.source, domains, role: ctx.role };
 }
 
 export async function updateOrg(ctx: Ctx, input: z.infer<typeof orgUpdate>) {
@@ -71,14 +80,15 @@ async function getMember(ctx: Ctx, id: string) {
   return m;
 }
 
-export async function updateMember(ctx: Ctx, id: string, input: z.infer<typeof memberUpdate>) {
+export async function updateMember(ctx: Ctx, id: string, raw: z.infer<typeof memberUpdate>) {
+  const { value: input, assumed } = await normalizePhones(ctx, raw, ['phone'], 'body');
   const [r] = await ctx.sql<{ id: string | null }[]>`
     select (m).id from (select app.update_member(${id}, ${input.role ?? null}, ${input.status ?? null},
       ${input.displayName ?? null}, ${input.phone ?? null}) as m) r`;
   if (!r?.id) throw notFound('Member');
   const member = await getMember(ctx, id);
   await recordChange(ctx, { event: 'member.updated', topics: [topics.org(ctx.orgId), topics.user(member.userId as string)], data: member, audit: { entityType: 'member', entityId: id, data: input } });
-  return member;
+  return assumed ? { ...member, phoneRegionAssumed: assumed } : member;
 }
 
 export async function removeMember(ctx: Ctx, id: string) {
