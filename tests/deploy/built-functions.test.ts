@@ -5,7 +5,7 @@
 // fails here. CI builds first and sets TEST_REQUIRE_SERVERS=1, so this never silently skips there.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,6 +96,8 @@ describe.skipIf(!built)('functions from .vercel/output', () => {
     expect((await fetch(`${base}/api/health`)).status, stderr).toBe(200);
     const vc = JSON.parse(readFileSync(join(outputDir, 'functions/api/threads/index.func/.vc-config.json'), 'utf8'));
     expect(vc.runtime).toBe(`nodejs${pinnedMajor}.x`);
+    // The source is never served: the only static output is public/ (robots.txt).
+    expect(readdirSync(join(outputDir, 'static')).sort()).toEqual(['robots.txt']);
     for (const fn of ['api/health', 'api/threads/index', 'api/jobs/[name]']) {
       expect(existsSync(join(outputDir, `functions/${fn}.func/node_modules/@electric-sql`)), fn).toBe(false);
       expect(existsSync(join(outputDir, `functions/${fn}.func/lib/db/embedded.js`)), fn).toBe(false);
