@@ -1,6 +1,6 @@
 // What every domain function receives: who acts (a member with a role, or the system actor), for which
 // organization, and the transaction that runs under that organization's RLS claims.
-import type { Tx } from './db/client.js';
+import { systemClaims, withClaims, type Tx } from './db/client.js';
 import type { Role } from './http/permissions.js';
 
 export interface QueuedJob {
@@ -19,4 +19,17 @@ export interface Ctx {
   sql: Tx;
   /** Jobs written to the outbox in this transaction, published to the job system after commit. */
   jobs: QueuedJob[];
+}
+
+/** The system actor (jobs, webhooks, cron, imports) working for one organization in the transaction `sql`. */
+export function systemContext(orgId: string, requestId: string, sql: Tx, jobs: QueuedJob[] = []): Ctx {
+  return { requestId, userId: null, orgId, role: 'system', sql, jobs };
+}
+
+/**
+ * Runs fn in one transaction as the organization's system actor, under its RLS claims. Jobs fn queues
+ * land in `jobs` (the caller's array), for the caller to publish once the transaction has committed.
+ */
+export function asSystem<T>(orgId: string, requestId: string, jobs: QueuedJob[], fn: (ctx: Ctx) => Promise<T>): Promise<T> {
+  return withClaims(systemClaims(orgId), (sql) => fn(systemContext(orgId, requestId, sql, jobs)));
 }

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
+import { notify } from '../notifications/notify.js';
 import { invalid, notFound } from '../errors.js';
 import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { requireActiveMember } from '../org/members.js';
@@ -157,25 +158,15 @@ function actionTopics(ctx: Ctx, ...threadIds: (string | null | undefined)[]): st
   return [topics.org(ctx.orgId), ...threads.map((t) => topics.thread(ctx.orgId, t))];
 }
 
-async function notifyAssignee(ctx: Ctx, action: Action) {
-  const userId = action.assigneeId;
-  if (!userId || userId === ctx.userId) return;
-  // No RETURNING: the notification belongs to the assignee, and RLS lets only them read it back.
-  const notification = {
-    id: randomUUID(),
+function notifyAssignee(ctx: Ctx, action: Action) {
+  return notify(ctx, [action.assigneeId], {
     type: 'assignment',
-    title: `Action assigned: ${action.title}`.slice(0, 300),
+    title: `Action assigned: ${action.title}`,
     body: action.dueAt ? `Due ${action.dueAt.toISOString()}` : null,
     threadId: action.threadId,
     entityType: 'action',
     entityId: action.id,
-    createdAt: new Date(),
-  };
-  await ctx.sql`
-    insert into app.notifications (id, org_id, user_id, type, title, body, thread_id, entity_type, entity_id, created_at)
-    values (${notification.id}, ${ctx.orgId}, ${userId}, ${notification.type}, ${notification.title}, ${notification.body},
-            ${action.threadId}, 'action', ${action.id}, ${notification.createdAt})`;
-  await recordChange(ctx, { event: 'notification.created', topics: [topics.user(userId)], data: notification });
+  });
 }
 
 export async function createAction(ctx: Ctx, input: z.infer<typeof actionCreate>) {

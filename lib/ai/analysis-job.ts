@@ -5,6 +5,7 @@ import type { Ctx } from '../context.js';
 import { defineJob } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { recordChange, topics } from '../realtime.js';
+import { announceThread } from '../threads/view.js';
 import { analyzeMessage } from './analysis/index.js';
 
 /** The thread's sentiment and urgency look at inbound messages this recent. */
@@ -60,13 +61,7 @@ export const analyzeMessageJob = defineJob({
       audit: { action: 'message.analyzed', entityType: 'message', entityId: message.id, data: { intent: result.intent, sentiment: result.sentiment, urgency: result.urgency, source } },
     });
 
-    const thread = await rollUpThread(ctx, message.threadId);
-    if (!thread) return;
-    await recordChange(ctx, {
-      event: 'thread.updated',
-      topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, message.threadId)],
-      data: thread,
-    });
+    if (await rollUpAnalysis(ctx, message.threadId)) await announceThread(ctx, 'thread.updated', message.threadId);
   },
 });
 
@@ -75,8 +70,8 @@ export const analyzeMessageJob = defineJob({
  * the highest, among analysed inbound messages of the last 7 days (the latest one alone when none is that
  * recent, e.g. after an archive import).
  */
-async function rollUpThread(ctx: Ctx, threadId: string) {
-  const [thread] = await ctx.sql<Record<string, unknown>[]>`
+async function rollUpAnalysis(ctx: Ctx, threadId: string): Promise<boolean> {
+  const [thread] = await ctx.sql`
     with analysed as (
       select intent, sentiment, sentiment_score, urgency, occurred_at, arrival, id
       from app.messages
@@ -105,7 +100,7 @@ async function rollUpThread(ctx: Ctx, threadId: string) {
       sentiment_score = (select sentiment_score from worst),
       urgency = (select urgency from highest)
     where t.id = ${threadId} and t.org_id = ${ctx.orgId} and exists (select 1 from latest)
-    returning t.id, t.subject, t.status, t.priority, t.intent, t.sentiment, t.sentiment_score, t.urgency, t.last_activity_at, t.updated_at`;
-  return thread ?? null;
+    returning t.id`;
+  return thread !== undefined;
 }
 

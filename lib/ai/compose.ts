@@ -23,7 +23,7 @@ import { enforceRateLimit } from '../http/rate-limit.js';
 import { log } from '../log.js';
 import { getMessage, type Message } from '../messages/service.js';
 import { channelSender } from '../messages/senders.js';
-import { recordChange, topics } from '../realtime.js';
+import { announceMessage } from '../messages/announce.js';
 import type { ModelChoice } from './analysis/index.js';
 import { gatherThreadContext, renderContext, resolveModel, UNTRUSTED_CONTENT_RULE, type ThreadContext } from './context.js';
 import { draftOffline, signOff, TONES, type DraftRequest, type TemplateReason } from './offline-drafter.js';
@@ -137,14 +137,8 @@ export async function saveDraft(owner: Owner, threadId: string, text: string, ai
         authorId: owner.userId,
         metadata: tx.json({ ai } as never),
       } as never)}`;
-    const message = await getMessage(ctx, id);
-    await recordChange(ctx, {
-      event: 'message.created',
-      topics: [topics.thread(owner.orgId, threadId)],
-      data: message,
-      audit: { entityType: 'message', entityId: id, data: { status: 'draft', ai: { source: ai.source, model: ai.model ?? null } } },
-    });
-    return message;
+    await announceMessage(ctx, id, { action: 'message.created', data: { status: 'draft', ai: { source: ai.source, model: ai.model ?? null } } }, 'message.created');
+    return getMessage(ctx, id);
   });
 }
 

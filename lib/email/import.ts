@@ -3,8 +3,8 @@
 import { createHash } from 'node:crypto';
 import { storeRawSource } from '../attachments/service.js';
 import { analyzeMessage } from '../ai/analysis/index.js';
-import type { Ctx, QueuedJob } from '../context.js';
-import { db, systemClaims, withClaims } from '../db/client.js';
+import { asSystem, type QueuedJob } from '../context.js';
+import { db } from '../db/client.js';
 import { migrate } from '../db/migrate.js';
 import type { FreightIdentifiers } from '../logistics/identifiers.js';
 import { readArchive } from './archive.js';
@@ -80,10 +80,9 @@ export async function importArchive(options: {
     // The raw source is kept (content-addressed) so the message can be reprocessed later.
     const rawStoragePath = await storeRawSource(orgId, createHash('sha256').update(raw).digest('hex'), raw);
     const jobs: QueuedJob[] = [];
-    const outcome = await withClaims(systemClaims(orgId), (sql) => {
-      const ctx: Ctx = { requestId: `import:${file}`, userId: null, orgId, role: 'system', sql, jobs };
-      return ingestEmail(ctx, parsed, { channelId: null, address: options.address ?? null, rawStoragePath });
-    });
+    const outcome = await asSystem(orgId, `import:${file}`, jobs, (ctx) =>
+      ingestEmail(ctx, parsed, { channelId: null, address: options.address ?? null, rawStoragePath }),
+    );
     // Run what ingest queued (the analysis) now, in order, as the job system would.
     for (const job of jobs) await runJob(job.id);
     const result: ImportResult = {

@@ -9,6 +9,8 @@ import { extractIdentifiersFromMessage, type FreightIdentifiers } from '../logis
 import { linkShipments } from '../logistics/links.js';
 import { CONTACT_EMAIL_MAX, contactName } from '../contacts/limits.js';
 import { recordChange, topics } from '../realtime.js';
+import { announceMessage } from '../messages/announce.js';
+import { continuesThread, rollUp } from '../threads/roll-up.js';
 import { counterpartLock, lockCounterpart, takeLocks } from '../threads/counterpart.js';
 import { isFreeMailDomain, type EmailAddress, type ParsedEmail } from './parse.js';
 import { normalizeSubject, parseThreadToken, tokenRange } from './threading.js';
@@ -34,9 +36,10 @@ export interface IngestOutcome {
   threadCreated: boolean;
 }
 
-/** A thread stays "recently resolved" this long: an inbound reply reopens it instead of starting anew. */
-const REOPEN_RESOLVED_DAYS = 30;
-/** Subject threading only joins threads with activity this recent. */
+/**
+ * Subject threading only joins a thread with activity within this many days of the message's own date
+ * (before or after it, so an archive imported in any order threads as the live inbox did).
+ */
 const SUBJECT_WINDOW_DAYS = 14;
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
@@ -129,7 +132,7 @@ interface ThreadRow {
   contactId: string | null;
 }
 
-async function findThread(ctx: Ctx, email: ParsedEmail, counterpart: string | null, normalized: string): Promise<ThreadRow | null> {
+async function findThread(ctx: Ctx, email: ParsedEmail, counterpart: string | null, normalized: string, at: Date, automated: boolean): Promise<ThreadRow | null> {
   const sql = ctx.sql;
   const cols = sql`t.id, t.status, t.resolved_at, t.customer_id, t.contact_id`;
   // The ways in, best first, as one statement (the lowest rank that finds a thread wins).
@@ -154,12 +157,24 @@ async function findThread(ctx: Ctx, email: ParsedEmail, counterpart: string | nu
   // 3. Same normalised subject with the same external counterpart, recently: headers stripped by a
   //    mobile client or a ticketing system. Never across counterparts, so two customers who write
   //    "Rate request" are never merged.
+  //    The window is around the message's own date: the thread's activity reached to within 14 days
+  //    before it, and began no later than 14 days after it.
+  const window = sql`t.last_activity_at > ${at}::timestamptz - make_interval(days => ${SUBJECT_WINDOW_DAYS})
+    and coalesce(least(t.first_inbound_at, t.first_outbound_at), t.last_activity_at) < ${at}::timestamptz + make_interval(days => ${SUBJECT_WINDOW_DAYS})`;
   if (counterpart && normalized) {
     ways.push(sql`(select ${2 + tokens.length}::int as rank, ${cols} from app.threads t
       where t.org_id = ${ctx.orgId} and t.counterpart_key = app.index_key(${counterpart}) and t.subject_key = app.index_key(${normalized})
         and t.counterpart = ${counterpart} and t.normalized_subject = ${normalized}
-        and t.channel = 'email' and t.last_activity_at > now() - make_interval(days => ${SUBJECT_WINDOW_DAYS})
-      order by t.last_activity_at desc limit 1)`);
+        and t.channel = 'email' and ${window}
+      order by t.last_activity_at desc, t.created_at desc limit 1)`);
+  }
+  // 4. An auto-reply or a bounce that names no thread (an out-of-office answers with its own subject)
+  //    joins the counterpart's most recent email thread of that time, whatever its subject.
+  if (automated && counterpart) {
+    ways.push(sql`(select ${3 + tokens.length}::int as rank, ${cols} from app.threads t
+      where t.org_id = ${ctx.orgId} and t.counterpart_key = app.index_key(${counterpart}) and t.counterpart = ${counterpart}
+        and t.channel = 'email' and ${window}
+      order by t.last_activity_at desc, t.created_at desc limit 1)`);
   }
   if (ways.length === 0) return null;
   const [found] = await sql<ThreadRow[]>`
@@ -228,29 +243,28 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
   const [, contact, found] = await Promise.all([
     counterpart ? lockCounterpart(ctx, counterpart) : undefined,
     counterpart && party ? resolveContact(ctx, party, org) : null,
-    findThread(ctx, email, counterpart, normalized),
+    findThread(ctx, email, counterpart, normalized, occurredAt, automated),
   ]);
   let thread = found;
   let previousThreadId: string | null = null;
-  if (thread && direction === 'inbound' && !automated) {
-    const resolvedLongAgo =
-      thread.status === 'resolved' && (!thread.resolvedAt || thread.resolvedAt.getTime() < Date.now() - REOPEN_RESOLVED_DAYS * 86_400_000);
-    if (thread.status === 'closed' || resolvedLongAgo) {
-      previousThreadId = thread.id;
-      thread = null;
-    }
+  if (thread && direction === 'inbound' && !automated && !continuesThread(thread, occurredAt)) {
+    previousThreadId = thread.id;
+    thread = null;
   }
 
   const threadCreated = !thread;
   let createThread: Promise<unknown> | undefined;
   if (!thread) {
-    // The id is made here, so the message insert can follow in the same write.
-    thread = { id: randomUUID(), status: 'open', resolvedAt: null, customerId: contact?.customerId ?? null, contactId: contact?.contactId ?? null };
+    // The id is made here, so the message insert can follow in the same write. Machine-made mail that
+    // starts a thread (an auto-reply to nothing we know) is no work: its thread starts resolved, and a
+    // person's later message reopens it.
+    const status = automated ? 'resolved' : 'open';
+    thread = { id: randomUUID(), status, resolvedAt: null, customerId: contact?.customerId ?? null, contactId: contact?.contactId ?? null };
     createThread = sql`
       insert into app.threads (id, org_id, subject, normalized_subject, channel, channel_id, customer_id, contact_id, counterpart,
-        previous_thread_id, last_activity_at)
+        previous_thread_id, last_activity_at, status, resolved_at)
       values (${thread.id}, ${ctx.orgId}, ${email.subject.slice(0, 1000)}, ${normalized}, 'email', ${mailbox.channelId}, ${thread.customerId},
-        ${thread.contactId}, ${counterpart}, ${previousThreadId}, ${occurredAt})`;
+        ${thread.contactId}, ${counterpart}, ${previousThreadId}, ${occurredAt}, ${status}, ${automated ? occurredAt : null})`;
   }
 
   const externalIds = email.messageId ? [email.messageId] : [];
@@ -308,49 +322,23 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
     });
   }
 
-  // Roll the message up into its thread; automated mail does not count as customer activity.
-  const inbound = direction === 'inbound' && !automated;
-  const reopen = inbound && ['pending', 'snoozed', 'resolved'].includes(thread.status);
-  const rollUp = sql`
-    update app.threads set
-      message_count = message_count + 1,
-      last_message_at = greatest(last_message_at, ${occurredAt}),
-      last_activity_at = greatest(last_activity_at, ${occurredAt}),
-      snippet = case when last_message_at is null or last_message_at <= ${occurredAt} then ${email.snippet} else snippet end,
-      first_inbound_at = case when ${inbound} then least(first_inbound_at, ${occurredAt}) else first_inbound_at end,
-      last_inbound_at = case when ${inbound} then greatest(last_inbound_at, ${occurredAt}) else last_inbound_at end,
-      first_outbound_at = case when ${direction === 'outbound'} then least(first_outbound_at, ${occurredAt}) else first_outbound_at end,
-      last_outbound_at = case when ${direction === 'outbound'} then greatest(last_outbound_at, ${occurredAt}) else last_outbound_at end,
-      customer_id = coalesce(customer_id, ${contact?.customerId ?? null}),
-      contact_id = coalesce(contact_id, ${contact?.contactId ?? null}),
-      counterpart = coalesce(counterpart, ${counterpart}),
-      ${reopen ? sql`status = 'open', snoozed_until = null, resolved_at = null,` : sql``}
-      channel_id = coalesce(channel_id, ${mailbox.channelId})
-    where id = ${thread.id}
-    returning id, subject, status, priority, channel, customer_id, contact_id, counterpart, assignee_id, team_id, snippet,
-      message_count, last_message_at, last_activity_at, previous_thread_id`;
-
-  const [[threadNow]] = await Promise.all([
-    rollUp,
+  await Promise.all([
     linkShipments(ctx, messageId, thread.id, identifiers),
     email.isBounce ? applyBounce(ctx, email) : undefined,
     // Customer mail is analysed (intent, sentiment, urgency ...) by a job; machine-made mail is not.
     direction === 'inbound' && !automated ? enqueueAnalysis(ctx, messageId) : undefined,
   ]);
-
-  const threadTopics = [topics.org(ctx.orgId), topics.thread(ctx.orgId, thread.id)];
-  await Promise.all([
-    recordChange(ctx, {
-      event: threadCreated ? 'thread.created' : 'thread.updated',
-      topics: threadTopics,
-      data: threadNow,
-      audit: threadCreated ? { action: 'thread.created', entityType: 'thread', entityId: thread.id, data: { source: 'email', messageId } } : undefined,
-    }),
-    recordChange(ctx, {
-      event: 'message.created',
-      topics: [topics.thread(ctx.orgId, thread.id)],
-      data: { id: messageId, threadId: thread.id, direction, channel: 'email', from: email.from, subject: email.subject, snippet: email.snippet, occurredAt },
-    }),
-  ]);
+  await rollUp(ctx, {
+    threadId: thread.id,
+    messageId,
+    at: occurredAt,
+    snippet: email.snippet,
+    direction,
+    automated,
+    created: threadCreated,
+    source: 'email',
+    fills: { customerId: contact?.customerId, contactId: contact?.contactId, counterpart, channelId: mailbox.channelId },
+  });
+  await announceMessage(ctx, messageId, undefined, 'message.created');
   return { outcome: 'stored', messageId, threadId: thread.id, direction, identifiers, threadCreated };
 }

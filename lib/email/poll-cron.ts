@@ -1,7 +1,7 @@
 // The minute cron's side of inbound email: which folders are due a poll, and their jobs. Kept apart
 // from the poll itself (lib/email/poll.ts) so the cron function never loads IMAP, parsing or ingest.
-import type { Ctx, QueuedJob } from '../context.js';
-import { db, systemClaims, withClaims } from '../db/client.js';
+import { asSystem, type QueuedJob } from '../context.js';
+import { db } from '../db/client.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { publishJobs } from '../jobs/publish.js';
 import { jobSpecs } from '../jobs/specs.js';
@@ -45,8 +45,7 @@ export async function enqueueMailboxPolls(options: { now?: Date; limit?: number 
   for (const row of due) byOrg.set(row.orgId, [...(byOrg.get(row.orgId) ?? []), row]);
   const jobs: QueuedJob[] = [];
   for (const [orgId, rows] of byOrg) {
-    await withClaims(systemClaims(orgId), async (tx) => {
-      const ctx: Ctx = { requestId: `cron:email-poll:${minute}`, userId: null, orgId, role: 'system', sql: tx, jobs };
+    await asSystem(orgId, `cron:email-poll:${minute}`, jobs, async (ctx) => {
       for (const row of rows) {
         await enqueue(ctx, jobSpecs.emailPoll, { channelId: row.channelId, folder: row.path }, { dedupeKey: `poll:${row.folderId}:${minute}` });
       }

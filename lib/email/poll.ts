@@ -20,8 +20,8 @@ import {
   type MailboxChannel,
 } from '../channels/mailboxes.js';
 import { config } from '../config.js';
-import type { Ctx, QueuedJob } from '../context.js';
-import { systemClaims, withClaims, type Tx } from '../db/client.js';
+import { asSystem, type Ctx, type QueuedJob } from '../context.js';
+import { type Tx } from '../db/client.js';
 import { publishJobs } from '../jobs/publish.js';
 import { defineJob } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
@@ -139,7 +139,7 @@ type Transact = <T>(fn: (ctx: Ctx) => Promise<T>) => Promise<T>;
 function ownTransactions(orgId: string, requestId: string): Transact {
   return async <T>(fn: (ctx: Ctx) => Promise<T>): Promise<T> => {
     const jobs: QueuedJob[] = [];
-    const result = await withClaims(systemClaims(orgId), (sql) => fn({ requestId, userId: null, orgId, role: 'system', sql, jobs }));
+    const result = await asSystem(orgId, requestId, jobs, fn);
     if (jobs.length > 0) await publishJobs(jobs);
     return result;
   };

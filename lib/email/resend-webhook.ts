@@ -6,8 +6,8 @@
 import { Webhook, WebhookVerificationError } from 'svix/dist/webhook.js';
 import * as z from 'zod';
 import { config } from '../config.js';
-import type { Ctx, QueuedJob } from '../context.js';
-import { db, systemClaims, withClaims } from '../db/client.js';
+import { asSystem, type Ctx, type QueuedJob } from '../context.js';
+import { db } from '../db/client.js';
 import { AppError } from '../errors.js';
 import { errorResponse } from '../http/errors.js';
 import { readBody, requestIdOf, toErrorResponse } from '../http/route.js';
@@ -250,9 +250,7 @@ export async function receiveResendWebhook(request: Request): Promise<Response> 
     const jobs: QueuedJob[] = [];
     let outcome: 'processed' | 'ignored';
     try {
-      outcome = await withClaims(systemClaims(target.orgId), (tx) =>
-        applyResendEvent({ requestId, userId: null, orgId: target.orgId, role: 'system', sql: tx, jobs }, target.id, event),
-      );
+      outcome = await asSystem(target.orgId, requestId, jobs, (ctx) => applyResendEvent(ctx, target.id, event));
     } catch (error) {
       await finishEvent(stored.id, 'failed', target.orgId, error instanceof Error ? error.message.slice(0, 2000) : String(error));
       throw error;

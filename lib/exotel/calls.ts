@@ -7,9 +7,10 @@ import type { Ctx } from '../context.js';
 import { getMessage } from '../messages/service.js';
 import { AppError, invalid, notFound } from '../errors.js';
 import { enqueue } from '../jobs/enqueue.js';
-import { recordChange, topics } from '../realtime.js';
+import { announceMessage } from '../messages/announce.js';
 import { normalizePhone } from './common.js';
 import { jobSpecs } from '../jobs/specs.js';
+import { rollUp } from '../threads/roll-up.js';
 
 export const callCreate = z.strictObject({
   /** The number to call; by default the thread's counterpart, else its contact's phone. */
@@ -41,7 +42,7 @@ export async function startCall(ctx: Ctx, threadId: string, input: z.infer<typeo
   }
   const [member] = await sql<{ phone: string | null }[]>`select phone from app.members where org_id = ${ctx.orgId} and user_id = ${ctx.userId}`;
   if (!member?.phone) throw invalid('member.phone', 'add your phone number to your membership first: Exotel rings it before the customer');
-  const [row] = await sql<{ id: string }[]>`
+  const [row] = await sql<{ id: string; occurredAt: Date }[]>`
     insert into app.messages ${sql({
       orgId: ctx.orgId,
       threadId,
@@ -58,19 +59,10 @@ export async function startCall(ctx: Ctx, threadId: string, input: z.infer<typeo
       authorId: ctx.userId,
       metadata: sql.json({ agentPhone: member.phone, customerPhone: to } as never),
     } as never)}
-    returning id`;
+    returning id, occurred_at`;
   await enqueue(ctx, jobSpecs.exotelCallConnect, { messageId: row!.id }, { dedupeKey: row!.id });
-  const [t] = await sql`
-    update app.threads set last_activity_at = now(), last_outbound_at = now(), first_outbound_at = coalesce(first_outbound_at, now()),
-      message_count = message_count + 1, last_message_at = now(), snippet = ${`Call to ${to}`}
-    where id = ${threadId} returning id, status, last_activity_at, last_outbound_at, message_count, snippet`;
-  await recordChange(ctx, { event: 'thread.updated', topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, threadId)], data: t });
+  await rollUp(ctx, { threadId, messageId: row!.id, at: row!.occurredAt, snippet: `Call to ${to}`, direction: 'outbound', source: 'call' });
+  await announceMessage(ctx, row!.id, { action: 'call.started', data: { to, channelId: channel.id } }, 'message.created');
   const message = await getMessage(ctx, row!.id);
-  await recordChange(ctx, {
-    event: 'message.created',
-    topics: [topics.thread(ctx.orgId, threadId)],
-    data: message,
-    audit: { action: 'call.started', entityType: 'message', entityId: message.id, data: { to, channelId: channel.id } },
-  });
   return message;
 }

@@ -13,6 +13,7 @@ import { makeSnippet } from '../email/quoted.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { recordChange, topics } from '../realtime.js';
 import { lockCounterpart } from '../threads/counterpart.js';
+import { continuesThread, rollUp } from '../threads/roll-up.js';
 import type { ExotelChannel, ExotelKind } from './common.js';
 import { enqueueAnalysis, jobSpecs } from '../jobs/specs.js';
 
@@ -61,62 +62,27 @@ async function contactFor(ctx: Ctx, kind: ExotelKind, number: string, name: stri
 }
 
 /**
- * The contact's open (not resolved or closed) thread on this channel, or a new one. Under the number's
- * lock, so simultaneous messages from a new number make one contact and one thread.
+ * The contact's latest thread on this channel when the message continues it (the rule every channel
+ * shares: not closed, nor resolved long ago), or a new one. Under the number's lock, so simultaneous
+ * messages from a new number make one contact and one thread.
  */
 async function threadFor(ctx: Ctx, channel: ExotelChannel, number: string, name: string | null, at: Date) {
   const sql = ctx.sql;
   await lockCounterpart(ctx, number);
   const contact = await contactFor(ctx, channel.kind, number, name);
-  const [open] = await sql<{ id: string; status: string }[]>`
-    select id, status from app.threads
+  const [previous] = await sql<{ id: string; status: string; resolvedAt: Date | null }[]>`
+    select id, status, resolved_at from app.threads
     where org_id = ${ctx.orgId} and counterpart_key = app.index_key(${number}) and counterpart = ${number}
-      and channel = ${channel.kind} and channel_id = ${channel.id} and status not in ('resolved', 'closed')
-    order by last_activity_at desc limit 1`;
-  if (open) return { id: open.id, status: open.status, created: false, contact };
-  const [previous] = await sql<{ id: string }[]>`
-    select id from app.threads where org_id = ${ctx.orgId} and counterpart_key = app.index_key(${number}) and counterpart = ${number}
       and channel = ${channel.kind} and channel_id = ${channel.id}
     order by last_activity_at desc limit 1`;
+  if (previous && continuesThread(previous, at)) return { id: previous.id, created: false, contact };
   const subject = `${LABEL[channel.kind]} ${name ? `${name} (${number})` : number}`;
   const [created] = await sql<{ id: string; status: string }[]>`
     insert into app.threads (org_id, subject, normalized_subject, channel, channel_id, customer_id, contact_id, counterpart, previous_thread_id, last_activity_at)
     values (${ctx.orgId}, ${subject}, ${subject.toLowerCase()}, ${channel.kind}, ${channel.id}, ${contact.customerId}, ${contact.id}, ${number},
       ${previous?.id ?? null}, ${at})
-    returning id, status`;
-  return { id: created!.id, status: created!.status, created: true, contact };
-}
-
-/** Rolls a new message into its thread and announces thread and message. */
-async function rollUp(
-  ctx: Ctx,
-  thread: { id: string; status: string; created: boolean; contact: { id: string; customerId: string | null } },
-  message: { id: string; at: Date; snippet: string; inbound: boolean; data: Record<string, unknown> },
-) {
-  const sql = ctx.sql;
-  const reopen = message.inbound && ['pending', 'snoozed'].includes(thread.status);
-  const at = message.at;
-  const [threadNow] = await sql`
-    update app.threads set
-      message_count = message_count + 1,
-      last_message_at = greatest(last_message_at, ${at}),
-      last_activity_at = greatest(last_activity_at, ${at}),
-      snippet = case when last_message_at is null or last_message_at <= ${at} then ${message.snippet} else snippet end,
-      first_inbound_at = case when ${message.inbound} then least(first_inbound_at, ${at}) else first_inbound_at end,
-      last_inbound_at = case when ${message.inbound} then greatest(last_inbound_at, ${at}) else last_inbound_at end,
-      customer_id = coalesce(customer_id, ${thread.contact.customerId}),
-      contact_id = coalesce(contact_id, ${thread.contact.id})
-      ${reopen ? sql`, status = 'open', snoozed_until = null` : sql``}
-    where id = ${thread.id}
-    returning id, subject, status, priority, channel, channel_id, customer_id, contact_id, counterpart, assignee_id, team_id, snippet,
-      message_count, last_message_at, last_inbound_at, last_activity_at, previous_thread_id`;
-  await recordChange(ctx, {
-    event: thread.created ? 'thread.created' : 'thread.updated',
-    topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, thread.id)],
-    data: threadNow,
-    audit: thread.created ? { action: 'thread.created', entityType: 'thread', entityId: thread.id, data: { source: 'exotel', messageId: message.id } } : undefined,
-  });
-  await recordChange(ctx, { event: 'message.created', topics: [topics.thread(ctx.orgId, thread.id)], data: { id: message.id, threadId: thread.id, ...message.data } });
+    returning id`;
+  return { id: created!.id, created: true, contact };
 }
 
 /** Stores one incoming WhatsApp message or SMS, once per dedupe key. */
@@ -159,13 +125,17 @@ export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: I
     await enqueueAnalysis(ctx, messageId);
     await linkShipments(ctx, messageId, thread.id, extractIdentifiers(m.text));
   }
-  await rollUp(ctx, thread, {
-    id: messageId,
+  await rollUp(ctx, {
+    threadId: thread.id,
+    messageId,
     at: m.occurredAt,
-    snippet: snippet,
-    inbound: true,
-    data: { direction: 'inbound', channel: channel.kind, from: m.from, fromName: m.name, contentType: m.contentType, snippet: snippet, occurredAt: m.occurredAt },
+    snippet,
+    direction: 'inbound',
+    created: thread.created,
+    source: `exotel.${channel.kind}`,
+    fills: { customerId: thread.contact.customerId, contactId: thread.contact.id },
   });
+  await announceMessage(ctx, messageId, undefined, 'message.created');
   return { outcome: 'stored', messageId, threadId: thread.id };
 }
 
@@ -300,7 +270,17 @@ export async function ingestIncomingCall(ctx: Ctx, channel: ExotelChannel, from:
     messageId = row!.id;
     threadId = thread.id;
     if (u.recordingUrl) await enqueue(ctx, jobSpecs.exotelMediaFetch, { messageId, url: u.recordingUrl, purpose: 'recording' }, { dedupeKey: `exotel.recording:${messageId}` });
-    await rollUp(ctx, thread, { id: messageId, at: u.at, snippet: text, inbound: true, data: { kind: 'call', direction: 'inbound', channel: 'voice', from, status, occurredAt: u.at } });
+    await rollUp(ctx, {
+      threadId: thread.id,
+      messageId,
+      at: u.at,
+      snippet: text,
+      direction: 'inbound',
+      created: thread.created,
+      source: 'exotel.voice',
+      fills: { customerId: thread.contact.customerId, contactId: thread.contact.id },
+    });
+    await announceMessage(ctx, messageId, undefined, 'message.created');
     outcome = 'stored';
   }
   const [now] = await sql<{ status: string }[]>`select status from app.messages where id = ${messageId}`;

@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { config } from '../config.js';
-import type { Ctx, QueuedJob } from '../context.js';
-import { db, systemClaims, withClaims } from '../db/client.js';
+import { asSystem, type Ctx, type QueuedJob } from '../context.js';
+import { db } from '../db/client.js';
 import { AppError } from '../errors.js';
 import { errorResponse } from '../http/errors.js';
 import { readBody, requestIdOf, toErrorResponse } from '../http/route.js';
@@ -467,9 +467,7 @@ export async function receiveExotelWebhook(request: Request): Promise<Response> 
       }
       let outcome: Outcome;
       try {
-        outcome = await withClaims(systemClaims(channel.orgId), (tx) =>
-          event.apply({ requestId, userId: null, orgId: channel.orgId, role: 'system', sql: tx, jobs }, { ...channel }),
-        );
+        outcome = await asSystem(channel.orgId, requestId, jobs, (ctx) => event.apply(ctx, { ...channel }));
       } catch (error) {
         await finishEvent(stored.id, 'failed', error instanceof Error ? error.message.slice(0, 2000) : String(error));
         throw error;

@@ -3,7 +3,7 @@
 // transaction, fenced by the lease. Shared by the QStash executor route, the inline runner and the local
 // dispatcher, so all behave the same way.
 import { randomUUID } from 'node:crypto';
-import type { Ctx, QueuedJob } from '../context.js';
+import { asSystem, type Ctx, type QueuedJob } from '../context.js';
 import { db, systemClaims, withClaims, type Sql } from '../db/client.js';
 import { log } from '../log.js';
 // Every handler, registered by import: enqueuers only know the specs (./specs.ts), whatever runs a job knows them all.
@@ -59,9 +59,7 @@ export function retryDelayMs(attempts: number): number {
 
 const errorText = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
-function systemCtx(row: Pick<OutboxRow, 'id' | 'orgId'>, sql: Ctx['sql'], jobs: QueuedJob[]): Ctx {
-  return { requestId: `job:${row.id}:${randomUUID().slice(0, 8)}`, userId: null, orgId: row.orgId, role: 'system', sql, jobs };
-}
+const runRequestId = (row: Pick<OutboxRow, 'id'>) => `job:${row.id}:${randomUUID().slice(0, 8)}`;
 
 function infoOf(row: OutboxRow): JobInfo {
   return { id: row.id, attempts: row.attempts, maxAttempts: row.maxAttempts, firstAttemptAt: row.firstAttemptAt ?? new Date(), deadlineAt: row.deadlineAt };
@@ -73,7 +71,7 @@ async function runOnDead(row: OutboxRow, def: JobDefinition | undefined, error: 
   const parsed = def.schema.safeParse(row.payload);
   if (!parsed.success) return;
   const jobs: QueuedJob[] = [];
-  await withClaims(systemClaims(row.orgId), (tx) => def.onDead!({ ctx: systemCtx(row, tx, jobs), payload: parsed.data, job: infoOf(row), error })).catch(
+  await asSystem(row.orgId, runRequestId(row), jobs, (ctx) => def.onDead!({ ctx, payload: parsed.data, job: infoOf(row), error })).catch(
     (e: unknown) => log.error('job onDead failed', { jobId: row.id, error: e }),
   );
   await publishJobs(jobs);
@@ -165,10 +163,10 @@ function startHeartbeat(row: OutboxRow, leaseId: string): { stop(): Promise<void
 function transactionsOf(row: OutboxRow, leaseId: string): Transact {
   return async <T>(fn: (ctx: Ctx) => Promise<T>): Promise<T> => {
     const jobs: QueuedJob[] = [];
-    const result = await withClaims(systemClaims(row.orgId), async (tx) => {
-      const [held] = await tx`select 1 as held from app.outbox where id = ${row.id} and lease_id = ${leaseId}`;
+    const result = await asSystem(row.orgId, runRequestId(row), jobs, async (ctx) => {
+      const [held] = await ctx.sql`select 1 as held from app.outbox where id = ${row.id} and lease_id = ${leaseId}`;
       if (!held) throw new LeaseLostError(`job ${row.id} lost its lease to another run`);
-      return fn(systemCtx(row, tx, jobs));
+      return fn(ctx);
     });
     if (jobs.length > 0) await publishJobs(jobs);
     return result;
@@ -213,9 +211,9 @@ async function runClaimed(sql: Sql, row: OutboxRow, leaseId: string, options: { 
       await def.perform({ transact: transactionsOf(row, leaseId), orgId: row.orgId, payload: parsed.data, job: info });
       await withClaims(systemClaims(row.orgId), (tx) => tx`select app.complete_job(${row.id}, ${leaseId})`);
     } else {
-      await withClaims(systemClaims(row.orgId), async (tx) => {
-        await def.handle({ ctx: systemCtx(row, tx, jobs), payload: parsed.data, job: info });
-        await tx`select app.complete_job(${row.id}, ${leaseId})`;
+      await asSystem(row.orgId, runRequestId(row), jobs, async (ctx) => {
+        await def.handle({ ctx, payload: parsed.data, job: info });
+        await ctx.sql`select app.complete_job(${row.id}, ${leaseId})`;
       });
     }
   } catch (error) {

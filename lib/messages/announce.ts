@@ -1,23 +1,31 @@
-// `message.updated` for a message whose delivery state changed (sent, delivered, failed, call progress),
-// shared by every channel's send job and delivery webhook.
+// `message.created` and `message.updated`, one shape for every channel, route and job: the message as
+// GET /api/messages/{id} shows it without its bodies (text, HTML and transcript can be megabytes; a
+// client that shows them fetches the message).
 import type { Ctx } from '../context.js';
 import { recordChange, topics } from '../realtime.js';
 
-/** The status fields a client shows, for `message.updated`. */
-export async function messageStatusView(ctx: Ctx, messageId: string) {
+/** The message as its events show it. */
+export async function messageEventView(ctx: Ctx, messageId: string) {
   const [row] = await ctx.sql<{ id: string; threadId: string }[]>`
-    select id, thread_id, direction, status, subject, reply_to, rfc_message_id, provider_message_id, sent_at, delivered_at,
-      read_at, failed_at, error_code, error_message, status_changed_at, updated_at
+    select id, thread_id, channel, channel_id, kind, direction, status, from_address, from_name, to_recipients, cc_recipients,
+      reply_to, subject, snippet, content_type, rfc_message_id, provider_message_id, is_auto_reply, is_bounce, error_code,
+      error_message, call_duration_seconds, intent, sentiment, urgency, author_id, occurred_at, sent_at, delivered_at, read_at,
+      failed_at, status_changed_at, created_at, updated_at
     from app.messages where id = ${messageId} and org_id = ${ctx.orgId}`;
   return row;
 }
 
-/** Broadcasts `message.updated` on the thread's topic (and audits it when an action is given). */
-export async function announceMessage(ctx: Ctx, messageId: string, audit?: { action: string; data?: unknown }): Promise<void> {
-  const view = await messageStatusView(ctx, messageId);
+/** Broadcasts `message.created` or `message.updated` on the thread's topic (and audits it when an action is given). */
+export async function announceMessage(
+  ctx: Ctx,
+  messageId: string,
+  audit?: { action: string; data?: unknown },
+  event: 'message.created' | 'message.updated' = 'message.updated',
+): Promise<void> {
+  const view = await messageEventView(ctx, messageId);
   if (!view) return;
   await recordChange(ctx, {
-    event: 'message.updated',
+    event,
     topics: [topics.thread(ctx.orgId, view.threadId)],
     data: view,
     audit: audit ? { action: audit.action, entityType: 'message', entityId: messageId, data: audit.data } : undefined,

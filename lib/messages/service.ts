@@ -9,6 +9,8 @@ import { decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { can } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
 import { channelSender } from './senders.js';
+import { rollUp } from '../threads/roll-up.js';
+import { announceMessage } from './announce.js';
 
 export const messageListQuery = z.object({
   ...pageQuery,
@@ -116,27 +118,17 @@ async function attachToMessage(ctx: Ctx, messageId: string, threadId: string, id
   }
 }
 
-async function announce(ctx: Ctx, event: string, message: Message) {
-  await recordChange(ctx, {
-    event,
-    topics: [topics.thread(ctx.orgId, message.threadId)],
-    data: message,
-    audit: { entityType: 'message', entityId: message.id, data: { status: message.status } },
-  });
+function announce(ctx: Ctx, event: 'message.created' | 'message.updated', message: Message) {
+  return announceMessage(ctx, message.id, { action: event, data: { status: message.status } }, event);
 }
 
 /** Queues a message for sending on its channel (the job moves it along the status model). */
 async function queue(ctx: Ctx, message: { id: string; threadId: string }, channel: string) {
   const sender = channelSender(channel);
-  await ctx.sql`update app.messages set status = 'queued', occurred_at = now() where id = ${message.id}`;
+  const [queued] = await ctx.sql<{ occurredAt: Date; snippet: string | null }[]>`
+    update app.messages set status = 'queued', occurred_at = now() where id = ${message.id} returning occurred_at, snippet`;
   await sender.enqueue(ctx, message.id);
-  const [thread] = await ctx.sql`
-    update app.threads set last_activity_at = now(), last_outbound_at = now(), first_outbound_at = coalesce(first_outbound_at, now()),
-      message_count = message_count + 1, last_message_at = now(),
-      snippet = coalesce((select snippet from app.messages where id = ${message.id}), snippet)
-    where id = ${message.threadId}
-    returning id, status, last_activity_at, last_outbound_at, message_count, snippet`;
-  await recordChange(ctx, { event: 'thread.updated', topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, message.threadId)], data: thread });
+  await rollUp(ctx, { threadId: message.threadId, messageId: message.id, at: queued!.occurredAt, snippet: queued!.snippet ?? '', direction: 'outbound', source: 'reply' });
 }
 
 export async function reply(ctx: Ctx, threadId: string, input: z.infer<typeof replyBody>) {

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
+import { notify } from '../notifications/notify.js';
 import { AppError, invalid, notFound } from '../errors.js';
 import { decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { can } from '../http/permissions.js';
@@ -170,27 +171,15 @@ export async function listNotes(ctx: Ctx, threadId: string, q: z.infer<typeof no
 // ---------------------------------------------------------------------------------------------
 
 /** One `mention` notification per newly mentioned member (never the author), each on their user topic. */
-async function notifyMentioned(ctx: Ctx, note: Note, thread: { subject: string }, userIds: string[]) {
-  const author = note.authorName || 'A teammate';
-  for (const userId of userIds) {
-    if (userId === ctx.userId) continue;
-    // No RETURNING: the notification belongs to the mentioned member, and RLS lets only them read it.
-    const notification = {
-      id: randomUUID(),
-      type: 'mention',
-      title: `${author} mentioned you: ${String(thread.subject || '(no subject)')}`.slice(0, 300),
-      body: note.body.slice(0, 500),
-      threadId: note.threadId,
-      entityType: 'note',
-      entityId: note.id,
-      createdAt: new Date(),
-    };
-    await ctx.sql`
-      insert into app.notifications (id, org_id, user_id, type, title, body, thread_id, entity_type, entity_id, created_at)
-      values (${notification.id}, ${ctx.orgId}, ${userId}, ${notification.type}, ${notification.title}, ${notification.body},
-              ${note.threadId}, 'note', ${note.id}, ${notification.createdAt})`;
-    await recordChange(ctx, { event: 'notification.created', topics: [topics.user(userId)], data: notification });
-  }
+function notifyMentioned(ctx: Ctx, note: Note, thread: { subject: string }, userIds: string[]) {
+  return notify(ctx, userIds, {
+    type: 'mention',
+    title: `${note.authorName || 'A teammate'} mentioned you: ${String(thread.subject || '(no subject)')}`,
+    body: note.body,
+    threadId: note.threadId,
+    entityType: 'note',
+    entityId: note.id,
+  });
 }
 
 export async function createNote(ctx: Ctx, threadId: string, input: z.infer<typeof noteCreate>) {

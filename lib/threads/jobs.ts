@@ -1,7 +1,7 @@
 // Background work for threads: a snoozed thread reopens when its time comes.
 import { defineJob } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
-import { recordChange, topics } from '../realtime.js';
+import { announceThread } from './view.js';
 
 export const unsnoozeThread = defineJob({
   ...jobSpecs.threadUnsnooze,
@@ -10,13 +10,7 @@ export const unsnoozeThread = defineJob({
     const [thread] = await ctx.sql<{ id: string }[]>`
       update app.threads set status = 'open', snoozed_until = null, last_activity_at = now()
       where id = ${payload.threadId} and org_id = ${ctx.orgId} and status = 'snoozed' and snoozed_until = ${payload.until}::timestamptz
-      returning id, status, snoozed_until, last_activity_at`;
-    if (!thread) return;
-    await recordChange(ctx, {
-      event: 'thread.updated',
-      topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, thread.id)],
-      data: thread,
-      audit: { action: 'thread.unsnoozed', entityType: 'thread', entityId: thread.id },
-    });
+      returning id`;
+    if (thread) await announceThread(ctx, 'thread.updated', thread.id, { action: 'thread.unsnoozed' });
   },
 });

@@ -1,8 +1,8 @@
 // Threads: the conversations of the shared inbox. Listing (filters, newest activity first), reading,
 // editing, assignment, status with snooze, and per-member read state.
-import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
+import { notify } from '../notifications/notify.js';
 import { AppError, invalid, notFound } from '../errors.js';
 import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { enqueue } from '../jobs/enqueue.js';
@@ -12,6 +12,7 @@ import { jobSpecs } from '../jobs/specs.js';
 import { whenFieldsValid } from '../validation.js';
 import { dateTimeInput, instantIn } from '../time.js';
 import { requireActiveMember } from '../org/members.js';
+import { announceThread, threadColumns } from './view.js';
 
 export const THREAD_STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'closed'] as const;
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -85,14 +86,6 @@ export interface Thread {
   teamId: string | null;
   [key: string]: unknown;
 }
-
-const threadColumns = (sql: Ctx['sql']) => sql`
-  t.id, t.subject, t.status, t.priority, t.channel, t.channel_id, t.customer_id, t.contact_id, t.counterpart,
-  t.assignee_id, t.team_id, t.tags, t.snoozed_until, t.snippet, t.message_count, t.first_inbound_at,
-  t.last_inbound_at, t.first_outbound_at, t.last_outbound_at, t.last_message_at, t.last_activity_at,
-  t.resolved_at, t.closed_at, t.previous_thread_id, t.intent, t.sentiment, t.sentiment_score, t.urgency,
-  t.first_response_due_at, t.next_response_due_at, t.resolution_due_at, t.sla_breached_at,
-  t.created_by, t.created_at, t.updated_at`;
 
 /** The thread row plus what a list item shows: the customer's name and the caller's unread flag. */
 const threadSelect = (ctx: Ctx, extra = ctx.sql``) => {
@@ -204,15 +197,6 @@ export async function getThread(ctx: Ctx, id: string) {
   return thread;
 }
 
-async function announce(ctx: Ctx, event: string, thread: Thread, auditData?: unknown) {
-  await recordChange(ctx, {
-    event,
-    topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, thread.id)],
-    data: thread,
-    audit: { entityType: 'thread', entityId: thread.id, data: auditData },
-  });
-}
-
 /**
  * A thread is about something or someone: a subject or a contact. Given only the contact, the thread
  * takes the contact's customer and the address the channel reaches them at; a contact of another
@@ -248,8 +232,8 @@ export async function createThread(ctx: Ctx, input: z.infer<typeof threadCreate>
     } as never)}
     returning id`;
   const created = await loadThread(ctx, thread!.id);
-  await announce(ctx, 'thread.created', created, input);
-  if (input.assigneeId && input.assigneeId !== ctx.userId) await notifyAssignee(ctx, created, input.assigneeId);
+  await announceThread(ctx, 'thread.created', created.id, { data: input });
+  if (input.assigneeId) await notifyAssignee(ctx, created, input.assigneeId);
   return created;
 }
 
@@ -290,24 +274,18 @@ export async function updateThread(ctx: Ctx, id: string, input: z.infer<typeof t
     });
   }
   const updated = await loadThread(ctx, id);
-  await announce(ctx, 'thread.updated', updated, input);
+  await announceThread(ctx, 'thread.updated', id, { data: input });
   return updated;
 }
 
-async function notifyAssignee(ctx: Ctx, thread: Thread, userId: string) {
-  // No RETURNING: the notification belongs to the assignee, and RLS lets only them read it back.
-  const notification = {
-    id: randomUUID(),
+function notifyAssignee(ctx: Ctx, thread: Thread, userId: string) {
+  return notify(ctx, [userId], {
     type: 'assignment',
     title: `Assigned: ${String(thread.subject || '(no subject)').slice(0, 200)}`,
     threadId: thread.id,
-    createdAt: new Date(),
-  };
-  await ctx.sql`
-    insert into app.notifications (id, org_id, user_id, type, title, thread_id, entity_type, entity_id, created_at)
-    values (${notification.id}, ${ctx.orgId}, ${userId}, ${notification.type}, ${notification.title}, ${thread.id}, 'thread',
-            ${thread.id}, ${notification.createdAt})`;
-  await recordChange(ctx, { event: 'notification.created', topics: [topics.user(userId)], data: notification });
+    entityType: 'thread',
+    entityId: thread.id,
+  });
 }
 
 export async function assignThread(ctx: Ctx, id: string, input: z.infer<typeof threadAssign>) {
@@ -323,8 +301,8 @@ export async function assignThread(ctx: Ctx, id: string, input: z.infer<typeof t
   if (input.teamId !== undefined) changes.teamId = input.teamId;
   await sql`update app.threads set ${sql(changes as never)} where id = ${id} and org_id = ${ctx.orgId}`;
   const updated = await loadThread(ctx, id);
-  await announce(ctx, input.assigneeId === null ? 'thread.unassigned' : 'thread.assigned', updated, input);
-  if (input.assigneeId && input.assigneeId !== current.assigneeId && input.assigneeId !== ctx.userId) {
+  await announceThread(ctx, input.assigneeId === null ? 'thread.unassigned' : 'thread.assigned', id, { data: input });
+  if (input.assigneeId && input.assigneeId !== current.assigneeId) {
     await notifyAssignee(ctx, updated, input.assigneeId);
   }
   return updated;

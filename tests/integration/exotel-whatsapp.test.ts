@@ -178,12 +178,13 @@ describe('incoming WhatsApp messages', () => {
     const events = (await since()).map((b) => b.event);
     expect(events).toEqual(expect.arrayContaining(['contact.created', 'thread.created', 'message.created']));
 
-    // The next message goes to the same open thread; once it is resolved, a new one opens.
+    // The next message goes to the same open thread; once it is closed, a new one opens (the rule every
+    // channel shares: tests/integration/reopen-rule.test.ts).
     await hook(channelId, secret, { whatsapp: { messages: [icm('+91 98765 00002', { type: 'text', text: { body: 'And the VGM?' } })] } });
     const threads = await db.sql<any[]>`select id, message_count from app.threads where counterpart = '+919876500002'`;
     expect(threads).toHaveLength(1);
     expect(threads[0].messageCount).toBe(2);
-    await db.sql`update app.threads set status = 'resolved', resolved_at = now() where id = ${t.id}`;
+    await db.sql`update app.threads set status = 'closed', closed_at = now() where id = ${t.id}`;
     await hook(channelId, secret, { whatsapp: { messages: [icm('919876500002', { type: 'text', text: { body: 'New booking' } })] } });
     const again = await db.sql<any[]>`select id, previous_thread_id from app.threads where counterpart = '+919876500002' order by created_at`;
     expect(again).toHaveLength(2);

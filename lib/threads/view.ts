@@ -1,0 +1,40 @@
+// The thread as every event shows it: one shape for `thread.*` on every channel and route. Events on
+// organization topics are heard by every member, so the view carries nothing about one member (their
+// read state goes to `user:{id}` as `thread.read_state`); a client compares lastMessageAt with its own
+// read time, or refetches the thread, to update its unread mark.
+import type { Ctx } from '../context.js';
+import { recordChange, topics, type Change } from '../realtime.js';
+
+export const threadColumns = (sql: Ctx['sql']) => sql`
+  t.id, t.subject, t.status, t.priority, t.channel, t.channel_id, t.customer_id, t.contact_id, t.counterpart,
+  t.assignee_id, t.team_id, t.tags, t.snoozed_until, t.snippet, t.message_count, t.first_inbound_at,
+  t.last_inbound_at, t.first_outbound_at, t.last_outbound_at, t.last_message_at, t.last_activity_at,
+  t.resolved_at, t.closed_at, t.previous_thread_id, t.intent, t.sentiment, t.sentiment_score, t.urgency,
+  t.first_response_due_at, t.next_response_due_at, t.resolution_due_at, t.sla_breached_at,
+  t.created_by, t.created_at, t.updated_at`;
+
+export type ThreadView = Record<string, unknown> & { id: string };
+
+/** The event view of one thread: its row and its customer's name. */
+export async function threadView(ctx: Ctx, threadId: string): Promise<ThreadView | undefined> {
+  const sql = ctx.sql;
+  const [thread] = await sql<ThreadView[]>`
+    select ${threadColumns(sql)}, c.name as customer_name
+    from app.threads t left join app.customers c on c.id = t.customer_id
+    where t.id = ${threadId} and t.org_id = ${ctx.orgId}`;
+  return thread;
+}
+
+export type ThreadEvent = 'thread.created' | 'thread.updated' | 'thread.assigned' | 'thread.unassigned';
+
+/** Announces a thread's change on the organization's and the thread's topics, with its audit row. */
+export async function announceThread(ctx: Ctx, event: ThreadEvent, threadId: string, audit?: Omit<NonNullable<Change['audit']>, 'entityType' | 'entityId'>) {
+  const thread = await threadView(ctx, threadId);
+  if (!thread) return;
+  await recordChange(ctx, {
+    event,
+    topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, threadId)],
+    data: thread,
+    audit: audit && { ...audit, entityType: 'thread', entityId: threadId },
+  });
+}
