@@ -73,7 +73,7 @@ async function threadFor(ctx: Ctx, channel: ExotelChannel, number: string, name:
   const [previous] = await sql<{ id: string; status: string; resolvedAt: Date | null }[]>`
     select id, status, resolved_at from app.threads
     where org_id = ${ctx.orgId} and counterpart_key = app.index_key(${number}) and counterpart = ${number}
-      and channel = ${channel.kind} and channel_id = ${channel.id}
+      and channel = ${channel.kind} and channel_id = ${channel.id} and merged_into_thread_id is null
     order by last_activity_at desc limit 1`;
   if (previous && continuesThread(previous, at)) return { id: previous.id, created: false, contact };
   const subject = `${LABEL[channel.kind]} ${name ? `${name} (${number})` : number}`;

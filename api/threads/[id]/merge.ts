@@ -1,0 +1,10 @@
+import { idParams } from '../../../lib/http/params.js';
+import { route } from '../../../lib/http/route.js';
+import { mergeThreads, threadMerge } from '../../../lib/threads/regroup.js';
+
+export { OPTIONS } from '../../../lib/http/cors.js';
+
+// POST /api/threads/{id}/merge – merge this thread into the thread `into` names; answers the thread that stays
+export const POST = route({ action: 'threads.write', params: idParams, body: threadMerge }, ({ ctx, params, body }) =>
+  mergeThreads(ctx, params.id, body),
+);
