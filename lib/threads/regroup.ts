@@ -136,7 +136,7 @@ async function carryReadState(ctx: Ctx, fromId: string, to: { id: string; lastMe
   const human = incoming.filter((m) => m.human).map((m) => m.occurredAt.getTime());
   const incomingLast = human.length ? new Date(Math.max(...human)) : null;
   const members = await ctx.sql<{ userId: string }[]>`
-    select user_id from app.carry_thread_reads(${fromId}::uuid, ${to.id}::uuid, ${to.lastMessageAt}::timestamptz, ${incomingLast}::timestamptz)`;
+    select reader as user_id from app.carry_thread_reads(${fromId}::uuid, ${to.id}::uuid, ${to.lastMessageAt}::timestamptz, ${incomingLast}::timestamptz)`;
   if (!members.length) return;
   // Unread as the inbox reckons it (GET /api/threads), for each member decided.
   const states = await ctx.sql<{ userId: string; unread: boolean }[]>`

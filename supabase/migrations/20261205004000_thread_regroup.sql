@@ -51,7 +51,7 @@ create trigger threads_refuse_merged_edit
 -- only write their own read rows, so this runs with the owner's rights, for the server only, after
 -- the checks the policies make. Returns the members whose state on the destination it decided.
 create or replace function app.carry_thread_reads(from_thread uuid, to_thread uuid, to_last timestamptz, incoming_last timestamptz)
-returns table (user_id uuid, unread boolean)
+returns table (reader uuid, unread boolean)
 language plpgsql security definer set search_path = '' as $$
 declare
   org uuid := app.acting_org();
