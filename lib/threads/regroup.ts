@@ -213,6 +213,7 @@ export async function mergeThreads(ctx: Ctx, id: string, input: z.infer<typeof t
       channel_id = coalesce(channel_id, ${from.channelId}::uuid),
       assignee_id = coalesce(assignee_id, ${from.assigneeId}::uuid),
       team_id = coalesce(team_id, ${from.teamId}::uuid),
+      previous_thread_id = nullif(previous_thread_id, ${id}::uuid),
       ${tags.length !== to.tags.length ? sql`tags = ${tags}::text[],` : sql``}
       ${priority !== to.priority ? sql`priority = ${priority},` : sql``}
       ${reopen ? sql`status = 'open', snoozed_until = null, resolved_at = null, closed_at = null,` : sql``}

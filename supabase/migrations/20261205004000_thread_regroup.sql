@@ -10,6 +10,8 @@ alter table app.threads
 create index threads_merged_into_idx on app.threads (org_id, merged_into_thread_id) where merged_into_thread_id is not null;
 
 -- A merged thread takes no new message, note or action (BX409: the API answers 409 with the message).
+-- The key-share lock is the one the foreign key takes anyway, taken first: a write racing a merge waits
+-- for it and then reads the thread as the merge left it, so nothing lands on a thread just merged.
 create or replace function app.refuse_merged_thread() returns trigger
 language plpgsql security definer set search_path = '' as $$
 declare
@@ -18,7 +20,7 @@ begin
   if new.thread_id is null then
     return new;
   end if;
-  select t.merged_into_thread_id into target from app.threads t where t.id = new.thread_id;
+  select t.merged_into_thread_id into target from app.threads t where t.id = new.thread_id for key share;
   if target is not null then
     raise exception 'thread % was merged into thread %', new.thread_id, target using errcode = 'BX409';
   end if;

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem } from '../../lib/context.js';
 import { ingestEmail } from '../../lib/email/ingest.js';
 import { parseEmail } from '../../lib/email/parse.js';
+import type { ExotelChannel } from '../../lib/exotel/common.js';
+import { ingestExotelMessage } from '../../lib/exotel/inbound.js';
+import { FAKE_EXOTEL } from '../helpers/fake-exotel.js';
 import { subjectTag, tokenAddress } from '../../lib/email/threading.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { mail, type MailSpec } from '../helpers/mail.js';
@@ -210,6 +213,30 @@ describe('merging two threads of one customer', () => {
     expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
     const survivor = results.find((r) => r.status === 200)!.body.id;
     expect((await threadRow(survivor)).messageCount).toBe(2);
+  });
+});
+
+describe('merging WhatsApp threads', () => {
+  it("sends the customer's next WhatsApp message to the thread the number's thread was merged into", async () => {
+    const created = await org.json('POST', '/api/channels', {
+      as: 'admin',
+      body: { kind: 'whatsapp', name: 'WA', address: `+91 22 4${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')} 0`, exotel: { ...FAKE_EXOTEL, subdomain: 'api.exotel.com' } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const [channel] = await db.sql<ExotelChannel[]>`select * from app.channels where id = ${created.body.id}`;
+    const number = `+9198${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
+    const message = (text: string) =>
+      asSystem(org.id, `test:${randomUUID()}`, [], (ctx) =>
+        ingestExotelMessage(ctx, channel!, { from: number, name: null, occurredAt: new Date(), contentType: 'text', text, media: null, metadata: {}, providerId: null, dedupeKey: randomUUID() }),
+      );
+    const first = await message('Is the container released?');
+    // The thread that stays is with another number of the customer: only the pointer leads there.
+    const survivor = await org.json('POST', '/api/threads', { body: { subject: 'Release of MSKU container', channel: 'whatsapp', counterpart: '+919800000001' } });
+    const merged = await org.json('POST', `/api/threads/${first.threadId}/merge`, { body: { into: survivor.body.id } });
+    expect(merged.status, JSON.stringify(merged.body)).toBe(200);
+    const next = await message('Any news?');
+    expect(next.threadId).toBe(survivor.body.id);
+    expect(await threadRow(survivor.body.id)).toMatchObject({ messageCount: 2, status: 'open' });
   });
 });
 
