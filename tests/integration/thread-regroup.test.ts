@@ -202,6 +202,30 @@ describe('merging two threads of one customer', () => {
     expect(await threadRow(a!.threadId)).toMatchObject({ messageCount: 1, mergedIntoThreadId: null, status: 'open' });
   });
 
+  it('refuses a note written while a merge holds the thread, once the merge commits', async () => {
+    const from = `vik.${randomUUID().slice(0, 6)}@freemail.example`;
+    const [keep] = await conversation(from, 'Stays', [daysAgo(4)]);
+    const [goes] = await conversation(from, 'Goes', [daysAgo(3)]);
+    let release!: () => void;
+    let locked!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+    // A merge (which locks its threads as lockThreads does), left uncommitted while a member writes a note.
+    const merging = db.sql.begin(async (tx) => {
+      await tx`select id from app.threads where id = any(${[keep!.threadId, goes!.threadId]}::uuid[]) order by id for update`;
+      await tx`update app.threads set status = 'closed', merged_into_thread_id = ${keep!.threadId} where id = ${goes!.threadId}`;
+      locked();
+      await held;
+    });
+    await lockTaken;
+    const note = org.json('POST', `/api/threads/${goes!.threadId}/notes`, { body: { body: 'Written during the merge' } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    release();
+    await merging;
+    expect((await note).status).toBe(409);
+    expect(await db.sql`select 1 from app.notes where thread_id = ${goes!.threadId}`).toHaveLength(0);
+  });
+
   it('settles two merges of the same threads in opposite directions: one merges, the other is told where it went', async () => {
     const from = `rita.${randomUUID().slice(0, 6)}@freemail.example`;
     const [p] = await conversation(from, 'Customs query', [daysAgo(4)]);
@@ -338,12 +362,18 @@ describe('moving a message', () => {
     const [acme, zenith] = [await customer('Acme'), await customer('Zenith')];
     const [a1, a2] = await conversation(acme.address('ops'), 'Acme rates', [daysAgo(6), daysAgo(2)]);
     const [z1] = await conversation(zenith.address('ops'), 'Zenith rates', [daysAgo(4)]);
+    // An action about the moved message (as a missed call opens one) goes with it; the others stay.
+    const about = await org.json('POST', '/api/actions', { body: { title: 'Call back', type: 'call_back', description: `call:${a2!.messageId}`, threadId: a1!.threadId } });
+    const general = await org.json('POST', '/api/actions', { body: { title: 'Quote the Acme rates', threadId: a1!.threadId } });
     const since = await broadcastsSince(db.sql);
     const res = await org.json('POST', `/api/messages/${a2!.messageId}/move`, { body: { threadId: z1!.threadId } });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ id: a2!.messageId, threadId: z1!.threadId });
     expect(await threadRow(a1!.threadId)).toMatchObject({ messageCount: 1, lastMessageAt: await occurred(a1!.messageId), snippet: 'Please confirm 0' });
     expect(await threadRow(z1!.threadId)).toMatchObject({ messageCount: 2, lastMessageAt: await occurred(a2!.messageId), snippet: 'Please confirm 1' });
+
+    expect((await org.json('GET', `/api/actions/${about.body.id}`)).body.threadId).toBe(z1!.threadId);
+    expect((await org.json('GET', `/api/actions/${general.body.id}`)).body.threadId).toBe(a1!.threadId);
 
     const events = await since();
     expect(events.filter((e) => e.event === 'message.updated').map((e) => e.topic).sort()).toEqual(
