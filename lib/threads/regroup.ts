@@ -144,9 +144,9 @@ async function carryReadState(ctx: Ctx, fromId: string, to: { id: string; lastMe
     from unnest(${members.map((m) => m.userId)}::uuid[]) u(user_id)
     join app.threads t on t.id = ${to.id} and t.org_id = ${ctx.orgId}
     left join app.thread_reads r on r.thread_id = t.id and r.user_id = u.user_id`;
-  for (const m of states) {
-    await recordChange(ctx, { event: 'thread.read_state', topics: [topics.user(m.userId)], data: { threadId: to.id, unread: m.unread } });
-  }
+  await Promise.all(
+    states.map((m) => recordChange(ctx, { event: 'thread.read_state', topics: [topics.user(m.userId)], data: { threadId: to.id, unread: m.unread } })),
+  );
 }
 
 /** Moves the thread's messages that `where` picks and returns them in conversation order. */
@@ -160,8 +160,9 @@ async function moveMessages(ctx: Ctx, fromId: string, toId: string, where: Retur
     select id, occurred_at, human from moved order by occurred_at, arrival`;
 }
 
+/** `message.updated` for each moved message, on the thread it left and the one it is on (pipelined: one write). */
 async function announceMoved(ctx: Ctx, fromId: string, moved: MovedMessage[], audit?: { action: string; data?: unknown }): Promise<void> {
-  for (const m of moved) await announceMessage(ctx, m.id, audit, 'message.updated', fromId);
+  await Promise.all(moved.map((m) => announceMessage(ctx, m.id, audit, 'message.updated', fromId)));
 }
 
 /**
