@@ -41,7 +41,8 @@ export class ResponseSchemaError extends Error {
     readonly status: number,
     readonly problems: string[],
   ) {
-    super(`${route} answered ${status}, which does not match its declared response schema:\n  ${problems.join('\n  ')}`);
+    const shown = problems.length > 12 ? [...problems.slice(0, 12), `... and ${problems.length - 12} more`] : problems;
+    super(`${route} answered ${status}, which does not match its declared response schema:\n  ${shown.join('\n  ')}`);
     this.name = 'ResponseSchemaError';
   }
 }
