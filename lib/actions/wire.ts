@@ -30,6 +30,6 @@ export const actionWire = z.strictObject({
   overdue: z.boolean(),
   threadSubject: z.string().nullable(),
   shipmentReference: z.string().nullable(),
-});
+}).meta({ id: 'Action' });
 
 export const actionPageWire = pageOf(actionWire);

@@ -20,13 +20,13 @@ export const contactWire = z.strictObject({
   isPrimary: z.boolean(),
   createdAt: wireInstant,
   updatedAt: wireInstant,
-});
+}).meta({ id: 'Contact' });
 
 /** POST and PATCH: the contact and, when a number was typed without its country code, the region it was read in. */
 export const contactWrittenWire = contactWire.extend({
   phoneRegionAssumed: z
     .strictObject({ region: z.string().regex(/^[A-Z]{2}$/), source: z.enum(['setting', 'timezone', 'none']), fields: z.array(z.string()) })
     .optional(),
-});
+}).meta({ id: 'ContactWritten' });
 
 export const contactPageWire = pageOf(contactWire);

@@ -21,7 +21,7 @@ export const customerWire = z.strictObject({
   ownerId: wireId.nullable(),
   createdAt: wireInstant,
   updatedAt: wireInstant,
-});
+}).meta({ id: 'Customer' });
 
 /** GET /api/customers/{id}: the customer with its contacts (primary first, up to 200). */
 export const customerDetailWire = customerWire.extend({
@@ -37,6 +37,6 @@ export const customerDetailWire = customerWire.extend({
       isPrimary: z.boolean(),
     }),
   ),
-});
+}).meta({ id: 'CustomerDetail' });
 
 export const customerPageWire = pageOf(customerWire);

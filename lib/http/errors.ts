@@ -39,7 +39,7 @@ export const errorWire = z.strictObject({
     details: z.looseObject({ issues: z.array(z.strictObject({ path: z.string().min(1), message: z.string().min(1) })).optional() }).optional(),
     requestId: z.string().min(1),
   }),
-});
+}).meta({ id: 'Error' });
 
 export function errorResponse(error: AppError, requestId: string, headers?: HeadersInit): Response {
   const h = new Headers(headers);

@@ -25,7 +25,7 @@ export const MESSAGE_STATUSES = [
 export const MESSAGE_CONTENT_TYPES = ['text', 'html', 'image', 'document', 'audio', 'video', 'location', 'contacts', 'template', 'call'] as const;
 
 /** An address on a message: email recipients carry a display name (null when none was given). */
-export const recipientWire = z.strictObject({ address: z.string(), name: z.string().nullable().optional() });
+export const recipientWire = z.strictObject({ address: z.string(), name: z.string().nullable().optional() }).meta({ id: 'Recipient' });
 
 export const attachmentSummaryWire = z.strictObject({
   id: wireId,
@@ -35,7 +35,7 @@ export const attachmentSummaryWire = z.strictObject({
   inline: z.boolean(),
   contentId: z.string().nullable(),
   status: z.enum(['pending', 'ready', 'quarantined']),
-});
+}).meta({ id: 'MessageAttachment' });
 
 export const messageWire = z.strictObject({
   id: wireId,
@@ -85,6 +85,6 @@ export const messageWire = z.strictObject({
   createdAt: wireInstant,
   updatedAt: wireInstant,
   attachments: z.array(attachmentSummaryWire),
-});
+}).meta({ id: 'Message' });
 
 export const messagePageWire = pageOf(messageWire);

@@ -14,6 +14,6 @@ export const noteWire = z.strictObject({
   mentions: z.array(wireId),
   createdAt: wireInstant,
   updatedAt: wireInstant,
-});
+}).meta({ id: 'Note' });
 
 export const notePageWire = pageOf(noteWire);

@@ -54,7 +54,7 @@ export const threadWire = z.strictObject({
   customerName: z.string().nullable(),
   /** For the caller: a message arrived after they last read the thread. */
   unread: z.boolean(),
-});
+}).meta({ id: 'Thread' });
 
 /** GET /api/threads/{id}: the thread with its customer, contact and linked shipments. */
 export const threadDetailWire = threadWire.extend({
@@ -74,9 +74,9 @@ export const threadDetailWire = threadWire.extend({
       matchedIdentifier: z.string().nullable(),
     }),
   ),
-});
+}).meta({ id: 'ThreadDetail' });
 
 export const threadPageWire = pageOf(threadWire);
 
 /** PUT/DELETE /api/threads/{id}/read: the caller's read state of the thread. */
-export const threadReadStateWire = z.strictObject({ threadId: wireId, unread: z.boolean() });
+export const threadReadStateWire = z.strictObject({ threadId: wireId, unread: z.boolean() }).meta({ id: 'ThreadReadState' });

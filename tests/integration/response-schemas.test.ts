@@ -51,6 +51,23 @@ describe('response schemas', () => {
     expect(undeclared).toEqual([]);
   });
 
+  it('every declared schema converts to JSON Schema, the entities as named components (for the OpenAPI document)', async () => {
+    const names = new Set<string>();
+    for (const r of router.routes) {
+      const path = r.pattern.replace(/\[[^\]]+\]/g, 'x');
+      for (const method of METHODS) {
+        const declared = declaredResponses((await router.match(method, path))?.handler) ?? {};
+        for (const [status, schema] of Object.entries(declared)) {
+          if (!schema) continue;
+          const json = z.toJSONSchema(schema, { io: 'output' }) as { $defs?: Record<string, unknown>; $ref?: string };
+          expect(json, `${method} ${r.pattern} ${status}`).toBeTypeOf('object');
+          for (const name of Object.keys(json.$defs ?? {})) names.add(name);
+        }
+      }
+    }
+    expect([...names].sort()).toEqual(expect.arrayContaining(['Action', 'Contact', 'Customer', 'Message', 'Note', 'Thread', 'ThreadDetail']));
+  });
+
   it('fails a test whose route answers a field its schema lacks (drift)', async () => {
     const thread = (await org.json('POST', '/api/threads', { body: { subject: 'Drift check' } })).body;
     expect((await org.json('GET', `/api/threads/${thread.id}`)).status).toBe(200);
