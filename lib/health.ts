@@ -1,5 +1,6 @@
 // What /api/health reports: database reachable, migrations current, which adapters are active, and
 // how far behind the job queue is (a stalled queue makes the report degraded).
+import * as z from 'zod';
 import { config } from './config.js';
 import { db, type Sql } from './db/client.js';
 import { migrationState, type MigrationState } from './db/migrate.js';
@@ -85,3 +86,26 @@ export async function health() {
   const ok = database.ok && migrations.ok && jobs.ok;
   return { status: ok ? 'ok' : 'degraded', env: c.env, database, migrations, jobs, adapters };
 }
+
+const versions = z.array(z.string());
+
+/** The report in wire form, both when ok (200) and degraded (503). */
+export const healthWire = z.strictObject({
+  status: z.enum(['ok', 'degraded']),
+  env: z.string(),
+  database: z.strictObject({ ok: z.boolean(), latencyMs: z.number().optional(), error: z.string().optional() }),
+  migrations: z.strictObject({ ok: z.boolean(), pending: versions, outOfOrder: versions, edited: versions }),
+  jobs: z.union([
+    z.strictObject({
+      mode: z.string(),
+      ok: z.boolean(),
+      due: z.number().int(),
+      oldestDueSeconds: z.number().int(),
+      running: z.number().int(),
+      expiredLeases: z.number().int(),
+      dead: z.number().int(),
+    }),
+    z.strictObject({ mode: z.string(), ok: z.literal(false), error: z.string().optional() }),
+  ]),
+  adapters: z.record(z.string(), z.string()),
+});

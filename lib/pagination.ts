@@ -1,6 +1,7 @@
 // Cursor pagination: an opaque cursor (base64url JSON of the sort key of the last row) and a capped
 // limit; every list answers { data, nextCursor }.
 import * as z from 'zod';
+import type { Tx } from './db/client.js';
 import { invalid } from './errors.js';
 
 export const pageQuery = {
@@ -45,3 +46,11 @@ export const csvList = <T extends z.ZodType>(item: T) =>
   );
 
 export const booleanQuery = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/**
+ * A timestamp column as microsecond-exact UTC text, selected `as <alias>` for a cursor. A cursor made
+ * from a JavaScript Date keeps only milliseconds, so rows stamped within one millisecond would be
+ * skipped or repeated at a page boundary.
+ */
+export const exactInstant = (sql: Tx, column: string, alias: string) =>
+  sql`to_char(${sql.unsafe(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as ${sql.unsafe(alias)}`;

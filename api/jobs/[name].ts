@@ -1,4 +1,5 @@
-import { executeDelivery } from '../../lib/jobs/executor.js';
+import { withResponses } from '../../lib/http/responses.js';
+import { deliveryResponses, executeDelivery } from '../../lib/jobs/executor.js';
 
 // POST /api/jobs/{name} – QStash delivers a job here (signature verified on the raw body)
-export const POST = (request: Request) => executeDelivery(request);
+export const POST = withResponses((request: Request) => executeDelivery(request), deliveryResponses);

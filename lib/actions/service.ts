@@ -6,7 +6,7 @@ import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { notify } from '../notifications/notify.js';
 import { invalid, notFound } from '../errors.js';
-import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../pagination.js';
+import { booleanQuery, csvList, decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { requireActiveMember } from '../org/members.js';
 import { recordChange, topics } from '../realtime.js';
 import { PRIORITIES } from '../threads/service.js';
@@ -91,8 +91,7 @@ const actionSelect = (sql: Ctx['sql']) => sql`
     m.display_name as assignee_name, a.due_at, a.completed_at, a.source, a.created_by, a.created_at, a.updated_at,
     (a.due_at is not null and a.due_at < now() and a.status in ('open', 'in_progress')) as overdue,
     t.subject as thread_subject, s.reference as shipment_reference,
-    to_char(a.due_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sort_due,
-    to_char(a.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sort_created
+    ${exactInstant(sql, 'a.due_at', 'sort_due')}, ${exactInstant(sql, 'a.created_at', 'sort_created')}
   from app.actions a
   left join app.members m on m.org_id = a.org_id and m.user_id = a.assignee_id
   left join app.threads t on t.org_id = a.org_id and t.id = a.thread_id

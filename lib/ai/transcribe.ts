@@ -7,7 +7,7 @@ import { experimental_transcribe as transcribe } from 'ai';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { defineJob, PermanentJobError } from '../jobs/registry.js';
-import { recordChange, topics } from '../realtime.js';
+import { announceMessage } from '../messages/announce.js';
 import { storage, StorageError } from '../storage/index.js';
 import { enqueueAnalysis, jobSpecs } from '../jobs/specs.js';
 
@@ -36,18 +36,12 @@ async function loadCall(ctx: Ctx, messageId: string): Promise<CallRow | undefine
 
 /** Stores the transcription state (and the transcript, when there is one) and announces `message.updated`. */
 async function record(ctx: Ctx, call: CallRow, state: TranscriptionState, transcript?: string): Promise<void> {
-  const [row] = await ctx.sql<{ updatedAt: Date; transcript: string | null }[]>`
+  await ctx.sql`
     update app.messages set
       transcript = ${transcript === undefined ? ctx.sql`transcript` : transcript},
       metadata = metadata || ${ctx.sql.json({ transcription: state } as never)}
-    where id = ${call.id}
-    returning updated_at, transcript`;
-  await recordChange(ctx, {
-    event: 'message.updated',
-    topics: [topics.thread(ctx.orgId, call.threadId)],
-    data: { id: call.id, threadId: call.threadId, transcript: row!.transcript, transcription: state, updatedAt: row!.updatedAt },
-    audit: { action: `message.transcription_${state.status}`, entityType: 'message', entityId: call.id, data: state },
-  });
+    where id = ${call.id}`;
+  await announceMessage(ctx, call.id, { action: `message.transcription_${state.status}`, data: state });
 }
 
 export const transcribeCallJob = defineJob({

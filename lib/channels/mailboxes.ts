@@ -7,7 +7,7 @@ import { openSecret, sealSecret, SecretUnavailableError, type SealedSecret } fro
 import { ImapConnectError, listFolders, type ImapLogin, type ImapServer } from '../email/imap.js';
 import { checkTokenUrl, DEFAULT_TOKEN_URLS, exchangeRefreshToken, OAUTH_PROVIDERS, OAuthError, type OAuthProvider } from '../email/oauth.js';
 import { AppError, invalid, notFound } from '../errors.js';
-import { decodeCursor, pageQuery, toPage } from '../pagination.js';
+import { decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { recordChange, topics } from '../realtime.js';
 import { createExotelChannel, exotelChannelCreates, exotelChannelView, exotelUpdateFields, updateExotelChannel } from './exotel-channels.js';
 import { HostRefusedError, resolvePublicHost } from './net-guard.js';
@@ -275,15 +275,15 @@ const cursorShape = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
 export async function listChannels(ctx: Ctx, q: z.infer<typeof channelListQuery>) {
   const sql = ctx.sql;
   const after = decodeCursor(q.cursor, cursorShape);
-  const rows = await sql<ChannelRow[]>`
-    select ${channelColumns(sql)} from app.channels c
+  const rows = await sql<(ChannelRow & { sortAt: string })[]>`
+    select ${channelColumns(sql)}, ${exactInstant(sql, 'c.created_at', 'sort_at')} from app.channels c
     where c.org_id = ${ctx.orgId}
       ${q.kind ? sql`and c.kind = ${q.kind}` : sql``}
       ${q.status ? sql`and c.status = ${q.status}` : sql``}
       ${after ? sql`and (c.created_at, c.id) > (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
     order by c.created_at, c.id
     limit ${sql.unsafe(String(q.limit + 1))}`;
-  const page = toPage(rows, q.limit, (r) => [r.createdAt.toISOString(), r.id]);
+  const page = toPage(rows, q.limit, (r) => [r.sortAt, r.id]);
   const folders = await foldersOf(
     ctx,
     page.data.filter((r) => r.kind === 'email').map((r) => r.id),

@@ -103,9 +103,22 @@ function notFoundResponse(request: Request): Response {
   });
 }
 
+/** The route a request's path resolves to, and the function that answers its method (HEAD falls back to GET). */
+export interface RouteMatch {
+  route: RouteEntry;
+  /** The path parameters, percent-decoded. */
+  params: Record<string, string>;
+  handler: Handler | undefined;
+  /** The methods the file exports (for 405's Allow). */
+  exported: string[];
+  headFromGet: boolean;
+}
+
 export interface Router {
   routes: RouteEntry[];
   fetch(request: Request): Promise<Response>;
+  /** The route and handler that answer a method on a path (undefined: no route, a 404), e.g. to read its declared response schemas. */
+  match(method: string, pathname: string): Promise<RouteMatch | undefined>;
 }
 
 export function createRouter(apiDir = defaultApiDir): Router {
@@ -120,47 +133,56 @@ export function createRouter(apiDir = defaultApiDir): Router {
     return m;
   };
 
+  const match = async (method: string, pathname: string): Promise<RouteMatch | undefined> => {
+    for (const r of routes) {
+      const found = r.regex.exec(pathname);
+      if (!found) continue;
+      const mod = await load(r.file);
+      const exported = METHODS.filter((m) => typeof mod[m] === 'function');
+      const upper = method.toUpperCase();
+      const own = mod[upper] as Handler | undefined;
+      const headFromGet = upper === 'HEAD' && !own && typeof mod.GET === 'function';
+      const params = Object.fromEntries(r.params.map((name, i) => [name, decodeSegment(found[i + 1]!)]));
+      return { route: r, params, handler: headFromGet ? (mod.GET as Handler) : own, exported, headFromGet };
+    }
+    return undefined;
+  };
+
   return {
     routes,
+    match,
     async fetch(request: Request): Promise<Response> {
       const url = new URL(request.url);
-      for (const r of routes) {
-        const match = r.regex.exec(url.pathname);
-        if (!match) continue;
-        const mod = await load(r.file);
-        const exported = METHODS.filter((m) => typeof mod[m] === 'function');
-        const method = request.method.toUpperCase();
-        let handler = mod[method] as Handler | undefined;
-        const headFromGet = method === 'HEAD' && !handler && typeof mod.GET === 'function';
-        if (headFromGet) handler = mod.GET as Handler;
-        if (!handler) {
-          const allow = new Set<string>(exported);
-          if (allow.has('GET')) allow.add('HEAD');
-          const requestId = randomUUID();
-          return Response.json(errorBody('method_not_allowed', `${method} is not allowed on ${r.pattern}`, requestId), {
-            status: 405,
-            headers: { allow: [...allow].join(', '), 'x-request-id': requestId },
-          });
-        }
-        // Vercel passes dynamic segments as query parameters on the request URL.
-        const target = new URL(url);
-        r.params.forEach((name, i) => target.searchParams.set(name, decodeSegment(match[i + 1]!)));
-        const forwarded =
-          r.params.length === 0
-            ? request
-            : new Request(target, {
-                method: request.method,
-                headers: request.headers,
-                body: method === 'GET' || method === 'HEAD' ? undefined : request.body,
-                duplex: 'half',
-                signal: request.signal,
-              } as RequestInit);
-        const headRequest = headFromGet ? new Request(forwarded.url, { method: 'GET', headers: forwarded.headers }) : forwarded;
-        const response = await handler(headRequest);
-        if (method === 'HEAD') return new Response(null, { status: response.status, headers: response.headers });
-        return response;
+      const method = request.method.toUpperCase();
+      const matched = await match(method, url.pathname);
+      if (!matched) return notFoundResponse(request);
+      const { route: r, handler, headFromGet } = matched;
+      if (!handler) {
+        const allow = new Set<string>(matched.exported);
+        if (allow.has('GET')) allow.add('HEAD');
+        const requestId = randomUUID();
+        return Response.json(errorBody('method_not_allowed', `${method} is not allowed on ${r.pattern}`, requestId), {
+          status: 405,
+          headers: { allow: [...allow].join(', '), 'x-request-id': requestId },
+        });
       }
-      return notFoundResponse(request);
+      // Vercel passes dynamic segments as query parameters on the request URL.
+      const target = new URL(url);
+      for (const [name, value] of Object.entries(matched.params)) target.searchParams.set(name, value);
+      const forwarded =
+        r.params.length === 0
+          ? request
+          : new Request(target, {
+              method: request.method,
+              headers: request.headers,
+              body: method === 'GET' || method === 'HEAD' ? undefined : request.body,
+              duplex: 'half',
+              signal: request.signal,
+            } as RequestInit);
+      const headRequest = headFromGet ? new Request(forwarded.url, { method: 'GET', headers: forwarded.headers }) : forwarded;
+      const response = await handler(headRequest);
+      if (method === 'HEAD') return new Response(null, { status: response.status, headers: response.headers });
+      return response;
     },
   };
 }

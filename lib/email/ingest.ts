@@ -8,7 +8,6 @@ import type { Ctx } from '../context.js';
 import { extractIdentifiersFromMessage, type FreightIdentifiers } from '../logistics/identifiers.js';
 import { linkShipments } from '../logistics/links.js';
 import { CONTACT_EMAIL_MAX, contactName } from '../contacts/limits.js';
-import { recordChange, topics } from '../realtime.js';
 import { announceMessage } from '../messages/announce.js';
 import { continuesThread, rollUp } from '../threads/roll-up.js';
 import { counterpartLock, lockCounterpart, takeLocks } from '../threads/counterpart.js';
@@ -204,9 +203,7 @@ async function applyBounce(ctx: Ctx, email: ParsedEmail): Promise<void> {
       where org_id = ${ctx.orgId} and direction = 'outbound'
         and id in (select id from app.messages_known_by(${[bounce.originalMessageId]}::text[]))
       returning id, thread_id, status`;
-    for (const m of rows) {
-      await recordChange(ctx, { event: 'message.updated', topics: [topics.thread(ctx.orgId, m.threadId)], data: m });
-    }
+    for (const m of rows) await announceMessage(ctx, m.id, { action: 'message.bounced', data: { status: bounce.status ?? null } });
   }
   if (bounce.recipients.length) {
     await ctx.sql`

@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { DOWNLOAD_URL_SECONDS } from '../attachments/service.js';
 import type { Ctx } from '../context.js';
 import { AppError, conflict, notFound } from '../errors.js';
-import { decodeCursor, pageQuery, toPage } from '../pagination.js';
+import { decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { log } from '../log.js';
 import { recordChange, topics } from '../realtime.js';
 import { storage } from '../storage/index.js';
@@ -95,15 +95,15 @@ const cursorShape = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
 export async function listQuarantine(ctx: Ctx, q: z.infer<typeof quarantineListQuery>) {
   const sql = ctx.sql;
   const after = decodeCursor(q.cursor, cursorShape);
-  const rows = await sql<QuarantineRow[]>`
-    select ${sql.unsafe(COLUMNS)} from app.mail_quarantine q left join app.channels c on c.id = q.channel_id
+  const rows = await sql<(QuarantineRow & { sortAt: string })[]>`
+    select ${sql.unsafe(COLUMNS)}, ${exactInstant(sql, 'q.created_at', 'sort_at')} from app.mail_quarantine q left join app.channels c on c.id = q.channel_id
     where q.org_id = ${ctx.orgId}
       ${q.status === 'open' ? sql`and q.resolved_at is null` : q.status === 'resolved' ? sql`and q.resolved_at is not null` : sql``}
       ${q.channelId ? sql`and q.channel_id = ${q.channelId}` : sql``}
       ${q.folder ? sql`and q.folder = ${q.folder}` : sql``}
       ${after ? sql`and (q.created_at, q.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
     order by q.created_at desc, q.id desc limit ${sql.unsafe(String(q.limit + 1))}`;
-  const page = toPage(rows, q.limit, (r) => [r.createdAt.toISOString(), r.id]);
+  const page = toPage(rows, q.limit, (r) => [r.sortAt, r.id]);
   return { data: await Promise.all(page.data.map(withDownload)), nextCursor: page.nextCursor };
 }
 

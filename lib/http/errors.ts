@@ -1,6 +1,7 @@
 // The HTTP side of errors: the code-to-status table, the one JSON error shape
 // { error: { code, message, details?, requestId } }, and what database failures mean for a client.
 // HTTP statuses appear only here; domain code throws AppError (lib/errors.ts).
+import * as z from 'zod';
 import { AppError, type ErrorCode, type FieldIssue } from '../errors.js';
 
 /** The one code-to-status table. */
@@ -25,6 +26,20 @@ export const statusOf = (error: AppError): number => ERROR_STATUS[error.code];
 export function errorBody(code: ErrorCode, message: string, requestId: string, details?: unknown) {
   return { error: { code, message, ...(details === undefined ? {} : { details }), requestId } };
 }
+
+/**
+ * The error shape in wire form, the response schema of every 4xx and 5xx answer of every route (tests
+ * validate each one against it, and that its code is the one the status table maps to the status).
+ */
+export const errorWire = z.strictObject({
+  error: z.strictObject({
+    code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+    message: z.string().min(1),
+    /** What is at fault: `issues` names each field (`body.email`); some errors add their own keys. */
+    details: z.looseObject({ issues: z.array(z.strictObject({ path: z.string().min(1), message: z.string().min(1) })).optional() }).optional(),
+    requestId: z.string().min(1),
+  }),
+}).meta({ id: 'Error' });
 
 export function errorResponse(error: AppError, requestId: string, headers?: HeadersInit): Response {
   const h = new Headers(headers);

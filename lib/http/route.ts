@@ -14,6 +14,7 @@ import { AppError, fromZod, invalid } from '../errors.js';
 import { databaseUnavailable, errorResponse, fromDatabase, isDatabaseUnavailable } from './errors.js';
 import { can, type Action, type Role } from './permissions.js';
 import { rateLimitedPrincipal } from './rate-limit.js';
+import type { ResponseSchemas } from './responses.js';
 import { nulPath } from '../validation.js';
 
 type Schema = z.ZodType;
@@ -37,10 +38,19 @@ export interface RouteOptions<P extends Schema | undefined, Q extends Schema | u
    * statements (DATABASE_PREPARE); without them (Supavisor's transaction pooler) every plan is custom.
    */
   customPlans?: boolean;
+  /**
+   * What the route answers, per status, in wire form (lib/wire.ts; null for no body), e.g.
+   * `{ 200: threadPageWire, 201: threadWire }`. Error statuses share errorWire and are not declared here.
+   * Not checked while serving: the integration tests validate every response against these (see
+   * lib/http/responses.ts), and a success status a route does not declare fails them.
+   */
+  responses?: ResponseSchemas;
 }
 
 /** A Web handler that also tells which permission it checks (the security suite iterates these). */
-export type RouteHandler = ((request: Request) => Promise<Response>) & { meta: { action: Action; customPlans: boolean } };
+export type RouteHandler = ((request: Request) => Promise<Response>) & {
+  meta: { action: Action; customPlans: boolean; responses?: ResponseSchemas };
+};
 
 export interface RouteArgs<P, Q, B> {
   ctx: Ctx;
@@ -316,5 +326,5 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
     });
     return response;
   };
-  return Object.assign(fn, { meta: { action: options.action, customPlans: options.customPlans ?? false } });
+  return Object.assign(fn, { meta: { action: options.action, customPlans: options.customPlans ?? false, responses: options.responses } });
 }

@@ -2,7 +2,7 @@
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { notFound } from '../errors.js';
-import { decodeCursor, pageQuery, toPage } from '../pagination.js';
+import { decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { recordChange, topics } from '../realtime.js';
 import { jobDefinition } from './registry.js';
 
@@ -17,13 +17,14 @@ const columns = 'id, name, payload, status, attempts, max_attempts, run_at, dead
 export async function listJobs(ctx: Ctx, q: z.infer<typeof jobListQuery>) {
   const sql = ctx.sql;
   const after = decodeCursor(q.cursor, z.tuple([z.iso.datetime({ offset: true }), z.uuid()]));
-  const rows = await sql<{ id: string; updatedAt: Date }[]>`
-    select ${sql.unsafe(columns)} from app.outbox
+  const rows = await sql<{ id: string; sortAt: string }[]>`
+    select ${sql.unsafe(columns)}, ${exactInstant(sql, 'updated_at', 'sort_at')} from app.outbox
     where org_id = ${ctx.orgId} and status = ${q.status}
       ${q.name ? sql`and name = ${q.name}` : sql``}
       ${after ? sql`and (updated_at, id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
     order by updated_at desc, id desc limit ${sql.unsafe(String(q.limit + 1))}`;
-  return toPage(rows, q.limit, (r) => [r.updatedAt.toISOString(), r.id]);
+  const page = toPage(rows, q.limit, (r) => [r.sortAt, r.id]);
+  return { ...page, data: page.data.map(({ sortAt: _s, ...job }) => job) };
 }
 
 /**

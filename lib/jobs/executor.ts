@@ -4,7 +4,8 @@
 import * as z from 'zod';
 import { config } from '../config.js';
 import { AppError } from '../errors.js';
-import { errorResponse } from '../http/errors.js';
+import { errorResponse, errorWire } from '../http/errors.js';
+import type { ResponseSchemas } from '../http/responses.js';
 import { readBody, requestIdOf, toErrorResponse } from '../http/route.js';
 import { log } from '../log.js';
 import './all.js';
@@ -15,6 +16,17 @@ import { runJob } from './run.js';
 const delivery = z.object({ outboxId: z.uuid() });
 
 const STATUS = { done: 200, already: 200, dead: 200, missing: 200, retry: 500, busy: 503, early: 503 } as const;
+
+/** What a delivery answers QStash: its outcome (a 5xx when a retry may help), or the error shape. */
+const outcomeWire = z.union([
+  z.strictObject({ outcome: z.enum(Object.keys(STATUS) as [keyof typeof STATUS, ...(keyof typeof STATUS)[]]) }),
+  z.strictObject({ outcome: z.literal('ignored'), reason: z.string() }),
+]);
+export const deliveryResponses: ResponseSchemas = {
+  200: outcomeWire,
+  500: z.union([outcomeWire, errorWire]),
+  503: z.union([outcomeWire, errorWire]),
+};
 
 export async function executeDelivery(request: Request): Promise<Response> {
   const requestId = requestIdOf(request);

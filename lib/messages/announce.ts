@@ -10,7 +10,7 @@ export async function messageEventView(ctx: Ctx, messageId: string) {
     select id, thread_id, channel, channel_id, kind, direction, status, from_address, from_name, to_recipients, cc_recipients,
       reply_to, subject, snippet, content_type, rfc_message_id, provider_message_id, is_auto_reply, is_bounce, error_code,
       error_message, call_duration_seconds, intent, sentiment, urgency, author_id, occurred_at, sent_at, delivered_at, read_at,
-      failed_at, status_changed_at, created_at, updated_at
+      failed_at, status_changed_at, metadata -> 'transcription' as transcription, created_at, updated_at
     from app.messages where id = ${messageId} and org_id = ${ctx.orgId}`;
   return row;
 }

@@ -5,7 +5,7 @@ import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { makeSnippet } from '../email/quoted.js';
 import { AppError, invalid, notFound } from '../errors.js';
-import { decodeCursor, pageQuery, toPage } from '../pagination.js';
+import { decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { can } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
 import { channelSender } from './senders.js';
@@ -78,14 +78,14 @@ export async function listMessages(ctx: Ctx, threadId: string, q: z.infer<typeof
   // By the messages' own date, ties in the order they arrived.
   const after = decodeCursor(q.cursor, z.tuple([z.iso.datetime({ offset: true }), z.number().int()]));
   const asc = q.order === 'asc';
-  const rows = await sql<(Message & { arrival: string })[]>`
-    select ${columns(sql)}, m.arrival from app.messages m
+  const rows = await sql<(Message & { arrival: string; sortAt: string })[]>`
+    select ${columns(sql)}, m.arrival, ${exactInstant(sql, 'm.occurred_at', 'sort_at')} from app.messages m
     where m.org_id = ${ctx.orgId} and m.thread_id = ${threadId}
       ${after ? (asc ? sql`and (m.occurred_at, m.arrival) > (${after[0]}::timestamptz, ${after[1]}::bigint)` : sql`and (m.occurred_at, m.arrival) < (${after[0]}::timestamptz, ${after[1]}::bigint)`) : sql``}
     order by m.occurred_at ${asc ? sql`asc` : sql`desc`}, m.arrival ${asc ? sql`asc` : sql`desc`}
     limit ${sql.unsafe(String(q.limit + 1))}`;
-  const page = toPage(rows, q.limit, (r) => [r.occurredAt.toISOString(), Number(r.arrival)]);
-  return { ...page, data: page.data.map(({ arrival: _a, ...m }) => m) };
+  const page = toPage(rows, q.limit, (r) => [r.sortAt, Number(r.arrival)]);
+  return { ...page, data: page.data.map(({ arrival: _a, sortAt: _s, ...m }) => m) };
 }
 
 export async function getMessage(ctx: Ctx, id: string): Promise<Message> {

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { notify } from '../notifications/notify.js';
 import { AppError, invalid, notFound } from '../errors.js';
-import { decodeCursor, pageQuery, toPage } from '../pagination.js';
+import { decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { can } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
 
@@ -126,8 +126,7 @@ async function resolveMentions(ctx: Ctx, text: string, explicit: string[] | unde
 
 const noteSelect = (sql: Ctx['sql']) => sql`
   select n.id, n.thread_id, n.author_id, m.display_name as author_name, n.body, n.mentions, n.created_at, n.updated_at,
-    -- Microsecond-exact UTC text for the cursor (a JavaScript Date keeps only milliseconds).
-    to_char(n.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sort_at
+    ${exactInstant(sql, 'n.created_at', 'sort_at')}
   from app.notes n
   left join app.members m on m.org_id = n.org_id and m.user_id = n.author_id`;
 

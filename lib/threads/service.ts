@@ -4,7 +4,7 @@ import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { notify } from '../notifications/notify.js';
 import { AppError, invalid, notFound } from '../errors.js';
-import { booleanQuery, csvList, decodeCursor, pageQuery, toPage } from '../pagination.js';
+import { booleanQuery, csvList, decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { escapeLike } from '../db/like.js';
 import { recordChange, topics } from '../realtime.js';
@@ -139,7 +139,7 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
   const assignee = q.assignee === 'me' ? ctx.userId : q.assignee;
   const subjectPattern = q.q ? `%${escapeLike(q.q)}%` : undefined;
   const ids = subjectPattern === undefined ? undefined : await subjectMatches(ctx, subjectPattern);
-  const keyOf = (r: Thread) => [r.lastActivityAt.toISOString(), r.id];
+  const keyOf = (r: Thread) => [r.sortAt, r.id];
   if (ids?.length === 0) return toPage<Thread>([], q.limit, keyOf);
   // On app.thread_tags (tag = value is leakproof, `tags @>` is not: see the 20261205000800 migration), so
   // the planner knows how common each tag is. `tag` is any of the tags, like every list filter;
@@ -150,7 +150,7 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
     sql``,
   );
   const rows = await sql<Thread[]>`
-    ${threadSelect(ctx)}
+    ${threadSelect(ctx, sql`, ${exactInstant(sql, 't.last_activity_at', 'sort_at')}`)}
     where t.org_id = ${ctx.orgId} and t.merged_into_thread_id is null
       ${oneOf(sql, 't.status', q.status)}
       ${oneOf(sql, 't.channel', q.channel)}
@@ -168,7 +168,8 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
       ${after ? sql`and (t.last_activity_at, t.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
     order by t.last_activity_at desc, t.id desc
     limit ${sql.unsafe(String(q.limit + 1))}`;
-  return toPage(rows, q.limit, keyOf);
+  const page = toPage(rows, q.limit, keyOf);
+  return { ...page, data: page.data.map(({ sortAt: _s, ...thread }) => thread as Thread) };
 }
 
 async function loadThread(ctx: Ctx, id: string, lock = false): Promise<Thread> {

@@ -1,6 +1,9 @@
-// Calls the API in-process through the same router the dev server uses.
-import { createRouter } from '../../lib/dev/router.js';
+// Calls the API in-process through the same router the dev server uses, and checks every answer against
+// the response schemas of the route that gave it (lib/http/responses.ts): a body that does not match, or
+// a success status the route does not declare, fails the test with the route, the status and each issue.
+import { createRouter, type Router } from '../../lib/dev/router.js';
 import { signAccessToken } from '../../lib/http/auth.js';
+import { declaredResponses, responseProblems } from '../../lib/http/responses.js';
 import { SEED_USERS, type SeedUserKey } from '../../lib/dev/seed.js';
 
 const router = createRouter();
@@ -26,7 +29,35 @@ export async function call(method: string, path: string, options: CallOptions = 
     body = JSON.stringify(options.body);
     if (!headers.has('content-type')) headers.set('content-type', 'application/json');
   }
-  return router.fetch(new Request(`http://localhost${path}`, { method, headers, body }));
+  const response = await router.fetch(new Request(`http://localhost${path}`, { method, headers, body }));
+  await assertDeclaredResponse(router, method, path, response);
+  return response;
+}
+
+/** Thrown when an answer does not match what its route declares. */
+export class ResponseSchemaError extends Error {
+  constructor(
+    readonly route: string,
+    readonly status: number,
+    readonly problems: string[],
+  ) {
+    const shown = problems.length > 12 ? [...problems.slice(0, 12), `... and ${problems.length - 12} more`] : problems;
+    super(`${route} answered ${status}, which does not match its declared response schema:\n  ${shown.join('\n  ')}`);
+    this.name = 'ResponseSchemaError';
+  }
+}
+
+/**
+ * Checks a response against the declared schemas of the route that answered it (the router's own 404
+ * and 405 against the error shape). Reads a clone, so the caller can still read the body.
+ */
+export async function assertDeclaredResponse(on: Router, method: string, path: string, response: Response): Promise<void> {
+  if (method.toUpperCase() === 'HEAD') return;
+  const pathname = new URL(path, 'http://localhost').pathname;
+  const matched = await on.match(method, pathname);
+  const text = await response.clone().text();
+  const problems = responseProblems(declaredResponses(matched?.handler), response.status, response.headers.get('content-type'), text);
+  if (problems.length > 0) throw new ResponseSchemaError(`${method.toUpperCase()} ${matched?.route.pattern ?? pathname}`, response.status, problems);
 }
 
 /** Calls and parses JSON, returning status and body together for terse assertions. */

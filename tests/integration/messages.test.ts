@@ -38,6 +38,25 @@ describe('messages', () => {
     expect(one.body).toMatchObject({ threadId: t!.id, fromAddress: 'karthik@tatatextiles.example', attachments: [] });
   });
 
+  it('pages through messages stamped within one millisecond without skipping or repeating one', async () => {
+    const [t] = await db.sql<{ id: string }[]>`insert into app.threads (org_id, subject, channel) values (${SEED_ORG_ID}, 'Same millisecond', 'email') returning id`;
+    for (const us of ['401', '402', '403', '404']) {
+      await db.sql`insert into app.messages (org_id, thread_id, channel, direction, status, body_text, occurred_at)
+        values (${SEED_ORG_ID}, ${t!.id}, 'email', 'outbound', 'sent', ${us}, ${`2026-12-01T10:00:00.123${us}Z`}::timestamptz)`;
+    }
+    for (const order of ['asc', 'desc']) {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: any = await json('GET', `/api/threads/${t!.id}/messages?order=${order}&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(page.status).toBe(200);
+        seen.push(...page.body.data.map((m: any) => m.bodyText));
+        cursor = page.body.nextCursor;
+      } while (cursor && seen.length < 10);
+      expect(seen, order).toEqual(order === 'asc' ? ['401', '402', '403', '404'] : ['404', '403', '402', '401']);
+    }
+  });
+
   it('queues a reply with a 23-hour send deadline, once per Idempotency-Key', async () => {
     const headers = { 'idempotency-key': 'reply-1' };
     const body = { text: 'Hello Karthik,\nDraft B/L attached shortly.\nRegards' };

@@ -146,3 +146,25 @@ describe('inbox list: tag and subject filters', () => {
     expect(res.body.error.details.issues.map((i: { path: string }) => i.path)).toEqual(['query.tag']);
   });
 });
+
+describe('inbox paging', () => {
+  it('pages through threads active within one millisecond without skipping or repeating one', async () => {
+    const tag = `ms-${randomUUID().slice(0, 8)}`;
+    const made: string[] = [];
+    for (const us of ['401', '402', '403', '404']) {
+      const [t] = await db.sql<{ id: string }[]>`
+        insert into app.threads (org_id, subject, channel, tags, last_activity_at)
+        values (${SEED_ORG_ID}, ${`Same millisecond ${us}`}, 'email', ${[tag]}, ${`2026-12-01T10:00:00.123${us}Z`}::timestamptz) returning id`;
+      made.push(t!.id);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: any = await json('GET', `/api/threads?tag=${tag}&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.data.map((t: any) => t.id));
+      cursor = page.body.nextCursor;
+    } while (cursor && seen.length < 10);
+    expect(seen).toEqual([...made].reverse());
+  });
+});

@@ -1,15 +1,16 @@
 import { idParams } from '../../../lib/http/params.js';
 import { route } from '../../../lib/http/route.js';
 import { createNote, listNotes, noteCreate, noteListQuery } from '../../../lib/notes/service.js';
+import { notePageWire, noteWire } from '../../../lib/notes/wire.js';
 
 export { OPTIONS } from '../../../lib/http/cors.js';
 
 // GET /api/threads/{id}/notes – the thread's internal notes, oldest first
-export const GET = route({ action: 'threads.read', params: idParams, query: noteListQuery }, ({ ctx, params, query }) =>
+export const GET = route({ action: 'threads.read', params: idParams, query: noteListQuery, responses: { 200: notePageWire } }, ({ ctx, params, query }) =>
   listNotes(ctx, params.id, query),
 );
 
 // POST /api/threads/{id}/notes – write a note; @mentioned members are notified
-export const POST = route({ action: 'threads.write', params: idParams, body: noteCreate, status: 201 }, ({ ctx, params, body }) =>
+export const POST = route({ action: 'threads.write', params: idParams, body: noteCreate, status: 201, responses: { 201: noteWire } }, ({ ctx, params, body }) =>
   createNote(ctx, params.id, body),
 );

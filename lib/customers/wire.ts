@@ -1,0 +1,42 @@
+// Customers as the API answers them (wire form: instants as ISO strings). Strict: a column added to the
+// customer select must be declared here too.
+import * as z from 'zod';
+import { EMAIL_STATUSES } from '../contacts/wire.js';
+import { pageOf, wireId, wireInstant } from '../wire.js';
+import { CUSTOMER_KINDS, CUSTOMER_TIERS } from './service.js';
+
+export const customerWire = z.strictObject({
+  id: wireId,
+  name: z.string(),
+  kind: z.enum(CUSTOMER_KINDS),
+  tier: z.enum(CUSTOMER_TIERS),
+  /** Company email domains: mail from a new sender on one is filed under this customer. */
+  domains: z.array(z.string()),
+  gstin: z.string().nullable(),
+  city: z.string().nullable(),
+  /** ISO 3166 alpha-2. */
+  country: z.string().nullable(),
+  notes: z.string().nullable(),
+  tags: z.array(z.string()),
+  ownerId: wireId.nullable(),
+  createdAt: wireInstant,
+  updatedAt: wireInstant,
+}).meta({ id: 'Customer' });
+
+/** GET /api/customers/{id}: the customer with its contacts (primary first, up to 200). */
+export const customerDetailWire = customerWire.extend({
+  contacts: z.array(
+    z.strictObject({
+      id: wireId,
+      name: z.string(),
+      email: z.string().nullable(),
+      phone: z.string().nullable(),
+      whatsapp: z.string().nullable(),
+      designation: z.string().nullable(),
+      emailStatus: z.enum(EMAIL_STATUSES),
+      isPrimary: z.boolean(),
+    }),
+  ),
+}).meta({ id: 'CustomerDetail' });
+
+export const customerPageWire = pageOf(customerWire);

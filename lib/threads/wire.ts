@@ -1,0 +1,87 @@
+// Threads as the API answers them (wire form: instants as ISO strings). Strict objects: a column added to
+// the thread select must be declared here too, or every test that reads a thread fails.
+import * as z from 'zod';
+import { INTENTS, SENTIMENTS, URGENCIES } from '../ai/analysis/schema.js';
+import { CUSTOMER_KINDS, CUSTOMER_TIERS } from '../customers/service.js';
+import { pageOf, wireId, wireInstant } from '../wire.js';
+import { CHANNELS, PRIORITIES, THREAD_STATUSES } from './service.js';
+
+/** Shipment modes and statuses (the check constraints of app.shipments). */
+export const SHIPMENT_MODES = ['sea_fcl', 'sea_lcl', 'air', 'road', 'rail', 'multimodal'] as const;
+export const SHIPMENT_STATUSES = ['enquiry', 'booked', 'in_transit', 'arrived', 'customs', 'delivered', 'closed', 'cancelled'] as const;
+/** How a shipment came to be linked to a thread or message; `rejected` links are never listed. */
+export const LINK_SOURCES = ['automatic', 'manual'] as const;
+
+/** A thread as lists, create, edit and assignment answer: the row, its customer's name and the caller's unread flag. */
+export const threadWire = z.strictObject({
+  id: wireId,
+  subject: z.string(),
+  status: z.enum(THREAD_STATUSES),
+  priority: z.enum(PRIORITIES),
+  channel: z.enum(CHANNELS),
+  channelId: wireId.nullable(),
+  customerId: wireId.nullable(),
+  contactId: wireId.nullable(),
+  /** The address or number the thread is with. */
+  counterpart: z.string().nullable(),
+  assigneeId: wireId.nullable(),
+  teamId: wireId.nullable(),
+  tags: z.array(z.string()),
+  snoozedUntil: wireInstant.nullable(),
+  snippet: z.string(),
+  messageCount: z.number().int().nonnegative(),
+  firstInboundAt: wireInstant.nullable(),
+  lastInboundAt: wireInstant.nullable(),
+  firstOutboundAt: wireInstant.nullable(),
+  lastOutboundAt: wireInstant.nullable(),
+  lastMessageAt: wireInstant.nullable(),
+  lastActivityAt: wireInstant,
+  resolvedAt: wireInstant.nullable(),
+  closedAt: wireInstant.nullable(),
+  /** The earlier thread this one continues (a reply after the earlier one was closed). */
+  previousThreadId: wireId.nullable(),
+  /**
+   * Set on a thread merged into another: it is closed and holds nothing any more; show the thread named
+   * here instead (POST /api/threads/{id}/merge).
+   */
+  mergedIntoThreadId: wireId.nullable(),
+  intent: z.enum(INTENTS).nullable(),
+  sentiment: z.enum(SENTIMENTS).nullable(),
+  sentimentScore: z.number().nullable(),
+  urgency: z.enum(URGENCIES).nullable(),
+  firstResponseDueAt: wireInstant.nullable(),
+  nextResponseDueAt: wireInstant.nullable(),
+  resolutionDueAt: wireInstant.nullable(),
+  slaBreachedAt: wireInstant.nullable(),
+  createdBy: wireId.nullable(),
+  createdAt: wireInstant,
+  updatedAt: wireInstant,
+  customerName: z.string().nullable(),
+  /** For the caller: a message arrived after they last read the thread. */
+  unread: z.boolean(),
+}).meta({ id: 'Thread' });
+
+/** GET /api/threads/{id}: the thread with its customer, contact and linked shipments. */
+export const threadDetailWire = threadWire.extend({
+  customer: z
+    .strictObject({ id: wireId, name: z.string(), kind: z.enum(CUSTOMER_KINDS), tier: z.enum(CUSTOMER_TIERS) })
+    .nullable(),
+  contact: z
+    .strictObject({ id: wireId, name: z.string(), email: z.string().nullable(), phone: z.string().nullable(), whatsapp: z.string().nullable() })
+    .nullable(),
+  shipments: z.array(
+    z.strictObject({
+      id: wireId,
+      reference: z.string(),
+      mode: z.enum(SHIPMENT_MODES),
+      status: z.enum(SHIPMENT_STATUSES),
+      linkSource: z.enum(LINK_SOURCES),
+      matchedIdentifier: z.string().nullable(),
+    }),
+  ),
+}).meta({ id: 'ThreadDetail' });
+
+export const threadPageWire = pageOf(threadWire);
+
+/** PUT/DELETE /api/threads/{id}/read: the caller's read state of the thread. */
+export const threadReadStateWire = z.strictObject({ threadId: wireId, unread: z.boolean() }).meta({ id: 'ThreadReadState' });
