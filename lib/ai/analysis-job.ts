@@ -1,15 +1,12 @@
 // The `message.analyze` job: analyses one inbound message (intent, sentiment, urgency, summary, language,
 // entities), stores the result on the message, rolls it up to the thread (latest intent; worst sentiment
 // and highest urgency of the thread's inbound messages of the last 7 days) and announces both.
-import type { Ctx } from '../context.js';
 import { defineJob } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { recordChange, topics } from '../realtime.js';
+import { rollUpAnalysis } from '../threads/roll-up.js';
 import { announceThread } from '../threads/view.js';
 import { analyzeMessage } from './analysis/index.js';
-
-/** The thread's sentiment and urgency look at inbound messages this recent. */
-const ROLLUP_DAYS = 7;
 
 interface MessageRow {
   id: string;
@@ -64,43 +61,3 @@ export const analyzeMessageJob = defineJob({
     if (await rollUpAnalysis(ctx, message.threadId)) await announceThread(ctx, 'thread.updated', message.threadId);
   },
 });
-
-/**
- * The thread's intent is its latest analysed inbound message's; its sentiment the worst, and its urgency
- * the highest, among analysed inbound messages of the last 7 days (the latest one alone when none is that
- * recent, e.g. after an archive import).
- */
-async function rollUpAnalysis(ctx: Ctx, threadId: string): Promise<boolean> {
-  const [thread] = await ctx.sql`
-    with analysed as (
-      select intent, sentiment, sentiment_score, urgency, occurred_at, arrival, id
-      from app.messages
-      where org_id = ${ctx.orgId} and thread_id = ${threadId} and direction = 'inbound' and analyzed_at is not null
-        and not is_auto_reply and not is_bounce
-    ),
-    latest as (select * from analysed order by occurred_at desc, arrival desc limit 1),
-    recent as (
-      select * from analysed where occurred_at > now() - make_interval(days => ${ROLLUP_DAYS})
-      union all
-      select * from latest where not exists (select 1 from analysed where occurred_at > now() - make_interval(days => ${ROLLUP_DAYS}))
-    ),
-    worst as (
-      select sentiment, sentiment_score from recent
-      order by case sentiment when 'negative' then 0 when 'neutral' then 1 else 2 end, sentiment_score nulls last, occurred_at desc
-      limit 1
-    ),
-    highest as (
-      select urgency from recent
-      order by case urgency when 'critical' then 0 when 'high' then 1 when 'normal' then 2 else 3 end, occurred_at desc
-      limit 1
-    )
-    update app.threads t set
-      intent = (select intent from latest),
-      sentiment = (select sentiment from worst),
-      sentiment_score = (select sentiment_score from worst),
-      urgency = (select urgency from highest)
-    where t.id = ${threadId} and t.org_id = ${ctx.orgId} and exists (select 1 from latest)
-    returning t.id`;
-  return thread !== undefined;
-}
-

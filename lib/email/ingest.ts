@@ -133,7 +133,7 @@ interface ThreadRow {
 
 async function findThread(ctx: Ctx, email: ParsedEmail, counterpart: string | null, normalized: string, at: Date, automated: boolean): Promise<ThreadRow | null> {
   const sql = ctx.sql;
-  const cols = sql`t.id, t.status, t.resolved_at, t.customer_id, t.contact_id`;
+  const cols = sql`t.id, t.merged_into_thread_id`;
   // The ways in, best first, as one statement (the lowest rank that finds a thread wins).
   const ways: ReturnType<typeof sql>[] = [];
   // 1. Replies: In-Reply-To or any References entry matching any id a message here is known by
@@ -176,9 +176,12 @@ async function findThread(ctx: Ctx, email: ParsedEmail, counterpart: string | nu
       order by t.last_activity_at desc, t.created_at desc limit 1)`);
   }
   if (ways.length === 0) return null;
+  // A thread merged into another leads to the one it was merged into (merges keep that one step long).
   const [found] = await sql<ThreadRow[]>`
-    select id, status, resolved_at, customer_id, contact_id
-    from (${ways.reduce((all, way) => sql`${all} union all ${way}`)}) way order by rank limit 1`;
+    select t.id, t.status, t.resolved_at, t.customer_id, t.contact_id
+    from (${ways.reduce((all, way) => sql`${all} union all ${way}`)}) way
+    join app.threads t on t.org_id = ${ctx.orgId} and t.id = coalesce(way.merged_into_thread_id, way.id)
+    order by way.rank limit 1`;
   return found ?? null;
 }
 

@@ -70,11 +70,12 @@ async function threadFor(ctx: Ctx, channel: ExotelChannel, number: string, name:
   const sql = ctx.sql;
   await lockCounterpart(ctx, number);
   const contact = await contactFor(ctx, channel.kind, number, name);
+  // A thread merged into another leads to the one it was merged into.
   const [previous] = await sql<{ id: string; status: string; resolvedAt: Date | null }[]>`
-    select id, status, resolved_at from app.threads
-    where org_id = ${ctx.orgId} and counterpart_key = app.index_key(${number}) and counterpart = ${number}
-      and channel = ${channel.kind} and channel_id = ${channel.id}
-    order by last_activity_at desc limit 1`;
+    select t.id, t.status, t.resolved_at from app.threads w join app.threads t on t.org_id = w.org_id and t.id = coalesce(w.merged_into_thread_id, w.id)
+    where w.org_id = ${ctx.orgId} and w.counterpart_key = app.index_key(${number}) and w.counterpart = ${number}
+      and w.channel = ${channel.kind} and w.channel_id = ${channel.id}
+    order by w.last_activity_at desc limit 1`;
   if (previous && continuesThread(previous, at)) return { id: previous.id, created: false, contact };
   const subject = `${LABEL[channel.kind]} ${name ? `${name} (${number})` : number}`;
   const [created] = await sql<{ id: string; status: string }[]>`

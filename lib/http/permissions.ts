@@ -16,7 +16,7 @@ export const PERMISSIONS = {
   'customers.write': { roles: workers, label: 'Create and edit customers and contacts' },
   'customers.delete': { roles: managers, label: 'Delete customers and contacts' },
   'threads.read': { roles: everyone, label: 'Read threads and messages; mark read/unread' },
-  'threads.write': { roles: workers, label: 'Create, assign, snooze, resolve threads; reply; notes; actions' },
+  'threads.write': { roles: workers, label: 'Create, assign, snooze, resolve, merge and split threads; reply; move messages; notes; actions' },
   'threads.delete': { roles: managers, label: 'Delete notes, actions and drafts of others' },
   'shipments.read': { roles: everyone, label: 'Read shipments and milestones' },
   'shipments.write': { roles: workers, label: 'Create and edit shipments, link threads' },

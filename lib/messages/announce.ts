@@ -15,18 +15,24 @@ export async function messageEventView(ctx: Ctx, messageId: string) {
   return row;
 }
 
-/** Broadcasts `message.created` or `message.updated` on the thread's topic (and audits it when an action is given). */
+/**
+ * Broadcasts `message.created` or `message.updated` on the thread's topic (and audits it when an action
+ * is given). A message moved to another thread is announced on the thread it left too (`fromThreadId`):
+ * its `threadId` then tells that thread's listeners it is no longer theirs.
+ */
 export async function announceMessage(
   ctx: Ctx,
   messageId: string,
   audit?: { action: string; data?: unknown },
   event: 'message.created' | 'message.updated' = 'message.updated',
+  fromThreadId?: string,
 ): Promise<void> {
   const view = await messageEventView(ctx, messageId);
   if (!view) return;
+  const threads = fromThreadId && fromThreadId !== view.threadId ? [fromThreadId, view.threadId] : [view.threadId];
   await recordChange(ctx, {
     event,
-    topics: [topics.thread(ctx.orgId, view.threadId)],
+    topics: threads.map((id) => topics.thread(ctx.orgId, id)),
     data: view,
     audit: audit ? { action: audit.action, entityType: 'message', entityId: messageId, data: audit.data } : undefined,
   });

@@ -80,3 +80,78 @@ export async function rollUp(ctx: Ctx, m: Arrival): Promise<{ reopened: boolean 
   );
   return { reopened };
 }
+
+/** The thread's sentiment and urgency look at inbound messages this recent. */
+const ANALYSIS_DAYS = 7;
+
+/**
+ * The thread's intent is its latest analysed inbound message's; its sentiment the worst, and its urgency
+ * the highest, among analysed inbound messages of the last 7 days (the latest one alone when none is that
+ * recent, e.g. after an archive import). Machine-made mail never counts. Without any analysed message
+ * the thread is left as it is, unless `clear` (its messages moved away) empties the fields. Whether the
+ * thread was written.
+ */
+export async function rollUpAnalysis(ctx: Ctx, threadId: string, { clear = false } = {}): Promise<boolean> {
+  const [thread] = await ctx.sql`
+    with analysed as (
+      select intent, sentiment, sentiment_score, urgency, occurred_at, arrival, id
+      from app.messages
+      where org_id = ${ctx.orgId} and thread_id = ${threadId} and direction = 'inbound' and analyzed_at is not null
+        and not is_auto_reply and not is_bounce
+    ),
+    latest as (select * from analysed order by occurred_at desc, arrival desc limit 1),
+    recent as (
+      select * from analysed where occurred_at > now() - make_interval(days => ${ANALYSIS_DAYS})
+      union all
+      select * from latest where not exists (select 1 from analysed where occurred_at > now() - make_interval(days => ${ANALYSIS_DAYS}))
+    ),
+    worst as (
+      select sentiment, sentiment_score from recent
+      order by case sentiment when 'negative' then 0 when 'neutral' then 1 else 2 end, sentiment_score nulls last, occurred_at desc
+      limit 1
+    ),
+    highest as (
+      select urgency from recent
+      order by case urgency when 'critical' then 0 when 'high' then 1 when 'normal' then 2 else 3 end, occurred_at desc
+      limit 1
+    )
+    update app.threads t set
+      intent = (select intent from latest),
+      sentiment = (select sentiment from worst),
+      sentiment_score = (select sentiment_score from worst),
+      urgency = (select urgency from highest)
+    where t.id = ${threadId} and t.org_id = ${ctx.orgId} and (${clear} or exists (select 1 from latest))
+    returning t.id`;
+  return thread !== undefined;
+}
+
+/**
+ * Recomputes a thread's roll-up from the messages it holds now, after messages moved in or out (a
+ * merge, a split, a move): what rollUp would have left had they arrived on it. Drafts are not
+ * messages yet; machine-made mail (auto-replies, bounces) counts as a message but never as activity:
+ * it sets lastMessageAt and the snippet only on a thread with nothing else, as its first message did.
+ * The thread's latest note counts as activity too (writing one moves the thread up the inbox). The
+ * status is left alone: moving messages is a correction, not news from the customer.
+ */
+export async function recomputeThread(ctx: Ctx, threadId: string): Promise<void> {
+  const sql = ctx.sql;
+  await sql`
+    with m as (
+      select occurred_at, arrival, direction, snippet, not (is_auto_reply or is_bounce) as human
+      from app.messages where org_id = ${ctx.orgId} and thread_id = ${threadId} and status <> 'draft'
+    ),
+    latest as (select occurred_at, snippet from m where human order by occurred_at desc, arrival desc limit 1),
+    first_automated as (select occurred_at, snippet from m where not human order by arrival limit 1),
+    noted as (select max(created_at) as at from app.notes where org_id = ${ctx.orgId} and thread_id = ${threadId} and deleted_at is null)
+    update app.threads t set
+      message_count = (select count(*) from m),
+      last_message_at = coalesce((select occurred_at from latest), (select occurred_at from first_automated)),
+      snippet = coalesce((select snippet from latest), (select snippet from first_automated), ''),
+      first_inbound_at = (select min(occurred_at) from m where human and direction = 'inbound'),
+      last_inbound_at = (select max(occurred_at) from m where human and direction = 'inbound'),
+      first_outbound_at = (select min(occurred_at) from m where human and direction = 'outbound'),
+      last_outbound_at = (select max(occurred_at) from m where human and direction = 'outbound'),
+      last_activity_at = coalesce(greatest((select occurred_at from latest), (select at from noted)), (select occurred_at from first_automated), t.last_activity_at)
+    where t.id = ${threadId} and t.org_id = ${ctx.orgId}`;
+  await rollUpAnalysis(ctx, threadId, { clear: true });
+}

@@ -151,7 +151,7 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
   );
   const rows = await sql<Thread[]>`
     ${threadSelect(ctx, sql`, ${exactInstant(sql, 't.last_activity_at', 'sort_at')}`)}
-    where t.org_id = ${ctx.orgId}
+    where t.org_id = ${ctx.orgId} and t.merged_into_thread_id is null
       ${oneOf(sql, 't.status', q.status)}
       ${oneOf(sql, 't.channel', q.channel)}
       ${oneOf(sql, 't.priority', q.priority)}

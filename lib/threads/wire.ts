@@ -40,6 +40,11 @@ export const threadWire = z.strictObject({
   closedAt: wireInstant.nullable(),
   /** The earlier thread this one continues (a reply after the earlier one was closed). */
   previousThreadId: wireId.nullable(),
+  /**
+   * Set on a thread merged into another: it is closed and holds nothing any more; show the thread named
+   * here instead (POST /api/threads/{id}/merge).
+   */
+  mergedIntoThreadId: wireId.nullable(),
   intent: z.enum(INTENTS).nullable(),
   sentiment: z.enum(SENTIMENTS).nullable(),
   sentimentScore: z.number().nullable(),

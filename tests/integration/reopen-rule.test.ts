@@ -79,7 +79,7 @@ const setStatus = (id: string, status: string, resolvedAt: Date | null = null) =
 const VIEW_KEYS = [
   'assigneeId', 'channel', 'channelId', 'closedAt', 'contactId', 'counterpart', 'createdAt', 'createdBy', 'customerId', 'customerName',
   'firstInboundAt', 'firstOutboundAt', 'firstResponseDueAt', 'id', 'intent', 'lastActivityAt', 'lastInboundAt', 'lastMessageAt',
-  'lastOutboundAt', 'messageCount', 'nextResponseDueAt', 'previousThreadId', 'priority', 'resolutionDueAt', 'resolvedAt',
+  'lastOutboundAt', 'mergedIntoThreadId', 'messageCount', 'nextResponseDueAt', 'previousThreadId', 'priority', 'resolutionDueAt', 'resolvedAt',
   'sentiment', 'sentimentScore', 'slaBreachedAt', 'snippet', 'snoozedUntil', 'status', 'subject', 'tags', 'teamId', 'updatedAt', 'urgency',
 ].sort();
 

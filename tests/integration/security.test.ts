@@ -105,7 +105,28 @@ async function freshDraft(author: string = SEED_USERS.agent.id): Promise<string>
   return row!.id;
 }
 
+/** A fresh email thread of the seed organization with `messages` customer messages a minute apart. */
+async function freshThread(messages = 2): Promise<{ id: string; messageIds: string[] }> {
+  const [thread] = await db.sql<{ id: string }[]>`
+    insert into app.threads (org_id, subject, channel, counterpart) values (${SEED_ORG_ID}, 'Regroup sample', 'email', 'sample@regroup.example') returning id`;
+  const messageIds: string[] = [];
+  for (let i = 0; i < messages; i++) {
+    const [m] = await db.sql<{ id: string }[]>`
+      insert into app.messages (org_id, thread_id, channel, direction, status, body_text, occurred_at)
+      values (${SEED_ORG_ID}, ${thread!.id}, 'email', 'inbound', 'received', 'Sample', now() - make_interval(mins => ${messages - i}))
+      returning id`;
+    messageIds.push(m!.id);
+  }
+  return { id: thread!.id, messageIds };
+}
+
 const samples: Record<string, (caller?: string) => Promise<Sample>> = {
+  'POST /api/threads/[id]/merge': async () => ({ path: `/api/threads/${(await freshThread()).id}/merge`, body: { into: (await freshThread()).id } }),
+  'POST /api/threads/[id]/split': async () => {
+    const t = await freshThread();
+    return { path: `/api/threads/${t.id}/split`, body: { fromMessageId: t.messageIds[1] } };
+  },
+  'POST /api/messages/[id]/move': async () => ({ path: `/api/messages/${(await freshThread()).messageIds[1]}/move`, body: { threadId: (await freshThread(1)).id } }),
   'GET /api/threads/[id]/messages': async () => ({ path: `/api/threads/${T1}/messages` }),
   'POST /api/threads/[id]/messages': async () => ({ path: `/api/threads/${T1}/messages`, body: { draft: true, text: 'A draft' } }),
   'GET /api/messages/[id]': async () => ({ path: `/api/messages/${await freshDraft()}` }),

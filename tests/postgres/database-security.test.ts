@@ -56,6 +56,8 @@ describe('security-definer helpers', () => {
       [viewer, (tx) => tx`select app.record_change(${[`org:${SEED_ORG_ID}`]}::text[], 'thread.updated', '{}'::jsonb, 'x', 'thread', null, null, 'forged')`],
       [owner, (tx) => tx`select app.retry_job(gen_random_uuid())`],
       [owner, (tx) => tx`select app.complete_job(gen_random_uuid(), gen_random_uuid())`],
+      // Writes other members' read rows (a merge carries them): the server only.
+      [owner, (tx) => tx`select * from app.carry_thread_reads(gen_random_uuid(), gen_random_uuid(), null, null)`],
     ];
     for (const [claims, call] of calls) {
       await expect(asMemberSession(claims, call)).rejects.toMatchObject({ code: '42501' });
