@@ -1,7 +1,7 @@
 // Customers as the API answers them (wire form: instants as ISO strings). Strict: a column added to the
 // customer select must be declared here too.
 import * as z from 'zod';
-import { EMAIL_STATUSES } from '../contacts/wire.js';
+import { contactWire } from '../contacts/wire.js';
 import { pageOf, wireId, wireInstant } from '../wire.js';
 import { CUSTOMER_KINDS, CUSTOMER_TIERS } from './service.js';
 
@@ -25,18 +25,7 @@ export const customerWire = z.strictObject({
 
 /** GET /api/customers/{id}: the customer with its contacts (primary first, up to 200). */
 export const customerDetailWire = customerWire.extend({
-  contacts: z.array(
-    z.strictObject({
-      id: wireId,
-      name: z.string(),
-      email: z.string().nullable(),
-      phone: z.string().nullable(),
-      whatsapp: z.string().nullable(),
-      designation: z.string().nullable(),
-      emailStatus: z.enum(EMAIL_STATUSES),
-      isPrimary: z.boolean(),
-    }),
-  ),
+  contacts: z.array(contactWire.omit({ customerId: true, createdAt: true, updatedAt: true })),
 }).meta({ id: 'CustomerDetail' });
 
 export const customerPageWire = pageOf(customerWire);
