@@ -123,10 +123,11 @@ async function resolveMentions(ctx: Ctx, text: string, explicit: string[] | unde
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-const noteSelect = (sql: Ctx['sql']) => sql`
+export const noteSelect = (sql: Ctx['sql'], extra = sql``) => sql`
   select n.id, n.thread_id, n.author_id, m.display_name as author_name, n.body, n.mentions, n.created_at, n.updated_at,
     -- Microsecond-exact UTC text for the cursor (a JavaScript Date keeps only milliseconds).
     to_char(n.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sort_at
+    ${extra}
   from app.notes n
   left join app.members m on m.org_id = n.org_id and m.user_id = n.author_id`;
 

@@ -95,7 +95,7 @@ const threadColumns = (sql: Ctx['sql']) => sql`
   t.created_by, t.created_at, t.updated_at`;
 
 /** The thread row plus what a list item shows: the customer's name and the caller's unread flag. */
-const threadSelect = (ctx: Ctx, extra = ctx.sql``) => {
+export const threadSelect = (ctx: Ctx, extra = ctx.sql``) => {
   const sql = ctx.sql;
   return sql`
     select ${threadColumns(sql)}, c.name as customer_name,

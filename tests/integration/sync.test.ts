@@ -1,0 +1,250 @@
+// Catching up after a reconnect: `updatedSince` on the lists of threads, messages, notes and actions
+// (lib/sync.ts) answers what changed since, deletions included, page after page, and hands out a sync
+// cursor that the next sync starts from. Each test works in an organization of its own.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, type TestDatabase } from '../helpers/database.js';
+import { newOrganization, type TestOrg } from '../helpers/org.js';
+import { withClaims } from '../../lib/db/client.js';
+import type { Role } from '../../lib/http/permissions.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await testDatabase();
+});
+afterAll(() => db.close());
+
+interface SyncBody {
+  data: { id: string; [key: string]: unknown }[];
+  deleted: { id: string; deletedAt: string }[];
+  nextCursor: string | null;
+  syncCursor: string | null;
+}
+
+/** Every page of a sync; the changed and deleted ids, and the cursor for the next sync. */
+async function sync(org: TestOrg, path: string, start: { updatedSince?: string; cursor?: string }, limit = 100, as: Role = 'agent') {
+  const changed: SyncBody['data'] = [];
+  const deleted: string[] = [];
+  let cursor = start.cursor;
+  for (let page = 0; page < 50; page++) {
+    const qs = new URLSearchParams({ limit: String(limit) });
+    if (cursor) qs.set('cursor', cursor);
+    else if (start.updatedSince) qs.set('updatedSince', start.updatedSince);
+    const res = await org.json<SyncBody>('GET', `${path}?${qs}`, { as });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    changed.push(...res.body.data);
+    deleted.push(...res.body.deleted.map((d) => d.id));
+    if (res.body.nextCursor) {
+      expect(res.body.syncCursor).toBeNull();
+      cursor = res.body.nextCursor;
+      continue;
+    }
+    expect(res.body.syncCursor).toEqual(expect.any(String));
+    return { changed, ids: changed.map((r) => r.id), deleted, next: res.body.syncCursor! };
+  }
+  throw new Error('more than 50 pages');
+}
+
+const minuteAgo = () => new Date(Date.now() - 60_000).toISOString();
+
+async function newThread(org: TestOrg, subject = `Sync ${randomUUID().slice(0, 8)}`): Promise<string> {
+  const res = await org.json('POST', '/api/threads', { body: { subject } });
+  expect(res.status).toBe(201);
+  return res.body.id as string;
+}
+
+describe('sync: GET /api/threads?updatedSince=', () => {
+  it('answers threads changed since, read state changed for the caller, deleted threads, then only what changed after', async () => {
+    const org = await newOrganization(db.sql);
+    const a = await newThread(org);
+    const b = await newThread(org);
+    const c = await newThread(org);
+    const first = await sync(org, '/api/threads', { updatedSince: minuteAgo() });
+    expect(first.ids.sort()).toEqual([a, b, c].sort());
+    expect(first.changed.find((t) => t.id === a)).toMatchObject({ id: a, status: 'open', unread: false });
+    expect(first.deleted).toEqual([]);
+
+    // Nothing changed: the next sync is empty and hands out a cursor again.
+    const idle = await sync(org, '/api/threads', { cursor: first.next });
+    expect(idle.ids).toEqual([]);
+
+    expect((await org.json('PATCH', `/api/threads/${a}`, { body: { priority: 'urgent' } })).status).toBe(200);
+    await db.sql`update app.threads set last_message_at = now() where id = ${b}`;
+    await db.sql`delete from app.threads where id = ${c}`;
+    const second = await sync(org, '/api/threads', { cursor: idle.next });
+    expect(second.ids.sort()).toEqual([a, b].sort());
+    expect(second.changed.find((t) => t.id === a)).toMatchObject({ priority: 'urgent' });
+    expect(second.changed.find((t) => t.id === b)).toMatchObject({ unread: true });
+    expect(second.deleted).toEqual([c]);
+
+    // Read on another device, then marked unread: the thread comes back with the caller's flag.
+    expect((await org.call('PUT', `/api/threads/${b}/read`)).status).toBe(200);
+    const third = await sync(org, '/api/threads', { cursor: second.next });
+    expect(third.changed).toEqual([expect.objectContaining({ id: b, unread: false })]);
+    expect((await org.call('DELETE', `/api/threads/${b}/read`)).status).toBe(200);
+    const fourth = await sync(org, '/api/threads', { cursor: third.next });
+    expect(fourth.changed).toEqual([expect.objectContaining({ id: b, unread: true })]);
+    // Another member's read state is theirs: the manager's sync over the same changes does not see the agent's.
+    expect((await sync(org, '/api/threads', { cursor: second.next }, 100, 'manager')).ids).toEqual([]);
+  });
+
+  it('pages through changes in order without losing or repeating one', async () => {
+    const org = await newOrganization(db.sql);
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push(await newThread(org));
+    await db.sql`delete from app.threads where id = ${ids[3]!}`;
+    const all = await sync(org, '/api/threads', { updatedSince: minuteAgo() }, 2);
+    expect(new Set(all.ids).size).toBe(all.ids.length);
+    expect(all.ids.sort()).toEqual(ids.filter((_, i) => i !== 3).sort());
+    expect(all.deleted).toEqual([ids[3]]);
+    // From the cursor: a change between pages is in this sync or the next, never lost.
+    const first = await org.json<SyncBody>('GET', `/api/threads?updatedSince=${encodeURIComponent(minuteAgo())}&limit=2`);
+    await db.sql`update app.threads set priority = 'high' where id = ${ids[0]!}`;
+    let cursor = first.body.nextCursor;
+    const later: SyncBody['data'] = [];
+    let next = '';
+    while (cursor) {
+      const page = await org.json<SyncBody>('GET', `/api/threads?cursor=${cursor}&limit=2`);
+      later.push(...page.body.data);
+      cursor = page.body.nextCursor;
+      next = page.body.syncCursor ?? next;
+    }
+    const after = await sync(org, '/api/threads', { cursor: next });
+    expect([...later, ...after.changed].filter((t) => t.id === ids[0]).map((t) => t.priority)).toContain('high');
+  });
+});
+
+describe('sync: messages, notes and actions', () => {
+  it('answers a thread messages changed and drafts discarded, and a message moved away as gone', async () => {
+    const org = await newOrganization(db.sql);
+    const thread = await newThread(org);
+    const other = await newThread(org);
+    // Drafts by the agent (a new organization has no mailbox to reply from).
+    const draft = async (text: string) => {
+      const [row] = await db.sql<{ id: string }[]>`
+        insert into app.messages (org_id, thread_id, channel, direction, status, to_recipients, body_text, author_id)
+        values (${org.id}, ${thread}, 'email', 'outbound', 'draft', '[{"address":"karthik@customer.example"}]', ${text}, ${org.users.agent.id})
+        returning id`;
+      return row!.id;
+    };
+    const kept = await draft('Draft B/L attached');
+    const discarded = await draft('Second thoughts');
+    const moved = await draft('Meant for the other thread');
+    const path = `/api/threads/${thread}/messages`;
+    const first = await sync(org, path, { updatedSince: minuteAgo() });
+    expect(first.ids.sort()).toEqual([kept, discarded, moved].sort());
+    expect(first.changed.find((m) => m.id === kept)).toMatchObject({ bodyText: 'Draft B/L attached', status: 'draft', attachments: [] });
+
+    expect((await org.json('PATCH', `/api/messages/${kept}`, { body: { text: 'Draft B/L attached, revised' } })).status).toBe(200);
+    expect((await org.call('DELETE', `/api/messages/${discarded}`)).status).toBe(204);
+    await db.sql`update app.messages set thread_id = ${other} where id = ${moved}`;
+    const second = await sync(org, path, { cursor: first.next });
+    expect(second.changed).toEqual([expect.objectContaining({ id: kept, bodyText: 'Draft B/L attached, revised' })]);
+    expect(second.deleted.sort()).toEqual([discarded, moved].sort());
+    // It arrived in the other thread; moved back, it is no longer gone from the first.
+    expect((await sync(org, `/api/threads/${other}/messages`, { updatedSince: minuteAgo() })).ids).toContain(moved);
+    await db.sql`update app.messages set thread_id = ${thread} where id = ${moved}`;
+    const third = await sync(org, path, { updatedSince: minuteAgo() });
+    expect(third.ids.sort()).toEqual([kept, moved].sort());
+    expect(third.deleted).toEqual([discarded]);
+
+    // A cursor is for the list that issued it.
+    const res = await org.json('GET', `/api/threads/${other}/messages?cursor=${third.next}`);
+    expect(res.status).toBe(422);
+    expect(res.body.error.details.issues[0].path).toBe('query.cursor');
+  });
+
+  it('answers notes written, edited and deleted', async () => {
+    const org = await newOrganization(db.sql);
+    const thread = await newThread(org);
+    const path = `/api/threads/${thread}/notes`;
+    const write = async (body: string) => {
+      const res = await org.json('POST', path, { body: { body } });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    const edited = await write('Shipper wants the draft B/L today');
+    const deleted = await write('Wrong thread');
+    const first = await sync(org, path, { updatedSince: minuteAgo() });
+    expect(first.ids.sort()).toEqual([edited, deleted].sort());
+    expect((await org.json('PATCH', `/api/notes/${edited}`, { body: { body: 'Shipper wants the draft B/L by 4 pm' } })).status).toBe(200);
+    expect((await org.call('DELETE', `/api/notes/${deleted}`)).status).toBe(204);
+    const second = await sync(org, path, { cursor: first.next });
+    expect(second.changed).toEqual([expect.objectContaining({ id: edited, body: 'Shipper wants the draft B/L by 4 pm' })]);
+    expect(second.changed[0]).not.toHaveProperty('deletedAt');
+    expect(second.deleted).toEqual([deleted]);
+  });
+
+  it('answers actions created, changed and deleted', async () => {
+    const org = await newOrganization(db.sql);
+    const thread = await newThread(org);
+    const create = async (title: string) => {
+      const res = await org.json('POST', '/api/actions', { body: { title, threadId: thread } });
+      expect(res.status).toBe(201);
+      return res.body.id as string;
+    };
+    const done = await create('Chase the VGM');
+    const dropped = await create('Ask for the packing list');
+    const first = await sync(org, '/api/actions', { updatedSince: minuteAgo() });
+    expect(first.ids.sort()).toEqual([done, dropped].sort());
+    expect((await org.json('PATCH', `/api/actions/${done}`, { body: { status: 'done' } })).status).toBe(200);
+    expect((await org.call('DELETE', `/api/actions/${dropped}`, { as: 'manager' })).status).toBe(204);
+    const second = await sync(org, '/api/actions', { cursor: first.next });
+    expect(second.changed).toEqual([expect.objectContaining({ id: done, status: 'done' })]);
+    expect(second.changed[0]).not.toHaveProperty('sortDue');
+    expect(second.deleted).toEqual([dropped]);
+  });
+});
+
+describe('sync: input and tenancy', () => {
+  it('refuses an updatedSince that is not an instant with an offset, and filters with it, naming the field', async () => {
+    const org = await newOrganization(db.sql);
+    const thread = await newThread(org);
+    for (const path of ['/api/threads', `/api/threads/${thread}/messages`, `/api/threads/${thread}/notes`, '/api/actions']) {
+      for (const bad of ['yesterday', '2026-12-05T10:00:00', '2026-12-05', '1733392800']) {
+        const res = await org.json('GET', `${path}?updatedSince=${encodeURIComponent(bad)}`);
+        expect(res.status, `${path} ${bad}`).toBe(422);
+        expect(res.body.error.details.issues.map((i: { path: string }) => i.path)).toEqual(['query.updatedSince']);
+      }
+    }
+    const since = encodeURIComponent(minuteAgo());
+    const filtered = await org.json('GET', `/api/threads?updatedSince=${since}&status=open`);
+    expect(filtered.status).toBe(422);
+    expect(filtered.body.error.details.issues[0].path).toBe('query.status');
+    const actions = await org.json('GET', `/api/actions?updatedSince=${since}&assignee=me`);
+    expect(actions.status).toBe(422);
+    expect(actions.body.error.details.issues[0].path).toBe('query.assignee');
+    // A list cursor is not a sync cursor.
+    await newThread(org);
+    await newThread(org);
+    const page = await org.json('GET', '/api/threads?limit=1');
+    const mixed = await org.json('GET', `/api/threads?updatedSince=${since}&cursor=${page.body.nextCursor}`);
+    expect(mixed.status).toBe(422);
+    expect(mixed.body.error.details.issues[0].path).toBe('query.cursor');
+  });
+
+  it('never shows another organization its changes or tombstones', async () => {
+    const org = await newOrganization(db.sql);
+    const other = await newOrganization(db.sql);
+    const mine = await newThread(org);
+    const theirs = await newThread(other);
+    const theirAction = await other.json('POST', '/api/actions', { body: { title: 'Their task', threadId: theirs } });
+    expect((await other.call('DELETE', `/api/actions/${theirAction.body.id}`, { as: 'manager' })).status).toBe(204);
+    await db.sql`delete from app.threads where id = ${theirs}`;
+    const [tombstones] = await db.sql<{ n: number }[]>`select count(*)::int as n from app.sync_tombstones where org_id = ${other.id}`;
+    expect(tombstones!.n).toBe(2);
+
+    const threads = await sync(org, '/api/threads', { updatedSince: minuteAgo() });
+    expect(threads.ids).toEqual([mine]);
+    expect(threads.deleted).toEqual([]);
+    expect((await sync(org, '/api/actions', { updatedSince: minuteAgo() })).deleted).toEqual([]);
+    // Their sync cursor names their organization's list: refused in another.
+    const theirSync = await sync(other, '/api/threads', { updatedSince: minuteAgo() });
+    expect(theirSync.deleted).toEqual([theirs]);
+    const res = await org.json('GET', `/api/threads?cursor=${theirSync.next}`);
+    expect(res.status).toBe(422);
+    // And row-level security holds on the tombstones even for a query that forgets its filter.
+    const seen = await withClaims({ sub: org.users.agent.id, org_id: org.id, role: 'authenticated' }, (tx) => tx<{ n: number }[]>`select count(*)::int as n from app.sync_tombstones`);
+    expect(seen[0]!.n).toBe(0);
+  });
+});
