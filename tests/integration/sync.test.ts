@@ -45,6 +45,44 @@ async function sync(org: TestOrg, path: string, start: { updatedSince?: string; 
   throw new Error('more than 50 pages');
 }
 
+/**
+ * The client's copy of a list, kept by applying syncs. A sync may hand out a change again (when a
+ * transaction elsewhere held the watermark back, on a server shared with other work): `news` is what
+ * the client did not already hold, `gone` what it drops.
+ */
+class Mirror {
+  rows = new Map<string, string>();
+  apply(result: { changed: SyncBody['data']; deleted: string[] }) {
+    const news: string[] = [];
+    for (const row of result.changed) {
+      const text = JSON.stringify(row);
+      if (this.rows.get(row.id) !== text && !news.includes(row.id)) news.push(row.id);
+      this.rows.set(row.id, text);
+    }
+    const gone = result.deleted.filter((id) => this.rows.delete(id));
+    return { news: news.sort(), gone: gone.sort() };
+  }
+  get(id: string) {
+    const text = this.rows.get(id);
+    return text === undefined ? undefined : (JSON.parse(text) as Record<string, unknown>);
+  }
+}
+
+/** The list as a client loading it afresh sees it (every page), by id. */
+async function loaded(org: TestOrg, path: string, as: Role = 'agent'): Promise<Map<string, string>> {
+  const rows = new Map<string, string>();
+  let cursor: string | null = null;
+  for (let page = 0; page < 50; page++) {
+    const sep = path.includes('?') ? '&' : '?';
+    const res: { status: number; body: { data: SyncBody['data']; nextCursor: string | null } } = await org.json('GET', `${path}${sep}limit=100${cursor ? `&cursor=${cursor}` : ''}`, { as });
+    expect(res.status).toBe(200);
+    for (const row of res.body.data) rows.set(row.id, JSON.stringify(row));
+    cursor = res.body.nextCursor;
+    if (!cursor) return rows;
+  }
+  throw new Error('more than 50 pages');
+}
+
 const minuteAgo = () => new Date(Date.now() - 60_000).toISOString();
 
 async function newThread(org: TestOrg, subject = `Sync ${randomUUID().slice(0, 8)}`): Promise<string> {
@@ -59,33 +97,40 @@ describe('sync: GET /api/threads?updatedSince=', () => {
     const a = await newThread(org);
     const b = await newThread(org);
     const c = await newThread(org);
+    const mirror = new Mirror();
     const first = await sync(org, '/api/threads', { updatedSince: minuteAgo() });
     expect(first.ids.sort()).toEqual([a, b, c].sort());
     expect(first.changed.find((t) => t.id === a)).toMatchObject({ id: a, status: 'open', unread: false });
     expect(first.deleted).toEqual([]);
+    mirror.apply(first);
 
-    // Nothing changed: the next sync is empty and hands out a cursor again.
+    // Nothing changed: the next sync brings nothing new and hands out a cursor again.
     const idle = await sync(org, '/api/threads', { cursor: first.next });
-    expect(idle.ids).toEqual([]);
+    expect(mirror.apply(idle)).toEqual({ news: [], gone: [] });
 
     expect((await org.json('PATCH', `/api/threads/${a}`, { body: { priority: 'urgent' } })).status).toBe(200);
     await db.sql`update app.threads set last_message_at = now() where id = ${b}`;
     await db.sql`delete from app.threads where id = ${c}`;
     const second = await sync(org, '/api/threads', { cursor: idle.next });
-    expect(second.ids.sort()).toEqual([a, b].sort());
-    expect(second.changed.find((t) => t.id === a)).toMatchObject({ priority: 'urgent' });
-    expect(second.changed.find((t) => t.id === b)).toMatchObject({ unread: true });
-    expect(second.deleted).toEqual([c]);
+    expect(mirror.apply(second)).toEqual({ news: [a, b].sort(), gone: [c] });
+    expect(mirror.get(a)).toMatchObject({ priority: 'urgent' });
+    expect(mirror.get(b)).toMatchObject({ unread: true });
+    expect(mirror.rows).toEqual(await loaded(org, '/api/threads'));
 
     // Read on another device, then marked unread: the thread comes back with the caller's flag.
     expect((await org.call('PUT', `/api/threads/${b}/read`)).status).toBe(200);
     const third = await sync(org, '/api/threads', { cursor: second.next });
-    expect(third.changed).toEqual([expect.objectContaining({ id: b, unread: false })]);
+    expect(mirror.apply(third)).toEqual({ news: [b], gone: [] });
+    expect(mirror.get(b)).toMatchObject({ unread: false });
     expect((await org.call('DELETE', `/api/threads/${b}/read`)).status).toBe(200);
     const fourth = await sync(org, '/api/threads', { cursor: third.next });
-    expect(fourth.changed).toEqual([expect.objectContaining({ id: b, unread: true })]);
-    // Another member's read state is theirs: the manager's sync over the same changes does not see the agent's.
-    expect((await sync(org, '/api/threads', { cursor: second.next }, 100, 'manager')).ids).toEqual([]);
+    expect(mirror.apply(fourth)).toEqual({ news: [b], gone: [] });
+    expect(mirror.get(b)).toMatchObject({ unread: true });
+    expect(mirror.rows).toEqual(await loaded(org, '/api/threads'));
+    // Another member's read state is theirs: the manager's copy, synced over the same changes, keeps the manager's flags.
+    const manager = new Mirror();
+    manager.apply(await sync(org, '/api/threads', { updatedSince: minuteAgo() }, 100, 'manager'));
+    expect(manager.rows).toEqual(await loaded(org, '/api/threads', 'manager'));
   });
 
   it('pages through changes in order without losing or repeating one', async () => {
@@ -138,9 +183,12 @@ describe('sync: messages, notes and actions', () => {
     expect((await org.json('PATCH', `/api/messages/${kept}`, { body: { text: 'Draft B/L attached, revised' } })).status).toBe(200);
     expect((await org.call('DELETE', `/api/messages/${discarded}`)).status).toBe(204);
     await db.sql`update app.messages set thread_id = ${other} where id = ${moved}`;
+    const mirror = new Mirror();
+    mirror.apply(first);
     const second = await sync(org, path, { cursor: first.next });
-    expect(second.changed).toEqual([expect.objectContaining({ id: kept, bodyText: 'Draft B/L attached, revised' })]);
-    expect(second.deleted.sort()).toEqual([discarded, moved].sort());
+    expect(mirror.apply(second)).toEqual({ news: [kept], gone: [discarded, moved].sort() });
+    expect(mirror.get(kept)).toMatchObject({ bodyText: 'Draft B/L attached, revised' });
+    expect(mirror.rows).toEqual(await loaded(org, path));
     // It arrived in the other thread; moved back, it is no longer gone from the first.
     expect((await sync(org, `/api/threads/${other}/messages`, { updatedSince: minuteAgo() })).ids).toContain(moved);
     await db.sql`update app.messages set thread_id = ${thread} where id = ${moved}`;
@@ -169,10 +217,13 @@ describe('sync: messages, notes and actions', () => {
     expect(first.ids.sort()).toEqual([edited, deleted].sort());
     expect((await org.json('PATCH', `/api/notes/${edited}`, { body: { body: 'Shipper wants the draft B/L by 4 pm' } })).status).toBe(200);
     expect((await org.call('DELETE', `/api/notes/${deleted}`)).status).toBe(204);
+    const mirror = new Mirror();
+    mirror.apply(first);
     const second = await sync(org, path, { cursor: first.next });
-    expect(second.changed).toEqual([expect.objectContaining({ id: edited, body: 'Shipper wants the draft B/L by 4 pm' })]);
-    expect(second.changed[0]).not.toHaveProperty('deletedAt');
-    expect(second.deleted).toEqual([deleted]);
+    expect(mirror.apply(second)).toEqual({ news: [edited], gone: [deleted] });
+    expect(mirror.get(edited)).toMatchObject({ body: 'Shipper wants the draft B/L by 4 pm' });
+    expect(mirror.get(edited)).not.toHaveProperty('deletedAt');
+    expect(mirror.rows).toEqual(await loaded(org, path));
   });
 
   it('answers actions created, changed and deleted', async () => {
@@ -189,10 +240,14 @@ describe('sync: messages, notes and actions', () => {
     expect(first.ids.sort()).toEqual([done, dropped].sort());
     expect((await org.json('PATCH', `/api/actions/${done}`, { body: { status: 'done' } })).status).toBe(200);
     expect((await org.call('DELETE', `/api/actions/${dropped}`, { as: 'manager' })).status).toBe(204);
+    const mirror = new Mirror();
+    mirror.apply(first);
     const second = await sync(org, '/api/actions', { cursor: first.next });
-    expect(second.changed).toEqual([expect.objectContaining({ id: done, status: 'done' })]);
-    expect(second.changed[0]).not.toHaveProperty('sortDue');
-    expect(second.deleted).toEqual([dropped]);
+    expect(mirror.apply(second)).toEqual({ news: [done], gone: [dropped] });
+    expect(mirror.get(done)).toMatchObject({ status: 'done' });
+    expect(mirror.get(done)).not.toHaveProperty('sortDue');
+    // Actions list with a computed `overdue` as of now: the same rows, by id.
+    expect([...mirror.rows.keys()]).toEqual([...(await loaded(org, '/api/actions')).keys()]);
   });
 });
 
