@@ -50,6 +50,7 @@ import { signAccessToken } from '../lib/http/auth.js';
 import { actAsMember } from '../lib/http/route.js';
 import { getThread, listThreads, threadListQuery } from '../lib/threads/service.js';
 import { threadCounts } from '../lib/threads/counts.js';
+import { syncThreads, threadListOrSyncQuery } from '../lib/threads/sync.js';
 import { counts, generate, generatedSize, type DataSize } from './data.js';
 import { explainChecks, MODES, type Check, type Mode, type PlanFigures } from './plans.js';
 import {
@@ -199,6 +200,15 @@ const DETAIL_BUDGET = { buffers: 200, dbMs: 10 };
  */
 const COUNTS_BUDGET = { buffers: 100, dbMs: 3 };
 
+/**
+ * Catching up (lib/sync.ts), plan check only: the first page of a sync over every thread, from the
+ * oldest change (283 buffers: 26 threads in order from the index on (org_id, updated_at, id), and the
+ * 26 oldest read markers of the caller with their threads, each joined like a list row), and a sync
+ * resumed from a sync cursor when nothing changed since (7: the indexes on change_xid hold nothing
+ * newer). Budgets by the views' rule.
+ */
+const SYNC_BUDGET = { first: { buffers: 450 }, resume: { buffers: 200 } };
+
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const BENCH_DB = process.env.BENCH_DATABASE_NAME ?? 'banxway_bench';
 if (!/^[a-z_][a-z0-9_]{0,62}$/.test(BENCH_DB)) throw new Error('BENCH_DATABASE_NAME must be a plain lower-case identifier');
@@ -288,6 +298,22 @@ async function endpoints(sql: Sql): Promise<Endpoint[]> {
     customPlans: countsRoute.meta.customPlans,
     budget: COUNTS_BUDGET,
   });
+  const [oldest] = await sql<{ at: string }[]>`
+    select to_char(min(updated_at) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at from app.threads where org_id = ${SEED_ORG_ID}`;
+  const first = new URLSearchParams({ updatedSince: oldest!.at });
+  const resume = new URLSearchParams({ cursor: (await dbRequest(sql, true, (ctx) => syncThreads(ctx, threadListOrSyncQuery.parse({ updatedSince: new Date().toISOString() })))).syncCursor! });
+  for (const [key, params, budget] of [['sync (first page)', first, SYNC_BUDGET.first], ['sync (resumed)', resume, SYNC_BUDGET.resume]] as const) {
+    const parsed = threadListOrSyncQuery.parse(Object.fromEntries(params));
+    out.push({
+      key,
+      label: `GET /api/threads?${key === 'sync (resumed)' ? 'cursor=<sync cursor>' : `updatedSince=${oldest!.at}`}`,
+      kind: 'list',
+      paths: [`/api/threads?${params}`],
+      db: (ctx) => syncThreads(ctx, parsed),
+      customPlans,
+      budget,
+    });
+  }
   // --only <regex>: the endpoints whose label matches (for working on one; gates apply to those run).
   return args.only ? out.filter((e) => new RegExp(args.only!).test(e.label)) : out;
 }

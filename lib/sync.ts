@@ -59,7 +59,8 @@ const cursorShape = z.tuple([
   z.uuid(),
 ]);
 
-const TIME_KEY = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+/** A key in time mode: UTC with milliseconds (an updatedSince) or microseconds (a row's key). */
+const TIME_KEY = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.(\d{3}|\d{6})Z$/;
 const XID = /^\d{1,20}$/;
 
 function decodeSync(cursor: string): z.infer<typeof cursorShape> | undefined {
@@ -67,7 +68,7 @@ function decodeSync(cursor: string): z.infer<typeof cursorShape> | undefined {
     const parsed = cursorShape.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
     if (!parsed.success) return undefined;
     const [, mode, from, , afterKey, afterId] = parsed.data;
-    const keyOk = (k: string) => (mode === 'xid' ? XID.test(k) : TIME_KEY.test(k) || !Number.isNaN(Date.parse(k)));
+    const keyOk = (k: string) => (mode === 'xid' ? XID.test(k) : TIME_KEY.test(k) && !Number.isNaN(Date.parse(k)));
     if (!keyOk(from) || (afterKey !== null && !keyOk(afterKey)) || (afterKey === null) !== (afterId === null)) return undefined;
     return parsed.data;
   } catch {
