@@ -276,6 +276,11 @@ describe('sync: input and tenancy', () => {
     const mixed = await org.json('GET', `/api/threads?updatedSince=${since}&cursor=${page.body.nextCursor}`);
     expect(mixed.status).toBe(422);
     expect(mixed.body.error.details.issues[0].path).toBe('query.cursor');
+    // Nor is a sync cursor tampered with.
+    const forged = Buffer.from(JSON.stringify(['sync', 'time', '2026-13-45T00:00:00.000Z', null, null, null, org.id])).toString('base64url');
+    const tampered = await org.json('GET', `/api/threads?cursor=${forged}`);
+    expect(tampered.status).toBe(422);
+    expect(tampered.body.error.details.issues[0].path).toBe('query.cursor');
   });
 
   it('never shows another organization its changes or tombstones', async () => {
