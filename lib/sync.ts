@@ -14,8 +14,16 @@
 // earlier one. Changes may arrive twice (once in each of two syncs): a client applies them by id.
 import * as z from 'zod';
 import type { Ctx } from './context.js';
-import { invalid } from './errors.js';
+import { AppError, invalid } from './errors.js';
 import { encodeCursor } from './pagination.js';
+
+/**
+ * How long a sync may look back: tombstones are kept a day longer (lib/jobs/sweep.ts prunes them), so
+ * a sync from further back could miss deletions and answers 410: the client loads the list afresh.
+ */
+export const SYNC_MAX_AGE_DAYS = 90;
+export const TOMBSTONE_RETENTION_DAYS = SYNC_MAX_AGE_DAYS + 1;
+const MAX_AGE_MS = SYNC_MAX_AGE_DAYS * 86_400_000;
 
 export const updatedSince = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with an offset, e.g. 2026-12-05T10:00:00Z' });
 
@@ -47,6 +55,8 @@ export interface SyncPosition {
   after: [string, string] | null;
   /** The list: the organization (threads, actions) or the thread (messages, notes). */
   scope: string;
+  /** When the sync this position continues began (ISO): its age decides whether tombstones still cover it. */
+  issued: string;
 }
 
 const cursorShape = z.tuple([
@@ -57,6 +67,7 @@ const cursorShape = z.tuple([
   z.string().max(40).nullable(),
   z.uuid().nullable(),
   z.uuid(),
+  z.iso.datetime(),
 ]);
 
 /** A key in time mode: UTC with milliseconds (an updatedSince) or microseconds (a row's key). */
@@ -81,9 +92,12 @@ export function isSync(q: { updatedSince?: string; cursor?: string }): boolean {
   return q.updatedSince !== undefined || (q.cursor !== undefined && decodeSync(q.cursor) !== undefined);
 }
 
-function encode(p: { mode: Mode; from: string; next: string | null; after: [string, string] | null; scope: string }): string {
-  return encodeCursor(['sync', p.mode, p.from, p.next, p.after?.[0] ?? null, p.after?.[1] ?? null, p.scope]);
+function encode(p: { mode: Mode; from: string; next: string | null; after: [string, string] | null; scope: string; issued: string }): string {
+  return encodeCursor(['sync', p.mode, p.from, p.next, p.after?.[0] ?? null, p.after?.[1] ?? null, p.scope, p.issued]);
 }
+
+const tooOld = (what: string) =>
+  new AppError('gone', `${what} is more than ${SYNC_MAX_AGE_DAYS} days old: deletions are not kept that long; load the list afresh`);
 
 /**
  * Filters a sync refuses: a row that stops matching one would leave the client's copy without a
@@ -100,11 +114,16 @@ export async function syncPosition(ctx: Ctx, q: { updatedSince?: string; cursor?
   if (q.cursor !== undefined) {
     const c = decodeSync(q.cursor);
     if (!c) throw invalid('query.cursor', 'is not a cursor this list issued');
-    const [, mode, from, next, afterKey, afterId, cursorScope] = c;
+    const [, mode, from, next, afterKey, afterId, cursorScope, issued] = c;
     if (cursorScope !== scope) throw invalid('query.cursor', 'belongs to another list');
-    return { mode, from, next: next ?? (await watermark(ctx)), after: afterKey === null ? null : [afterKey, afterId!], scope };
+    if (Date.parse(issued) < Date.now() - MAX_AGE_MS) throw tooOld('The sync cursor');
+    // A sync cursor (no watermark yet) starts a new sync: its watermark and start time are taken now.
+    if (next === null) return { mode, from, next: await watermark(ctx), after: null, scope, issued: new Date().toISOString() };
+    return { mode, from, next, after: afterKey === null ? null : [afterKey, afterId!], scope, issued };
   }
-  return { mode: 'time', from: new Date(q.updatedSince!).toISOString(), next: await watermark(ctx), after: null, scope };
+  const from = new Date(q.updatedSince!);
+  if (from.getTime() < Date.now() - MAX_AGE_MS) throw tooOld('updatedSince');
+  return { mode: 'time', from: from.toISOString(), next: await watermark(ctx), after: null, scope, issued: new Date().toISOString() };
 }
 
 /** The oldest transaction still running: every change by an older one is visible from here on. */
@@ -189,6 +208,6 @@ export function syncPage<T extends Keyed>(
     data: [...data.values()],
     deleted,
     nextCursor: more && last ? encode({ ...p, after: [last.key.syncKey, last.key.id] }) : null,
-    syncCursor: more ? null : encode({ mode: 'xid', from: p.next, next: null, after: null, scope: p.scope }),
+    syncCursor: more ? null : encode({ mode: 'xid', from: p.next, next: null, after: null, scope: p.scope, issued: p.issued }),
   };
 }

@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { newOrganization, type TestOrg } from '../helpers/org.js';
 import { withClaims } from '../../lib/db/client.js';
+import { sweepJobs } from '../../lib/jobs/sweep.js';
+import { SYNC_MAX_AGE_DAYS } from '../../lib/sync.js';
 import type { Role } from '../../lib/http/permissions.js';
 
 let db: TestDatabase;
@@ -251,6 +253,32 @@ describe('sync: messages, notes and actions', () => {
   });
 });
 
+describe('sync: how far back', () => {
+  it('answers 410 for a sync from further back than deletions are kept, and the sweeper drops older tombstones', async () => {
+    const org = await newOrganization(db.sql);
+    const thread = await newThread(org);
+    const old = new Date(Date.now() - (SYNC_MAX_AGE_DAYS + 1) * 86_400_000).toISOString();
+    const tooFar = await org.json('GET', `/api/threads?updatedSince=${encodeURIComponent(old)}`);
+    expect(tooFar.status).toBe(410);
+    expect(tooFar.body.error.code).toBe('gone');
+    const staleCursor = Buffer.from(JSON.stringify(['sync', 'xid', '1', null, null, null, org.id, old])).toString('base64url');
+    const stale = await org.json('GET', `/api/threads?cursor=${staleCursor}`);
+    expect(stale.status).toBe(410);
+    // Within the limit a sync works.
+    expect((await org.json('GET', `/api/threads?updatedSince=${encodeURIComponent(new Date(Date.now() - 86_400_000).toISOString())}`)).status).toBe(200);
+
+    const recent = randomUUID();
+    const expired = randomUUID();
+    await db.sql`
+      insert into app.sync_tombstones (org_id, entity, id, scope_id, deleted_at)
+      values (${org.id}, 'message', ${recent}, ${thread}, now() - interval '10 days'),
+             (${org.id}, 'message', ${expired}, ${thread}, now() - make_interval(days => ${SYNC_MAX_AGE_DAYS + 2}))`;
+    expect((await sweepJobs()).tombstonesDeleted).toBeGreaterThanOrEqual(1);
+    const left = await db.sql<{ id: string }[]>`select id from app.sync_tombstones where org_id = ${org.id} order by deleted_at`;
+    expect(left.map((r) => r.id)).toEqual([recent]);
+  });
+});
+
 describe('sync: input and tenancy', () => {
   it('refuses an updatedSince that is not an instant with an offset, and filters with it, naming the field', async () => {
     const org = await newOrganization(db.sql);
@@ -277,7 +305,7 @@ describe('sync: input and tenancy', () => {
     expect(mixed.status).toBe(422);
     expect(mixed.body.error.details.issues[0].path).toBe('query.cursor');
     // Nor is a sync cursor tampered with.
-    const forged = Buffer.from(JSON.stringify(['sync', 'time', '2026-13-45T00:00:00.000Z', null, null, null, org.id])).toString('base64url');
+    const forged = Buffer.from(JSON.stringify(['sync', 'time', '2026-13-45T00:00:00.000Z', null, null, null, org.id, new Date().toISOString()])).toString('base64url');
     const tampered = await org.json('GET', `/api/threads?cursor=${forged}`);
     expect(tampered.status).toBe(422);
     expect(tampered.body.error.details.issues[0].path).toBe('query.cursor');
