@@ -202,7 +202,7 @@ const COUNTS_BUDGET = { buffers: 100, dbMs: 3 };
 
 /**
  * Catching up (lib/sync.ts), plan check only: the first page of a sync over every thread, from the
- * oldest change (283 buffers: 26 threads in order from the index on (org_id, updated_at, id), and the
+ * oldest change a sync may go back to (89 days; 285 buffers: 26 threads in order from the index on (org_id, updated_at, id), and the
  * 26 oldest read markers of the caller with their threads, each joined like a list row), and a sync
  * resumed from a sync cursor when nothing changed since (7: the indexes on change_xid hold nothing
  * newer). Budgets by the views' rule.
@@ -299,7 +299,8 @@ async function endpoints(sql: Sql): Promise<Endpoint[]> {
     budget: COUNTS_BUDGET,
   });
   const [oldest] = await sql<{ at: string }[]>`
-    select to_char(min(updated_at) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at from app.threads where org_id = ${SEED_ORG_ID}`;
+    select to_char(greatest(min(updated_at), now() - interval '89 days') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at
+    from app.threads where org_id = ${SEED_ORG_ID}`;
   const first = new URLSearchParams({ updatedSince: oldest!.at });
   const resume = new URLSearchParams({ cursor: (await dbRequest(sql, true, (ctx) => syncThreads(ctx, threadListOrSyncQuery.parse({ updatedSince: new Date().toISOString() })))).syncCursor! });
   for (const [key, params, budget] of [['sync (first page)', first, SYNC_BUDGET.first], ['sync (resumed)', resume, SYNC_BUDGET.resume]] as const) {
