@@ -201,11 +201,11 @@ const DETAIL_BUDGET = { buffers: 200, dbMs: 10 };
 const COUNTS_BUDGET = { buffers: 100, dbMs: 3 };
 
 /**
- * Catching up (lib/sync.ts), plan check only: the first page of a sync over every thread, from the
- * oldest change a sync may go back to (89 days; 285 buffers: 26 threads in order from the index on (org_id, updated_at, id), and the
- * 26 oldest read markers of the caller with their threads, each joined like a list row), and a sync
- * resumed from a sync cursor when nothing changed since (7: the indexes on change_xid hold nothing
- * newer). Budgets by the views' rule.
+ * Catching up (lib/sync.ts), plan check only: the first page of a sync over every thread from as far
+ * back as a sync may look (89 days; 285 buffers: 26 threads in order from the index on (org_id,
+ * updated_at, id), and the caller's 26 oldest read markers with their threads, each joined like a
+ * list row), and a sync resumed from a sync cursor when nothing changed since (7: the indexes on
+ * change_xid hold nothing newer). Budgets by the views' rule.
  */
 const SYNC_BUDGET = { first: { buffers: 450 }, resume: { buffers: 200 } };
 
