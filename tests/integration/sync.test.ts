@@ -191,6 +191,16 @@ describe('sync: messages, notes and actions', () => {
     expect(mirror.apply(second)).toEqual({ news: [kept], gone: [discarded, moved].sort() });
     expect(mirror.get(kept)).toMatchObject({ bodyText: 'Draft B/L attached, revised' });
     expect(mirror.rows).toEqual(await loaded(org, path));
+    // An attachment added to a draft changes the draft as the list shows it.
+    const [file] = await db.sql<{ id: string }[]>`
+      insert into app.attachments (org_id, filename, storage_path, status)
+      values (${org.id}, 'draft-bl.pdf', ${`org/${org.id}/attachments/${randomUUID()}/draft-bl.pdf`}, 'ready') returning id`;
+    expect((await org.json('PATCH', `/api/messages/${kept}`, { body: { attachmentIds: [file!.id] } })).status).toBe(200);
+    const withFile = await sync(org, path, { cursor: second.next });
+    expect(mirror.apply(withFile)).toEqual({ news: [kept], gone: [] });
+    expect(mirror.get(kept)).toMatchObject({ attachments: [expect.objectContaining({ id: file!.id, filename: 'draft-bl.pdf' })] });
+    expect(mirror.rows).toEqual(await loaded(org, path));
+
     // It arrived in the other thread; moved back, it is no longer gone from the first.
     expect((await sync(org, `/api/threads/${other}/messages`, { updatedSince: minuteAgo() })).ids).toContain(moved);
     await db.sql`update app.messages set thread_id = ${thread} where id = ${moved}`;
