@@ -193,10 +193,11 @@ const DETAIL_BUDGET = { buffers: 200, dbMs: 10 };
 /**
  * GET /api/threads/counts, the sidebar: read from the counters the triggers of migration
  * 20261205004100 keep (91 bucket rows for the bench organization) and two partial SLA indexes. Measured
- * at load average 7-9: 15 buffers, database CPU 1.25-1.32 ms per request (the transaction, the
- * membership statement and the counts statement), API CPU 0.37-0.60 ms. The database budget is
- * twice the worst median rounded up; the buffer budget is tighter than the views' rule, since
- * counting the open threads from an index instead of the counters reads a few hundred buffers.
+ * at load average 7-11: 15 buffers, database CPU 1.1-1.45 ms per request in production mode (the
+ * transaction, the membership statement and the counts statement; 0.4 ms with prepared statements),
+ * API CPU 0.3-0.6 ms. The database budget is twice the worst median rounded up; the buffer budget is
+ * tighter than the views' rule, since counting the open threads from an index instead of the
+ * counters reads a few hundred buffers.
  */
 const COUNTS_BUDGET = { buffers: 100, dbMs: 3 };
 
