@@ -1,13 +1,14 @@
-// npm run bench [-- --reuse --runs 3 --duration 3 --modes production,prepared --engine postgres|pglite|all --plans-only --cpu-prof]
+// npm run bench [-- --reuse --runs 3 --duration 3 --modes production,prepared --engine postgres|pglite|all --plans-only --cpu-prof --only REGEX]
 //
 // The inbox API on a realistic data set, gated: exits 1 when a target or budget below is missed.
 //
-//   Data:  a database `banxway_bench` on BENCH_DATABASE_URL's server (default
+//   Data:  a database `banxway_bench` (BENCH_DATABASE_NAME to name another, so that several
+//          branches can keep their own) on BENCH_DATABASE_URL's server (default
 //          postgres://postgres@127.0.0.1:5432/postgres): migrate() + seed() + 100,000 threads and
 //          1,000,000 messages for the seeded organization. --reuse keeps a completed one (building it
 //          takes minutes) and applies migrations added since.
 //   Views: the filter combinations of GET /api/threads a real inbox uses (VIEWS below: standing
-//          views, triage, tags, search, next pages) and GET /api/threads/{id}.
+//          views, triage, tags, search, next pages), GET /api/threads/{id} and GET /api/threads/counts.
 //   Modes: `production` is how a deployment talks to Supabase, through Supavisor's transaction pooler
 //          without prepared statements (DATABASE_PREPARE=false); `prepared` is a direct connection
 //          with prepared statements (DATABASE_PREPARE=true), where cached generic plans can happen.
@@ -44,9 +45,12 @@ import { migrate } from '../lib/db/migrate.js';
 import { SEED_ORG_ID, SEED_USERS, seed } from '../lib/dev/seed.js';
 import { GET as getRoute } from '../api/threads/[id].js';
 import { GET as listRoute } from '../api/threads/index.js';
+import { GET as countsRoute } from '../api/threads/counts.js';
 import { signAccessToken } from '../lib/http/auth.js';
 import { actAsMember } from '../lib/http/route.js';
 import { getThread, listThreads, threadListQuery } from '../lib/threads/service.js';
+import { threadCounts } from '../lib/threads/counts.js';
+import { syncThreads, threadListOrSyncQuery } from '../lib/threads/sync.js';
 import { counts, generate, generatedSize, type DataSize } from './data.js';
 import { explainChecks, MODES, type Check, type Mode, type PlanFigures } from './plans.js';
 import {
@@ -71,6 +75,7 @@ const { values: args } = parseArgs({
     'pglite-threads': { type: 'string', default: '5000' },
     'pglite-messages': { type: 'string', default: '50000' },
     'pool-max': { type: 'string', default: '10' },
+    only: { type: 'string' },
   },
 });
 
@@ -102,10 +107,11 @@ const TARGETS = { p95Ms: 25, rps: 800, shareOfCeilingPct: 40 };
  * CPU milliseconds per request of the API process (user + system, all its threads), production mode,
  * median of the runs. Measured on the 2-core development machine (AMD EPYC, Node 20) while other
  * work kept its load average near 10: a list page of 25 threads (about 31 kB of JSON) took 3.0-4.6 ms
- * (2.1-2.9 ms on a quieter machine), the thread detail 2.0 ms (1.4-1.8). The budget is twice the
- * worst median, as every CPU budget here: noise passes, a doubling of the work does not.
+ * (2.1-2.9 ms on a quieter machine), the thread detail 2.0 ms (1.4-1.8), the sidebar counts 0.37-0.60
+ * (1.5: the smallest budget a cold process's noise still passes). The budget is twice the worst
+ * median, as every CPU budget here: noise passes, a doubling of the work does not.
  */
-const API_CPU_BUDGET_MS = { list: 9, detail: 4.5 };
+const API_CPU_BUDGET_MS = { list: 9, detail: 4.5, counts: 1.5 };
 
 /**
  * Per view: `buffers`, shared buffers (hit + read) of all the request's statements from the plan
@@ -184,8 +190,30 @@ const VIEWS: View[] = [
 /** GET /api/threads/{id} over 1,000 thread ids (the plan check reads the first). */
 const DETAIL_BUDGET = { buffers: 200, dbMs: 10 };
 
+/**
+ * GET /api/threads/counts, the sidebar: read from the counters the triggers of migration
+ * 20261205004100 keep (91 bucket rows for the bench organization) and two partial SLA indexes. Measured
+ * at load average 7-11: 15 buffers, database CPU 1.1-1.45 ms per request in production mode (the
+ * transaction, the membership statement and the counts statement; 0.4 ms with prepared statements),
+ * API CPU 0.3-0.6 ms. The database budget is twice the worst median rounded up; the buffer budget is
+ * tighter than the views' rule, since counting the open threads from an index instead of the
+ * counters reads a few hundred buffers.
+ */
+const COUNTS_BUDGET = { buffers: 100, dbMs: 3 };
+
+/**
+ * Catching up (lib/sync.ts), plan check and load: the first page of a sync over every thread from as
+ * far back as a sync may look (89 days; 285 buffers: 26 threads in order from the index on (org_id,
+ * updated_at, id), and the caller's 26 oldest read markers with their threads, each joined like a
+ * list row; database CPU 2.0-2.4 ms per request), and a sync resumed from a sync cursor when nothing
+ * changed since (7 buffers: the indexes on change_xid hold nothing newer; 1.4-1.55 ms). Buffers by
+ * the views' rule, database CPU twice the worst median, rounded up to a half.
+ */
+const SYNC_BUDGET = { first: { buffers: 450, dbMs: 5 }, resume: { buffers: 200, dbMs: 3.5 } };
+
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const BENCH_DB = 'banxway_bench';
+const BENCH_DB = process.env.BENCH_DATABASE_NAME ?? 'banxway_bench';
+if (!/^[a-z_][a-z0-9_]{0,62}$/.test(BENCH_DB)) throw new Error('BENCH_DATABASE_NAME must be a plain lower-case identifier');
 const AGENT = SEED_USERS.agent;
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -205,7 +233,7 @@ process.on('unhandledRejection', (error) => {
 interface Endpoint {
   key: string;
   label: string;
-  kind: 'list' | 'detail';
+  kind: 'list' | 'detail' | 'counts';
   /** The request paths, cycled (one for a list view, many ids for the detail). */
   paths: string[];
   /** The same work straight on the database, inside the request's transaction. */
@@ -263,10 +291,37 @@ async function endpoints(sql: Sql): Promise<Endpoint[]> {
     customPlans: getRoute.meta.customPlans,
     budget: DETAIL_BUDGET,
   });
-  return out;
+  out.push({
+    key: 'counts',
+    label: 'GET /api/threads/counts',
+    kind: 'counts',
+    paths: ['/api/threads/counts'],
+    db: (ctx) => threadCounts(ctx),
+    customPlans: countsRoute.meta.customPlans,
+    budget: COUNTS_BUDGET,
+  });
+  const [oldest] = await sql<{ at: string }[]>`
+    select to_char(greatest(min(updated_at), now() - interval '89 days') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at
+    from app.threads where org_id = ${SEED_ORG_ID}`;
+  const first = new URLSearchParams({ updatedSince: oldest!.at });
+  const resume = new URLSearchParams({ cursor: (await dbRequest(sql, true, (ctx) => syncThreads(ctx, threadListOrSyncQuery.parse({ updatedSince: new Date().toISOString() })))).syncCursor! });
+  for (const [key, params, budget] of [['sync (first page)', first, SYNC_BUDGET.first], ['sync (resumed)', resume, SYNC_BUDGET.resume]] as const) {
+    const parsed = threadListOrSyncQuery.parse(Object.fromEntries(params));
+    out.push({
+      key,
+      label: `GET /api/threads?${key === 'sync (resumed)' ? 'cursor=<sync cursor>' : `updatedSince=${oldest!.at}`}`,
+      kind: 'list',
+      paths: [`/api/threads?${params}`],
+      db: (ctx) => syncThreads(ctx, parsed),
+      customPlans,
+      budget,
+    });
+  }
+  // --only <regex>: the endpoints whose label matches (for working on one; gates apply to those run).
+  return args.only ? out.filter((e) => new RegExp(args.only!).test(e.label)) : out;
 }
 
-const isLoad = (e: Endpoint) => e.kind === 'detail' || VIEWS.some((v) => viewLabel(v) === e.key && v.load);
+const isLoad = (e: Endpoint) => e.kind !== 'list' || e.key.startsWith('sync') || VIEWS.some((v) => viewLabel(v) === e.key && v.load);
 
 // ------------------------------------------------------------------------------------------------
 // 1. Plan check

@@ -17,3 +17,15 @@ export const wireId = z.guid();
 
 /** One page of a cursor-paginated list: `{ data, nextCursor }` (see lib/pagination.ts). */
 export const pageOf = <T extends z.ZodType>(item: T) => z.strictObject({ data: z.array(item), nextCursor: z.string().nullable() });
+
+/** A page of changes since a sync position (`updatedSince`, lib/sync.ts): rows changed, rows gone, and where to resume. */
+export const syncPageOf = <T extends z.ZodType>(item: T) =>
+  z.strictObject({
+    data: z.array(item),
+    deleted: z.array(z.strictObject({ id: wireId, deletedAt: wireInstant })),
+    nextCursor: z.string().nullable(),
+    syncCursor: z.string().nullable(),
+  });
+
+/** A list that also syncs: a page, or with `updatedSince` (or a sync cursor) a page of changes. */
+export const listOrSyncOf = <T extends z.ZodType>(item: T) => z.union([pageOf(item), syncPageOf(item)]);

@@ -86,12 +86,13 @@ export interface Action {
 
 type Row = Action & { sortDue: string | null; sortCreated: string };
 
-const actionSelect = (sql: Ctx['sql']) => sql`
+export const actionSelect = (sql: Ctx['sql'], extra = sql``) => sql`
   select a.id, a.thread_id, a.shipment_id, a.title, a.description, a.type, a.status, a.priority, a.assignee_id,
     m.display_name as assignee_name, a.due_at, a.completed_at, a.source, a.created_by, a.created_at, a.updated_at,
     (a.due_at is not null and a.due_at < now() and a.status in ('open', 'in_progress')) as overdue,
     t.subject as thread_subject, s.reference as shipment_reference,
     ${exactInstant(sql, 'a.due_at', 'sort_due')}, ${exactInstant(sql, 'a.created_at', 'sort_created')}
+    ${extra}
   from app.actions a
   left join app.members m on m.org_id = a.org_id and m.user_id = a.assignee_id
   left join app.threads t on t.org_id = a.org_id and t.id = a.thread_id

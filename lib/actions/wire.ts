@@ -2,7 +2,7 @@
 // action select must be declared here too.
 import * as z from 'zod';
 import { PRIORITIES } from '../threads/service.js';
-import { pageOf, wireId, wireInstant } from '../wire.js';
+import { listOrSyncOf, wireId, wireInstant } from '../wire.js';
 import { ACTION_STATUSES, ACTION_TYPES } from './service.js';
 
 /** Who created an action (the check constraint of app.actions). */
@@ -32,4 +32,5 @@ export const actionWire = z.strictObject({
   shipmentReference: z.string().nullable(),
 }).meta({ id: 'Action' });
 
-export const actionPageWire = pageOf(actionWire);
+/** A page of the list, or with `updatedSince` a page of changes (lib/sync.ts). */
+export const actionPageWire = listOrSyncOf(actionWire);

@@ -1,10 +1,12 @@
 // The cron sweeper (every minute): takes back the leases of crashed runs (a run that used the last
 // attempt makes its job dead), republishes jobs QStash never acknowledged, runs due jobs itself in
-// inline mode, and drops expired idempotency keys and old finished jobs. Bounded work per tick.
+// inline mode, and drops expired idempotency keys, old finished jobs and sync tombstones older than any
+// sync may look back (lib/sync.ts). Bounded work per tick.
 import { config } from '../config.js';
 import { db } from '../db/client.js';
 import { log } from '../log.js';
 import { publishToQStash } from './publish.js';
+import { TOMBSTONE_RETENTION_DAYS } from '../sync.js';
 
 export interface SweepResult {
   leasesExpired: number;
@@ -16,6 +18,7 @@ export interface SweepResult {
   leftInline: number;
   idempotencyKeysDeleted: number;
   finishedJobsDeleted: number;
+  tombstonesDeleted: number;
 }
 
 /** A published job whose delivery has not been acknowledged for this long is published again. */
@@ -66,6 +69,10 @@ export async function sweepJobs(options: { limit?: number } = {}): Promise<Sweep
     delete from app.outbox where id in (
       select id from app.outbox where status = 'done' and done_at < now() - interval '7 days' limit 1000)
     returning id`;
+  const tombstones = await sql`
+    delete from app.sync_tombstones where ctid in (
+      select ctid from app.sync_tombstones where deleted_at < now() - make_interval(days => ${TOMBSTONE_RETENTION_DAYS}) limit 1000)
+    returning id`;
   return {
     leasesExpired: expired.length,
     buried,
@@ -74,5 +81,6 @@ export async function sweepJobs(options: { limit?: number } = {}): Promise<Sweep
     leftInline,
     idempotencyKeysDeleted: keys.length,
     finishedJobsDeleted: finished.length,
+    tombstonesDeleted: tombstones.length,
   };
 }

@@ -45,7 +45,7 @@ export const replyBody = z
 
 export const draftUpdate = z.strictObject(content).refine((v) => Object.keys(v).length > 0, 'must change at least one field');
 
-const columns = (sql: Ctx['sql']) => sql`
+export const columns = (sql: Ctx['sql']) => sql`
   m.id, m.thread_id, m.channel, m.channel_id, m.kind, m.direction, m.status, m.from_address, m.from_name, m.to_recipients,
   m.cc_recipients, m.bcc_recipients, m.reply_to, m.subject, m.body_text, m.body_html, m.body_new_text, m.snippet, m.content_type,
   m.rfc_message_id, m.is_auto_reply, m.is_bounce, m.error_code, m.error_message, m.call_duration_seconds, m.transcript,

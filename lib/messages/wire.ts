@@ -3,7 +3,7 @@
 import * as z from 'zod';
 import { analysisEntities, INTENTS, SENTIMENTS, URGENCIES } from '../ai/analysis/schema.js';
 import { CHANNELS } from '../threads/service.js';
-import { pageOf, wireId, wireInstant } from '../wire.js';
+import { listOrSyncOf, wireId, wireInstant } from '../wire.js';
 
 /** The status model (the check constraint of app.messages): inbound messages are received; outbound ones
  * move from draft through queued to sent, delivered and read, or fail or bounce; calls ring, then end. */
@@ -87,4 +87,5 @@ export const messageWire = z.strictObject({
   attachments: z.array(attachmentSummaryWire),
 }).meta({ id: 'Message' });
 
-export const messagePageWire = pageOf(messageWire);
+/** A page of the list, or with `updatedSince` a page of changes (lib/sync.ts). */
+export const messagePageWire = listOrSyncOf(messageWire);

@@ -124,9 +124,10 @@ async function resolveMentions(ctx: Ctx, text: string, explicit: string[] | unde
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-const noteSelect = (sql: Ctx['sql']) => sql`
+export const noteSelect = (sql: Ctx['sql'], extra = sql``) => sql`
   select n.id, n.thread_id, n.author_id, m.display_name as author_name, n.body, n.mentions, n.created_at, n.updated_at,
     ${exactInstant(sql, 'n.created_at', 'sort_at')}
+    ${extra}
   from app.notes n
   left join app.members m on m.org_id = n.org_id and m.user_id = n.author_id`;
 

@@ -1,7 +1,7 @@
 // Notes as the API answers them (wire form: instants as ISO strings). Strict: a column added to the note
 // select must be declared here too.
 import * as z from 'zod';
-import { pageOf, wireId, wireInstant } from '../wire.js';
+import { listOrSyncOf, wireId, wireInstant } from '../wire.js';
 
 export const noteWire = z.strictObject({
   id: wireId,
@@ -16,4 +16,5 @@ export const noteWire = z.strictObject({
   updatedAt: wireInstant,
 }).meta({ id: 'Note' });
 
-export const notePageWire = pageOf(noteWire);
+/** A page of the list, or with `updatedSince` a page of changes (lib/sync.ts). */
+export const notePageWire = listOrSyncOf(noteWire);

@@ -88,7 +88,7 @@ export interface Thread {
 }
 
 /** The thread row plus what a list item shows: the customer's name and the caller's unread flag. */
-const threadSelect = (ctx: Ctx, extra = ctx.sql``) => {
+export const threadSelect = (ctx: Ctx, extra = ctx.sql``) => {
   const sql = ctx.sql;
   return sql`
     select ${threadColumns(sql)}, c.name as customer_name,

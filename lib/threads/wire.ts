@@ -3,7 +3,7 @@
 import * as z from 'zod';
 import { INTENTS, SENTIMENTS, URGENCIES } from '../ai/analysis/schema.js';
 import { CUSTOMER_KINDS, CUSTOMER_TIERS } from '../customers/service.js';
-import { pageOf, wireId, wireInstant } from '../wire.js';
+import { listOrSyncOf, wireId, wireInstant } from '../wire.js';
 import { CHANNELS, PRIORITIES, THREAD_STATUSES } from './service.js';
 
 /** Shipment modes and statuses (the check constraints of app.shipments). */
@@ -81,7 +81,33 @@ export const threadDetailWire = threadWire.extend({
   ),
 }).meta({ id: 'ThreadDetail' });
 
-export const threadPageWire = pageOf(threadWire);
+/** A page of the list, or with `updatedSince` a page of changes (lib/sync.ts). */
+export const threadPageWire = listOrSyncOf(threadWire);
 
 /** PUT/DELETE /api/threads/{id}/read: the caller's read state of the thread. */
 export const threadReadStateWire = z.strictObject({ threadId: wireId, unread: z.boolean() }).meta({ id: 'ThreadReadState' });
+
+/** An open thread whose SLA falls due within this many minutes is at risk. */
+export const SLA_AT_RISK_MINUTES = 60;
+
+const count = z.number().int().min(0);
+
+/** GET /api/threads/counts: the inbox sidebar for the caller. */
+export const threadCountsWire = z
+  .strictObject({
+    /** Threads in status `open`: the work waiting on the team (pending, snoozed, resolved and closed are not). */
+    open: count,
+    /** Open threads assigned to the caller. */
+    mine: count,
+    /** Open threads assigned to nobody. */
+    unassigned: count,
+    /** Open threads with a message the caller has not read. */
+    unread: count,
+    /** Open threads of each team the caller belongs to, by name. */
+    teams: z.array(z.strictObject({ id: wireId, name: z.string(), open: count })),
+    /** Threads in each status. */
+    statuses: z.strictObject(Object.fromEntries(THREAD_STATUSES.map((s) => [s, count])) as Record<(typeof THREAD_STATUSES)[number], typeof count>),
+    /** Open threads whose SLA is breached, or falls due within `atRiskMinutes` (or is overdue, not yet marked breached). */
+    sla: z.strictObject({ atRisk: count, breached: count, atRiskMinutes: count }),
+  })
+  .meta({ id: 'ThreadCounts' });

@@ -144,6 +144,7 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'PATCH /api/contacts/[id]': async () => ({ path: `/api/contacts/${await freshContact()}`, body: { designation: 'Ops' } }),
   'DELETE /api/contacts/[id]': async () => ({ path: `/api/contacts/${await freshContact()}` }),
   'GET /api/threads': async () => ({ path: '/api/threads' }),
+  'GET /api/threads/counts': async () => ({ path: '/api/threads/counts' }),
   'POST /api/threads': async () => ({ path: '/api/threads', body: { subject: 'Sample', customerId: C1 } }),
   'GET /api/threads/[id]': async () => ({ path: `/api/threads/${T1}` }),
   'PATCH /api/threads/[id]': async () => ({ path: `/api/threads/${T1}`, body: { priority: 'high' } }),

@@ -1,0 +1,33 @@
+// The organization's actions changed since an instant or the previous sync (lib/sync.ts): new and
+// changed actions, and deleted ones.
+import type * as z from 'zod';
+import type { Ctx } from '../context.js';
+import { refuseFilters, syncKey, syncPage, syncPosition, syncQuery } from '../sync.js';
+import { actionListQuery, actionSelect, type Action } from './service.js';
+
+export const actionListOrSyncQuery = actionListQuery.extend(syncQuery);
+
+const FILTERS = ['assignee', 'thread', 'shipment', 'status', 'overdue', 'due_before'] as const;
+
+type Row = Action & { syncKey: string; sortDue: string | null; sortCreated: string };
+
+export async function syncActions(ctx: Ctx, q: z.infer<typeof actionListOrSyncQuery>) {
+  refuseFilters(q, FILTERS);
+  const sql = ctx.sql;
+  const p = await syncPosition(ctx, q, ctx.orgId);
+  const take = sql.unsafe(String(q.limit + 1));
+  const a = syncKey(sql, p, { time: 'a.updated_at', xid: 'a.change_xid', id: 'a.id' });
+  const rows = await sql<Row[]>`
+    ${actionSelect(sql, sql`, ${a.select}`)}
+    where a.org_id = ${ctx.orgId} and ${a.where}
+    order by ${a.order}
+    limit ${take}`;
+  const d = syncKey(sql, p, { time: 'd.deleted_at', xid: 'd.change_xid', id: 'd.id' });
+  const deleted = await sql<{ id: string; deletedAt: Date; syncKey: string }[]>`
+    select d.id, d.deleted_at, ${d.select} from app.sync_tombstones d
+    where d.org_id = ${ctx.orgId} and d.entity = 'action' and d.scope_id = ${ctx.orgId} and ${d.where}
+    order by ${d.order}
+    limit ${take}`;
+  const changed = rows.map(({ sortDue: _d, sortCreated: _c, ...action }) => action);
+  return syncPage(p, q.limit, { changed, deleted });
+}
