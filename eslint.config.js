@@ -26,10 +26,13 @@ export default tseslint.config(
       'no-control-regex': 'off',
       // `import { z } from 'zod'` pulls every locale and the JSON-schema tools into a function (about
       // 550 KB more per bundle); the namespace import lets the bundler keep what is used.
-      'no-restricted-syntax': ['error', {
-        selector: "ImportDeclaration[source.value='zod'][importKind!='type'] > ImportSpecifier[imported.name='z']",
-        message: "Use import * as z from 'zod'.",
-      }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'][importKind!='type'] > ImportSpecifier[imported.name='z']",
+          message: "Use import * as z from 'zod'.",
+        },
+      ],
     },
   },
 );

@@ -18,7 +18,14 @@ export default defineConfig({
       { test: { ...shared, name: 'pglite', include: ['tests/integration/**/*.test.ts'], env: { TEST_ENGINE: 'pglite' } } },
       ...(postgresUrl
         ? [
-            { test: { ...shared, name: 'postgres', include: ['tests/integration/**/*.test.ts', 'tests/postgres/**/*.test.ts'], env: { TEST_ENGINE: 'postgres' } } },
+            {
+              test: {
+                ...shared,
+                name: 'postgres',
+                include: ['tests/integration/**/*.test.ts', 'tests/postgres/**/*.test.ts'],
+                env: { TEST_ENGINE: 'postgres' },
+              },
+            },
             // The functions as `npm run build:vercel` built them, on the pinned Node.js (tests/deploy).
             { test: { ...shared, name: 'deploy', include: ['tests/deploy/**/*.test.ts'], env: { TEST_ENGINE: 'postgres' } } },
           ]

@@ -54,8 +54,22 @@ import { syncThreads, threadListOrSyncQuery } from '../lib/threads/sync.js';
 import { counts, generate, generatedSize, type DataSize } from './data.js';
 import { explainChecks, MODES, type Check, type Mode, type PlanFigures } from './plans.js';
 import {
-  cpuSample, cpuUse, fmt, loadAverage, mark, median, repoRoot, resultsDir, round, sleep, summarize, table, timestamp, writeResult,
-  type CpuUse, type LatencySummary,
+  cpuSample,
+  cpuUse,
+  fmt,
+  loadAverage,
+  mark,
+  median,
+  repoRoot,
+  resultsDir,
+  round,
+  sleep,
+  summarize,
+  table,
+  timestamp,
+  writeResult,
+  type CpuUse,
+  type LatencySummary,
 } from './shared.js';
 
 const { values: args } = parseArgs({
@@ -280,8 +294,10 @@ async function endpoints(sql: Sql): Promise<Endpoint[]> {
       budget: v.budget,
     });
   }
-  const ids = (await sql<{ id: string }[]>`
-    select id from app.threads where org_id = ${SEED_ORG_ID} order by md5(id::text) limit 1000`).map((r) => r.id);
+  const ids = (
+    await sql<{ id: string }[]>`
+    select id from app.threads where org_id = ${SEED_ORG_ID} order by md5(id::text) limit 1000`
+  ).map((r) => r.id);
   out.push({
     key: 'detail',
     label: `GET /api/threads/{id} (${ids.length} ids)`,
@@ -304,8 +320,13 @@ async function endpoints(sql: Sql): Promise<Endpoint[]> {
     select to_char(greatest(min(updated_at), now() - interval '89 days') at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at
     from app.threads where org_id = ${SEED_ORG_ID}`;
   const first = new URLSearchParams({ updatedSince: oldest!.at });
-  const resume = new URLSearchParams({ cursor: (await dbRequest(sql, true, (ctx) => syncThreads(ctx, threadListOrSyncQuery.parse({ updatedSince: new Date().toISOString() })))).syncCursor! });
-  for (const [key, params, budget] of [['sync (first page)', first, SYNC_BUDGET.first], ['sync (resumed)', resume, SYNC_BUDGET.resume]] as const) {
+  const resume = new URLSearchParams({
+    cursor: (await dbRequest(sql, true, (ctx) => syncThreads(ctx, threadListOrSyncQuery.parse({ updatedSince: new Date().toISOString() })))).syncCursor!,
+  });
+  for (const [key, params, budget] of [
+    ['sync (first page)', first, SYNC_BUDGET.first],
+    ['sync (resumed)', resume, SYNC_BUDGET.resume],
+  ] as const) {
     const parsed = threadListOrSyncQuery.parse(Object.fromEntries(params));
     out.push({
       key,
@@ -333,7 +354,15 @@ interface PlanResult {
 
 async function planCheck(url: string, token: string, list: Endpoint[]): Promise<PlanResult[]> {
   // The route handlers run in this process: configure it like the API (rate limits out of the way).
-  setConfig(parseConfig({ ...process.env, DATABASE_URL: url, LOG_LEVEL: 'warn', RATE_LIMIT_PER_USER_PER_MINUTE: '1000000000', RATE_LIMIT_PER_IP_PER_MINUTE: '1000000000' }));
+  setConfig(
+    parseConfig({
+      ...process.env,
+      DATABASE_URL: url,
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_PER_USER_PER_MINUTE: '1000000000',
+      RATE_LIMIT_PER_IP_PER_MINUTE: '1000000000',
+    }),
+  );
   const checks: Check[] = list.map((e) => ({ key: e.key, path: e.paths[0]! }));
   const out: PlanResult[] = [];
   for (const mode of [MODES.production, MODES.prepared]) {
@@ -346,7 +375,9 @@ async function planCheck(url: string, token: string, list: Endpoint[]): Promise<
 }
 
 function planReport(list: Endpoint[], plans: PlanResult[], failures: string[]): string {
-  const rows: (string | number)[][] = [['endpoint', ...plans.map((p) => `${p.mode} buffers`), 'budget', 'ok', 'plan of the list statement (production; prepared when different)']];
+  const rows: (string | number)[][] = [
+    ['endpoint', ...plans.map((p) => `${p.mode} buffers`), 'budget', 'ok', 'plan of the list statement (production; prepared when different)'],
+  ];
   for (const e of list) {
     const figures = plans.map((p) => p.figures[e.key]!);
     const worst = Math.max(...figures.map((f) => f.buffers));
@@ -393,7 +424,17 @@ async function startApi(env: Record<string, string | undefined>, label: string, 
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) childEnv[k] = v;
   // Nothing that would reach the network or change the code path under test.
-  for (const k of ['APP_ENV', 'VERCEL', 'QSTASH_TOKEN', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'DATABASE_URL', 'DATABASE_PREPARE', 'PGLITE_DATA_DIR']) delete childEnv[k];
+  for (const k of [
+    'APP_ENV',
+    'VERCEL',
+    'QSTASH_TOKEN',
+    'UPSTASH_REDIS_REST_URL',
+    'UPSTASH_REDIS_REST_TOKEN',
+    'DATABASE_URL',
+    'DATABASE_PREPARE',
+    'PGLITE_DATA_DIR',
+  ])
+    delete childEnv[k];
   Object.assign(childEnv, {
     PORT: String(port),
     DEV_CRON: 'false',
@@ -443,7 +484,15 @@ async function startApi(env: Record<string, string | undefined>, label: string, 
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(15_000)]);
       if (child.exitCode === null) child.kill('SIGKILL');
-      if (stderr.trim()) log(`  (API stderr, last lines)\n${stderr.trim().split('\n').slice(-5).map((l) => `    ${l}`).join('\n')}`);
+      if (stderr.trim())
+        log(
+          `  (API stderr, last lines)\n${stderr
+            .trim()
+            .split('\n')
+            .slice(-5)
+            .map((l) => `    ${l}`)
+            .join('\n')}`,
+        );
     },
   };
 }
@@ -616,11 +665,22 @@ function summarise(runs: Run[]): Summary {
 }
 
 function loadReport(r: ModeResult, list: Endpoint[], failures: string[], pglite = false): string {
-  const rows: (string | number)[][] = [[
-    'endpoint', 'req/s', 'p95 ms', 'API CPU ms', 'db CPU ms', 'ceiling req/s', 'ceil. db CPU', 'share', 'errors',
-    ...(r.gated ? [`share>=${TARGETS.shareOfCeilingPct}%`, 'API CPU ok', 'db CPU ok'] : []),
-    `p95<=${TARGETS.p95Ms} (info)`, `>=${TARGETS.rps}/s (info)`,
-  ]];
+  const rows: (string | number)[][] = [
+    [
+      'endpoint',
+      'req/s',
+      'p95 ms',
+      'API CPU ms',
+      'db CPU ms',
+      'ceiling req/s',
+      'ceil. db CPU',
+      'share',
+      'errors',
+      ...(r.gated ? [`share>=${TARGETS.shareOfCeilingPct}%`, 'API CPU ok', 'db CPU ok'] : []),
+      `p95<=${TARGETS.p95Ms} (info)`,
+      `>=${TARGETS.rps}/s (info)`,
+    ],
+  ];
   for (const e of list) {
     const runs = r.endpoints[e.key];
     if (!runs) continue;
@@ -638,8 +698,18 @@ function loadReport(r: ModeResult, list: Endpoint[], failures: string[], pglite 
     }
     if (s.failed > 0) failures.push(`${r.mode}: ${e.label}: ${s.failed} failed requests`);
     rows.push([
-      e.label, fmt(s.rps), fmt(s.p95, 1), fmt(s.apiMs, 2), pglite ? '-' : fmt(s.dbMs, 2), fmt(s.ceilingRps), pglite ? '-' : fmt(s.ceilingDbMs, 2),
-      `${fmt(s.sharePct)} %`, String(s.failed), ...gates, mark(s.p95 <= TARGETS.p95Ms), mark(s.rps >= TARGETS.rps),
+      e.label,
+      fmt(s.rps),
+      fmt(s.p95, 1),
+      fmt(s.apiMs, 2),
+      pglite ? '-' : fmt(s.dbMs, 2),
+      fmt(s.ceilingRps),
+      pglite ? '-' : fmt(s.ceilingDbMs, 2),
+      `${fmt(s.sharePct)} %`,
+      String(s.failed),
+      ...gates,
+      mark(s.p95 <= TARGETS.p95Ms),
+      mark(s.rps >= TARGETS.rps),
     ]);
   }
   return [
@@ -702,7 +772,9 @@ async function runPostgres(token: string, failures: string[]): Promise<EngineRes
   const list = await endpoints(sql!);
   await sql!.end();
   const server = `PostgreSQL ${version!.serverVersion}`;
-  const dataText = `${Object.entries(data).map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`).join(', ')}${reused ? ' (reused)' : ''}`;
+  const dataText = `${Object.entries(data)
+    .map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`)
+    .join(', ')}${reused ? ' (reused)' : ''}`;
 
   log(`\n${server}, ${dataText}\n\n1. Plan check: every view through the route in this process, auto_explain on its connection`);
   const plans = await planCheck(benchUrl.toString(), token, list);
@@ -744,7 +816,13 @@ async function runPostgres(token: string, failures: string[]): Promise<EngineRes
     reports.push(...modes.map((m) => loadReport(m, loadList, failures)));
   }
   return {
-    engine: 'postgres', server, data, generationSeconds, reused, plans, modes,
+    engine: 'postgres',
+    server,
+    data,
+    generationSeconds,
+    reused,
+    plans,
+    modes,
     report: [`postgres (${server}): ${dataText}`, ...reports].join('\n\n'),
   };
 }
@@ -787,7 +865,14 @@ async function runPglite(token: string, failures: string[]): Promise<EngineResul
     // PGlite lives inside the API process: its ceiling is measured in this process on the same socket
     // server the dev server uses, while the dev server is down; so all API runs first, then all ceilings.
     log('\nAPI on PGlite (child process: DATABASE_URL unset, PGLITE_DATA_DIR), reported only');
-    const result: ModeResult = { mode: 'pglite', label: `PGlite ${version!.v}, one connection`, runs: 1, endpoints: {}, loadAverage: { before: loadAverage() }, gated: false };
+    const result: ModeResult = {
+      mode: 'pglite',
+      label: `PGlite ${version!.v}, one connection`,
+      runs: 1,
+      endpoints: {},
+      loadAverage: { before: loadAverage() },
+      gated: false,
+    };
     const apiRuns: Record<string, Measurement> = {};
     const server = await startApi({ PGLITE_DATA_DIR: dataDir, DATABASE_URL: undefined }, 'pglite', PGLITE_POOL_MAX);
     try {
@@ -803,9 +888,16 @@ async function runPglite(token: string, failures: string[]): Promise<EngineResul
       result.endpoints[e.key] = [{ api, ceiling, sharePct: round((100 * api.rps) / ceiling.rps, 1) }];
     }
     result.loadAverage.after = loadAverage();
-    const dataText = `${Object.entries(data).map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`).join(', ')}${reused ? ' (reused)' : ''}`;
+    const dataText = `${Object.entries(data)
+      .map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`)
+      .join(', ')}${reused ? ' (reused)' : ''}`;
     return {
-      engine: 'pglite', server: `PGlite ${version!.v}`, data, generationSeconds, reused, modes: [result],
+      engine: 'pglite',
+      server: `PGlite ${version!.v}`,
+      data,
+      generationSeconds,
+      reused,
+      modes: [result],
       report: [`pglite (PGlite ${version!.v}): ${dataText}; CPU of the API process includes the database`, loadReport(result, list, failures, true)].join('\n'),
     };
   } finally {

@@ -154,7 +154,13 @@ function importOnce(file: string, env: Record<string, string>, linger = 0): Prom
     child.on('exit', (code) => {
       const line = out.trim().split('\n').pop();
       if (code !== 0 || !line) {
-        const cause = err.split('\n').find((l) => /Error/.test(l))?.trim() ?? err.trim().split('\n')[0] ?? '';
+        const cause =
+          err
+            .split('\n')
+            .find((l) => /Error/.test(l))
+            ?.trim() ??
+          err.trim().split('\n')[0] ??
+          '';
         return reject(new Error(`import failed (exit ${code}): ${cause.slice(0, 300)}`));
       }
       resolve(JSON.parse(line) as Run);
@@ -252,24 +258,52 @@ async function main() {
       // Others may be mid-edit: report the function as unbuildable and go on.
       const message = (e as Error).message.split('\n').slice(0, 2).join(' ');
       return {
-        file: rel, outfile: '', bytes: Number.NaN, totalBytes: Number.NaN, atImport: [], later: [], buildMs: 0, text: '',
-        meta: { inputs: {}, outputs: {} }, warnings: [], runs: [], connections: 0, error: `build failed: ${message}`, shim, dynamicRequires: [],
+        file: rel,
+        outfile: '',
+        bytes: Number.NaN,
+        totalBytes: Number.NaN,
+        atImport: [],
+        later: [],
+        buildMs: 0,
+        text: '',
+        meta: { inputs: {}, outputs: {} },
+        warnings: [],
+        runs: [],
+        connections: 0,
+        error: `build failed: ${message}`,
+        shim,
+        dynamicRequires: [],
       };
     }
     const meta = result.metafile!;
     const { entry, atImport, later } = splitOutputs(meta);
     const size = (outputs: string[]) => outputs.reduce((n, o) => n + statSync(join(repoRoot, o)).size, 0);
     return {
-      file: rel, outfile: join(repoRoot, entry), bytes: size(atImport), totalBytes: size([...atImport, ...later]), atImport, later,
-      buildMs: round(performance.now() - t, 0), text: [...atImport, ...later].map((o) => readFileSync(join(repoRoot, o), 'utf8')).join('\n'), meta,
-      warnings: result.warnings.map((w) => w.text), runs: [], connections: 0, shim, dynamicRequires: [],
+      file: rel,
+      outfile: join(repoRoot, entry),
+      bytes: size(atImport),
+      totalBytes: size([...atImport, ...later]),
+      atImport,
+      later,
+      buildMs: round(performance.now() - t, 0),
+      text: [...atImport, ...later].map((o) => readFileSync(join(repoRoot, o), 'utf8')).join('\n'),
+      meta,
+      warnings: result.warnings.map((w) => w.text),
+      runs: [],
+      connections: 0,
+      shim,
+      dynamicRequires: [],
     };
   };
 
-  const files = apiFiles().sort().map((f) => relative(repoRoot, f).split(sep).join('/'));
-  log(`Cold start: ${files.length} functions bundled by esbuild (platform node, esm, bundle, node20, packages bundled, not minified,` +
-    ` only Node built-ins external, split at dynamic import()); import timed in fresh Node ${process.version} processes, median of ${RUNS}; ${cpus().length} CPUs,` +
-    ` load average ${fmt(loadAverage(), 2)}\n`);
+  const files = apiFiles()
+    .sort()
+    .map((f) => relative(repoRoot, f).split(sep).join('/'));
+  log(
+    `Cold start: ${files.length} functions bundled by esbuild (platform node, esm, bundle, node20, packages bundled, not minified,` +
+      ` only Node built-ins external, split at dynamic import()); import timed in fresh Node ${process.version} processes, median of ${RUNS}; ${cpus().length} CPUs,` +
+      ` load average ${fmt(loadAverage(), 2)}\n`,
+  );
   const base: Bundle[] = [];
   for (const f of files) base.push(await bundleOne(f));
 
@@ -297,7 +331,12 @@ async function main() {
   const stats = (b: Bundle) => {
     const wall = b.runs.map((r) => r.ms);
     const cpu = b.runs.map((r) => r.cpuMs);
-    return { importMs: wall.length ? round(median(wall), 1) : Number.NaN, importCpuMs: cpu.length ? round(median(cpu), 1) : Number.NaN, min: Math.min(...wall), max: Math.max(...wall) };
+    return {
+      importMs: wall.length ? round(median(wall), 1) : Number.NaN,
+      importCpuMs: cpu.length ? round(median(cpu), 1) : Number.NaN,
+      min: Math.min(...wall),
+      max: Math.max(...wall),
+    };
   };
   const rows = base.map((b) => {
     const inputs = [...b.atImport, ...b.later].flatMap((o) => Object.keys(b.meta.outputs[o]!.inputs));
@@ -309,32 +348,76 @@ async function main() {
     const st = stats(b);
     const crud = CRUD.test(b.file);
     return {
-      file: b.file, crud, bytes: b.bytes, totalBytes: b.totalBytes, built: builtFunction(b.file), chunks: b.atImport.length + b.later.length, buildMs: b.buildMs, ...st,
-      importRuns: b.runs.map((r) => round(r.ms, 1)), importCpuRuns: b.runs.map((r) => round(r.cpuMs, 1)), exports: b.runs[0]?.exports ?? [],
-      connectionsDuringImport: b.connections, embedded, warnings: b.warnings,
-      requireShim: b.shim, dynamicRequires: b.dynamicRequires, error: b.error,
+      file: b.file,
+      crud,
+      bytes: b.bytes,
+      totalBytes: b.totalBytes,
+      built: builtFunction(b.file),
+      chunks: b.atImport.length + b.later.length,
+      buildMs: b.buildMs,
+      ...st,
+      importRuns: b.runs.map((r) => round(r.ms, 1)),
+      importCpuRuns: b.runs.map((r) => round(r.cpuMs, 1)),
+      exports: b.runs[0]?.exports ?? [],
+      connectionsDuringImport: b.connections,
+      embedded,
+      warnings: b.warnings,
+      requireShim: b.shim,
+      dynamicRequires: b.dynamicRequires,
+      error: b.error,
       top: contributors(b.meta, b.atImport).slice(0, 8),
       loadedLater: contributors(b.meta, b.later).slice(0, 8),
       meetsTargets: crud ? { size: b.bytes <= TARGETS.bytes, import: st.importMs <= TARGETS.importMs } : undefined,
     };
   });
 
-  const header = ['function', 'KB at import', 'KB in all', 'built MB', 'import ms', 'import CPU ms', 'min-max ms', 'connects', 'embedded-only code', 'largest parts at import (KB)', 'loaded later by import() (KB)', '<=1 MB', '<=150 ms'];
+  const header = [
+    'function',
+    'KB at import',
+    'KB in all',
+    'built MB',
+    'import ms',
+    'import CPU ms',
+    'min-max ms',
+    'connects',
+    'embedded-only code',
+    'largest parts at import (KB)',
+    'loaded later by import() (KB)',
+    '<=1 MB',
+    '<=150 ms',
+  ];
   const body = rows.map((r) => {
     const emb = r.embedded.map((e) => `${e.name}${e.inputs.length ? '' : ` (text only x${e.textMatches})`}`).join(', ');
-    const parts = (list: { name: string; bytes: number }[]) => list.slice(0, 3).map((t) => `${t.name} ${fmt(t.bytes / 1000, 0)}`).join(', ');
+    const parts = (list: { name: string; bytes: number }[]) =>
+      list
+        .slice(0, 3)
+        .map((t) => `${t.name} ${fmt(t.bytes / 1000, 0)}`)
+        .join(', ');
     return [
-      `${r.file}${r.crud ? ' *' : ''}${r.requireShim ? ' †' : ''}`, kb(r.bytes), kb(r.totalBytes),
-      r.built ? `${fmt(r.built.bytes / 1e6, 1)}${r.built.embedded.length ? ` (${r.built.embedded.join(', ')})` : ''}` : '-', r.error ? 'error' : fmt(r.importMs), fmt(r.importCpuMs),
-      r.importRuns.length ? `${fmt(r.min)}-${fmt(r.max)}` : '-', String(r.connectionsDuringImport), emb || 'none', parts(r.top), parts(r.loadedLater) || '-',
-      r.meetsTargets ? mark(r.meetsTargets.size) : '', r.meetsTargets ? mark(r.meetsTargets.import) : '',
+      `${r.file}${r.crud ? ' *' : ''}${r.requireShim ? ' †' : ''}`,
+      kb(r.bytes),
+      kb(r.totalBytes),
+      r.built ? `${fmt(r.built.bytes / 1e6, 1)}${r.built.embedded.length ? ` (${r.built.embedded.join(', ')})` : ''}` : '-',
+      r.error ? 'error' : fmt(r.importMs),
+      fmt(r.importCpuMs),
+      r.importRuns.length ? `${fmt(r.min)}-${fmt(r.max)}` : '-',
+      String(r.connectionsDuringImport),
+      emb || 'none',
+      parts(r.top),
+      parts(r.loadedLater) || '-',
+      r.meetsTargets ? mark(r.meetsTargets.size) : '',
+      r.meetsTargets ? mark(r.meetsTargets.import) : '',
     ];
   });
-  log(`\nTargets for the CRUD routes (*: customers, contacts, threads): loaded at import <= 1 MB (1,000,000 bytes), import <= ${TARGETS.importMs} ms (wall, median)`);
+  log(
+    `\nTargets for the CRUD routes (*: customers, contacts, threads): loaded at import <= 1 MB (1,000,000 bytes), import <= ${TARGETS.importMs} ms (wall, median)`,
+  );
   log('Bundles are split at dynamic import(): "KB at import" is what a cold start loads, "KB in all" adds what later import() calls load.');
-  log(existsSync(OUTPUT_FUNCTIONS)
-    ? '"built MB": the function as `vercel build` traced it into .vercel/output (every file it ships, node_modules included).'
-    : '"built MB": no .vercel/output; run `npm run build:vercel` first to see the size of each function as Vercel builds it.');
+  log(
+    existsSync(OUTPUT_FUNCTIONS)
+      ? '"built MB": the function as `vercel build` traced it into .vercel/output (every file it ships, node_modules included).'
+      : '"built MB": no .vercel/output; run `npm run build:vercel` first to see the size of each function as Vercel builds it.',
+  );
   log('KB = 1,000 bytes. "import CPU ms" = CPU of the whole process (all threads) during the import, steadier than wall time on a busy machine.');
   log('†: CommonJS dependencies require() Node built-ins, so the bundle got a createRequire banner (else it throws when that code runs).\n');
   log(table([header, ...body]));
@@ -345,16 +428,45 @@ async function main() {
   const builtEmbedded = rows.filter((r) => r.built?.embedded.length);
   const req = rows.filter((r) => r.dynamicRequires.length);
   const errors = rows.filter((r) => r.error);
-  log(`\nCRUD routes meeting both targets: ${crudRows.filter((r) => r.meetsTargets!.size && r.meetsTargets!.import).length}/${crudRows.length}${allOk ? '' : ` (not: ${crudRows.filter((r) => !(r.meetsTargets!.size && r.meetsTargets!.import)).map((r) => r.file).join(', ')})`}`);
-  log(`Embedded-only modules bundled (PGlite, pglite-socket, embedded.ts, local-dispatcher, croner, dev cron; by esbuild metafile inputs): ${anyEmbedded.length ? anyEmbedded.map((r) => `${r.file} (${r.embedded.filter((e) => e.inputs.length).map((e) => e.name).join(', ')})`).join('; ') : 'none'}`);
-  log('  ("text only": the word occurs only as a string, e.g. config.ts\'s database kind \'pglite\' and PGLITE_DATA_DIR, not as bundled code.)');
-  log(`Bundles with CommonJS require() of built-ins (rebuilt with a createRequire banner, else they throw when that code runs): ${req.length ? req.map((r) => `${r.file} (${r.dynamicRequires.length} modules)`).join(', ') : 'none'}`);
-  log(`Connections opened while importing (lingering 300 ms): ${anyConnect.length ? anyConnect.map((r) => `${r.file} (${r.connectionsDuringImport})`).join(', ') : 'none'}`);
+  log(
+    `\nCRUD routes meeting both targets: ${crudRows.filter((r) => r.meetsTargets!.size && r.meetsTargets!.import).length}/${crudRows.length}${
+      allOk
+        ? ''
+        : ` (not: ${crudRows
+            .filter((r) => !(r.meetsTargets!.size && r.meetsTargets!.import))
+            .map((r) => r.file)
+            .join(', ')})`
+    }`,
+  );
+  log(
+    `Embedded-only modules bundled (PGlite, pglite-socket, embedded.ts, local-dispatcher, croner, dev cron; by esbuild metafile inputs): ${
+      anyEmbedded.length
+        ? anyEmbedded
+            .map(
+              (r) =>
+                `${r.file} (${r.embedded
+                  .filter((e) => e.inputs.length)
+                  .map((e) => e.name)
+                  .join(', ')})`,
+            )
+            .join('; ')
+        : 'none'
+    }`,
+  );
+  log("  (\"text only\": the word occurs only as a string, e.g. config.ts's database kind 'pglite' and PGLITE_DATA_DIR, not as bundled code.)");
+  log(
+    `Bundles with CommonJS require() of built-ins (rebuilt with a createRequire banner, else they throw when that code runs): ${req.length ? req.map((r) => `${r.file} (${r.dynamicRequires.length} modules)`).join(', ') : 'none'}`,
+  );
+  log(
+    `Connections opened while importing (lingering 300 ms): ${anyConnect.length ? anyConnect.map((r) => `${r.file} (${r.connectionsDuringImport})`).join(', ') : 'none'}`,
+  );
   const built = rows.filter((r) => r.built);
   if (built.length) {
     const sizes = built.map((r) => r.built!.bytes);
-    log(`Built functions (.vercel/output): ${built.length}, ${fmt(Math.min(...sizes) / 1e6, 1)}-${fmt(Math.max(...sizes) / 1e6, 1)} MB each; ` +
-      `embedded-only files traced in: ${builtEmbedded.length ? builtEmbedded.map((r) => `${r.file} (${r.built!.embedded.join(', ')})`).join('; ') : 'none'}`);
+    log(
+      `Built functions (.vercel/output): ${built.length}, ${fmt(Math.min(...sizes) / 1e6, 1)}-${fmt(Math.max(...sizes) / 1e6, 1)} MB each; ` +
+        `embedded-only files traced in: ${builtEmbedded.length ? builtEmbedded.map((r) => `${r.file} (${r.built!.embedded.join(', ')})`).join('; ') : 'none'}`,
+    );
   }
   if (errors.length) log(`Errors:\n${errors.map((r) => `  ${r.file}: ${r.error}`).join('\n')}`);
   const warned = rows.filter((r) => r.warnings.length);
@@ -367,7 +479,17 @@ async function main() {
     loadAverage: loadAverage(),
     runs: RUNS,
     targets: TARGETS,
-    esbuild: { platform: 'node', format: 'esm', bundle: true, splitting: true, target: 'node20', packages: 'bundle', minify: false, external: 'node built-ins', requireShim: args['require-shim'] ? 'always' : 'when needed' },
+    esbuild: {
+      platform: 'node',
+      format: 'esm',
+      bundle: true,
+      splitting: true,
+      target: 'node20',
+      packages: 'bundle',
+      minify: false,
+      external: 'node built-ins',
+      requireShim: args['require-shim'] ? 'always' : 'when needed',
+    },
     functions: rows,
   });
   log(`\nJSON: ${json}`);

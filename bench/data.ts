@@ -15,15 +15,36 @@ const textArray = (items: readonly string[]) => `array[${items.map(lit).join(', 
 
 // Assignees among the seeded members (null for 15 % of threads); the agent gets the largest share.
 const ASSIGNEES = [
-  SEED_USERS.agent.id, SEED_USERS.agent.id, SEED_USERS.agent.id, SEED_USERS.manager.id,
-  SEED_USERS.manager.id, SEED_USERS.admin.id, SEED_USERS.owner.id, SEED_USERS.multi.id,
+  SEED_USERS.agent.id,
+  SEED_USERS.agent.id,
+  SEED_USERS.agent.id,
+  SEED_USERS.manager.id,
+  SEED_USERS.manager.id,
+  SEED_USERS.admin.id,
+  SEED_USERS.owner.id,
+  SEED_USERS.multi.id,
 ];
 // Seeded customers 1..7, weighted (a strategic shipper writes most); contact per customer below.
 const CUSTOMER_PICK = [1, 1, 1, 1, 2, 2, 3, 3, 4, 5, 5, 6, 7, 7];
 // Customer n -> its contacts (seed.ts: customer 1 has contacts 1 and 2).
 const CONTACTS_OF: Record<number, number[]> = { 1: [1, 2], 2: [3], 3: [4], 4: [5], 5: [6], 6: [7], 7: [8] };
 // Tag pool; booking appears three times so about 17 % of threads carry it.
-const TAGS = ['booking', 'booking', 'booking', 'quote', 'quote', 'customs', 'transport', 'pre-alert', 'complaint', 'schedule', 'billing', 'documents', 'pharma', 'reefer'];
+const TAGS = [
+  'booking',
+  'booking',
+  'booking',
+  'quote',
+  'quote',
+  'customs',
+  'transport',
+  'pre-alert',
+  'complaint',
+  'schedule',
+  'billing',
+  'documents',
+  'pharma',
+  'reefer',
+];
 
 const SUBJECTS = [
   'Booking confirmation 2x40HC Nhava Sheva to Hamburg',

@@ -31,7 +31,13 @@ import { generate } from './data.js';
 import { cpuSample, cpuUse, resultsDir, timestamp } from './shared.js';
 
 const { values } = parseArgs({
-  options: { messages: { type: 'string', default: '2000' }, existing: { type: 'string', default: '100000' }, 'live-seconds': { type: 'string', default: '150' }, 'cpu-prof': { type: 'boolean', default: false }, 'idle-ms': { type: 'string', default: '0' } },
+  options: {
+    messages: { type: 'string', default: '2000' },
+    existing: { type: 'string', default: '100000' },
+    'live-seconds': { type: 'string', default: '150' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'idle-ms': { type: 'string', default: '0' },
+  },
 });
 const TOTAL = Number(values.messages);
 const LIVE_SECONDS = Number(values['live-seconds']);
@@ -46,7 +52,15 @@ await root.unsafe(`create database ${name}`);
 await root.end();
 const url = new URL(admin);
 url.pathname = `/${name}`;
-setConfig(parseConfig({ ...process.env, DATABASE_URL: url.toString(), LOG_LEVEL: 'error', ALLOW_PRIVATE_NETWORK_HOSTS: 'true', STORAGE_DIR: `/tmp/banxway-bench-storage-${process.pid}` }));
+setConfig(
+  parseConfig({
+    ...process.env,
+    DATABASE_URL: url.toString(),
+    LOG_LEVEL: 'error',
+    ALLOW_PRIVATE_NETWORK_HOSTS: 'true',
+    STORAGE_DIR: `/tmp/banxway-bench-storage-${process.pid}`,
+  }),
+);
 const sql = createPool(url.toString(), { max: 10, prepare: true });
 await migrate(sql);
 await seed(sql);
@@ -57,12 +71,25 @@ useDb(sql);
 const dovecot = await startDovecot();
 const created = await json('POST', '/api/channels', {
   as: 'admin',
-  body: { kind: 'email', name: 'Bench', address: USERS.ops.user, imap: { host: '127.0.0.1', port: dovecot.port, tls: false, username: USERS.ops.user, auth: { method: 'password', password: USERS.ops.pass } }, folders: ['INBOX'] },
+  body: {
+    kind: 'email',
+    name: 'Bench',
+    address: USERS.ops.user,
+    imap: { host: '127.0.0.1', port: dovecot.port, tls: false, username: USERS.ops.user, auth: { method: 'password', password: USERS.ops.pass } },
+    folders: ['INBOX'],
+  },
 });
 if (created.status !== 201) throw new Error(`channel: ${created.status} ${JSON.stringify(created.body)}`);
 const channelId = created.body.id as string;
 
-const senders = ['karthik@tatatextiles.example', 'j.becker@hamburghome.example', 'ops@rtmforwarding.example', 'ramesh@jaihindcha.example', 'in.export@maersk.example', 'kavita.shah@sunrisepharma.example'];
+const senders = [
+  'karthik@tatatextiles.example',
+  'j.becker@hamburghome.example',
+  'ops@rtmforwarding.example',
+  'ramesh@jaihindcha.example',
+  'in.export@maersk.example',
+  'kavita.shah@sunrisepharma.example',
+];
 const containers = ['MSKU1234565', 'TGHU8765436', 'CMAU4567893', 'HLXU3002457'];
 /** A varied message: new conversations, replies by header, header-stripped replies, HTML, attachments. */
 function message(i: number, previous: string[]): string {
@@ -73,13 +100,37 @@ function message(i: number, previous: string[]): string {
   if (kind < 4 || previous.length === 0) return mail({ from, subject: `Shipment ${Math.floor(i / 3)} enquiry ${i % 50}`, messageId: id, body });
   if (kind < 7) return mail({ from, subject: 'Re: earlier', messageId: id, inReplyTo: previous[previous.length - 1], body });
   if (kind === 7) return mail({ from, subject: `RE: Shipment ${Math.floor(i / 3)} enquiry ${i % 50}`, messageId: null, body: `${body}\nmobile reply ${i}` });
-  if (kind === 8) return mail({ from, subject: `Invoice ${i}`, messageId: id, html: `<p>Invoice <b>${i}</b> attached for ${containers[i % 4]}</p><table><tr><td>USD</td><td>${i * 10}</td></tr></table>` });
-  const pdf = Buffer.alloc(20_000 + (i % 5) * 10_000, i % 256).toString('base64').replace(/.{76}/g, '$&\r\n');
+  if (kind === 8)
+    return mail({
+      from,
+      subject: `Invoice ${i}`,
+      messageId: id,
+      html: `<p>Invoice <b>${i}</b> attached for ${containers[i % 4]}</p><table><tr><td>USD</td><td>${i * 10}</td></tr></table>`,
+    });
+  const pdf = Buffer.alloc(20_000 + (i % 5) * 10_000, i % 256)
+    .toString('base64')
+    .replace(/.{76}/g, '$&\r\n');
   return [
-    `From: ${from}`, 'To: ops@example.test', `Subject: Documents ${i}`, `Message-ID: <${id}>`, `Date: ${new Date().toUTCString()}`,
-    'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b1"', '', '--b1', 'Content-Type: text/plain; charset=utf-8', '',
-    `PFA documents for AWB 176-12345675 (${i}).`, '--b1', `Content-Type: application/pdf; name="doc-${i}.pdf"`,
-    'Content-Transfer-Encoding: base64', `Content-Disposition: attachment; filename="doc-${i}.pdf"`, '', pdf, '--b1--', '',
+    `From: ${from}`,
+    'To: ops@example.test',
+    `Subject: Documents ${i}`,
+    `Message-ID: <${id}>`,
+    `Date: ${new Date().toUTCString()}`,
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b1"',
+    '',
+    '--b1',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    `PFA documents for AWB 176-12345675 (${i}).`,
+    '--b1',
+    `Content-Type: application/pdf; name="doc-${i}.pdf"`,
+    'Content-Transfer-Encoding: base64',
+    `Content-Disposition: attachment; filename="doc-${i}.pdf"`,
+    '',
+    pdf,
+    '--b1--',
+    '',
   ].join('\r\n');
 }
 
@@ -121,10 +172,16 @@ if (profiler) {
   console.log(`CPU profile of the poll phase: ${file}`);
 }
 const [{ n }] = (await sql`select count(*)::int as n from app.messages where channel_id = ${channelId}`) as unknown as [{ n: number }];
-console.log(`\nIngest throughput (${TOTAL} varied messages, Dovecot → imapflow → parse → PostgreSQL holding ${EXISTING.toLocaleString('en-US')} earlier messages)`);
+console.log(
+  `\nIngest throughput (${TOTAL} varied messages, Dovecot → imapflow → parse → PostgreSQL holding ${EXISTING.toLocaleString('en-US')} earlier messages)`,
+);
 console.log(`  append to Dovecot: ${(TOTAL / appendSeconds).toFixed(0)} msg/s (${appendSeconds.toFixed(1)} s)`);
-console.log(`  poll and ingest:   ${(TOTAL / pollSeconds).toFixed(0)} msg/s (${pollSeconds.toFixed(1)} s, ${polls} poll run(s), ${n} messages stored)   target ≥ 300 msg/s`);
-console.log(`  CPU per message:   poller ${cpu.clientMsPerReq} ms, PostgreSQL ${cpu.dbMsPerReq ?? '-'} ms (cores busy: ${cpu.clientCores} / ${cpu.dbCores ?? '-'})`);
+console.log(
+  `  poll and ingest:   ${(TOTAL / pollSeconds).toFixed(0)} msg/s (${pollSeconds.toFixed(1)} s, ${polls} poll run(s), ${n} messages stored)   target ≥ 300 msg/s`,
+);
+console.log(
+  `  CPU per message:   poller ${cpu.clientMsPerReq} ms, PostgreSQL ${cpu.dbMsPerReq ?? '-'} ms (cores busy: ${cpu.clientCores} / ${cpu.dbCores ?? '-'})`,
+);
 
 if (LIVE_SECONDS <= 0) {
   await dovecot.stop();
@@ -169,9 +226,14 @@ const cron = (async () => {
 })();
 await arrivals;
 await Promise.all([watcher, cron]);
-const delays = [...appendedAt].filter(([s]) => visibleAt.has(s)).map(([s, t]) => (visibleAt.get(s)! - t) / 1000).sort((a, b) => a - b);
+const delays = [...appendedAt]
+  .filter(([s]) => visibleAt.has(s))
+  .map(([s, t]) => (visibleAt.get(s)! - t) / 1000)
+  .sort((a, b) => a - b);
 const q = (p: number) => delays[Math.min(delays.length - 1, Math.floor(p * delays.length))] ?? NaN;
-console.log(`\nArrival to API with the minute cron${IDLE_MS ? `, each poll then listening with IDLE for ${IDLE_MS / 1000} s` : ''} (${delays.length} of ${appendedAt.size} messages seen, ${LIVE_SECONDS} s of arrivals)`);
+console.log(
+  `\nArrival to API with the minute cron${IDLE_MS ? `, each poll then listening with IDLE for ${IDLE_MS / 1000} s` : ''} (${delays.length} of ${appendedAt.size} messages seen, ${LIVE_SECONDS} s of arrivals)`,
+);
 console.log(`  p50 ${q(0.5).toFixed(1)} s, p95 ${q(0.95).toFixed(1)} s, max ${(delays.at(-1) ?? NaN).toFixed(1)} s   targets p50 ≤ 45 s, never over 90 s`);
 
 await dovecot.stop();

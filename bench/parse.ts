@@ -57,8 +57,7 @@ function largeMessage(): Case {
     name: `${(raw.length / 1048576).toFixed(1)} MiB message, 15 MiB PDF`,
     raw,
     budgetMs: BUDGET_MS.large,
-    check: (r) =>
-      r.attachments.length === 1 && r.attachments[0]!.sha256 === sha && !r.parseError ? undefined : 'attachment missing or altered',
+    check: (r) => (r.attachments.length === 1 && r.attachments[0]!.sha256 === sha && !r.parseError ? undefined : 'attachment missing or altered'),
   };
 }
 
@@ -110,7 +109,15 @@ async function main() {
   for (const c of [largeMessage(), ...local, ...shared]) results.push(await measure(c));
   const rows: (string | number)[][] = [['case', 'KiB', 'CPU ms', 'wall ms', 'MiB/s', 'budget ms', 'ok']];
   for (const r of results) {
-    rows.push([r.name, fmt(r.bytes / 1024, 0), fmt(r.cpuMs, 1), fmt(r.wallMs, 1), fmt(r.bytes / 1048576 / (r.wallMs / 1000), 1), fmt(r.budgetMs, 0), mark(r.ok)]);
+    rows.push([
+      r.name,
+      fmt(r.bytes / 1024, 0),
+      fmt(r.cpuMs, 1),
+      fmt(r.wallMs, 1),
+      fmt(r.bytes / 1048576 / (r.wallMs / 1000), 1),
+      fmt(r.budgetMs, 0),
+      mark(r.ok),
+    ]);
   }
   log(`\n${table(rows)}`);
   const failed = results.filter((r) => !r.ok);

@@ -13,7 +13,10 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 export function median(values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
+  return percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
 }
 
 export interface LatencySummary {
@@ -111,7 +114,9 @@ export function postgresCpu(pids?: number[]): Map<number, number> | undefined {
   if (pids) candidates = pids;
   else {
     try {
-      candidates = readdirSync('/proc').filter((e) => /^\d+$/.test(e)).map(Number);
+      candidates = readdirSync('/proc')
+        .filter((e) => /^\d+$/.test(e))
+        .map(Number);
     } catch {
       return undefined;
     }

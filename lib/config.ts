@@ -10,9 +10,7 @@ export const DEV_DEFAULTS = {
   STORAGE_SIGNING_SECRET: 'banxway-local-storage-signing-secret',
 } as const;
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const csv = z.string().transform((v) =>
   v
     .split(',')
@@ -20,9 +18,7 @@ const csv = z.string().transform((v) =>
     .filter(Boolean),
 );
 const optionalUrl = z.url().optional();
-const base64Key = z
-  .string()
-  .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)');
+const base64Key = z.string().refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)');
 
 export const envSchema = z
   .object({
@@ -47,7 +43,10 @@ export const envSchema = z
     AUTH_JWT_AUDIENCE: z.string().default('authenticated'),
 
     ENCRYPTION_KEY: base64Key.optional(),
-    ENCRYPTION_KEY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,16}$/).default('k1'),
+    ENCRYPTION_KEY_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,16}$/)
+      .default('k1'),
     ENCRYPTION_PREVIOUS_KEYS: z
       .string()
       .regex(/^([A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/=]+)(,[A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/=]+)*$/, 'must be id:base64key[,id:base64key]')
@@ -76,12 +75,21 @@ export const envSchema = z
 
     STORAGE_SIGNING_SECRET: z.string().min(16).optional(),
     // Outbound email: Resend when RESEND_API_KEY is set, else .eml files under MAIL_OUT_DIR.
-    RESEND_API_KEY: z.string().regex(/^re_\S+$/, 'must be a Resend API key (re_...)').optional(),
-    RESEND_WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/=]+$/, 'must be the webhook signing secret (whsec_...)').optional(),
+    RESEND_API_KEY: z
+      .string()
+      .regex(/^re_\S+$/, 'must be a Resend API key (re_...)')
+      .optional(),
+    RESEND_WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/=]+$/, 'must be the webhook signing secret (whsec_...)')
+      .optional(),
     RESEND_BASE_URL: optionalUrl,
     MAIL_OUT_DIR: z.string().default('.data/mail-out'),
     // File storage: Supabase Storage when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set, local files otherwise.
-    STORAGE_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9_.-]{1,62}$/, 'must be a Supabase bucket id').default('attachments'),
+    STORAGE_BUCKET: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_.-]{1,62}$/, 'must be a Supabase bucket id')
+      .default('attachments'),
     STORAGE_DIR: z.string().default('.data/storage'),
     ATTACHMENT_MAX_BYTES: z.coerce.number().int().min(1024).max(104_857_600).default(26_214_400),
     // Inbound email (IMAP). Mailbox hosts that resolve to private, loopback, link-local or CGNAT
@@ -137,13 +145,18 @@ export const envSchema = z
       }
     }
     if (env.JOBS_ADAPTER === 'local') {
-      issue.addIssue({ code: 'custom', path: ['JOBS_ADAPTER'], message: 'local (the in-process dispatcher of npm run dev) cannot run jobs in a deployment: use qstash or inline' });
+      issue.addIssue({
+        code: 'custom',
+        path: ['JOBS_ADAPTER'],
+        message: 'local (the in-process dispatcher of npm run dev) cannot run jobs in a deployment: use qstash or inline',
+      });
     }
     if (!env.JOBS_ADAPTER && !env.QSTASH_TOKEN) {
       issue.addIssue({
         code: 'custom',
         path: ['JOBS_ADAPTER'],
-        message: 'is required in a deployment without QSTASH_TOKEN: set QSTASH_TOKEN (and its signing keys) for QStash, or JOBS_ADAPTER=inline to run jobs after each response',
+        message:
+          'is required in a deployment without QSTASH_TOKEN: set QSTASH_TOKEN (and its signing keys) for QStash, or JOBS_ADAPTER=inline to run jobs after each response',
       });
     }
     if (env.QSTASH_TOKEN && (!env.QSTASH_CURRENT_SIGNING_KEY || !env.QSTASH_NEXT_SIGNING_KEY)) {
@@ -164,9 +177,7 @@ export interface Config {
   host: string;
   publicBaseUrl: string;
   logLevel: Env['LOG_LEVEL'];
-  database:
-    | { kind: 'postgres'; url: string; poolMax: number; prepare: boolean }
-    | { kind: 'pglite'; dataDir: string; poolMax: number };
+  database: { kind: 'postgres'; url: string; poolMax: number; prepare: boolean } | { kind: 'pglite'; dataDir: string; poolMax: number };
   auth: { secret?: string; jwksUrl?: string; issuer?: string; audience: string };
   encryption: { keyId: string; key: Buffer; previous: Map<string, Buffer> };
   cronSecret: string;
@@ -270,14 +281,9 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
         }
       : undefined,
     qstashSigningKeys:
-      e.QSTASH_CURRENT_SIGNING_KEY && e.QSTASH_NEXT_SIGNING_KEY
-        ? { current: e.QSTASH_CURRENT_SIGNING_KEY, next: e.QSTASH_NEXT_SIGNING_KEY }
-        : undefined,
+      e.QSTASH_CURRENT_SIGNING_KEY && e.QSTASH_NEXT_SIGNING_KEY ? { current: e.QSTASH_CURRENT_SIGNING_KEY, next: e.QSTASH_NEXT_SIGNING_KEY } : undefined,
     jobs: { adapter: jobAdapterOf(e), inlineBudgetMs: e.JOBS_INLINE_BUDGET_MS },
-    redis:
-      e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN
-        ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN }
-        : undefined,
+    redis: e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN } : undefined,
     rateLimit: { perUserPerMinute: e.RATE_LIMIT_PER_USER_PER_MINUTE, perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE },
     corsOrigins: e.CORS_ORIGINS,
     maxBodyBytes: e.MAX_BODY_BYTES,

@@ -41,7 +41,13 @@ export function toPage<T>(rows: T[], limit: number, keyOf: (row: T) => readonly 
 /** `a,b` or repeated `?x=a&x=b` into a list. */
 export const csvList = <T extends z.ZodType>(item: T) =>
   z.preprocess(
-    (v) => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).flatMap((s) => String(s).split(',')).map((s) => s.trim()).filter(Boolean)),
+    (v) =>
+      v === undefined
+        ? undefined
+        : (Array.isArray(v) ? v : [v])
+            .flatMap((s) => String(s).split(','))
+            .map((s) => s.trim())
+            .filter(Boolean),
     z.array(item).min(1).optional(),
   );
 

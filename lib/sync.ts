@@ -63,7 +63,10 @@ const cursorShape = z.tuple([
   z.literal('sync'),
   z.enum(['time', 'xid']),
   z.string().max(40),
-  z.string().regex(/^\d{1,20}$/).nullable(),
+  z
+    .string()
+    .regex(/^\d{1,20}$/)
+    .nullable(),
   z.string().max(40).nullable(),
   z.uuid().nullable(),
   z.uuid(),
@@ -105,7 +108,8 @@ const tooOld = (what: string) =>
  */
 export function refuseFilters(q: Record<string, unknown>, names: readonly string[]) {
   for (const name of names) {
-    if (q[name] !== undefined) throw invalid(`query.${name}`, 'does not combine with updatedSince: a sync answers every change of the list (filter on the client)');
+    if (q[name] !== undefined)
+      throw invalid(`query.${name}`, 'does not combine with updatedSince: a sync answers every change of the list (filter on the client)');
   }
 }
 
@@ -147,10 +151,7 @@ export function syncKey(sql: Ctx['sql'], p: SyncPosition, cols: KeyColumns) {
   const col = sql.unsafe(p.mode === 'time' ? cols.time : cols.xid);
   const id = sql.unsafe(cols.id);
   return {
-    select:
-      p.mode === 'time'
-        ? sql`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sync_key`
-        : sql`${col}::text as sync_key`,
+    select: p.mode === 'time' ? sql`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sync_key` : sql`${col}::text as sync_key`,
     where:
       p.after === null
         ? p.mode === 'time'

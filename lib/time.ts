@@ -6,7 +6,11 @@ import * as z from 'zod';
 import { invalid } from './errors.js';
 
 /** An ISO 8601 date-time, with or without an offset; resolve it with instantIn(). */
-export const dateTimeInput = z.iso.datetime({ offset: true, local: true, error: 'must be a date-time such as 2027-01-01T10:00 (the organization\'s time) or 2027-01-01T10:00:00+05:30' });
+export const dateTimeInput = z.iso.datetime({
+  offset: true,
+  local: true,
+  error: "must be a date-time such as 2027-01-01T10:00 (the organization's time) or 2027-01-01T10:00:00+05:30",
+});
 
 const HAS_OFFSET = /(Z|[+-]\d{2}(:?\d{2})?)$/i;
 

@@ -9,14 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { analyzeMessage, analyzeOffline } from '../lib/ai/analysis/index.js';
-import {
-  evaluate,
-  formatConfusion,
-  labelledSet,
-  mainConfusions,
-  type Evaluation,
-  type LabelledItem,
-} from '../lib/ai/analysis/evaluate.js';
+import { evaluate, formatConfusion, labelledSet, mainConfusions, type Evaluation, type LabelledItem } from '../lib/ai/analysis/evaluate.js';
 import type { AnalysisResult } from '../lib/ai/analysis/schema.js';
 import { configuredModel } from '../lib/ai/provider.js';
 
@@ -76,8 +69,7 @@ function report(name: string, part: string, e: Evaluation): void {
 }
 
 async function main(): Promise<void> {
-  const offline = (item: LabelledItem): AnalysisResult =>
-    analyzeOffline({ subject: item.subject, body: item.body, from: item.from, date: REFERENCE_DATE });
+  const offline = (item: LabelledItem): AnalysisResult => analyzeOffline({ subject: item.subject, body: item.body, from: item.from, date: REFERENCE_DATE });
   const analysers: Array<[string, (item: LabelledItem) => Promise<AnalysisResult> | AnalysisResult, number]> = [['offline', offline, 1]];
   const llm = args.has('--offline') ? null : configuredModel();
   let fallbacks = 0;

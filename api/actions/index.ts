@@ -12,4 +12,6 @@ export const GET = route({ action: 'threads.read', query: actionListOrSyncQuery,
 );
 
 // POST /api/actions – create an action on a thread and/or a shipment (the assignee is notified)
-export const POST = route({ action: 'threads.write', body: actionCreate, status: 201, responses: { 201: actionWire } }, ({ ctx, body }) => createAction(ctx, body));
+export const POST = route({ action: 'threads.write', body: actionCreate, status: 201, responses: { 201: actionWire } }, ({ ctx, body }) =>
+  createAction(ctx, body),
+);

@@ -4,6 +4,4 @@ import { route } from '../../lib/http/route.js';
 export { OPTIONS } from '../../lib/http/cors.js';
 
 // POST /api/ai/compose – stream a reply draft for a thread (UI message stream over SSE); saved as a draft when it finishes
-export const POST = route({ action: 'threads.write', body: composeBody, idempotent: false }, ({ ctx, body, request }) =>
-  composeReply(ctx, body, request),
-);
+export const POST = route({ action: 'threads.write', body: composeBody, idempotent: false }, ({ ctx, body, request }) => composeReply(ctx, body, request));

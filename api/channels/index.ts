@@ -8,6 +8,4 @@ export const GET = route({ action: 'channels.read', query: channelListQuery }, (
 
 // POST /api/channels – add a mailbox (IMAP server, password or OAuth 2.0 login, folders)
 // (No Idempotency-Key replay: the response shows a webhook secret once, and a stored copy would keep it.)
-export const POST = route({ action: 'channels.manage', body: channelCreate, status: 201, idempotent: false }, ({ ctx, body }) =>
-  createChannel(ctx, body),
-);
+export const POST = route({ action: 'channels.manage', body: channelCreate, status: 201, idempotent: false }, ({ ctx, body }) => createChannel(ctx, body));

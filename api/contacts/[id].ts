@@ -9,8 +9,9 @@ export { OPTIONS } from '../../lib/http/cors.js';
 export const GET = route({ action: 'customers.read', params: idParams, responses: { 200: contactWire } }, ({ ctx, params }) => getContact(ctx, params.id));
 
 // PATCH /api/contacts/{id} – edit a contact
-export const PATCH = route({ action: 'customers.write', params: idParams, body: contactUpdate, responses: { 200: contactWrittenWire } }, ({ ctx, params, body }) =>
-  updateContact(ctx, params.id, body),
+export const PATCH = route(
+  { action: 'customers.write', params: idParams, body: contactUpdate, responses: { 200: contactWrittenWire } },
+  ({ ctx, params, body }) => updateContact(ctx, params.id, body),
 );
 
 // DELETE /api/contacts/{id} – delete (soft) a contact

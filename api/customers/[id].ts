@@ -6,7 +6,9 @@ import { customerDetailWire, customerWire } from '../../lib/customers/wire.js';
 export { OPTIONS } from '../../lib/http/cors.js';
 
 // GET /api/customers/{id} – a customer with its contacts
-export const GET = route({ action: 'customers.read', params: idParams, responses: { 200: customerDetailWire } }, ({ ctx, params }) => getCustomer(ctx, params.id));
+export const GET = route({ action: 'customers.read', params: idParams, responses: { 200: customerDetailWire } }, ({ ctx, params }) =>
+  getCustomer(ctx, params.id),
+);
 
 // PATCH /api/customers/{id} – edit a customer
 export const PATCH = route({ action: 'customers.write', params: idParams, body: customerUpdate, responses: { 200: customerWire } }, ({ ctx, params, body }) =>

@@ -5,9 +5,7 @@ import { deleteTeam, teamUpdate, updateTeam } from '../../lib/org/service.js';
 export { OPTIONS } from '../../lib/http/cors.js';
 
 // PATCH /api/teams/{id} – rename, describe, set members
-export const PATCH = route({ action: 'teams.manage', params: idParams, body: teamUpdate }, ({ ctx, params, body }) =>
-  updateTeam(ctx, params.id, body),
-);
+export const PATCH = route({ action: 'teams.manage', params: idParams, body: teamUpdate }, ({ ctx, params, body }) => updateTeam(ctx, params.id, body));
 
 // DELETE /api/teams/{id} – delete a team (its threads keep their assignee, lose the team)
 export const DELETE = route({ action: 'teams.manage', params: idParams }, ({ ctx, params }) => deleteTeam(ctx, params.id));

@@ -12,4 +12,6 @@ export const GET = route({ action: 'threads.read', query: threadListOrSyncQuery,
 );
 
 // POST /api/threads – open a thread
-export const POST = route({ action: 'threads.write', body: threadCreate, status: 201, responses: { 201: threadWire } }, ({ ctx, body }) => createThread(ctx, body));
+export const POST = route({ action: 'threads.write', body: threadCreate, status: 201, responses: { 201: threadWire } }, ({ ctx, body }) =>
+  createThread(ctx, body),
+);

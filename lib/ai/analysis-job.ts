@@ -55,7 +55,12 @@ export const analyzeMessageJob = defineJob({
       event: 'message.analyzed',
       topics: [topics.thread(ctx.orgId, message.threadId)],
       data: { id: message.id, threadId: message.threadId, ...result, source, analyzedAt: stored!.analyzedAt },
-      audit: { action: 'message.analyzed', entityType: 'message', entityId: message.id, data: { intent: result.intent, sentiment: result.sentiment, urgency: result.urgency, source } },
+      audit: {
+        action: 'message.analyzed',
+        entityType: 'message',
+        entityId: message.id,
+        data: { intent: result.intent, sentiment: result.sentiment, urgency: result.urgency, source },
+      },
     });
 
     if (await rollUpAnalysis(ctx, message.threadId)) await announceThread(ctx, 'thread.updated', message.threadId);

@@ -137,18 +137,25 @@ export async function saveDraft(owner: Owner, threadId: string, text: string, ai
         authorId: owner.userId,
         metadata: tx.json({ ai } as never),
       } as never)}`;
-    await announceMessage(ctx, id, { action: 'message.created', data: { status: 'draft', ai: { source: ai.source, model: ai.model ?? null } } }, 'message.created');
+    await announceMessage(
+      ctx,
+      id,
+      { action: 'message.created', data: { status: 'draft', ai: { source: ai.source, model: ai.model ?? null } } },
+      'message.created',
+    );
     return getMessage(ctx, id);
   });
 }
 
 /** Splits a template into word groups so it streams like model output. */
 function pieces(text: string): string[] {
-  return text.match(/\S+\s*|\s+/g)?.reduce<string[]>((out, word, i) => {
-    if (i % 3 === 0) out.push(word);
-    else out[out.length - 1] += word;
-    return out;
-  }, []) ?? [];
+  return (
+    text.match(/\S+\s*|\s+/g)?.reduce<string[]>((out, word, i) => {
+      if (i % 3 === 0) out.push(word);
+      else out[out.length - 1] += word;
+      return out;
+    }, []) ?? []
+  );
 }
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -276,20 +283,35 @@ async function streamModel(run: Run, choice: ModelChoice): Promise<void> {
   const reason = modelError instanceof Error ? `${modelError.name}: ${modelError.message}` : aborted ? 'timed out' : failed ? 'error' : 'empty answer';
   if (!streaming) {
     // Nothing written yet: the template stands in, so the member still gets a draft.
-    log.warn('AI draft: the model failed before writing; the template stands in', { requestId: run.owner.requestId, model: choice.modelId, error: reason.slice(0, 500) });
+    log.warn('AI draft: the model failed before writing; the template stands in', {
+      requestId: run.owner.requestId,
+      model: choice.modelId,
+      error: reason.slice(0, 500),
+    });
     await streamTemplate(run, 'model_failed');
     return;
   }
   if (failed || aborted || !finish || !text.trim()) {
     log.warn('AI draft: the model failed midway; nothing saved', { requestId: run.owner.requestId, model: choice.modelId, error: reason.slice(0, 500) });
     // A model error has been passed on already; a stall or an empty answer is said here.
-    if (!failed) writer.write({ type: 'error', errorText: aborted ? 'The AI model stopped answering; nothing was saved.' : 'The AI model answered nothing; nothing was saved.' });
+    if (!failed)
+      writer.write({
+        type: 'error',
+        errorText: aborted ? 'The AI model stopped answering; nothing was saved.' : 'The AI model answered nothing; nothing was saved.',
+      });
     return;
   }
   if (finish.finishReason === 'length') {
     writer.write({ type: 'data-notice', id: 'notice', data: { kind: 'truncated', message: 'The draft reached the length limit and may be cut short.' } });
   }
-  const ai = { source: 'model', model: choice.modelId, finishReason: finish.finishReason ?? null, instruction: input.instruction, tone: input.tone, language: input.language };
+  const ai = {
+    source: 'model',
+    model: choice.modelId,
+    finishReason: finish.finishReason ?? null,
+    instruction: input.instruction,
+    tone: input.tone,
+    language: input.language,
+  };
   if (await finishWithDraft(run, text.trim(), ai)) writer.write(finish);
 }
 

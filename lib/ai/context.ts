@@ -138,13 +138,15 @@ export async function gatherThreadContext(ctx: Ctx, threadId: string, options: {
 
   const limit = options.messages ?? CONTEXT_MESSAGES;
   // Drafts are not part of the conversation; the newest N, then put back in order.
-  const rows = await sql<(Omit<ContextMessage, 'text' | 'truncated' | 'intent' | 'entities'> & {
-    bodyNewText: string | null;
-    bodyText: string | null;
-    transcript: string | null;
-    intent: string | null;
-    entities: AnalysisEntities | null;
-  })[]>`
+  const rows = await sql<
+    (Omit<ContextMessage, 'text' | 'truncated' | 'intent' | 'entities'> & {
+      bodyNewText: string | null;
+      bodyText: string | null;
+      transcript: string | null;
+      intent: string | null;
+      entities: AnalysisEntities | null;
+    })[]
+  >`
     select id, direction, kind, status, channel, from_address, from_name, subject, body_new_text, body_text, transcript,
       intent, summary, entities, occurred_at
     from app.messages
@@ -248,7 +250,14 @@ export function formatDate(date: Date | null | undefined, timezone: string): str
 export function formatDateTime(date: Date | null | undefined, timezone: string, withZone = true): string {
   if (!date) return '';
   try {
-    return new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: timezone, ...(withZone ? { timeZoneName: 'short' as const } : {}) }).format(date);
+    return new Intl.DateTimeFormat('en-GB', {
+      day: 'numeric',
+      month: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      timeZone: timezone,
+      ...(withZone ? { timeZoneName: 'short' as const } : {}),
+    }).format(date);
   } catch {
     return date.toISOString();
   }
@@ -323,7 +332,9 @@ export function renderContext(c: ThreadContext, budgetTokens = config().ai.conte
   const tz = c.org.timezone;
   const t = c.thread;
   const head: string[] = [`Organization: ${c.org.name}`];
-  head.push(`Thread: "${t.subject || '(no subject)'}" on ${t.channel}, status ${t.status}, priority ${t.priority}${t.intent ? `, intent ${t.intent}` : ''}${t.sentiment ? `, sentiment ${t.sentiment}` : ''}${t.urgency ? `, urgency ${t.urgency}` : ''}`);
+  head.push(
+    `Thread: "${t.subject || '(no subject)'}" on ${t.channel}, status ${t.status}, priority ${t.priority}${t.intent ? `, intent ${t.intent}` : ''}${t.sentiment ? `, sentiment ${t.sentiment}` : ''}${t.urgency ? `, urgency ${t.urgency}` : ''}`,
+  );
   const sla = [
     t.slaBreachedAt && `SLA breached ${formatDateTime(t.slaBreachedAt, tz)}`,
     t.firstResponseDueAt && !t.lastOutboundAt && `first response due ${formatDateTime(t.firstResponseDueAt, tz)}`,
@@ -332,16 +343,23 @@ export function renderContext(c: ThreadContext, budgetTokens = config().ai.conte
   ].filter(Boolean);
   if (sla.length) head.push(`SLA: ${sla.join('; ')}`);
   if (c.customer) {
-    head.push(`Customer: ${c.customer.name} (${c.customer.kind.replace('_', ' ')}, ${c.customer.tier} tier${c.customer.city ? `, ${c.customer.city}` : ''}${c.customer.country ? ` ${c.customer.country}` : ''})`);
+    head.push(
+      `Customer: ${c.customer.name} (${c.customer.kind.replace('_', ' ')}, ${c.customer.tier} tier${c.customer.city ? `, ${c.customer.city}` : ''}${c.customer.country ? ` ${c.customer.country}` : ''})`,
+    );
   }
   if (c.contact) {
-    head.push(`Contact: ${c.contact.name || '(no name)'}${c.contact.designation ? `, ${c.contact.designation}` : ''}${c.contact.email ? ` <${c.contact.email}>` : ''}`);
+    head.push(
+      `Contact: ${c.contact.name || '(no name)'}${c.contact.designation ? `, ${c.contact.designation}` : ''}${c.contact.email ? ` <${c.contact.email}>` : ''}`,
+    );
   }
   if (c.shipments.length) head.push(`Linked shipments:\n${c.shipments.map((s) => renderShipment(s, tz)).join('\n')}`);
   if (c.openActions.length) {
     head.push(
       `Open actions:\n${c.openActions
-        .map((a) => `- ${a.title} (${a.type.replace('_', ' ')}, ${a.priority}${a.dueAt ? `, due ${formatDateTime(a.dueAt, tz)}` : ''}${a.assigneeName ? `, ${a.assigneeName}` : ''})`)
+        .map(
+          (a) =>
+            `- ${a.title} (${a.type.replace('_', ' ')}, ${a.priority}${a.dueAt ? `, due ${formatDateTime(a.dueAt, tz)}` : ''}${a.assigneeName ? `, ${a.assigneeName}` : ''})`,
+        )
         .join('\n')}`,
     );
   }

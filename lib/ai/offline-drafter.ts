@@ -74,7 +74,10 @@ const NOT_A_PERSON =
 /** How to address the contact: "Karthik", "Dr. Shah", "Team", or null when no name is known. */
 export function addressee(c: ThreadContext): string | null {
   const raw = c.contact?.name?.trim() || lastInbound(c)?.fromName?.trim() || '';
-  const name = raw.replace(/\s+/g, ' ').replace(/[<("].*$/, '').trim();
+  const name = raw
+    .replace(/\s+/g, ' ')
+    .replace(/[<("].*$/, '')
+    .trim();
   if (!name || name.includes('@') || /\d/.test(name)) return null;
   if (NOT_A_PERSON.test(name)) return 'Team';
   const parts = name.split(' ');
@@ -115,8 +118,7 @@ export function namedIdentifiers(c: ThreadContext): string[] {
   return [...e.containers, ...e.awbs.map((a) => `AWB ${a}`), ...e.bls.map((b) => `B/L ${b}`), ...e.bookings.map((b) => `booking ${b}`)].slice(0, 4);
 }
 
-export const list = (items: string[]) =>
-  items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+export const list = (items: string[]) => (items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`);
 
 const DOCUMENTS: Array<{ re: RegExp; name: string; unless?: string[] }> = [
   { re: /\bdraft\s+(?:[hm]\s*)?b\s*\/?\s*l\b|\bdraft\s+bills?\s+of\s+lading\b|\bb\s*\/\s*l\s+draft\b/i, name: 'draft B/L' },
@@ -164,7 +166,8 @@ const soon = (c: ThreadContext) => (isUrgent(c) ? 'today' : 'shortly');
 // The shipment in words
 // ---------------------------------------------------------------------------------------------------
 
-const carriage = (s: ContextShipment) => (s.vessel ? ` on ${s.vessel}${s.voyage ? ` ${s.voyage}` : ''}` : s.mode === 'air' && s.carrier ? ` with ${s.carrier}` : '');
+const carriage = (s: ContextShipment) =>
+  s.vessel ? ` on ${s.vessel}${s.voyage ? ` ${s.voyage}` : ''}` : s.mode === 'air' && s.carrier ? ` with ${s.carrier}` : '';
 
 function shipmentLabel(s: ContextShipment): string {
   const units = s.containerNumbers.length ? s.containerNumbers : s.awbNumbers.map((a) => `AWB ${a}`);
@@ -189,7 +192,9 @@ export function shipmentStatusSentences(s: ContextShipment, c: ThreadContext): s
       out.push(`${shipmentLabel(s)} is not booked yet.`);
       break;
     case 'booked':
-      out.push(`${shipmentLabel(s)} is booked${carriage(s)}${s.etd ? `, scheduled to depart${from ? ` ${from}` : ''} on ${formatDate(s.etd, tz)}` : ''}${s.eta ? ` with arrival${to ? ` at ${to}` : ''} expected on ${formatDate(s.eta, tz)}` : ''}.`);
+      out.push(
+        `${shipmentLabel(s)} is booked${carriage(s)}${s.etd ? `, scheduled to depart${from ? ` ${from}` : ''} on ${formatDate(s.etd, tz)}` : ''}${s.eta ? ` with arrival${to ? ` at ${to}` : ''} expected on ${formatDate(s.eta, tz)}` : ''}.`,
+      );
       break;
     case 'in_transit': {
       let line = `${shipmentLabel(s)} is in transit${carriage(s)}`;
@@ -198,7 +203,8 @@ export function shipmentStatusSentences(s: ContextShipment, c: ThreadContext): s
         mentioned.add('departed');
       }
       if (s.eta && s.eta.getTime() >= c.now.getTime()) line += `${departed ? ' and' : ','} is expected${to ? ` at ${to}` : ''} on ${formatDate(s.eta, tz)}.`;
-      else if (s.eta) line += `${departed ? ';' : ','} it was due${to ? ` at ${to}` : ''} on ${formatDate(s.eta, tz)} and we are checking the revised ETA with the carrier.`;
+      else if (s.eta)
+        line += `${departed ? ';' : ','} it was due${to ? ` at ${to}` : ''} on ${formatDate(s.eta, tz)} and we are checking the revised ETA with the carrier.`;
       else line += '.';
       out.push(line);
       break;
@@ -228,11 +234,15 @@ export function shipmentStatusSentences(s: ContextShipment, c: ThreadContext): s
   }
   const latest = lastDone(s);
   if (latest && !mentioned.has(latest.code)) {
-    out.push(`Latest update: ${latest.label || MILESTONE_LABELS[latest.code] || latest.code}${latest.location ? ` at ${portName(latest.location)}` : ''} on ${formatDate(latest.actualAt, tz)}.`);
+    out.push(
+      `Latest update: ${latest.label || MILESTONE_LABELS[latest.code] || latest.code}${latest.location ? ` at ${portName(latest.location)}` : ''} on ${formatDate(latest.actualAt, tz)}.`,
+    );
   }
   const next = s.milestones.find((m) => !m.actualAt && m.plannedAt && m.plannedAt.getTime() > c.now.getTime());
   if (next && !(next.code === 'arrived' && s.status === 'in_transit' && s.eta)) {
-    out.push(`Next: ${next.label || MILESTONE_LABELS[next.code] || next.code}${next.location ? ` at ${portName(next.location)}` : ''}, planned for ${formatDate(next.plannedAt, tz)}.`);
+    out.push(
+      `Next: ${next.label || MILESTONE_LABELS[next.code] || next.code}${next.location ? ` at ${portName(next.location)}` : ''}, planned for ${formatDate(next.plannedAt, tz)}.`,
+    );
   }
   return out;
 }
@@ -249,7 +259,11 @@ interface Line {
 
 function bookingConfirmation(c: ThreadContext): Line {
   const s = primaryShipment(c);
-  if (!s) return { topic: 'booking', text: 'We are pleased to confirm the booking; the booking confirmation with the vessel details follows [booking number, vessel/voyage, ETD].' };
+  if (!s)
+    return {
+      topic: 'booking',
+      text: 'We are pleased to confirm the booking; the booking confirmation with the vessel details follows [booking number, vessel/voyage, ETD].',
+    };
   const bkg = s.bookingNumbers[0];
   return {
     topic: 'booking',
@@ -271,7 +285,12 @@ function quoteLines(c: ThreadContext): Line[] {
   const last = c.messages.at(-1);
   if (last?.direction === 'outbound') {
     // We quoted already: the reply chases the decision.
-    return [{ topic: 'rates', text: `Following up on our offer of ${formatDate(last.occurredAt, c.org.timezone)}: please let us know if we may go ahead with the booking, or if you need anything else.` }];
+    return [
+      {
+        topic: 'rates',
+        text: `Following up on our offer of ${formatDate(last.occurredAt, c.org.timezone)}: please let us know if we may go ahead with the booking, or if you need anything else.`,
+      },
+    ];
   }
   const text = inboundText(c);
   const ports = [...new Set(c.messages.flatMap((m) => (m.direction === 'inbound' ? (m.entities?.ports ?? []) : [])))];
@@ -280,18 +299,28 @@ function quoteLines(c: ThreadContext): Line[] {
   const to = portName(ports[1] ?? s?.destinationPort);
   const route = from && to ? ` from ${from} to ${to}` : '';
   const air = /\bair\b|\bAWB\b|\bflight\b/i.test(text) || s?.mode === 'air';
-  const lines: Line[] = [{ topic: 'rates', text: `We are checking rates${route} with our ${air ? 'airline' : 'carrier'} partners and will share our best offer ${soon(c)}.` }];
+  const lines: Line[] = [
+    { topic: 'rates', text: `We are checking rates${route} with our ${air ? 'airline' : 'carrier'} partners and will share our best offer ${soon(c)}.` },
+  ];
   const missing: string[] = [];
   if (!/\b\d[\d,.]*\s*(?:kg|kgs|kilos?|tons?|tonnes?|mt|lbs?)\b/i.test(text)) missing.push('the gross weight');
-  const containers = /\b\d+\s*[x×*]\s*(?:20|40|45)\s*'?\s*(?:gp|hc|hq|dv|rf|reefer|ot|fr|ft)?\b|\b(?:20|40|45)\s*'?\s*(?:gp|hc|hq|dv|ft|feet|footer)\b|\bFCL\b/i.test(text);
+  const containers =
+    /\b\d+\s*[x×*]\s*(?:20|40|45)\s*'?\s*(?:gp|hc|hq|dv|rf|reefer|ot|fr|ft)?\b|\b(?:20|40|45)\s*'?\s*(?:gp|hc|hq|dv|ft|feet|footer)\b|\bFCL\b/i.test(text);
   if (!containers && !/\b\d+(?:\.\d+)?\s*(?:cm|mm|m|in)?\s*[x×*]\s*\d+|\bcbm\b|\bm3\b|\bvolume\b/i.test(text)) {
     missing.push(air ? 'the number of pieces and their dimensions' : 'the volume (CBM) or the container type and quantity');
   }
-  const incoterms = c.messages.some((m) => m.direction === 'inbound' && (m.entities?.incoterms.length ?? 0) > 0) || /\b(?:EXW|FCA|FOB|CFR|CIF|CPT|CIP|DAP|DPU|DDP)\b/.test(text);
+  const incoterms =
+    c.messages.some((m) => m.direction === 'inbound' && (m.entities?.incoterms.length ?? 0) > 0) ||
+    /\b(?:EXW|FCA|FOB|CFR|CIF|CPT|CIP|DAP|DPU|DDP)\b/.test(text);
   if (!incoterms) missing.push('the Incoterm');
   if (!from || !to) missing.push(!from && !to ? 'the port of loading and the port of discharge' : !from ? 'the port of loading' : 'the port of discharge');
-  if (!/\bready\b|\breadiness\b/i.test(text) && !c.messages.some((m) => m.direction === 'inbound' && (m.entities?.dates.length ?? 0) > 0)) missing.push('the cargo readiness date');
-  if (!/\bcommodity\b|\bHS\b|\bcargo\b|\bgoods\b|\bpharma\w*|\bgarments?\b|\btextiles?\b|\bmachine\w*|\bfurniture\b|\bchemicals?\b|\bgranules\b|\bparts\b/i.test(text)) {
+  if (!/\bready\b|\breadiness\b/i.test(text) && !c.messages.some((m) => m.direction === 'inbound' && (m.entities?.dates.length ?? 0) > 0))
+    missing.push('the cargo readiness date');
+  if (
+    !/\bcommodity\b|\bHS\b|\bcargo\b|\bgoods\b|\bpharma\w*|\bgarments?\b|\btextiles?\b|\bmachine\w*|\bfurniture\b|\bchemicals?\b|\bgranules\b|\bparts\b/i.test(
+      text,
+    )
+  ) {
     missing.push('the commodity (and whether it is hazardous)');
   }
   if (missing.length) lines.push({ topic: 'quote-details', text: `To quote accurately, could you please confirm ${list(missing)}?` });
@@ -320,7 +349,9 @@ function statusLines(c: ThreadContext): Line[] {
   const s = primaryShipment(c);
   if (!s) {
     const ids = namedIdentifiers(c);
-    return [{ topic: 'status', text: `We are checking the latest status${ids.length ? ` of ${list(ids)}` : ''} with the carrier and will update you ${soon(c)}.` }];
+    return [
+      { topic: 'status', text: `We are checking the latest status${ids.length ? ` of ${list(ids)}` : ''} with the carrier and will update you ${soon(c)}.` },
+    ];
   }
   return [
     ...shipmentStatusSentences(s, c).map((text) => ({ topic: 'status', text })),
@@ -329,7 +360,11 @@ function statusLines(c: ThreadContext): Line[] {
 }
 
 function documentRequestLines(c: ThreadContext): Line[] {
-  const asked = documentsIn(unanswered(c).map((m) => `${m.subject ?? ''}\n${m.text}`).join('\n'));
+  const asked = documentsIn(
+    unanswered(c)
+      .map((m) => `${m.subject ?? ''}\n${m.text}`)
+      .join('\n'),
+  );
   const s = primaryShipment(c);
   const action = c.openActions.find((a) => a.type === 'send_document' && a.threadId === c.thread.id && a.dueAt);
   const when = action?.dueAt ? byWhen(action.dueAt, c) : soon(c);
@@ -338,7 +373,11 @@ function documentRequestLines(c: ThreadContext): Line[] {
 }
 
 function documentSubmissionLines(c: ThreadContext): Line[] {
-  const sent = documentsIn(unanswered(c).map((m) => `${m.subject ?? ''}\n${m.text}`).join('\n')).map((d) => d.replace(/ copy$/, ''));
+  const sent = documentsIn(
+    unanswered(c)
+      .map((m) => `${m.subject ?? ''}\n${m.text}`)
+      .join('\n'),
+  ).map((d) => d.replace(/ copy$/, ''));
   const s = primaryShipment(c);
   const them = sent.length === 1 && sent[0] !== 'shipping instructions (SI)' ? 'it' : 'them';
   return [
@@ -349,7 +388,9 @@ function documentSubmissionLines(c: ThreadContext): Line[] {
 
 /** The apology for what the customer complains about ("the delay and the damaged cartons"). */
 function apologyLine(c: ThreadContext, instruction = ''): Line {
-  const text = `${instruction}\n${unanswered(c).map((m) => m.text).join('\n')}`;
+  const text = `${instruction}\n${unanswered(c)
+    .map((m) => m.text)
+    .join('\n')}`;
   const issues: string[] = [];
   if (/\bdelay|\blate\b|\broll(?:ed)?\s*over|\bmissed\b/i.test(text)) issues.push('the delay');
   if (/\bdamag|\bbroken\b|\bcrushed\b|\bwet\b/i.test(text)) issues.push(/\bcartons?\b/i.test(text) ? 'the damaged cartons' : 'the damage to your cargo');
@@ -367,7 +408,9 @@ function ownershipLine(c: ThreadContext, when = 'within 24 hours'): Line {
 }
 
 function complaintLines(c: ThreadContext): Line[] {
-  const text = unanswered(c).map((m) => m.text).join('\n');
+  const text = unanswered(c)
+    .map((m) => m.text)
+    .join('\n');
   const lines: Line[] = [apologyLine(c), ownershipLine(c)];
   if (/\bclaim\b|\bdamag|\bshort/i.test(text)) {
     lines.push({
@@ -379,17 +422,22 @@ function complaintLines(c: ThreadContext): Line[] {
 }
 
 function customsLines(c: ThreadContext): Line[] {
-  const text = unanswered(c).map((m) => `${m.subject ?? ''}\n${m.text}`).join('\n');
+  const text = unanswered(c)
+    .map((m) => `${m.subject ?? ''}\n${m.text}`)
+    .join('\n');
   const docs = documentsIn(text).filter((d) => d !== 'bill of entry' && d !== 'shipping bill');
   const ids = namedIdentifiers(c);
   const lines: Line[] = [{ topic: 'customs', text: `We have noted the customs query${ids.length ? ` for ${list(ids)}` : ''}.` }];
-  if (docs.length) lines.push({ topic: 'docs', text: `We are arranging the ${list(docs)} and will send ${docs.length > 1 ? 'them' : 'it'} to you ${soon(c)}.` });
+  if (docs.length)
+    lines.push({ topic: 'docs', text: `We are arranging the ${list(docs)} and will send ${docs.length > 1 ? 'them' : 'it'} to you ${soon(c)}.` });
   else lines.push({ topic: 'customs-next', text: `We are looking into it and will revert ${soon(c)} with what is needed for the clearance.` });
   return lines;
 }
 
 function invoiceLines(c: ThreadContext): Line[] {
-  const text = unanswered(c).map((m) => `${m.subject ?? ''}\n${m.text}`).join('\n');
+  const text = unanswered(c)
+    .map((m) => `${m.subject ?? ''}\n${m.text}`)
+    .join('\n');
   const invoice = /\b(?:invoice|inv)\s*(?:no\.?|number|#)?\s*[:.-]?\s*([A-Z0-9][A-Z0-9/-]{3,})/i.exec(`${c.thread.subject}\n${text}`)?.[1];
   const ref = invoice ? ` ${invoice}` : '';
   if (/\b(?:paid|remitted|released|transferred|UTR|payment\s+(?:will|has|is|shall))\b/i.test(text)) {
@@ -405,7 +453,10 @@ function scheduleLines(c: ThreadContext): Line[] {
   const s = primaryShipment(c);
   if (c.customer?.kind === 'carrier') {
     return [
-      { topic: 'schedule', text: `Thank you for the update${s?.vessel ? ` on ${s.vessel}${s.voyage ? ` ${s.voyage}` : ''}` : ''}; we have noted the revised schedule.` },
+      {
+        topic: 'schedule',
+        text: `Thank you for the update${s?.vessel ? ` on ${s.vessel}${s.voyage ? ` ${s.voyage}` : ''}` : ''}; we have noted the revised schedule.`,
+      },
       { topic: 'inform', text: 'We will inform the customers concerned accordingly.' },
     ];
   }
@@ -437,7 +488,10 @@ const GENERIC_INSTRUCTION =
 
 /** When the instruction promises something: "today", "tomorrow", "by Friday", "within 2 hours". */
 function promisedWhen(clause: string): string | null {
-  const m = /\b(today|tonight|tomorrow(?:\s+(?:morning|afternoon|evening))?|this\s+(?:morning|afternoon|evening|week)|(?:by|before|on)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tomorrow|today|(?:end\s+of\s+(?:the\s+)?)?(?:day|week)|eod|\d{1,2}(?::\d{2})?\s*(?:am|pm|hrs)?)|within\s+(?:\d+|an?|one|two|three|24|48)\s+(?:hours?|days?|working\s+days?))\b/i.exec(clause);
+  const m =
+    /\b(today|tonight|tomorrow(?:\s+(?:morning|afternoon|evening))?|this\s+(?:morning|afternoon|evening|week)|(?:by|before|on)\s+(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|tomorrow|today|(?:end\s+of\s+(?:the\s+)?)?(?:day|week)|eod|\d{1,2}(?::\d{2})?\s*(?:am|pm|hrs)?)|within\s+(?:\d+|an?|one|two|three|24|48)\s+(?:hours?|days?|working\s+days?))\b/i.exec(
+      clause,
+    );
   return m
     ? m[1]!
         .replace(/\s+/g, ' ')
@@ -451,7 +505,9 @@ function promisedWhen(clause: string): string | null {
 export function instructionLines(instruction: string, c: ThreadContext): Line[] {
   const intent = replyIntent(c);
   const clauses = instruction
-    .split(/[,;\n]+|\.\s+|\s+(?:and\s+)?then\s+|\s+and\s+(?=(?:also\s+)?(?:ask|request|confirm|send|share|tell|say|apologi[sz]e|give|mention|let|inform|remind|chase|promise|call|offer|check|thank|update|explain|advise)\b)/i)
+    .split(
+      /[,;\n]+|\.\s+|\s+(?:and\s+)?then\s+|\s+and\s+(?=(?:also\s+)?(?:ask|request|confirm|send|share|tell|say|apologi[sz]e|give|mention|let|inform|remind|chase|promise|call|offer|check|thank|update|explain|advise)\b)/i,
+    )
     .map((s) => s.trim().replace(/\.$/, ''))
     .filter(Boolean)
     // "Reply", "draft a response", "acknowledge": no point of their own, the intent's lines answer.
@@ -462,7 +518,10 @@ export function instructionLines(instruction: string, c: ThreadContext): Line[] 
     const si = docs.includes('shipping instructions (SI)');
     const vgm = docs.includes('VGM');
     if (/\bconfirm\w*\b.*\bbooking\b|\bbooking\b.*\bconfirm/i.test(clause)) lines.push(bookingConfirmation(c));
-    else if ((si || vgm) && !/\b(?:send|share|attach|forward)\b/i.test(clause.replace(/\b(?:ask|request)\w*\s+(?:them\s+|him\s+|her\s+)?to\s+(?:send|share)/i, ''))) {
+    else if (
+      (si || vgm) &&
+      !/\b(?:send|share|attach|forward)\b/i.test(clause.replace(/\b(?:ask|request)\w*\s+(?:them\s+|him\s+|her\s+)?to\s+(?:send|share)/i, ''))
+    ) {
       lines.push(askSiVgm(si, vgm));
     } else if (docs.length && /\b(?:ask|request|need|chase|remind|get)\w*\b/i.test(clause)) {
       lines.push({ topic: 'ask-docs', text: `Could you please send us the ${list(docs)}?` });
@@ -475,11 +534,15 @@ export function instructionLines(instruction: string, c: ThreadContext): Line[] 
     } else if (/\bno\s+space\b|\bspace\b.*\bnot\s+available\b|\bfully\s+booked\b|\bno\s+(?:equipment|containers?)\b/i.test(clause)) {
       const when = /\bthis\s+week\b/i.test(clause) ? ' this week' : /\btoday\b/i.test(clause) ? ' today' : '';
       const i = lines.findIndex((l) => l.topic === 'decline');
-      const line = { topic: 'decline', text: `Unfortunately, there is no space available${when}${/\bequipment|containers?\b/i.test(clause) ? ' (equipment shortage)' : ''}; we can offer the next available sailing instead [sailing, ETD].` };
+      const line = {
+        topic: 'decline',
+        text: `Unfortunately, there is no space available${when}${/\bequipment|containers?\b/i.test(clause) ? ' (equipment shortage)' : ''}; we can offer the next available sailing instead [sailing, ETD].`,
+      };
       if (i >= 0) lines[i] = line;
       else lines.push(line);
     } else if (/\b(?:decline|regret|unable|cannot|can't|not\s+possible|reject|refuse)\b/i.test(clause)) {
-      if (!lines.some((l) => l.topic === 'decline')) lines.push({ topic: 'decline', text: 'Unfortunately, we are unable to take this up at the moment [reason].' });
+      if (!lines.some((l) => l.topic === 'decline'))
+        lines.push({ topic: 'decline', text: 'Unfortunately, we are unable to take this up at the moment [reason].' });
     } else if (/\b(?:promise|commit|assure|revert)\w*\b|\bupdate\b(?!.*\b(?:status|eta|etd)\b)/i.test(clause)) {
       const when = promisedWhen(clause) ?? soon(c);
       lines.push(intent === 'complaint' ? ownershipLine(c, when) : { topic: 'update', text: `We will update you ${when}.` });
@@ -512,7 +575,8 @@ function promisedDocuments(c: ThreadContext): Line[] {
   return out.slice(0, 1);
 }
 
-const VALEDICTION = /^(?:(?:with\s+)?(?:best|kind|warm|warmest|many)?\s*regards|(?:many\s+)?thanks(?:\s*(?:&|and)\s*regards)?|sincerely|yours\s+\w+|cheers|best)\s*,?$/i;
+const VALEDICTION =
+  /^(?:(?:with\s+)?(?:best|kind|warm|warmest|many)?\s*regards|(?:many\s+)?thanks(?:\s*(?:&|and)\s*regards)?|sincerely|yours\s+\w+|cheers|best)\s*,?$/i;
 
 /** The member's name under the organization's signature (after its "Regards," line when it starts with one). */
 export function signOff(c: ThreadContext, tone: Tone): string {
@@ -548,7 +612,12 @@ export function draftOffline(c: ThreadContext, request: DraftRequest, reason: Te
   const fromInstruction = instructionLines(request.instruction, c);
   const covered = new Set(fromInstruction.map((l) => l.topic).filter(Boolean));
   const intentLines: Line[] = isMissedCall(c)
-    ? [{ topic: 'call', text: `Sorry we missed your call. We will call you back ${soon(c)}; if there is anything we can prepare in the meantime, just reply to this message.` }]
+    ? [
+        {
+          topic: 'call',
+          text: `Sorry we missed your call. We will call you back ${soon(c)}; if there is anything we can prepare in the meantime, just reply to this message.`,
+        },
+      ]
     : BY_INTENT[intent](c);
   let fromIntent = intentLines.filter((l) => !l.topic || !covered.has(l.topic));
   fromIntent.forEach((l) => l.topic && covered.add(l.topic));

@@ -60,7 +60,8 @@ const atLeast = (p: Priority, floor: Priority): Priority => (RANK[p] >= RANK[flo
 
 /** The thread's own weight: its urgency (from analysis) or its priority, whichever is higher. */
 function basePriority(c: ThreadContext): Priority {
-  const fromUrgency: Priority = c.thread.urgency === 'critical' ? 'urgent' : c.thread.urgency === 'high' ? 'high' : c.thread.urgency === 'low' ? 'low' : 'normal';
+  const fromUrgency: Priority =
+    c.thread.urgency === 'critical' ? 'urgent' : c.thread.urgency === 'high' ? 'high' : c.thread.urgency === 'low' ? 'low' : 'normal';
   const fromThread = (PRIORITIES as readonly string[]).includes(c.thread.priority) ? (c.thread.priority as Priority) : 'normal';
   return RANK[fromUrgency] >= RANK[fromThread] ? fromUrgency : fromThread;
 }
@@ -87,7 +88,14 @@ export function suggestOffline(c: ThreadContext): Draft[] {
 
   // A missed call is answered by calling back.
   if (isMissedCall(c)) {
-    add({ title: `Call back ${person}`, type: 'call_back', priority: atLeast(base, 'normal'), dueInHours: 1, shipmentId: null, reason: `${person} called and nobody answered.` });
+    add({
+      title: `Call back ${person}`,
+      type: 'call_back',
+      priority: atLeast(base, 'normal'),
+      dueInHours: 1,
+      shipmentId: null,
+      reason: `${person} called and nobody answered.`,
+    });
   }
   if (intents.has('document_request')) {
     const docs = documentsIn(text);
@@ -102,51 +110,138 @@ export function suggestOffline(c: ThreadContext): Draft[] {
   if (intents.has('booking_request')) {
     const confirmed = s && s.bookingNumbers.length > 0;
     if (confirmed) {
-      add({ title: `Send the booking confirmation${ref} to ${party}`, type: 'send_document', priority: base, dueInHours: hoursFor(base, 8), reason: `Booking ${s.bookingNumbers[0]} is placed; ${person} is waiting for the confirmation.` });
+      add({
+        title: `Send the booking confirmation${ref} to ${party}`,
+        type: 'send_document',
+        priority: base,
+        dueInHours: hoursFor(base, 8),
+        reason: `Booking ${s.bookingNumbers[0]} is placed; ${person} is waiting for the confirmation.`,
+      });
     } else {
-      add({ title: `Confirm the booking with ${s?.carrier ?? 'the carrier'}${ref}`, type: 'booking', priority: atLeast(base, 'high'), dueInHours: hoursFor(base, 8), reason: `${person} asked to book${lastDate ? ` on ${lastDate}` : ''}.` });
+      add({
+        title: `Confirm the booking with ${s?.carrier ?? 'the carrier'}${ref}`,
+        type: 'booking',
+        priority: atLeast(base, 'high'),
+        dueInHours: hoursFor(base, 8),
+        reason: `${person} asked to book${lastDate ? ` on ${lastDate}` : ''}.`,
+      });
     }
     if (!s || ['enquiry', 'booked'].includes(s.status)) {
-      add({ title: `Request the SI and VGM from ${party}`, type: 'request_document', priority: base, dueInHours: hoursFor(base, 24), reason: 'The carrier needs the shipping instructions and the VGM before the cut-offs.' });
+      add({
+        title: `Request the SI and VGM from ${party}`,
+        type: 'request_document',
+        priority: base,
+        dueInHours: hoursFor(base, 24),
+        reason: 'The carrier needs the shipping instructions and the VGM before the cut-offs.',
+      });
     }
   }
   if (intents.has('quote_request')) {
     const ports = [...new Set(open.flatMap((m) => m.entities?.ports ?? []))];
     const route = ports.length >= 2 ? ` ${portName(ports[0])} to ${portName(ports[1])}` : '';
-    add({ title: `Prepare a quote for ${party}${route}`, type: 'quote', priority: atLeast(base, 'normal'), dueInHours: hoursFor(base, 24), shipmentId: null, reason: `${person} asked for rates${lastDate ? ` on ${lastDate}` : ''}.` });
+    add({
+      title: `Prepare a quote for ${party}${route}`,
+      type: 'quote',
+      priority: atLeast(base, 'normal'),
+      dueInHours: hoursFor(base, 24),
+      shipmentId: null,
+      reason: `${person} asked for rates${lastDate ? ` on ${lastDate}` : ''}.`,
+    });
   }
   if (intents.has('shipment_status')) {
     const what = s ? s.reference : ids.length ? list(ids) : 'the shipment';
-    add({ title: `Send a status update on ${what} to ${party}`, type: 'follow_up', priority: base, dueInHours: hoursFor(base, 8), reason: `${person} asked where the shipment is.` });
+    add({
+      title: `Send a status update on ${what} to ${party}`,
+      type: 'follow_up',
+      priority: base,
+      dueInHours: hoursFor(base, 8),
+      reason: `${person} asked where the shipment is.`,
+    });
   }
   if (intents.has('complaint')) {
-    add({ title: `Call ${person} about the complaint`, type: 'call_back', priority: atLeast(base, 'high'), dueInHours: 2, reason: `${person} complained${lastDate ? ` on ${lastDate}` : ''}; a call first, before the written answer.` });
-    add({ title: `Investigate and send a written response to ${party}`, type: 'follow_up', priority: atLeast(base, 'high'), dueInHours: 24, reason: 'A complaint needs our findings and the next steps in writing.' });
+    add({
+      title: `Call ${person} about the complaint`,
+      type: 'call_back',
+      priority: atLeast(base, 'high'),
+      dueInHours: 2,
+      reason: `${person} complained${lastDate ? ` on ${lastDate}` : ''}; a call first, before the written answer.`,
+    });
+    add({
+      title: `Investigate and send a written response to ${party}`,
+      type: 'follow_up',
+      priority: atLeast(base, 'high'),
+      dueInHours: 24,
+      reason: 'A complaint needs our findings and the next steps in writing.',
+    });
     if (/\bclaim\b|\bdamag|\bshort(?:age)?\b/i.test(text)) {
-      add({ title: `Notify the carrier and the insurers of the cargo claim${ref}`, type: 'other', priority: atLeast(base, 'high'), dueInHours: 24, reason: 'Damage or shortage was reported; claims have notice deadlines.' });
+      add({
+        title: `Notify the carrier and the insurers of the cargo claim${ref}`,
+        type: 'other',
+        priority: atLeast(base, 'high'),
+        dueInHours: 24,
+        reason: 'Damage or shortage was reported; claims have notice deadlines.',
+      });
     }
   }
   if (intents.has('customs')) {
     const docs = documentsIn(text).filter((d) => d !== 'bill of entry' && d !== 'shipping bill');
     if (docs.length) {
-      add({ title: `Get the ${list(docs)} for the customs query${ids.length ? ` on ${ids[0]}` : ref}`, type: 'request_document', priority: atLeast(base, 'high'), dueInHours: hoursFor(base, 8), reason: `Customs asked for the ${list(docs)}.` });
+      add({
+        title: `Get the ${list(docs)} for the customs query${ids.length ? ` on ${ids[0]}` : ref}`,
+        type: 'request_document',
+        priority: atLeast(base, 'high'),
+        dueInHours: hoursFor(base, 8),
+        reason: `Customs asked for the ${list(docs)}.`,
+      });
     } else {
-      add({ title: `Resolve the customs query${ids.length ? ` on ${ids[0]}` : ref}`, type: 'customs', priority: atLeast(base, 'high'), dueInHours: hoursFor(base, 8), reason: 'Customs raised a query; clearance waits for the answer.' });
+      add({
+        title: `Resolve the customs query${ids.length ? ` on ${ids[0]}` : ref}`,
+        type: 'customs',
+        priority: atLeast(base, 'high'),
+        dueInHours: hoursFor(base, 8),
+        reason: 'Customs raised a query; clearance waits for the answer.',
+      });
     }
   }
   if (intents.has('invoice_payment')) {
     const invoice = /\b(?:invoice|inv)\s*(?:no\.?|number|#)?\s*[:.-]?\s*([A-Z0-9][A-Z0-9/-]{3,})/i.exec(`${c.thread.subject}\n${text}`)?.[1];
     if (/\b(?:paid|remitted|released|transferred|UTR|payment\s+(?:will|has|is|shall))\b/i.test(text)) {
-      add({ title: `Check receipt of the payment${invoice ? ` for invoice ${invoice}` : ''}`, type: 'payment', priority: base, dueInHours: 72, shipmentId: null, reason: `${person} says the payment is made or on its way.` });
+      add({
+        title: `Check receipt of the payment${invoice ? ` for invoice ${invoice}` : ''}`,
+        type: 'payment',
+        priority: base,
+        dueInHours: 72,
+        shipmentId: null,
+        reason: `${person} says the payment is made or on its way.`,
+      });
     } else {
-      add({ title: `Check invoice${invoice ? ` ${invoice}` : ''} with accounts and reply to ${party}`, type: 'payment', priority: base, dueInHours: hoursFor(base, 24), shipmentId: null, reason: `${person} wrote about an invoice or a payment.` });
+      add({
+        title: `Check invoice${invoice ? ` ${invoice}` : ''} with accounts and reply to ${party}`,
+        type: 'payment',
+        priority: base,
+        dueInHours: hoursFor(base, 24),
+        shipmentId: null,
+        reason: `${person} wrote about an invoice or a payment.`,
+      });
     }
   }
   if (intents.has('document_submission')) {
     const docs = documentsIn(text);
-    add({ title: `Check the ${docs.length ? list(docs) : 'documents'} from ${party}${ref}`, type: 'follow_up', priority: base, dueInHours: hoursFor(base, 24), reason: `${person} sent documents${lastDate ? ` on ${lastDate}` : ''}.` });
+    add({
+      title: `Check the ${docs.length ? list(docs) : 'documents'} from ${party}${ref}`,
+      type: 'follow_up',
+      priority: base,
+      dueInHours: hoursFor(base, 24),
+      reason: `${person} sent documents${lastDate ? ` on ${lastDate}` : ''}.`,
+    });
     if (docs.includes('shipping instructions (SI)')) {
-      add({ title: `Prepare the draft B/L from the SI${ref}`, type: 'send_document', priority: base, dueInHours: hoursFor(base, 24), reason: 'The SI is in; the customer will expect the draft B/L next.' });
+      add({
+        title: `Prepare the draft B/L from the SI${ref}`,
+        type: 'send_document',
+        priority: base,
+        dueInHours: hoursFor(base, 24),
+        reason: 'The SI is in; the customer will expect the draft B/L next.',
+      });
     }
   }
   if (intents.has('schedule_change')) {
@@ -163,7 +258,14 @@ export function suggestOffline(c: ThreadContext): Draft[] {
   const due = c.thread.nextResponseDueAt ?? (c.thread.lastOutboundAt ? null : c.thread.firstResponseDueAt);
   if (due && lastMessage?.direction === 'inbound') {
     const hours = Math.max(0.25, (due.getTime() - c.now.getTime()) / 3_600_000);
-    add({ title: `Reply to ${person}`, type: 'follow_up', priority: c.thread.slaBreachedAt || hours <= 2 ? 'urgent' : base, dueInHours: hours, shipmentId: null, reason: c.thread.slaBreachedAt ? 'The reply is overdue: the SLA is breached.' : `The SLA asks for a reply by ${formatDate(due, c.org.timezone)}.` });
+    add({
+      title: `Reply to ${person}`,
+      type: 'follow_up',
+      priority: c.thread.slaBreachedAt || hours <= 2 ? 'urgent' : base,
+      dueInHours: hours,
+      shipmentId: null,
+      reason: c.thread.slaBreachedAt ? 'The reply is overdue: the SLA is breached.' : `The SLA asks for a reply by ${formatDate(due, c.org.timezone)}.`,
+    });
   }
   return out;
 }
@@ -176,7 +278,16 @@ function awaitingThem(c: ThreadContext): Draft[] {
   const party = c.customer?.name ?? c.contact?.name ?? 'the customer';
   const sent = c.messages.at(-1)!;
   const hours = Math.max(4, 48 - (c.now.getTime() - sent.occurredAt.getTime()) / 3_600_000);
-  return [{ title: `Follow up on the quote with ${party}`, type: 'follow_up', priority: 'normal', dueInHours: hours, shipmentId: null, reason: `We sent the offer on ${formatDate(sent.occurredAt, c.org.timezone)} and have no answer yet.` }];
+  return [
+    {
+      title: `Follow up on the quote with ${party}`,
+      type: 'follow_up',
+      priority: 'normal',
+      dueInHours: hours,
+      shipmentId: null,
+      reason: `We sent the offer on ${formatDate(sent.occurredAt, c.org.timezone)} and have no answer yet.`,
+    },
+  ];
 }
 
 /** True when the thread already has an open action that does the same (same type, and the same documents where named). */

@@ -79,18 +79,26 @@ function who(m: ContextMessage, c: ThreadContext): string {
 export function summarizeOffline(c: ThreadContext): Omit<ThreadSummary, 'source'> {
   const tz = c.org.timezone;
   const subject = cleanSubject(c.thread.subject) || '(no subject)';
-  const party = c.customer ? `${c.customer.name} (${c.customer.kind.replace('_', ' ')}, ${c.customer.tier} tier)` : (c.contact?.name ?? c.thread.counterpart ?? 'an unknown party');
+  const party = c.customer
+    ? `${c.customer.name} (${c.customer.kind.replace('_', ' ')}, ${c.customer.tier} tier)`
+    : (c.contact?.name ?? c.thread.counterpart ?? 'an unknown party');
   const last = c.messages.at(-1);
   const lastIn = [...c.messages].reverse().find((m) => m.direction === 'inbound');
   const sentences: string[] = [];
-  sentences.push(`${c.thread.channel === 'email' ? 'Email' : c.thread.channel === 'voice' ? 'Call' : c.thread.channel === 'sms' ? 'SMS' : 'WhatsApp'} thread "${subject}" with ${party}, ${c.messageCount} message${c.messageCount === 1 ? '' : 's'}.`);
+  sentences.push(
+    `${c.thread.channel === 'email' ? 'Email' : c.thread.channel === 'voice' ? 'Call' : c.thread.channel === 'sms' ? 'SMS' : 'WhatsApp'} thread "${subject}" with ${party}, ${c.messageCount} message${c.messageCount === 1 ? '' : 's'}.`,
+  );
   if (lastIn) {
     const intent = lastIn.intent ? ` (${INTENT_LABELS[lastIn.intent] ?? lastIn.intent})` : '';
     sentences.push(`Latest from ${who(lastIn, c)}${intent}: ${gist(lastIn).replace(/[.!?]?$/, '.')}`);
   }
   if (!last) sentences.push('No messages yet.');
   else if (last.direction === 'inbound') {
-    const due = c.thread.slaBreachedAt ? ' (SLA breached)' : (c.thread.nextResponseDueAt ?? c.thread.firstResponseDueAt) ? `, due ${formatDate(c.thread.nextResponseDueAt ?? c.thread.firstResponseDueAt, tz)}` : '';
+    const due = c.thread.slaBreachedAt
+      ? ' (SLA breached)'
+      : (c.thread.nextResponseDueAt ?? c.thread.firstResponseDueAt)
+        ? `, due ${formatDate(c.thread.nextResponseDueAt ?? c.thread.firstResponseDueAt, tz)}`
+        : '';
     sentences.push(`Awaiting our reply${due}.`);
   } else sentences.push(`We replied last, on ${formatDate(last.occurredAt, tz)}.`);
 
@@ -132,7 +140,10 @@ export async function summarizeWithModel(c: ThreadContext, choice: ModelChoice):
   const output = await askAboutThread(c, choice, { system: SYSTEM, schema: summaryOutput, name: 'thread_summary' });
   const summary = cap(output.summary, SUMMARY_CHARS);
   if (!summary) throw new Error('the model answered an empty summary');
-  const bullets = output.bullets.map((b) => cap(b.replace(/^[-*•]\s*/, ''), BULLET_CHARS)).filter(Boolean).slice(0, MAX_BULLETS);
+  const bullets = output.bullets
+    .map((b) => cap(b.replace(/^[-*•]\s*/, ''), BULLET_CHARS))
+    .filter(Boolean)
+    .slice(0, MAX_BULLETS);
   return { summary, bullets };
 }
 

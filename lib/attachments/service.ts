@@ -63,10 +63,58 @@ const BLOCKED_TYPES = new Set([
 ]);
 
 const BLOCKED_EXTENSIONS = new Set([
-  'exe', 'dll', 'com', 'scr', 'pif', 'cpl', 'msi', 'msp', 'mst', 'msc', 'bat', 'cmd', 'ps1', 'psm1', 'psd1',
-  'vbs', 'vbe', 'js', 'jse', 'mjs', 'wsf', 'wsh', 'wsc', 'hta', 'lnk', 'url', 'scf', 'reg', 'inf', 'chm',
-  'jar', 'jnlp', 'sh', 'bash', 'csh', 'ksh', 'zsh', 'command', 'app', 'apk', 'dmg', 'pkg', 'iso', 'img',
-  'vhd', 'vhdx', 'gadget', 'appx', 'msix', 'appref-ms', 'library-ms', 'settingcontent-ms',
+  'exe',
+  'dll',
+  'com',
+  'scr',
+  'pif',
+  'cpl',
+  'msi',
+  'msp',
+  'mst',
+  'msc',
+  'bat',
+  'cmd',
+  'ps1',
+  'psm1',
+  'psd1',
+  'vbs',
+  'vbe',
+  'js',
+  'jse',
+  'mjs',
+  'wsf',
+  'wsh',
+  'wsc',
+  'hta',
+  'lnk',
+  'url',
+  'scf',
+  'reg',
+  'inf',
+  'chm',
+  'jar',
+  'jnlp',
+  'sh',
+  'bash',
+  'csh',
+  'ksh',
+  'zsh',
+  'command',
+  'app',
+  'apk',
+  'dmg',
+  'pkg',
+  'iso',
+  'img',
+  'vhd',
+  'vhdx',
+  'gadget',
+  'appx',
+  'msix',
+  'appref-ms',
+  'library-ms',
+  'settingcontent-ms',
 ]);
 
 /** Why a file may not be stored as a normal attachment, or null when it may. */
@@ -82,7 +130,10 @@ export function storageSegment(filename: string): string {
   const ascii = (s: string) => s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
   const dot = filename.lastIndexOf('.');
   const rawExt = dot > 0 ? filename.slice(dot + 1) : '';
-  const ext = ascii(rawExt).toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 10);
+  const ext = ascii(rawExt)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 10);
   const base =
     ascii(dot > 0 && ext ? filename.slice(0, dot) : filename)
       .replace(/[^A-Za-z0-9_-]+/g, '_')
@@ -268,9 +319,7 @@ export async function confirmUpload(ctx: Ctx, id: string): Promise<Attachment> {
 export async function getAttachment(ctx: Ctx, id: string) {
   const row = await loadRow(ctx, id);
   const download =
-    row.status === 'ready'
-      ? await storage().createSignedDownloadUrl(row.storagePath, { expiresIn: DOWNLOAD_URL_SECONDS, filename: row.filename })
-      : null;
+    row.status === 'ready' ? await storage().createSignedDownloadUrl(row.storagePath, { expiresIn: DOWNLOAD_URL_SECONDS, filename: row.filename }) : null;
   return { ...view(row), download: download && { url: download.url, expiresAt: download.expiresAt.toISOString() } };
 }
 

@@ -6,7 +6,15 @@ import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { sealSecret } from '../crypto/secrets.js';
 import { EXOTEL_SUBDOMAINS, type ExotelCredentials } from '../exotel/adapter.js';
-import { callbackPath, callbackUrl, newWebhookSecret, normalizePhone, WEBHOOK_SECRET_GRACE_MS, type ExotelKind, type ExotelSettings } from '../exotel/common.js';
+import {
+  callbackPath,
+  callbackUrl,
+  newWebhookSecret,
+  normalizePhone,
+  WEBHOOK_SECRET_GRACE_MS,
+  type ExotelKind,
+  type ExotelSettings,
+} from '../exotel/common.js';
 import { AppError, invalid, notFound } from '../errors.js';
 import { publicUrl } from '../config.js';
 import { recordChange, topics } from '../realtime.js';
@@ -25,20 +33,39 @@ const phone = z
     return e164;
   });
 /** An SMS sender: a number, or a 6-character DLT header such as SEAHWK. */
-const smsSender = z.union([z.string().trim().regex(/^[A-Za-z0-9]{3,11}$/).transform((v) => v.toUpperCase()), phone], {
-  error: 'must be a phone number or a 3-11 character sender id',
-});
+const smsSender = z.union(
+  [
+    z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9]{3,11}$/)
+      .transform((v) => v.toUpperCase()),
+    phone,
+  ],
+  {
+    error: 'must be a phone number or a 3-11 character sender id',
+  },
+);
 
 const credentials = z.strictObject({
   apiKey: z.string().trim().min(1).max(200),
   apiToken: z.string().trim().min(1).max(200),
-  accountSid: z.string().trim().regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be the Exotel account sid'),
+  accountSid: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,100}$/, 'must be the Exotel account sid'),
   subdomain: z.enum(EXOTEL_SUBDOMAINS).default('api.exotel.com'),
 });
 
 const waTemplate = z.strictObject({
-  name: z.string().trim().regex(/^[a-z0-9_]{1,512}$/, 'must be the template name as approved (lower case, digits, _)'),
-  language: z.string().trim().regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'must be a language code such as en or en_US'),
+  name: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9_]{1,512}$/, 'must be the template name as approved (lower case, digits, _)'),
+  language: z
+    .string()
+    .trim()
+    .regex(/^[a-z]{2,3}(_[A-Z]{2})?$/, 'must be a language code such as en or en_US'),
   parameterCount: z.number().int().min(0).max(20).default(0),
 });
 const waTemplates = z
@@ -47,11 +74,17 @@ const waTemplates = z
   .refine((v) => new Set(v.map((t) => `${t.name}:${t.language}`)).size === v.length, 'must not list a template and language twice');
 
 const smsTemplate = z.strictObject({
-  id: z.string().trim().regex(/^\d{10,25}$/, 'must be the DLT template id'),
+  id: z
+    .string()
+    .trim()
+    .regex(/^\d{10,25}$/, 'must be the DLT template id'),
   name: z.string().trim().min(1).max(200),
   parameterCount: z.number().int().min(0).max(20).default(0),
 });
-const dltEntityId = z.string().trim().regex(/^\d{10,25}$/, 'must be the DLT principal entity id');
+const dltEntityId = z
+  .string()
+  .trim()
+  .regex(/^\d{10,25}$/, 'must be the DLT principal entity id');
 
 export const exotelChannelCreates = [
   z.strictObject({ kind: z.literal('whatsapp'), name, address: phone, exotel: credentials, templates: waTemplates.default([]) }),
@@ -173,7 +206,8 @@ export async function updateExotelChannel<V extends { status: string }>(
     if (input[field] !== undefined) throw invalid(`body.${field}`, `is not a setting of a ${kind} channel`);
   }
   if (input.templates && kind !== 'whatsapp') throw invalid('body.templates', 'only WhatsApp channels have message templates');
-  if ((input.dltEntityId || input.smsTemplates) && kind !== 'sms') throw invalid(input.dltEntityId ? 'body.dltEntityId' : 'body.smsTemplates', 'only SMS channels have DLT ids');
+  if ((input.dltEntityId || input.smsTemplates) && kind !== 'sms')
+    throw invalid(input.dltEntityId ? 'body.dltEntityId' : 'body.smsTemplates', 'only SMS channels have DLT ids');
   if (input.record !== undefined && kind !== 'voice') throw invalid('body.record', 'only voice channels record calls');
   const changes: Record<string, unknown> = {};
   if (input.name !== undefined) changes.name = input.name;
@@ -197,7 +231,8 @@ export async function updateExotelChannel<V extends { status: string }>(
       select secret_ciphertext, secret_key_id from app.channels where id = ${row.id} and org_id = ${ctx.orgId}`;
     let old: Partial<ExotelCredentials> = {};
     try {
-      if (stored?.secretCiphertext && stored.secretKeyId) old = openSecret<ExotelCredentials>({ ciphertext: stored.secretCiphertext, keyId: stored.secretKeyId }, ctx.orgId);
+      if (stored?.secretCiphertext && stored.secretKeyId)
+        old = openSecret<ExotelCredentials>({ ciphertext: stored.secretCiphertext, keyId: stored.secretKeyId }, ctx.orgId);
     } catch {
       old = {};
     }

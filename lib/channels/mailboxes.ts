@@ -106,7 +106,10 @@ export const channelUpdate = z
         auth: z
           .discriminatedUnion('method', [
             passwordAuth.partial({ password: true }),
-            oauthAuth.partial().required({ method: true }).extend({ clientSecret: secretText(2000).nullable().optional() }),
+            oauthAuth
+              .partial()
+              .required({ method: true })
+              .extend({ clientSecret: secretText(2000).nullable().optional() }),
           ])
           .optional(),
       })
@@ -128,8 +131,7 @@ export const channelListQuery = z.object({
 // ---------------------------------------------------------------------------------------------
 
 type StoredAuth =
-  | { method: 'password' }
-  | { method: 'oauth2'; provider: OAuthProvider; clientId: string; tokenUrl: string; scope: string | null; clientSecretSet: boolean };
+  { method: 'password' } | { method: 'oauth2'; provider: OAuthProvider; clientId: string; tokenUrl: string; scope: string | null; clientSecretSet: boolean };
 
 /** app.channels.settings of an email channel (nothing secret). */
 export interface EmailSettings {
@@ -138,9 +140,7 @@ export interface EmailSettings {
 }
 
 /** The sealed part: the password, or the OAuth client secret, refresh token and cached access token. */
-export type MailboxSecret =
-  | { password: string }
-  | { refreshToken: string; clientSecret?: string | null; accessToken?: string; accessTokenExpiresAt?: string };
+export type MailboxSecret = { password: string } | { refreshToken: string; clientSecret?: string | null; accessToken?: string; accessTokenExpiresAt?: string };
 
 interface ChannelRow {
   id: string;
@@ -261,7 +261,12 @@ function redactedAudit(input: Record<string, unknown>): Record<string, unknown> 
     ...input,
     imap: {
       ...imap,
-      auth: { ...auth, ...(password ? { password: 'replaced' } : {}), ...(refreshToken ? { refreshToken: 'replaced' } : {}), ...(clientSecret !== undefined ? { clientSecret: clientSecret ? 'replaced' : 'removed' } : {}) },
+      auth: {
+        ...auth,
+        ...(password ? { password: 'replaced' } : {}),
+        ...(refreshToken ? { refreshToken: 'replaced' } : {}),
+        ...(clientSecret !== undefined ? { clientSecret: clientSecret ? 'replaced' : 'removed' } : {}),
+      },
     },
   };
 }
@@ -507,7 +512,17 @@ export interface MailboxChannel {
 
 /** The email channel with its sealed secret, or null when there is no such email channel. */
 export async function loadMailboxChannel(ctx: Ctx, id: string): Promise<MailboxChannel | null> {
-  const [row] = await ctx.sql<{ id: string; kind: string; address: string; status: ChannelRow['status']; settings: EmailSettings; secretCiphertext: string | null; secretKeyId: string | null }[]>`
+  const [row] = await ctx.sql<
+    {
+      id: string;
+      kind: string;
+      address: string;
+      status: ChannelRow['status'];
+      settings: EmailSettings;
+      secretCiphertext: string | null;
+      secretKeyId: string | null;
+    }[]
+  >`
     select id, kind, address, status, settings, secret_ciphertext, secret_key_id
     from app.channels where id = ${id} and org_id = ${ctx.orgId}`;
   if (!row || row.kind !== 'email') return null;
@@ -607,7 +622,8 @@ export function connectFailure(error: unknown): { reason: ConnectFailure; error:
 export async function testChannel(ctx: Ctx, id: string) {
   await channelRow(ctx, id);
   const channel = await loadMailboxChannel(ctx, id);
-  if (!channel) throw new AppError('validation_failed', 'Only email channels can be tested', { issues: [{ path: 'path.id', message: 'is not an email channel' }] });
+  if (!channel)
+    throw new AppError('validation_failed', 'Only email channels can be tested', { issues: [{ path: 'path.id', message: 'is not an email channel' }] });
   const server = imapServer(channel);
   const save = saveSecretWith(ctx, id);
   const attempt = async (forceRefresh: boolean) => listFolders(server, await imapLogin(channel, save, { forceRefresh }));

@@ -60,7 +60,13 @@ function ipv6Bytes(ip: string): number[] {
   }
   const groupsWanted = 8 - tail.length / 2;
   const [head, rest] = s.includes('::') ? s.split('::') : [s, undefined];
-  const parse = (part: string | undefined) => (part ? part.split(':').filter(Boolean).map((g) => parseInt(g, 16)) : []);
+  const parse = (part: string | undefined) =>
+    part
+      ? part
+          .split(':')
+          .filter(Boolean)
+          .map((g) => parseInt(g, 16))
+      : [];
   const left = parse(head);
   const right = parse(rest);
   const groups = rest === undefined ? left : [...left, ...new Array<number>(groupsWanted - left.length - right.length).fill(0), ...right];

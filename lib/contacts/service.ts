@@ -35,7 +35,10 @@ export const contactCreate = z
     message: 'a contact needs at least a name, an email or a phone number',
     path: ['name'],
   });
-export const contactUpdate = z.strictObject(contactFields).partial().refine((v) => Object.keys(v).length > 0, 'must change at least one field');
+export const contactUpdate = z
+  .strictObject(contactFields)
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
 
 export const contactListQuery = z.object({
   ...pageQuery,

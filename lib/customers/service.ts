@@ -22,16 +22,30 @@ export const domainName = z
  * A phone number as people type it; normalised to E.164 by normalizePhones (lib/org/region.ts), which
  * reads a number without its country code in the organization's country.
  */
-export const phoneNumber = z.string().trim().min(3).max(40).regex(/^[+(]?[0-9][0-9 ()./-]*$/, 'must be a phone number such as +91 98200 98200');
+export const phoneNumber = z
+  .string()
+  .trim()
+  .min(3)
+  .max(40)
+  .regex(/^[+(]?[0-9][0-9 ()./-]*$/, 'must be a phone number such as +91 98200 98200');
 
 export const customerFields = {
   name: z.string().trim().min(1).max(300),
   kind: z.enum(CUSTOMER_KINDS),
   tier: z.enum(CUSTOMER_TIERS),
   domains: z.array(domainName).max(20),
-  gstin: z.string().trim().regex(/^[0-9]{2}[A-Z0-9]{10}[0-9A-Z]{3}$/, 'must be a 15-character GSTIN').nullable(),
+  gstin: z
+    .string()
+    .trim()
+    .regex(/^[0-9]{2}[A-Z0-9]{10}[0-9A-Z]{3}$/, 'must be a 15-character GSTIN')
+    .nullable(),
   city: z.string().trim().max(100).nullable(),
-  country: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code').nullable(),
+  country: z
+    .string()
+    .trim()
+    .toUpperCase()
+    .regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code')
+    .nullable(),
   notes: z.string().max(10_000).nullable(),
   tags: z.array(z.string().trim().min(1).max(50)).max(30),
   ownerId: z.uuid().nullable(),
@@ -49,7 +63,10 @@ export const customerCreate = z.strictObject({
   notes: customerFields.notes.optional(),
   ownerId: customerFields.ownerId.optional(),
 });
-export const customerUpdate = z.strictObject(customerFields).partial().refine((v) => Object.keys(v).length > 0, 'must change at least one field');
+export const customerUpdate = z
+  .strictObject(customerFields)
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
 
 export const customerListQuery = z.object({
   ...pageQuery,
@@ -175,4 +192,3 @@ export async function deleteCustomer(ctx: Ctx, id: string) {
   });
   return null;
 }
-

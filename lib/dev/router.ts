@@ -36,7 +36,10 @@ function walk(dir: string): string[] {
 /** The route table for a directory of functions, most specific first. */
 export function routeTable(apiDir = defaultApiDir): RouteEntry[] {
   const entries = walk(apiDir).map((file) => {
-    const rel = relative(apiDir, file).split(sep).join('/').replace(/\.(ts|js|mjs)$/, '');
+    const rel = relative(apiDir, file)
+      .split(sep)
+      .join('/')
+      .replace(/\.(ts|js|mjs)$/, '');
     const parts = rel.split('/');
     if (parts[parts.length - 1] === 'index') parts.pop();
     const params: string[] = [];

@@ -98,9 +98,7 @@ export function referencesFor(
 ): string[] {
   if (!parent) return [];
   const chain = parent.references?.length ? [...parent.references] : parent.inReplyTo ? [parent.inReplyTo] : [];
-  const ids = [rootId, ...chain, parent.id]
-    .map((id) => normalizeMessageId(id))
-    .filter((id): id is string => id !== null && id !== ownId);
+  const ids = [rootId, ...chain, parent.id].map((id) => normalizeMessageId(id)).filter((id): id is string => id !== null && id !== ownId);
   const unique = [...new Set(ids)];
   if (unique.length <= MAX_REFERENCES) return unique;
   return [unique[0]!, ...unique.slice(unique.length - (MAX_REFERENCES - 1))];

@@ -106,7 +106,10 @@ function decodeRfc2231(v: string): string {
   const charset = m ? m[1] || 'utf-8' : 'utf-8';
   const data = m ? (m[2] ?? '') : v;
   if (!/%[0-9a-f]{2}/i.test(data)) return data;
-  const bytes = Buffer.from(data.replace(/%([0-9a-f]{2})/gi, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+  const bytes = Buffer.from(
+    data.replace(/%([0-9a-f]{2})/gi, (_x, h: string) => String.fromCharCode(parseInt(h, 16))),
+    'latin1',
+  );
   return decodeBytes(bytes, charset);
 }
 
@@ -149,7 +152,10 @@ export function decodeEncodedWords(s: string): string {
     const bytes =
       enc === 'b'
         ? Buffer.from(data, 'base64')
-        : Buffer.from(data.replace(/_/g, ' ').replace(/=([0-9a-fA-F]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+        : Buffer.from(
+            data.replace(/_/g, ' ').replace(/=([0-9a-fA-F]{2})/g, (_x, h: string) => String.fromCharCode(parseInt(h, 16))),
+            'latin1',
+          );
     const p = pending as { charset: string; chunks: Buffer[] } | null;
     if (p && p.charset === charset) p.chunks.push(bytes);
     else {
@@ -183,10 +189,14 @@ const TZ_FIX: Record<string, string> = { UT: '+0000', UTC: '+0000', GMT: '+0000'
  */
 export function parseMailDate(input: string | undefined): Date | null {
   if (!input) return null;
-  let s = input.replace(/\([^)]*\)/g, ' ').replace(/\s+/g, ' ').trim();
+  let s = input
+    .replace(/\([^)]*\)/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (!s) return null;
   // Date.parse is lenient ("a date +0000" is 2000-01-01): insist on a month and a year first.
-  const hasMonth = /\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b/i.test(s) || /\d{4}-\d{1,2}-\d{1,2}|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b/.test(s);
+  const hasMonth =
+    /\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b/i.test(s) || /\d{4}-\d{1,2}-\d{1,2}|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b/.test(s);
   const hasYear = /\b\d{4}\b/.test(s) || /\b[a-z]{3,}\.?\s+\d{2}\b/i.test(s) || /\b\d{1,2}[./-]\d{1,2}[./-]\d{2}\b/.test(s);
   if (!hasMonth || !hasYear) return null;
   const attempt = (v: string): Date | null => {

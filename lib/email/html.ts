@@ -53,7 +53,27 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
   allowedSchemesAppliedToAttributes: ['href', 'src', 'cite', 'action', 'background', 'longdesc', 'usemap'],
   allowProtocolRelative: false,
   disallowedTagsMode: 'discard',
-  nonTextTags: ['script', 'style', 'textarea', 'option', 'noscript', 'title', 'head', 'xml', 'svg', 'math', 'template', 'iframe', 'object', 'embed', 'applet', 'noembed', 'noframes', 'frameset', 'select'],
+  nonTextTags: [
+    'script',
+    'style',
+    'textarea',
+    'option',
+    'noscript',
+    'title',
+    'head',
+    'xml',
+    'svg',
+    'math',
+    'template',
+    'iframe',
+    'object',
+    'embed',
+    'applet',
+    'noembed',
+    'noframes',
+    'frameset',
+    'select',
+  ],
   parseStyleAttributes: false,
   nestingLimit: 300,
   transformTags: {
@@ -87,7 +107,10 @@ function cleanStyle(style: string): string | undefined {
       const colon = d.indexOf(':');
       if (colon <= 0) return false;
       const prop = d.slice(0, colon).trim().toLowerCase();
-      const value = d.slice(colon + 1).trim().toLowerCase();
+      const value = d
+        .slice(colon + 1)
+        .trim()
+        .toLowerCase();
       if (!/^-?[a-z][a-z-]*$/.test(prop)) return false;
       if (prop === 'behavior' || prop === '-moz-binding') return false;
       if (/expression\s*\(|javascript:|vbscript:|@import|-moz-binding/.test(value)) return false;

@@ -53,7 +53,13 @@ async function analysisOf(orgId: string, messageId: string, parsed: ParsedEmail)
   const [row] = await sql<{ intent: string | null; sentiment: string | null }[]>`
     select intent, sentiment from app.messages where id = ${messageId} and org_id = ${orgId}`;
   if (row?.intent) return { intent: row.intent, sentiment: row.sentiment };
-  const { result } = await analyzeMessage({ subject: parsed.subject, body: parsed.text, newText: parsed.newText, date: parsed.date ?? new Date(), from: parsed.from?.address ?? null });
+  const { result } = await analyzeMessage({
+    subject: parsed.subject,
+    body: parsed.text,
+    newText: parsed.newText,
+    date: parsed.date ?? new Date(),
+    from: parsed.from?.address ?? null,
+  });
   return { intent: result.intent, sentiment: result.sentiment };
 }
 

@@ -93,7 +93,12 @@ const dedupeLock = (orgId: string, dedupeKey: string) => `${orgId}:${dedupeKey}`
 export async function lockForIngest(ctx: Ctx, emails: ParsedEmail[], mailbox: Mailbox): Promise<void> {
   const org = await orgContext(ctx, mailbox);
   const dedupe = new Set(emails.map((e) => dedupeLock(ctx.orgId, e.dedupeKey)));
-  const counterparts = new Set(emails.map((e) => partiesOf(e, org, mailbox).counterpart).filter((c): c is string => c !== null).map((c) => counterpartLock(ctx.orgId, c)));
+  const counterparts = new Set(
+    emails
+      .map((e) => partiesOf(e, org, mailbox).counterpart)
+      .filter((c): c is string => c !== null)
+      .map((c) => counterpartLock(ctx.orgId, c)),
+  );
   await takeLocks(ctx, [...[...dedupe].sort(), ...[...counterparts].sort()]);
 }
 
@@ -131,7 +136,14 @@ interface ThreadRow {
   contactId: string | null;
 }
 
-async function findThread(ctx: Ctx, email: ParsedEmail, counterpart: string | null, normalized: string, at: Date, automated: boolean): Promise<ThreadRow | null> {
+async function findThread(
+  ctx: Ctx,
+  email: ParsedEmail,
+  counterpart: string | null,
+  normalized: string,
+  at: Date,
+  automated: boolean,
+): Promise<ThreadRow | null> {
   const sql = ctx.sql;
   const cols = sql`t.id, t.merged_into_thread_id`;
   // The ways in, best first, as one statement (the lowest rank that finds a thread wins).

@@ -25,7 +25,9 @@ export function normalizeMessageId(input: string | null | undefined): string | n
     s = close === -1 ? s.slice(open + 1) : s.slice(open + 1, close);
   } else {
     // Without brackets only a token with an '@' counts ("8787KJ.mail@example.net" yes, "no brackets here" no).
-    const tokens = stripComments(s).split(/[\s,]+/).filter(Boolean);
+    const tokens = stripComments(s)
+      .split(/[\s,]+/)
+      .filter(Boolean);
     s = tokens.find((t) => t.includes('@')) ?? '';
   }
   s = s.replace(/[\s<>]+/g, '');

@@ -89,7 +89,10 @@ export function decodeTransfer(body: Buffer, cte: string): Buffer {
 }
 
 export function decodeQuotedPrintable(body: Buffer): Buffer {
-  const s = body.toString('latin1').replace(/[ \t]+(\r?\n)/g, '$1').replace(/=\r?\n/g, '');
+  const s = body
+    .toString('latin1')
+    .replace(/[ \t]+(\r?\n)/g, '$1')
+    .replace(/=\r?\n/g, '');
   const out = Buffer.alloc(s.length);
   let n = 0;
   for (let i = 0; i < s.length; i++) {

@@ -80,8 +80,7 @@ export function sendingStatusOf(domain: ResendDomain): SendingDomainStatus {
 export function resendAdapter(options: { apiKey: string; baseUrl?: string }): OutboundAdapter {
   let client: Promise<Resend> | undefined;
   // The SDK is loaded on first use, so functions that never send do not pay for it.
-  const resend = () =>
-    (client ??= import('resend').then(({ Resend: R }) => new R(options.apiKey, options.baseUrl ? { baseUrl: options.baseUrl } : undefined)));
+  const resend = () => (client ??= import('resend').then(({ Resend: R }) => new R(options.apiKey, options.baseUrl ? { baseUrl: options.baseUrl } : undefined)));
   const call = async <T>(what: string, fn: (r: Resend) => Promise<{ data: T | null; error: ResendErrorBody | null }>): Promise<T> => {
     let result: { data: T | null; error: ResendErrorBody | null };
     try {

@@ -496,7 +496,9 @@ export async function parseEmail(raw: Buffer, options: ParseEmailOptions = {}): 
   const fromRaw = decodeRawHeaderBytes(headerValues(top, 'from').join(', '));
   const fromDaemon = /\b(mailer-daemon|mail-daemon|mailerdaemon|postmaster)\b/i.test(fromRaw) || /mail delivery (system|subsystem)/i.test(fromRaw);
   const bounceSubject =
-    /undeliver|delivery status notification|returned mail|mail delivery failed|delivery failure|failure notice|non-?delivery|not (be )?delivered|could not be delivered|unzustellbar|nicht zugestellt|non remis|non recapitabile|no se pudo entregar|mail system error/i.test(subject);
+    /undeliver|delivery status notification|returned mail|mail delivery failed|delivery failure|failure notice|non-?delivery|not (be )?delivered|could not be delivered|unzustellbar|nicht zugestellt|non remis|non recapitabile|no se pudo entregar|mail system error/i.test(
+      subject,
+    );
   const xFailedRecipients = headerValues(top, 'x-failed-recipients');
   let isBounce = false;
   let bounce: BounceInfo | null = null;

@@ -54,4 +54,3 @@ export async function enqueueMailboxPolls(options: { now?: Date; limit?: number 
   if (jobs.length > 0) await publishJobs(jobs);
   return { folders: due.length, jobs: jobs.length, organizations: byOrg.size };
 }
-

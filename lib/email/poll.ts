@@ -334,7 +334,15 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
     const storeOne = async (ctx: Ctx, input: MessageInput): Promise<Exclude<Outcome, 'overtaken'>> => {
       let stored: Exclude<Outcome, 'overtaken'> = 'skipped';
       if (input.quarantine !== null) {
-        await quarantineMessage(ctx, { channelId, folder, uidValidity: validity, uid: input.uid, rawStoragePath: input.rawPath, rawSize: input.size, error: input.quarantine });
+        await quarantineMessage(ctx, {
+          channelId,
+          folder,
+          uidValidity: validity,
+          uid: input.uid,
+          rawStoragePath: input.rawPath,
+          rawSize: input.size,
+          error: input.quarantine,
+        });
         stored = 'quarantined';
       } else if (input.parsed) {
         const ingested = await ingestEmail(ctx, input.parsed, { ...mailbox, uid: input.uid, rawStoragePath: input.rawPath });
@@ -357,7 +365,11 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
           where id = ${current.id} and last_uid = ${result.lastUid} and uid_validity = ${validity}::bigint
           returning id`;
         if (moved.length === 0) return ['overtaken'];
-        await lockForIngest(ctx, inputs.flatMap((i) => (i.parsed && i.quarantine === null ? [i.parsed] : [])), mailbox);
+        await lockForIngest(
+          ctx,
+          inputs.flatMap((i) => (i.parsed && i.quarantine === null ? [i.parsed] : [])),
+          mailbox,
+        );
         const out: Outcome[] = [];
         for (const input of inputs) out.push(await storeOne(ctx, input));
         return out;
@@ -393,8 +405,19 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
      * a network call in production) and parsed. CPU work, never inside a transaction; the next run is
      * read while the current one is being stored.
      */
-    const prepareRun = async (run: number[], sizes: Map<number, number>, sources: Map<number, Buffer>): Promise<{ inputs: MessageInput[]; failure?: string }> => {
-      const inputs: MessageInput[] = run.map((uid) => ({ uid, raw: sources.get(uid) ?? null, rawPath: null, parsed: null, quarantine: null, size: sizes.get(uid) ?? 0 }));
+    const prepareRun = async (
+      run: number[],
+      sizes: Map<number, number>,
+      sources: Map<number, Buffer>,
+    ): Promise<{ inputs: MessageInput[]; failure?: string }> => {
+      const inputs: MessageInput[] = run.map((uid) => ({
+        uid,
+        raw: sources.get(uid) ?? null,
+        rawPath: null,
+        parsed: null,
+        quarantine: null,
+        size: sizes.get(uid) ?? 0,
+      }));
       let failure: string | undefined;
       await Promise.all(
         inputs.map(async (input) => {
@@ -407,7 +430,12 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
         }),
       );
       // A raw source that could not be kept stops the run before that message (nothing is stored without it).
-      const usable = failure ? inputs.slice(0, inputs.findIndex((i) => i.raw && i.size <= maxBytes && !i.rawPath)) : inputs;
+      const usable = failure
+        ? inputs.slice(
+            0,
+            inputs.findIndex((i) => i.raw && i.size <= maxBytes && !i.rawPath),
+          )
+        : inputs;
       for (const input of usable) {
         if (input.size > maxBytes) {
           input.quarantine = `The message is ${input.size} bytes, more than the ${maxBytes}-byte limit (EMAIL_MAX_MESSAGE_BYTES); it was not downloaded`;
@@ -455,7 +483,10 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
      * reading never sets \Seen (and the folder is open read-only). A failure is returned, not thrown, and
      * handled when the group's turn comes.
      */
-    const fetchSources = async (g: { uids: number[]; sizes: Map<number, number> }): Promise<{ uids: number[]; sizes: Map<number, number>; sources: Map<number, Buffer>; error?: unknown }> => {
+    const fetchSources = async (g: {
+      uids: number[];
+      sizes: Map<number, number>;
+    }): Promise<{ uids: number[]; sizes: Map<number, number>; sources: Map<number, Buffer>; error?: unknown }> => {
       const wanted = g.uids.filter((u) => g.sizes.has(u) && g.sizes.get(u)! <= maxBytes);
       const sources = new Map<number, Buffer>();
       if (wanted.length === 0) return { ...g, sources };
@@ -539,7 +570,13 @@ export async function pollFolder(orgId: string, channelId: string, folder: strin
     const idleUntil = started + Math.min(idleMs, budgetMs);
     while (arrivals && result.status === 'done') {
       // A connection lost while listening ends the listening, not the poll: what was read is stored.
-      if (!(await client.noop().then(() => true, () => false))) break;
+      if (
+        !(await client.noop().then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
       const left = idleUntil - Date.now();
       // Once the time is up, only what the last NOOP reported is still read.
       if (left < IDLE_MIN_MS && arrivals.reports() === seen) break;

@@ -22,8 +22,16 @@ async function attempt(ctx: Ctx, row: QuarantineRow, raw: Buffer): Promise<Attem
   } catch (error) {
     return { ok: false, error: `The message cannot be read: ${(error as Error).message}` };
   }
-  const [channel] = row.channelId ? await ctx.sql<{ address: string }[]>`select address from app.channels where id = ${row.channelId} and org_id = ${ctx.orgId}` : [];
-  const mailbox = { channelId: row.channelId, address: channel?.address ?? null, folder: row.folder ?? undefined, uid: row.uid === null ? undefined : Number(row.uid), rawStoragePath: row.rawStoragePath };
+  const [channel] = row.channelId
+    ? await ctx.sql<{ address: string }[]>`select address from app.channels where id = ${row.channelId} and org_id = ${ctx.orgId}`
+    : [];
+  const mailbox = {
+    channelId: row.channelId,
+    address: channel?.address ?? null,
+    folder: row.folder ?? undefined,
+    uid: row.uid === null ? undefined : Number(row.uid),
+    rawStoragePath: row.rawStoragePath,
+  };
   // Jobs are queued only if the attempt commits with the request.
   const jobs: QueuedJob[] = [];
   try {
@@ -56,9 +64,11 @@ export async function reprocessQuarantined(ctx: Ctx, id: string) {
 
   await ctx.sql`
     update app.mail_quarantine set attempts = attempts + 1, last_attempt_at = now(),
-      ${result.ok
-        ? ctx.sql`resolved_at = now(), resolution = 'reprocessed', resolved_by = ${ctx.userId}, message_id = ${result.ingested.messageId}`
-        : ctx.sql`error = ${result.error.slice(0, 2000)}`}
+      ${
+        result.ok
+          ? ctx.sql`resolved_at = now(), resolution = 'reprocessed', resolved_by = ${ctx.userId}, message_id = ${result.ingested.messageId}`
+          : ctx.sql`error = ${result.error.slice(0, 2000)}`
+      }
     where id = ${id} and org_id = ${ctx.orgId}`;
   const after = await announceQuarantine(ctx, id, 'updated', {
     action: result.ok ? 'mail_quarantine.reprocessed' : 'mail_quarantine.reprocess_failed',

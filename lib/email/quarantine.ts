@@ -129,7 +129,12 @@ export function assertOpen(row: QuarantineRow): void {
 }
 
 /** Announces a quarantine row on the organization's topic, with its audit row. */
-export async function announceQuarantine(ctx: Ctx, id: string, event: 'created' | 'updated', audit: { action: string; data?: unknown }): Promise<QuarantineRow> {
+export async function announceQuarantine(
+  ctx: Ctx,
+  id: string,
+  event: 'created' | 'updated',
+  audit: { action: string; data?: unknown },
+): Promise<QuarantineRow> {
   const row = await loadQuarantined(ctx, id);
   await recordChange(ctx, {
     event: `mail_quarantine.${event}`,

@@ -8,8 +8,7 @@ const FORWARDED =
   /^(-{2,}\s*(forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|mensagem encaminhada)\s*-{2,}|begin forwarded message:|anfang der weitergeleiteten nachricht:|début du message réexpédié :?)\s*$/i;
 /** First word of an "On <date>, <who> wrote:" attribution, in the languages we see. */
 const ATTRIBUTION_START = /^(on|am|le|el|il|op|em|den|på|w dniu|dne)\s/i;
-const ATTRIBUTION_END =
-  /(wrote|writes|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev|napisał|napsal|kirjoitti|написал\(а\)|написал)\s*:\s*$/i;
+const ATTRIBUTION_END = /(wrote|writes|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev|napisał|napsal|kirjoitti|написал\(а\)|написал)\s*:\s*$/i;
 const HEADER_FROM = /^\*?(from|von|de|da|van|fra|från|od|от)\s*:\*?\s*\S/i;
 const HEADER_SENT = /^\*?(sent|date|gesendet|datum|envoyé|enviado|enviado el|inviato|data|verzonden|skickat|sendt|wysłano|odesláno|отправлено)\s*:/i;
 const HEADER_TO = /^\*?(to|an|à|a|para|aan|til|till|do|кому|cc)\s*:/i;
@@ -145,7 +144,10 @@ export function extractNewText(text: string): string {
 
 /** Whitespace-collapsed preview of at most ~maxLength characters, cut at a word boundary with an ellipsis. */
 export function makeSnippet(text: string, maxLength = 200): string {
-  const flat = text.slice(0, maxLength * 20).replace(/\s+/g, ' ').trim();
+  const flat = text
+    .slice(0, maxLength * 20)
+    .replace(/\s+/g, ' ')
+    .trim();
   if (flat.length <= maxLength) return flat;
   let cut = flat.slice(0, maxLength);
   const space = cut.lastIndexOf(' ');

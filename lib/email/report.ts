@@ -104,7 +104,12 @@ export function analyseReports(raw: Buffer): ReportAnalysis {
           final,
           action: firstHeader(b, 'action')?.trim().toLowerCase(),
           status: statusRaw ? (/\d\.\d{1,3}\.\d{1,3}/.exec(statusRaw)?.[0] ?? statusRaw.trim()) : undefined,
-          diagnostic: diag ? diag.replace(/^\s*[a-z0-9-]+\s*;\s*/i, '').replace(/\s+/g, ' ').trim() : undefined,
+          diagnostic: diag
+            ? diag
+                .replace(/^\s*[a-z0-9-]+\s*;\s*/i, '')
+                .replace(/\s+/g, ' ')
+                .trim()
+            : undefined,
         });
       }
     } else if (!result.originalHeaders && HEADER_TYPES.has(p.contentType)) {

@@ -99,7 +99,9 @@ export async function refreshSendingDomainStatus(ctx: Ctx, channelId: string): P
 }
 
 async function loadAttachments(ctx: Ctx, messageId: string): Promise<ComposedAttachment[]> {
-  const rows = await ctx.sql<{ filename: string; contentType: string; storagePath: string; contentId: string | null; isInline: boolean; status: string; sizeBytes: number | null }[]>`
+  const rows = await ctx.sql<
+    { filename: string; contentType: string; storagePath: string; contentId: string | null; isInline: boolean; status: string; sizeBytes: number | null }[]
+  >`
     select filename, content_type, storage_path, content_id, is_inline, status, size_bytes
     from app.attachments where org_id = ${ctx.orgId} and message_id = ${messageId} order by created_at, id`;
   if (rows.length === 0) return [];
@@ -298,7 +300,6 @@ export async function sendQueuedEmail(transact: Transact, messageId: string): Pr
   });
   return 'sent';
 }
-
 
 /** Why a send job died, as the message's error_code and error_message. */
 export function deadReason(job: Pick<JobInfo, 'attempts' | 'maxAttempts'>, error: string): { code: string; message: string } {

@@ -38,8 +38,7 @@ export function tokenRange(token: string): [string, string] {
 // Reply and forward prefixes in the languages a forwarder's mail arrives in: English, German (AW, WG),
 // French (TR, RE), Spanish/Portuguese (RV, ENC), Scandinavian (SV, VS), Dutch (Antw, Doorst), Italian (R, I),
 // Polish (Odp, PD), Turkish (YNT, İLT), Chinese (回复, 转发), with an optional counter "Re[2]:" or "RE(3):".
-const PREFIX =
-  /^\s*(?:re|fwd?|fw|aw|wg|tr|rv|sv|vs|antw|doorst|odp|pd|ynt|ilt|r|i|enc|ref|回复|回覆|答复|转发|轉寄)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*/i;
+const PREFIX = /^\s*(?:re|fwd?|fw|aw|wg|tr|rv|sv|vs|antw|doorst|odp|pd|ynt|ilt|r|i|enc|ref|回复|回覆|答复|转发|轉寄)\s*(?:\[\d+\]|\(\d+\))?\s*[:：]\s*/i;
 const LEADING_TAG = /^\s*\[[^\]]{0,60}\]\s*/;
 const ANY_TOKEN_TAG = /\s*\[#BX-[0-9A-F]{12}\]\s*/gi;
 

@@ -196,7 +196,14 @@ export const httpExotel: ExotelAdapter = {
     return { sid };
   },
   async sendSms(creds, msg) {
-    const form = new URLSearchParams({ From: msg.from, To: msg.to, Body: msg.body, StatusCallback: msg.statusCallback, CustomField: msg.customField, DltEntityId: msg.dltEntityId });
+    const form = new URLSearchParams({
+      From: msg.from,
+      To: msg.to,
+      Body: msg.body,
+      StatusCallback: msg.statusCallback,
+      CustomField: msg.customField,
+      DltEntityId: msg.dltEntityId,
+    });
     if (msg.dltTemplateId) form.set('DltTemplateId', msg.dltTemplateId);
     const { body } = await request(creds, `/v1/Accounts/${accountPath(creds)}/Sms/send.json`, { form });
     const sms = body?.SMSMessage;
@@ -231,7 +238,12 @@ export const httpExotel: ExotelAdapter = {
     const sms = body?.SMSMessage;
     if (!sms?.Sid) throw new ExotelError('exotel_bad_response', 'Exotel answered without SMSMessage.Sid', false);
     const text = (v: unknown) => (v === undefined || v === null ? null : String(v));
-    return { sid: String(sms.Sid), status: String(sms.Status ?? ''), detailedStatus: text(sms.DetailedStatus), detailedStatusCode: text(sms.DetailedStatusCode) };
+    return {
+      sid: String(sms.Sid),
+      status: String(sms.Status ?? ''),
+      detailedStatus: text(sms.DetailedStatus),
+      detailedStatusCode: text(sms.DetailedStatusCode),
+    };
   },
 };
 

@@ -21,7 +21,9 @@ export const callCreate = z.strictObject({
 
 export async function startCall(ctx: Ctx, threadId: string, input: z.infer<typeof callCreate>) {
   const sql = ctx.sql;
-  const [thread] = await sql<{ id: string; channelId: string | null; counterpart: string | null; contactPhone: string | null; contactWhatsapp: string | null }[]>`
+  const [thread] = await sql<
+    { id: string; channelId: string | null; counterpart: string | null; contactPhone: string | null; contactWhatsapp: string | null }[]
+  >`
     select t.id, t.channel_id, t.counterpart, c.phone as contact_phone, c.whatsapp as contact_whatsapp
     from app.threads t left join app.contacts c on c.id = t.contact_id
     where t.id = ${threadId} and t.org_id = ${ctx.orgId}`;
@@ -38,7 +40,9 @@ export async function startCall(ctx: Ctx, threadId: string, input: z.infer<typeo
   if (!channel) {
     throw input.channelId
       ? invalid('body.channelId', 'is not an active voice channel of this organization')
-      : new AppError('validation_failed', 'No active voice channel (ExoPhone) to call from: add one first', { issues: [{ path: 'thread.channel', message: 'no active voice channel' }] });
+      : new AppError('validation_failed', 'No active voice channel (ExoPhone) to call from: add one first', {
+          issues: [{ path: 'thread.channel', message: 'no active voice channel' }],
+        });
   }
   const [member] = await sql<{ phone: string | null }[]>`select phone from app.members where org_id = ${ctx.orgId} and user_id = ${ctx.userId}`;
   if (!member?.phone) throw invalid('member.phone', 'add your phone number to your membership first: Exotel rings it before the customer');

@@ -21,7 +21,10 @@ export const WEBHOOK_SECRET_GRACE_MS = 24 * 3_600_000;
  */
 export function normalizePhone(input: string | null | undefined): string | null {
   if (!input) return null;
-  const s = String(input).trim().replace(/^"+|"+$/g, '').replace(/^whatsapp:/i, '');
+  const s = String(input)
+    .trim()
+    .replace(/^"+|"+$/g, '')
+    .replace(/^whatsapp:/i, '');
   const digits = s.replace(/[\s().-]/g, '');
   if (/^\d{11,15}$/.test(digits) && !digits.startsWith('0')) {
     const international = toE164(`+${digits}`);

@@ -208,7 +208,8 @@ async function recordCallUpdate(ctx: Ctx, id: string, before: { status: string }
       provider_message_id = coalesce(provider_message_id, ${u.callSid}),
       metadata = metadata || ${sql.json({ call: u.raw, ...(u.recordingUrl ? { recordingUrl: u.recordingUrl } : {}) } as never)}
     where id = ${id} returning status`;
-  if (u.recordingUrl) await enqueue(ctx, jobSpecs.exotelMediaFetch, { messageId: id, url: u.recordingUrl, purpose: 'recording' }, { dedupeKey: `exotel.recording:${id}` });
+  if (u.recordingUrl)
+    await enqueue(ctx, jobSpecs.exotelMediaFetch, { messageId: id, url: u.recordingUrl, purpose: 'recording' }, { dedupeKey: `exotel.recording:${id}` });
   return after!.status !== before.status || Boolean(u.recordingUrl) || u.durationSeconds !== null;
 }
 
@@ -270,7 +271,8 @@ export async function ingestIncomingCall(ctx: Ctx, channel: ExotelChannel, from:
       returning id`;
     messageId = row!.id;
     threadId = thread.id;
-    if (u.recordingUrl) await enqueue(ctx, jobSpecs.exotelMediaFetch, { messageId, url: u.recordingUrl, purpose: 'recording' }, { dedupeKey: `exotel.recording:${messageId}` });
+    if (u.recordingUrl)
+      await enqueue(ctx, jobSpecs.exotelMediaFetch, { messageId, url: u.recordingUrl, purpose: 'recording' }, { dedupeKey: `exotel.recording:${messageId}` });
     await rollUp(ctx, {
       threadId: thread.id,
       messageId,
@@ -292,7 +294,8 @@ export async function ingestIncomingCall(ctx: Ctx, channel: ExotelChannel, from:
 /** One open call-back action per missed call. */
 async function missedCallAction(ctx: Ctx, threadId: string, messageId: string, from: string) {
   const sql = ctx.sql;
-  const [exists] = await sql`select 1 from app.actions where org_id = ${ctx.orgId} and thread_id = ${threadId} and type = 'call_back' and description = ${`call:${messageId}`}`;
+  const [exists] =
+    await sql`select 1 from app.actions where org_id = ${ctx.orgId} and thread_id = ${threadId} and type = 'call_back' and description = ${`call:${messageId}`}`;
   if (exists) return;
   const [thread] = await sql<{ assigneeId: string | null }[]>`select assignee_id from app.threads where id = ${threadId}`;
   const [action] = await sql`

@@ -151,7 +151,15 @@ type Outbound = { kind: 'whatsapp'; request: WhatsAppSend } | { kind: 'sms'; req
 type Plan =
   | { step: 'done' }
   | { step: 'send'; attemptId: string; creds: ExotelCredentials; from: string; outbound: Outbound }
-  | { step: 'reconcile'; attempt: SendAttempt | null; sid: string | null; creds: ExotelCredentials; from: string; kind: 'whatsapp' | 'sms'; channel: ExotelChannel };
+  | {
+      step: 'reconcile';
+      attempt: SendAttempt | null;
+      sid: string | null;
+      creds: ExotelCredentials;
+      from: string;
+      kind: 'whatsapp' | 'sms';
+      channel: ExotelChannel;
+    };
 
 /** Marks a queued message sent under Exotel's sid (nothing when a status callback got there first). */
 async function markExotelSent(ctx: Ctx, messageId: string, from: string, sid: string): Promise<void> {
@@ -171,9 +179,7 @@ function whatsAppContent(m: OutboundRow): WhatsAppContent {
         template: {
           name: m.template.name,
           language: { code: m.template.language, policy: 'deterministic' },
-          components: m.template.parameters.length
-            ? [{ type: 'body', parameters: m.template.parameters.map((text) => ({ type: 'text', text })) }]
-            : [],
+          components: m.template.parameters.length ? [{ type: 'body', parameters: m.template.parameters.map((text) => ({ type: 'text', text })) }] : [],
         },
       }
     : { recipient_type: 'individual', type: 'text', text: { body: m.bodyText ?? '' } };
@@ -230,7 +236,15 @@ async function planSend(ctx: Ctx, messageId: string): Promise<Plan> {
     const template = m.template ? templates.find((t) => t.id === m.template!.name || t.name === m.template!.name) : templates[0];
     outbound = {
       kind: 'sms',
-      request: { from: channel.address, to, body: m.bodyText ?? '', statusCallback, customField: m.id, dltEntityId: settings.dltEntityId, dltTemplateId: template?.id },
+      request: {
+        from: channel.address,
+        to,
+        body: m.bodyText ?? '',
+        statusCallback,
+        customField: m.id,
+        dltEntityId: settings.dltEntityId,
+        dltTemplateId: template?.id,
+      },
     };
   }
   // Custom data is the message id on every attempt: Exotel's status callbacks name it, whichever call they report on.
@@ -274,7 +288,14 @@ async function reconcile(transact: Transact, messageId: string, plan: Extract<Pl
       // What the details say since (delivered, failed) moves the message on like the status callback would.
       const status = details ? smsReportStatus({ Status: details.status, DetailedStatus: details.detailedStatus ?? '' }) : null;
       if (details && status && status !== 'sent') {
-        await applyDeliveryReport(ctx, plan.channel, { sid, customData: messageId, status, code: details.detailedStatusCode, reason: details.detailedStatus, at: new Date() });
+        await applyDeliveryReport(ctx, plan.channel, {
+          sid,
+          customData: messageId,
+          status,
+          code: details.detailedStatusCode,
+          reason: details.detailedStatus,
+          at: new Date(),
+        });
       }
     });
     return false;
@@ -309,7 +330,9 @@ export async function sendQueuedExotel(transact: Transact, messageId: string): P
     try {
       const adapter = exotelAdapter();
       ({ sid } =
-        plan.outbound.kind === 'whatsapp' ? await adapter.sendWhatsApp(plan.creds, plan.outbound.request) : await adapter.sendSms(plan.creds, plan.outbound.request));
+        plan.outbound.kind === 'whatsapp'
+          ? await adapter.sendWhatsApp(plan.creds, plan.outbound.request)
+          : await adapter.sendSms(plan.creds, plan.outbound.request));
     } catch (error) {
       const answer = answerOf(error);
       if (answer) await transact((ctx) => settleAttempt(ctx, plan.attemptId, answer));

@@ -11,7 +11,6 @@ import type { ExotelSettings } from './common.js';
 
 export const WHATSAPP_WINDOW_MS = 24 * 3_600_000;
 
-
 interface Pending {
   id: string;
   threadId: string;
@@ -60,7 +59,10 @@ export const whatsappSender: ChannelSender = {
         throw new AppError(
           'validation_failed',
           'Outside the 24-hour WhatsApp window (the customer has not written in the last 24 hours): only an approved template can be sent; reply with { template: { name, language, parameters } }',
-          { issues: [{ path: 'body.template', message: 'is required outside the 24-hour customer-service window' }], windowClosedAt: lastInboundAt ? new Date(lastInboundAt.getTime() + WHATSAPP_WINDOW_MS) : null },
+          {
+            issues: [{ path: 'body.template', message: 'is required outside the 24-hour customer-service window' }],
+            windowClosedAt: lastInboundAt ? new Date(lastInboundAt.getTime() + WHATSAPP_WINDOW_MS) : null,
+          },
         );
       }
       if (!m.bodyText?.trim()) throw invalid('body.text', 'a WhatsApp message needs text');
@@ -85,4 +87,3 @@ export const smsSender: ChannelSender = {
     await enqueue(ctx, jobSpecs.exotelSend, { messageId }, { dedupeKey: messageId });
   },
 };
-

@@ -142,7 +142,12 @@ function waContent(content: Record<string, any>): Pick<InboundMessage, 'contentT
     const lon = Number(l.longitude);
     if (!Number.isFinite(lat) || !Number.isFinite(lon)) throw new Unusable('content.location.latitude and longitude are required');
     const label = [str(l.name), str(l.address)].filter(Boolean).join(', ');
-    return { contentType: 'location', text: `Location: ${label ? `${label} ` : ''}(${lat}, ${lon})`, media: null, metadata: { location: { latitude: lat, longitude: lon, name: str(l.name), address: str(l.address), url: str(l.url) } } };
+    return {
+      contentType: 'location',
+      text: `Location: ${label ? `${label} ` : ''}(${lat}, ${lon})`,
+      media: null,
+      metadata: { location: { latitude: lat, longitude: lon, name: str(l.name), address: str(l.address), url: str(l.url) } },
+    };
   }
   if (type === 'contacts') {
     const list = Array.isArray(content.contacts) ? content.contacts.slice(0, 20) : [];
@@ -454,7 +459,9 @@ export async function receiveExotelWebhook(request: Request): Promise<Response> 
     }
     if (events.length === 0) {
       log.warn('exotel webhook: nothing usable', { requestId, channelId: channel.id, reasons: rejected });
-      throw new AppError('validation_failed', `The callback cannot be used: ${rejected.join('; ')}`, { issues: rejected.map((message) => ({ path: 'body', message })) });
+      throw new AppError('validation_failed', `The callback cannot be used: ${rejected.join('; ')}`, {
+        issues: rejected.map((message) => ({ path: 'body', message })),
+      });
     }
 
     const jobs: QueuedJob[] = [];
@@ -476,7 +483,13 @@ export async function receiveExotelWebhook(request: Request): Promise<Response> 
       results.push({ kind: event.kind, ...outcome });
     }
     if (jobs.length) await publishJobs(jobs);
-    log.info('exotel webhook', { requestId, channelId: channel.id, orgId: channel.orgId, results: results.map((r) => `${r.kind}:${r.outcome}`), rejected: rejected.length });
+    log.info('exotel webhook', {
+      requestId,
+      channelId: channel.id,
+      orgId: channel.orgId,
+      results: results.map((r) => `${r.kind}:${r.outcome}`),
+      rejected: rejected.length,
+    });
     return Response.json({ results, rejected }, { headers });
   } catch (error) {
     if (error instanceof AppError) return errorResponse(error, requestId, headers);

@@ -31,15 +31,17 @@ export function errorBody(code: ErrorCode, message: string, requestId: string, d
  * The error shape in wire form, the response schema of every 4xx and 5xx answer of every route (tests
  * validate each one against it, and that its code is the one the status table maps to the status).
  */
-export const errorWire = z.strictObject({
-  error: z.strictObject({
-    code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
-    message: z.string().min(1),
-    /** What is at fault: `issues` names each field (`body.email`); some errors add their own keys. */
-    details: z.looseObject({ issues: z.array(z.strictObject({ path: z.string().min(1), message: z.string().min(1) })).optional() }).optional(),
-    requestId: z.string().min(1),
-  }),
-}).meta({ id: 'Error' });
+export const errorWire = z
+  .strictObject({
+    error: z.strictObject({
+      code: z.enum(Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]]),
+      message: z.string().min(1),
+      /** What is at fault: `issues` names each field (`body.email`); some errors add their own keys. */
+      details: z.looseObject({ issues: z.array(z.strictObject({ path: z.string().min(1), message: z.string().min(1) })).optional() }).optional(),
+      requestId: z.string().min(1),
+    }),
+  })
+  .meta({ id: 'Error' });
 
 export function errorResponse(error: AppError, requestId: string, headers?: HeadersInit): Response {
   const h = new Headers(headers);
@@ -54,7 +56,18 @@ export const DATABASE_RETRY_AFTER_SECONDS = 5;
 /** postgres.js's own codes for a connection that could not be made or was lost. */
 const DRIVER_CODES = new Set(['CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'QUERY_TIMEOUT', 'QUEUE_TIMEOUT']);
 /** Socket errors on the way to the database (refused, reset, unreachable, DNS not answering). */
-const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN', 'EAI_AGAIN']);
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ENETDOWN',
+  'EAI_AGAIN',
+]);
 /**
  * SQLSTATEs of a server that cannot serve now: class 08 (connection exception), 53 (insufficient
  * resources, 53300 too many connections), 57P01-57P03 and 57P05 (shutting down, crashed, starting up, idle
@@ -77,10 +90,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 /** The 503 every edge (routes, webhooks, cron, job deliveries) answers while the database is unavailable. */
-export function databaseUnavailable(
-  message = 'The database is unavailable right now; retry in a few seconds',
-  details?: unknown,
-): AppError {
+export function databaseUnavailable(message = 'The database is unavailable right now; retry in a few seconds', details?: unknown): AppError {
   return new AppError('unavailable', message, details, { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) });
 }
 
@@ -102,9 +112,7 @@ function keyFields(e: { detail?: string; constraint_name?: string; table_name?: 
       .replace(/^org_id_/, '');
     columns = named && e.table_name && e.constraint_name?.startsWith(`${e.table_name}_`) ? [named] : [];
   }
-  return columns
-    .filter((c) => c && c !== 'org_id')
-    .map((c) => ({ path: `body.${c.replace(/_([a-z0-9])/g, (_, ch: string) => ch.toUpperCase())}`, message }));
+  return columns.filter((c) => c && c !== 'org_id').map((c) => ({ path: `body.${c.replace(/_([a-z0-9])/g, (_, ch: string) => ch.toUpperCase())}`, message }));
 }
 
 /**
@@ -127,10 +135,14 @@ export function fromDatabase(error: unknown): AppError | undefined {
     }
     case '23503': {
       const issues = keyFields(e, 'does not exist in this organization');
-      return new AppError('validation_failed', `${issues.map((i) => i.path).join(', ') || 'A reference'}: the referenced record does not exist in this organization`, {
-        constraint: e.constraint_name,
-        ...(issues.length ? { issues } : {}),
-      });
+      return new AppError(
+        'validation_failed',
+        `${issues.map((i) => i.path).join(', ') || 'A reference'}: the referenced record does not exist in this organization`,
+        {
+          constraint: e.constraint_name,
+          ...(issues.length ? { issues } : {}),
+        },
+      );
     }
     case '23514':
       return new AppError('validation_failed', 'A value is outside what is allowed', { constraint: e.constraint_name });

@@ -46,8 +46,7 @@ export function roleRank(role: Role): number {
 export function permissionTableMarkdown(): string {
   const header = `| action | what it allows | ${ROLES.join(' | ')} |\n|---|---|${ROLES.map(() => ':-:').join('|')}|`;
   const rows = Object.entries(PERMISSIONS).map(
-    ([action, p]) =>
-      `| \`${action}\` | ${p.label} | ${ROLES.map((r) => ((p.roles as readonly Role[]).includes(r) ? 'yes' : '-')).join(' | ')} |`,
+    ([action, p]) => `| \`${action}\` | ${p.label} | ${ROLES.map((r) => ((p.roles as readonly Role[]).includes(r) ? 'yes' : '-')).join(' | ')} |`,
   );
   return [header, ...rows].join('\n');
 }

@@ -118,12 +118,7 @@ interface Membership {
  * the switch to `authenticated` with that organization's claims (and custom plans when asked), in
  * one statement: from the next statement on, RLS applies. Every error below rolls the transaction back.
  */
-export async function actAsMember(
-  sql: Tx,
-  principal: { userId: string; email?: string },
-  header: string | null,
-  customPlans: boolean,
-): Promise<Membership> {
+export async function actAsMember(sql: Tx, principal: { userId: string; email?: string }, header: string | null, customPlans: boolean): Promise<Membership> {
   if (header !== null && !UUID.test(header)) throw invalid('header.x-org-id', 'must be an organization id (uuid)');
   const rows = await sql<{ orgId: string; role: Role }[]>`
     select m.org_id, m.role,
@@ -296,8 +291,7 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
         // a status that cannot carry a body) rolls the change back instead of failing after it is saved.
         const answerHeaders = new Headers(headers);
         if (result.replayed) answerHeaders.set('idempotent-replayed', 'true');
-        const built =
-          result.data instanceof Response ? withHeaders(result.data, answerHeaders) : jsonResponse(result.data, result.status, answerHeaders);
+        const built = result.data instanceof Response ? withHeaders(result.data, answerHeaders) : jsonResponse(result.data, result.status, answerHeaders);
         committing = true;
         return built;
       });

@@ -48,13 +48,18 @@ export function userRoute<P extends z.ZodType | undefined = undefined, B extends
         return handler({ principal, sql: tx, params: params as never, body: body as never, requestId });
       });
       response =
-        data === null || data === undefined
-          ? new Response(null, { status: 204, headers })
-          : Response.json(data, { status: options.status ?? 200, headers });
+        data === null || data === undefined ? new Response(null, { status: 204, headers }) : Response.json(data, { status: options.status ?? 200, headers });
     } catch (error) {
       response = toErrorResponse(error, requestId, request, headers);
     }
-    log.info('request', { requestId, method: request.method, path: redactedPath(url), status: response.status, ms: Math.round((performance.now() - started) * 10) / 10, userId });
+    log.info('request', {
+      requestId,
+      method: request.method,
+      path: redactedPath(url),
+      status: response.status,
+      ms: Math.round((performance.now() - started) * 10) / 10,
+      userId,
+    });
     return response;
   };
 }

@@ -13,12 +13,7 @@ export interface EnqueueOptions {
   dedupeKey?: string;
 }
 
-export async function enqueue<S extends z.ZodType>(
-  ctx: Ctx,
-  job: JobSpec<S>,
-  payload: z.infer<S>,
-  options: EnqueueOptions = {},
-): Promise<string> {
+export async function enqueue<S extends z.ZodType>(ctx: Ctx, job: JobSpec<S>, payload: z.infer<S>, options: EnqueueOptions = {}): Promise<string> {
   const parsed = job.schema.parse(payload);
   const maxAttempts = options.maxAttempts ?? job.maxAttempts ?? 8;
   const runAt = options.runAt ?? new Date();

@@ -96,8 +96,6 @@ export async function publishJobs(jobs: QueuedJob[]): Promise<void> {
     return;
   }
   await Promise.all(
-    jobs.map((job) =>
-      publishToQStash(job).catch((error: unknown) => log.warn('job publish failed; the sweeper will retry', { jobId: job.id, error })),
-    ),
+    jobs.map((job) => publishToQStash(job).catch((error: unknown) => log.warn('job publish failed; the sweeper will retry', { jobId: job.id, error }))),
   );
 }

@@ -10,9 +10,7 @@ export async function verifyQStash(request: Request, rawBody: string, url: strin
   if (!keys) throw new AppError('unauthorized', 'Job deliveries are not accepted: no QStash signing keys are configured');
   const signature = request.headers.get('upstash-signature');
   if (!signature) throw new AppError('unauthorized', 'Upstash-Signature header is required');
-  receiver ??= import('@upstash/qstash').then(
-    ({ Receiver }) => new Receiver({ currentSigningKey: keys.current, nextSigningKey: keys.next }),
-  );
+  receiver ??= import('@upstash/qstash').then(({ Receiver }) => new Receiver({ currentSigningKey: keys.current, nextSigningKey: keys.next }));
   try {
     await (await receiver).verify({ signature, body: rawBody, url, clockTolerance: 5 });
   } catch {

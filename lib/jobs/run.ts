@@ -71,8 +71,8 @@ async function runOnDead(row: OutboxRow, def: JobDefinition | undefined, error: 
   const parsed = def.schema.safeParse(row.payload);
   if (!parsed.success) return;
   const jobs: QueuedJob[] = [];
-  await asSystem(row.orgId, runRequestId(row), jobs, (ctx) => def.onDead!({ ctx, payload: parsed.data, job: infoOf(row), error })).catch(
-    (e: unknown) => log.error('job onDead failed', { jobId: row.id, error: e }),
+  await asSystem(row.orgId, runRequestId(row), jobs, (ctx) => def.onDead!({ ctx, payload: parsed.data, job: infoOf(row), error })).catch((e: unknown) =>
+    log.error('job onDead failed', { jobId: row.id, error: e }),
   );
   await publishJobs(jobs);
 }

@@ -27,7 +27,12 @@ export const jobSpecs = {
   threadUnsnooze: spec({ name: 'thread.unsnooze', schema: z.object({ threadId: z.uuid(), until: z.iso.datetime({ offset: true }) }) }),
   emailSend: spec({ name: 'email.send', schema: aMessage, maxAttempts: 10, deadlineMs: EMAIL_SEND_DEADLINE_MS }),
   // A new poll is enqueued every minute anyway: a few quick retries, then leave it to the next one.
-  emailPoll: spec({ name: 'email.poll', schema: z.object({ channelId: z.uuid(), folder: z.string().min(1).max(500) }), maxAttempts: 3, deadlineMs: 5 * 60_000 }),
+  emailPoll: spec({
+    name: 'email.poll',
+    schema: z.object({ channelId: z.uuid(), folder: z.string().min(1).max(500) }),
+    maxAttempts: 3,
+    deadlineMs: 5 * 60_000,
+  }),
   messageAnalyze: spec({ name: 'message.analyze', schema: aMessage, maxAttempts: 5 }),
   callTranscribe: spec({ name: 'call.transcribe', schema: aMessage, maxAttempts: 5, deadlineMs: 24 * 3_600_000 }),
   exotelMediaFetch: spec({

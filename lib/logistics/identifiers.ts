@@ -2,13 +2,7 @@
 // so threads can be linked to shipments; precision comes first, so numbers are check-digit validated or labelled.
 import { isContainerShaped, normalizeAwb, normalizeContainerNumber } from './check-digits.js';
 
-export {
-  containerCheckDigit,
-  isValidAwb,
-  isValidContainerNumber,
-  normalizeAwb,
-  normalizeContainerNumber,
-} from './check-digits.js';
+export { containerCheckDigit, isValidAwb, isValidContainerNumber, normalizeAwb, normalizeContainerNumber } from './check-digits.js';
 
 export interface FreightIdentifiers {
   containers: string[];
@@ -61,10 +55,7 @@ const LIST_SEPARATOR_RE = /[ \t]*(?:,|;|&|\/|\+|\band\b)[ \t]*/iy;
 // After a label: the airline prefix, then the 8 digits of serial and check digit as people group them
 // (`176-12345675`, `176 1234 5675`, `589 8114074 3`), one space or dash at most between digits.
 const AWB_VALUE_RE = /(?<![A-Za-z0-9])\d{3}(?:[ -]?\d){8}(?![A-Za-z0-9]|[-.]\d)/y;
-const BL_VALUE_RE = new RegExp(
-  `(?:(?:${SCAC_ALTERNATION}) (?=[A-Za-z0-9]*\\d))?[A-Za-z0-9](?:[A-Za-z0-9/-]*[A-Za-z0-9])?(?![A-Za-z0-9])`,
-  'iy',
-);
+const BL_VALUE_RE = new RegExp(`(?:(?:${SCAC_ALTERNATION}) (?=[A-Za-z0-9]*\\d))?[A-Za-z0-9](?:[A-Za-z0-9/-]*[A-Za-z0-9])?(?![A-Za-z0-9])`, 'iy');
 // A dash or dot followed by more characters means the token is part of something longer (a date, a reference).
 const BOOKING_VALUE_RE = /[A-Za-z0-9]+(?![A-Za-z0-9]|[-.][A-Za-z0-9])/y;
 
@@ -99,13 +90,7 @@ class Claims {
 }
 
 function isForeignToken(token: string): boolean {
-  return (
-    EQUIPMENT_RE.test(token) ||
-    FOREIGN_REFERENCE_RE.test(token) ||
-    GSTIN_RE.test(token) ||
-    PAN_RE.test(token) ||
-    isContainerShaped(token)
-  );
+  return EQUIPMENT_RE.test(token) || FOREIGN_REFERENCE_RE.test(token) || GSTIN_RE.test(token) || PAN_RE.test(token) || isContainerShaped(token);
 }
 
 function canonicalBl(raw: string, qualified: boolean): string | null {

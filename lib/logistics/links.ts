@@ -21,4 +21,3 @@ export async function linkShipments(ctx: Ctx, messageId: string, threadId: strin
     select id from found`;
   return shipments.map((s) => s.id);
 }
-

@@ -128,7 +128,14 @@ async function queue(ctx: Ctx, message: { id: string; threadId: string }, channe
   const [queued] = await ctx.sql<{ occurredAt: Date; snippet: string | null }[]>`
     update app.messages set status = 'queued', occurred_at = now() where id = ${message.id} returning occurred_at, snippet`;
   await sender.enqueue(ctx, message.id);
-  await rollUp(ctx, { threadId: message.threadId, messageId: message.id, at: queued!.occurredAt, snippet: queued!.snippet ?? '', direction: 'outbound', source: 'reply' });
+  await rollUp(ctx, {
+    threadId: message.threadId,
+    messageId: message.id,
+    at: queued!.occurredAt,
+    snippet: queued!.snippet ?? '',
+    direction: 'outbound',
+    source: 'reply',
+  });
 }
 
 export async function reply(ctx: Ctx, threadId: string, input: z.infer<typeof replyBody>) {

@@ -27,65 +27,69 @@ export const MESSAGE_CONTENT_TYPES = ['text', 'html', 'image', 'document', 'audi
 /** An address on a message: email recipients carry a display name (null when none was given). */
 export const recipientWire = z.strictObject({ address: z.string(), name: z.string().nullable().optional() }).meta({ id: 'Recipient' });
 
-export const attachmentSummaryWire = z.strictObject({
-  id: wireId,
-  filename: z.string(),
-  contentType: z.string(),
-  sizeBytes: z.number().int().nonnegative().nullable(),
-  inline: z.boolean(),
-  contentId: z.string().nullable(),
-  status: z.enum(['pending', 'ready', 'quarantined']),
-}).meta({ id: 'MessageAttachment' });
+export const attachmentSummaryWire = z
+  .strictObject({
+    id: wireId,
+    filename: z.string(),
+    contentType: z.string(),
+    sizeBytes: z.number().int().nonnegative().nullable(),
+    inline: z.boolean(),
+    contentId: z.string().nullable(),
+    status: z.enum(['pending', 'ready', 'quarantined']),
+  })
+  .meta({ id: 'MessageAttachment' });
 
-export const messageWire = z.strictObject({
-  id: wireId,
-  threadId: wireId,
-  channel: z.enum(CHANNELS),
-  channelId: wireId.nullable(),
-  kind: z.enum(['message', 'call']),
-  direction: z.enum(['inbound', 'outbound']),
-  status: z.enum(MESSAGE_STATUSES),
-  fromAddress: z.string().nullable(),
-  fromName: z.string().nullable(),
-  toRecipients: z.array(recipientWire),
-  ccRecipients: z.array(recipientWire),
-  bccRecipients: z.array(recipientWire),
-  replyTo: z.string().nullable(),
-  subject: z.string().nullable(),
-  bodyText: z.string().nullable(),
-  /** Sanitised HTML. */
-  bodyHtml: z.string().nullable(),
-  /** The new text without the quoted history. */
-  bodyNewText: z.string().nullable(),
-  snippet: z.string(),
-  contentType: z.enum(MESSAGE_CONTENT_TYPES),
-  rfcMessageId: z.string().nullable(),
-  isAutoReply: z.boolean(),
-  isBounce: z.boolean(),
-  errorCode: z.string().nullable(),
-  errorMessage: z.string().nullable(),
-  callDurationSeconds: z.number().int().nonnegative().nullable(),
-  transcript: z.string().nullable(),
-  /** The approved WhatsApp template or DLT SMS template a reply was sent with. */
-  template: z.strictObject({ name: z.string(), language: z.string(), parameters: z.array(z.string()) }).nullable(),
-  intent: z.enum(INTENTS).nullable(),
-  sentiment: z.enum(SENTIMENTS).nullable(),
-  sentimentScore: z.number().nullable(),
-  urgency: z.enum(URGENCIES).nullable(),
-  summary: z.string().nullable(),
-  language: z.string().nullable(),
-  entities: analysisEntities.strict().nullable(),
-  authorId: wireId.nullable(),
-  occurredAt: wireInstant,
-  sentAt: wireInstant.nullable(),
-  deliveredAt: wireInstant.nullable(),
-  readAt: wireInstant.nullable(),
-  failedAt: wireInstant.nullable(),
-  statusChangedAt: wireInstant,
-  createdAt: wireInstant,
-  updatedAt: wireInstant,
-  attachments: z.array(attachmentSummaryWire),
-}).meta({ id: 'Message' });
+export const messageWire = z
+  .strictObject({
+    id: wireId,
+    threadId: wireId,
+    channel: z.enum(CHANNELS),
+    channelId: wireId.nullable(),
+    kind: z.enum(['message', 'call']),
+    direction: z.enum(['inbound', 'outbound']),
+    status: z.enum(MESSAGE_STATUSES),
+    fromAddress: z.string().nullable(),
+    fromName: z.string().nullable(),
+    toRecipients: z.array(recipientWire),
+    ccRecipients: z.array(recipientWire),
+    bccRecipients: z.array(recipientWire),
+    replyTo: z.string().nullable(),
+    subject: z.string().nullable(),
+    bodyText: z.string().nullable(),
+    /** Sanitised HTML. */
+    bodyHtml: z.string().nullable(),
+    /** The new text without the quoted history. */
+    bodyNewText: z.string().nullable(),
+    snippet: z.string(),
+    contentType: z.enum(MESSAGE_CONTENT_TYPES),
+    rfcMessageId: z.string().nullable(),
+    isAutoReply: z.boolean(),
+    isBounce: z.boolean(),
+    errorCode: z.string().nullable(),
+    errorMessage: z.string().nullable(),
+    callDurationSeconds: z.number().int().nonnegative().nullable(),
+    transcript: z.string().nullable(),
+    /** The approved WhatsApp template or DLT SMS template a reply was sent with. */
+    template: z.strictObject({ name: z.string(), language: z.string(), parameters: z.array(z.string()) }).nullable(),
+    intent: z.enum(INTENTS).nullable(),
+    sentiment: z.enum(SENTIMENTS).nullable(),
+    sentimentScore: z.number().nullable(),
+    urgency: z.enum(URGENCIES).nullable(),
+    summary: z.string().nullable(),
+    language: z.string().nullable(),
+    entities: analysisEntities.strict().nullable(),
+    authorId: wireId.nullable(),
+    occurredAt: wireInstant,
+    sentAt: wireInstant.nullable(),
+    deliveredAt: wireInstant.nullable(),
+    readAt: wireInstant.nullable(),
+    failedAt: wireInstant.nullable(),
+    statusChangedAt: wireInstant,
+    createdAt: wireInstant,
+    updatedAt: wireInstant,
+    attachments: z.array(attachmentSummaryWire),
+  })
+  .meta({ id: 'Message' });
 
 /** A page of the list, or with `updatedSince` a page of changes (lib/sync.ts). */
 export const messagePageWire = listOrSyncOf(messageWire);

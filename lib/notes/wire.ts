@@ -3,18 +3,20 @@
 import * as z from 'zod';
 import { listOrSyncOf, wireId, wireInstant } from '../wire.js';
 
-export const noteWire = z.strictObject({
-  id: wireId,
-  threadId: wireId,
-  authorId: wireId.nullable(),
-  /** The author's display name (null once they are no longer a member). */
-  authorName: z.string().nullable(),
-  body: z.string(),
-  /** The members the note mentions (notified once each). */
-  mentions: z.array(wireId),
-  createdAt: wireInstant,
-  updatedAt: wireInstant,
-}).meta({ id: 'Note' });
+export const noteWire = z
+  .strictObject({
+    id: wireId,
+    threadId: wireId,
+    authorId: wireId.nullable(),
+    /** The author's display name (null once they are no longer a member). */
+    authorName: z.string().nullable(),
+    body: z.string(),
+    /** The members the note mentions (notified once each). */
+    mentions: z.array(wireId),
+    createdAt: wireInstant,
+    updatedAt: wireInstant,
+  })
+  .meta({ id: 'Note' });
 
 /** A page of the list, or with `updatedSince` a page of changes (lib/sync.ts). */
 export const notePageWire = listOrSyncOf(noteWire);

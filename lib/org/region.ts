@@ -52,7 +52,10 @@ export async function normalizePhones<T extends Record<string, unknown>>(
     if (!isInternational(raw) && !region?.country) throw invalid(`${where}.${f}`, 'needs its country code (+<code> ...): the organization has no country set');
     const e164 = toE164(raw, region?.country ?? undefined);
     if (!e164) {
-      throw invalid(`${where}.${f}`, isInternational(raw) ? 'is not a valid phone number' : `is not a valid phone number in ${region!.country} (add +<country code> for another country)`);
+      throw invalid(
+        `${where}.${f}`,
+        isInternational(raw) ? 'is not a valid phone number' : `is not a valid phone number in ${region!.country} (add +<country code> for another country)`,
+      );
     }
     value[f] = e164;
   }

@@ -50,7 +50,12 @@ export async function updateOrg(ctx: Ctx, input: z.infer<typeof orgUpdate>) {
     }
   }
   const org = await getOrg(ctx);
-  await recordChange(ctx, { event: 'organization.updated', topics: [topics.org(ctx.orgId)], data: org, audit: { entityType: 'organization', entityId: ctx.orgId, data: input } });
+  await recordChange(ctx, {
+    event: 'organization.updated',
+    topics: [topics.org(ctx.orgId)],
+    data: org,
+    audit: { entityType: 'organization', entityId: ctx.orgId, data: input },
+  });
   return org;
 }
 
@@ -87,7 +92,12 @@ export async function updateMember(ctx: Ctx, id: string, raw: z.infer<typeof mem
       ${input.displayName ?? null}, ${input.phone ?? null}) as m) r`;
   if (!r?.id) throw notFound('Member');
   const member = await getMember(ctx, id);
-  await recordChange(ctx, { event: 'member.updated', topics: [topics.org(ctx.orgId), topics.user(member.userId as string)], data: member, audit: { entityType: 'member', entityId: id, data: input } });
+  await recordChange(ctx, {
+    event: 'member.updated',
+    topics: [topics.org(ctx.orgId), topics.user(member.userId as string)],
+    data: member,
+    audit: { entityType: 'member', entityId: id, data: input },
+  });
   return assumed ? { ...member, phoneRegionAssumed: assumed } : member;
 }
 
@@ -95,7 +105,12 @@ export async function removeMember(ctx: Ctx, id: string) {
   const member = await getMember(ctx, id);
   const [r] = await ctx.sql<{ removed: boolean }[]>`select app.remove_member(${id}) as removed`;
   if (!r?.removed) throw notFound('Member');
-  await recordChange(ctx, { event: 'member.removed', topics: [topics.org(ctx.orgId)], data: { id, userId: member.userId }, audit: { entityType: 'member', entityId: id } });
+  await recordChange(ctx, {
+    event: 'member.removed',
+    topics: [topics.org(ctx.orgId)],
+    data: { id, userId: member.userId },
+    audit: { entityType: 'member', entityId: id },
+  });
   return null;
 }
 

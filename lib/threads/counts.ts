@@ -7,7 +7,6 @@ import type * as z from 'zod';
 import { THREAD_STATUSES } from './service.js';
 import { SLA_AT_RISK_MINUTES, type threadCountsWire } from './wire.js';
 
-
 export type ThreadCounts = z.infer<typeof threadCountsWire>;
 
 interface Row {

@@ -18,7 +18,13 @@ export const THREAD_STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'close
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export const CHANNELS = ['email', 'whatsapp', 'sms', 'voice'] as const;
 
-const tag = z.string().trim().toLowerCase().min(1).max(50).regex(/^[\p{L}\p{N}][\p{L}\p{N} _./-]*$/u, 'must be letters, digits, space, _ . / -');
+const tag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1)
+  .max(50)
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N} _./-]*$/u, 'must be letters, digits, space, _ . / -');
 
 export const threadCreate = z.strictObject({
   subject: z.string().trim().max(1000).default(''),
@@ -185,14 +191,17 @@ async function loadThread(ctx: Ctx, id: string, lock = false): Promise<Thread> {
 export async function getThread(ctx: Ctx, id: string) {
   const sql = ctx.sql;
   const [thread] = await sql<Thread[]>`
-    ${threadSelect(ctx, sql`,
+    ${threadSelect(
+      ctx,
+      sql`,
       case when c.id is null then null else json_build_object('id', c.id, 'name', c.name, 'kind', c.kind, 'tier', c.tier) end as customer,
       (select json_build_object('id', k.id, 'name', k.name, 'email', k.email, 'phone', k.phone, 'whatsapp', k.whatsapp)
          from app.contacts k where k.id = t.contact_id) as contact,
       coalesce((select json_agg(json_build_object('id', s.id, 'reference', s.reference, 'mode', s.mode, 'status', s.status,
                   'linkSource', ts.link_source, 'matchedIdentifier', ts.matched_identifier) order by ts.created_at)
          from app.thread_shipments ts join app.shipments s on s.id = ts.shipment_id
-         where ts.thread_id = t.id and ts.link_source <> 'rejected'), '[]'::json) as shipments`)}
+         where ts.thread_id = t.id and ts.link_source <> 'rejected'), '[]'::json) as shipments`,
+    )}
     where t.id = ${id} and t.org_id = ${ctx.orgId}`;
   if (!thread) throw notFound('Thread');
   return thread;
@@ -213,7 +222,12 @@ async function threadParties(ctx: Ctx, input: z.infer<typeof threadCreate>) {
   if (input.customerId && contact.customerId && contact.customerId !== input.customerId) {
     throw invalid('body.contactId', 'belongs to another customer than body.customerId');
   }
-  const reach = { email: contact.email, whatsapp: contact.whatsapp ?? contact.phone, sms: contact.phone ?? contact.whatsapp, voice: contact.phone ?? contact.whatsapp };
+  const reach = {
+    email: contact.email,
+    whatsapp: contact.whatsapp ?? contact.phone,
+    sms: contact.phone ?? contact.whatsapp,
+    voice: contact.phone ?? contact.whatsapp,
+  };
   return {
     customerId: input.customerId ?? contact.customerId ?? undefined,
     counterpart: input.counterpart ?? reach[input.channel as keyof typeof reach] ?? undefined,
@@ -269,10 +283,15 @@ export async function updateThread(ctx: Ctx, id: string, input: z.infer<typeof t
   changes.lastActivityAt = new Date();
   await sql`update app.threads set ${sql(changes as never)} where id = ${id} and org_id = ${ctx.orgId}`;
   if (nextStatus === 'snoozed' && snoozedUntil) {
-    await enqueue(ctx, jobSpecs.threadUnsnooze, { threadId: id, until: snoozedUntil.toISOString() }, {
-      runAt: snoozedUntil,
-      dedupeKey: `${id}:${snoozedUntil.toISOString()}`,
-    });
+    await enqueue(
+      ctx,
+      jobSpecs.threadUnsnooze,
+      { threadId: id, until: snoozedUntil.toISOString() },
+      {
+        runAt: snoozedUntil,
+        dedupeKey: `${id}:${snoozedUntil.toISOString()}`,
+      },
+    );
   }
   const updated = await loadThread(ctx, id);
   await announceThread(ctx, 'thread.updated', id, { data: input });

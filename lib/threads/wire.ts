@@ -13,73 +13,75 @@ export const SHIPMENT_STATUSES = ['enquiry', 'booked', 'in_transit', 'arrived', 
 export const LINK_SOURCES = ['automatic', 'manual'] as const;
 
 /** A thread as lists, create, edit and assignment answer: the row, its customer's name and the caller's unread flag. */
-export const threadWire = z.strictObject({
-  id: wireId,
-  subject: z.string(),
-  status: z.enum(THREAD_STATUSES),
-  priority: z.enum(PRIORITIES),
-  channel: z.enum(CHANNELS),
-  channelId: wireId.nullable(),
-  customerId: wireId.nullable(),
-  contactId: wireId.nullable(),
-  /** The address or number the thread is with. */
-  counterpart: z.string().nullable(),
-  assigneeId: wireId.nullable(),
-  teamId: wireId.nullable(),
-  tags: z.array(z.string()),
-  snoozedUntil: wireInstant.nullable(),
-  snippet: z.string(),
-  messageCount: z.number().int().nonnegative(),
-  firstInboundAt: wireInstant.nullable(),
-  lastInboundAt: wireInstant.nullable(),
-  firstOutboundAt: wireInstant.nullable(),
-  lastOutboundAt: wireInstant.nullable(),
-  lastMessageAt: wireInstant.nullable(),
-  lastActivityAt: wireInstant,
-  resolvedAt: wireInstant.nullable(),
-  closedAt: wireInstant.nullable(),
-  /** The earlier thread this one continues (a reply after the earlier one was closed). */
-  previousThreadId: wireId.nullable(),
-  /**
-   * Set on a thread merged into another: it is closed and holds nothing any more; show the thread named
-   * here instead (POST /api/threads/{id}/merge).
-   */
-  mergedIntoThreadId: wireId.nullable(),
-  intent: z.enum(INTENTS).nullable(),
-  sentiment: z.enum(SENTIMENTS).nullable(),
-  sentimentScore: z.number().nullable(),
-  urgency: z.enum(URGENCIES).nullable(),
-  firstResponseDueAt: wireInstant.nullable(),
-  nextResponseDueAt: wireInstant.nullable(),
-  resolutionDueAt: wireInstant.nullable(),
-  slaBreachedAt: wireInstant.nullable(),
-  createdBy: wireId.nullable(),
-  createdAt: wireInstant,
-  updatedAt: wireInstant,
-  customerName: z.string().nullable(),
-  /** For the caller: a message arrived after they last read the thread. */
-  unread: z.boolean(),
-}).meta({ id: 'Thread' });
+export const threadWire = z
+  .strictObject({
+    id: wireId,
+    subject: z.string(),
+    status: z.enum(THREAD_STATUSES),
+    priority: z.enum(PRIORITIES),
+    channel: z.enum(CHANNELS),
+    channelId: wireId.nullable(),
+    customerId: wireId.nullable(),
+    contactId: wireId.nullable(),
+    /** The address or number the thread is with. */
+    counterpart: z.string().nullable(),
+    assigneeId: wireId.nullable(),
+    teamId: wireId.nullable(),
+    tags: z.array(z.string()),
+    snoozedUntil: wireInstant.nullable(),
+    snippet: z.string(),
+    messageCount: z.number().int().nonnegative(),
+    firstInboundAt: wireInstant.nullable(),
+    lastInboundAt: wireInstant.nullable(),
+    firstOutboundAt: wireInstant.nullable(),
+    lastOutboundAt: wireInstant.nullable(),
+    lastMessageAt: wireInstant.nullable(),
+    lastActivityAt: wireInstant,
+    resolvedAt: wireInstant.nullable(),
+    closedAt: wireInstant.nullable(),
+    /** The earlier thread this one continues (a reply after the earlier one was closed). */
+    previousThreadId: wireId.nullable(),
+    /**
+     * Set on a thread merged into another: it is closed and holds nothing any more; show the thread named
+     * here instead (POST /api/threads/{id}/merge).
+     */
+    mergedIntoThreadId: wireId.nullable(),
+    intent: z.enum(INTENTS).nullable(),
+    sentiment: z.enum(SENTIMENTS).nullable(),
+    sentimentScore: z.number().nullable(),
+    urgency: z.enum(URGENCIES).nullable(),
+    firstResponseDueAt: wireInstant.nullable(),
+    nextResponseDueAt: wireInstant.nullable(),
+    resolutionDueAt: wireInstant.nullable(),
+    slaBreachedAt: wireInstant.nullable(),
+    createdBy: wireId.nullable(),
+    createdAt: wireInstant,
+    updatedAt: wireInstant,
+    customerName: z.string().nullable(),
+    /** For the caller: a message arrived after they last read the thread. */
+    unread: z.boolean(),
+  })
+  .meta({ id: 'Thread' });
 
 /** GET /api/threads/{id}: the thread with its customer, contact and linked shipments. */
-export const threadDetailWire = threadWire.extend({
-  customer: z
-    .strictObject({ id: wireId, name: z.string(), kind: z.enum(CUSTOMER_KINDS), tier: z.enum(CUSTOMER_TIERS) })
-    .nullable(),
-  contact: z
-    .strictObject({ id: wireId, name: z.string(), email: z.string().nullable(), phone: z.string().nullable(), whatsapp: z.string().nullable() })
-    .nullable(),
-  shipments: z.array(
-    z.strictObject({
-      id: wireId,
-      reference: z.string(),
-      mode: z.enum(SHIPMENT_MODES),
-      status: z.enum(SHIPMENT_STATUSES),
-      linkSource: z.enum(LINK_SOURCES),
-      matchedIdentifier: z.string().nullable(),
-    }),
-  ),
-}).meta({ id: 'ThreadDetail' });
+export const threadDetailWire = threadWire
+  .extend({
+    customer: z.strictObject({ id: wireId, name: z.string(), kind: z.enum(CUSTOMER_KINDS), tier: z.enum(CUSTOMER_TIERS) }).nullable(),
+    contact: z
+      .strictObject({ id: wireId, name: z.string(), email: z.string().nullable(), phone: z.string().nullable(), whatsapp: z.string().nullable() })
+      .nullable(),
+    shipments: z.array(
+      z.strictObject({
+        id: wireId,
+        reference: z.string(),
+        mode: z.enum(SHIPMENT_MODES),
+        status: z.enum(SHIPMENT_STATUSES),
+        linkSource: z.enum(LINK_SOURCES),
+        matchedIdentifier: z.string().nullable(),
+      }),
+    ),
+  })
+  .meta({ id: 'ThreadDetail' });
 
 /** A page of the list, or with `updatedSince` a page of changes (lib/sync.ts). */
 export const threadPageWire = listOrSyncOf(threadWire);

@@ -155,7 +155,12 @@ export async function startDovecot(options: DovecotOptions = {}): Promise<Doveco
   mkdirSync(join(dir, 'run'));
   mkdirSync(join(dir, 'mail'));
   chmodSync(join(dir, 'mail'), 0o777);
-  writeFileSync(join(dir, 'users'), Object.values(USERS).map((u) => `${u.user}:{PLAIN}${u.pass}\n`).join(''));
+  writeFileSync(
+    join(dir, 'users'),
+    Object.values(USERS)
+      .map((u) => `${u.user}:{PLAIN}${u.pass}\n`)
+      .join(''),
+  );
   if (options.introspectionUrl) {
     writeFileSync(
       join(dir, 'oauth2.conf.ext'),

@@ -53,18 +53,26 @@ export async function fakeExotel() {
   const whatsapp = (req: ExotelRequest, res: ServerResponse) => {
     const list = req.json?.whatsapp?.messages;
     if (!Array.isArray(list) || list.length === 0) {
-      return send(res, 400, { http_code: 400, response: { code: 400, status: 'failure', error_data: { code: 1001, message: 'whatsapp.messages is required' } } });
+      return send(res, 400, {
+        http_code: 400,
+        response: { code: 400, status: 'failure', error_data: { code: 1001, message: 'whatsapp.messages is required' } },
+      });
     }
     const failure = failures[0]?.kind === 'whatsapp-entry' ? (failures.shift() as Extract<Failure, { kind: 'whatsapp-entry' }>) : undefined;
     const entries = list.map((m: any) => {
-      const problem =
-        !/^\+?\d{8,15}$/.test(String(m?.from ?? '')) ? 'Invalid from'
-        : !/^\+?\d{8,15}$/.test(String(m?.to ?? '')) ? 'Invalid to'
-        : m?.content?.recipient_type !== 'individual' ? 'recipient_type must be individual'
-        : !['text', 'template', 'image', 'document'].includes(m?.content?.type) ? 'Unsupported content type'
-        : m.content.type === 'text' && !m.content.text?.body ? 'text.body is required'
-        : m.content.type === 'template' && (!m.content.template?.name || !m.content.template?.language?.code) ? 'template name and language are required'
-        : null;
+      const problem = !/^\+?\d{8,15}$/.test(String(m?.from ?? ''))
+        ? 'Invalid from'
+        : !/^\+?\d{8,15}$/.test(String(m?.to ?? ''))
+          ? 'Invalid to'
+          : m?.content?.recipient_type !== 'individual'
+            ? 'recipient_type must be individual'
+            : !['text', 'template', 'image', 'document'].includes(m?.content?.type)
+              ? 'Unsupported content type'
+              : m.content.type === 'text' && !m.content.text?.body
+                ? 'text.body is required'
+                : m.content.type === 'template' && (!m.content.template?.name || !m.content.template?.language?.code)
+                  ? 'template name and language are required'
+                  : null;
       if (failure) return { code: 400, error_data: { code: failure.code, message: failure.message }, status: 'failure' };
       if (problem) return { code: 400, error_data: { code: 1002, message: problem }, status: 'failure' };
       const waSid = sid('wa');

@@ -84,7 +84,9 @@ function stream(res: ServerResponse, model: string, content: string): void {
   const pieces = content.match(/[\s\S]{1,12}/g) ?? [];
   for (const piece of pieces) res.write(chunk({ content: piece }, null));
   res.write(chunk({}, 'stop'));
-  res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: { prompt_tokens: 100, completion_tokens: pieces.length, total_tokens: 100 + pieces.length } })}\n\n`);
+  res.write(
+    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: { prompt_tokens: 100, completion_tokens: pieces.length, total_tokens: 100 + pieces.length } })}\n\n`,
+  );
   res.end('data: [DONE]\n\n');
 }
 
@@ -169,7 +171,11 @@ export async function fakeOpenAI(): Promise<FakeOpenAI> {
     }
     let form: FormData;
     try {
-      form = await new Request('http://fake/', { method: 'POST', body: new Uint8Array(raw), headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData();
+      form = await new Request('http://fake/', {
+        method: 'POST',
+        body: new Uint8Array(raw),
+        headers: { 'content-type': req.headers['content-type'] ?? '' },
+      }).formData();
     } catch {
       send(res, 400, { error: { message: 'expected multipart/form-data', type: 'invalid_request_error' } });
       return;
@@ -192,7 +198,18 @@ export async function fakeOpenAI(): Promise<FakeOpenAI> {
     }
     const language = reply.language ?? 'english';
     if (fields.response_format === 'verbose_json') {
-      const segment = { id: 0, seek: 0, start: 0, end: 4.2, text: reply.text, tokens: [1, 2, 3], temperature: 0, avg_logprob: -0.2, compression_ratio: 1.1, no_speech_prob: 0.01 };
+      const segment = {
+        id: 0,
+        seek: 0,
+        start: 0,
+        end: 4.2,
+        text: reply.text,
+        tokens: [1, 2, 3],
+        temperature: 0,
+        avg_logprob: -0.2,
+        compression_ratio: 1.1,
+        no_speech_prob: 0.01,
+      };
       send(res, 200, { task: 'transcribe', language, duration: 4.2, text: reply.text, segments: [segment] });
     } else if (fields.response_format === 'text') {
       res.writeHead(200, { 'content-type': 'text/plain' });

@@ -45,7 +45,15 @@ export async function fakeResend(options: { apiKey?: string; domains?: FakeDomai
   const emails: SentEmail[] = [];
   const domainRequests: string[] = [];
   const domains: FakeDomain[] = options.domains ?? [
-    { id: randomUUID(), name: 'seahawk-logistics.in', status: 'verified', records: [{ record: 'SPF', status: 'verified' }, { record: 'DKIM', status: 'verified' }] },
+    {
+      id: randomUUID(),
+      name: 'seahawk-logistics.in',
+      status: 'verified',
+      records: [
+        { record: 'SPF', status: 'verified' },
+        { record: 'DKIM', status: 'verified' },
+      ],
+    },
   ];
   const failures: Failure[] = [];
   const holds: { arrived: () => void; gate: Promise<void> }[] = [];
@@ -129,7 +137,14 @@ export async function fakeResend(options: { apiKey?: string; domains?: FakeDomai
         return send(res, 200, {
           object: 'list',
           has_more: false,
-          data: domains.map((d) => ({ id: d.id, name: d.name, status: d.status, created_at: new Date().toISOString(), region: 'ap-northeast-1', capabilities: { sending: 'enabled', receiving: 'disabled' } })),
+          data: domains.map((d) => ({
+            id: d.id,
+            name: d.name,
+            status: d.status,
+            created_at: new Date().toISOString(),
+            region: 'ap-northeast-1',
+            capabilities: { sending: 'enabled', receiving: 'disabled' },
+          })),
         });
       }
       const m = /^\/domains\/([^/]+)$/.exec(path);

@@ -9,11 +9,7 @@ export const COMMIT_MESSAGE = /Q\0\0\0\x0bcommit\0/;
 
 /** What a new connection meets. */
 export type ProxyMode =
-  | { kind: 'pass' }
-  | { kind: 'refuse' }
-  | { kind: 'blackhole' }
-  | { kind: 'reset' }
-  | { kind: 'startup-error'; code: string; message: string };
+  { kind: 'pass' } | { kind: 'refuse' } | { kind: 'blackhole' } | { kind: 'reset' } | { kind: 'startup-error'; code: string; message: string };
 
 interface Link {
   client: Socket;
@@ -46,10 +42,7 @@ export interface FaultProxy {
 
 /** A PostgreSQL ErrorResponse ('E') message, as a server sends it during startup. */
 function errorResponse(code: string, message: string): Buffer {
-  const fields = Buffer.concat([
-    Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0`, 'utf8'),
-    Buffer.from([0]),
-  ]);
+  const fields = Buffer.concat([Buffer.from(`SFATAL\0VFATAL\0C${code}\0M${message}\0`, 'utf8'), Buffer.from([0])]);
   const head = Buffer.alloc(5);
   head.write('E', 0, 'latin1');
   head.writeInt32BE(fields.length + 4, 1);

@@ -41,7 +41,10 @@ export function noise(chars: number, separator = ' '): string {
   const out: string[] = [];
   let length = 0;
   while (length < chars) {
-    const word = randomBytes(8).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 3 + (out.length % 8));
+    const word = randomBytes(8)
+      .toString('base64')
+      .replace(/[^A-Za-z0-9]/g, '')
+      .slice(0, 3 + (out.length % 8));
     out.push(word);
     length += word.length + separator.length;
   }
@@ -50,7 +53,13 @@ export function noise(chars: number, separator = ' '): string {
 
 /** Random CJK characters (three bytes each in UTF-8). */
 export function cjkNoise(chars: number): string {
-  return Array.from(randomBytes(chars * 2).toString('hex').match(/.{4}/g)!.slice(0, chars), (h) => String.fromCodePoint(0x4e00 + (parseInt(h, 16) % 0x5000))).join('');
+  return Array.from(
+    randomBytes(chars * 2)
+      .toString('hex')
+      .match(/.{4}/g)!
+      .slice(0, chars),
+    (h) => String.fromCodePoint(0x4e00 + (parseInt(h, 16) % 0x5000)),
+  ).join('');
 }
 
 /** A header as a sender that follows RFC 5322 writes it: folded at spaces so no line passes 78 characters. */

@@ -79,10 +79,16 @@ export async function startOAuthServer(): Promise<OAuthServer> {
         if (!grant || grant.clientId !== request.clientId) {
           return send(400, { error: 'invalid_grant', error_description: 'The refresh token is invalid or was revoked' });
         }
-        if ((grant.clientSecret ?? null) !== request.clientSecret) return send(401, { error: 'invalid_client', error_description: 'Client authentication failed' });
+        if ((grant.clientSecret ?? null) !== request.clientSecret)
+          return send(401, { error: 'invalid_client', error_description: 'Client authentication failed' });
         const accessToken = `at-${randomBytes(12).toString('hex')}`;
         tokens.set(accessToken, { username: grant.username, expiresAt: Date.now() + state.expiresIn * 1000 });
-        const answer: Record<string, unknown> = { access_token: accessToken, token_type: 'Bearer', expires_in: state.expiresIn, scope: request.scope ?? 'mail' };
+        const answer: Record<string, unknown> = {
+          access_token: accessToken,
+          token_type: 'Bearer',
+          expires_in: state.expiresIn,
+          scope: request.scope ?? 'mail',
+        };
         if (state.rotateRefreshTokens) {
           const next = `rt-${randomBytes(12).toString('hex')}`;
           grants.delete(grant.refreshToken);

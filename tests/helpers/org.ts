@@ -17,7 +17,11 @@ export interface TestOrg {
   token(role: Role): Promise<string>;
   memberId(role: Role): Promise<string>;
   /** Calls the API as a member of this organization (role `agent` unless `as` says otherwise). */
-  json<T = any>(method: string, path: string, options?: Omit<CallOptions, 'as' | 'token'> & { as?: Role }): Promise<{ status: number; body: T; headers: Headers }>;
+  json<T = any>(
+    method: string,
+    path: string,
+    options?: Omit<CallOptions, 'as' | 'token'> & { as?: Role },
+  ): Promise<{ status: number; body: T; headers: Headers }>;
   call(method: string, path: string, options?: Omit<CallOptions, 'as' | 'token'> & { as?: Role }): Promise<Response>;
 }
 

@@ -8,11 +8,7 @@ import { SignJWT } from 'jose';
 export const CURRENT_KEY = 'sig_test_current_0123456789abcdef';
 export const NEXT_KEY = 'sig_test_next_fedcba9876543210';
 
-export async function qstashSignature(
-  url: string,
-  body: string,
-  options: { key?: string; expiresInSeconds?: number; issuer?: string } = {},
-): Promise<string> {
+export async function qstashSignature(url: string, body: string, options: { key?: string; expiresInSeconds?: number; issuer?: string } = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ body: createHash('sha256').update(body).digest('base64url') })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

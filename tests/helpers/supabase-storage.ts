@@ -162,7 +162,11 @@ export async function fakeSupabaseStorage(options: FakeStorageOptions = {}) {
               'content-type': object.contentType,
               // As Storage's renderer does: the name percent-encoded in both parameters.
               ...(download !== null
-                ? { 'content-disposition': download ? `attachment; filename=${encodeURIComponent(download)}; filename*=UTF-8''${encodeURIComponent(download)};` : 'attachment;' }
+                ? {
+                    'content-disposition': download
+                      ? `attachment; filename=${encodeURIComponent(download)}; filename*=UTF-8''${encodeURIComponent(download)};`
+                      : 'attachment;',
+                  }
                 : {}),
             });
           }

@@ -93,7 +93,13 @@ function use(model: MockLanguageModelV3, timeoutMs = 5000) {
   useModelForTests({ model, timeoutMs, modelId: model.modelId, maxRetries: 0 });
 }
 
-const REPLY = ['Dear Karthik,\n\n', 'We are pleased to confirm ', 'booking BKG 2611458 on MAERSK KENSINGTON 447W. ', 'Kindly share the SI before the cut-off.\n\n', 'Regards,\nVikram Singh'];
+const REPLY = [
+  'Dear Karthik,\n\n',
+  'We are pleased to confirm ',
+  'booking BKG 2611458 on MAERSK KENSINGTON 447W. ',
+  'Kindly share the SI before the cut-off.\n\n',
+  'Regards,\nVikram Singh',
+];
 
 interface Sse {
   status: number;
@@ -129,7 +135,11 @@ async function composeSse(body: Record<string, unknown>, as: SeedUserKey = 'agen
   return { status: res.status, headers: res.headers, raw, events: res.status === 200 ? parseSse(raw) : [] };
 }
 
-const textOf = (events: Sse['events']) => events.filter((e) => e.type === 'text-delta').map((e) => e.delta as string).join('');
+const textOf = (events: Sse['events']) =>
+  events
+    .filter((e) => e.type === 'text-delta')
+    .map((e) => e.delta as string)
+    .join('');
 
 async function draftsOn(threadId: string) {
   return db.sql<{ id: string; bodyText: string; authorId: string; status: string; direction: string; metadata: any; toRecipients: any }[]>`
@@ -173,7 +183,13 @@ describe('POST /api/ai/compose with a model', () => {
     const draft = drafts.find((d) => d.id === draftEvent.data.messageId)!;
     expect(draft).toMatchObject({ status: 'draft', direction: 'outbound', authorId: SEED_USERS.agent.id, bodyText: REPLY.join('').trim() });
     expect(draft.toRecipients).toEqual([{ address: 'karthik@tatatextiles.example' }]);
-    expect(draft.metadata.ai).toMatchObject({ source: 'model', model: 'mock-drafter', instruction: 'confirm the booking, ask for the SI', tone: 'formal', language: 'en' });
+    expect(draft.metadata.ai).toMatchObject({
+      source: 'model',
+      model: 'mock-drafter',
+      instruction: 'confirm the booking, ask for the SI',
+      tone: 'formal',
+      language: 'en',
+    });
 
     // The team sees it appear, and the author can open (and later send) it like any draft.
     const events = await since();
@@ -344,7 +360,9 @@ describe('POST /api/ai/compose without a model (the offline drafter)', () => {
     expect(text).toContain('shipping instructions (SI)');
     expect(text).toMatch(/Regards,\nVikram Singh\nSeahawk Logistics Pvt Ltd/);
     const id = res.events.find((e) => e.type === 'data-draft')!.data.messageId;
-    const [draft] = await db.sql<{ bodyText: string; metadata: any; authorId: string }[]>`select body_text, metadata, author_id from app.messages where id = ${id}`;
+    const [draft] = await db.sql<
+      { bodyText: string; metadata: any; authorId: string }[]
+    >`select body_text, metadata, author_id from app.messages where id = ${id}`;
     expect(draft!.bodyText).toBe(text);
     expect(draft!.authorId).toBe(SEED_USERS.agent.id);
     expect(draft!.metadata.ai).toMatchObject({ source: 'template', reason: 'no_model', tone: 'formal' });
@@ -376,7 +394,12 @@ describe('POST /api/ai/compose guards', () => {
     expect(foreign.status).toBe(404);
     const bad = await json('POST', '/api/ai/compose', { as: 'agent', body: { threadId: 'nope', instruction: '', tone: 'rude', language: 'english' } });
     expect(bad.status).toBe(422);
-    expect(bad.body.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(['body.instruction', 'body.language', 'body.threadId', 'body.tone']);
+    expect(bad.body.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual([
+      'body.instruction',
+      'body.language',
+      'body.threadId',
+      'body.tone',
+    ]);
   });
 
   it('limits drafts per user a minute with 429 and Retry-After', async () => {
@@ -444,7 +467,12 @@ describe('the OpenAI adapter against a local OpenAI-compatible server', () => {
 
   it('summarises and suggests with structured output, and falls back offline on errors and timeouts', async () => {
     configure({ AI_TIMEOUT_MS: '300' });
-    openai.reply({ json: { summary: 'Tata Textiles wants the draft B/L for SHL/EXP/2026/0412.', bullets: ['- Containers MSKU1234565, TGHU8765436 stuffed', 'Draft B/L requested'] } });
+    openai.reply({
+      json: {
+        summary: 'Tata Textiles wants the draft B/L for SHL/EXP/2026/0412.',
+        bullets: ['- Containers MSKU1234565, TGHU8765436 stuffed', 'Draft B/L requested'],
+      },
+    });
     const summary = await json('POST', '/api/ai/summarize', { as: 'viewer', body: { threadId: T1 } });
     expect(summary.status).toBe(200);
     expect(summary.body).toEqual({
@@ -460,7 +488,14 @@ describe('the OpenAI adapter against a local OpenAI-compatible server', () => {
     openai.reply({
       json: {
         suggestions: [
-          { title: 'Send the draft B/L to Tata Textiles', type: 'send_document', priority: 'high', dueInHours: 4, shipmentReference: 'SHL/EXP/2026/0412', reason: 'Karthik asked for it.' },
+          {
+            title: 'Send the draft B/L to Tata Textiles',
+            type: 'send_document',
+            priority: 'high',
+            dueInHours: 4,
+            shipmentReference: 'SHL/EXP/2026/0412',
+            reason: 'Karthik asked for it.',
+          },
           { title: 'Check the VGM', type: 'follow_up', priority: 'normal', dueInHours: null, shipmentReference: 'SOMEONE-ELSES-REF', reason: 'Cut-off.' },
         ],
       },
@@ -519,7 +554,11 @@ describe('POST /api/ai/summarize', () => {
     expect(promptText(model)).toContain('HLXU3002457');
     expect(promptText(model)).not.toContain(MARKER);
 
-    use(new MockLanguageModelV3({ doGenerate: async () => ({ content: [{ type: 'text', text: '{"summary": 42}' }], finishReason: { unified: 'stop', raw: 'stop' }, usage, warnings: [] }) }));
+    use(
+      new MockLanguageModelV3({
+        doGenerate: async () => ({ content: [{ type: 'text', text: '{"summary": 42}' }], finishReason: { unified: 'stop', raw: 'stop' }, usage, warnings: [] }),
+      }),
+    );
     const fallback = await json('POST', '/api/ai/summarize', { as: 'agent', body: { threadId: T3 } });
     expect(fallback.body.source).toBe('offline');
     expect(fallback.body.summary).toContain('Bill of entry query');
@@ -571,7 +610,11 @@ describe('POST /api/ai/suggest-actions', () => {
       values (${SEED_ORG_ID}, ${thread!.id}, 'email', 'inbound', 'received', 'karthik@tatatextiles.example', 'Booking 1x20GP', ${text}, ${text})`;
     const res = await json('POST', '/api/ai/suggest-actions', { as: 'agent', body: { threadId: thread!.id } });
     const byType = Object.fromEntries((res.body.suggestions as Array<{ type: string }>).map((s) => [s.type, s]));
-    expect(byType.booking).toMatchObject({ title: 'Confirm the booking with Emirates SkyCargo for SHL/EXP/2026/0419', shipmentId: '0f000000-0000-4000-8000-000000000002', priority: 'high' });
+    expect(byType.booking).toMatchObject({
+      title: 'Confirm the booking with Emirates SkyCargo for SHL/EXP/2026/0419',
+      shipmentId: '0f000000-0000-4000-8000-000000000002',
+      priority: 'high',
+    });
     expect(byType.request_document).toMatchObject({ title: 'Request the SI and VGM from Tata Textiles Exports Pvt Ltd' });
   });
 

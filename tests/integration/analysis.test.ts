@@ -55,7 +55,12 @@ const llmAnswer = {
 };
 
 function modelFor(timeoutMs = 5000) {
-  return { model: createChatModel({ apiKey: 'sk-test-key', baseUrl: openai.baseUrl, model: 'gpt-4o-mini-test' }), timeoutMs, modelId: 'gpt-4o-mini-test', maxRetries: 0 };
+  return {
+    model: createChatModel({ apiKey: 'sk-test-key', baseUrl: openai.baseUrl, model: 'gpt-4o-mini-test' }),
+    timeoutMs,
+    modelId: 'gpt-4o-mini-test',
+    maxRetries: 0,
+  };
 }
 
 describe('the LLM analyser against an OpenAI-compatible server', () => {
@@ -85,7 +90,14 @@ describe('the LLM analyser against an OpenAI-compatible server', () => {
     expect(outcome.source).toBe('llm');
     expect(outcome.model).toBe('gpt-4o-mini-test');
     const r = outcome.result;
-    expect(r).toMatchObject({ intent: 'booking_request', sentiment: 'neutral', sentimentScore: 0.05, urgency: 'normal', language: 'en', summary: llmAnswer.summary });
+    expect(r).toMatchObject({
+      intent: 'booking_request',
+      sentiment: 'neutral',
+      sentimentScore: 0.05,
+      urgency: 'normal',
+      language: 'en',
+      summary: llmAnswer.summary,
+    });
     const ids = extractIdentifiersFromMessage({ subject: EMAIL.subject, body: EMAIL.body });
     expect({ containers: r.entities.containers, awbs: r.entities.awbs, bls: r.entities.bls, bookings: r.entities.bookings }).toEqual(ids);
     expect(r.entities.containers).toEqual(['MSKU6240766']);
@@ -128,7 +140,9 @@ describe('the LLM analyser against an OpenAI-compatible server', () => {
   });
 
   it('uses the model from configuration (OPENAI_API_KEY, OPENAI_BASE_URL, AI_MODEL)', async () => {
-    setConfig(parseConfig({ ...process.env, OPENAI_API_KEY: 'sk-config', OPENAI_BASE_URL: openai.baseUrl, AI_MODEL: 'configured-model', AI_TIMEOUT_MS: '5000' }));
+    setConfig(
+      parseConfig({ ...process.env, OPENAI_API_KEY: 'sk-config', OPENAI_BASE_URL: openai.baseUrl, AI_MODEL: 'configured-model', AI_TIMEOUT_MS: '5000' }),
+    );
     openai.reply({ json: llmAnswer });
     const outcome = await analyzeMessage(EMAIL);
     expect(outcome).toMatchObject({ source: 'llm', model: 'configured-model' });
@@ -153,7 +167,11 @@ describe('the LLM analyser against an OpenAI-compatible server', () => {
 });
 
 describe('the message.analyze job', () => {
-  async function insertMessage(threadId: string, id: string, fields: { direction: 'inbound' | 'outbound'; minutesAgo: number; subject: string; body: string; isAutoReply?: boolean }) {
+  async function insertMessage(
+    threadId: string,
+    id: string,
+    fields: { direction: 'inbound' | 'outbound'; minutesAgo: number; subject: string; body: string; isAutoReply?: boolean },
+  ) {
     await db.sql`
       insert into app.messages (id, org_id, thread_id, channel, direction, status, from_address, subject, body_text, body_new_text, is_auto_reply, occurred_at)
       values (${id}, ${SEED_ORG_ID}, ${threadId}, 'email', ${fields.direction}, ${fields.direction === 'inbound' ? 'received' : 'sent'},
@@ -194,7 +212,13 @@ describe('the message.analyze job', () => {
       subject: 'RE: DO still not received!!',
       body: 'Received the DO, many thanks for the quick help. Please send the invoice for the local charges so we can pay.\n\nNaveen',
     });
-    await insertMessage(threadId, ids.autoReply, { direction: 'inbound', minutesAgo: 10, subject: 'Automatic reply: DO', body: 'I am out of the office.', isAutoReply: true });
+    await insertMessage(threadId, ids.autoReply, {
+      direction: 'inbound',
+      minutesAgo: 10,
+      subject: 'Automatic reply: DO',
+      body: 'I am out of the office.',
+      isAutoReply: true,
+    });
     return { threadId, ids };
   }
 
@@ -203,7 +227,8 @@ describe('the message.analyze job', () => {
     const since = await broadcastsSince(db.sql);
     await enqueue(ids.older);
     await enqueue(ids.latest);
-    const outbox = await db.sql`select count(*)::int as n from app.outbox where name = 'message.analyze' and status = 'pending' and payload->>'messageId' in ${db.sql([ids.older, ids.latest])}`;
+    const outbox =
+      await db.sql`select count(*)::int as n from app.outbox where name = 'message.analyze' and status = 'pending' and payload->>'messageId' in ${db.sql([ids.older, ids.latest])}`;
     expect(outbox[0]!.n).toBe(2);
     const outcomes = await drainJobs();
     expect(outcomes.filter((o) => o === 'done')).toHaveLength(2);
@@ -261,12 +286,28 @@ describe('the message.analyze job', () => {
 
   it('uses the configured model inside the job and records which analyser answered', async () => {
     setConfig(parseConfig({ ...process.env, OPENAI_API_KEY: 'sk-job', OPENAI_BASE_URL: openai.baseUrl, AI_MODEL: 'job-model', AI_TIMEOUT_MS: '5000' }));
-    openai.reply({ json: { ...llmAnswer, intent: 'document_request', sentiment: 'negative', sentimentScore: -0.9, urgency: 'critical', summary: 'Angry chase for the DO of BEAU1799310.' } });
+    openai.reply({
+      json: {
+        ...llmAnswer,
+        intent: 'document_request',
+        sentiment: 'negative',
+        sentimentScore: -0.9,
+        urgency: 'critical',
+        summary: 'Angry chase for the DO of BEAU1799310.',
+      },
+    });
     // Its own thread with the inbound chase and the reply to it; this one message is the latest inbound.
     const { threadId } = await conversation();
     const messageId = randomUUID();
-    await insertMessage(threadId, messageId, { direction: 'inbound', minutesAgo: 5, subject: 'DO?', body: 'Where is the DO for BEAU1799310? Truck waiting since morning.' });
-    await withClaims(systemClaims(SEED_ORG_ID), (sql) => enqueueAnalysis({ requestId: 'test', userId: null, orgId: SEED_ORG_ID, role: 'system', sql, jobs: [] }, messageId));
+    await insertMessage(threadId, messageId, {
+      direction: 'inbound',
+      minutesAgo: 5,
+      subject: 'DO?',
+      body: 'Where is the DO for BEAU1799310? Truck waiting since morning.',
+    });
+    await withClaims(systemClaims(SEED_ORG_ID), (sql) =>
+      enqueueAnalysis({ requestId: 'test', userId: null, orgId: SEED_ORG_ID, role: 'system', sql, jobs: [] }, messageId),
+    );
     expect(await drainJobs()).toEqual(['done']);
     expect(openai.requests).toHaveLength(1);
     const [row] = await db.sql`select intent, sentiment, urgency, summary, entities, metadata from app.messages where id = ${messageId}`;

@@ -118,7 +118,11 @@ describe('uploading and downloading an attachment', () => {
   });
 
   it('gives no download URL before an attachment is ready', async () => {
-    const { attachment } = await startUpload({ filename: 'rates.xlsx', contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', sizeBytes: 10 });
+    const { attachment } = await startUpload({
+      filename: 'rates.xlsx',
+      contentType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+      sizeBytes: 10,
+    });
     const read = await json('GET', `/api/attachments/${attachment.id}`);
     expect(read.status).toBe(200);
     expect(read.body).toMatchObject({ status: 'pending', download: null, threadId: null });
@@ -160,7 +164,9 @@ describe('refusals', () => {
     const exe = await json('POST', '/api/attachments/uploads', { body: { filename: 'setup.bin', contentType: 'application/x-msdownload', sizeBytes: 10 } });
     expect(exe.status).toBe(422);
     expect(exe.body.error.details.issues[0].path).toBe('body.contentType');
-    const disguised = await json('POST', '/api/attachments/uploads', { body: { filename: 'invoice.pdf.exe', contentType: 'application/octet-stream', sizeBytes: 10 } });
+    const disguised = await json('POST', '/api/attachments/uploads', {
+      body: { filename: 'invoice.pdf.exe', contentType: 'application/octet-stream', sizeBytes: 10 },
+    });
     expect(disguised.status).toBe(422);
     expect(disguised.body.error.details.issues[0]).toEqual({ path: 'body.filename', message: '.exe files (executables and scripts) are not accepted' });
     const script = await json('POST', '/api/attachments/uploads', { body: { filename: 'track.js', contentType: 'text/javascript', sizeBytes: 10 } });
@@ -216,7 +222,10 @@ describe('refusals', () => {
     expect((await json('GET', `/api/attachments/${attachment.id}`, { as: 'other' })).status).toBe(404);
     expect((await json('POST', `/api/attachments/${attachment.id}/confirm`, { as: 'other' })).status).toBe(404);
     expect((await json('GET', `/api/attachments/${attachment.id}`, { as: 'multi', headers: { 'x-org-id': SECOND_ORG_ID } })).status).toBe(404);
-    const viewerUpload = await json('POST', '/api/attachments/uploads', { as: 'viewer', body: { filename: 'a.pdf', contentType: 'application/pdf', sizeBytes: 1 } });
+    const viewerUpload = await json('POST', '/api/attachments/uploads', {
+      as: 'viewer',
+      body: { filename: 'a.pdf', contentType: 'application/pdf', sizeBytes: 1 },
+    });
     expect(viewerUpload.status).toBe(403);
     expect((await json('POST', `/api/attachments/${attachment.id}/confirm`, { as: 'viewer' })).status).toBe(403);
     expect((await json('GET', `/api/attachments/${attachment.id}`, { as: 'viewer' })).status).toBe(200);
@@ -249,7 +258,12 @@ describe('on Supabase Storage', () => {
 
   it('uploads to Storage directly, confirms by hashing the stored object, and signs downloads', async () => {
     const bytes = Buffer.from('Shipper: Tata Textiles Exports\nConsignee: Hamburg Home GmbH\n');
-    const { attachment, upload } = await startUpload({ filename: 'shipping instructions.txt', contentType: 'text/plain', sizeBytes: bytes.length, threadId: T1 });
+    const { attachment, upload } = await startUpload({
+      filename: 'shipping instructions.txt',
+      contentType: 'text/plain',
+      sizeBytes: bytes.length,
+      threadId: T1,
+    });
     expect(upload.url.startsWith(`${fake.url}/storage/v1/object/upload/sign/attachments/org/${SEED_ORG_ID}/attachments/${attachment.id}/`)).toBe(true);
     expect(upload.headers).toEqual({ 'content-type': 'text/plain', 'x-upsert': 'false' });
     expect(Date.parse(upload.expiresAt) - Date.now()).toBeGreaterThan(7_000_000);
@@ -306,12 +320,27 @@ describe('inbound email helpers', () => {
   it('stores a received attachment once, however often ingest runs, and quarantines executables', async () => {
     const [message] = await db.sql<{ id: string }[]>`select id from app.messages where thread_id = ${T1} order by created_at limit 1`;
     const content = Buffer.from('%PDF-1.4 commercial invoice');
-    const input = { messageId: message!.id, threadId: T1, filename: 'Invoice 42.pdf', contentType: 'application/pdf', content, contentId: 'inv42@x', inline: false };
+    const input = {
+      messageId: message!.id,
+      threadId: T1,
+      filename: 'Invoice 42.pdf',
+      contentType: 'application/pdf',
+      content,
+      contentId: 'inv42@x',
+      inline: false,
+    };
     const since = await broadcastsSince(db.sql);
     const first = await asSystem((ctx) => storeInboundAttachment(ctx, input));
     const second = await asSystem((ctx) => storeInboundAttachment(ctx, input));
     expect(second).toEqual(first);
-    expect(first).toMatchObject({ status: 'ready', sha256: sha(content), sizeBytes: content.length, messageId: message!.id, contentId: 'inv42@x', uploadedBy: null });
+    expect(first).toMatchObject({
+      status: 'ready',
+      sha256: sha(content),
+      sizeBytes: content.length,
+      messageId: message!.id,
+      contentId: 'inv42@x',
+      uploadedBy: null,
+    });
     const [row] = await db.sql<{ storagePath: string }[]>`select storage_path from app.attachments where id = ${first.id}`;
     expect(row!.storagePath).toBe(`org/${SEED_ORG_ID}/messages/${message!.id}/${sha(content)}/Invoice_42.pdf`);
     expect((await storage().getObject(row!.storagePath)).equals(content)).toBe(true);

@@ -24,7 +24,9 @@ describe('customer domains', () => {
     const other = (await org.json('POST', '/api/customers', { body: { name: 'HH Imports', domains: ['hh-imports.example'] } })).body;
     const edit = await org.json('PATCH', `/api/customers/${other.id}`, { body: { domains: ['hh-imports.example', 'hamburghome.example'] } });
     expect(edit.status).toBe(409);
-    expect((await org.json('PATCH', `/api/customers/${first.body.id}`, { body: { domains: ['hamburghome.example', 'hamburghome.de.example'] } })).status).toBe(200);
+    expect((await org.json('PATCH', `/api/customers/${first.body.id}`, { body: { domains: ['hamburghome.example', 'hamburghome.de.example'] } })).status).toBe(
+      200,
+    );
     // Another organization's customers are not in the way.
     const elsewhere = await newOrganization(db.sql);
     expect((await elsewhere.json('POST', '/api/customers', { body: { name: 'Hamburg Home', domains: ['hamburghome.example'] } })).status).toBe(201);

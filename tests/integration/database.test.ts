@@ -68,9 +68,9 @@ describe('row-level security', () => {
 
   it('lets viewers read but not write, whatever the API layer does', async () => {
     expect((await withClaims(member('viewer'), (sql) => sql`select id from app.threads`)).length).toBe(10);
-    await expect(
-      withClaims(member('viewer'), (sql) => sql`insert into app.customers (org_id, name) values (${SEED_ORG_ID}, 'x')`),
-    ).rejects.toMatchObject({ code: '42501' });
+    await expect(withClaims(member('viewer'), (sql) => sql`insert into app.customers (org_id, name) values (${SEED_ORG_ID}, 'x')`)).rejects.toMatchObject({
+      code: '42501',
+    });
     const updated = await withClaims(member('viewer'), (sql) => sql`update app.threads set priority = 'low' returning id`);
     expect(updated).toEqual([]);
   });
@@ -107,11 +107,13 @@ describe('realtime', () => {
     await withClaims(member('multi'), (sql) => sql`select app.emit(${`user:${SEED_USERS.multi.id}`}, 'hello', '{}'::jsonb)`);
     // Realtime authorises a channel join by selecting with the user's JWT (no org claim) and the topic set.
     const canSee = async (user: keyof typeof SEED_USERS, topic: string) =>
-      (await db.sql.begin(async (tx) => {
-        await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: SEED_USERS[user].id, role: 'authenticated' })}, true),
+      (
+        await db.sql.begin(async (tx) => {
+          await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: SEED_USERS[user].id, role: 'authenticated' })}, true),
                         set_config('realtime.topic', ${topic}, true), set_config('role', 'authenticated', true)`;
-        return tx`select 1 from realtime.messages where topic = ${topic} limit 1`;
-      })).length > 0;
+          return tx`select 1 from realtime.messages where topic = ${topic} limit 1`;
+        })
+      ).length > 0;
     expect(await canSee('agent', `org:${SEED_ORG_ID}:thread:${T1}`)).toBe(true);
     expect(await canSee('other', `org:${SEED_ORG_ID}:thread:${T1}`)).toBe(false);
     expect(await canSee('multi', `user:${SEED_USERS.multi.id}`)).toBe(true);

@@ -63,7 +63,9 @@ describe.runIf(engine === 'pglite')('npm run dev', () => {
     expect(body.data).toHaveLength(5);
     expect(body.nextCursor).toBeTruthy();
     // Loopback only by default: another interface of this machine is not served.
-    const other = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal);
+    const other = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i && i.family === 'IPv4' && !i.internal);
     if (other) await expect(fetch(`http://${other.address}:${port}/api/health`)).rejects.toThrow();
     const missing = await fetch(`${base}/api/nope`);
     expect(missing.status).toBe(404);

@@ -34,33 +34,58 @@ const thread = async (id: string) => (await db.sql`select * from app.threads whe
 describe('threading', () => {
   it("never joins a reply to another organization's thread, whatever ids it names", async () => {
     const theirs = await ingest({ from: 'j.becker@hamburghome.example', subject: 'Kiel delivery', messageId: 'kiel-1@hamburghome.example' }, SECOND_ORG_ID);
-    const reply = await ingest({ from: 'j.becker@hamburghome.example', subject: 'Re: Kiel delivery', messageId: 'kiel-2@hamburghome.example', inReplyTo: 'kiel-1@hamburghome.example' });
+    const reply = await ingest({
+      from: 'j.becker@hamburghome.example',
+      subject: 'Re: Kiel delivery',
+      messageId: 'kiel-2@hamburghome.example',
+      inReplyTo: 'kiel-1@hamburghome.example',
+    });
     expect(reply).toMatchObject({ outcome: 'stored', threadCreated: true });
     expect(reply.threadId).not.toBe(theirs.threadId);
     // The lookup behind it answers only for the acting organization, and nothing without claims.
-    const known = (orgId: string) => withClaims(systemClaims(orgId), (sql) => sql`select thread_id from app.messages_known_by(${['kiel-1@hamburghome.example']}::text[])`);
+    const known = (orgId: string) =>
+      withClaims(systemClaims(orgId), (sql) => sql`select thread_id from app.messages_known_by(${['kiel-1@hamburghome.example']}::text[])`);
     expect((await known(SECOND_ORG_ID)).map((r) => r.threadId)).toEqual([theirs.threadId]);
     expect(await known(SEED_ORG_ID)).toEqual([]);
-    expect(await db.sql.begin(async (tx) => {
-      await tx`select set_config('role', 'authenticated', true)`;
-      return tx`select * from app.messages_known_by(${['kiel-1@hamburghome.example']}::text[])`;
-    })).toHaveLength(0);
+    expect(
+      await db.sql.begin(async (tx) => {
+        await tx`select set_config('role', 'authenticated', true)`;
+        return tx`select * from app.messages_known_by(${['kiel-1@hamburghome.example']}::text[])`;
+      }),
+    ).toHaveLength(0);
   });
 
   it('starts a thread for new mail and joins a reply to it by In-Reply-To', async () => {
-    const first = await ingest({ from: 'Karthik <karthik@tatatextiles.example>', subject: 'Rates for 3x20GP Tuticorin to Colombo', messageId: 'q1@tatatextiles.example' });
+    const first = await ingest({
+      from: 'Karthik <karthik@tatatextiles.example>',
+      subject: 'Rates for 3x20GP Tuticorin to Colombo',
+      messageId: 'q1@tatatextiles.example',
+    });
     expect(first).toMatchObject({ outcome: 'stored', direction: 'inbound', threadCreated: true });
     const t = await thread(first.threadId);
     expect(t).toMatchObject({ customerId: '0d000000-0000-4000-8000-000000000001', counterpart: 'karthik@tatatextiles.example', messageCount: 1 });
-    const reply = await ingest({ from: 'karthik@tatatextiles.example', subject: 'Re: Rates', messageId: 'q2@tatatextiles.example', inReplyTo: 'q1@tatatextiles.example' });
+    const reply = await ingest({
+      from: 'karthik@tatatextiles.example',
+      subject: 'Re: Rates',
+      messageId: 'q2@tatatextiles.example',
+      inReplyTo: 'q1@tatatextiles.example',
+    });
     expect(reply.threadId).toBe(first.threadId);
-    const ref = await ingest({ from: 'meena@tatatextiles.example', subject: 'Re: something else entirely', references: '<other@x.example> <q2@tatatextiles.example>' });
+    const ref = await ingest({
+      from: 'meena@tatatextiles.example',
+      subject: 'Re: something else entirely',
+      references: '<other@x.example> <q2@tatatextiles.example>',
+    });
     expect(ref.threadId).toBe(first.threadId);
   });
 
   it('joins a reply whose headers were stripped, by subject and the same sender within 14 days', async () => {
     const first = await ingest({ from: 'j.becker@hamburghome.example', subject: 'Delivery appointment Hamburg warehouse' });
-    const stripped = await ingest({ from: 'j.becker@hamburghome.example', subject: 'AW: RE: [EXTERNAL] Delivery appointment Hamburg warehouse', messageId: null });
+    const stripped = await ingest({
+      from: 'j.becker@hamburghome.example',
+      subject: 'AW: RE: [EXTERNAL] Delivery appointment Hamburg warehouse',
+      messageId: null,
+    });
     expect(stripped.threadId).toBe(first.threadId);
   });
 
@@ -80,12 +105,20 @@ describe('threading', () => {
     const b = await ingest({ from: `Sita <${sita}>`, subject: `Need rates ${run}` });
     expect(a.threadId).not.toBe(b.threadId);
     const contacts = await db.sql`select email, customer_id from app.contacts where email = any(${[ravi, sita]}::text[]) order by email`;
-    expect(contacts.map((c) => [c.email, c.customerId])).toEqual([[ravi, null], [sita, null]]);
+    expect(contacts.map((c) => [c.email, c.customerId])).toEqual([
+      [ravi, null],
+      [sita, null],
+    ]);
   });
 
   it('threads by our token when the provider rewrote the Message-ID', async () => {
     const first = await ingest({ from: 'ops@rtmforwarding.example', subject: 'Pre-alert HBL RTM/26/1001' });
-    const viaAddress = await ingest({ from: 'ops@rtmforwarding.example', to: tokenAddress('ops@seahawk-logistics.in', first.threadId), subject: 'different words', inReplyTo: 'rewritten-by-provider@eu.resend.example' });
+    const viaAddress = await ingest({
+      from: 'ops@rtmforwarding.example',
+      to: tokenAddress('ops@seahawk-logistics.in', first.threadId),
+      subject: 'different words',
+      inReplyTo: 'rewritten-by-provider@eu.resend.example',
+    });
     expect(viaAddress.threadId).toBe(first.threadId);
     const viaSubject = await ingest({ from: 'someone@rtmforwarding.example', subject: `Re: anything ${subjectTag(first.threadId)}` });
     expect(viaSubject.threadId).toBe(first.threadId);
@@ -131,7 +164,11 @@ describe('the rest of the pipeline', () => {
   });
 
   it('links messages and threads to the shipments their identifiers name, keeping rejected links rejected', async () => {
-    const r = await ingest({ from: 'in.export@maersk.example', subject: 'Rollover notice', body: 'Container MSKU 123456-5 rolled to next vessel. B/L No: MAEU123456789.' });
+    const r = await ingest({
+      from: 'in.export@maersk.example',
+      subject: 'Rollover notice',
+      body: 'Container MSKU 123456-5 rolled to next vessel. B/L No: MAEU123456789.',
+    });
     expect(r.identifiers.containers).toEqual(['MSKU1234565']);
     const links = await db.sql`select shipment_id, link_source, matched_identifier from app.thread_shipments where thread_id = ${r.threadId}`;
     expect(links).toEqual([{ shipmentId: '0f000000-0000-4000-8000-000000000001', linkSource: 'automatic', matchedIdentifier: 'MSKU1234565' }]);
@@ -146,7 +183,12 @@ describe('the rest of the pipeline', () => {
   it('flags auto-replies, which reopen nothing', async () => {
     const first = await ingest({ from: 'j.becker@hamburghome.example', subject: 'Invoice copy', messageId: 'inv1@hamburghome.example' });
     await db.sql`update app.threads set status = 'pending' where id = ${first.threadId}`;
-    const ooo = await ingest({ from: 'j.becker@hamburghome.example', subject: 'Automatic reply: Invoice copy', inReplyTo: 'inv1@hamburghome.example', headers: { 'Auto-Submitted': 'auto-replied' } });
+    const ooo = await ingest({
+      from: 'j.becker@hamburghome.example',
+      subject: 'Automatic reply: Invoice copy',
+      inReplyTo: 'inv1@hamburghome.example',
+      headers: { 'Auto-Submitted': 'auto-replied' },
+    });
     expect(ooo.threadId).toBe(first.threadId);
     const [m] = await db.sql`select is_auto_reply from app.messages where id = ${ooo.messageId}`;
     expect(m!.isAutoReply).toBe(true);
@@ -185,13 +227,23 @@ describe('the rest of the pipeline', () => {
 describe('headers longer than an index entry (about 2,700 bytes) can hold', () => {
   /** A message with these header lines (folded or not, as given) and a short body. */
   const raw = (...headers: string[]) =>
-    [...headers, `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`, 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '', 'Please see below.', ''].join('\r\n');
+    [
+      ...headers,
+      `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      'Please see below.',
+      '',
+    ].join('\r\n');
   const messageRow = async (id: string) => (await db.sql`select * from app.messages where id = ${id}`)[0]!;
 
   it('stores a 6,000-character subject whole on the message, and threads the next message by it', async () => {
     const subject = noise(6000);
     const from = `shipper.${randomUUID().slice(0, 8)}@longsubjects.example`;
-    const first = await ingest(raw(`From: ${from}`, 'To: ops@seahawk-logistics.in', folded('Subject', subject), `Message-ID: <${randomUUID()}@longsubjects.example>`));
+    const first = await ingest(
+      raw(`From: ${from}`, 'To: ops@seahawk-logistics.in', folded('Subject', subject), `Message-ID: <${randomUUID()}@longsubjects.example>`),
+    );
     expect(first).toMatchObject({ outcome: 'stored', threadCreated: true });
     expect((await messageRow(first.messageId)).subject).toBe(subject);
     const t = await thread(first.threadId);
@@ -235,7 +287,15 @@ describe('headers longer than an index entry (about 2,700 bytes) can hold', () =
       await ingest(raw(`From: ${sender}`, 'To: ops@seahawk-logistics.in', 'Subject: Huge id', `Message-ID: <${hugeId}>`)),
       await ingest(raw(`From: ${sender}`, 'To: ops@seahawk-logistics.in', 'Subject: Wide id', `Message-ID: <${wideId}>`)),
       await ingest(raw(`From: ${sender}`, 'To: ops@seahawk-logistics.in', 'Subject: Too wide id', `Message-ID: <${tooWideId}>`)),
-      await ingest(raw(`From: ${sender}`, 'To: ops@seahawk-logistics.in', 'Subject: Huge reply', `In-Reply-To: <${hugeId}>`, `References: <${noise(5000, '')}@longids.example> <${tooWideId}> <${wideId}>`)),
+      await ingest(
+        raw(
+          `From: ${sender}`,
+          'To: ops@seahawk-logistics.in',
+          'Subject: Huge reply',
+          `In-Reply-To: <${hugeId}>`,
+          `References: <${noise(5000, '')}@longids.example> <${tooWideId}> <${wideId}>`,
+        ),
+      ),
       await ingest(raw(`From: ${sender}`, 'To: ops@seahawk-logistics.in', 'Subject: Many references', folded('References', references))),
       await ingest(raw('From: ops@seahawk-logistics.in', `To: <${noise(3000, '.')}@longrecipient.example>`, 'Subject: Outbound to a long address')),
     ];

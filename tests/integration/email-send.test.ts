@@ -236,14 +236,20 @@ describe('email.send through Resend', () => {
 
   it('refuses to send from a domain Resend has not verified, without calling the send API', async () => {
     fake.domains[0]!.status = 'pending';
-    fake.domains[0]!.records = [{ record: 'SPF', status: 'verified' }, { record: 'DKIM', status: 'pending' }];
+    fake.domains[0]!.records = [
+      { record: 'SPF', status: 'verified' },
+      { record: 'DKIM', status: 'pending' },
+    ];
     const { messageId } = await queueReply();
     expect(await drainJobs()).toEqual(['dead']);
     const row = await message(messageId);
     expect(row).toMatchObject({ status: 'failed', errorCode: 'domain_not_verified' });
     expect(row.errorMessage).toContain('seahawk-logistics.in is not verified');
     expect(fake.requests).toHaveLength(0);
-    fake.domains[0]!.records = [{ record: 'SPF', status: 'verified' }, { record: 'DKIM', status: 'verified' }];
+    fake.domains[0]!.records = [
+      { record: 'SPF', status: 'verified' },
+      { record: 'DKIM', status: 'verified' },
+    ];
   });
 
   it('stores the sending domain state when asked to refresh it', async () => {
@@ -481,7 +487,15 @@ describe('POST /api/webhooks/resend', () => {
       id: randomUUID(),
       messageId: '<early@email.amazonses.com>',
       idempotencyKey: messageId,
-      body: { from: 'ops@seahawk-logistics.in', to: [KARTHIK.address], subject: 'x', tags: [{ name: 'message_id', value: messageId }, { name: 'org_id', value: SEED_ORG_ID }] },
+      body: {
+        from: 'ops@seahawk-logistics.in',
+        to: [KARTHIK.address],
+        subject: 'x',
+        tags: [
+          { name: 'message_id', value: messageId },
+          { name: 'org_id', value: SEED_ORG_ID },
+        ],
+      },
     };
     expect((await deliver(resendEvent(early, 'email.delivered'))).body).toEqual({ outcome: 'processed' });
     const row = await message(messageId);

@@ -34,7 +34,20 @@ const stored = async (channelId: string) => {
 describe('callbacks on a disabled Exotel channel', () => {
   it('answer 410 and store nothing: WhatsApp messages, incoming SMS and its HEAD check, calls', async () => {
     const wa = await channel('whatsapp', 'disabled');
-    const icm = { whatsapp: { messages: [{ callback_type: 'icm', sid: `wa-${randomUUID()}`, from: '919820098200', to: wa.address.slice(1), timestamp: new Date().toISOString(), content: { type: 'text', text: { body: 'Is the truck placed?' } } }] } };
+    const icm = {
+      whatsapp: {
+        messages: [
+          {
+            callback_type: 'icm',
+            sid: `wa-${randomUUID()}`,
+            from: '919820098200',
+            to: wa.address.slice(1),
+            timestamp: new Date().toISOString(),
+            content: { type: 'text', text: { body: 'Is the truck placed?' } },
+          },
+        ],
+      },
+    };
     const res = await call('POST', `/api/webhooks/exotel/${wa.id}?token=${wa.secret}`, { token: null, body: icm });
     expect(res.status).toBe(410);
     expect(((await res.json()) as any).error.code).toBe('gone');
@@ -47,7 +60,15 @@ describe('callbacks on a disabled Exotel channel', () => {
     expect(await stored(sms.id)).toEqual({ events: 0, messages: 0 });
 
     const voice = await channel('voice', 'disabled');
-    expect((await call('GET', `/api/webhooks/exotel/${voice.id}?token=${voice.secret}&CallSid=${randomUUID()}&CallFrom=09820098200&CallTo=${voice.address}&Direction=incoming`, { token: null })).status).toBe(410);
+    expect(
+      (
+        await call(
+          'GET',
+          `/api/webhooks/exotel/${voice.id}?token=${voice.secret}&CallSid=${randomUUID()}&CallFrom=09820098200&CallTo=${voice.address}&Direction=incoming`,
+          { token: null },
+        )
+      ).status,
+    ).toBe(410);
     expect(await stored(voice.id)).toEqual({ events: 0, messages: 0 });
   });
 
@@ -55,7 +76,11 @@ describe('callbacks on a disabled Exotel channel', () => {
     const disabled = await channel('sms', 'disabled');
     expect((await call('GET', `/api/webhooks/exotel/${disabled.id}?token=wrong&SmsSid=x&From=09820098200&Body=hi`, { token: null })).status).toBe(401);
     const active = await channel('sms', 'active');
-    const res = await call('GET', `/api/webhooks/exotel/${active.id}?token=${active.secret}&SmsSid=${randomUUID()}&From=09820098200&To=${active.address}&Body=hello`, { token: null });
+    const res = await call(
+      'GET',
+      `/api/webhooks/exotel/${active.id}?token=${active.secret}&SmsSid=${randomUUID()}&From=09820098200&To=${active.address}&Body=hello`,
+      { token: null },
+    );
     expect(res.status).toBe(200);
     expect(await stored(active.id)).toEqual({ events: 1, messages: 1 });
   });
@@ -65,7 +90,11 @@ describe('callbacks carrying NUL characters', () => {
   it('store an incoming SMS without them, and keep the exact callback as bytes', async () => {
     const sms = await channel('sms', 'active');
     const sid = randomUUID();
-    const res = await call('GET', `/api/webhooks/exotel/${sms.id}?token=${sms.secret}&SmsSid=${sid}&From=09820098200&To=${sms.address}&Body=Truck%00 at gate%00`, { token: null });
+    const res = await call(
+      'GET',
+      `/api/webhooks/exotel/${sms.id}?token=${sms.secret}&SmsSid=${sid}&From=09820098200&To=${sms.address}&Body=Truck%00 at gate%00`,
+      { token: null },
+    );
     expect(res.status).toBe(200);
     const [m] = await db.sql<{ bodyText: string }[]>`select body_text from app.messages where channel_id = ${sms.id}`;
     expect(m!.bodyText).toBe('Truck at gate');
@@ -73,14 +102,24 @@ describe('callbacks carrying NUL characters', () => {
     expect(e!.payload.Body).toBe('Truck at gate');
     expect(new URLSearchParams(e!.rawBytes.toString('utf8')).get('Body')).toBe('Truck\u0000 at gate\u0000');
     // Exotel retries: still one message.
-    expect((await call('GET', `/api/webhooks/exotel/${sms.id}?token=${sms.secret}&SmsSid=${sid}&From=09820098200&To=${sms.address}&Body=Truck%00 at gate%00`, { token: null })).status).toBe(200);
+    expect(
+      (
+        await call('GET', `/api/webhooks/exotel/${sms.id}?token=${sms.secret}&SmsSid=${sid}&From=09820098200&To=${sms.address}&Body=Truck%00 at gate%00`, {
+          token: null,
+        })
+      ).status,
+    ).toBe(200);
     expect(await stored(sms.id)).toEqual({ events: 1, messages: 1 });
   });
 
   it('store a WhatsApp message whose JSON escapes a NUL', async () => {
     const wa = await channel('whatsapp', 'active');
     const body = `{"whatsapp":{"messages":[{"callback_type":"icm","sid":"wa-${randomUUID()}","from":"919820098200","to":"${wa.address.slice(1)}","timestamp":"${new Date().toISOString()}","content":{"type":"text","text":{"body":"Seal no\\u0000 ABC123"}}}]}}`;
-    const res = await call('POST', `/api/webhooks/exotel/${wa.id}?token=${wa.secret}`, { token: null, rawBody: body, headers: { 'content-type': 'application/json' } });
+    const res = await call('POST', `/api/webhooks/exotel/${wa.id}?token=${wa.secret}`, {
+      token: null,
+      rawBody: body,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(200);
     const [m] = await db.sql<{ bodyText: string }[]>`select body_text from app.messages where channel_id = ${wa.id}`;
     expect(m!.bodyText).toBe('Seal no ABC123');

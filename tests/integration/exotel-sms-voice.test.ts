@@ -42,7 +42,16 @@ beforeAll(async () => {
   fake = await fakeExotel();
   saved = config();
   storageDir = mkdtempSync(join(tmpdir(), 'banxway-exotel-'));
-  setConfig(parseConfig({ ...process.env, PUBLIC_BASE_URL: PUBLIC, EXOTEL_BASE_URL: fake.url, EXOTEL_MEDIA_HOSTS: fake.host, ALLOW_PRIVATE_NETWORK_HOSTS: 'true', STORAGE_DIR: storageDir }));
+  setConfig(
+    parseConfig({
+      ...process.env,
+      PUBLIC_BASE_URL: PUBLIC,
+      EXOTEL_BASE_URL: fake.url,
+      EXOTEL_MEDIA_HOSTS: fake.host,
+      ALLOW_PRIVATE_NETWORK_HOSTS: 'true',
+      STORAGE_DIR: storageDir,
+    }),
+  );
   const s = await json('POST', '/api/channels', {
     as: 'admin',
     body: { kind: 'sms', name: 'Seahawk SMS', address: 'seahwk', exotel, dltEntityId: DLT_ENTITY, smsTemplates: [{ id: DLT_TEMPLATE, name: 'general_reply' }] },
@@ -69,7 +78,12 @@ describe('SMS', () => {
     expect(res.status).toBe(422);
     expect(res.body.error.details.issues.map((i: any) => i.path)).toEqual(expect.arrayContaining(['body.dltEntityId', 'body.smsTemplates']));
     const shown = await json('GET', `/api/channels/${sms.id}`, { as: 'viewer' });
-    expect(shown.body).toMatchObject({ kind: 'sms', address: 'SEAHWK', dltEntityId: DLT_ENTITY, smsTemplates: [{ id: DLT_TEMPLATE, name: 'general_reply', parameterCount: 0 }] });
+    expect(shown.body).toMatchObject({
+      kind: 'sms',
+      address: 'SEAHWK',
+      dltEntityId: DLT_ENTITY,
+      smsTemplates: [{ id: DLT_TEMPLATE, name: 'general_reply', parameterCount: 0 }],
+    });
   });
 
   it('answers the HEAD check, stores an incoming SMS once, and replies with the DLT ids in Exotel form fields', async () => {
@@ -79,7 +93,13 @@ describe('SMS', () => {
     for (let i = 0; i < 3; i++) expect((await get(sms, incoming)).status).toBe(200);
     const rows = await db.sql<any[]>`select * from app.messages where from_address = '+919876500100'`;
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ channel: 'sms', direction: 'inbound', status: 'received', bodyText: 'Container loaded? Pls confirm', providerMessageId: 'sms-in-0001' });
+    expect(rows[0]).toMatchObject({
+      channel: 'sms',
+      direction: 'inbound',
+      status: 'received',
+      bodyText: 'Container loaded? Pls confirm',
+      providerMessageId: 'sms-in-0001',
+    });
     expect(rows[0].occurredAt.toISOString()).toBe('2026-11-26T04:45:00.000Z');
     const threadId = rows[0].threadId;
     await db.sql`update app.threads set last_inbound_at = now() - interval '3 days' where id = ${threadId}`;
@@ -123,7 +143,12 @@ describe('SMS', () => {
     await drainJobs();
     const r = fake.requests.at(-1)!;
     const [m] = await db.sql<any[]>`select provider_message_id from app.messages where id = ${reply.body.id}`;
-    await postForm(pathOf(r.form!.get('StatusCallback')!), { SmsSid: m.providerMessageId, Status: 'failed-dnd', DetailedStatus: 'FAILED_DND', DetailedStatusCode: '20003' });
+    await postForm(pathOf(r.form!.get('StatusCallback')!), {
+      SmsSid: m.providerMessageId,
+      Status: 'failed-dnd',
+      DetailedStatus: 'FAILED_DND',
+      DetailedStatusCode: '20003',
+    });
     const [failed] = await db.sql<any[]>`select status, error_message from app.messages where id = ${reply.body.id}`;
     expect(failed).toEqual({ status: 'failed', errorMessage: 'FAILED_DND' });
 
@@ -187,14 +212,29 @@ describe('voice', () => {
     const cb = pathOf(r.form!.get('StatusCallback')!);
 
     // JSON (answered), then multipart (terminal, with the recording), then a late form "ringing".
-    const answered = await call('POST', cb, { token: null, body: { CallSid: m.providerMessageId, EventType: 'answered', Status: 'in-progress', CustomField: res.body.id } });
+    const answered = await call('POST', cb, {
+      token: null,
+      body: { CallSid: m.providerMessageId, EventType: 'answered', Status: 'in-progress', CustomField: res.body.id },
+    });
     expect(answered.status).toBe(200);
     expect((await db.sql<any[]>`select status from app.messages where id = ${res.body.id}`)[0]!.status).toBe('in_progress');
     const recording = fake.serve('call.mp3', 'audio/mpeg', Buffer.from('ID3-fake-recording'));
     const form = new FormData();
-    for (const [k, v] of Object.entries({ CallSid: m.providerMessageId, EventType: 'terminal', Status: 'completed', ConversationDuration: '42', RecordingUrl: recording, CustomField: res.body.id })) form.append(k, v);
+    for (const [k, v] of Object.entries({
+      CallSid: m.providerMessageId,
+      EventType: 'terminal',
+      Status: 'completed',
+      ConversationDuration: '42',
+      RecordingUrl: recording,
+      CustomField: res.body.id,
+    }))
+      form.append(k, v);
     const multipart = new Request('http://x', { method: 'POST', body: form });
-    const terminal = await call('POST', cb, { token: null, rawBody: await multipart.text(), headers: { 'content-type': multipart.headers.get('content-type')! } });
+    const terminal = await call('POST', cb, {
+      token: null,
+      rawBody: await multipart.text(),
+      headers: { 'content-type': multipart.headers.get('content-type')! },
+    });
     expect(terminal.status).toBe(200);
     expect((await postForm(cb, { CallSid: m.providerMessageId, Status: 'ringing' })).status).toBe(200);
     await drainJobs();
@@ -205,7 +245,16 @@ describe('voice', () => {
   });
 
   it('records an incoming call from Passthru and opens one call-back action for a missed call', async () => {
-    const params = { CallSid: 'call-in-0001', CallFrom: '09820098200', CallTo: '02233335555', Direction: 'incoming', CallType: 'call-attempt', DialCallStatus: 'no-answer', StartTime: '2026-11-26 11:00:00', digits: '"1"' };
+    const params = {
+      CallSid: 'call-in-0001',
+      CallFrom: '09820098200',
+      CallTo: '02233335555',
+      Direction: 'incoming',
+      CallType: 'call-attempt',
+      DialCallStatus: 'no-answer',
+      StartTime: '2026-11-26 11:00:00',
+      digits: '"1"',
+    };
     for (let i = 0; i < 3; i++) expect((await get(voice, params)).status).toBe(200);
     const calls = await db.sql<any[]>`select id, thread_id, kind, direction, status from app.messages where provider_message_id = 'call-in-0001'`;
     expect(calls).toHaveLength(1);

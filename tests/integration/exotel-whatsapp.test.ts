@@ -127,16 +127,29 @@ describe('WhatsApp channels', () => {
   });
 
   it('validates the body (422 naming fields) and refuses the same number twice (409)', async () => {
-    const bad = await json('POST', '/api/channels', { as: 'owner', body: { kind: 'whatsapp', name: 'x', address: 'not a phone', exotel: { ...exotel(), subdomain: 'evil.example' } } });
+    const bad = await json('POST', '/api/channels', {
+      as: 'owner',
+      body: { kind: 'whatsapp', name: 'x', address: 'not a phone', exotel: { ...exotel(), subdomain: 'evil.example' } },
+    });
     expect(bad.status).toBe(422);
     const paths = bad.body.error.details.issues.map((i: any) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['body.address', 'body.exotel.subdomain']));
     expect((await createChannel()).status).toBe(409);
-    expect((await json('POST', '/api/channels', { as: 'agent', body: { kind: 'whatsapp', name: 'x', address: '+912250009999', exotel: exotel() } })).status).toBe(403);
+    expect(
+      (await json('POST', '/api/channels', { as: 'agent', body: { kind: 'whatsapp', name: 'x', address: '+912250009999', exotel: exotel() } })).status,
+    ).toBe(403);
   });
 
   it('PATCH changes templates and credentials; email-only fields are refused', async () => {
-    const res = await json('PATCH', `/api/channels/${channelId}`, { as: 'admin', body: { templates: [{ name: 'shipment_update', language: 'en', parameterCount: 2 }, { name: 'hello', language: 'en' }] } });
+    const res = await json('PATCH', `/api/channels/${channelId}`, {
+      as: 'admin',
+      body: {
+        templates: [
+          { name: 'shipment_update', language: 'en', parameterCount: 2 },
+          { name: 'hello', language: 'en' },
+        ],
+      },
+    });
     expect(res.status).toBe(200);
     expect(res.body.templates).toHaveLength(2);
     const bad = await json('PATCH', `/api/channels/${channelId}`, { as: 'admin', body: { folders: ['INBOX'] } });
@@ -170,7 +183,15 @@ describe('incoming WhatsApp messages', () => {
     expect(after.m - before.m).toBe(1);
     expect(after.w - before.w).toBe(1);
     const [m] = await db.sql<any[]>`select * from app.messages where from_address = '+919876500002'`;
-    expect(m).toMatchObject({ channel: 'whatsapp', direction: 'inbound', status: 'received', contentType: 'text', bodyText: 'Truck reached JNPT gate 4, please send the EIR', fromName: 'Vikram Transport', channelId });
+    expect(m).toMatchObject({
+      channel: 'whatsapp',
+      direction: 'inbound',
+      status: 'received',
+      contentType: 'text',
+      bodyText: 'Truck reached JNPT gate 4, please send the EIR',
+      fromName: 'Vikram Transport',
+      channelId,
+    });
     const [t] = await db.sql<any[]>`select * from app.threads where id = ${m.threadId}`;
     expect(t).toMatchObject({ channel: 'whatsapp', channelId, counterpart: '+919876500002', status: 'open', messageCount: 1 });
     const [c] = await db.sql<any[]>`select * from app.contacts where id = ${t.contactId}`;
@@ -192,7 +213,9 @@ describe('incoming WhatsApp messages', () => {
   });
 
   it('matches a known contact on the normalised number (customer kept)', async () => {
-    const res = await hook(channelId, secret, { whatsapp: { messages: [icm('919840012345', { type: 'text', text: { body: 'Booking confirmed?' } }, { profile_name: 'Karthik' })] } });
+    const res = await hook(channelId, secret, {
+      whatsapp: { messages: [icm('919840012345', { type: 'text', text: { body: 'Booking confirmed?' } }, { profile_name: 'Karthik' })] },
+    });
     expect(res.status).toBe(200);
     const [t] = await db.sql<any[]>`select contact_id, customer_id from app.threads where counterpart = '+919840012345' and channel_id = ${channelId}`;
     expect(t.contactId).toBe(KARTHIK_CONTACT);
@@ -200,7 +223,9 @@ describe('incoming WhatsApp messages', () => {
   });
 
   it('links the conversation to the shipment its container number names', async () => {
-    const res = await hook(channelId, secret, { whatsapp: { messages: [icm('919930011223', { type: 'text', text: { body: 'Sir cntr MSKU 123456 5 gate-in done at JNPT' } })] } });
+    const res = await hook(channelId, secret, {
+      whatsapp: { messages: [icm('919930011223', { type: 'text', text: { body: 'Sir cntr MSKU 123456 5 gate-in done at JNPT' } })] },
+    });
     expect(res.status).toBe(200);
     const links = await db.sql<any[]>`
       select ts.shipment_id, ts.link_source, ts.matched_identifier from app.thread_shipments ts
@@ -224,13 +249,17 @@ describe('incoming WhatsApp messages', () => {
     expect(res.status).toBe(200);
     const out = (await res.json()) as any;
     expect(out.results.map((r: any) => r.outcome)).toEqual(['stored', 'stored', 'stored', 'stored']);
-    const rows = await db.sql<any[]>`select id, content_type, body_text, metadata from app.messages where from_address = '+919876500003' order by occurred_at, created_at`;
+    const rows = await db.sql<
+      any[]
+    >`select id, content_type, body_text, metadata from app.messages where from_address = '+919876500003' order by occurred_at, created_at`;
     expect(rows.map((r) => r.contentType).sort()).toEqual(['contacts', 'document', 'image', 'location']);
     expect(new Set((await db.sql`select thread_id from app.messages where from_address = '+919876500003'`).map((r) => r.threadId)).size).toBe(1);
     await drainJobs();
     const img = rows.find((r) => r.contentType === 'image')!;
     expect(img.metadata.media.url).toBe(image);
-    const attachments = await db.sql<any[]>`select filename, content_type, size_bytes::int as size_bytes, status from app.attachments where message_id = ${img.id}`;
+    const attachments = await db.sql<
+      any[]
+    >`select filename, content_type, size_bytes::int as size_bytes, status from app.attachments where message_id = ${img.id}`;
     expect(attachments).toEqual([{ filename: 'truck.jpg', contentType: 'image/jpeg', sizeBytes: 15, status: 'ready' }]);
     // A URL outside Exotel's hosts is never fetched.
     const doc = rows.find((r) => r.contentType === 'document')!;
@@ -246,7 +275,13 @@ describe('incoming WhatsApp messages', () => {
     expect(nested.status).toBe(200);
     const bare = icm('919876500004', { type: 'text', text: { body: 'bare' } }, { timestamp: Math.floor(Date.now() / 1000) });
     expect((await hook(channelId, secret, bare)).status).toBe(200);
-    const noSid = { callback_type: 'icm', from: '919876500004', to: '912250001111', timestamp: '1764150000', content: { type: 'text', text: { body: 'no sid' } } };
+    const noSid = {
+      callback_type: 'icm',
+      from: '919876500004',
+      to: '912250001111',
+      timestamp: '1764150000',
+      content: { type: 'text', text: { body: 'no sid' } },
+    };
     expect((await hook(channelId, secret, { whatsapp: { messages: [noSid] } })).status).toBe(200);
     expect((await hook(channelId, secret, { whatsapp: { messages: [noSid] } })).status).toBe(200);
     expect(await db.sql`select 1 from app.messages where body_text = 'no sid'`).toHaveLength(1);
@@ -269,7 +304,9 @@ describe('incoming WhatsApp messages', () => {
     }
     expect(await counts()).toEqual(before);
     // One bad entry does not lose the good one.
-    const mixed = await hook(channelId, secret, { whatsapp: { messages: [{ callback_type: 'mystery' }, icm('919876500004', { type: 'text', text: { body: 'good one' } })] } });
+    const mixed = await hook(channelId, secret, {
+      whatsapp: { messages: [{ callback_type: 'mystery' }, icm('919876500004', { type: 'text', text: { body: 'good one' } })] },
+    });
     expect(mixed.status).toBe(200);
     expect(((await mixed.json()) as any).rejected).toHaveLength(1);
   });
@@ -318,7 +355,15 @@ describe('replies', () => {
     expect(r.json).toEqual({
       custom_data: res.body.id,
       status_callback: expect.stringMatching(new RegExp(`^${PUBLIC}/api/webhooks/exotel/${channelId}\\?token=cb_[A-Za-z0-9_-]+$`)),
-      whatsapp: { messages: [{ from: '+912250001111', to: '+919876500010', content: { recipient_type: 'individual', type: 'text', text: { body: 'USD 450 all in, valid till 30 Nov' } } }] },
+      whatsapp: {
+        messages: [
+          {
+            from: '+912250001111',
+            to: '+919876500010',
+            content: { recipient_type: 'individual', type: 'text', text: { body: 'USD 450 all in, valid till 30 Nov' } },
+          },
+        ],
+      },
     });
     const [m] = await db.sql<any[]>`select status, provider_message_id from app.messages where id = ${res.body.id}`;
     expect(m.status).toBe('sent');
@@ -328,18 +373,39 @@ describe('replies', () => {
     const dlr = (code: number, extra: Record<string, unknown> = {}) =>
       call('POST', `${cb.pathname}${cb.search}`, {
         token: null,
-        body: { whatsapp: { messages: [{ callback_type: 'dlr', sid: m.providerMessageId, to: '919876500010', exo_status_code: code, exo_detailed_status: 'EX_MESSAGE_STATUS', timestamp: new Date().toISOString(), custom_data: res.body.id, ...extra }] } },
+        body: {
+          whatsapp: {
+            messages: [
+              {
+                callback_type: 'dlr',
+                sid: m.providerMessageId,
+                to: '919876500010',
+                exo_status_code: code,
+                exo_detailed_status: 'EX_MESSAGE_STATUS',
+                timestamp: new Date().toISOString(),
+                custom_data: res.body.id,
+                ...extra,
+              },
+            ],
+          },
+        },
       });
     const since = await broadcastsSince(db.sql);
     expect((await dlr(30002)).status).toBe(200);
-    expect((await db.sql<any[]>`select status, delivered_at from app.messages where id = ${res.body.id}`)[0]).toMatchObject({ status: 'delivered', deliveredAt: expect.any(Date) });
+    expect((await db.sql<any[]>`select status, delivered_at from app.messages where id = ${res.body.id}`)[0]).toMatchObject({
+      status: 'delivered',
+      deliveredAt: expect.any(Date),
+    });
     expect((await dlr(30003)).status).toBe(200);
     expect((await dlr(30002)).status).toBe(200);
     expect((await dlr(30001)).status).toBe(200);
     expect((await db.sql<any[]>`select status from app.messages where id = ${res.body.id}`)[0]!.status).toBe('read');
     expect((await since()).filter((b) => b.event === 'message.updated').map((b) => b.payload.data.status)).toEqual(['delivered', 'read']);
     // The customer answering our message arrives at the same endpoint as an icm.
-    const reply = await call('POST', `${cb.pathname}${cb.search}`, { token: null, body: { whatsapp: { messages: [icm('919876500010', { type: 'text', text: { body: 'OK book it' } })] } } });
+    const reply = await call('POST', `${cb.pathname}${cb.search}`, {
+      token: null,
+      body: { whatsapp: { messages: [icm('919876500010', { type: 'text', text: { body: 'OK book it' } })] } },
+    });
     expect(reply.status).toBe(200);
     expect((await db.sql`select 1 from app.messages where thread_id = ${threadId} and body_text = 'OK book it'`).length).toBe(1);
   });
@@ -352,7 +418,19 @@ describe('replies', () => {
     const [, query] = fake.requests.at(-1)!.json.status_callback.split('?');
     await call('POST', `/api/webhooks/exotel/${channelId}?${query}`, {
       token: null,
-      body: { whatsapp: { messages: [{ callback_type: 'dlr', sid: m.providerMessageId, exo_status_code: 30008, exo_detailed_status: 'EX_MESSAGE_FAILED', description: 'Message undeliverable: user not on WhatsApp' }] } },
+      body: {
+        whatsapp: {
+          messages: [
+            {
+              callback_type: 'dlr',
+              sid: m.providerMessageId,
+              exo_status_code: 30008,
+              exo_detailed_status: 'EX_MESSAGE_FAILED',
+              description: 'Message undeliverable: user not on WhatsApp',
+            },
+          ],
+        },
+      },
     });
     const [after] = await db.sql<any[]>`select status, error_code, error_message from app.messages where id = ${res.body.id}`;
     expect(after).toEqual({ status: 'failed', errorCode: '30008', errorMessage: 'Message undeliverable: user not on WhatsApp' });
@@ -377,7 +455,10 @@ describe('replies', () => {
     expect(res.body.error.details.issues[0].path).toBe('body.template');
     expect((await counts()).m).toBe(before.m);
 
-    const wrongCount = await json('POST', `/api/threads/${threadId}/messages`, { as: 'agent', body: { template: { name: 'shipment_update', language: 'en', parameters: ['MSKU1234565'] } } });
+    const wrongCount = await json('POST', `/api/threads/${threadId}/messages`, {
+      as: 'agent',
+      body: { template: { name: 'shipment_update', language: 'en', parameters: ['MSKU1234565'] } },
+    });
     expect(wrongCount.status).toBe(422);
     expect(wrongCount.body.error.details.issues[0].path).toBe('body.template.parameters');
     const unknown = await json('POST', `/api/threads/${threadId}/messages`, { as: 'agent', body: { template: { name: 'not_approved', language: 'en' } } });
@@ -397,7 +478,15 @@ describe('replies', () => {
       template: {
         name: 'shipment_update',
         language: { code: 'en', policy: 'deterministic' },
-        components: [{ type: 'body', parameters: [{ type: 'text', text: 'MSKU1234565' }, { type: 'text', text: 'sailed on 24 Nov' }] }],
+        components: [
+          {
+            type: 'body',
+            parameters: [
+              { type: 'text', text: 'MSKU1234565' },
+              { type: 'text', text: 'sailed on 24 Nov' },
+            ],
+          },
+        ],
       },
     });
     const [m] = await db.sql<any[]>`select status, content_type, body_text from app.messages where id = ${ok.body.id}`;
@@ -405,7 +494,10 @@ describe('replies', () => {
   });
 
   it('refuses templates on email threads', async () => {
-    const res = await json('POST', '/api/threads/10000001-0000-4000-8000-000000000001/messages', { as: 'agent', body: { template: { name: 'hello', language: 'en' } } });
+    const res = await json('POST', '/api/threads/10000001-0000-4000-8000-000000000001/messages', {
+      as: 'agent',
+      body: { template: { name: 'hello', language: 'en' } },
+    });
     expect(res.status).toBe(422);
     expect(res.body.error.details.issues[0].path).toBe('body.template');
   });

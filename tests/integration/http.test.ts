@@ -13,7 +13,10 @@ afterAll(() => db.close());
 
 describe('HTTP conventions', () => {
   it('answers CORS for configured origins only', async () => {
-    const pre = await call('OPTIONS', '/api/threads', { token: null, headers: { origin: 'https://app.banxway.test', 'access-control-request-method': 'POST' } });
+    const pre = await call('OPTIONS', '/api/threads', {
+      token: null,
+      headers: { origin: 'https://app.banxway.test', 'access-control-request-method': 'POST' },
+    });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.banxway.test');
     expect(pre.headers.get('access-control-allow-headers')).toContain('idempotency-key');

@@ -33,9 +33,7 @@ describe('Idempotency-Key', () => {
 
   it('creates once when the same request races itself', async () => {
     const headers = { 'idempotency-key': 'race-1' };
-    const results = await Promise.all(
-      Array.from({ length: 5 }, () => json('POST', '/api/customers', { body: { name: 'Race Condition Pvt Ltd' }, headers })),
-    );
+    const results = await Promise.all(Array.from({ length: 5 }, () => json('POST', '/api/customers', { body: { name: 'Race Condition Pvt Ltd' }, headers })));
     expect(results.map((r) => r.status)).toEqual([201, 201, 201, 201, 201]);
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
     expect(await count('Race Condition Pvt Ltd')).toBe(1);

@@ -69,7 +69,13 @@ async function testMailbox(options: { folders?: number; auth?: Record<string, un
       kind: 'email',
       name: `Mailbox ${n}`,
       address: `ops+t${n}@seahawk-logistics.in`,
-      imap: { host: '127.0.0.1', port: dovecot.port, tls: false, username: USERS.ops.user, auth: options.auth ?? { method: 'password', password: USERS.ops.pass } },
+      imap: {
+        host: '127.0.0.1',
+        port: dovecot.port,
+        tls: false,
+        username: USERS.ops.user,
+        auth: options.auth ?? { method: 'password', password: USERS.ops.pass },
+      },
       folders,
     },
   });
@@ -135,7 +141,8 @@ d('new mail becomes threads', () => {
     expect(stripped.threadId).toBe(first.threadId);
     expect(other.threadId).not.toBe(first.threadId);
     expect(sita.threadId).not.toBe(ravi.threadId);
-    const threads = await db.sql`select id, customer_id, channel_id, message_count from app.threads where id = any(${[first.threadId, other.threadId, ravi.threadId, sita.threadId]}::uuid[])`;
+    const threads =
+      await db.sql`select id, customer_id, channel_id, message_count from app.threads where id = any(${[first.threadId, other.threadId, ravi.threadId, sita.threadId]}::uuid[])`;
     const byId = new Map(threads.map((t) => [t.id, t]));
     expect(byId.get(first.threadId)).toMatchObject({ customerId: customer(1), channelId: box.id, messageCount: 3 });
     expect(byId.get(other.threadId)).toMatchObject({ customerId: customer(7) });
@@ -145,7 +152,7 @@ d('new mail becomes threads', () => {
     expect(events.filter((e) => e.event === 'thread.created' && e.topic === `org:${SEED_ORG_ID}`)).toHaveLength(4);
 
     expect(await folderRow(box.id, box.folders[0]!)).toMatchObject({ lastUid: String(last), lastError: null });
-    expect((await box.poll())).toMatchObject({ status: 'done', fetched: 0, stored: 0, lastUid: last });
+    expect(await box.poll()).toMatchObject({ status: 'done', fetched: 0, stored: 0, lastUid: last });
   });
 
   it('stores the same message once when it is appended twice', async () => {
@@ -190,7 +197,14 @@ d('new mail becomes threads', () => {
     const original = {
       eml: withCsv(`Truck list ${serial}`),
       mboxoEml: withCsv(`Truck list (mbox export) ${serial}`),
-      plain: mail({ from: 'vikram@roadlines.example', to: address, subject: `Gate-in done ${serial}`, messageId: null, date, body: 'All four in.\r\nFrom here to Nhava Sheva by 18:00.' }),
+      plain: mail({
+        from: 'vikram@roadlines.example',
+        to: address,
+        subject: `Gate-in done ${serial}`,
+        messageId: null,
+        date,
+        body: 'All four in.\r\nFrom here to Nhava Sheva by 18:00.',
+      }),
       inMbox: withCsv(`Truck list (mbox) ${serial}`),
     };
     const lf = (raw: string) => raw.replace(/\r\n/g, '\n');
@@ -198,14 +212,22 @@ d('new mail becomes threads', () => {
     try {
       writeFileSync(join(dir, '1.eml'), lf(original.eml));
       // Saved from an mbox: its "From " line kept, and the body's "From " escaped (mboxo).
-      writeFileSync(join(dir, '2.eml'), `From vikram@roadlines.example Tue Nov 24 08:30:00 2026\n${lf(original.mboxoEml).replace('\nFrom the yard', '\n>From the yard')}`);
+      writeFileSync(
+        join(dir, '2.eml'),
+        `From vikram@roadlines.example Tue Nov 24 08:30:00 2026\n${lf(original.mboxoEml).replace('\nFrom the yard', '\n>From the yard')}`,
+      );
       writeFileSync(join(dir, '3.eml'), lf(original.plain).replace(/\n$/, ''));
-      writeFileSync(join(dir, 'archive.mbox'), `From vikram@roadlines.example Tue Nov 24 08:30:00 2026\n${lf(original.inMbox).replace('\nFrom the yard', '\n>From the yard')}\n`);
+      writeFileSync(
+        join(dir, 'archive.mbox'),
+        `From vikram@roadlines.example Tue Nov 24 08:30:00 2026\n${lf(original.inMbox).replace('\nFrom the yard', '\n>From the yard')}\n`,
+      );
       const imported = await importArchive({ dir, mbox: join(dir, 'archive.mbox'), orgId: SEED_ORG_ID, address });
       expect(imported.map((r) => r.outcome)).toEqual(['stored', 'stored', 'stored', 'stored']);
       for (const raw of Object.values(original)) await box.append(raw);
       expect(await box.poll()).toMatchObject({ status: 'done', fetched: 4, stored: 0, duplicates: 4 });
-      const subjects = Object.keys(original).map((_, i) => [`Truck list ${serial}`, `Truck list (mbox export) ${serial}`, `Gate-in done ${serial}`, `Truck list (mbox) ${serial}`][i]!);
+      const subjects = Object.keys(original).map(
+        (_, i) => [`Truck list ${serial}`, `Truck list (mbox export) ${serial}`, `Gate-in done ${serial}`, `Truck list (mbox) ${serial}`][i]!,
+      );
       const rows = await db.sql<{ subject: string }[]>`select subject from app.messages where org_id = ${SEED_ORG_ID} and subject = any(${subjects}::text[])`;
       expect(rows.map((r) => r.subject).sort()).toEqual([...subjects].sort());
     } finally {
@@ -286,14 +308,25 @@ d('exactly once, whatever happens', () => {
     for (let i = 1; i <= 7; i++) uids.push(await box.append(mail({ from: 'j.becker@hamburghome.example', subject: `Delivery ${i}` })));
 
     // The process "dies" while the 4th message is being stored: its transaction never commits.
-    const killed = await box.poll({ batchSize: 2, beforeCommit: (uid) => { if (uid === uids[3]) throw new Error('killed'); } });
+    const killed = await box.poll({
+      batchSize: 2,
+      beforeCommit: (uid) => {
+        if (uid === uids[3]) throw new Error('killed');
+      },
+    });
     expect(killed).toMatchObject({ status: 'failed', stored: 3, lastUid: uids[2] });
     expect((await folderRow(box.id, box.folders[0]!)).lastError).toContain('killed');
     expect(await messagesOf(box.id)).toHaveLength(3);
 
     // And once more, stopped between two messages.
     const controller = new AbortController();
-    const stopped = await box.poll({ batchSize: 2, signal: controller.signal, beforeCommit: (uid) => { if (uid === uids[4]) controller.abort(); } });
+    const stopped = await box.poll({
+      batchSize: 2,
+      signal: controller.signal,
+      beforeCommit: (uid) => {
+        if (uid === uids[4]) controller.abort();
+      },
+    });
     expect(stopped).toMatchObject({ status: 'aborted', stored: 2, lastUid: uids[4] });
 
     const rest = await box.poll({ batchSize: 2 });
@@ -324,10 +357,16 @@ d('exactly once, whatever happens', () => {
 
     // The admin API lists it; once the cause is gone (no breaker here), reprocessing stores it in order.
     const listed = await json('GET', `/api/admin/mail-quarantine?channelId=${box.id}&folder=${encodeURIComponent(box.folders[0]!)}`, { as: 'admin' });
-    expect(listed.body.data).toEqual([expect.objectContaining({ uid: poison, status: 'open', error: expect.stringContaining('value too long for the index') })]);
+    expect(listed.body.data).toEqual([
+      expect.objectContaining({ uid: poison, status: 'open', error: expect.stringContaining('value too long for the index') }),
+    ]);
     const reprocessed = await json('POST', `/api/admin/mail-quarantine/${listed.body.data[0].id}/reprocess`, { as: 'admin' });
     expect(reprocessed.body).toMatchObject({ outcome: 'stored', quarantine: { status: 'reprocessed' } });
-    expect((await messagesOf(box.id)).map((m) => [m.subject, m.uid])).toEqual([['Fine 1', a], ['Always fails', poison], ['Fine 2', c]]);
+    expect((await messagesOf(box.id)).map((m) => [m.subject, m.uid])).toEqual([
+      ['Fine 1', a],
+      ['Always fails', poison],
+      ['Fine 2', c],
+    ]);
   });
 
   it('stores each message once when two polls of a folder run at the same time', async () => {
@@ -348,12 +387,18 @@ d('exactly once, whatever happens', () => {
     const senders = Array.from({ length: 5 }, (_, i) => `first.contact${i}.${randomUUID().slice(0, 6)}@newagent${i}.example`);
     // The inbox has their first mails, Sent our answers, in the other order.
     for (const s of senders) await box.append(mail({ from: s, to: `ops+t${serial}@seahawk-logistics.in`, subject: `Agency agreement ${s}` }), { folder: 0 });
-    for (const s of [...senders].reverse()) await box.append(mail({ from: `ops+t${serial}@seahawk-logistics.in`, to: s, subject: `Re: Agency agreement ${s}` }), { folder: 1 });
+    for (const s of [...senders].reverse())
+      await box.append(mail({ from: `ops+t${serial}@seahawk-logistics.in`, to: s, subject: `Re: Agency agreement ${s}` }), { folder: 1 });
     const results = await Promise.all([box.poll({ folder: 0 }), box.poll({ folder: 1 })]);
-    expect(results.map((r) => [r.status, r.stored])).toEqual([['done', 5], ['done', 5]]);
+    expect(results.map((r) => [r.status, r.stored])).toEqual([
+      ['done', 5],
+      ['done', 5],
+    ]);
     const contacts = await db.sql<{ email: string }[]>`select email from app.contacts where email = any(${senders}::text[])`;
     expect(contacts.map((c) => c.email).sort()).toEqual([...senders].sort());
-    const threads = await db.sql<{ counterpart: string; messageCount: number }[]>`select counterpart, message_count from app.threads where counterpart = any(${senders}::text[])`;
+    const threads = await db.sql<
+      { counterpart: string; messageCount: number }[]
+    >`select counterpart, message_count from app.threads where counterpart = any(${senders}::text[])`;
     expect(threads.map((t) => [t.counterpart, t.messageCount]).sort()).toEqual([...senders].sort().map((s) => [s, 2]));
   });
 
@@ -386,12 +431,33 @@ d('every kind of message ends stored or quarantined, and the batch goes on', () 
   it('decodes quoted-printable, base64, ISO-8859-1 and encoded-word headers; reads HTML-only mail; keeps attachments', async () => {
     const box = await testMailbox();
     const head = (subject: string, extra: string[] = []) =>
-      [`From: =?UTF-8?Q?J=C3=B6rg_Becker?= <j.becker@hamburghome.example>`, 'To: ops@seahawk-logistics.in', `Subject: ${subject}`, `Message-ID: <${randomUUID()}@hamburghome.example>`, 'Date: Tue, 24 Nov 2026 09:00:00 +0100', 'MIME-Version: 1.0', ...extra].join('\r\n');
-    await box.append(`${head('Quoted', ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: quoted-printable'])}\r\n\r\nGr=C3=BC=C3=9Fe aus M=C3=BCnchen, die Lieferung ist=\r\n unterwegs.\r\n`);
-    await box.append(`${head('Base64', ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64'])}\r\n\r\n${Buffer.from('Container MSKU1234565 ist verladen — danke!', 'utf8').toString('base64')}\r\n`);
-    await box.append(Buffer.concat([Buffer.from(`${head('Latin-1', ['Content-Type: text/plain; charset=iso-8859-1', 'Content-Transfer-Encoding: 8bit'])}\r\n\r\n`), Buffer.from('Lieferung für Köln: 3 Paletten, Gebühr 45 €? Nein: 45 EUR.\r\n', 'latin1')]));
-    await box.append(`${head('=?UTF-8?B?' + Buffer.from('Ankunft in Hamburg – 3 Paletten ✓').toString('base64') + '?=', ['Content-Type: text/plain; charset=utf-8'])}\r\n\r\nSiehe Betreff.\r\n`);
-    await box.append(`${head('HTML only', ['Content-Type: text/html; charset=utf-8'])}\r\n\r\n<html><body><p>Your <b>booking</b> BKG-4471 is confirmed.</p><script>alert(1)</script></body></html>\r\n`);
+      [
+        `From: =?UTF-8?Q?J=C3=B6rg_Becker?= <j.becker@hamburghome.example>`,
+        'To: ops@seahawk-logistics.in',
+        `Subject: ${subject}`,
+        `Message-ID: <${randomUUID()}@hamburghome.example>`,
+        'Date: Tue, 24 Nov 2026 09:00:00 +0100',
+        'MIME-Version: 1.0',
+        ...extra,
+      ].join('\r\n');
+    await box.append(
+      `${head('Quoted', ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: quoted-printable'])}\r\n\r\nGr=C3=BC=C3=9Fe aus M=C3=BCnchen, die Lieferung ist=\r\n unterwegs.\r\n`,
+    );
+    await box.append(
+      `${head('Base64', ['Content-Type: text/plain; charset=utf-8', 'Content-Transfer-Encoding: base64'])}\r\n\r\n${Buffer.from('Container MSKU1234565 ist verladen — danke!', 'utf8').toString('base64')}\r\n`,
+    );
+    await box.append(
+      Buffer.concat([
+        Buffer.from(`${head('Latin-1', ['Content-Type: text/plain; charset=iso-8859-1', 'Content-Transfer-Encoding: 8bit'])}\r\n\r\n`),
+        Buffer.from('Lieferung für Köln: 3 Paletten, Gebühr 45 €? Nein: 45 EUR.\r\n', 'latin1'),
+      ]),
+    );
+    await box.append(
+      `${head('=?UTF-8?B?' + Buffer.from('Ankunft in Hamburg – 3 Paletten ✓').toString('base64') + '?=', ['Content-Type: text/plain; charset=utf-8'])}\r\n\r\nSiehe Betreff.\r\n`,
+    );
+    await box.append(
+      `${head('HTML only', ['Content-Type: text/html; charset=utf-8'])}\r\n\r\n<html><body><p>Your <b>booking</b> BKG-4471 is confirmed.</p><script>alert(1)</script></body></html>\r\n`,
+    );
     const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(3000)]);
     await box.append(
       [
@@ -425,7 +491,8 @@ d('every kind of message ends stored or quarantined, and the batch goes on', () 
     const names = await db.sql`select distinct from_name from app.messages where channel_id = ${box.id}`;
     expect(names.map((r) => r.fromName)).toEqual(['Jörg Becker']);
     const invoice = bySubject.get('Invoice attached')!;
-    const attachments = await db.sql`select filename, content_type, size_bytes::int as size_bytes, status from app.attachments where message_id = ${invoice.id}`;
+    const attachments =
+      await db.sql`select filename, content_type, size_bytes::int as size_bytes, status from app.attachments where message_id = ${invoice.id}`;
     expect(attachments).toEqual([{ filename: 'SHL-INV-1187.pdf', contentType: 'application/pdf', sizeBytes: pdf.length, status: 'ready' }]);
   });
 
@@ -499,7 +566,16 @@ d('every kind of message ends stored or quarantined, and the batch goes on', () 
   it('stores mail with a 6,000-character subject, a 3,500-character From and huge ids on the first poll', async () => {
     const box = await testMailbox();
     const raw = (...headers: string[]) =>
-      [...headers, `To: ${box.folders[0]}@seahawk-logistics.in`, `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`, 'MIME-Version: 1.0', 'Content-Type: text/plain; charset=utf-8', '', 'Details below.', ''].join('\r\n');
+      [
+        ...headers,
+        `To: ${box.folders[0]}@seahawk-logistics.in`,
+        `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
+        'MIME-Version: 1.0',
+        'Content-Type: text/plain; charset=utf-8',
+        '',
+        'Details below.',
+        '',
+      ].join('\r\n');
     const subject = noise(6000);
     const address = `${noise(3500, '.')}@longsender.example`.toLowerCase();
     const name = noise(3500);
@@ -508,7 +584,13 @@ d('every kind of message ends stored or quarantined, and the batch goes on', () 
       await box.append(raw(`From: <${address}>`, 'Subject: Long address')),
       await box.append(raw(folded('From', `"${name}" <someone@longname.example>`), 'Subject: Long name')),
       await box.append(raw('From: agent@longids.example', 'Subject: Long id', `Message-ID: <${noise(5000, '')}@longids.example>`)),
-      await box.append(raw('From: agent@longids.example', 'Subject: Many references', folded('References', Array.from({ length: 500 }, () => `<${noise(60, '')}@longids.example>`).join(' ')))),
+      await box.append(
+        raw(
+          'From: agent@longids.example',
+          'Subject: Many references',
+          folded('References', Array.from({ length: 500 }, () => `<${noise(60, '')}@longids.example>`).join(' ')),
+        ),
+      ),
     ];
     expect(await box.poll()).toMatchObject({ status: 'done', fetched: 5, stored: 5, quarantined: 0, lastUid: uids[4] });
     expect(await folderRow(box.id, box.folders[0]!)).toMatchObject({ failingCount: 0, lastError: null });
@@ -521,7 +603,11 @@ d('every kind of message ends stored or quarantined, and the batch goes on', () 
   it('takes every real-world fixture: each ends stored or quarantined and the folder is caught up', async () => {
     const dirs = [join(ROOT, 'tests/fixtures/mime'), resolve(ROOT, '../shared/fixtures/mime')].filter((dir) => existsSync(dir));
     if (dirs.length < 2) console.warn('[imap-poll] ../shared/fixtures/mime is not present: only the repository fixtures are used');
-    const files = dirs.flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.eml')).map((f) => join(dir, f)));
+    const files = dirs.flatMap((dir) =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.eml'))
+        .map((f) => join(dir, f)),
+    );
     const box = await testMailbox();
     let last = 0;
     for (const file of files) last = await box.append(readFileSync(file));
@@ -546,16 +632,29 @@ d('logging in', () => {
   it('logs in with XOAUTH2 using an access token from the refresh-token exchange, cached until it expires', async () => {
     oauth.addGrant({ clientId: 'banxway-test', clientSecret: 'client-secret-1', refreshToken: 'rt-initial', username: USERS.ops.user });
     const box = await testMailbox({
-      auth: { method: 'oauth2', provider: 'custom', clientId: 'banxway-test', clientSecret: 'client-secret-1', refreshToken: 'rt-initial', tokenUrl: oauth.tokenUrl, scope: 'imap' },
+      auth: {
+        method: 'oauth2',
+        provider: 'custom',
+        clientId: 'banxway-test',
+        clientSecret: 'client-secret-1',
+        refreshToken: 'rt-initial',
+        tokenUrl: oauth.tokenUrl,
+        scope: 'imap',
+      },
     });
     await box.append(mail({ from: 'karthik@tatatextiles.example', subject: 'Via XOAUTH2' }));
     const requestsBefore = oauth.tokenRequests.length;
     expect(await box.poll()).toMatchObject({ status: 'done', stored: 1 });
     const requests = oauth.tokenRequests.slice(requestsBefore);
-    expect(requests).toEqual([{ grantType: 'refresh_token', clientId: 'banxway-test', clientSecret: 'client-secret-1', refreshToken: 'rt-initial', scope: 'imap' }]);
+    expect(requests).toEqual([
+      { grantType: 'refresh_token', clientId: 'banxway-test', clientSecret: 'client-secret-1', refreshToken: 'rt-initial', scope: 'imap' },
+    ]);
     expect(dovecot.log()).toMatch(/Login: user=<ops@example\.test>, method=XOAUTH2/);
     const sealed = await db.sql`select secret_ciphertext, secret_key_id from app.channels where id = ${box.id}`;
-    const secret = openSecret<{ accessToken: string; accessTokenExpiresAt: string; refreshToken: string }>({ ciphertext: sealed[0]!.secretCiphertext, keyId: sealed[0]!.secretKeyId }, SEED_ORG_ID);
+    const secret = openSecret<{ accessToken: string; accessTokenExpiresAt: string; refreshToken: string }>(
+      { ciphertext: sealed[0]!.secretCiphertext, keyId: sealed[0]!.secretKeyId },
+      SEED_ORG_ID,
+    );
     expect(secret.refreshToken).toBe('rt-initial');
     expect(oauth.introspected.at(-1)).toBe(secret.accessToken);
 
@@ -646,7 +745,8 @@ d('the minute cron and the email.poll job', () => {
     const first = (await cron()) as { ok: boolean; result: { folders: number; jobs: number } };
     expect(first).toEqual({ ok: true, result: { folders: 2, jobs: 2, organizations: 1 } });
     expect(((await cron()) as { result: { folders: number } }).result.folders).toBe(0);
-    const jobs = await db.sql`select payload, max_attempts, dedupe_key from app.outbox where name = 'email.poll' and status = 'pending' order by payload ->> 'folder'`;
+    const jobs =
+      await db.sql`select payload, max_attempts, dedupe_key from app.outbox where name = 'email.poll' and status = 'pending' order by payload ->> 'folder'`;
     expect(jobs.map((j) => j.payload)).toEqual(box.folders.map((folder) => ({ channelId: box.id, folder })));
     expect(jobs.every((j) => j.maxAttempts === 3 && /^poll:[0-9a-f-]{36}:\d+$/.test(j.dedupeKey))).toBe(true);
 

@@ -56,7 +56,9 @@ describe('inviting members', () => {
     const accepted = await json('POST', `/api/me/invitations/${inv.body.id}/accept`, { token: user.token });
     expect(accepted.status).toBe(200);
     expect(accepted.body.member).toMatchObject({ userId: user.id, role: 'manager', status: 'active', displayName: 'Deepa Iyer' });
-    expect((await since()).map((b) => `${b.event} ${b.topic}`)).toEqual(expect.arrayContaining([`member.added org:${SEED_ORG_ID}`, `member.added user:${user.id}`]));
+    expect((await since()).map((b) => `${b.event} ${b.topic}`)).toEqual(
+      expect.arrayContaining([`member.added org:${SEED_ORG_ID}`, `member.added user:${user.id}`]),
+    );
     const [audit] = await db.sql`select actor_user_id, action from app.audit_log where entity_id = ${accepted.body.member.id}`;
     expect(audit).toMatchObject({ actorUserId: user.id, action: 'member.added' });
 
@@ -133,7 +135,11 @@ describe('routes of the signed-in user', () => {
     const user = await account();
     const expired = await signAccessToken({ id: user.id, email: user.email }, { expiresIn: Math.floor(Date.now() / 1000) - 120 });
     const forged = await signAccessToken({ id: user.id, email: user.email }, { secret: 'another-secret-that-is-long-enough-0123456789' });
-    for (const [method, path] of [['GET', '/api/me'], ['POST', `/api/me/invitations/${randomUUID()}/accept`], ['POST', `/api/me/invitations/${randomUUID()}/decline`]] as const) {
+    for (const [method, path] of [
+      ['GET', '/api/me'],
+      ['POST', `/api/me/invitations/${randomUUID()}/accept`],
+      ['POST', `/api/me/invitations/${randomUUID()}/decline`],
+    ] as const) {
       for (const token of [null, expired, forged]) expect((await json(method, path, { token })).status, `${path} ${String(token).slice(0, 8)}`).toBe(401);
     }
     const bad = await json('POST', '/api/me/invitations/not-a-uuid/accept', { token: user.token });

@@ -119,7 +119,9 @@ describe('inline jobs', () => {
     held.release();
     await Promise.all(kept);
     expect(resend.emails).toHaveLength(1);
-    const [after] = await db.sql<{ status: string; providerMessageId: string }[]>`select status, provider_message_id from app.messages where id = ${res.body.id}`;
+    const [after] = await db.sql<
+      { status: string; providerMessageId: string }[]
+    >`select status, provider_message_id from app.messages where id = ${res.body.id}`;
     expect(after).toEqual({ status: 'sent', providerMessageId: resend.emails[0]!.id });
     const [job] = await db.sql<{ status: string }[]>`select status from app.outbox where name = 'email.send' and payload->>'messageId' = ${res.body.id}`;
     expect(job!.status).toBe('done');

@@ -83,8 +83,10 @@ async function enqueueJob(job: typeof crashy | typeof long | typeof longInTransa
 }
 
 const row = async (id: string) =>
-  (await db.sql<{ status: string; attempts: number; lastError: string | null; leaseAlive: boolean }[]>`
-    select status, attempts, last_error, locked_until > now() as lease_alive from app.outbox where id = ${id}`)[0]!;
+  (
+    await db.sql<{ status: string; attempts: number; lastError: string | null; leaseAlive: boolean }[]>`
+    select status, attempts, last_error, locked_until > now() as lease_alive from app.outbox where id = ${id}`
+  )[0]!;
 const notes = async (prefix: string) => (await db.sql`select body from app.notes where body like ${`${prefix}%`}`).map((r) => r.body as string);
 /** The lease of a crashed run has lapsed (what its timeout would do), without waiting 30 seconds. */
 const lapse = (id: string) => db.sql`update app.outbox set locked_until = now() - interval '1 second' where id = ${id}`;
@@ -190,21 +192,18 @@ describe('heartbeats', () => {
     expect(await row(id)).toMatchObject({ status: 'done', attempts: 2 });
   });
 
-  it.runIf(engine === 'postgres')(
-    'fence a transactional run that lost its lease: its transaction rolls back instead of completing twice',
-    async () => {
-      restoreTiming = setLeaseTiming({ leaseMs: 1_000, heartbeatMs: 0 });
-      const g = gate('h3');
-      const id = await enqueueJob(longInTransaction, 'h3');
-      const stale = runJob(id);
-      await until('the first run is at its gate', async () => g.entered === 1);
-      await until('the lease lapses without heartbeats', async () => !(await row(id)).leaseAlive);
-      expect(await runJob(id)).toBe('done');
-      g.open();
-      expect(await stale).toBe('busy');
-      // The stale run's insert rolled back with its failed completion: one note, one completion.
-      expect(await notes('long-tx h3')).toHaveLength(1);
-      expect(await row(id)).toMatchObject({ status: 'done', attempts: 2 });
-    },
-  );
+  it.runIf(engine === 'postgres')('fence a transactional run that lost its lease: its transaction rolls back instead of completing twice', async () => {
+    restoreTiming = setLeaseTiming({ leaseMs: 1_000, heartbeatMs: 0 });
+    const g = gate('h3');
+    const id = await enqueueJob(longInTransaction, 'h3');
+    const stale = runJob(id);
+    await until('the first run is at its gate', async () => g.entered === 1);
+    await until('the lease lapses without heartbeats', async () => !(await row(id)).leaseAlive);
+    expect(await runJob(id)).toBe('done');
+    g.open();
+    expect(await stale).toBe('busy');
+    // The stale run's insert rolled back with its failed completion: one note, one completion.
+    expect(await notes('long-tx h3')).toHaveLength(1);
+    expect(await row(id)).toMatchObject({ status: 'done', attempts: 2 });
+  });
 });

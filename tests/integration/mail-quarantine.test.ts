@@ -35,7 +35,15 @@ let uid = 100;
 async function quarantine(channelId: string, raw: string | Buffer | null, options: { folder?: string; error?: string } = {}) {
   const bytes = raw === null ? null : Buffer.from(raw);
   const rawStoragePath = bytes ? await storeRawSource(SEED_ORG_ID, randomUUID(), bytes) : null;
-  const input = { channelId, folder: options.folder ?? 'INBOX', uidValidity: '7', uid: ++uid, rawStoragePath, rawSize: bytes?.length ?? 80_000_000, error: options.error ?? 'The message cannot be read: sample' };
+  const input = {
+    channelId,
+    folder: options.folder ?? 'INBOX',
+    uidValidity: '7',
+    uid: ++uid,
+    rawStoragePath,
+    rawSize: bytes?.length ?? 80_000_000,
+    error: options.error ?? 'The message cannot be read: sample',
+  };
   await withClaims(systemClaims(SEED_ORG_ID), (sql) => {
     const ctx: Ctx = { requestId: 'poll:test', userId: null, orgId: SEED_ORG_ID, role: 'system', sql, jobs: [] };
     return quarantineMessage(ctx, input);
@@ -56,7 +64,10 @@ describe('GET /api/admin/mail-quarantine', () => {
     const since = await broadcastsSince(db.sql);
     const marker = `quarantine-marker-${randomUUID()}`;
     const first = await quarantine(box.id, junk(), { error: 'The message cannot be read: no header fields and binary content' });
-    const second = await quarantine(box.id, mail({ from: 'x@y.example', subject: 'Unstorable', body: marker }), { folder: 'Archive', error: 'Storing the message failed 3 times' });
+    const second = await quarantine(box.id, mail({ from: 'x@y.example', subject: 'Unstorable', body: marker }), {
+      folder: 'Archive',
+      error: 'Storing the message failed 3 times',
+    });
     const third = await quarantine(box.id, null, { error: 'The message is 80000000 bytes, more than the limit' });
 
     const all = await json('GET', `/api/admin/mail-quarantine?channelId=${box.id}`, { as: 'admin' });
@@ -65,8 +76,20 @@ describe('GET /api/admin/mail-quarantine', () => {
     expect(all.body.nextCursor).toBeNull();
     expect(JSON.stringify(all.body)).not.toContain(marker);
     const archived = all.body.data[1];
-    expect(archived).toMatchObject({ channelId: box.id, channelName: 'Quarantine test', folder: 'Archive', uid: second.uid, uidValidity: 7, status: 'open', attempts: 0 });
-    expect(archived.raw).toMatchObject({ size: expect.any(Number), stored: true, download: { url: expect.stringContaining('/api/storage/object'), expiresAt: expect.any(String) } });
+    expect(archived).toMatchObject({
+      channelId: box.id,
+      channelName: 'Quarantine test',
+      folder: 'Archive',
+      uid: second.uid,
+      uidValidity: 7,
+      status: 'open',
+      attempts: 0,
+    });
+    expect(archived.raw).toMatchObject({
+      size: expect.any(Number),
+      stored: true,
+      download: { url: expect.stringContaining('/api/storage/object'), expiresAt: expect.any(String) },
+    });
     expect(all.body.data[0].raw).toEqual({ size: 80_000_000, stored: false, download: null });
     // The link serves the source, byte for byte.
     const url = new URL(archived.raw.download.url);
@@ -82,7 +105,11 @@ describe('GET /api/admin/mail-quarantine', () => {
     expect(page2.body).toEqual({ data: [expect.objectContaining({ id: first.id })], nextCursor: null });
 
     const one = await json('GET', `/api/admin/mail-quarantine/${second.id}`, { as: 'admin' });
-    expect(one.body).toMatchObject({ id: second.id, error: 'Storing the message failed 3 times', raw: { stored: true, download: { url: expect.any(String) } } });
+    expect(one.body).toMatchObject({
+      id: second.id,
+      error: 'Storing the message failed 3 times',
+      raw: { stored: true, download: { url: expect.any(String) } },
+    });
 
     // Announced to the organization, without the error text (every member hears the org topic).
     const events = (await since()).filter((e) => e.event === 'mail_quarantine.created');
@@ -110,16 +137,24 @@ describe('POST /api/admin/mail-quarantine/{id}/reprocess', () => {
   it('keeps the row with the new error while storing still fails, then stores the message and resolves the row', async () => {
     const box = await mailbox();
     const subject = `Reprocess me ${randomUUID()}`;
-    const q = await quarantine(box.id, mail({ from: 'Ravi <ravi@newconsignee.example>', to: box.address, subject, body: 'Container MSKU 123456-5 is ready.' }), {
-      error: 'Storing UID 5 of "INBOX" failed: index row size 6080 exceeds btree version 4 maximum 2704',
-    });
+    const q = await quarantine(
+      box.id,
+      mail({ from: 'Ravi <ravi@newconsignee.example>', to: box.address, subject, body: 'Container MSKU 123456-5 is ready.' }),
+      {
+        error: 'Storing UID 5 of "INBOX" failed: index row size 6080 exceeds btree version 4 maximum 2704',
+      },
+    );
     // What made storing fail is still there: a check the database applies to this message.
     const guard = `quarantine_guard_${randomUUID().replace(/-/g, '')}`;
     await db.sql.unsafe(`alter table app.messages add constraint ${guard} check (subject is distinct from '${subject}') not valid`);
     const since = await broadcastsSince(db.sql);
     const failed = await json('POST', `/api/admin/mail-quarantine/${q.id}/reprocess`, { as: 'admin' });
     expect(failed.status).toBe(200);
-    expect(failed.body).toMatchObject({ outcome: 'failed', error: expect.stringContaining(guard), quarantine: { id: q.id, status: 'open', attempts: 1, error: expect.stringContaining(guard) } });
+    expect(failed.body).toMatchObject({
+      outcome: 'failed',
+      error: expect.stringContaining(guard),
+      quarantine: { id: q.id, status: 'open', attempts: 1, error: expect.stringContaining(guard) },
+    });
     expect((await db.sql`select 1 from app.messages where subject = ${subject}`).length).toBe(0);
     expect((await since()).map((e) => e.event)).toEqual(['mail_quarantine.updated']);
 
@@ -127,7 +162,12 @@ describe('POST /api/admin/mail-quarantine/{id}/reprocess', () => {
     await db.sql.unsafe(`alter table app.messages drop constraint ${guard}`);
     const done = await json('POST', `/api/admin/mail-quarantine/${q.id}/reprocess`, { as: 'owner' });
     expect(done.status).toBe(200);
-    expect(done.body).toMatchObject({ outcome: 'stored', messageId: expect.any(String), threadId: expect.any(String), quarantine: { status: 'reprocessed', attempts: 2, resolvedBy: SEED_USERS.owner.id } });
+    expect(done.body).toMatchObject({
+      outcome: 'stored',
+      messageId: expect.any(String),
+      threadId: expect.any(String),
+      quarantine: { status: 'reprocessed', attempts: 2, resolvedBy: SEED_USERS.owner.id },
+    });
     expect(done.body.quarantine.messageId).toBe(done.body.messageId);
     const messages = await json('GET', `/api/threads/${done.body.threadId}/messages`, { as: 'agent' });
     expect(messages.body.data.map((m: any) => [m.id, m.subject, m.channelId])).toEqual([[done.body.messageId, subject, box.id]]);

@@ -45,7 +45,10 @@ const issuePaths = (body: { error: { details?: { issues: { path: string }[] } } 
 
 async function storedSecret(id: string) {
   const [row] = await db.sql<{ secretCiphertext: string; secretKeyId: string }[]>`select secret_ciphertext, secret_key_id from app.channels where id = ${id}`;
-  return { raw: row!.secretCiphertext, value: openSecret<Record<string, unknown>>({ ciphertext: row!.secretCiphertext, keyId: row!.secretKeyId }, SEED_ORG_ID) };
+  return {
+    raw: row!.secretCiphertext,
+    value: openSecret<Record<string, unknown>>({ ciphertext: row!.secretCiphertext, keyId: row!.secretKeyId }, SEED_ORG_ID),
+  };
 }
 
 describe('adding a mailbox', () => {
@@ -82,7 +85,13 @@ describe('adding a mailbox', () => {
 
   it('takes an OAuth 2.0 refresh token, fills in the provider token URL and shows only that tokens are set', async () => {
     const google = await create(
-      mailbox({ imap: { host: '203.0.113.11', username: 'ops@seahawk-logistics.in', auth: { method: 'oauth2', provider: 'google', clientId: 'cid.apps.googleusercontent.com', clientSecret: CLIENT_SECRET, refreshToken: REFRESH_TOKEN } } }),
+      mailbox({
+        imap: {
+          host: '203.0.113.11',
+          username: 'ops@seahawk-logistics.in',
+          auth: { method: 'oauth2', provider: 'google', clientId: 'cid.apps.googleusercontent.com', clientSecret: CLIENT_SECRET, refreshToken: REFRESH_TOKEN },
+        },
+      }),
     );
     expect(google.status).toBe(201);
     expect(google.body.imap.auth).toEqual({
@@ -98,17 +107,37 @@ describe('adding a mailbox', () => {
     expect((await storedSecret(google.body.id)).value).toEqual({ refreshToken: REFRESH_TOKEN, clientSecret: CLIENT_SECRET });
 
     const microsoft = await create(
-      mailbox({ imap: { host: '203.0.113.12', username: 'ops@seahawk-logistics.in', auth: { method: 'oauth2', provider: 'microsoft', clientId: 'app-id', refreshToken: REFRESH_TOKEN, scope: 'https://outlook.office.com/IMAP.AccessAsUser.All offline_access' } } }),
+      mailbox({
+        imap: {
+          host: '203.0.113.12',
+          username: 'ops@seahawk-logistics.in',
+          auth: {
+            method: 'oauth2',
+            provider: 'microsoft',
+            clientId: 'app-id',
+            refreshToken: REFRESH_TOKEN,
+            scope: 'https://outlook.office.com/IMAP.AccessAsUser.All offline_access',
+          },
+        },
+      }),
     );
     expect(microsoft.body.imap.auth).toMatchObject({ tokenUrl: 'https://login.microsoftonline.com/common/oauth2/v2.0/token', clientSecretSet: false });
 
-    const custom = await create(mailbox({ imap: { host: '203.0.113.13', username: 'u', auth: { method: 'oauth2', provider: 'custom', clientId: 'c', refreshToken: 'r' } } }));
+    const custom = await create(
+      mailbox({ imap: { host: '203.0.113.13', username: 'u', auth: { method: 'oauth2', provider: 'custom', clientId: 'c', refreshToken: 'r' } } }),
+    );
     expect(custom.status).toBe(422);
     expect(issuePaths(custom.body)).toEqual(['body.imap.auth.tokenUrl']);
   });
 
   it('answers 422 naming each bad field, 409 for an address already in use, and defaults port 143 without TLS', async () => {
-    const bad = await create({ kind: 'email', name: '', address: 'not-an-address', imap: { host: 'bad host!', port: 70000, username: 'u', auth: { method: 'password' } }, folders: [] });
+    const bad = await create({
+      kind: 'email',
+      name: '',
+      address: 'not-an-address',
+      imap: { host: 'bad host!', port: 70000, username: 'u', auth: { method: 'password' } },
+      folders: [],
+    });
     expect(bad.status).toBe(422);
     expect(issuePaths(bad.body).sort()).toEqual(['body.address', 'body.folders', 'body.imap.auth.password', 'body.imap.host', 'body.imap.port', 'body.name']);
     expect((await create({ ...mailbox(), kind: 'sms' })).status).toBe(422);
@@ -124,7 +153,28 @@ describe('adding a mailbox', () => {
 
 describe('private and loopback hosts', () => {
   it('knows which addresses are not the public internet', () => {
-    for (const a of ['127.0.0.1', '10.0.0.1', '172.31.255.255', '192.168.0.1', '100.64.0.1', '100.127.255.255', '169.254.169.254', '0.0.0.0', '::', '::1', 'fe80::1%eth0', 'fc00::1', 'fd12:3456::1', '::ffff:10.0.0.1', '::ffff:7f00:1', '::127.0.0.1', '64:ff9b::a00:1', '2002:c0a8:101::1', 'ff02::1', '224.0.0.1']) {
+    for (const a of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.31.255.255',
+      '192.168.0.1',
+      '100.64.0.1',
+      '100.127.255.255',
+      '169.254.169.254',
+      '0.0.0.0',
+      '::',
+      '::1',
+      'fe80::1%eth0',
+      'fc00::1',
+      'fd12:3456::1',
+      '::ffff:10.0.0.1',
+      '::ffff:7f00:1',
+      '::127.0.0.1',
+      '64:ff9b::a00:1',
+      '2002:c0a8:101::1',
+      'ff02::1',
+      '224.0.0.1',
+    ]) {
       expect(isPrivateAddress(a), a).toBe(true);
     }
     for (const a of ['8.8.8.8', '1.1.1.1', '203.0.113.10', '100.128.0.1', '172.32.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8', '2606:4700::1111']) {
@@ -133,14 +183,32 @@ describe('private and loopback hosts', () => {
   });
 
   it('refuses them (and names that resolve to them) with 422 naming body.imap.host', async () => {
-    for (const host of ['127.0.0.1', 'localhost', '10.1.2.3', '172.16.5.4', '192.168.1.10', '100.64.0.1', '169.254.169.254', '0.0.0.0', '::1', '[::1]', '::', 'fe80::1', 'fd00::1', '::ffff:10.0.0.1', '::ffff:127.0.0.1']) {
+    for (const host of [
+      '127.0.0.1',
+      'localhost',
+      '10.1.2.3',
+      '172.16.5.4',
+      '192.168.1.10',
+      '100.64.0.1',
+      '169.254.169.254',
+      '0.0.0.0',
+      '::1',
+      '[::1]',
+      '::',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:10.0.0.1',
+      '::ffff:127.0.0.1',
+    ]) {
       const res = await create(mailbox({ imap: { host, username: 'u', auth: { method: 'password', password: 'p' } } }));
       expect(res.status, host).toBe(422);
       expect(issuePaths(res.body), host).toEqual(['body.imap.host']);
       expect(res.body.error.message).toMatch(/private|loopback/);
     }
     for (const tokenUrl of ['http://127.0.0.1:8080/token', 'https://10.0.0.1/token', 'http://203.0.113.10/token']) {
-      const res = await create(mailbox({ imap: { host: '203.0.113.30', username: 'u', auth: { method: 'oauth2', provider: 'custom', clientId: 'c', refreshToken: 'r', tokenUrl } } }));
+      const res = await create(
+        mailbox({ imap: { host: '203.0.113.30', username: 'u', auth: { method: 'oauth2', provider: 'custom', clientId: 'c', refreshToken: 'r', tokenUrl } } }),
+      );
       expect(res.status, tokenUrl).toBe(422);
       expect(issuePaths(res.body)).toEqual(['body.imap.auth.tokenUrl']);
     }
@@ -161,20 +229,41 @@ describe('changing and disabling a mailbox', () => {
     expect(renamed.body).toMatchObject({ name: 'Exports desk', imap: { auth: { method: 'password', passwordSet: true } } });
     expect((await storedSecret(id)).value).toEqual({ password: PASSWORD });
 
-    const changed = await json('PATCH', `/api/channels/${id}`, { as: 'admin', body: { imap: { auth: { method: 'password', password: 'new-password-2' } }, folders: ['INBOX', 'Rates'] } });
+    const changed = await json('PATCH', `/api/channels/${id}`, {
+      as: 'admin',
+      body: { imap: { auth: { method: 'password', password: 'new-password-2' } }, folders: ['INBOX', 'Rates'] },
+    });
     expect(changed.body.folders).toEqual(['INBOX', 'Rates']);
     expect(JSON.stringify(changed.body)).not.toContain('new-password-2');
     expect((await storedSecret(id)).value).toEqual({ password: 'new-password-2' });
     const rows = await db.sql`select path, enabled from app.mailbox_folders where channel_id = ${id} order by path`;
-    expect(rows.map((r) => [r.path, r.enabled])).toEqual([['Bookings', false], ['INBOX', true], ['Rates', true]]);
+    expect(rows.map((r) => [r.path, r.enabled])).toEqual([
+      ['Bookings', false],
+      ['INBOX', true],
+      ['Rates', true],
+    ]);
     expect((await since()).filter((e) => e.event === 'channel.updated')).toHaveLength(2);
 
-    const toOAuth = await json('PATCH', `/api/channels/${id}`, { as: 'admin', body: { imap: { auth: { method: 'oauth2', provider: 'google', clientId: 'cid' } } } });
+    const toOAuth = await json('PATCH', `/api/channels/${id}`, {
+      as: 'admin',
+      body: { imap: { auth: { method: 'oauth2', provider: 'google', clientId: 'cid' } } },
+    });
     expect(toOAuth.status).toBe(422);
     expect(issuePaths(toOAuth.body)).toEqual(['body.imap.auth.refreshToken']);
-    const oauth = await json('PATCH', `/api/channels/${id}`, { as: 'admin', body: { imap: { auth: { method: 'oauth2', provider: 'google', clientId: 'cid', refreshToken: REFRESH_TOKEN } } } });
-    expect(oauth.body.imap.auth).toMatchObject({ method: 'oauth2', oauthRefreshTokenSet: true, clientSecretSet: false, tokenUrl: 'https://oauth2.googleapis.com/token' });
-    const scoped = await json('PATCH', `/api/channels/${id}`, { as: 'admin', body: { imap: { auth: { method: 'oauth2', scope: 'mail', clientSecret: CLIENT_SECRET } } } });
+    const oauth = await json('PATCH', `/api/channels/${id}`, {
+      as: 'admin',
+      body: { imap: { auth: { method: 'oauth2', provider: 'google', clientId: 'cid', refreshToken: REFRESH_TOKEN } } },
+    });
+    expect(oauth.body.imap.auth).toMatchObject({
+      method: 'oauth2',
+      oauthRefreshTokenSet: true,
+      clientSecretSet: false,
+      tokenUrl: 'https://oauth2.googleapis.com/token',
+    });
+    const scoped = await json('PATCH', `/api/channels/${id}`, {
+      as: 'admin',
+      body: { imap: { auth: { method: 'oauth2', scope: 'mail', clientSecret: CLIENT_SECRET } } },
+    });
     expect(scoped.body.imap.auth).toMatchObject({ scope: 'mail', clientSecretSet: true, clientId: 'cid' });
     expect((await storedSecret(id)).value).toEqual({ refreshToken: REFRESH_TOKEN, clientSecret: CLIENT_SECRET });
     expect(JSON.stringify(scoped.body)).not.toMatch(/must-never-leak/);

@@ -15,7 +15,12 @@ describe('message order', () => {
     const org = await newOrganization(db.sql);
     const thread = (await org.json('POST', '/api/threads', { body: { subject: 'Three replies in one second' } })).body.id;
     // Stored in one transaction (as the poller stores a run), ids descending so id order would be reversed.
-    const ids = ['f0000000-0000-4000-8000-000000000001', 'e0000000-0000-4000-8000-000000000002', 'd0000000-0000-4000-8000-000000000003', 'c0000000-0000-4000-8000-000000000004'];
+    const ids = [
+      'f0000000-0000-4000-8000-000000000001',
+      'e0000000-0000-4000-8000-000000000002',
+      'd0000000-0000-4000-8000-000000000003',
+      'c0000000-0000-4000-8000-000000000004',
+    ];
     await db.sql.begin(async (tx) => {
       for (const [i, id] of ids.entries()) {
         await tx`insert into app.messages (id, org_id, thread_id, channel, direction, status, body_text, occurred_at)

@@ -22,8 +22,14 @@ const sendJobs = async (messageId: string) =>
 describe('messages', () => {
   it('lists a thread oldest first or newest first, with a cursor', async () => {
     // A thread of its own: other tests reply on the seeded ones.
-    const [t] = await db.sql<{ id: string }[]>`insert into app.threads (org_id, subject, channel) values (${SEED_ORG_ID}, 'Listing check', 'email') returning id`;
-    for (const [direction, from, minutesAgo] of [['inbound', 'karthik@tatatextiles.example', 30], ['outbound', 'ops@seahawk-logistics.in', 20], ['inbound', 'karthik@tatatextiles.example', 10]] as const) {
+    const [t] = await db.sql<
+      { id: string }[]
+    >`insert into app.threads (org_id, subject, channel) values (${SEED_ORG_ID}, 'Listing check', 'email') returning id`;
+    for (const [direction, from, minutesAgo] of [
+      ['inbound', 'karthik@tatatextiles.example', 30],
+      ['outbound', 'ops@seahawk-logistics.in', 20],
+      ['inbound', 'karthik@tatatextiles.example', 10],
+    ] as const) {
       await db.sql`
         insert into app.messages (org_id, thread_id, channel, direction, status, from_address, body_text, sent_at)
         values (${SEED_ORG_ID}, ${t!.id}, 'email', ${direction}, ${direction === 'inbound' ? 'received' : 'sent'}, ${from}, 'x', now() - make_interval(mins => ${minutesAgo}))`;
@@ -39,7 +45,9 @@ describe('messages', () => {
   });
 
   it('pages through messages stamped within one millisecond without skipping or repeating one', async () => {
-    const [t] = await db.sql<{ id: string }[]>`insert into app.threads (org_id, subject, channel) values (${SEED_ORG_ID}, 'Same millisecond', 'email') returning id`;
+    const [t] = await db.sql<
+      { id: string }[]
+    >`insert into app.threads (org_id, subject, channel) values (${SEED_ORG_ID}, 'Same millisecond', 'email') returning id`;
     for (const us of ['401', '402', '403', '404']) {
       await db.sql`insert into app.messages (org_id, thread_id, channel, direction, status, body_text, occurred_at)
         values (${SEED_ORG_ID}, ${t!.id}, 'email', 'outbound', 'sent', ${us}, ${`2026-12-01T10:00:00.123${us}Z`}::timestamptz)`;
@@ -62,7 +70,14 @@ describe('messages', () => {
     const body = { text: 'Hello Karthik,\nDraft B/L attached shortly.\nRegards' };
     const first = await json('POST', `/api/threads/${T1}/messages`, { body, headers });
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ status: 'queued', direction: 'outbound', channelId, fromAddress: 'ops@seahawk-logistics.in', toRecipients: [{ address: 'karthik@tatatextiles.example' }], authorId: SEED_USERS.agent.id });
+    expect(first.body).toMatchObject({
+      status: 'queued',
+      direction: 'outbound',
+      channelId,
+      fromAddress: 'ops@seahawk-logistics.in',
+      toRecipients: [{ address: 'karthik@tatatextiles.example' }],
+      authorId: SEED_USERS.agent.id,
+    });
     const again = await json('POST', `/api/threads/${T1}/messages`, { body, headers });
     expect(again.body.id).toBe(first.body.id);
     const jobs = await sendJobs(first.body.id);
@@ -70,14 +85,17 @@ describe('messages', () => {
     const deadline = (jobs[0]!.deadlineAt as Date).getTime() - Date.now();
     expect(deadline).toBeGreaterThan(22.9 * 3_600_000);
     expect(deadline).toBeLessThanOrEqual(23 * 3_600_000);
-    const count = await db.sql`select count(*)::int as n from app.messages where thread_id = ${T1} and direction = 'outbound' and body_text like 'Hello Karthik%'`;
+    const count =
+      await db.sql`select count(*)::int as n from app.messages where thread_id = ${T1} and direction = 'outbound' and body_text like 'Hello Karthik%'`;
     expect(count[0]!.n).toBe(1);
     const thread = await json('GET', `/api/threads/${T1}`);
     expect(thread.body.snippet).toContain('Draft B/L attached');
   });
 
   it('sanitises composed HTML and derives the text', async () => {
-    const res = await json('POST', `/api/threads/${T1}/messages`, { body: { html: '<p>Hello <b>team</b><script>alert(1)</script><img src=x onerror=alert(2)></p>' } });
+    const res = await json('POST', `/api/threads/${T1}/messages`, {
+      body: { html: '<p>Hello <b>team</b><script>alert(1)</script><img src=x onerror=alert(2)></p>' },
+    });
     expect(res.body.bodyHtml).not.toMatch(/script|onerror/);
     expect(res.body.bodyText).toContain('Hello team');
   });

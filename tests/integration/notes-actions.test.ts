@@ -42,8 +42,10 @@ async function freshShipment(): Promise<string> {
 
 /** The notifications a member sees under RLS (only their own). */
 const notificationsSeenBy = (userId: string) =>
-  withClaims({ sub: userId, role: 'authenticated', org_id: SEED_ORG_ID } as Claims, (sql) =>
-    sql<{ userId: string; type: string; entityType: string; entityId: string; threadId: string | null; title: string }[]>`
+  withClaims(
+    { sub: userId, role: 'authenticated', org_id: SEED_ORG_ID } as Claims,
+    (sql) =>
+      sql<{ userId: string; type: string; entityType: string; entityId: string; threadId: string | null; title: string }[]>`
       select user_id, type, entity_type, entity_id, thread_id, title from app.notifications order by created_at`,
   );
 
@@ -96,10 +98,21 @@ describe('notes', () => {
     const since = await broadcastsSince(db.sql);
     const res = await json('POST', `/api/threads/${thread}/notes`, { body: { body: '  Customer wants the DO by Friday  ' } });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ threadId: thread, authorId: U.agent.id, authorName: 'Vikram Singh', body: 'Customer wants the DO by Friday', mentions: [] });
+    expect(res.body).toMatchObject({
+      threadId: thread,
+      authorId: U.agent.id,
+      authorName: 'Vikram Singh',
+      body: 'Customer wants the DO by Friday',
+      mentions: [],
+    });
     const events = await since();
     expect(eventLines(events)).toEqual([`org:${SEED_ORG_ID}:thread:${thread} note.created`]);
-    expect(events[0]!.payload).toMatchObject({ event: 'note.created', orgId: SEED_ORG_ID, actorId: U.agent.id, data: { id: res.body.id, body: 'Customer wants the DO by Friday' } });
+    expect(events[0]!.payload).toMatchObject({
+      event: 'note.created',
+      orgId: SEED_ORG_ID,
+      actorId: U.agent.id,
+      data: { id: res.body.id, body: 'Customer wants the DO by Friday' },
+    });
     const [after] = await db.sql<{ lastActivityAt: Date }[]>`select last_activity_at from app.threads where id = ${thread}`;
     expect(after!.lastActivityAt.getTime()).toBeGreaterThan(before!.lastActivityAt.getTime());
     const [audit] = await db.sql`select action, actor_user_id from app.audit_log where entity_id = ${res.body.id}`;
@@ -173,7 +186,10 @@ describe('notes', () => {
     expect(own).toEqual([expect.objectContaining({ userId: U.agent.id, type: 'mention', entityType: 'note', threadId: thread })]);
     for (const who of ['manager', 'owner', 'viewer'] as SeedUserKey[]) {
       const seen = await notificationsSeenBy(U[who].id);
-      expect(seen.filter((n) => n.entityId === res.body.id), who).toEqual([]);
+      expect(
+        seen.filter((n) => n.entityId === res.body.id),
+        who,
+      ).toEqual([]);
       expect(seen.every((n) => n.userId === U[who].id)).toBe(true);
     }
   });
@@ -220,7 +236,10 @@ describe('notes', () => {
     const events = await since();
     expect(eventLines(events)).toEqual([`org:${SEED_ORG_ID}:thread:${thread} note.deleted`, `org:${SEED_ORG_ID}:thread:${thread} note.deleted`]);
     expect(events.map((e) => e.payload.data).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
-      [{ id: mine.body.id, threadId: thread }, { id: other.body.id, threadId: thread }].sort((a, b) => a.id.localeCompare(b.id)),
+      [
+        { id: mine.body.id, threadId: thread },
+        { id: other.body.id, threadId: thread },
+      ].sort((a, b) => a.id.localeCompare(b.id)),
     );
 
     const left = await json('GET', `/api/threads/${thread}/notes`);
@@ -244,12 +263,31 @@ describe('actions', () => {
     const due = new Date(Date.now() + 86_400_000).toISOString();
     const since = await broadcastsSince(db.sql);
     const res = await json('POST', '/api/actions', {
-      body: { title: '  Send VGM to the line  ', type: 'send_document', priority: 'high', assigneeId: U.manager.id, dueAt: due, threadId: thread, shipmentId: S1 },
+      body: {
+        title: '  Send VGM to the line  ',
+        type: 'send_document',
+        priority: 'high',
+        assigneeId: U.manager.id,
+        dueAt: due,
+        threadId: thread,
+        shipmentId: S1,
+      },
     });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
-      title: 'Send VGM to the line', type: 'send_document', priority: 'high', status: 'open', assigneeId: U.manager.id, assigneeName: 'Anita Desai',
-      threadId: thread, shipmentId: S1, shipmentReference: 'SHL/EXP/2026/0412', completedAt: null, overdue: false, createdBy: U.agent.id, source: 'manual',
+      title: 'Send VGM to the line',
+      type: 'send_document',
+      priority: 'high',
+      status: 'open',
+      assigneeId: U.manager.id,
+      assigneeName: 'Anita Desai',
+      threadId: thread,
+      shipmentId: S1,
+      shipmentReference: 'SHL/EXP/2026/0412',
+      completedAt: null,
+      overdue: false,
+      createdBy: U.agent.id,
+      source: 'manual',
     });
     expect(new Date(res.body.dueAt).toISOString()).toBe(due);
     const events = await since();
@@ -259,7 +297,11 @@ describe('actions', () => {
       `user:${U.manager.id} notification.created`,
     ]);
     expect(events.find((e) => e.event === 'notification.created')!.payload.data).toMatchObject({
-      type: 'assignment', entityType: 'action', entityId: res.body.id, threadId: thread, title: 'Action assigned: Send VGM to the line',
+      type: 'assignment',
+      entityType: 'action',
+      entityId: res.body.id,
+      threadId: thread,
+      title: 'Action assigned: Send VGM to the line',
     });
     const seen = (await notificationsSeenBy(U.manager.id)).filter((n) => n.entityId === res.body.id);
     expect(seen).toEqual([expect.objectContaining({ type: 'assignment', entityType: 'action' })]);
@@ -284,7 +326,10 @@ describe('actions', () => {
     const bad = async (body: unknown, path: string) => {
       const res = await json('POST', '/api/actions', { body });
       expect(res.status, JSON.stringify(body)).toBe(422);
-      expect(res.body.error.details.issues.map((i: any) => i.path), JSON.stringify(body)).toContain(path);
+      expect(
+        res.body.error.details.issues.map((i: any) => i.path),
+        JSON.stringify(body),
+      ).toContain(path);
     };
     await bad({ title: 'x', threadId: thread, assigneeId: U.other.id }, 'body.assigneeId');
     await bad({ title: 'x', threadId: thread, assigneeId: randomUUID() }, 'body.assigneeId');
@@ -309,11 +354,9 @@ describe('actions', () => {
     await patch({ shipmentId: randomUUID() }, 'body.shipmentId');
     await patch({ status: 'finished' }, 'body.status');
     await patch({}, 'body');
-    expect((await json('GET', '/api/actions?assignee=someone&status=open,later&overdue=maybe')).body.error.details.issues.map((i: any) => i.path).sort()).toEqual([
-      'query.assignee',
-      'query.overdue',
-      'query.status.1',
-    ]);
+    expect(
+      (await json('GET', '/api/actions?assignee=someone&status=open,later&overdue=maybe')).body.error.details.issues.map((i: any) => i.path).sort(),
+    ).toEqual(['query.assignee', 'query.overdue', 'query.status.1']);
     expect((await json('PATCH', `/api/actions/${randomUUID()}`, { body: { status: 'done' } })).status).toBe(404);
   });
 
@@ -346,7 +389,10 @@ describe('actions', () => {
     const second = await freshThread();
     const created = await json('POST', '/api/actions', { body: { title: 'Chase payment', threadId: first, assigneeId: U.manager.id } });
     const since = await broadcastsSince(db.sql);
-    const moved = await json('PATCH', `/api/actions/${created.body.id}`, { as: 'manager', body: { threadId: second, assigneeId: U.owner.id, priority: 'urgent' } });
+    const moved = await json('PATCH', `/api/actions/${created.body.id}`, {
+      as: 'manager',
+      body: { threadId: second, assigneeId: U.owner.id, priority: 'urgent' },
+    });
     expect(moved.status).toBe(200);
     expect(moved.body).toMatchObject({ threadId: second, assigneeId: U.owner.id, priority: 'urgent' });
     expect(eventLines(await since())).toEqual(
@@ -418,7 +464,9 @@ describe('actions', () => {
     const thread = await freshThread();
     const ids: string[] = [];
     for (let i = 0; i < 7; i++) {
-      const res = await json('POST', '/api/actions', { body: { title: `step ${i}`, threadId: thread, dueAt: i < 5 ? new Date(Date.now() + (i % 2) * 3_600_000).toISOString() : undefined } });
+      const res = await json('POST', '/api/actions', {
+        body: { title: `step ${i}`, threadId: thread, dueAt: i < 5 ? new Date(Date.now() + (i % 2) * 3_600_000).toISOString() : undefined },
+      });
       ids.push(res.body.id);
     }
     // Ties on due time and on creation time down to the microsecond.

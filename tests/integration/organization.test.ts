@@ -38,7 +38,11 @@ describe('members', () => {
     const org = await newOrganization(db.sql);
     const list = await org.json('GET', '/api/members', { as: 'viewer' });
     expect(list.status).toBe(200);
-    expect(list.body.data.map((m: any) => m.userId).sort()).toEqual(Object.values(org.users).map((u) => u.id).sort());
+    expect(list.body.data.map((m: any) => m.userId).sort()).toEqual(
+      Object.values(org.users)
+        .map((u) => u.id)
+        .sort(),
+    );
   });
 
   it('lets admins manage members below owner, and only owners touch owners', async () => {

@@ -18,7 +18,11 @@ describe('phone numbers without a country code', () => {
     expect((await mumbai.json('GET', '/api/org')).body).toMatchObject({ country: 'IN', countrySource: 'timezone' });
     const c = await mumbai.json('POST', '/api/contacts', { body: { name: 'Ramesh', phone: '98200 98200', whatsapp: '+44 20 7946 0958' } });
     expect(c.status).toBe(201);
-    expect(c.body).toMatchObject({ phone: '+919820098200', whatsapp: '+442079460958', phoneRegionAssumed: { region: 'IN', source: 'timezone', fields: ['phone'] } });
+    expect(c.body).toMatchObject({
+      phone: '+919820098200',
+      whatsapp: '+442079460958',
+      phoneRegionAssumed: { region: 'IN', source: 'timezone', fields: ['phone'] },
+    });
     const found = await mumbai.json('GET', '/api/contacts?phone=098200%2098200');
     expect(found.body.data.map((x: any) => x.id)).toEqual([c.body.id]);
 

@@ -66,7 +66,9 @@ describe('rate limits', () => {
   it.skipIf(!redisUrl || engine !== 'pglite')('uses @upstash/ratelimit over the Upstash REST protocol when configured', async () => {
     const upstash = await fakeUpstashRedis(redisUrl!);
     try {
-      setConfig(parseConfig({ ...process.env, UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token, RATE_LIMIT_PER_USER_PER_MINUTE: '3' }));
+      setConfig(
+        parseConfig({ ...process.env, UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token, RATE_LIMIT_PER_USER_PER_MINUTE: '3' }),
+      );
       resetRateLimiter();
       const { statuses, retryAfter } = await hammer(4, { 'x-forwarded-for': `192.0.2.${Math.floor(Math.random() * 200)}` });
       expect(statuses).toEqual([200, 200, 200, 429]);

@@ -28,7 +28,14 @@ beforeAll(async () => {
   org = await newOrganization(db.sql);
   const bodies = {
     whatsapp: { kind: 'whatsapp', name: 'WA', address: '+91 22 4000 1000', exotel },
-    sms: { kind: 'sms', name: 'SMS', address: 'seahwk', exotel, dltEntityId: '1101234567890123456', smsTemplates: [{ id: '1107160000000012345', name: 'general' }] },
+    sms: {
+      kind: 'sms',
+      name: 'SMS',
+      address: 'seahwk',
+      exotel,
+      dltEntityId: '1101234567890123456',
+      smsTemplates: [{ id: '1107160000000012345', name: 'general' }],
+    },
     voice: { kind: 'voice', name: 'ExoPhone', address: '022 3333 5555', exotel },
   };
   for (const [kind, body] of Object.entries(bodies) as ['whatsapp' | 'sms' | 'voice', unknown][]) {
@@ -54,7 +61,15 @@ async function arrive(channel: Channel, from: string, at = new Date()): Promise<
   return asSystem(org.id, requestId, [], async (ctx) => {
     const outcome =
       channel === 'voice'
-        ? await ingestIncomingCall(ctx, ch, from, { callSid: randomUUID(), customData: null, status: 'completed', durationSeconds: 30, recordingUrl: null, raw: {}, at })
+        ? await ingestIncomingCall(ctx, ch, from, {
+            callSid: randomUUID(),
+            customData: null,
+            status: 'completed',
+            durationSeconds: 30,
+            recordingUrl: null,
+            raw: {},
+            at,
+          })
         : await ingestExotelMessage(ctx, ch, {
             from,
             name: null,
@@ -77,10 +92,43 @@ const setStatus = (id: string, status: string, resolvedAt: Date | null = null) =
 
 /** What every channel's `thread.*` event carries (the thread view; no member's read state). */
 const VIEW_KEYS = [
-  'assigneeId', 'channel', 'channelId', 'closedAt', 'contactId', 'counterpart', 'createdAt', 'createdBy', 'customerId', 'customerName',
-  'firstInboundAt', 'firstOutboundAt', 'firstResponseDueAt', 'id', 'intent', 'lastActivityAt', 'lastInboundAt', 'lastMessageAt',
-  'lastOutboundAt', 'mergedIntoThreadId', 'messageCount', 'nextResponseDueAt', 'previousThreadId', 'priority', 'resolutionDueAt', 'resolvedAt',
-  'sentiment', 'sentimentScore', 'slaBreachedAt', 'snippet', 'snoozedUntil', 'status', 'subject', 'tags', 'teamId', 'updatedAt', 'urgency',
+  'assigneeId',
+  'channel',
+  'channelId',
+  'closedAt',
+  'contactId',
+  'counterpart',
+  'createdAt',
+  'createdBy',
+  'customerId',
+  'customerName',
+  'firstInboundAt',
+  'firstOutboundAt',
+  'firstResponseDueAt',
+  'id',
+  'intent',
+  'lastActivityAt',
+  'lastInboundAt',
+  'lastMessageAt',
+  'lastOutboundAt',
+  'mergedIntoThreadId',
+  'messageCount',
+  'nextResponseDueAt',
+  'previousThreadId',
+  'priority',
+  'resolutionDueAt',
+  'resolvedAt',
+  'sentiment',
+  'sentimentScore',
+  'slaBreachedAt',
+  'snippet',
+  'snoozedUntil',
+  'status',
+  'subject',
+  'tags',
+  'teamId',
+  'updatedAt',
+  'urgency',
 ].sort();
 
 describe.each<[Channel, () => string]>([
@@ -145,7 +193,11 @@ describe('machine-made mail and imported history', () => {
     expect(after.lastInboundAt).toEqual(before.lastInboundAt);
 
     // Nothing of the counterpart to join: kept on a thread of its own that is no work (resolved).
-    const lone = await ingest({ from: `nobody.${randomUUID().slice(0, 8)}@hamburghome.example`, subject: 'Abwesenheitsnotiz', headers: { 'Auto-Submitted': 'auto-replied' } });
+    const lone = await ingest({
+      from: `nobody.${randomUUID().slice(0, 8)}@hamburghome.example`,
+      subject: 'Abwesenheitsnotiz',
+      headers: { 'Auto-Submitted': 'auto-replied' },
+    });
     expect(lone.threadCreated).toBe(true);
     expect(await threadRow(lone.threadId)).toMatchObject({ status: 'resolved', lastInboundAt: null });
     // A person's later message on that thread is work again.

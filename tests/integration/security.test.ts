@@ -126,7 +126,10 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
     const t = await freshThread();
     return { path: `/api/threads/${t.id}/split`, body: { fromMessageId: t.messageIds[1] } };
   },
-  'POST /api/messages/[id]/move': async () => ({ path: `/api/messages/${(await freshThread()).messageIds[1]}/move`, body: { threadId: (await freshThread(1)).id } }),
+  'POST /api/messages/[id]/move': async () => ({
+    path: `/api/messages/${(await freshThread()).messageIds[1]}/move`,
+    body: { threadId: (await freshThread(1)).id },
+  }),
   'GET /api/threads/[id]/messages': async () => ({ path: `/api/threads/${T1}/messages` }),
   'POST /api/threads/[id]/messages': async () => ({ path: `/api/threads/${T1}/messages`, body: { draft: true, text: 'A draft' } }),
   'GET /api/messages/[id]': async () => ({ path: `/api/messages/${await freshDraft()}` }),
@@ -172,9 +175,16 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'GET /api/admin/mail-quarantine/[id]': async () => ({ path: `/api/admin/mail-quarantine/${await freshQuarantined()}` }),
   'DELETE /api/admin/mail-quarantine/[id]': async () => ({ path: `/api/admin/mail-quarantine/${await freshQuarantined()}` }),
   'POST /api/admin/mail-quarantine/[id]/reprocess': async () => ({ path: `/api/admin/mail-quarantine/${await freshQuarantined()}/reprocess` }),
-  'POST /api/attachments/uploads': async () => ({ path: '/api/attachments/uploads', body: { filename: 'Sample B-L.pdf', contentType: 'application/pdf', sizeBytes: 1024 } }),
-  'GET /api/attachments/[id]': async () => ({ path: `/api/attachments/${(await db.sql<{ id: string }[]>`insert into app.attachments (org_id, filename, storage_path) values (${SEED_ORG_ID}, 'sample.pdf', ${`org/${SEED_ORG_ID}/attachments/${randomUUID()}/sample.pdf`}) returning id`)[0]!.id}` }),
-  'POST /api/attachments/[id]/confirm': async () => ({ path: `/api/attachments/${(await db.sql<{ id: string }[]>`insert into app.attachments (org_id, filename, storage_path) values (${SEED_ORG_ID}, 'sample.pdf', ${`org/${SEED_ORG_ID}/attachments/${randomUUID()}/sample.pdf`}) returning id`)[0]!.id}/confirm` }),
+  'POST /api/attachments/uploads': async () => ({
+    path: '/api/attachments/uploads',
+    body: { filename: 'Sample B-L.pdf', contentType: 'application/pdf', sizeBytes: 1024 },
+  }),
+  'GET /api/attachments/[id]': async () => ({
+    path: `/api/attachments/${(await db.sql<{ id: string }[]>`insert into app.attachments (org_id, filename, storage_path) values (${SEED_ORG_ID}, 'sample.pdf', ${`org/${SEED_ORG_ID}/attachments/${randomUUID()}/sample.pdf`}) returning id`)[0]!.id}`,
+  }),
+  'POST /api/attachments/[id]/confirm': async () => ({
+    path: `/api/attachments/${(await db.sql<{ id: string }[]>`insert into app.attachments (org_id, filename, storage_path) values (${SEED_ORG_ID}, 'sample.pdf', ${`org/${SEED_ORG_ID}/attachments/${randomUUID()}/sample.pdf`}) returning id`)[0]!.id}/confirm`,
+  }),
   'GET /api/threads/[id]/notes': async () => ({ path: `/api/threads/${T1}/notes` }),
   'POST /api/threads/[id]/notes': async () => ({ path: `/api/threads/${T1}/notes`, body: { body: 'Checked with @Anita: B/L draft is fine' } }),
   'PATCH /api/notes/[id]': async (caller) => ({ path: `/api/notes/${await freshNote(caller)}`, body: { body: 'Edited note' } }),
@@ -185,13 +195,23 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'PATCH /api/actions/[id]': async () => ({ path: `/api/actions/${await freshAction()}`, body: { status: 'done' } }),
   'DELETE /api/actions/[id]': async () => ({ path: `/api/actions/${await freshAction()}` }),
   'GET /api/channels': async () => ({ path: '/api/channels' }),
-  'POST /api/channels': async () => ({ path: '/api/channels', body: { kind: 'email', name: 'Sample', address: `s-${randomUUID()}@seahawk-logistics.in`, imap: { host: '203.0.113.10', username: 'u', auth: { method: 'password', password: 'p' } } } }),
+  'POST /api/channels': async () => ({
+    path: '/api/channels',
+    body: {
+      kind: 'email',
+      name: 'Sample',
+      address: `s-${randomUUID()}@seahawk-logistics.in`,
+      imap: { host: '203.0.113.10', username: 'u', auth: { method: 'password', password: 'p' } },
+    },
+  }),
   'GET /api/channels/[id]': async () => ({ path: `/api/channels/${await freshChannel()}` }),
   'PATCH /api/channels/[id]': async () => ({ path: `/api/channels/${await freshChannel()}`, body: { name: 'Renamed' } }),
   'DELETE /api/channels/[id]': async () => ({ path: `/api/channels/${await freshChannel()}` }),
   'POST /api/channels/[id]/test': async () => ({ path: `/api/channels/${await freshChannel()}/test` }),
   'POST /api/channels/[id]/verify-domain': async () => ({ path: `/api/channels/${await freshChannel()}/verify-domain` }),
-  'POST /api/channels/[id]/rotate-webhook-secret': async () => ({ path: `/api/channels/${(await db.sql<{ id: string }[]>`insert into app.channels (org_id, kind, name, address, settings, webhook_secret_hash) values (${SEED_ORG_ID}, 'whatsapp', 'Sample', ${`+9122${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`}, '{"subdomain":"api.exotel.com","accountSid":"s"}', ${'0'.repeat(64)}) returning id`)[0]!.id}/rotate-webhook-secret` }),
+  'POST /api/channels/[id]/rotate-webhook-secret': async () => ({
+    path: `/api/channels/${(await db.sql<{ id: string }[]>`insert into app.channels (org_id, kind, name, address, settings, webhook_secret_hash) values (${SEED_ORG_ID}, 'whatsapp', 'Sample', ${`+9122${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`}, '{"subdomain":"api.exotel.com","accountSid":"s"}', ${'0'.repeat(64)}) returning id`)[0]!.id}/rotate-webhook-secret`,
+  }),
   'POST /api/threads/[id]/calls': async () => {
     // A voice ExoPhone and a phone on every membership: Exotel rings the caller first.
     await db.sql`insert into app.channels (org_id, kind, name, address, settings) values (${SEED_ORG_ID}, 'voice', 'Sample ExoPhone', '+912233334444', '{"subdomain":"api.exotel.com","accountSid":"s"}') on conflict do nothing`;
@@ -205,7 +225,20 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
 };
 
 /** Routes with their own guard instead of a member's token, each tested in its own file. */
-const otherGuards = new Set(['GET /api/health', 'GET /api/me', 'POST /api/me/invitations/[id]/accept', 'POST /api/me/invitations/[id]/decline', 'POST /api/jobs/[name]', 'GET /api/cron/jobs-sweep', 'GET /api/cron/email-poll', 'PUT /api/storage/object', 'GET /api/storage/object', 'POST /api/webhooks/resend', 'GET /api/webhooks/exotel/[channelId]', 'POST /api/webhooks/exotel/[channelId]']);
+const otherGuards = new Set([
+  'GET /api/health',
+  'GET /api/me',
+  'POST /api/me/invitations/[id]/accept',
+  'POST /api/me/invitations/[id]/decline',
+  'POST /api/jobs/[name]',
+  'GET /api/cron/jobs-sweep',
+  'GET /api/cron/email-poll',
+  'PUT /api/storage/object',
+  'GET /api/storage/object',
+  'POST /api/webhooks/resend',
+  'GET /api/webhooks/exotel/[channelId]',
+  'POST /api/webhooks/exotel/[channelId]',
+]);
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 

@@ -60,14 +60,25 @@ beforeAll(async () => {
     values (${SEED_ORG_ID}, 'email', 'Ops mailbox', 'ops@seahawk-logistics.in', 'verified')
     on conflict (org_id, kind, address) do update set name = excluded.name, sending_domain_status = excluded.sending_domain_status`;
 
-  const wa = await json('POST', '/api/channels', { as: 'owner', body: { kind: 'whatsapp', name: 'Faults WhatsApp', address: '+912250007777', exotel: credentials } });
+  const wa = await json('POST', '/api/channels', {
+    as: 'owner',
+    body: { kind: 'whatsapp', name: 'Faults WhatsApp', address: '+912250007777', exotel: credentials },
+  });
   expect(wa.status, JSON.stringify(wa.body)).toBe(201);
   await call('POST', `/api/webhooks/exotel/${wa.body.id}?token=${encodeURIComponent(wa.body.webhook.secret)}`, {
     token: null,
     body: {
       whatsapp: {
         messages: [
-          { callback_type: 'icm', sid: 'wa-in-faults-1', from: '919876500077', to: '912250007777', profile_name: 'Vikram Transport', timestamp: new Date().toISOString(), content: { type: 'text', text: { body: 'Truck at gate 4?' } } },
+          {
+            callback_type: 'icm',
+            sid: 'wa-in-faults-1',
+            from: '919876500077',
+            to: '912250007777',
+            profile_name: 'Vikram Transport',
+            timestamp: new Date().toISOString(),
+            content: { type: 'text', text: { body: 'Truck at gate 4?' } },
+          },
         ],
       },
     },
@@ -77,10 +88,24 @@ beforeAll(async () => {
 
   const s = await json('POST', '/api/channels', {
     as: 'owner',
-    body: { kind: 'sms', name: 'Faults SMS', address: 'SEAFLT', exotel: credentials, dltEntityId: DLT_ENTITY, smsTemplates: [{ id: DLT_TEMPLATE, name: 'general_reply' }] },
+    body: {
+      kind: 'sms',
+      name: 'Faults SMS',
+      address: 'SEAFLT',
+      exotel: credentials,
+      dltEntityId: DLT_ENTITY,
+      smsTemplates: [{ id: DLT_TEMPLATE, name: 'general_reply' }],
+    },
   });
   expect(s.status, JSON.stringify(s.body)).toBe(201);
-  const incoming = new URLSearchParams({ SmsSid: 'sms-in-faults-1', From: '09876500078', To: 'SEAFLT', Date: '2026-11-26 10:15:00', Body: 'Send the DO please', token: s.body.webhook.secret });
+  const incoming = new URLSearchParams({
+    SmsSid: 'sms-in-faults-1',
+    From: '09876500078',
+    To: 'SEAFLT',
+    Date: '2026-11-26 10:15:00',
+    Body: 'Send the DO please',
+    token: s.body.webhook.secret,
+  });
   expect((await call('GET', `/api/webhooks/exotel/${s.body.id}?${incoming}`, { token: null })).status).toBe(200);
   const [smsThread] = await db.sql<{ id: string }[]>`select id from app.threads where counterpart = '+919876500078'`;
   sms = { id: s.body.id, secret: s.body.webhook.secret, threadId: smsThread!.id };
@@ -132,9 +157,12 @@ async function reply(threadId: string, text: string): Promise<{ messageId: strin
 }
 
 const message = async (id: string) =>
-  (await db.sql<{ status: string; providerMessageId: string | null; errorCode: string | null }[]>`
-    select status, provider_message_id, error_code from app.messages where id = ${id}`)[0]!;
-const job = async (id: string) => (await db.sql<{ status: string; attempts: number; lastError: string | null }[]>`select status, attempts, last_error from app.outbox where id = ${id}`)[0]!;
+  (
+    await db.sql<{ status: string; providerMessageId: string | null; errorCode: string | null }[]>`
+    select status, provider_message_id, error_code from app.messages where id = ${id}`
+  )[0]!;
+const job = async (id: string) =>
+  (await db.sql<{ status: string; attempts: number; lastError: string | null }[]>`select status, attempts, last_error from app.outbox where id = ${id}`)[0]!;
 const attempts = async (messageId: string) =>
   db.sql<{ state: string; idempotencyKey: string; providerMessageId: string | null }[]>`
     select state, idempotency_key, provider_message_id from app.send_attempts where message_id = ${messageId} order by started_at, id`;
@@ -147,7 +175,11 @@ async function exotelReports(m: AcceptedMessage): Promise<number> {
   const path = `${url.pathname}${url.search}`;
   const res = cb.json
     ? await call('POST', path, { token: null, body: cb.json })
-    : await call('POST', path, { token: null, rawBody: new URLSearchParams(cb.form).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    : await call('POST', path, {
+        token: null,
+        rawBody: new URLSearchParams(cb.form).toString(),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      });
   return res.status;
 }
 
@@ -222,7 +254,9 @@ describe('WhatsApp and SMS sends that die after Exotel accepted them', () => {
     expect(await message(messageId)).toMatchObject({ status: 'queued' });
     expect(await runJob(jobId)).toBe('done');
     // Confirmed through GET .../SMS/Messages/<sid>.json, not sent again.
-    const detailRequests = exotel.requests.filter((r) => r.method === 'GET' && r.path === `/v1/Accounts/${FAKE_EXOTEL.accountSid}/SMS/Messages/${accepted.sid}.json`);
+    const detailRequests = exotel.requests.filter(
+      (r) => r.method === 'GET' && r.path === `/v1/Accounts/${FAKE_EXOTEL.accountSid}/SMS/Messages/${accepted.sid}.json`,
+    );
     expect(detailRequests).toHaveLength(1);
     expect(exotel.sendRequests()).toHaveLength(1);
     // The details say DELIVERED_TO_HANDSET: the message moves on to delivered under that sid.
@@ -234,7 +268,12 @@ describe('WhatsApp and SMS sends that die after Exotel accepted them', () => {
     expect(await runJob(jobId)).toBe('done');
     const sent = exotel.accepted[0]!;
     const creds = { ...FAKE_EXOTEL, subdomain: 'api.in.exotel.com' as const };
-    expect(await httpExotel.smsDetails(creds, sent.sid)).toEqual({ sid: sent.sid, status: 'sent', detailedStatus: 'DELIVERED_TO_HANDSET', detailedStatusCode: '20005' });
+    expect(await httpExotel.smsDetails(creds, sent.sid)).toEqual({
+      sid: sent.sid,
+      status: 'sent',
+      detailedStatus: 'DELIVERED_TO_HANDSET',
+      detailedStatusCode: '20005',
+    });
     expect(await httpExotel.smsDetails(creds, 'f00dfeedf00dfeedf00dfeedf00dfeed')).toBeNull();
     const get = exotel.requests.filter((r) => r.method === 'GET');
     expect(get.map((r) => r.path)).toEqual([
@@ -304,7 +343,11 @@ describe('email sends under faults and the admin retry', () => {
 
   it('resends a dead email.send through POST /api/admin/jobs/{id}/retry, with a fresh key after Resend refused it', async () => {
     const { messageId, jobId } = await reply(T1, 'Karthik, please confirm the consignee address.');
-    resend.failNext(403, 'validation_error', 'The seahawk-logistics.in domain is not verified. Please, add and verify your domain on https://resend.com/domains');
+    resend.failNext(
+      403,
+      'validation_error',
+      'The seahawk-logistics.in domain is not verified. Please, add and verify your domain on https://resend.com/domains',
+    );
     expect(await runJob(jobId)).toBe('dead');
     expect(await message(messageId)).toMatchObject({ status: 'failed', errorCode: 'domain_not_verified' });
     expect(resend.emails).toHaveLength(0);

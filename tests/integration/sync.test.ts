@@ -76,7 +76,11 @@ async function loaded(org: TestOrg, path: string, as: Role = 'agent'): Promise<M
   let cursor: string | null = null;
   for (let page = 0; page < 50; page++) {
     const sep = path.includes('?') ? '&' : '?';
-    const res: { status: number; body: { data: SyncBody['data']; nextCursor: string | null } } = await org.json('GET', `${path}${sep}limit=100${cursor ? `&cursor=${cursor}` : ''}`, { as });
+    const res: { status: number; body: { data: SyncBody['data']; nextCursor: string | null } } = await org.json(
+      'GET',
+      `${path}${sep}limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+      { as },
+    );
     expect(res.status).toBe(200);
     for (const row of res.body.data) rows.set(row.id, JSON.stringify(row));
     cursor = res.body.nextCursor;
@@ -315,7 +319,9 @@ describe('sync: input and tenancy', () => {
     expect(mixed.status).toBe(422);
     expect(mixed.body.error.details.issues[0].path).toBe('query.cursor');
     // Nor is a sync cursor tampered with.
-    const forged = Buffer.from(JSON.stringify(['sync', 'time', '2026-13-45T00:00:00.000Z', null, null, null, org.id, new Date().toISOString()])).toString('base64url');
+    const forged = Buffer.from(JSON.stringify(['sync', 'time', '2026-13-45T00:00:00.000Z', null, null, null, org.id, new Date().toISOString()])).toString(
+      'base64url',
+    );
     const tampered = await org.json('GET', `/api/threads?cursor=${forged}`);
     expect(tampered.status).toBe(422);
     expect(tampered.body.error.details.issues[0].path).toBe('query.cursor');
@@ -342,7 +348,10 @@ describe('sync: input and tenancy', () => {
     const res = await org.json('GET', `/api/threads?cursor=${theirSync.next}`);
     expect(res.status).toBe(422);
     // And row-level security holds on the tombstones even for a query that forgets its filter.
-    const seen = await withClaims({ sub: org.users.agent.id, org_id: org.id, role: 'authenticated' }, (tx) => tx<{ n: number }[]>`select count(*)::int as n from app.sync_tombstones`);
+    const seen = await withClaims(
+      { sub: org.users.agent.id, org_id: org.id, role: 'authenticated' },
+      (tx) => tx<{ n: number }[]>`select count(*)::int as n from app.sync_tombstones`,
+    );
     expect(seen[0]!.n).toBe(0);
   });
 });

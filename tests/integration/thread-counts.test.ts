@@ -35,7 +35,11 @@ async function listed(org: TestOrg, query: string, as: Role = 'agent'): Promise<
   let n = 0;
   let cursor: string | null = null;
   for (let page = 0; page < 20; page++) {
-    const res: { status: number; body: { data: unknown[]; nextCursor: string | null } } = await org.json('GET', `/api/threads?limit=100&${query}${cursor ? `&cursor=${cursor}` : ''}`, { as });
+    const res: { status: number; body: { data: unknown[]; nextCursor: string | null } } = await org.json(
+      'GET',
+      `/api/threads?limit=100&${query}${cursor ? `&cursor=${cursor}` : ''}`,
+      { as },
+    );
     expect(res.status).toBe(200);
     n += res.body.data.length;
     cursor = res.body.nextCursor;
@@ -78,7 +82,11 @@ describe('GET /api/threads/counts', () => {
     const org = await newOrganization(db.sql);
     const empty = await counts(org);
     expect(empty).toEqual({
-      open: 0, mine: 0, unassigned: 0, unread: 0, teams: [],
+      open: 0,
+      mine: 0,
+      unassigned: 0,
+      unread: 0,
+      teams: [],
       statuses: { open: 0, pending: 0, snoozed: 0, resolved: 0, closed: 0 },
       sla: { atRisk: 0, breached: 0, atRiskMinutes: 60 },
     });

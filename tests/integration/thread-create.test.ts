@@ -24,7 +24,9 @@ describe('opening a thread', () => {
 
   it("takes the contact's customer and the address the channel reaches them at", async () => {
     const customer = (await org.json('POST', '/api/customers', { body: { name: 'Sunrise Pharma' } })).body;
-    const contact = (await org.json('POST', '/api/contacts', { body: { name: 'Meera', email: 'meera@sunrise.example', whatsapp: '+91 98200 11223', customerId: customer.id } })).body;
+    const contact = (
+      await org.json('POST', '/api/contacts', { body: { name: 'Meera', email: 'meera@sunrise.example', whatsapp: '+91 98200 11223', customerId: customer.id } })
+    ).body;
     const email = await org.json('POST', '/api/threads', { body: { contactId: contact.id } });
     expect(email.status).toBe(201);
     expect(email.body).toMatchObject({ customerId: customer.id, contactId: contact.id, counterpart: 'meera@sunrise.example', channel: 'email' });

@@ -22,7 +22,10 @@ async function allPages(query: string): Promise<string[]> {
   const ids: string[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < 50; page++) {
-    const res: { status: number; body: { data: { id: string }[]; nextCursor: string | null } } = await json('GET', `/api/threads?limit=100&${query}${cursor ? `&cursor=${cursor}` : ''}`);
+    const res: { status: number; body: { data: { id: string }[]; nextCursor: string | null } } = await json(
+      'GET',
+      `/api/threads?limit=100&${query}${cursor ? `&cursor=${cursor}` : ''}`,
+    );
     expect(res.status).toBe(200);
     ids.push(...res.body.data.map((t) => t.id));
     cursor = res.body.nextCursor;
@@ -111,7 +114,7 @@ describe('inbox list: tag and subject filters', () => {
     expect(forged).toEqual([]);
   });
 
-  it('keeps app.thread_tags equal to the threads\' tags through creates, edits and deletes', async () => {
+  it("keeps app.thread_tags equal to the threads' tags through creates, edits and deletes", async () => {
     const tagged = `tagged-${run}`;
     const created = await json('POST', '/api/threads', { body: { subject: `Tag sync ${run}`, tags: [tagged, 'Sync-One'] } });
     expect(created.status).toBe(201);

@@ -61,7 +61,9 @@ const threadRow = async (id: string) => (await db.sql<any[]>`select * from app.t
 const messageThread = async (id: string) => (await db.sql<{ threadId: string }[]>`select thread_id from app.messages where id = ${id}`)[0]!.threadId;
 const occurred = async (id: string) => (await db.sql<{ occurredAt: Date }[]>`select occurred_at from app.messages where id = ${id}`)[0]!.occurredAt;
 const auditOf = (action: string, ids: string[]) =>
-  db.sql<{ entityId: string; data: any }[]>`select entity_id, data from app.audit_log where action = ${action} and entity_id = any(${ids}::uuid[]) order by created_at`;
+  db.sql<
+    { entityId: string; data: any }[]
+  >`select entity_id, data from app.audit_log where action = ${action} and entity_id = any(${ids}::uuid[]) order by created_at`;
 
 describe('merging two threads of one customer', () => {
   it('moves messages, notes, actions, attachments, shipment links, tags and read state; the merged thread points to the survivor', async () => {
@@ -146,13 +148,24 @@ describe('merging two threads of one customer', () => {
     expect(moved.every((e) => e.payload.data.id === b1!.messageId && e.payload.data.threadId === A)).toBe(true);
     const readStates = events.filter((e) => e.event === 'thread.read_state');
     expect(readStates.map((e) => [e.topic, e.payload.data.unread]).sort()).toEqual(
-      [[`user:${org.users.agent.id}`, false], [`user:${org.users.manager.id}`, true]].sort(),
+      [
+        [`user:${org.users.agent.id}`, false],
+        [`user:${org.users.manager.id}`, true],
+      ].sort(),
     );
 
     // Later mail follows: a reply to B's message, B's subject tag, B's plus-address token all land on A.
     const reply = await ingest({ from, subject: 'Re: Rates Chennai to Jebel Ali', inReplyTo: b1!.rfc });
-    const tagged = await ingest({ from: `someone.else.${randomUUID().slice(0, 6)}@elsewhere.example`, subject: `Fwd: rates ${subjectTag(B)}`, messageId: null });
-    const plus = await ingest({ from: `third.${randomUUID().slice(0, 6)}@elsewhere.example`, to: tokenAddress(`ops@${org.domain}`, B), subject: 'Another thing' });
+    const tagged = await ingest({
+      from: `someone.else.${randomUUID().slice(0, 6)}@elsewhere.example`,
+      subject: `Fwd: rates ${subjectTag(B)}`,
+      messageId: null,
+    });
+    const plus = await ingest({
+      from: `third.${randomUUID().slice(0, 6)}@elsewhere.example`,
+      to: tokenAddress(`ops@${org.domain}`, B),
+      subject: 'Another thing',
+    });
     expect([reply.threadId, tagged.threadId, plus.threadId]).toEqual([A, A, A]);
     expect(await threadRow(A)).toMatchObject({ messageCount: 6 });
 
@@ -244,18 +257,35 @@ describe('merging WhatsApp threads', () => {
   it("sends the customer's next WhatsApp message to the thread the number's thread was merged into", async () => {
     const created = await org.json('POST', '/api/channels', {
       as: 'admin',
-      body: { kind: 'whatsapp', name: 'WA', address: `+91 22 4${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')} 0`, exotel: { ...FAKE_EXOTEL, subdomain: 'api.exotel.com' } },
+      body: {
+        kind: 'whatsapp',
+        name: 'WA',
+        address: `+91 22 4${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')} 0`,
+        exotel: { ...FAKE_EXOTEL, subdomain: 'api.exotel.com' },
+      },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const [channel] = await db.sql<ExotelChannel[]>`select * from app.channels where id = ${created.body.id}`;
     const number = `+9198${String(Math.floor(Math.random() * 1e8)).padStart(8, '0')}`;
     const message = (text: string) =>
       asSystem(org.id, `test:${randomUUID()}`, [], (ctx) =>
-        ingestExotelMessage(ctx, channel!, { from: number, name: null, occurredAt: new Date(), contentType: 'text', text, media: null, metadata: {}, providerId: null, dedupeKey: randomUUID() }),
+        ingestExotelMessage(ctx, channel!, {
+          from: number,
+          name: null,
+          occurredAt: new Date(),
+          contentType: 'text',
+          text,
+          media: null,
+          metadata: {},
+          providerId: null,
+          dedupeKey: randomUUID(),
+        }),
       );
     const first = await message('Is the container released?');
     // The thread that stays is with another number of the customer: only the pointer leads there.
-    const survivor = await org.json('POST', '/api/threads', { body: { subject: 'Release of MSKU container', channel: 'whatsapp', counterpart: '+919800000001' } });
+    const survivor = await org.json('POST', '/api/threads', {
+      body: { subject: 'Release of MSKU container', channel: 'whatsapp', counterpart: '+919800000001' },
+    });
     const merged = await org.json('POST', `/api/threads/${first.threadId}/merge`, { body: { into: survivor.body.id } });
     expect(merged.status, JSON.stringify(merged.body)).toBe(200);
     const next = await message('Any news?');
@@ -272,7 +302,14 @@ describe('splitting a thread', () => {
     // Our answer, then a new request on the same thread, and an out-of-office after it.
     const ours = await ingest({ from: `ops@${org.domain}`, to: from, subject: 'Re: Booking Mundra to Hamburg', date: daysAgo(4.5), inReplyTo: m2!.rfc });
     const newRequestRfc = `${randomUUID()}@mail.example`;
-    const m3 = await ingest({ from, subject: 'Re: Booking Mundra to Hamburg', date: daysAgo(3), messageId: newRequestRfc, inReplyTo: m2!.rfc, body: 'New: air freight 2 pallets, AWB 176-12345675' });
+    const m3 = await ingest({
+      from,
+      subject: 'Re: Booking Mundra to Hamburg',
+      date: daysAgo(3),
+      messageId: newRequestRfc,
+      inReplyTo: m2!.rfc,
+      body: 'New: air freight 2 pallets, AWB 176-12345675',
+    });
     const ooo = await ingest({ from, subject: 'Out of office', date: daysAgo(2), inReplyTo: newRequestRfc, headers: { 'Auto-Submitted': 'auto-replied' } });
     expect([ours.threadId, m3.threadId, ooo.threadId]).toEqual([T, T, T]);
     expect(ours.direction).toBe('outbound');
@@ -318,8 +355,16 @@ describe('splitting a thread', () => {
     expect((await org.json('GET', `/api/threads/${S}/messages`)).body.data.map((m: any) => m.id)).toEqual([m3.messageId, ooo.messageId]);
 
     const events = await since();
-    expect(events.filter((e) => e.topic === `org:${org.id}` && e.event.startsWith('thread.')).map((e) => [e.event, e.payload.data.id]).sort()).toEqual(
-      [['thread.created', S], ['thread.updated', T]].sort(),
+    expect(
+      events
+        .filter((e) => e.topic === `org:${org.id}` && e.event.startsWith('thread.'))
+        .map((e) => [e.event, e.payload.data.id])
+        .sort(),
+    ).toEqual(
+      [
+        ['thread.created', S],
+        ['thread.updated', T],
+      ].sort(),
     );
     expect(events.filter((e) => e.event === 'message.updated')).toHaveLength(4);
     expect((await auditOf('thread.split', [T, S])).map((a) => a.entityId).sort()).toEqual([S, T].sort());
@@ -335,7 +380,9 @@ describe('splitting a thread', () => {
     const from = `lena.${randomUUID().slice(0, 6)}@freemail.example`;
     const second = daysAgo(3);
     const [first, sameSecond] = await conversation(from, 'Two at once', [second, second]);
-    const res = await org.json('POST', `/api/threads/${first!.threadId}/split`, { body: { fromMessageId: sameSecond!.messageId, subject: 'The second question' } });
+    const res = await org.json('POST', `/api/threads/${first!.threadId}/split`, {
+      body: { fromMessageId: sameSecond!.messageId, subject: 'The second question' },
+    });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ subject: 'The second question', messageCount: 1 });
     expect(await messageThread(first!.messageId)).toBe(first!.threadId);
@@ -363,7 +410,9 @@ describe('moving a message', () => {
     const [a1, a2] = await conversation(acme.address('ops'), 'Acme rates', [daysAgo(6), daysAgo(2)]);
     const [z1] = await conversation(zenith.address('ops'), 'Zenith rates', [daysAgo(4)]);
     // An action about the moved message (as a missed call opens one) goes with it; the others stay.
-    const about = await org.json('POST', '/api/actions', { body: { title: 'Call back', type: 'call_back', description: `call:${a2!.messageId}`, threadId: a1!.threadId } });
+    const about = await org.json('POST', '/api/actions', {
+      body: { title: 'Call back', type: 'call_back', description: `call:${a2!.messageId}`, threadId: a1!.threadId },
+    });
     const general = await org.json('POST', '/api/actions', { body: { title: 'Quote the Acme rates', threadId: a1!.threadId } });
     const since = await broadcastsSince(db.sql);
     const res = await org.json('POST', `/api/messages/${a2!.messageId}/move`, { body: { threadId: z1!.threadId } });
@@ -376,10 +425,15 @@ describe('moving a message', () => {
     expect((await org.json('GET', `/api/actions/${general.body.id}`)).body.threadId).toBe(a1!.threadId);
 
     const events = await since();
-    expect(events.filter((e) => e.event === 'message.updated').map((e) => e.topic).sort()).toEqual(
-      [`org:${org.id}:thread:${a1!.threadId}`, `org:${org.id}:thread:${z1!.threadId}`].sort(),
-    );
-    const audits = await db.sql<any[]>`select entity_type, entity_id from app.audit_log where action = 'message.moved' and data ->> 'messageId' = ${a2!.messageId}`;
+    expect(
+      events
+        .filter((e) => e.event === 'message.updated')
+        .map((e) => e.topic)
+        .sort(),
+    ).toEqual([`org:${org.id}:thread:${a1!.threadId}`, `org:${org.id}:thread:${z1!.threadId}`].sort());
+    const audits = await db.sql<
+      any[]
+    >`select entity_type, entity_id from app.audit_log where action = 'message.moved' and data ->> 'messageId' = ${a2!.messageId}`;
     expect(audits.map((a) => a.entityType).sort()).toEqual(['message', 'thread', 'thread']);
 
     const reply = await ingest({ from: acme.address('ops'), subject: 'Re: Acme rates', inReplyTo: a2!.rfc });

@@ -68,7 +68,10 @@ describe('status timestamps', () => {
 
 describe('cross-field checks never see a field that failed', () => {
   it('answers 422 for malformed mailbox, upload and task bodies', async () => {
-    const mailbox = await org.json('POST', '/api/channels', { as: 'admin', body: { kind: 'email', name: 'Ops', address: `ops@${org.domain}`, imap: { host: 'imap.example.com', username: 'u', auth: 'password' } } });
+    const mailbox = await org.json('POST', '/api/channels', {
+      as: 'admin',
+      body: { kind: 'email', name: 'Ops', address: `ops@${org.domain}`, imap: { host: 'imap.example.com', username: 'u', auth: 'password' } },
+    });
     expect(mailbox.status).toBe(422);
     expect(paths(mailbox.body)).toEqual(['body.imap.auth']);
     const upload = await org.json('POST', '/api/attachments/uploads', { body: { filename: 42, contentType: 7, sizeBytes: 'big' } });

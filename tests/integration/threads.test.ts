@@ -19,21 +19,108 @@ type Status = 'open' | 'pending' | 'snoozed' | 'resolved' | 'closed';
 type Priority = 'low' | 'normal' | 'high' | 'urgent';
 type Assignee = 'agent' | 'manager' | 'admin' | null;
 interface Spec {
-  subject: string; channel: 'email' | 'whatsapp' | 'voice'; status: Status; priority: Priority; assignee: Assignee;
-  team?: boolean; customer?: 'tata' | 'hamburg'; shipment?: 'export' | 'import'; tags: string[]; messages: boolean; readByAgent?: boolean;
+  subject: string;
+  channel: 'email' | 'whatsapp' | 'voice';
+  status: Status;
+  priority: Priority;
+  assignee: Assignee;
+  team?: boolean;
+  customer?: 'tata' | 'hamburg';
+  shipment?: 'export' | 'import';
+  tags: string[];
+  messages: boolean;
+  readByAgent?: boolean;
 }
 
 // The inbox of ownInbox(), newest activity first: one thread of each shape the filters tell apart.
 const INBOX = {
-  booking: { subject: 'Booking confirmation for 2x40HC Nhava Sheva to Hamburg', channel: 'email', status: 'open', priority: 'high', assignee: 'agent', team: true, customer: 'tata', shipment: 'export', tags: ['booking'], messages: true },
-  quote: { subject: 'Air freight quote: 850 kg pharma AMD to AMS', channel: 'email', status: 'pending', priority: 'normal', assignee: 'manager', team: true, tags: ['quote', 'pharma'], messages: true },
-  customs: { subject: 'Bill of entry query - HLXU3002457', channel: 'email', status: 'open', priority: 'urgent', assignee: 'agent', customer: 'tata', shipment: 'import', tags: ['customs'], messages: true },
-  truck: { subject: 'Truck placement at Bhiwandi tomorrow 7 AM', channel: 'whatsapp', status: 'open', priority: 'normal', assignee: null, tags: ['transport'], messages: true },
-  prealert: { subject: 'Pre-alert: BERLIN EXPRESS 032E arriving JNPT', channel: 'email', status: 'resolved', priority: 'low', assignee: 'agent', customer: 'hamburg', shipment: 'import', tags: ['pre-alert'], messages: true, readByAgent: true },
-  complaint: { subject: 'Complaint: delayed delivery and damaged cartons', channel: 'email', status: 'open', priority: 'high', assignee: 'manager', customer: 'hamburg', tags: ['complaint'], messages: true },
+  booking: {
+    subject: 'Booking confirmation for 2x40HC Nhava Sheva to Hamburg',
+    channel: 'email',
+    status: 'open',
+    priority: 'high',
+    assignee: 'agent',
+    team: true,
+    customer: 'tata',
+    shipment: 'export',
+    tags: ['booking'],
+    messages: true,
+  },
+  quote: {
+    subject: 'Air freight quote: 850 kg pharma AMD to AMS',
+    channel: 'email',
+    status: 'pending',
+    priority: 'normal',
+    assignee: 'manager',
+    team: true,
+    tags: ['quote', 'pharma'],
+    messages: true,
+  },
+  customs: {
+    subject: 'Bill of entry query - HLXU3002457',
+    channel: 'email',
+    status: 'open',
+    priority: 'urgent',
+    assignee: 'agent',
+    customer: 'tata',
+    shipment: 'import',
+    tags: ['customs'],
+    messages: true,
+  },
+  truck: {
+    subject: 'Truck placement at Bhiwandi tomorrow 7 AM',
+    channel: 'whatsapp',
+    status: 'open',
+    priority: 'normal',
+    assignee: null,
+    tags: ['transport'],
+    messages: true,
+  },
+  prealert: {
+    subject: 'Pre-alert: BERLIN EXPRESS 032E arriving JNPT',
+    channel: 'email',
+    status: 'resolved',
+    priority: 'low',
+    assignee: 'agent',
+    customer: 'hamburg',
+    shipment: 'import',
+    tags: ['pre-alert'],
+    messages: true,
+    readByAgent: true,
+  },
+  complaint: {
+    subject: 'Complaint: delayed delivery and damaged cartons',
+    channel: 'email',
+    status: 'open',
+    priority: 'high',
+    assignee: 'manager',
+    customer: 'hamburg',
+    tags: ['complaint'],
+    messages: true,
+  },
   call: { subject: 'Missed call from +91 98200 98200', channel: 'voice', status: 'open', priority: 'normal', assignee: null, tags: [], messages: false },
-  invoice: { subject: 'Invoice SHL/INV/2026/1187 payment reminder', channel: 'email', status: 'snoozed', priority: 'low', assignee: 'admin', customer: 'tata', tags: ['billing'], messages: true },
-  documents: { subject: 'Documents for shipment SHL/EXP/2026/0412', channel: 'email', status: 'closed', priority: 'normal', assignee: 'agent', customer: 'tata', shipment: 'export', tags: ['documents'], messages: true, readByAgent: true },
+  invoice: {
+    subject: 'Invoice SHL/INV/2026/1187 payment reminder',
+    channel: 'email',
+    status: 'snoozed',
+    priority: 'low',
+    assignee: 'admin',
+    customer: 'tata',
+    tags: ['billing'],
+    messages: true,
+  },
+  documents: {
+    subject: 'Documents for shipment SHL/EXP/2026/0412',
+    channel: 'email',
+    status: 'closed',
+    priority: 'normal',
+    assignee: 'agent',
+    customer: 'tata',
+    shipment: 'export',
+    tags: ['documents'],
+    messages: true,
+    readByAgent: true,
+  },
 } satisfies Record<string, Spec>;
 type Name = keyof typeof INBOX;
 
@@ -46,12 +133,26 @@ async function ownInbox() {
   const org = await newOrganization(db.sql);
   const sql = db.sql;
   const [team] = await sql<{ id: string }[]>`insert into app.teams (org_id, name) values (${org.id}, 'Sea Exports') returning id`;
-  const [tata] = await sql<{ id: string }[]>`insert into app.customers (org_id, name, kind, tier) values (${org.id}, 'Tata Textiles Exports Pvt Ltd', 'shipper', 'strategic') returning id`;
-  const [hamburg] = await sql<{ id: string }[]>`insert into app.customers (org_id, name, kind, tier) values (${org.id}, 'Hamburg Home GmbH', 'consignee', 'key') returning id`;
-  const [karthik] = await sql<{ id: string }[]>`insert into app.contacts (org_id, customer_id, name, email) values (${org.id}, ${tata!.id}, 'Karthik Subramanian', ${`karthik@${org.domain}`}) returning id`;
+  const [tata] = await sql<
+    { id: string }[]
+  >`insert into app.customers (org_id, name, kind, tier) values (${org.id}, 'Tata Textiles Exports Pvt Ltd', 'shipper', 'strategic') returning id`;
+  const [hamburg] = await sql<
+    { id: string }[]
+  >`insert into app.customers (org_id, name, kind, tier) values (${org.id}, 'Hamburg Home GmbH', 'consignee', 'key') returning id`;
+  const [karthik] = await sql<
+    { id: string }[]
+  >`insert into app.contacts (org_id, customer_id, name, email) values (${org.id}, ${tata!.id}, 'Karthik Subramanian', ${`karthik@${org.domain}`}) returning id`;
   const shipment = {
-    export: (await sql<{ id: string }[]>`insert into app.shipments (org_id, reference, customer_id, mode) values (${org.id}, 'SHL/EXP/2026/0412', ${tata!.id}, 'sea_fcl') returning id`)[0]!.id,
-    import: (await sql<{ id: string }[]>`insert into app.shipments (org_id, reference, customer_id, mode, direction) values (${org.id}, 'SHL/IMP/2026/0077', ${hamburg!.id}, 'sea_fcl', 'import') returning id`)[0]!.id,
+    export: (
+      await sql<
+        { id: string }[]
+      >`insert into app.shipments (org_id, reference, customer_id, mode) values (${org.id}, 'SHL/EXP/2026/0412', ${tata!.id}, 'sea_fcl') returning id`
+    )[0]!.id,
+    import: (
+      await sql<
+        { id: string }[]
+      >`insert into app.shipments (org_id, reference, customer_id, mode, direction) values (${org.id}, 'SHL/IMP/2026/0077', ${hamburg!.id}, 'sea_fcl', 'import') returning id`
+    )[0]!.id,
   };
   const customer = { tata: tata!.id, hamburg: hamburg!.id };
   const thread = {} as Record<Name, string>;
@@ -129,15 +230,19 @@ describe('threads', () => {
     expect(read.body).toMatchObject({ id: linked.id, subject: linked.subject, unread: linked.unread, customerId: customer.tata, contactId: contact });
     expect(read.body.customer).toEqual({ id: customer.tata, name: 'Tata Textiles Exports Pvt Ltd', kind: 'shipper', tier: 'strategic' });
     expect(read.body.contact).toMatchObject({ id: contact });
-    expect(read.body.shipments).toContainEqual(expect.objectContaining({
-      id: shipment.export, linkSource: 'automatic', reference: 'SHL/EXP/2026/0412',
-    }));
+    expect(read.body.shipments).toContainEqual(
+      expect.objectContaining({
+        id: shipment.export,
+        linkSource: 'automatic',
+        reference: 'SHL/EXP/2026/0412',
+      }),
+    );
     expect((await org.json('GET', '/api/threads/100000ff-0000-4000-8000-0000000000ff')).status).toBe(404);
     // Another organization's thread is as absent as one that never existed.
     expect((await org.json('GET', '/api/threads/10000001-0000-4000-8000-000000000001')).status).toBe(404);
   });
 
-  it('plans the inbox list for each request\'s values, for that transaction only (with prepared statements)', async () => {
+  it("plans the inbox list for each request's values, for that transaction only (with prepared statements)", async () => {
     // A cached generic plan cannot see how selective a filter is: for tag=booking&priority=high it
     // read every high-priority thread and sorted them (see bench/api.ts, the plan check).
     const { GET } = await import('../../api/threads/index.js');
@@ -228,7 +333,10 @@ describe('threads', () => {
   it('assigns and unassigns, notifying the assignee on their user topic', async () => {
     const id = await ownThread('Truck placement at Bhiwandi, second truck');
     const since = await broadcastsSince(db.sql);
-    const assigned = await json('POST', `/api/threads/${id}/assign`, { as: 'manager', body: { assigneeId: SEED_USERS.agent.id, teamId: '0c000000-0000-4000-8000-000000000001' } });
+    const assigned = await json('POST', `/api/threads/${id}/assign`, {
+      as: 'manager',
+      body: { assigneeId: SEED_USERS.agent.id, teamId: '0c000000-0000-4000-8000-000000000001' },
+    });
     expect(assigned.status).toBe(200);
     expect(assigned.body).toMatchObject({ assigneeId: SEED_USERS.agent.id, teamId: '0c000000-0000-4000-8000-000000000001' });
     const events = await since();

@@ -15,8 +15,14 @@ const member = (user: keyof typeof SEED_USERS, org = SEED_ORG_ID): Claims => ({ 
 
 describe('realtime.messages', () => {
   it('shows a member only the rows of the topic they joined, never other topics they cannot join', async () => {
-    await withClaims(systemClaims(SECOND_ORG_ID), (sql) => sql`select app.emit(${`org:${SECOND_ORG_ID}`}, 'customer.created', '{"secret":"second org"}'::jsonb)`);
-    await withClaims(member('other', SECOND_ORG_ID), (sql) => sql`select app.emit(${`user:${SEED_USERS.other.id}`}, 'notification.created', '{"secret":"lena"}'::jsonb)`);
+    await withClaims(
+      systemClaims(SECOND_ORG_ID),
+      (sql) => sql`select app.emit(${`org:${SECOND_ORG_ID}`}, 'customer.created', '{"secret":"second org"}'::jsonb)`,
+    );
+    await withClaims(
+      member('other', SECOND_ORG_ID),
+      (sql) => sql`select app.emit(${`user:${SEED_USERS.other.id}`}, 'notification.created', '{"secret":"lena"}'::jsonb)`,
+    );
     await withClaims(member('agent'), (sql) => sql`select app.emit(${`org:${SEED_ORG_ID}`}, 'customer.created', '{"n":1}'::jsonb)`);
     await withClaims(member('agent'), (sql) => sql`select app.emit(${`user:${SEED_USERS.agent.id}`}, 'notification.created', '{"n":2}'::jsonb)`);
 

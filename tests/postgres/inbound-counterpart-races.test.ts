@@ -35,7 +35,14 @@ beforeAll(async () => {
   const exotel = { ...FAKE_EXOTEL, subdomain: 'api.exotel.com' };
   const bodies = {
     whatsapp: { kind: 'whatsapp', name: 'Race WhatsApp', address: '+912250007001', exotel },
-    sms: { kind: 'sms', name: 'Race SMS', address: 'RACESM', exotel, dltEntityId: '1101234567890123456', smsTemplates: [{ id: '1107160000000012345', name: 'reply' }] },
+    sms: {
+      kind: 'sms',
+      name: 'Race SMS',
+      address: 'RACESM',
+      exotel,
+      dltEntityId: '1101234567890123456',
+      smsTemplates: [{ id: '1107160000000012345', name: 'reply' }],
+    },
     voice: { kind: 'voice', name: 'Race ExoPhone', address: '+912250007003', exotel },
   };
   for (const [kind, body] of Object.entries(bodies)) {
@@ -62,14 +69,28 @@ const whatsapp = (from: string) =>
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({
       whatsapp: {
-        messages: [{ callback_type: 'icm', sid: `wa-${randomUUID()}`, from, to: '912250007001', profile_name: 'New Trucker', timestamp: new Date().toISOString(), content: { type: 'text', text: { body: `Truck at gate ${randomUUID()}` } } }],
+        messages: [
+          {
+            callback_type: 'icm',
+            sid: `wa-${randomUUID()}`,
+            from,
+            to: '912250007001',
+            profile_name: 'New Trucker',
+            timestamp: new Date().toISOString(),
+            content: { type: 'text', text: { body: `Truck at gate ${randomUUID()}` } },
+          },
+        ],
       },
     }),
   });
 const sms = (from: string) =>
-  fetch(`${base}/api/webhooks/exotel/${channels.sms.id}?${new URLSearchParams({ SmsSid: `sms-${randomUUID()}`, From: from, To: 'RACESM', Body: `Pickup done ${randomUUID()}`, token: channels.sms.secret })}`);
+  fetch(
+    `${base}/api/webhooks/exotel/${channels.sms.id}?${new URLSearchParams({ SmsSid: `sms-${randomUUID()}`, From: from, To: 'RACESM', Body: `Pickup done ${randomUUID()}`, token: channels.sms.secret })}`,
+  );
 const incomingCall = (from: string) =>
-  fetch(`${base}/api/webhooks/exotel/${channels.voice.id}?${new URLSearchParams({ CallSid: `call-${randomUUID()}`, CallFrom: from, CallTo: '02250007003', CallType: 'call-attempt', token: channels.voice.secret })}`);
+  fetch(
+    `${base}/api/webhooks/exotel/${channels.voice.id}?${new URLSearchParams({ CallSid: `call-${randomUUID()}`, CallFrom: from, CallTo: '02250007003', CallType: 'call-attempt', token: channels.voice.secret })}`,
+  );
 
 async function partiesOf(e164: string) {
   const contacts = await db.sql`select id from app.contacts where org_id = ${SEED_ORG_ID} and (phone = ${e164} or whatsapp = ${e164}) and deleted_at is null`;
@@ -80,7 +101,11 @@ async function partiesOf(e164: string) {
 }
 
 describe('simultaneous Exotel callbacks from a new number', () => {
-  for (const [kind, send] of [['WhatsApp', whatsapp], ['SMS', sms], ['incoming call', incomingCall]] as const) {
+  for (const [kind, send] of [
+    ['WhatsApp', whatsapp],
+    ['SMS', sms],
+    ['incoming call', incomingCall],
+  ] as const) {
     it(`${AT_ONCE} ${kind} callbacks at once, ${ROUNDS} rounds: one contact and one thread each round`, async () => {
       for (let round = 0; round < ROUNDS; round++) {
         const number = newNumber();
@@ -135,7 +160,9 @@ describe('simultaneous email from a new sender', () => {
       const sender = `new.shipper.${randomUUID().slice(0, 8)}@freshcargo.example`;
       const subject = `Quote for 1x20GP Mundra to Jebel Ali ${round}`;
       const results = await Promise.all(
-        Array.from({ length: AT_ONCE }, (_, i) => ingest(mail({ from: `New Shipper <${sender}>`, subject: i === 0 ? subject : `Re: ${subject}`, body: `Part ${i}` }))),
+        Array.from({ length: AT_ONCE }, (_, i) =>
+          ingest(mail({ from: `New Shipper <${sender}>`, subject: i === 0 ? subject : `Re: ${subject}`, body: `Part ${i}` })),
+        ),
       );
       expect(results.every((r) => r.outcome === 'stored')).toBe(true);
       const contacts = await db.sql`select id from app.contacts where org_id = ${SEED_ORG_ID} and email = ${sender}`;
@@ -156,7 +183,10 @@ describe('simultaneous email from a new sender', () => {
       // The Sent folder: our replies to the same people, newest customer first.
       const sent = [...senders].reverse().map((s) => mail({ from: 'ops@seahawk-logistics.in', to: s, subject: `Re: Pre-alert ${s}` }));
       const runs = await Promise.allSettled([storeRun(inbox), storeRun(sent)]);
-      expect(runs.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')), `round ${round}`).toEqual(['ok', 'ok']);
+      expect(
+        runs.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')),
+        `round ${round}`,
+      ).toEqual(['ok', 'ok']);
       const threads = await db.sql<{ counterpart: string; messageCount: number }[]>`
         select counterpart, message_count from app.threads where org_id = ${SEED_ORG_ID} and counterpart = any(${senders}::text[])`;
       expect(threads.map((t) => t.counterpart).sort()).toEqual([...senders].sort());

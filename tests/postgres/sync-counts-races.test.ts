@@ -26,7 +26,10 @@ async function syncFrom(org: TestOrg, cursor: string): Promise<{ changed: { id: 
   const changed: { id: string; priority: string }[] = [];
   let next: string | null = cursor;
   for (;;) {
-    const res: { status: number; body: { data: { id: string; priority: string }[]; nextCursor: string | null; syncCursor: string | null } } = await org.json('GET', `/api/threads?cursor=${next}`);
+    const res: { status: number; body: { data: { id: string; priority: string }[]; nextCursor: string | null; syncCursor: string | null } } = await org.json(
+      'GET',
+      `/api/threads?cursor=${next}`,
+    );
     expect(res.status).toBe(200);
     changed.push(...res.body.data.map((t) => ({ id: t.id, priority: t.priority })));
     if (!res.body.nextCursor) return { changed, next: res.body.syncCursor! };
@@ -82,9 +85,11 @@ describe('sync and counters under concurrency', () => {
     for (let round = 0; round < 25; round++) {
       for (const [i, thread] of threads.entries()) {
         const user = members[(round + i) % members.length]!;
-        ops.push(() => db.sql`
+        ops.push(
+          () => db.sql`
           insert into app.thread_reads (org_id, thread_id, user_id, last_read_at) values (${org.id}, ${thread}, ${user}, clock_timestamp())
-          on conflict (thread_id, user_id) do update set last_read_at = excluded.last_read_at`);
+          on conflict (thread_id, user_id) do update set last_read_at = excluded.last_read_at`,
+        );
         ops.push(() => db.sql`update app.threads set last_message_at = clock_timestamp() where id = ${thread}`);
         if ((round + i) % 3 === 0) ops.push(() => db.sql`delete from app.thread_reads where thread_id = ${thread} and user_id = ${user}`);
         if ((round + i) % 4 === 0) ops.push(() => db.sql`update app.threads set status = ${statuses[round % statuses.length]!} where id = ${thread}`);
@@ -92,10 +97,15 @@ describe('sync and counters under concurrency', () => {
       }
     }
     // Ten at a time (the pool), in an order that interleaves every kind of change.
-    const shuffled = ops.map((op, i) => ({ op, k: (i * 7919) % ops.length })).sort((a, b) => a.k - b.k).map((x) => x.op);
-    await Promise.all(Array.from({ length: 10 }, async (_, w) => {
-      for (let i = w; i < shuffled.length; i += 10) await shuffled[i]!();
-    }));
+    const shuffled = ops
+      .map((op, i) => ({ op, k: (i * 7919) % ops.length }))
+      .sort((a, b) => a.k - b.k)
+      .map((x) => x.op);
+    await Promise.all(
+      Array.from({ length: 10 }, async (_, w) => {
+        for (let i = w; i < shuffled.length; i += 10) await shuffled[i]!();
+      }),
+    );
 
     const buckets = await db.sql<{ status: string; assigneeId: string | null; threads: number; withMessages: number }[]>`
       select status, assignee_id, threads, with_messages from app.thread_counts where org_id = ${org.id} and (threads <> 0 or with_messages <> 0)

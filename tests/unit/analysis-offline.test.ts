@@ -13,19 +13,43 @@ const analyse = (subject: string, body: string, extra: Partial<AnalysisInput> = 
 
 describe('intent', () => {
   it.each([
-    ['quote_request', 'Freight enquiry 1x40HC', 'Dear Sir,\nPlease share your best rates for 1x40HC Mundra to Port Klang, plastic granules, ready next week.\nRegards\nHemant'],
+    [
+      'quote_request',
+      'Freight enquiry 1x40HC',
+      'Dear Sir,\nPlease share your best rates for 1x40HC Mundra to Port Klang, plastic granules, ready next week.\nRegards\nHemant',
+    ],
     ['quote_request', 'rate', 'bhai 2x20 Hazira to Jeddah ka rate bhejo, urgent hai'],
-    ['quote_request', 'RE: Offer - Chennai to Valencia', 'Your rate is higher than what we pay today. Can you check with the line and come back with a better price?'],
+    [
+      'quote_request',
+      'RE: Offer - Chennai to Valencia',
+      'Your rate is higher than what we pay today. Can you check with the line and come back with a better price?',
+    ],
     ['booking_request', 'Re: Offer 1x20 Tuticorin - Colombo', 'Rates are fine, please go ahead and book on the Monday vessel.\n\nThanks'],
     ['booking_request', 'Cancel BKG 771203345', 'Hi,\nPlease cancel BKG No. 771203345, the order is on hold. Confirm if any charges apply.\nVinod'],
     ['shipment_status', 'Container status', 'Dear Sir,\nWhere is our container? Kindly advise the current status and ETA Chennai.\nRegards'],
     ['shipment_status', 'Truck update', 'Sir, vehicle left the factory at 15:30 with the container, expected gate in at JNPT by midnight.'],
     ['document_submission', 'Docs for 2x40HC to Antwerp', 'Hi team,\nPFA commercial invoice, packing list and COO for the Antwerp shipment.\nThanks\nRoshni'],
     ['document_request', 'Need DO', 'Dear Sir,\nLocal charges are paid. Kindly issue the delivery order today so that we can move the container.\nRegards'],
-    ['invoice_payment', 'Payment advice', 'Dear Sir,\nWe have remitted INR 1,15,000 through RTGS against your invoice no. 2291, UTR SBIN0001234. Kindly acknowledge.\nAccounts'],
-    ['complaint', 'Damaged cartons - claim', 'Dear Team,\n20 cartons arrived crushed and wet. We are lodging a claim and want a surveyor appointed at once.\nQA'],
-    ['customs', 'Examination - BE 7712345', 'Sir, BE 7712345 is marked for examination by customs tomorrow at the CFS. Please send the product catalogue.\nCHA'],
-    ['schedule_change', 'Vessel delay notice', 'Dear Customer,\nMV ONE HARMONY is delayed by 3 days due to congestion. Revised ETA Nhava Sheva 05-Dec.\nRegards'],
+    [
+      'invoice_payment',
+      'Payment advice',
+      'Dear Sir,\nWe have remitted INR 1,15,000 through RTGS against your invoice no. 2291, UTR SBIN0001234. Kindly acknowledge.\nAccounts',
+    ],
+    [
+      'complaint',
+      'Damaged cartons - claim',
+      'Dear Team,\n20 cartons arrived crushed and wet. We are lodging a claim and want a surveyor appointed at once.\nQA',
+    ],
+    [
+      'customs',
+      'Examination - BE 7712345',
+      'Sir, BE 7712345 is marked for examination by customs tomorrow at the CFS. Please send the product catalogue.\nCHA',
+    ],
+    [
+      'schedule_change',
+      'Vessel delay notice',
+      'Dear Customer,\nMV ONE HARMONY is delayed by 3 days due to congestion. Revised ETA Nhava Sheva 05-Dec.\nRegards',
+    ],
     ['general', 'Automatic reply: shipment docs', 'I am out of the office until Monday with limited access to email. For urgent matters please contact ops.'],
     ['general', 'Holiday notice', 'Dear Customers,\nOur office will remain closed on 15 August on account of Independence Day.\nRegards'],
   ] as const)('%s: %s', (intent, subject, body) => {
@@ -33,12 +57,14 @@ describe('intent', () => {
   });
 
   it('reads the new text, not the quoted history', () => {
-    const body = 'Has the vessel sailed? Please confirm.\n\nOn Mon, 9 Nov 2026 at 10:15, Ops <ops@fwd.example> wrote:\n> Please find attached our invoice and statement of account, payment is overdue.\n> Regards';
+    const body =
+      'Has the vessel sailed? Please confirm.\n\nOn Mon, 9 Nov 2026 at 10:15, Ops <ops@fwd.example> wrote:\n> Please find attached our invoice and statement of account, payment is overdue.\n> Regards';
     expect(analyse('RE: Shipment to Rotterdam', body).intent).toBe('shipment_status');
   });
 
   it('lets a short reply borrow meaning from what it answers', () => {
-    const body = 'Confirmed, please go ahead.\n\nOn 9 Nov 2026, Sales wrote:\n> Our offer for 1x20GP Chennai to Port Klang: USD 450 all in.\n> Kindly confirm to book.';
+    const body =
+      'Confirmed, please go ahead.\n\nOn 9 Nov 2026, Sales wrote:\n> Our offer for 1x20GP Chennai to Port Klang: USD 450 all in.\n> Kindly confirm to book.';
     expect(analyse('Re: Rate offer', body).intent).toBe('booking_request');
   });
 
@@ -48,7 +74,9 @@ describe('intent', () => {
 
   it('keeps an angry chase about clearance as customs, and one about the shipment as status', () => {
     expect(analyse('Still not cleared??', 'Why is our container still not cleared by customs? We are paying demurrage every day.').intent).toBe('customs');
-    expect(analyse('Where is the cargo???', 'Second time asking. Nobody has updated me since last week. Where is the container now?').intent).toBe('shipment_status');
+    expect(analyse('Where is the cargo???', 'Second time asking. Nobody has updated me since last week. Where is the container now?').intent).toBe(
+      'shipment_status',
+    );
   });
 });
 
@@ -72,7 +100,10 @@ describe('sentiment', () => {
   });
 
   it('keeps a carrier notice that reports bad news politely neutral', () => {
-    const r = analyse('Rollover notice', 'Dear Customer,\nYour booking has been rolled to the next sailing due to capacity constraints. We apologise for the inconvenience caused.\nRegards');
+    const r = analyse(
+      'Rollover notice',
+      'Dear Customer,\nYour booking has been rolled to the next sailing due to capacity constraints. We apologise for the inconvenience caused.\nRegards',
+    );
     expect(r.sentiment).toBe('neutral');
   });
 

@@ -48,11 +48,21 @@ describe('the claims a token must carry', () => {
 
   it('refuses a token issued or valid from later than now beyond the clock skew, and allows a few seconds of skew', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const future = await base().setIssuedAt(now + 120).setExpirationTime(now + 3600).sign(secret());
+    const future = await base()
+      .setIssuedAt(now + 120)
+      .setExpirationTime(now + 3600)
+      .sign(secret());
     await expect(verifyAccessToken(future)).rejects.toMatchObject({ code: 'unauthorized', message: "The access token's iat claim is in the future" });
-    const notYet = await base().setIssuedAt(now).setNotBefore(now + 120).setExpirationTime(now + 3600).sign(secret());
+    const notYet = await base()
+      .setIssuedAt(now)
+      .setNotBefore(now + 120)
+      .setExpirationTime(now + 3600)
+      .sign(secret());
     await expect(verifyAccessToken(notYet)).rejects.toMatchObject({ code: 'unauthorized' });
-    const skewed = await base().setIssuedAt(now + 2).setExpirationTime(now + 3600).sign(secret());
+    const skewed = await base()
+      .setIssuedAt(now + 2)
+      .setExpirationTime(now + 3600)
+      .sign(secret());
     expect((await verifyAccessToken(skewed)).userId).toBe(SEED_USERS.agent.id);
   });
 });

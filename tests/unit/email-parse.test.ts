@@ -185,7 +185,26 @@ describe('parseEmail: freight-forwarding messages', () => {
     expect(r.text).not.toMatch(/document\.cookie|alert|font-family/);
     expect(r.newText).toContain('MSC ANNA V.2347E is delayed');
     const html = r.html ?? '';
-    for (const bad of ['<script', 'onload', 'onclick', 'onerror', 'javascript:', '<form', '<input', '<button', '<iframe', '<base', '<meta', '<svg', '<style', 'evil.example', 'track.example', 'position:fixed', 'alert(', 'url(']) {
+    for (const bad of [
+      '<script',
+      'onload',
+      'onclick',
+      'onerror',
+      'javascript:',
+      '<form',
+      '<input',
+      '<button',
+      '<iframe',
+      '<base',
+      '<meta',
+      '<svg',
+      '<style',
+      'evil.example',
+      'track.example',
+      'position:fixed',
+      'alert(',
+      'url(',
+    ]) {
       expect(html, bad).not.toContain(bad);
     }
     expect(html).toContain('src="cid:logo@oceanic-lines.example"');
@@ -304,7 +323,17 @@ describe('sanitizeEmailHtml', () => {
 
 describe('auto-reply detection', () => {
   const msg = (headers: string[], subject = 'Booking 4471 update') =>
-    parseEmail(eml('From: a@customer.example', 'To: ops@acmefreight.example', `Subject: ${subject}`, 'Date: Tue, 24 Nov 2026 10:00:00 +0000', ...headers, '', 'Body text.'));
+    parseEmail(
+      eml(
+        'From: a@customer.example',
+        'To: ops@acmefreight.example',
+        `Subject: ${subject}`,
+        'Date: Tue, 24 Nov 2026 10:00:00 +0000',
+        ...headers,
+        '',
+        'Body text.',
+      ),
+    );
 
   it('uses Auto-Submitted, X-Autoreply, X-Autorespond and Precedence', async () => {
     expect((await msg(['Auto-Submitted: no'])).isAutoReply).toBe(false);
@@ -338,7 +367,9 @@ describe('extractNewText', () => {
   it('cuts at -----Original Message----- and localised Outlook header blocks', () => {
     expect(extractNewText('Approved, go ahead.\n\n-----Original Message-----\nFrom: X\nSent: Y\n\nOld text')).toBe('Approved, go ahead.');
     expect(
-      extractNewText('Bitte um Bestätigung.\n\nVon: Karthik R <k@acmefreight.example>\nGesendet: Montag, 23. November 2026 15:45\nAn: Jürgen\nBetreff: Buchung\n\nalt'),
+      extractNewText(
+        'Bitte um Bestätigung.\n\nVon: Karthik R <k@acmefreight.example>\nGesendet: Montag, 23. November 2026 15:45\nAn: Jürgen\nBetreff: Buchung\n\nalt',
+      ),
     ).toBe('Bitte um Bestätigung.');
     expect(extractNewText('Noted.\n\nFrom: Karthik R <k@x.example> Sent: Monday To: Priya Subject: Booking\nold')).toBe('Noted.');
   });
@@ -356,7 +387,8 @@ describe('extractNewText', () => {
   it('handles bottom-posting, fully quoted messages and forwards without a note (never empty)', () => {
     expect(extractNewText('On Tue, 24 Nov 2026 at 10:12, Karthik <k@x.example> wrote:\n> Please confirm.\n\nConfirmed.')).toBe('Confirmed.');
     expect(extractNewText('> only quoted\n> text')).not.toBe('');
-    const fwd = '---------- Forwarded message ---------\nFrom: Carrier <n@carrier.example>\nDate: Tue, 24 Nov 2026\nSubject: Rollover\nTo: ops@acmefreight.example\n\nYour booking was rolled over.';
+    const fwd =
+      '---------- Forwarded message ---------\nFrom: Carrier <n@carrier.example>\nDate: Tue, 24 Nov 2026\nSubject: Rollover\nTo: ops@acmefreight.example\n\nYour booking was rolled over.';
     expect(extractNewText(fwd)).toContain('Your booking was rolled over.');
   });
 
@@ -420,7 +452,15 @@ describe('bounce and report classification', () => {
     expect(dsn.isBounce).toBe(false);
     expect(dsn.isAutoReply).toBe(true);
 
-    const human = await parseEmail(eml('From: Postmaster <postmaster@customer.example>', 'To: ops@acmefreight.example', 'Subject: New MX records from Monday', '', 'Please update your allow-list.'));
+    const human = await parseEmail(
+      eml(
+        'From: Postmaster <postmaster@customer.example>',
+        'To: ops@acmefreight.example',
+        'Subject: New MX records from Monday',
+        '',
+        'Please update your allow-list.',
+      ),
+    );
     expect(human.isBounce).toBe(false);
     expect(human.isAutoReply).toBe(false);
   });
@@ -436,7 +476,9 @@ describe('parseEmail: robustness and normalisation', () => {
   });
 
   it('falls back to the built-in reader when mailparser rejects a message, and says why', async () => {
-    const huge = await parseEmail(eml('From: A <a@customer.example>', 'Subject: big header', `X-Junk: ${'a'.repeat(1_200_000)}`, 'Content-Type: text/plain', '', 'Body survives here.'));
+    const huge = await parseEmail(
+      eml('From: A <a@customer.example>', 'Subject: big header', `X-Junk: ${'a'.repeat(1_200_000)}`, 'Content-Type: text/plain', '', 'Body survives here.'),
+    );
     expect(huge.parseError).toMatch(/header size/i);
     expect(huge.text).toBe('Body survives here.');
     expect(huge.subject).toBe('big header');
@@ -459,7 +501,15 @@ describe('parseEmail: robustness and normalisation', () => {
     const withId = await parseEmail(eml('Message-ID: <Abc@Example.COM>', 'From: a@b.example', '', 'x'));
     expect(withId.dedupeKey).toBe('Abc@example.com');
 
-    const lines = ['From: Karthik <karthik@acmefreight.example>', 'To: ops@acmefreight.example', 'Subject: Pre-alert', 'Date: Tue, 24 Nov 2026 10:00:00 +0000', '', 'ETD 02 Dec.', ''];
+    const lines = [
+      'From: Karthik <karthik@acmefreight.example>',
+      'To: ops@acmefreight.example',
+      'Subject: Pre-alert',
+      'Date: Tue, 24 Nov 2026 10:00:00 +0000',
+      '',
+      'ETD 02 Dec.',
+      '',
+    ];
     const crlf = await parseEmail(eml(...lines));
     const lf = await parseEmail(Buffer.from(['Received: from relay (relay.example) by mx; Tue, 24 Nov 2026 10:00:05 +0000', ...lines].join('\n')));
     expect(crlf.dedupeKey).toMatch(/^sha256:[0-9a-f]{64}$/);
@@ -469,16 +519,37 @@ describe('parseEmail: robustness and normalisation', () => {
   });
 
   it('dedupeKey without Message-ID: an archived copy (LF, mbox From line and >From escapes) keys like the IMAP copy', async () => {
-    const message = (attachment: { encoding: string; body: string }) => [
-      'From: Vikram <vikram@roadlines.example>', 'To: ops@acmefreight.example', 'Subject: Trucks', 'Date: Tue, 24 Nov 2026 08:30:00 +0000',
-      'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="b"', '',
-      '--b', 'Content-Type: text/plain; charset=utf-8', '', 'Trucks attached.', 'From the yard: 4 at gate 2.',
-      '--b', 'Content-Type: text/csv; name="t.csv"', `Content-Transfer-Encoding: ${attachment.encoding}`, '', attachment.body, '--b--', '',
-    ].join('\r\n');
+    const message = (attachment: { encoding: string; body: string }) =>
+      [
+        'From: Vikram <vikram@roadlines.example>',
+        'To: ops@acmefreight.example',
+        'Subject: Trucks',
+        'Date: Tue, 24 Nov 2026 08:30:00 +0000',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="b"',
+        '',
+        '--b',
+        'Content-Type: text/plain; charset=utf-8',
+        '',
+        'Trucks attached.',
+        'From the yard: 4 at gate 2.',
+        '--b',
+        'Content-Type: text/csv; name="t.csv"',
+        `Content-Transfer-Encoding: ${attachment.encoding}`,
+        '',
+        attachment.body,
+        '--b--',
+        '',
+      ].join('\r\n');
     const imap = message({ encoding: 'quoted-printable', body: 'truck,container\r\nMH04AB1234,MSKU1234565' });
     const key = (await parseEmail(Buffer.from(imap))).dedupeKey;
     const lf = imap.replace(/\r\n/g, '\n');
-    for (const archived of [lf, lf.replace(/\n$/, ''), `From vikram@roadlines.example Tue Nov 24 08:30:00 2026\n${lf}`, lf.replace('\nFrom the yard', '\n>From the yard')]) {
+    for (const archived of [
+      lf,
+      lf.replace(/\n$/, ''),
+      `From vikram@roadlines.example Tue Nov 24 08:30:00 2026\n${lf}`,
+      lf.replace('\nFrom the yard', '\n>From the yard'),
+    ]) {
       expect((await parseEmail(Buffer.from(archived))).dedupeKey).toBe(key);
     }
     // Base64 carries the attachment's own bytes, which no store rewrites: CRLF and LF there are different files.
@@ -544,7 +615,7 @@ describe('parseEmail: robustness and normalisation', () => {
         '',
         Buffer.from('%PDF-1.4 test').toString('base64'),
         '--b',
-        "Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        'Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
         "Content-Disposition: attachment; filename*=UTF-8''Rechnung%20M%C3%BCller%20%E2%82%AC.xlsx",
         '',
         'xlsx-bytes',

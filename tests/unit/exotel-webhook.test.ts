@@ -133,7 +133,12 @@ describe('eventsOf', () => {
       [wa, 'POST', null, { whatsapp: { messages: [{ callback_type: 'icm', from: 'x', content: { type: 'text', text: { body: 'a' } } }] } }],
       [wa, 'POST', null, { whatsapp: { messages: [{ callback_type: 'dlr' }] } }],
       [wa, 'POST', null, { whatsapp: { messages: [{ callback_type: 'icm', from: '919876543210', content: { type: 'image', image: {} } }] } }],
-      [wa, 'POST', null, { whatsapp: { messages: [{ callback_type: 'icm', from: '919876543210', content: { type: 'location', location: { latitude: 'x' } } }] } }],
+      [
+        wa,
+        'POST',
+        null,
+        { whatsapp: { messages: [{ callback_type: 'icm', from: '919876543210', content: { type: 'location', location: { latitude: 'x' } } }] } },
+      ],
       [sms, 'POST', null, { whatsapp: { messages: [] } }],
       [sms, 'GET', { CallSid: 'c' }, undefined],
       [voice, 'GET', { SmsSid: 's', From: '09876543210', Body: 'x' }, undefined],

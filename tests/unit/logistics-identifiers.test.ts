@@ -141,11 +141,7 @@ describe('air waybills in text', () => {
   });
 
   it('reads a list of AWBs after one label', () => {
-    expect(extractIdentifiers('MAWB nos: 17612345675 / 17612345686, 157-23456786').awbs).toEqual([
-      '176-12345675',
-      '176-12345686',
-      '157-23456786',
-    ]);
+    expect(extractIdentifiers('MAWB nos: 17612345675 / 17612345686, 157-23456786').awbs).toEqual(['176-12345675', '176-12345686', '157-23456786']);
   });
 });
 
@@ -318,7 +314,7 @@ describe('numbers as people type them, against outside test vectors', () => {
   // An independent ISO 6346 check digit: letters take the values of their place in an alphabet that
   // skips the multiples of 11 (written here as a string with gaps), weights are powers of two.
   const ALPHABET = '0123456789A BCDEFGHIJK LMNOPQRSTU VWXYZ';
-  const checkDigit = (body: string) => String([...body].reduce((sum, ch, i) => sum + ALPHABET.indexOf(ch) * 2 ** i, 0) % 11 % 10);
+  const checkDigit = (body: string) => String(([...body].reduce((sum, ch, i) => sum + ALPHABET.indexOf(ch) * 2 ** i, 0) % 11) % 10);
   let seed = 6346;
   const random = (n: number) => {
     seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -334,7 +330,15 @@ describe('numbers as people type them, against outside test vectors', () => {
   it('finds every generated container number in each spacing people type, case-insensitively', () => {
     const spellings = (n: string) => {
       const [o, s, c] = [n.slice(0, 4), n.slice(4, 10), n.slice(10)];
-      return [n, `${o} ${s} ${c}`, `${o} ${s.slice(0, 3)} ${s.slice(3)} ${c}`, `${o.toLowerCase()}${s.slice(0, 3)} ${s.slice(3)} ${c}`, `${o}-${s}-${c}`, `${o} ${s}(${c})`, `${o} ${s.slice(0, 2)} ${s.slice(2, 4)} ${s.slice(4)} ${c}`];
+      return [
+        n,
+        `${o} ${s} ${c}`,
+        `${o} ${s.slice(0, 3)} ${s.slice(3)} ${c}`,
+        `${o.toLowerCase()}${s.slice(0, 3)} ${s.slice(3)} ${c}`,
+        `${o}-${s}-${c}`,
+        `${o} ${s}(${c})`,
+        `${o} ${s.slice(0, 2)} ${s.slice(2, 4)} ${s.slice(4)} ${c}`,
+      ];
     };
     const missed = generated.flatMap((n) => spellings(n).filter((spelled) => extractIdentifiers(`Pls track ${spelled} asap`).containers[0] !== n));
     expect(missed).toEqual([]);

@@ -16,7 +16,10 @@ if (!hasHistory && process.env.TEST_REQUIRE_SERVERS === '1') throw new Error('th
 describe.skipIf(!hasHistory)('migration history', () => {
   it('adds every migration with a version newer than those added before it', () => {
     const log = git('log', '--reverse', '--diff-filter=A', '--format=', '--name-only', '--', 'supabase/migrations');
-    const committed = log.split('\n').map((l) => /(\d{14})_[a-z0-9_]+\.sql$/.exec(l)?.[1]).filter((v): v is string => Boolean(v));
+    const committed = log
+      .split('\n')
+      .map((l) => /(\d{14})_[a-z0-9_]+\.sql$/.exec(l)?.[1])
+      .filter((v): v is string => Boolean(v));
     const added = [...new Set([...committed, ...listMigrations().map((m) => m.version)])];
     const late: string[] = [];
     let newest = '';

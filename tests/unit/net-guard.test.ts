@@ -24,17 +24,38 @@ const { HostRefusedError, isPrivateAddress, publicFetch } = await import('../../
 describe('IPv6 forms of private IPv4 addresses', () => {
   it('refuses IPv4-translated, NAT64 (well-known and local-use), Teredo, 6to4 and ISATAP forms of private addresses', () => {
     const blocked = [
-      '::ffff:0:10.0.0.1', '::ffff:0:a00:1', '::ffff:0:127.0.0.1', '::ffff:0:7f00:1', '::ffff:0:169.254.169.254',
-      '64:ff9b::127.0.0.1', '64:ff9b::a9fe:a9fe', '64:ff9b:1::a00:1', '64:ff9b:1:fffe::7f00:1', '64:ff9b:1:a00:1::',
-      '2001::1', '2001:0:4136:e378:8000:63bf:3fff:fdd2', '2001:0:a00:1::',
-      '2002:a00:1::1', '2002:7f00:1::', '2002:a9fe:a9fe::1',
-      '2001:db8::1', '2a00:1450::5efe:10.0.0.1', '2a00:1450::200:5efe:7f00:1',
+      '::ffff:0:10.0.0.1',
+      '::ffff:0:a00:1',
+      '::ffff:0:127.0.0.1',
+      '::ffff:0:7f00:1',
+      '::ffff:0:169.254.169.254',
+      '64:ff9b::127.0.0.1',
+      '64:ff9b::a9fe:a9fe',
+      '64:ff9b:1::a00:1',
+      '64:ff9b:1:fffe::7f00:1',
+      '64:ff9b:1:a00:1::',
+      '2001::1',
+      '2001:0:4136:e378:8000:63bf:3fff:fdd2',
+      '2001:0:a00:1::',
+      '2002:a00:1::1',
+      '2002:7f00:1::',
+      '2002:a9fe:a9fe::1',
+      '2001:db8::1',
+      '2a00:1450::5efe:10.0.0.1',
+      '2a00:1450::200:5efe:7f00:1',
     ];
     for (const a of blocked) expect(isPrivateAddress(a), a).toBe(true);
   });
 
   it('still allows those forms of public addresses and ordinary public IPv6', () => {
-    for (const a of ['::ffff:0:8.8.8.8', '64:ff9b::8.8.8.8', '2002:808:808::1', '2a00:1450::5efe:8.8.8.8', '2a00:1450:4001:81c::200e', '2606:4700:4700::1111']) {
+    for (const a of [
+      '::ffff:0:8.8.8.8',
+      '64:ff9b::8.8.8.8',
+      '2002:808:808::1',
+      '2a00:1450::5efe:8.8.8.8',
+      '2a00:1450:4001:81c::200e',
+      '2606:4700:4700::1111',
+    ]) {
       expect(isPrivateAddress(a), a).toBe(false);
     }
   });

@@ -36,7 +36,15 @@ function inbound(text: string, subject = 'Shipment', options: Partial<ContextMes
 }
 
 function outbound(text: string, hoursAgo = 2): ContextMessage {
-  return { ...inbound(text), direction: 'outbound', status: 'sent', intent: null, summary: null, entities: null, occurredAt: new Date(NOW.getTime() - hoursAgo * 3_600_000) };
+  return {
+    ...inbound(text),
+    direction: 'outbound',
+    status: 'sent',
+    intent: null,
+    summary: null,
+    entities: null,
+    occurredAt: new Date(NOW.getTime() - hoursAgo * 3_600_000),
+  };
 }
 
 function shipment(overrides: Partial<ContextShipment> = {}): ContextShipment {
@@ -115,11 +123,18 @@ describe('each intent gets a reply that is useful for it', () => {
     const d = draft(sparse);
     expect(d.intent).toBe('quote_request');
     expect(d.text).toContain('We are checking rates from Nhava Sheva to Jebel Ali with our carrier partners and will share our best offer shortly.');
-    expect(d.text).toContain('could you please confirm the gross weight, the volume (CBM) or the container type and quantity, the Incoterm, the cargo readiness date and the commodity (and whether it is hazardous)?');
+    expect(d.text).toContain(
+      'could you please confirm the gross weight, the volume (CBM) or the container type and quantity, the Incoterm, the cargo readiness date and the commodity (and whether it is hazardous)?',
+    );
     expect(d.text).not.toContain('port of loading');
 
     const full = context({
-      messages: [inbound('Request your best rates for 850 kg (6 pallets, 120x80x150 cm) pharma Ahmedabad to Amsterdam by air, CIP, cargo ready 2 Dec.', 'Air freight quote')],
+      messages: [
+        inbound(
+          'Request your best rates for 850 kg (6 pallets, 120x80x150 cm) pharma Ahmedabad to Amsterdam by air, CIP, cargo ready 2 Dec.',
+          'Air freight quote',
+        ),
+      ],
     });
     const f = draft(full);
     expect(f.text).toContain('from Ahmedabad to Amsterdam with our airline partners');
@@ -127,7 +142,12 @@ describe('each intent gets a reply that is useful for it', () => {
   });
 
   it('quote request we answered already: chases the decision', () => {
-    const c = context({ messages: [inbound('Please share rates for 2x40HC Mundra to Hamburg, FOB, 18 tons, garments.', 'Rates'), outbound('Please find our offer: USD 1,450 per box.', 30)] });
+    const c = context({
+      messages: [
+        inbound('Please share rates for 2x40HC Mundra to Hamburg, FOB, 18 tons, garments.', 'Rates'),
+        outbound('Please find our offer: USD 1,450 per box.', 30),
+      ],
+    });
     expect(draft(c).text).toContain('Following up on our offer of 25 Nov 2026: please let us know if we may go ahead with the booking');
   });
 
@@ -140,20 +160,36 @@ describe('each intent gets a reply that is useful for it', () => {
     expect(d.text).toContain('SI, VGM and gate-in cut-offs');
 
     const placed = context({ messages: fresh.messages, shipments: [shipment({ status: 'booked', etd: new Date(NOW.getTime() + 3 * day), milestones: [] })] });
-    expect(draft(placed).text).toContain('We are pleased to confirm the booking BKG 2611458 for SHL/EXP/2026/0412 on MAERSK KENSINGTON 447W, ETD Nhava Sheva 29 Nov 2026.');
+    expect(draft(placed).text).toContain(
+      'We are pleased to confirm the booking BKG 2611458 for SHL/EXP/2026/0412 on MAERSK KENSINGTON 447W, ETD Nhava Sheva 29 Nov 2026.',
+    );
   });
 
   it('shipment status: states the status from the shipment, its milestones and ETA', () => {
-    const c = context({ messages: [inbound('Dear Team, kindly advise the current status and ETA of container MSKU1234565.', 'Status')], shipments: [shipment()] });
+    const c = context({
+      messages: [inbound('Dear Team, kindly advise the current status and ETA of container MSKU1234565.', 'Status')],
+      shipments: [shipment()],
+    });
     const d = draft(c);
     expect(d.intent).toBe('shipment_status');
-    expect(d.text).toContain('SHL/EXP/2026/0412 (MSKU1234565, TGHU8765436) is in transit on MAERSK KENSINGTON 447W: it departed Nhava Sheva on 20 Nov 2026 and is expected at Hamburg on 14 Dec 2026.');
+    expect(d.text).toContain(
+      'SHL/EXP/2026/0412 (MSKU1234565, TGHU8765436) is in transit on MAERSK KENSINGTON 447W: it departed Nhava Sheva on 20 Nov 2026 and is expected at Hamburg on 14 Dec 2026.',
+    );
     expect(d.text).toContain('We will keep you posted on any change.');
 
     const overdue = context({ messages: c.messages, shipments: [shipment({ eta: new Date(NOW.getTime() - day), milestones: [] })] });
     expect(draft(overdue).text).toContain('it was due at Hamburg on 25 Nov 2026 and we are checking the revised ETA with the carrier');
 
-    const customs = context({ messages: c.messages, shipments: [shipment({ status: 'customs', ata: new Date(NOW.getTime() - day), milestones: [{ code: 'discharged', label: null, location: 'INNSA', plannedAt: null, actualAt: new Date(NOW.getTime() - day / 2) }] })] });
+    const customs = context({
+      messages: c.messages,
+      shipments: [
+        shipment({
+          status: 'customs',
+          ata: new Date(NOW.getTime() - day),
+          milestones: [{ code: 'discharged', label: null, location: 'INNSA', plannedAt: null, actualAt: new Date(NOW.getTime() - day / 2) }],
+        }),
+      ],
+    });
     const t = draft(customs).text;
     expect(t).toContain('arrived at Hamburg on 25 Nov 2026 and is under customs clearance.');
     expect(t).toContain('Latest update: discharged at Nhava Sheva on 25 Nov 2026.');
@@ -166,7 +202,19 @@ describe('each intent gets a reply that is useful for it', () => {
     const c = context({
       messages: [inbound('Containers are stuffed. Please share the draft B/L and the VGM copy at the earliest.', 'Docs')],
       shipments: [shipment()],
-      openActions: [{ id: 'a1', threadId: THREAD_ID, title: 'Send draft B/L to Tata Textiles', type: 'send_document', status: 'open', priority: 'high', dueAt: new Date(NOW.getTime() + 4 * 3_600_000), shipmentId: null, assigneeName: 'Vikram Singh' }],
+      openActions: [
+        {
+          id: 'a1',
+          threadId: THREAD_ID,
+          title: 'Send draft B/L to Tata Textiles',
+          type: 'send_document',
+          status: 'open',
+          priority: 'high',
+          dueAt: new Date(NOW.getTime() + 4 * 3_600_000),
+          shipmentId: null,
+          assigneeName: 'Vikram Singh',
+        },
+      ],
     });
     const d = draft(c);
     expect(d.intent).toBe('document_request');
@@ -182,29 +230,51 @@ describe('each intent gets a reply that is useful for it', () => {
   });
 
   it('invoice and payment: acknowledges a payment, or promises the invoice', () => {
-    const paid = context({ thread: { subject: 'Invoice SHL/INV/2026/1187 payment reminder' }, messages: [inbound('Noted, payment will be released on Monday.', 'Re: Invoice SHL/INV/2026/1187 payment reminder')] });
+    const paid = context({
+      thread: { subject: 'Invoice SHL/INV/2026/1187 payment reminder' },
+      messages: [inbound('Noted, payment will be released on Monday.', 'Re: Invoice SHL/INV/2026/1187 payment reminder')],
+    });
     const d = draft(paid);
     expect(d.intent).toBe('invoice_payment');
     expect(d.text).toContain('Thank you for the update on the payment of invoice SHL/INV/2026/1187; we will confirm as soon as it reaches our account.');
-    const ask = context({ messages: [inbound('Dear Sir, please send the invoice for the freight charges of our last shipment so that we can process the payment.', 'Freight invoice')] });
+    const ask = context({
+      messages: [
+        inbound('Dear Sir, please send the invoice for the freight charges of our last shipment so that we can process the payment.', 'Freight invoice'),
+      ],
+    });
     expect(draft(ask).text).toMatch(/We will share the invoice|Our accounts team is checking/);
   });
 
   it('complaint: apologises for what went wrong, takes ownership, promises an update, explains the claim', () => {
     const c = context({
       contact: { id: 'k3', name: 'Jonas Becker', email: 'j.becker@hamburghome.example', phone: null, designation: null },
-      messages: [inbound('This is the second delay this quarter and 14 cartons arrived damaged. We are very disappointed. Please explain and advise on the claim process.', 'Complaint')],
+      messages: [
+        inbound(
+          'This is the second delay this quarter and 14 cartons arrived damaged. We are very disappointed. Please explain and advise on the claim process.',
+          'Complaint',
+        ),
+      ],
       shipments: [shipment()],
     });
     const d = draft(c);
     expect(d.intent).toBe('complaint');
-    expect(d.text).toMatch(/^Dear Jonas,\n\nWe sincerely apologise for the delay and the damaged cartons\. I have taken this up personally with our operations team and the carrier/);
+    expect(d.text).toMatch(
+      /^Dear Jonas,\n\nWe sincerely apologise for the delay and the damaged cartons\. I have taken this up personally with our operations team and the carrier/,
+    );
     expect(d.text).toContain('within 24 hours');
     expect(d.text).toContain('the delivery receipt with your remarks');
   });
 
   it('customs: notes the query and arranges the documents customs wants', () => {
-    const c = context({ thread: { urgency: 'high' }, messages: [inbound('Sir, customs has raised a query on the BE for container HLXU3002457. Need the technical write-up from consignee today, else demurrage starts tomorrow.', 'BE query')] });
+    const c = context({
+      thread: { urgency: 'high' },
+      messages: [
+        inbound(
+          'Sir, customs has raised a query on the BE for container HLXU3002457. Need the technical write-up from consignee today, else demurrage starts tomorrow.',
+          'BE query',
+        ),
+      ],
+    });
     const d = draft(c);
     expect(d.intent).toBe('customs');
     expect(d.text).toContain('We have noted the customs query for HLXU3002457. We are arranging the technical write-up and will send it to you today.');
@@ -212,7 +282,12 @@ describe('each intent gets a reply that is useful for it', () => {
 
   it('schedule change: a carrier notice is noted; a customer hears the status and the options', () => {
     const notice = inbound('Please note MAERSK KENSINGTON 447W ETD Nhava Sheva is revised by 48 hours due to berth congestion.', 'Vessel schedule change');
-    const carrier = context({ customer: { id: 'c4', name: 'Maersk Line India', kind: 'carrier', tier: 'standard', city: null, country: 'IN' }, contact: { id: 'k5', name: 'Maersk Mumbai Export Desk', email: null, phone: null, designation: null }, messages: [notice], shipments: [shipment()] });
+    const carrier = context({
+      customer: { id: 'c4', name: 'Maersk Line India', kind: 'carrier', tier: 'standard', city: null, country: 'IN' },
+      contact: { id: 'k5', name: 'Maersk Mumbai Export Desk', email: null, phone: null, designation: null },
+      messages: [notice],
+      shipments: [shipment()],
+    });
     const d = draft(carrier);
     expect(d.intent).toBe('schedule_change');
     expect(d.text).toMatch(/^Dear Team,/);
@@ -222,7 +297,11 @@ describe('each intent gets a reply that is useful for it', () => {
   });
 
   it('general: notes the message without promising anything specific', () => {
-    const d = draft(context({ messages: [inbound('Dear Customers,\nOur office will remain closed on 15 August on account of Independence Day.\nRegards', 'Holiday notice')] }));
+    const d = draft(
+      context({
+        messages: [inbound('Dear Customers,\nOur office will remain closed on 15 August on account of Independence Day.\nRegards', 'Holiday notice')],
+      }),
+    );
     expect(d.intent).toBe('general');
     expect(d.text).toContain('We have noted this');
     expect(d.hasPlaceholders).toBe(false);
@@ -235,7 +314,10 @@ describe('each intent gets a reply that is useful for it', () => {
 });
 
 describe('the instruction', () => {
-  const c = context({ messages: [inbound('Please confirm the booking for 2x40HC ex Nhava Sheva to Hamburg, cargo ready 14th.', 'Booking')], shipments: [shipment({ status: 'booked', milestones: [] })] });
+  const c = context({
+    messages: [inbound('Please confirm the booking for 2x40HC ex Nhava Sheva to Hamburg, cargo ready 14th.', 'Booking')],
+    shipments: [shipment({ status: 'booked', milestones: [] })],
+  });
 
   it('turns "confirm the booking, ask for the SI" into those sentences, and the intent adds nothing twice', () => {
     const d = draft(c, { instruction: 'confirm the booking, ask for the SI' });
@@ -256,7 +338,9 @@ describe('the instruction', () => {
     const lines = (i: string) => instructionLines(i, c).map((l) => l.text);
     expect(lines('ask for the commercial invoice and packing list')).toEqual(['Could you please send us the commercial invoice and packing list?']);
     expect(lines('promise the draft B/L by Friday')).toEqual(['We will send the draft B/L by Friday.']);
-    expect(lines('decline politely, we have no space this week')).toEqual(['Unfortunately, there is no space available this week; we can offer the next available sailing instead [sailing, ETD].']);
+    expect(lines('decline politely, we have no space this week')).toEqual([
+      'Unfortunately, there is no space available this week; we can offer the next available sailing instead [sailing, ETD].',
+    ]);
     expect(lines('reply')).toEqual([]);
     expect(lines('Draft a response to the customer')).toEqual([]);
   });
@@ -288,8 +372,12 @@ describe('greeting, tone, signature and language', () => {
 
   it('signs with the member’s name under the organization’s signature', () => {
     expect(signOff(c, 'formal')).toBe('Regards,\nVikram Singh\nSeahawk Logistics Pvt Ltd\nUnit 402, Nerul Node, Navi Mumbai 400706');
-    expect(signOff(context({ org: { name: 'Seahawk', signature: 'Seahawk Logistics\n+91 22 4000 1111', timezone: 'Asia/Kolkata' } }), 'formal')).toBe('Best regards,\nVikram Singh\nSeahawk Logistics\n+91 22 4000 1111');
-    expect(signOff(context({ org: { name: 'Seahawk Logistics', signature: null, timezone: 'UTC' } }), 'brief')).toBe('Regards,\nVikram Singh\nSeahawk Logistics');
+    expect(signOff(context({ org: { name: 'Seahawk', signature: 'Seahawk Logistics\n+91 22 4000 1111', timezone: 'Asia/Kolkata' } }), 'formal')).toBe(
+      'Best regards,\nVikram Singh\nSeahawk Logistics\n+91 22 4000 1111',
+    );
+    expect(signOff(context({ org: { name: 'Seahawk Logistics', signature: null, timezone: 'UTC' } }), 'brief')).toBe(
+      'Regards,\nVikram Singh\nSeahawk Logistics',
+    );
     expect(signOff(context({ thread: { channel: 'whatsapp' } }), 'formal')).toBe('Best regards,\nVikram Singh, Seahawk Logistics Pvt Ltd');
     expect(draft(c).text.endsWith(signOff(c, 'formal'))).toBe(true);
   });

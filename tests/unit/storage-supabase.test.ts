@@ -130,7 +130,10 @@ describe('Supabase Storage adapter', () => {
     expect(tooLarge).toMatchObject({ kind: 'too_large', code: 'payload_too_large' });
 
     fake.failNext(409, { statusCode: '409', error: 'Duplicate', message: 'The resource already exists' });
-    expect(await rejection(adapter.putObject('org/x/dup.bin', Buffer.alloc(1), 'application/octet-stream'))).toMatchObject({ kind: 'conflict', code: 'conflict' });
+    expect(await rejection(adapter.putObject('org/x/dup.bin', Buffer.alloc(1), 'application/octet-stream'))).toMatchObject({
+      kind: 'conflict',
+      code: 'conflict',
+    });
 
     fake.failNext(500, { statusCode: '500', error: 'internal', message: 'database unavailable' });
     const down = await rejection(adapter.statObject('org/x/a.pdf'));

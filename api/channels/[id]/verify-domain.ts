@@ -5,6 +5,4 @@ import { route } from '../../../lib/http/route.js';
 export { OPTIONS } from '../../../lib/http/cors.js';
 
 // POST /api/channels/{id}/verify-domain – ask the email provider whether the sending domain is verified, and store it
-export const POST = route({ action: 'channels.manage', params: idParams, idempotent: false }, ({ ctx, params }) =>
-  refreshSendingDomainStatus(ctx, params.id),
-);
+export const POST = route({ action: 'channels.manage', params: idParams, idempotent: false }, ({ ctx, params }) => refreshSendingDomainStatus(ctx, params.id));

@@ -8,8 +8,9 @@ import { isSync } from '../../../lib/sync.js';
 export { OPTIONS } from '../../../lib/http/cors.js';
 
 // GET /api/threads/{id}/notes – the thread's internal notes, oldest first; with updatedSince, what changed since
-export const GET = route({ action: 'threads.read', params: idParams, query: noteListOrSyncQuery, responses: { 200: notePageWire } }, ({ ctx, params, query }) =>
-  isSync(query) ? syncNotes(ctx, params.id, query) : listNotes(ctx, params.id, query),
+export const GET = route(
+  { action: 'threads.read', params: idParams, query: noteListOrSyncQuery, responses: { 200: notePageWire } },
+  ({ ctx, params, query }) => (isSync(query) ? syncNotes(ctx, params.id, query) : listNotes(ctx, params.id, query)),
 );
 
 // POST /api/threads/{id}/notes – write a note; @mentioned members are notified

@@ -4,13 +4,47 @@
 import { INCOTERMS, type Incoterm } from './schema.js';
 
 const MONTHS: Record<string, number> = {
-  jan: 1, january: 1, feb: 2, february: 2, mar: 3, march: 3, apr: 4, april: 4, may: 5, jun: 6, june: 6,
-  jul: 7, july: 7, aug: 8, august: 8, sep: 9, sept: 9, september: 9, oct: 10, october: 10, nov: 11, november: 11,
-  dec: 12, december: 12,
+  jan: 1,
+  january: 1,
+  feb: 2,
+  february: 2,
+  mar: 3,
+  march: 3,
+  apr: 4,
+  april: 4,
+  may: 5,
+  jun: 6,
+  june: 6,
+  jul: 7,
+  july: 7,
+  aug: 8,
+  august: 8,
+  sep: 9,
+  sept: 9,
+  september: 9,
+  oct: 10,
+  october: 10,
+  nov: 11,
+  november: 11,
+  dec: 12,
+  december: 12,
   // German and Dutch months a European agent writes.
-  januar: 1, februar: 2, märz: 3, maerz: 3, mai: 5, juni: 6, juli: 7, oktober: 10, dezember: 12, mei: 5, okt: 10, dez: 12,
+  januar: 1,
+  februar: 2,
+  märz: 3,
+  maerz: 3,
+  mai: 5,
+  juni: 6,
+  juli: 7,
+  oktober: 10,
+  dezember: 12,
+  mei: 5,
+  okt: 10,
+  dez: 12,
 };
-const MONTH_NAMES = Object.keys(MONTHS).sort((a, b) => b.length - a.length).join('|');
+const MONTH_NAMES = Object.keys(MONTHS)
+  .sort((a, b) => b.length - a.length)
+  .join('|');
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -118,7 +152,8 @@ export function findDates(text: string, reference: Date = new Date()): string[] 
 const INCOTERM_ALTERNATION = INCOTERMS.join('|');
 const INCOTERM_RE = new RegExp(`(?<![A-Za-z0-9/-])(${INCOTERM_ALTERNATION})(?![A-Za-z0-9/-])`, 'g');
 // Words that make a capitalised three-letter token a trade term.
-const TERMS_BEFORE = /\b(?:inco-?terms?|terms?(?:\s+of\s+(?:delivery|sale|shipment))?|basis|delivery|price|prices|rate|rates|value|quote|quotation|offer|contract|on|under|sold|buy|bought|shipment|shipping)\s*[:(-]?\s*(?:(?:EXW|FCA|FAS|FOB|CFR|CIF|CPT|CIP|DAP|DPU|DDP)\s*(?:[/,]|or|and)\s*)*$/i;
+const TERMS_BEFORE =
+  /\b(?:inco-?terms?|terms?(?:\s+of\s+(?:delivery|sale|shipment))?|basis|delivery|price|prices|rate|rates|value|quote|quotation|offer|contract|on|under|sold|buy|bought|shipment|shipping)\s*[:(-]?\s*(?:(?:EXW|FCA|FAS|FOB|CFR|CIF|CPT|CIP|DAP|DPU|DDP)\s*(?:[/,]|or|and)\s*)*$/i;
 const TERMS_AFTER = /^\s*(?:[)]?\s*)?(?:terms?|basis|incoterms?|price|prices|value|rates?|contract|shipment|incl\.?|including|\d{4}\b|20[12]\d)/i;
 // What may follow an Incoterm as its named place: a capitalised place, a port code, "door", "ICD", "port".
 const NAMED_PLACE_AFTER = /^\s+(?:\p{Lu}[\p{L}'-]+|[A-Z]{5}\b|door\b|ICD\b|port\b|CFS\b|airport\b|warehouse\b|factory\b|destination\b|origin\b)/u;

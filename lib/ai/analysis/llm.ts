@@ -4,17 +4,7 @@
 // text, and the offline result supplies everything else. Any failure throws: the caller falls back.
 import { generateText, Output, type LanguageModel } from 'ai';
 import * as z from 'zod';
-import {
-  analysisResult,
-  INCOTERMS,
-  INTENTS,
-  SENTIMENTS,
-  SUMMARY_MAX,
-  URGENCIES,
-  type AnalysisInput,
-  type AnalysisResult,
-  type Incoterm,
-} from './schema.js';
+import { analysisResult, INCOTERMS, INTENTS, SENTIMENTS, SUMMARY_MAX, URGENCIES, type AnalysisInput, type AnalysisResult, type Incoterm } from './schema.js';
 import { prepare } from './text.js';
 
 /** What the model answers. Loose on lengths and formats (checked and normalised afterwards), strict on labels. */

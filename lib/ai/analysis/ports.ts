@@ -141,14 +141,18 @@ for (const p of PORTS) {
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '[\\s-]+');
 // Longest first so "New Delhi" wins over "Delhi" and "Tughlakabad ICD" over "Tughlakabad".
 const NAME_RE = new RegExp(
-  `(?<![\\p{L}\\p{N}])(${[...byName.keys()].sort((a, b) => b.length - a.length).map(escape).join('|')})(?![\\p{L}\\p{N}])`,
+  `(?<![\\p{L}\\p{N}])(${[...byName.keys()]
+    .sort((a, b) => b.length - a.length)
+    .map(escape)
+    .join('|')})(?![\\p{L}\\p{N}])`,
   'giu',
 );
 const LOCODE_RE = /(?<![A-Za-z0-9])([A-Z]{2})([A-Z2-9]{3})(?![A-Za-z0-9])/g;
 const SHORT_RE = /(?<![A-Za-z0-9])([A-Z]{3})(?![A-Za-z0-9])/g;
 // A routing context for a three-letter code: next to another place ("BOM-DXB-ORD", "SHA - NSA"), in
 // brackets after a name ("Bengaluru (BLR)"), or after a routing word ("arriving AMS", "ex NSA").
-const ROUTE_BEFORE = /(?:\b(?:ex|from|to|via|at|arriving|arrival|departing|departure|origin|destination|dest|POL|POD|POR|FPD|ETA|ETD|into|in)\s*[:.]?\s*|[(]\s*|[-/>–]\s*|\bto\s+)$/i;
+const ROUTE_BEFORE =
+  /(?:\b(?:ex|from|to|via|at|arriving|arrival|departing|departure|origin|destination|dest|POL|POD|POR|FPD|ETA|ETD|into|in)\s*[:.]?\s*|[(]\s*|[-/>–]\s*|\bto\s+)$/i;
 const ROUTE_AFTER = /^(?:\s*[)]|\s*[-/>–]\s*[A-Z]{3}\b|\s*[-/>–]\s*\p{Lu}|\s+to\s+|\s+via\s+)/u;
 
 export interface PortHit {

@@ -5,6 +5,4 @@ import { respondToInvitation } from '../../../../lib/org/invitations.js';
 export { OPTIONS } from '../../../../lib/http/cors.js';
 
 // POST /api/me/invitations/{id}/accept – join the organization with the invited role
-export const POST = userRoute({ params: idParams }, ({ principal, sql, params, requestId }) =>
-  respondToInvitation(sql, principal, params.id, true, requestId),
-);
+export const POST = userRoute({ params: idParams }, ({ principal, sql, params, requestId }) => respondToInvitation(sql, principal, params.id, true, requestId));
