@@ -44,11 +44,24 @@ export function invalid(path: string, message: string): AppError {
   return new AppError('validation_failed', `${path}: ${message}`, { issues: [{ path, message }] });
 }
 
-/** Turns a zod error into a 422 whose message and details name every field. */
-export function fromZod(error: z.ZodError, where: 'body' | 'query' | 'path' | 'header' | 'payload'): AppError {
+/** Whether the input has no value at this path (a field left out, rather than one of the wrong kind). */
+function absent(input: unknown, path: readonly PropertyKey[]): boolean {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return false;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value === undefined;
+}
+
+/**
+ * Turns a zod error into a 422 whose message and details name every field. Given the input, a field
+ * that is missing says so (`is required`), whatever message its schema gives a wrong value.
+ */
+export function fromZod(error: z.ZodError, where: 'body' | 'query' | 'path' | 'header' | 'payload', input?: unknown): AppError {
   const issues: FieldIssue[] = error.issues.map((i) => ({
     path: [where, ...i.path.map(String)].join('.'),
-    message: i.message,
+    message: input !== undefined && i.code === 'invalid_type' && i.path.length > 0 && absent(input, i.path) ? 'is required' : i.message,
   }));
   const message = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
   return new AppError('validation_failed', message, { issues });

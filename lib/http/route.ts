@@ -99,7 +99,7 @@ export function parseJson(raw: string, contentType: string | null, schema: Schem
   const nul = nulPath(json, 'body');
   if (nul) throw invalid(nul, 'must not contain a NUL character (\\u0000)');
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw fromZod(parsed.error, 'body');
+  if (!parsed.success) throw fromZod(parsed.error, 'body', json);
   return parsed.data;
 }
 
@@ -247,7 +247,7 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
         const check = (schema: Schema | undefined, where: 'path' | 'query') => {
           if (!schema) return undefined;
           const parsed = schema.safeParse(search);
-          if (!parsed.success) throw fromZod(parsed.error, where);
+          if (!parsed.success) throw fromZod(parsed.error, where, search);
           return parsed.data;
         };
         return {

@@ -35,8 +35,9 @@ export function userRoute<P extends z.ZodType | undefined = undefined, B extends
       userId = principal.userId;
       let params: unknown;
       if (options.params) {
-        const parsed = options.params.safeParse(searchObject(url));
-        if (!parsed.success) throw fromZod(parsed.error, 'path');
+        const search = searchObject(url);
+        const parsed = options.params.safeParse(search);
+        if (!parsed.success) throw fromZod(parsed.error, 'path', search);
         params = parsed.data;
       }
       const body = options.body ? (await parseJsonBody(request, options.body)).value : undefined;

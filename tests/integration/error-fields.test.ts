@@ -34,3 +34,21 @@ describe('database refusals', () => {
     expect(paths(again.body)).toEqual(['body.email']);
   });
 });
+
+describe('input refusals', () => {
+  it('say a field left out is required, and what is wrong with one given', async () => {
+    const org = await newOrganization(db.sql);
+    const thread = await org.json('POST', '/api/threads', { body: { subject: 'Booking 2x40HC' } });
+    const other = await org.json('POST', '/api/threads', { body: { subject: 'Booking 1x20GP' } });
+    const missing = await org.json('POST', `/api/threads/${thread.body.id}/merge`, { body: {} });
+    expect(missing.status).toBe(422);
+    expect(missing.body.error.details.issues).toEqual([{ path: 'body.into', message: 'is required' }]);
+    const wrong = await org.json('POST', `/api/threads/${thread.body.id}/merge`, { body: { into: 42 } });
+    expect(wrong.body.error.details.issues).toEqual([{ path: 'body.into', message: expect.not.stringMatching(/required/) }]);
+    const note = await org.json('POST', `/api/threads/${other.body.id}/notes`, { body: { body: 'x', mentions: [{}] } });
+    expect(note.status).toBe(422);
+    expect(paths(note.body).every((p: string) => p.startsWith('body.mentions'))).toBe(true);
+    const noBody = await org.json('POST', `/api/threads/${other.body.id}/notes`, { body: {} });
+    expect(noBody.body.error).toMatchObject({ message: 'body.body: is required' });
+  });
+});
