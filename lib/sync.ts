@@ -212,3 +212,14 @@ export function syncPage<T extends Keyed>(
     syncCursor: more ? null : encode({ mode: 'xid', from: p.next, next: null, after: null, scope: p.scope, issued: p.issued }),
   };
 }
+
+/** The list's tombstones after the position, in key order (at most limit + 1): rows deleted or moved away. */
+export function tombstonesSince(ctx: Ctx, p: SyncPosition, entity: 'thread' | 'message' | 'note' | 'action', limit: number) {
+  const sql = ctx.sql;
+  const d = syncKey(sql, p, { time: 'd.deleted_at', xid: 'd.change_xid', id: 'd.id' });
+  return sql<{ id: string; deletedAt: Date; syncKey: string }[]>`
+    select d.id, d.deleted_at, ${d.select} from app.sync_tombstones d
+    where d.org_id = ${ctx.orgId} and d.entity = ${entity} and d.scope_id = ${p.scope} and ${d.where}
+    order by ${d.order}
+    limit ${sql.unsafe(String(limit + 1))}`;
+}

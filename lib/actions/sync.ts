@@ -2,7 +2,7 @@
 // changed actions, and deleted ones.
 import type * as z from 'zod';
 import type { Ctx } from '../context.js';
-import { refuseFilters, syncKey, syncPage, syncPosition, syncQuery } from '../sync.js';
+import { refuseFilters, syncKey, syncPage, syncPosition, syncQuery, tombstonesSince } from '../sync.js';
 import { actionListQuery, actionSelect, type Action } from './service.js';
 
 export const actionListOrSyncQuery = actionListQuery.extend(syncQuery);
@@ -22,12 +22,7 @@ export async function syncActions(ctx: Ctx, q: z.infer<typeof actionListOrSyncQu
     where a.org_id = ${ctx.orgId} and ${a.where}
     order by ${a.order}
     limit ${take}`;
-  const d = syncKey(sql, p, { time: 'd.deleted_at', xid: 'd.change_xid', id: 'd.id' });
-  const deleted = await sql<{ id: string; deletedAt: Date; syncKey: string }[]>`
-    select d.id, d.deleted_at, ${d.select} from app.sync_tombstones d
-    where d.org_id = ${ctx.orgId} and d.entity = 'action' and d.scope_id = ${ctx.orgId} and ${d.where}
-    order by ${d.order}
-    limit ${take}`;
+  const deleted = await tombstonesSince(ctx, p, 'action', q.limit);
   const changed = rows.map(({ sortDue: _d, sortCreated: _c, ...action }) => action);
   return syncPage(p, q.limit, { changed, deleted });
 }

@@ -4,7 +4,7 @@
 import type * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { notFound } from '../errors.js';
-import { syncKey, syncPage, syncPosition, syncQuery } from '../sync.js';
+import { syncKey, syncPage, syncPosition, syncQuery, tombstonesSince } from '../sync.js';
 import { columns, messageListQuery, type Message } from './service.js';
 
 export const messageListOrSyncQuery = messageListQuery.extend(syncQuery);
@@ -21,11 +21,6 @@ export async function syncMessages(ctx: Ctx, threadId: string, q: z.infer<typeof
     where m.org_id = ${ctx.orgId} and m.thread_id = ${threadId} and ${m.where}
     order by ${m.order}
     limit ${take}`;
-  const d = syncKey(sql, p, { time: 'd.deleted_at', xid: 'd.change_xid', id: 'd.id' });
-  const deleted = await sql<{ id: string; deletedAt: Date; syncKey: string }[]>`
-    select d.id, d.deleted_at, ${d.select} from app.sync_tombstones d
-    where d.org_id = ${ctx.orgId} and d.entity = 'message' and d.scope_id = ${threadId} and ${d.where}
-    order by ${d.order}
-    limit ${take}`;
+  const deleted = await tombstonesSince(ctx, p, 'message', q.limit);
   return syncPage(p, q.limit, { changed, deleted });
 }

@@ -3,7 +3,7 @@
 import type * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { notFound } from '../errors.js';
-import { syncKey, syncPage, syncPosition, syncQuery } from '../sync.js';
+import { syncKey, syncPage, syncPosition, syncQuery, tombstonesSince } from '../sync.js';
 import { noteListQuery, noteSelect, type Note } from './service.js';
 
 export const noteListOrSyncQuery = noteListQuery.extend(syncQuery);
@@ -22,12 +22,7 @@ export async function syncNotes(ctx: Ctx, threadId: string, q: z.infer<typeof no
     where n.org_id = ${ctx.orgId} and n.thread_id = ${threadId} and ${n.where}
     order by ${n.order}
     limit ${take}`;
-  const d = syncKey(sql, p, { time: 'd.deleted_at', xid: 'd.change_xid', id: 'd.id' });
-  const tombstones = await sql<{ id: string; deletedAt: Date; syncKey: string }[]>`
-    select d.id, d.deleted_at, ${d.select} from app.sync_tombstones d
-    where d.org_id = ${ctx.orgId} and d.entity = 'note' and d.scope_id = ${threadId} and ${d.where}
-    order by ${d.order}
-    limit ${take}`;
+  const tombstones = await tombstonesSince(ctx, p, 'note', q.limit);
   const changed = rows.filter((r) => r.deletedAt === null).map(({ sortAt: _s, deletedAt: _d, ...note }) => note);
   const softDeleted = rows.filter((r) => r.deletedAt !== null).map((r) => ({ id: r.id, deletedAt: r.deletedAt!, syncKey: r.syncKey }));
   return syncPage(p, q.limit, { changed, deleted: [...softDeleted, ...tombstones] });

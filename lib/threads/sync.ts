@@ -3,7 +3,7 @@
 // marked unread elsewhere), and threads deleted.
 import type * as z from 'zod';
 import type { Ctx } from '../context.js';
-import { refuseFilters, syncKey, syncPage, syncPosition, syncQuery } from '../sync.js';
+import { refuseFilters, syncKey, syncPage, syncPosition, syncQuery, tombstonesSince } from '../sync.js';
 import { threadListQuery, threadSelect, type Thread } from './service.js';
 
 export const threadListOrSyncQuery = threadListQuery.extend(syncQuery);
@@ -39,11 +39,6 @@ export async function syncThreads(ctx: Ctx, q: z.infer<typeof threadListOrSyncQu
       ) x on x.id = t.id
       where t.org_id = ${ctx.orgId}`;
   }
-  const d = syncKey(sql, p, { time: 'd.deleted_at', xid: 'd.change_xid', id: 'd.id' });
-  const deleted = await sql<{ id: string; deletedAt: Date; syncKey: string }[]>`
-    select d.id, d.deleted_at, ${d.select} from app.sync_tombstones d
-    where d.org_id = ${ctx.orgId} and d.entity = 'thread' and d.scope_id = ${ctx.orgId} and ${d.where}
-    order by ${d.order}
-    limit ${take}`;
+  const deleted = await tombstonesSince(ctx, p, 'thread', q.limit);
   return syncPage(p, q.limit, { changed: [...changed, ...readState], deleted });
 }
