@@ -2,6 +2,7 @@
 // SSE (format, saved draft, abort, error midway, template fallback), the prompt's context and its
 // tenancy, the per-user draft budget, the OpenAI adapter against a local OpenAI-compatible server, and
 // summaries and suggestions with the model and offline.
+import { randomUUID } from 'node:crypto';
 import { simulateReadableStream } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -159,9 +160,9 @@ describe('POST /api/ai/compose with a model', () => {
   it('streams the draft as a UI message stream over SSE and saves it as the caller’s draft when it finishes', async () => {
     const model = streamingModel(textChunks(REPLY));
     use(model);
-    const before = (await draftsOn(T1)).length;
     const since = await broadcastsSince(db.sql);
-    const res = await composeSse({ threadId: T1, instruction: 'confirm the booking, ask for the SI' });
+    const instruction = `confirm the booking, ask for the SI (${randomUUID().slice(0, 8)})`;
+    const res = await composeSse({ threadId: T1, instruction });
 
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/event-stream');
@@ -178,22 +179,23 @@ describe('POST /api/ai/compose with a model', () => {
 
     const draftEvent = res.events.find((e) => e.type === 'data-draft')!;
     expect(draftEvent.data).toEqual({ messageId: expect.any(String), threadId: T1 });
-    const drafts = await draftsOn(T1);
-    expect(drafts).toHaveLength(before + 1);
-    const draft = drafts.find((d) => d.id === draftEvent.data.messageId)!;
+    // Other files draft on the seeded thread concurrently: this test looks at the drafts of its own instruction.
+    const drafts = (await draftsOn(T1)).filter((d) => d.metadata?.ai?.instruction === instruction);
+    expect(drafts.map((d) => d.id)).toEqual([draftEvent.data.messageId]);
+    const draft = drafts[0]!;
     expect(draft).toMatchObject({ status: 'draft', direction: 'outbound', authorId: SEED_USERS.agent.id, bodyText: REPLY.join('').trim() });
     expect(draft.toRecipients).toEqual([{ address: 'karthik@tatatextiles.example' }]);
     expect(draft.metadata.ai).toMatchObject({
       source: 'model',
       model: 'mock-drafter',
-      instruction: 'confirm the booking, ask for the SI',
+      instruction,
       tone: 'formal',
       language: 'en',
     });
 
     // The team sees it appear, and the author can open (and later send) it like any draft.
     const events = await since();
-    const created = events.filter((e) => e.event === 'message.created');
+    const created = events.filter((e) => e.event === 'message.created' && e.payload.data.id === draft.id);
     expect(created.map((e) => e.topic)).toEqual([`org:${SEED_ORG_ID}:thread:${T1}`]);
     expect(created[0]!.payload).toMatchObject({ actorId: SEED_USERS.agent.id, data: { id: draft.id, status: 'draft', threadId: T1 } });
     const opened = await json('GET', `/api/messages/${draft.id}`, { as: 'agent' });
@@ -263,9 +265,10 @@ describe('POST /api/ai/compose with a model', () => {
     const many = Array.from({ length: 40 }, (_, i) => `word${i} `);
     const model = streamingModel(textChunks(many), 25);
     use(model);
-    const before = (await draftsOn(T1)).length;
+    // Other files draft on the seeded thread concurrently: this test looks for its own instruction only.
+    const instruction = `confirm the booking (abort ${randomUUID().slice(0, 8)})`;
     const controller = new AbortController();
-    const res = await compose({ threadId: T1, instruction: 'confirm the booking' }, 'agent', controller.signal);
+    const res = await compose({ threadId: T1, instruction }, 'agent', controller.signal);
     expect(res.status).toBe(200);
     const reader = res.body!.getReader();
     const first = await reader.read();
@@ -281,7 +284,7 @@ describe('POST /api/ai/compose with a model', () => {
     await pause(300);
     expect(rest).not.toContain('"data-draft"');
     expect(rest).not.toContain('"type":"finish"');
-    expect((await draftsOn(T1)).length).toBe(before);
+    expect((await draftsOn(T1)).filter((d) => d.metadata?.ai?.instruction === instruction)).toEqual([]);
   });
 
   it('ends with an error part and saves nothing when the model fails midway', async () => {
@@ -292,8 +295,8 @@ describe('POST /api/ai/compose with a model', () => {
       { type: 'error', error: new Error('upstream connection reset') },
     ]);
     use(model);
-    const before = (await draftsOn(T1)).length;
-    const res = await composeSse({ threadId: T1, instruction: 'confirm the booking' });
+    const instruction = `confirm the booking (fails ${randomUUID().slice(0, 8)})`;
+    const res = await composeSse({ threadId: T1, instruction });
     expect(res.status).toBe(200);
     const last = res.events.at(-1)!;
     expect(last.type).toBe('error');
@@ -302,7 +305,7 @@ describe('POST /api/ai/compose with a model', () => {
     expect(res.events.map((e) => e.type)).not.toContain('data-draft');
     expect(res.events.map((e) => e.type)).not.toContain('finish');
     expect(textOf(res.events)).toBe('Dear Karthik,\n\nWe are pleased');
-    expect((await draftsOn(T1)).length).toBe(before);
+    expect((await draftsOn(T1)).filter((d) => d.metadata?.ai?.instruction === instruction)).toEqual([]);
   });
 
   it('saves a draft cut short by the output budget, with a notice saying so', async () => {

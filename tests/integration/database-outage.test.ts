@@ -4,7 +4,7 @@
 // was lost answers 503 "outcome unknown" and a retry with its Idempotency-Key is safe; and nothing that
 // runs after COMMIT can turn a saved change into an error.
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as z from 'zod';
 import { config, parseConfig, setConfig, type Config } from '../../lib/config.js';
 import { createPool, useDb, type Sql } from '../../lib/db/client.js';
@@ -154,8 +154,9 @@ describe('a connection lost around COMMIT', () => {
     expectUnavailable(lost);
     expect(lost.body.error.details).toEqual({ outcome: 'unknown' });
     expect(lost.body.error.message).toMatch(/may or may not have been saved.*same Idempotency-Key/);
-    // The database committed it.
-    expect(await notesWithBody(body)).toHaveLength(1);
+    // The database committed it: the server reads the COMMIT the proxy forwarded and commits, on its
+    // own time after the client's connection was cut.
+    await vi.waitFor(async () => expect(await notesWithBody(body)).toHaveLength(1), { timeout: 10_000, interval: 50 });
 
     await recovered();
     const retry = await json('POST', `/api/threads/${thread}/notes`, { body: { body }, headers });
