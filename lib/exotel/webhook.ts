@@ -417,8 +417,29 @@ async function fieldsFromBody(request: Request, raw: string): Promise<{ fields: 
   throw new AppError('unsupported_media_type', 'Exotel callbacks are JSON, multipart or urlencoded forms');
 }
 
-/** The handler of every method of /api/webhooks/exotel/{channelId}. */
+/**
+ * The handler of every method of /api/webhooks/exotel/{channelId}. Exotel's incoming-SMS applet texts
+ * whatever a GET answers back to the customer (and a Passthru's answer only steers the call by its
+ * status), so GET and HEAD answer with their status and an empty text/plain body; what went wrong is
+ * logged under the request id instead.
+ */
 export async function receiveExotelWebhook(request: Request): Promise<Response> {
+  const response = await handleExotelWebhook(request);
+  if (request.method !== 'GET' && request.method !== 'HEAD') return response;
+  if (response.status >= 400) {
+    log.warn('exotel webhook: refused a GET callback', {
+      requestId: response.headers.get('x-request-id'),
+      status: response.status,
+      answer: await response.text(),
+    });
+  }
+  const headers = new Headers(response.headers);
+  headers.set('content-type', 'text/plain; charset=utf-8');
+  headers.delete('content-length');
+  return new Response(request.method === 'HEAD' ? null : '', { status: response.status, headers });
+}
+
+async function handleExotelWebhook(request: Request): Promise<Response> {
   const requestId = requestIdOf(request);
   const headers = new Headers({ 'x-request-id': requestId });
   try {

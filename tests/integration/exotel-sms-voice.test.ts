@@ -90,7 +90,13 @@ describe('SMS', () => {
     expect((await get(sms, {}, 'HEAD')).status).toBe(200);
     expect((await call('HEAD', `/api/webhooks/exotel/${sms.id}?token=wrong`, { token: null })).status).toBe(401);
     const incoming = { SmsSid: 'sms-in-0001', From: '09876500100', To: '0XXXXXX4890', Date: '2026-11-26 10:15:00', Body: 'Container loaded? Pls confirm' };
-    for (let i = 0; i < 3; i++) expect((await get(sms, incoming)).status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      // Exotel's applet texts a GET's answer back to the customer: the answer is empty plain text.
+      const res = await get(sms, incoming);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await res.text()).toBe('');
+    }
     const rows = await db.sql<any[]>`select * from app.messages where from_address = '+919876500100'`;
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({
@@ -160,7 +166,11 @@ describe('SMS', () => {
   });
 
   it('refuses callbacks that belong to another kind of channel, or carry nothing usable, with 422', async () => {
-    expect((await get(sms, { CallSid: 'c1', CallFrom: '09876500100' })).status).toBe(422);
+    // A refused GET says nothing in its body either (it would be texted to the customer): the log has why.
+    const refused = await get(sms, { CallSid: 'c1', CallFrom: '09876500100' });
+    expect(refused.status).toBe(422);
+    expect(await refused.text()).toBe('');
+    expect(await (await call('GET', `/api/webhooks/exotel/${sms.id}?token=wrong&SmsSid=x&From=09820098200&Body=hi`, { token: null })).text()).toBe('');
     expect((await get(sms, { Foo: 'bar' })).status).toBe(422);
     expect((await get(voice, { SmsSid: 's1', From: '09876500100', Body: 'x' })).status).toBe(422);
     expect((await get(sms, { SmsSid: 's2', From: 'nonsense', Body: 'x' })).status).toBe(422);
@@ -168,7 +178,9 @@ describe('SMS', () => {
 
   it('refuses a provider id too long to be one (422 naming it), and stores a long status text once', async () => {
     const long = noise(3000, '');
-    const tooLong = await get(sms, { SmsSid: long, From: '09876500177', Body: 'hi' });
+    expect((await get(sms, { SmsSid: long, From: '09876500177', Body: 'hi' })).status).toBe(422);
+    // A POSTed callback is answered in JSON, naming what is wrong (a GET's reason is only logged).
+    const tooLong = await postForm(`/api/webhooks/exotel/${sms.id}?token=${sms.secret}`, { SmsSid: long, From: '09876500177', Body: 'hi' });
     expect(tooLong.status).toBe(422);
     expect(((await tooLong.json()) as any).error.message).toContain('SmsSid');
     expect((await get(voice, { CallSid: long, CallFrom: '09876500177' })).status).toBe(422);
