@@ -138,9 +138,13 @@ async function queue(ctx: Ctx, message: { id: string; threadId: string }, channe
   });
 }
 
+const templateWithText = () => invalid('body.text', 'does not go with a WhatsApp template, which is sent as approved: send either text or a template');
+
 export async function reply(ctx: Ctx, threadId: string, input: z.infer<typeof replyBody>) {
   const thread = await threadFor(ctx, threadId);
   if (input.template && thread.channel === 'email') throw invalid('body.template', 'only WhatsApp and SMS replies use templates');
+  // WhatsApp sends an approved template as it was approved: text beside it would be stored, never sent.
+  if (input.template && thread.channel === 'whatsapp' && (input.text || input.html)) throw templateWithText();
   const sender = channelSender(thread.channel);
   const from = await sender.resolveFrom(ctx, thread);
   const to = input.to ?? (thread.counterpart ? [{ address: thread.counterpart }] : undefined);
@@ -181,6 +185,7 @@ async function ownDraft(ctx: Ctx, id: string) {
 
 export async function updateDraft(ctx: Ctx, id: string, input: z.infer<typeof draftUpdate>) {
   const draft = await ownDraft(ctx, id);
+  if (draft.template && draft.channel === 'whatsapp' && (input.text || input.html)) throw templateWithText();
   const changes: Record<string, unknown> = {};
   if (input.text !== undefined || input.html !== undefined) Object.assign(changes, await bodies(input));
   if (input.to) changes.toRecipients = ctx.sql.json(input.to as never);

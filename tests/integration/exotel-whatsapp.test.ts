@@ -464,6 +464,24 @@ describe('replies', () => {
     const unknown = await json('POST', `/api/threads/${threadId}/messages`, { as: 'agent', body: { template: { name: 'not_approved', language: 'en' } } });
     expect(unknown.status).toBe(422);
     expect(unknown.body.error.details.issues[0].path).toBe('body.template.name');
+    // Text beside a template would be stored but never sent: refused, and nothing is queued.
+    const sentBefore = fake.requests.length;
+    const both = await json('POST', `/api/threads/${threadId}/messages`, {
+      as: 'agent',
+      body: { text: 'Your container sailed', template: { name: 'shipment_update', language: 'en', parameters: ['MSKU1234565', 'sailed'] } },
+    });
+    expect(both.status).toBe(422);
+    expect(both.body.error.details.issues).toEqual([{ path: 'body.text', message: expect.stringContaining('either text or a template') }]);
+    const draft = await json('POST', `/api/threads/${threadId}/messages`, {
+      as: 'agent',
+      body: { draft: true, template: { name: 'shipment_update', language: 'en', parameters: ['MSKU1234565', 'sailed'] } },
+    });
+    expect(draft.status).toBe(201);
+    const edited = await json('PATCH', `/api/messages/${draft.body.id}`, { as: 'agent', body: { text: 'and a word of ours' } });
+    expect(edited.status).toBe(422);
+    expect((await call('DELETE', `/api/messages/${draft.body.id}`, { as: 'agent' })).status).toBe(204);
+    await drainJobs();
+    expect(fake.requests.length).toBe(sentBefore);
 
     const ok = await json('POST', `/api/threads/${threadId}/messages`, {
       as: 'agent',
