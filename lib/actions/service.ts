@@ -31,6 +31,13 @@ const actionFields = {
   shipmentId: z.uuid().nullable(),
 };
 
+/** The AI suggestion an action was made from, as POST /api/ai/suggest-actions hands it out. */
+export const actionSuggestion = z.strictObject({
+  key: z.string().regex(/^[0-9a-f]{16}$/, 'must be the key of a suggestion (16 hex digits)'),
+  source: z.enum(['model', 'offline']),
+  model: z.string().trim().max(200).nullable().default(null),
+});
+
 export const actionCreate = z
   .strictObject({
     ...actionFields,
@@ -42,9 +49,13 @@ export const actionCreate = z
     dueAt: actionFields.dueAt.optional(),
     threadId: actionFields.threadId.optional(),
     shipmentId: actionFields.shipmentId.optional(),
+    /** `ai` for an action taken from a suggestion (POST /api/ai/suggest-actions), which it then names. */
+    source: z.enum(['manual', 'ai']).default('manual'),
+    suggestion: actionSuggestion.optional(),
   })
   .superRefine((v, c) => {
     if (!v.threadId && !v.shipmentId) c.addIssue({ code: 'custom', path: ['threadId'], message: 'name a threadId and/or a shipmentId' });
+    if (v.suggestion && v.source !== 'ai') c.addIssue({ code: 'custom', path: ['suggestion'], message: 'goes with source "ai"' });
   }, whenFieldsValid);
 
 export const actionUpdate = z
@@ -88,7 +99,7 @@ type Row = Action & { sortDue: string | null; sortCreated: string };
 
 export const actionSelect = (sql: Ctx['sql'], extra = sql``) => sql`
   select a.id, a.thread_id, a.shipment_id, a.title, a.description, a.type, a.status, a.priority, a.assignee_id,
-    m.display_name as assignee_name, a.due_at, a.completed_at, a.source, a.created_by, a.created_at, a.updated_at,
+    m.display_name as assignee_name, a.due_at, a.completed_at, a.source, a.suggestion, a.created_by, a.created_at, a.updated_at,
     (a.due_at is not null and a.due_at < now() and a.status in ('open', 'in_progress')) as overdue,
     t.subject as thread_subject, s.reference as shipment_reference,
     ${exactInstant(sql, 'a.due_at', 'sort_due')}, ${exactInstant(sql, 'a.created_at', 'sort_created')}
@@ -179,7 +190,8 @@ export async function createAction(ctx: Ctx, input: z.infer<typeof actionCreate>
       id,
       orgId: ctx.orgId,
       createdBy: ctx.userId,
-      source: ctx.role === 'system' ? 'system' : 'manual',
+      source: ctx.role === 'system' ? 'system' : input.source,
+      suggestion: input.suggestion ? sql.json(input.suggestion) : null,
       completedAt: input.status === 'done' ? new Date() : null,
     } as never)}`;
   const action = await loadAction(ctx, id);

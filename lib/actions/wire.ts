@@ -24,6 +24,8 @@ export const actionWire = z
     /** Set when the status became done; cleared when it leaves done. */
     completedAt: wireInstant.nullable(),
     source: z.enum(ACTION_SOURCES),
+    /** The AI suggestion it was made from (source `ai`), else null. */
+    suggestion: z.strictObject({ key: z.string(), source: z.enum(['model', 'offline']), model: z.string().nullable() }).nullable(),
     createdBy: wireId.nullable(),
     createdAt: wireInstant,
     updatedAt: wireInstant,

@@ -5,6 +5,7 @@
 // unanswered messages' intents and content: a document request becomes "send the draft B/L", a booking
 // request "confirm the booking with the carrier", a complaint "call the customer", and so on. Actions
 // the thread already has open are not suggested again.
+import { createHash } from 'node:crypto';
 import * as z from 'zod';
 import { ACTION_TYPES, actionCreate } from '../actions/service.js';
 import type { Ctx } from '../context.js';
@@ -38,6 +39,9 @@ export interface SuggestedAction {
   dueAt?: string;
   threadId: string;
   shipmentId?: string;
+  source: 'ai';
+  /** Which suggestion: its key (stable for the same thread, type and title), and what made it. */
+  suggestion: { key: string; source: 'model' | 'offline'; model: string | null };
 }
 
 export interface Suggestions {
@@ -301,7 +305,11 @@ function alreadyOpen(c: ThreadContext, d: Pick<Draft, 'type' | 'title'>): boolea
 }
 
 /** Ties drafts to the thread, turns hours into due times, drops duplicates and anything POST /api/actions would refuse. */
-export function finalize(c: ThreadContext, drafts: Draft[]): SuggestedAction[] {
+/** The key of a suggestion: the same for the same thread, type and title, whichever way it was made. */
+const suggestionKey = (threadId: string, type: string, title: string) =>
+  createHash('sha256').update(`${threadId}\n${type}\n${title.toLowerCase()}`).digest('hex').slice(0, 16);
+
+export function finalize(c: ThreadContext, drafts: Draft[], madeBy: { source: 'model' | 'offline'; model: string | null }): SuggestedAction[] {
   const out: SuggestedAction[] = [];
   const seen = new Set<string>();
   for (const d of drafts) {
@@ -318,6 +326,8 @@ export function finalize(c: ThreadContext, drafts: Draft[]): SuggestedAction[] {
         ? { dueAt: new Date(c.now.getTime() + Math.min(Math.max(d.dueInHours, 0.25), 24 * 60) * 3_600_000).toISOString() }
         : {}),
       ...(d.shipmentId ? { shipmentId: d.shipmentId } : {}),
+      source: 'ai',
+      suggestion: { key: suggestionKey(c.thread.id, d.type, d.title.trim().slice(0, 500)), ...madeBy },
     };
     if (!actionCreate.safeParse(suggestion).success) continue;
     out.push(suggestion);
@@ -363,7 +373,7 @@ export async function suggestWithModel(c: ThreadContext, choice: ModelChoice): P
 
 async function withModel(c: ThreadContext, choice: ModelChoice, offline: Suggestions, requestId?: string): Promise<Suggestions> {
   try {
-    return { suggestions: finalize(c, await suggestWithModel(c, choice)), source: 'model' };
+    return { suggestions: finalize(c, await suggestWithModel(c, choice), { source: 'model', model: choice.modelId }), source: 'model' };
   } catch (error) {
     log.warn('AI action suggestions failed; the rules stand', { requestId, model: choice.modelId, error: failureReason(error) });
     return offline;
@@ -376,7 +386,7 @@ async function withModel(c: ThreadContext, choice: ModelChoice, offline: Suggest
  */
 export async function suggestThreadActions(ctx: Ctx, threadId: string): Promise<Suggestions | Response> {
   const context = await gatherThreadContext(ctx, threadId);
-  const offline: Suggestions = { suggestions: finalize(context, suggestOffline(context)), source: 'offline' };
+  const offline: Suggestions = { suggestions: finalize(context, suggestOffline(context), { source: 'offline', model: null }), source: 'offline' };
   const choice = await resolveModel();
   if (!choice) return offline;
   return jsonAfterCommit(() => withModel(context, choice, offline, ctx.requestId));

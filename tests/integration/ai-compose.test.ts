@@ -507,7 +507,17 @@ describe('the OpenAI adapter against a local OpenAI-compatible server', () => {
     expect(suggested.status).toBe(200);
     expect(suggested.body.source).toBe('model');
     // The first duplicates T1's open send_document action for the draft B/L: dropped.
-    expect(suggested.body.suggestions).toEqual([{ title: 'Check the VGM', description: 'Cut-off.', type: 'follow_up', priority: 'normal', threadId: T1 }]);
+    expect(suggested.body.suggestions).toEqual([
+      {
+        title: 'Check the VGM',
+        description: 'Cut-off.',
+        type: 'follow_up',
+        priority: 'normal',
+        threadId: T1,
+        source: 'ai',
+        suggestion: { key: expect.stringMatching(/^[0-9a-f]{16}$/), source: 'model', model: expect.any(String) },
+      },
+    ]);
 
     // The server fails (500 on every attempt): the offline answers stand.
     const failed = await json('POST', '/api/ai/summarize', { as: 'agent', body: { threadId: T1 } });
@@ -592,7 +602,22 @@ describe('POST /api/ai/suggest-actions', () => {
     // Accepting one is one call with the suggestion as the body.
     const created = await json('POST', '/api/actions', { as: 'agent', body: suggestions[0] });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ title: suggestions[0]!.title, type: 'call_back', threadId: T6, status: 'open' });
+    // It stays recognisable as the AI's, and as which suggestion.
+    expect(created.body).toMatchObject({
+      title: suggestions[0]!.title,
+      type: 'call_back',
+      threadId: T6,
+      status: 'open',
+      source: 'ai',
+      suggestion: { key: suggestions[0]!.suggestion.key, source: 'offline', model: null },
+    });
+    expect(suggestions[0]!.suggestion.key).toMatch(/^[0-9a-f]{16}$/);
+    // A member's own task is manual; a suggestion cannot be claimed for one.
+    const manual = await json('POST', '/api/actions', { as: 'agent', body: { title: 'Chase the surveyor', threadId: T6 } });
+    expect(manual.body).toMatchObject({ source: 'manual', suggestion: null });
+    const claimed = await json('POST', '/api/actions', { as: 'agent', body: { ...suggestions[0], source: 'manual' } });
+    expect(claimed.status).toBe(422);
+    expect(claimed.body.error.details.issues.map((i: { path: string }) => i.path)).toEqual(['body.suggestion']);
     // Now open, it is not suggested again.
     const again = await json('POST', '/api/ai/suggest-actions', { as: 'agent', body: { threadId: T6 } });
     expect(again.body.suggestions.map((s: { type: string }) => s.type)).not.toContain('call_back');
