@@ -25,12 +25,16 @@ interface MessageRow {
 
 export const analyzeMessageJob = defineJob({
   ...jobSpecs.messageAnalyze,
-  async handle({ ctx, payload }) {
-    const sql = ctx.sql;
-    const [message] = await sql<MessageRow[]>`
-      select id, thread_id, direction, kind, is_auto_reply, is_bounce, subject, body_text, body_new_text, transcript,
-        from_address, occurred_at
-      from app.messages where id = ${payload.messageId} and org_id = ${ctx.orgId}`;
+  // The model is called between two short transactions, never inside one: a connection is not held for
+  // up to AI_TIMEOUT_MS while a provider thinks.
+  async perform({ transact, payload }) {
+    const message = await transact(async (ctx) => {
+      const [row] = await ctx.sql<MessageRow[]>`
+        select id, thread_id, direction, kind, is_auto_reply, is_bounce, subject, body_text, body_new_text, transcript,
+          from_address, occurred_at
+        from app.messages where id = ${payload.messageId} and org_id = ${ctx.orgId}`;
+      return row;
+    });
     // Deleted since, sent by us, or machine-made (auto-replies, bounces): nothing to analyse.
     if (!message || message.direction !== 'inbound' || message.isAutoReply || message.isBounce) return;
     const body = (message.kind === 'call' ? message.transcript : null) ?? message.bodyText ?? ''; // a call's body is only 'Incoming call'
@@ -44,25 +48,29 @@ export const analyzeMessageJob = defineJob({
       from: message.fromAddress,
     });
 
-    const [stored] = await sql<{ analyzedAt: Date }[]>`
-      update app.messages set intent = ${result.intent}, sentiment = ${result.sentiment}, sentiment_score = ${result.sentimentScore},
-        urgency = ${result.urgency}, summary = ${result.summary}, language = ${result.language},
-        entities = ${sql.json(result.entities as never)}, analyzed_at = now(),
-        metadata = metadata || ${sql.json({ analysis: { source, model: model ?? null } } as never)}
-      where id = ${message.id}
-      returning analyzed_at`;
-    await recordChange(ctx, {
-      event: 'message.analyzed',
-      topics: [topics.thread(ctx.orgId, message.threadId)],
-      data: { id: message.id, threadId: message.threadId, ...result, source, analyzedAt: stored!.analyzedAt },
-      audit: {
-        action: 'message.analyzed',
-        entityType: 'message',
-        entityId: message.id,
-        data: { intent: result.intent, sentiment: result.sentiment, urgency: result.urgency, source },
-      },
+    await transact(async (ctx) => {
+      const sql = ctx.sql;
+      // The thread it is on now (a person may have moved it meanwhile); gone since, nothing to store.
+      const [stored] = await sql<{ analyzedAt: Date; threadId: string }[]>`
+        update app.messages set intent = ${result.intent}, sentiment = ${result.sentiment}, sentiment_score = ${result.sentimentScore},
+          urgency = ${result.urgency}, summary = ${result.summary}, language = ${result.language},
+          entities = ${sql.json(result.entities as never)}, analyzed_at = now(),
+          metadata = metadata || ${sql.json({ analysis: { source, model: model ?? null } } as never)}
+        where id = ${message.id} and org_id = ${ctx.orgId}
+        returning analyzed_at, thread_id`;
+      if (!stored) return;
+      await recordChange(ctx, {
+        event: 'message.analyzed',
+        topics: [topics.thread(ctx.orgId, stored.threadId)],
+        data: { id: message.id, threadId: stored.threadId, ...result, source, analyzedAt: stored.analyzedAt },
+        audit: {
+          action: 'message.analyzed',
+          entityType: 'message',
+          entityId: message.id,
+          data: { intent: result.intent, sentiment: result.sentiment, urgency: result.urgency, source },
+        },
+      });
+      if (await rollUpAnalysis(ctx, stored.threadId)) await announceThread(ctx, 'thread.updated', stored.threadId);
     });
-
-    if (await rollUpAnalysis(ctx, message.threadId)) await announceThread(ctx, 'thread.updated', message.threadId);
   },
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { streamText } from 'ai';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { analyzeMessage, analyzeOffline, INTENTS } from '../../lib/ai/analysis/index.js';
 import { enqueueAnalysis } from '../../lib/jobs/specs.js';
 import { createChatModel } from '../../lib/ai/provider.js';
@@ -11,7 +11,7 @@ import { SEED_ORG_ID } from '../../lib/dev/seed.js';
 import { drainJobs } from '../../lib/jobs/local-dispatcher.js';
 import { extractIdentifiersFromMessage } from '../../lib/logistics/identifiers.js';
 import { json } from '../helpers/api.js';
-import { testDatabase, type TestDatabase } from '../helpers/database.js';
+import { engine, testDatabase, type TestDatabase } from '../helpers/database.js';
 import { fakeOpenAI, type FakeOpenAI } from '../helpers/fake-openai.js';
 import { broadcastsSince } from '../helpers/realtime.js';
 
@@ -282,6 +282,31 @@ describe('the message.analyze job', () => {
     const rows = await db.sql`select analyzed_at from app.messages where id in ${db.sql([ids.outbound, ids.autoReply])}`;
     expect(rows.map((r) => r.analyzedAt)).toEqual([null, null]);
     expect(await since()).toEqual([]);
+  });
+
+  // On PostgreSQL, where a held transaction shows in pg_stat_activity (production runs there).
+  it.skipIf(engine !== 'postgres')('holds no transaction while the model thinks', async () => {
+    setConfig(parseConfig({ ...process.env, OPENAI_API_KEY: 'sk-job', OPENAI_BASE_URL: openai.baseUrl, AI_MODEL: 'job-model', AI_TIMEOUT_MS: '5000' }));
+    openai.reply({ json: llmAnswer, delayMs: 1500 });
+    const { threadId } = await conversation();
+    const messageId = randomUUID();
+    await insertMessage(threadId, messageId, { direction: 'inbound', minutesAgo: 5, subject: 'ETA?', body: 'When does MSKU1234565 arrive?' });
+    await withClaims(systemClaims(SEED_ORG_ID), (sql) =>
+      enqueueAnalysis({ requestId: 'test', userId: null, orgId: SEED_ORG_ID, role: 'system', sql, jobs: [] }, messageId),
+    );
+    let finished = false;
+    const run = drainJobs().then((outcomes) => {
+      finished = true;
+      return outcomes;
+    });
+    await vi.waitFor(() => expect(openai.requests).toHaveLength(1), { timeout: 5000, interval: 10 });
+    // The model is answering now, and no connection sits in a transaction waiting for it.
+    const [held] = await db.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'`;
+    expect(held!.n).toBe(0);
+    expect(finished).toBe(false);
+    expect(await run).toEqual(['done']);
+    const [row] = await db.sql`select analyzed_at from app.messages where id = ${messageId}`;
+    expect(row!.analyzedAt).not.toBeNull();
   });
 
   it('uses the configured model inside the job and records which analyser answered', async () => {
