@@ -103,7 +103,10 @@ export function composePrompt(c: ThreadContext, input: Pick<ComposeInput, 'instr
   return { system, prompt, messagesIncluded: rendered.messagesIncluded, contextTokens: rendered.tokens };
 }
 
-/** Saves a finished draft as the caller, in its own transaction, and announces it (message.created). */
+/**
+ * Saves a finished draft as the caller, in its own transaction, and announces it: the caller's AI draft
+ * on the thread rewritten (message.updated), else a new one (message.created).
+ */
 export async function saveDraft(owner: Owner, threadId: string, text: string, ai: Record<string, unknown>): Promise<Message> {
   const claims: Claims = { sub: owner.userId, role: 'authenticated', org_id: owner.orgId, org_role: owner.role };
   return withClaims(claims, async (tx) => {
@@ -118,6 +121,21 @@ export async function saveDraft(owner: Owner, threadId: string, text: string, ai
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
     }
+    // One AI draft per member per thread, rewritten by each compose (under a lock, so two composes at
+    // once still leave one); drafts written or edited by hand are never touched.
+    await tx`select pg_advisory_xact_lock(hashtextextended(${`ai-draft:${owner.orgId}:${threadId}:${owner.userId}`}, 0))`;
+    const [existing] = await tx<{ id: string }[]>`
+      select id from app.messages
+      where org_id = ${owner.orgId} and thread_id = ${threadId} and author_id = ${owner.userId} and status = 'draft'
+        and metadata ? 'ai' and not metadata ? 'editedByHand'
+      order by created_at desc limit 1`;
+    const audit = { data: { status: 'draft', ai: { source: ai.source, model: ai.model ?? null } } };
+    const body = { bodyText: text, bodyNewText: text, snippet: makeSnippet(text), metadata: tx.json({ ai } as never) };
+    if (existing) {
+      await tx`update app.messages set ${tx(body as never)} where id = ${existing.id}`;
+      await announceMessage(ctx, existing.id, { action: 'message.updated', ...audit }, 'message.updated');
+      return getMessage(ctx, existing.id);
+    }
     const id = randomUUID();
     await tx`
       insert into app.messages ${tx({
@@ -131,18 +149,10 @@ export async function saveDraft(owner: Owner, threadId: string, text: string, ai
         fromAddress: from?.address ?? null,
         toRecipients: tx.json((thread.counterpart ? [{ address: thread.counterpart }] : []) as never),
         subject: thread.subject,
-        bodyText: text,
-        bodyNewText: text,
-        snippet: makeSnippet(text),
+        ...body,
         authorId: owner.userId,
-        metadata: tx.json({ ai } as never),
       } as never)}`;
-    await announceMessage(
-      ctx,
-      id,
-      { action: 'message.created', data: { status: 'draft', ai: { source: ai.source, model: ai.model ?? null } } },
-      'message.created',
-    );
+    await announceMessage(ctx, id, { action: 'message.created', ...audit }, 'message.created');
     return getMessage(ctx, id);
   });
 }

@@ -192,7 +192,11 @@ export async function updateDraft(ctx: Ctx, id: string, input: z.infer<typeof dr
   if (input.cc) changes.ccRecipients = ctx.sql.json(input.cc as never);
   if (input.bcc) changes.bccRecipients = ctx.sql.json(input.bcc as never);
   if (input.subject !== undefined) changes.subject = input.subject;
-  if (Object.keys(changes).length) await ctx.sql`update app.messages set ${ctx.sql(changes as never)} where id = ${id}`;
+  if (Object.keys(changes).length) {
+    await ctx.sql`update app.messages set ${ctx.sql(changes as never)} where id = ${id}`;
+    // An AI draft a person edited is theirs now: the next compose writes a new draft instead of over it.
+    await ctx.sql`update app.messages set metadata = metadata || '{"editedByHand": true}'::jsonb where id = ${id} and metadata ? 'ai'`;
+  }
   await attachToMessage(ctx, id, draft.threadId, input.attachmentIds);
   const message = await getMessage(ctx, id);
   await announce(ctx, 'message.updated', message);

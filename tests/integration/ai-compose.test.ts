@@ -160,6 +160,8 @@ describe('POST /api/ai/compose with a model', () => {
   it('streams the draft as a UI message stream over SSE and saves it as the caller’s draft when it finishes', async () => {
     const model = streamingModel(textChunks(REPLY));
     use(model);
+    // The agent has no AI draft on the thread yet (one per member per thread: another test's would be rewritten).
+    await db.sql`delete from app.messages where thread_id = ${T1} and author_id = ${SEED_USERS.agent.id} and status = 'draft' and metadata ? 'ai'`;
     const since = await broadcastsSince(db.sql);
     const instruction = `confirm the booking, ask for the SI (${randomUUID().slice(0, 8)})`;
     const res = await composeSse({ threadId: T1, instruction });
@@ -259,6 +261,27 @@ describe('POST /api/ai/compose with a model', () => {
     expect(prompt).toMatch(/\d+ earlier messages? not shown/);
     // Context within budget (500 tokens at 4 characters each), plus the instruction line.
     expect(prompt.length).toBeLessThan(500 * 4 + 300);
+  });
+
+  it('keeps one AI draft per member per thread, rewritten by each compose; a draft edited by hand is left alone', async () => {
+    const aiDrafts = async () => (await draftsOn(T1)).filter((d) => d.authorId === SEED_USERS.manager.id && d.metadata?.ai);
+    await db.sql`delete from app.messages where thread_id = ${T1} and author_id = ${SEED_USERS.manager.id} and status = 'draft'`;
+    use(streamingModel(textChunks(['Dear Karthik, first try.'])));
+    await composeSse({ threadId: T1, instruction: 'confirm the booking' }, 'manager');
+    use(streamingModel(textChunks(['Dear Karthik, second try.'])));
+    const since = await broadcastsSince(db.sql);
+    await composeSse({ threadId: T1, instruction: 'confirm the booking, politely' }, 'manager');
+    const [only, ...more] = await aiDrafts();
+    expect(more).toEqual([]);
+    expect(only).toMatchObject({ bodyText: 'Dear Karthik, second try.', metadata: { ai: { instruction: 'confirm the booking, politely' } } });
+    expect((await since()).filter((e) => e.payload.data?.id === only!.id).map((e) => e.event)).toEqual(['message.updated']);
+    // Edited by hand, the draft is the manager's work: the next compose starts a new one.
+    const edited = await json('PATCH', `/api/messages/${only!.id}`, { as: 'manager', body: { text: 'Dear Karthik, my own words.' } });
+    expect(edited.status).toBe(200);
+    use(streamingModel(textChunks(['Dear Karthik, third try.'])));
+    await composeSse({ threadId: T1, instruction: 'confirm the booking' }, 'manager');
+    const after = await aiDrafts();
+    expect(after.map((d) => d.bodyText).sort()).toEqual(['Dear Karthik, my own words.', 'Dear Karthik, third try.']);
   });
 
   it('stops and saves nothing when the client aborts midway', async () => {
