@@ -28,7 +28,29 @@ import type { ModelChoice } from './analysis/index.js';
 import { gatherThreadContext, renderContext, resolveModel, UNTRUSTED_CONTENT_RULE, type ThreadContext } from './context.js';
 import { draftOffline, signOff, TONES, type DraftRequest, type TemplateReason } from './offline-drafter.js';
 
-export const composeBody = z.strictObject({
+/**
+ * The AI SDK's own chat request (`useChat` with `DefaultChatTransport`): `{ id, messages, trigger,
+ * messageId?, ...body }`. It is read as the documented shape: the instruction is the last user
+ * message's text, unless the body names one.
+ */
+const chatRequest = z.looseObject({
+  messages: z.array(z.looseObject({ role: z.string(), parts: z.array(z.looseObject({ type: z.string(), text: z.unknown() })).optional() })),
+});
+
+function fromChatRequest(input: unknown): unknown {
+  const chat = chatRequest.safeParse(input);
+  if (!chat.success) return input;
+  const { id: _id, messages: _messages, trigger: _trigger, messageId: _messageId, ...rest } = chat.data;
+  const lastUser = chat.data.messages.findLast((m) => m.role === 'user');
+  const text = (lastUser?.parts ?? [])
+    .filter((p) => p.type === 'text' && typeof p.text === 'string')
+    .map((p) => p.text as string)
+    .join('\n')
+    .trim();
+  return rest.instruction === undefined && text ? { ...rest, instruction: text } : rest;
+}
+
+const composeFields = z.strictObject({
   threadId: z.uuid('must be a thread id (uuid)'),
   instruction: z.string().trim().min(1, 'say what the reply should do, e.g. "confirm the booking, ask for the SI"').max(2000),
   tone: z.enum(TONES).default('formal'),
@@ -40,7 +62,10 @@ export const composeBody = z.strictObject({
     .default('en'),
 });
 
-export type ComposeInput = z.infer<typeof composeBody>;
+/** The documented body, or the AI SDK's chat request read as it. */
+export const composeBody = z.preprocess(fromChatRequest, composeFields);
+
+export type ComposeInput = z.infer<typeof composeFields>;
 
 /** Message metadata on `start`: where the text comes from. */
 export interface ComposeMetadata {

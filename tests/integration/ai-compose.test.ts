@@ -3,7 +3,7 @@
 // tenancy, the per-user draft budget, the OpenAI adapter against a local OpenAI-compatible server, and
 // summaries and suggestions with the model and offline.
 import { randomUUID } from 'node:crypto';
-import { simulateReadableStream } from 'ai';
+import { DefaultChatTransport, readUIMessageStream, simulateReadableStream, type UIMessage } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useModelForTests } from '../../lib/ai/context.js';
@@ -282,6 +282,46 @@ describe('POST /api/ai/compose with a model', () => {
     await composeSse({ threadId: T1, instruction: 'confirm the booking' }, 'manager');
     const after = await aiDrafts();
     expect(after.map((d) => d.bodyText).sort()).toEqual(['Dear Karthik, my own words.', 'Dear Karthik, third try.']);
+  });
+
+  it("answers the AI SDK's own client: useChat's DefaultChatTransport, read with readUIMessageStream", async () => {
+    use(streamingModel(textChunks(REPLY)));
+    // What a stock useChat front end sends: { id, messages, trigger, messageId, ...body }.
+    const transport = new DefaultChatTransport<UIMessage>({
+      api: 'http://localhost/api/ai/compose',
+      headers: { authorization: `Bearer ${await tokenFor('agent')}` },
+      body: { threadId: T1, tone: 'friendly' },
+      fetch: (input, init) => router.fetch(new Request(input as string, init)),
+    });
+    const instruction = `Confirm the booking and ask for the SI (${randomUUID().slice(0, 8)})`;
+    const stream = await transport.sendMessages({
+      chatId: 'chat-1',
+      trigger: 'submit-message',
+      messageId: undefined,
+      abortSignal: undefined,
+      messages: [
+        { id: 'u0', role: 'user', parts: [{ type: 'text', text: 'An earlier request' }] },
+        { id: 'a0', role: 'assistant', parts: [{ type: 'text', text: 'An earlier draft' }] },
+        { id: 'u1', role: 'user', parts: [{ type: 'text', text: instruction }] },
+      ],
+    });
+    let last: UIMessage | undefined;
+    for await (const message of readUIMessageStream({ stream })) last = message;
+    const text = last!.parts
+      .filter((p) => p.type === 'text')
+      .map((p) => (p as { text: string }).text)
+      .join('');
+    expect(text).toBe(REPLY.join(''));
+    const draftPart = last!.parts.find((p) => p.type === 'data-draft') as { data: { messageId: string; threadId: string } } | undefined;
+    expect(draftPart?.data).toMatchObject({ threadId: T1 });
+    // The instruction was the last user message; the body's fields were kept.
+    const [draft] = await db.sql<{ metadata: any }[]>`select metadata from app.messages where id = ${draftPart!.data.messageId}`;
+    expect(draft!.metadata.ai).toMatchObject({ instruction, tone: 'friendly' });
+
+    // A chat request with no user text names the instruction as missing.
+    const empty = await json('POST', '/api/ai/compose', { as: 'agent', body: { id: 'c', trigger: 'submit-message', threadId: T1, messages: [] } });
+    expect(empty.status).toBe(422);
+    expect(empty.body.error.details.issues).toEqual([{ path: 'body.instruction', message: 'is required' }]);
   });
 
   it('stops and saves nothing when the client aborts midway', async () => {
