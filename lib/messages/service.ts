@@ -203,11 +203,23 @@ export async function updateDraft(ctx: Ctx, id: string, input: z.infer<typeof dr
   return message;
 }
 
+/** A [bracketed placeholder] an AI draft leaves for what it could not know (our own [#BX-…] tag is not one). */
+const PLACEHOLDER = /\[(?!#BX-)[^[\]\n]{1,80}\]/g;
+
+/** An AI draft is sent only once the member has filled in every placeholder it left. */
+async function refuseUnfilledPlaceholders(ctx: Ctx, id: string) {
+  const [row] = await ctx.sql<{ bodyText: string | null; ai: boolean }[]>`select body_text, metadata ? 'ai' as ai from app.messages where id = ${id}`;
+  if (!row?.ai) return;
+  const left = [...new Set(row.bodyText?.match(PLACEHOLDER) ?? [])];
+  if (left.length) throw invalid('body.text', `still has placeholders to fill in before sending: ${left.join(', ')}`);
+}
+
 export async function sendDraft(ctx: Ctx, id: string) {
   const draft = await ownDraft(ctx, id);
   const recipients = draft.toRecipients as unknown[];
   if (!recipients.length) throw invalid('body.to', 'the draft has no recipient');
   if (!draft.bodyText && !draft.bodyHtml) throw invalid('body.text', 'the draft is empty');
+  await refuseUnfilledPlaceholders(ctx, id);
   await queue(ctx, draft, draft.channel as string);
   const message = await getMessage(ctx, id);
   await announce(ctx, 'message.updated', message);

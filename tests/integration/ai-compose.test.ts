@@ -434,6 +434,35 @@ describe('POST /api/ai/compose without a model (the offline drafter)', () => {
     expect(draft!.metadata.ai).toMatchObject({ source: 'template', reason: 'no_model', tone: 'formal' });
   });
 
+  it('will not send an AI draft until its placeholders are filled in', async () => {
+    useModelForTests(null);
+    // A thread of its own (sending changes the thread other tests summarise).
+    const thread = await json('POST', '/api/threads', {
+      as: 'admin',
+      body: { subject: 'Space on the next sailing', contactId: '0e000000-0000-4000-8000-000000000001' },
+    });
+    expect(thread.status).toBe(201);
+    const res = await composeSse({ threadId: thread.body.id, instruction: 'decline politely' }, 'admin');
+    const id = res.events.find((e) => e.type === 'data-draft')!.data.messageId;
+    const placeholders = textOf(res.events).match(/\[[^\]]+\]/g);
+    expect(placeholders?.length).toBeGreaterThan(0);
+    const refused = await json('POST', `/api/messages/${id}/send`, { as: 'admin' });
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.details.issues[0].path).toBe('body.text');
+    expect(refused.body.error.details.issues[0].message).toContain(placeholders![0]);
+    const [still] = await db.sql`select status from app.messages where id = ${id}`;
+    expect(still!.status).toBe('draft');
+    // Filled in, it goes.
+    const filled = await json('PATCH', `/api/messages/${id}`, {
+      as: 'admin',
+      body: { text: 'Dear Karthik, we cannot take this sailing; the next one is MAERSK KENSINGTON 449W.' },
+    });
+    expect(filled.status).toBe(200);
+    const sent = await json('POST', `/api/messages/${id}/send`, { as: 'admin' });
+    expect(sent.status).toBe(200);
+    expect(sent.body.status).toBe('queued');
+  });
+
   it('answers a complaint with an apology, ownership and the claim documents', async () => {
     useModelForTests(null);
     const res = await composeSse({ threadId: T6, instruction: 'apologise and promise an update tomorrow', tone: 'formal' }, 'manager');
