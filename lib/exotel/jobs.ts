@@ -29,11 +29,24 @@ class Refused extends PermanentJobError {
 // ---------------------------------------------------------------------------------------------
 
 const PROVIDER_DOMAINS = ['exotel.com', 'exotel.in'];
+const RECORDING_BUCKET = 'exotelrecordings';
 
 /**
- * Why a media URL may not be fetched, or null when it may: https on *.exotel.com / *.exotel.in (or a
- * configured extra host). Whether the host is public is checked by publicFetch, at the address it dials.
+ * Why a media URL may not be fetched, or null when it may: https on *.exotel.com / *.exotel.in, Exotel's
+ * recording bucket on S3, or a configured extra host. Whether the host is public is checked by publicFetch, at the address it dials.
  */
+/**
+ * Exotel's recording bucket on S3, where its callbacks' RecordingUrl points
+ * (`https://s3-ap-southeast-1.amazonaws.com/exotelrecordings/<account>/<call>.mp3`), path-style or
+ * virtual-hosted, in any region. Only that bucket: other S3 buckets are anyone's.
+ */
+function isExotelRecordingBucket(url: URL): boolean {
+  const host = url.hostname.toLowerCase();
+  const s3 = /^s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com$/;
+  if (s3.test(host)) return url.pathname.startsWith(`/${RECORDING_BUCKET}/`);
+  return host.startsWith(`${RECORDING_BUCKET}.`) && s3.test(host.slice(RECORDING_BUCKET.length + 1));
+}
+
 export function mediaUrlRefusal(value: string): string | null {
   let url: URL;
   try {
@@ -45,7 +58,7 @@ export function mediaUrlRefusal(value: string): string | null {
   const extra = config().exotel.mediaHosts;
   const listed = extra.includes(host) || extra.includes(url.host.toLowerCase());
   const provider = PROVIDER_DOMAINS.some((d) => host === d || host.endsWith(`.${d}`));
-  if (!provider && !listed) return `${host} is not an Exotel host`;
+  if (!provider && !listed && !isExotelRecordingBucket(url)) return `${host} is not an Exotel host`;
   if (url.protocol !== 'https:' && !(listed && url.protocol === 'http:')) return 'must be https';
   if (url.username || url.password) return 'must not carry credentials';
   return null;
@@ -81,7 +94,8 @@ export const fetchMediaJob = defineJob({
     if (refusal) return refuse(refusal);
     const headers: Record<string, string> = {};
     const channel = await loadExotelChannel(ctx, m.channelId);
-    if (channel) {
+    // Exotel's own hosts take the account's key; S3 takes none (a recording link there is presigned or public).
+    if (channel && !isExotelRecordingBucket(new URL(payload.url))) {
       try {
         const creds = credentialsOf(channel);
         headers.authorization = `Basic ${Buffer.from(`${creds.apiKey}:${creds.apiToken}`).toString('base64')}`;
