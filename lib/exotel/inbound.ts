@@ -12,6 +12,7 @@ import { announceMessage } from '../messages/announce.js';
 import { makeSnippet } from '../email/quoted.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { recordChange, topics } from '../realtime.js';
+import { actionCreate, createAction } from '../actions/service.js';
 import { lockCounterpart } from '../threads/counterpart.js';
 import { continuesThread, rollUp } from '../threads/roll-up.js';
 import type { ExotelChannel, ExotelKind } from './common.js';
@@ -291,22 +292,30 @@ export async function ingestIncomingCall(ctx: Ctx, channel: ExotelChannel, from:
   return { outcome, messageId, threadId };
 }
 
-/** One open call-back action per missed call. */
+/**
+ * One call-back action per missed call, made like every action (lib/actions/service.ts: its event,
+ * audit row and the assignee's notification), for the thread's assignee when they can still work it.
+ */
 async function missedCallAction(ctx: Ctx, threadId: string, messageId: string, from: string) {
   const sql = ctx.sql;
+  const marker = `call:${messageId}`;
   const [exists] =
-    await sql`select 1 from app.actions where org_id = ${ctx.orgId} and thread_id = ${threadId} and type = 'call_back' and description = ${`call:${messageId}`}`;
+    await sql`select 1 from app.actions where org_id = ${ctx.orgId} and thread_id = ${threadId} and type = 'call_back' and description = ${marker}`;
   if (exists) return;
-  const [thread] = await sql<{ assigneeId: string | null }[]>`select assignee_id from app.threads where id = ${threadId}`;
-  const [action] = await sql`
-    insert into app.actions (org_id, thread_id, title, description, type, priority, assignee_id, due_at, source)
-    values (${ctx.orgId}, ${threadId}, ${`Call back ${from}`}, ${`call:${messageId}`}, 'call_back', 'high', ${thread?.assigneeId ?? null},
-      now() + interval '1 hour', 'system')
-    returning id, thread_id, title, type, status, priority, assignee_id, due_at, source, created_at`;
-  await recordChange(ctx, {
-    event: 'action.created',
-    topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, threadId)],
-    data: action,
-    audit: { action: 'action.created', entityType: 'action', entityId: (action as { id: string }).id, data: { source: 'exotel.missed_call', messageId } },
-  });
+  const [thread] = await sql<{ assigneeId: string | null }[]>`
+    select m.user_id as assignee_id from app.threads t
+    join app.members m on m.org_id = t.org_id and m.user_id = t.assignee_id and m.status = 'active' and m.role <> 'viewer'
+    where t.id = ${threadId}`;
+  await createAction(
+    ctx,
+    actionCreate.parse({
+      threadId,
+      title: `Call back ${from}`,
+      description: marker,
+      type: 'call_back',
+      priority: 'high',
+      dueAt: new Date(Date.now() + 3_600_000).toISOString(),
+      ...(thread?.assigneeId ? { assigneeId: thread.assigneeId } : {}),
+    }),
+  );
 }

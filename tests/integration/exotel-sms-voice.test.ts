@@ -273,6 +273,13 @@ describe('voice', () => {
     expect(calls[0]).toMatchObject({ kind: 'call', direction: 'inbound', status: 'no_answer' });
     const actions = await db.sql<any[]>`select type, title, status from app.actions where thread_id = ${calls[0].threadId} and type = 'call_back'`;
     expect(actions).toEqual([{ type: 'call_back', title: 'Call back +919820098200', status: 'open' }]);
+    // Announced as every action is: the same view GET /api/actions/{id} answers.
+    const [announced] = await db.sql<
+      any[]
+    >`select payload from realtime.messages where event = 'action.created' and payload->'data'->>'threadId' = ${calls[0].threadId}`;
+    const shown = await json('GET', `/api/actions/${announced!.payload.data.id}`);
+    expect(Object.keys(announced!.payload.data).sort()).toEqual(Object.keys(shown.body).sort());
+    expect(shown.body).toMatchObject({ source: 'system', priority: 'high', type: 'call_back' });
     const [t] = await db.sql<any[]>`select channel, contact_id from app.threads where id = ${calls[0].threadId}`;
     expect(t).toEqual({ channel: 'voice', contactId: '0e000000-0000-4000-8000-000000000006' });
 
