@@ -2,7 +2,7 @@
 // calls) and every way in (ingest, webhook, reply, call): which thread it continues, how the thread's
 // counts, timestamps and snippet roll up, when it reopens, and the `thread.*` event that says so.
 import type { Ctx } from '../context.js';
-import { announceThread } from './view.js';
+import { announceThreadView, threadViewColumns, type ThreadView } from './view.js';
 
 /** A thread stays "recently resolved" this long: a customer's new message reopens it instead of starting anew. */
 export const REOPEN_RESOLVED_DAYS = 30;
@@ -47,7 +47,10 @@ export async function rollUp(ctx: Ctx, m: Arrival): Promise<{ reopened: boolean 
   const inbound = m.direction === 'inbound' && human;
   const outbound = m.direction === 'outbound' && human;
   const f = m.fills ?? {};
-  const [row] = await sql<{ before: string }[]>`
+  // One statement: lock the row (reading its status before), roll up, and read the event view back.
+  const [row] = await sql<(ThreadView & { before: string })[]>`
+    with b as (select id, status as before from app.threads where id = ${m.threadId} and org_id = ${ctx.orgId} for update),
+    u as (
     update app.threads t set
       message_count = t.message_count + 1,
       last_message_at = case when ${human} or t.last_message_at is null then greatest(t.last_message_at, ${m.at}) else t.last_message_at end,
@@ -64,18 +67,23 @@ export async function rollUp(ctx: Ctx, m: Arrival): Promise<{ reopened: boolean 
       status = case when ${inbound} and t.status = any(${REOPENS}::text[]) then 'open' else t.status end,
       snoozed_until = case when ${inbound} and t.status = any(${REOPENS}::text[]) then null else t.snoozed_until end,
       resolved_at = case when ${inbound} and t.status = any(${REOPENS}::text[]) then null else t.resolved_at end
-    from (select id, status as before from app.threads where id = ${m.threadId} and org_id = ${ctx.orgId} for update) b
+    from b
     where t.id = b.id
-    returning b.before`;
-  const reopened = inbound && row !== undefined && REOPENS.includes(row.before);
-  await announceThread(
+    returning t.*
+    )
+    select ${threadViewColumns(sql)}, b.before
+    from u as t join b on b.id = t.id left join app.customers c on c.id = t.customer_id`;
+  if (!row) return { reopened: false };
+  const { before, ...thread } = row;
+  const reopened = inbound && REOPENS.includes(before);
+  await announceThreadView(
     ctx,
     m.created ? 'thread.created' : 'thread.updated',
-    m.threadId,
+    thread as ThreadView,
     m.created
       ? { action: 'thread.created', data: { source: m.source, messageId: m.messageId } }
       : reopened
-        ? { action: 'thread.reopened', data: { source: m.source, messageId: m.messageId, from: row!.before } }
+        ? { action: 'thread.reopened', data: { source: m.source, messageId: m.messageId, from: before } }
         : undefined,
   );
   return { reopened };

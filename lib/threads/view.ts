@@ -15,11 +15,14 @@ export const threadColumns = (sql: Ctx['sql']) => sql`
 
 export type ThreadView = Record<string, unknown> & { id: string };
 
+/** The view's columns, from threads `t` (or rows aliased as t) and their customer `c`. */
+export const threadViewColumns = (sql: Ctx['sql']) => sql`${threadColumns(sql)}, c.name as customer_name`;
+
 /** The event view of one thread: its row and its customer's name. */
 export async function threadView(ctx: Ctx, threadId: string): Promise<ThreadView | undefined> {
   const sql = ctx.sql;
   const [thread] = await sql<ThreadView[]>`
-    select ${threadColumns(sql)}, c.name as customer_name
+    select ${threadViewColumns(sql)}
     from app.threads t left join app.customers c on c.id = t.customer_id
     where t.id = ${threadId} and t.org_id = ${ctx.orgId}`;
   return thread;
@@ -27,14 +30,20 @@ export async function threadView(ctx: Ctx, threadId: string): Promise<ThreadView
 
 export type ThreadEvent = 'thread.created' | 'thread.updated' | 'thread.assigned' | 'thread.unassigned';
 
+type ThreadAudit = Omit<NonNullable<Change['audit']>, 'entityType' | 'entityId'>;
+
 /** Announces a thread's change on the organization's and the thread's topics, with its audit row. */
-export async function announceThread(ctx: Ctx, event: ThreadEvent, threadId: string, audit?: Omit<NonNullable<Change['audit']>, 'entityType' | 'entityId'>) {
+export async function announceThread(ctx: Ctx, event: ThreadEvent, threadId: string, audit?: ThreadAudit) {
   const thread = await threadView(ctx, threadId);
-  if (!thread) return;
+  if (thread) await announceThreadView(ctx, event, thread, audit);
+}
+
+/** The same, for a caller that already read the view (in the statement that changed the thread). */
+export async function announceThreadView(ctx: Ctx, event: ThreadEvent, thread: ThreadView, audit?: ThreadAudit) {
   await recordChange(ctx, {
     event,
-    topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, threadId)],
+    topics: [topics.org(ctx.orgId), topics.thread(ctx.orgId, thread.id)],
     data: thread,
-    audit: audit && { ...audit, entityType: 'thread', entityId: threadId },
+    audit: audit && { ...audit, entityType: 'thread', entityId: thread.id },
   });
 }
