@@ -11,7 +11,8 @@ export type Tx = postgres.TransactionSql<Record<string, unknown>> | Sql;
 export interface Claims {
   sub?: string;
   role: 'authenticated';
-  org_id: string;
+  /** The acting organization; none for a user acting outside any (their invitations, userRoute). */
+  org_id?: string;
   org_role?: string;
   actor?: 'system';
   email?: string;

@@ -309,16 +309,25 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
     } catch (error) {
       response = toErrorResponse(error, requestId, request, headers);
     }
-    log.info('request', {
-      requestId,
-      method: request.method,
-      path: redactedPath(url),
-      status: response.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
-      userId,
-      orgId,
-    });
+    logRequest(request, url, { requestId, started, status: response.status, userId, orgId });
     return response;
   };
   return Object.assign(fn, { meta: { action: options.action, customPlans: options.customPlans ?? false, responses: options.responses } });
+}
+
+/** The one log line per request (route and userRoute): what was asked, the answer's status, how long, for whom. */
+export function logRequest(
+  request: Request,
+  url: URL,
+  r: { requestId: string; started: number; status: number; userId?: string | null; orgId?: string | null },
+): void {
+  log.info('request', {
+    requestId: r.requestId,
+    method: request.method,
+    path: redactedPath(url),
+    status: r.status,
+    ms: Math.round((performance.now() - r.started) * 10) / 10,
+    userId: r.userId,
+    ...(r.orgId !== undefined ? { orgId: r.orgId } : {}),
+  });
 }

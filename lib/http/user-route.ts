@@ -3,13 +3,12 @@
 // `authenticated` with the user's claims and no organization (so RLS shows no organization's rows),
 // the error shape and one log line. route() is the wrapper for everything an organization owns.
 import * as z from 'zod';
-import { db, type Sql, type Tx } from '../db/client.js';
-import { log, redactedPath } from '../log.js';
+import { withClaims, type Tx } from '../db/client.js';
 import type { Principal } from './auth.js';
 import { corsHeaders } from './cors.js';
 import { fromZod } from '../errors.js';
 import { rateLimitedPrincipal } from './rate-limit.js';
-import { parseJsonBody, requestIdOf, searchObject, toErrorResponse } from './route.js';
+import { logRequest, parseJsonBody, requestIdOf, searchObject, toErrorResponse } from './route.js';
 
 export interface UserRouteArgs<P, B> {
   principal: Principal;
@@ -41,26 +40,16 @@ export function userRoute<P extends z.ZodType | undefined = undefined, B extends
         params = parsed.data;
       }
       const body = options.body ? (await parseJsonBody(request, options.body)).value : undefined;
-      const sql = (await db()) as Sql;
-      const data = await sql.begin(async (raw) => {
-        const tx = raw as unknown as Tx;
-        await tx`select set_config('request.jwt.claims', ${JSON.stringify({ sub: principal.userId, role: 'authenticated', email: principal.email })}, true),
-                        set_config('role', 'authenticated', true)`;
-        return handler({ principal, sql: tx, params: params as never, body: body as never, requestId });
-      });
+      // As the user, in no organization: RLS shows them their own invitations and memberships.
+      const data = await withClaims({ sub: principal.userId, role: 'authenticated', email: principal.email }, (tx) =>
+        handler({ principal, sql: tx, params: params as never, body: body as never, requestId }),
+      );
       response =
         data === null || data === undefined ? new Response(null, { status: 204, headers }) : Response.json(data, { status: options.status ?? 200, headers });
     } catch (error) {
       response = toErrorResponse(error, requestId, request, headers);
     }
-    log.info('request', {
-      requestId,
-      method: request.method,
-      path: redactedPath(url),
-      status: response.status,
-      ms: Math.round((performance.now() - started) * 10) / 10,
-      userId,
-    });
+    logRequest(request, url, { requestId, started, status: response.status, userId });
     return response;
   };
 }
