@@ -22,7 +22,7 @@ export interface Ctx {
 }
 
 /** The system actor (jobs, webhooks, cron, imports) working for one organization in the transaction `sql`. */
-export function systemContext(orgId: string, requestId: string, sql: Tx, jobs: QueuedJob[] = []): Ctx {
+function systemContext(orgId: string, requestId: string, sql: Tx, jobs: QueuedJob[] = []): Ctx {
   return { requestId, userId: null, orgId, role: 'system', sql, jobs };
 }
 

@@ -4,7 +4,7 @@
 // one open invitation per email, expiry) live in the schema's invitation functions.
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
-import type { Tx } from '../db/client.js';
+import { systemClaims, type Tx } from '../db/client.js';
 import { notFound } from '../errors.js';
 import { ROLES } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
@@ -75,7 +75,7 @@ export async function respondToInvitation(sql: Tx, user: { userId: string; email
   if (!inv?.id) throw notFound('Invitation');
   const claims = accept
     ? { sub: user.userId, role: 'authenticated', org_id: inv.orgId, org_role: inv.role, email: user.email }
-    : { role: 'authenticated', org_id: inv.orgId, actor: 'system' };
+    : systemClaims(inv.orgId);
   await sql`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
   const ctx: Ctx = { requestId, userId: accept ? user.userId : null, orgId: inv.orgId, role: accept ? (inv.role as Ctx['role']) : 'system', sql, jobs: [] };
   if (!accept) {

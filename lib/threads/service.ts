@@ -12,7 +12,7 @@ import { jobSpecs } from '../jobs/specs.js';
 import { whenFieldsValid } from '../validation.js';
 import { dateTimeInput, instantIn } from '../time.js';
 import { requireActiveMember } from '../org/members.js';
-import { announceThread, threadColumns } from './view.js';
+import { announceThread, threadColumns, threadViewColumns } from './view.js';
 
 export const THREAD_STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'closed'] as const;
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -97,7 +97,7 @@ export interface Thread {
 export const threadSelect = (ctx: Ctx, extra = ctx.sql``) => {
   const sql = ctx.sql;
   return sql`
-    select ${threadColumns(sql)}, c.name as customer_name,
+    select ${threadViewColumns(sql)},
       (t.last_message_at is not null and (r.last_read_at is null or r.last_read_at < t.last_message_at)) as unread
       ${extra}
     from app.threads t
