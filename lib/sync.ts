@@ -15,7 +15,7 @@
 import * as z from 'zod';
 import type { Ctx } from './context.js';
 import { AppError, invalid } from './errors.js';
-import { encodeCursor } from './pagination.js';
+import { encodeCursor, pageQuery } from './pagination.js';
 
 /**
  * How long a sync may look back: tombstones are kept a day longer (lib/jobs/sweep.ts prunes them), so
@@ -103,13 +103,14 @@ const tooOld = (what: string) =>
   new AppError('gone', `${what} is more than ${SYNC_MAX_AGE_DAYS} days old: deletions are not kept that long; load the list afresh`);
 
 /**
- * Filters a sync refuses: a row that stops matching one would leave the client's copy without a
- * tombstone to say so. A sync answers every change of the list; the client filters what it holds.
+ * Filters a sync refuses (every field of the list's query but paging, so a filter added to the list is
+ * refused too): a row that stops matching one would leave the client's copy without a tombstone to say
+ * so. A sync answers every change of the list; the client filters what it holds.
  */
-export function refuseFilters(q: Record<string, unknown>, names: readonly string[]) {
-  for (const name of names) {
-    if (q[name] !== undefined)
-      throw invalid(`query.${name}`, 'does not combine with updatedSince: a sync answers every change of the list (filter on the client)');
+export function refuseFilters(q: Record<string, unknown>, list: z.ZodObject) {
+  for (const name of Object.keys(list.shape)) {
+    if (name in pageQuery || q[name] === undefined) continue;
+    throw invalid(`query.${name}`, 'does not combine with updatedSince: a sync answers every change of the list (filter on the client)');
   }
 }
 

@@ -7,12 +7,10 @@ import { actionListQuery, actionSelect, type Action } from './service.js';
 
 export const actionListOrSyncQuery = actionListQuery.extend(syncQuery);
 
-const FILTERS = ['assignee', 'thread', 'shipment', 'status', 'overdue', 'due_before'] as const;
-
 type Row = Action & { syncKey: string; sortDue: string | null; sortCreated: string };
 
 export async function syncActions(ctx: Ctx, q: z.infer<typeof actionListOrSyncQuery>) {
-  refuseFilters(q, FILTERS);
+  refuseFilters(q, actionListQuery);
   const sql = ctx.sql;
   const p = await syncPosition(ctx, q, ctx.orgId);
   const take = sql.unsafe(String(q.limit + 1));

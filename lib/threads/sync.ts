@@ -8,12 +8,10 @@ import { threadListQuery, threadSelect, type Thread } from './service.js';
 
 export const threadListOrSyncQuery = threadListQuery.extend(syncQuery);
 
-const FILTERS = ['status', 'channel', 'priority', 'assignee', 'team', 'customer', 'shipment', 'tag', 'tags_all', 'unread', 'q'] as const;
-
 type Keyed<T> = T & { syncKey: string; id: string };
 
 export async function syncThreads(ctx: Ctx, q: z.infer<typeof threadListOrSyncQuery>) {
-  refuseFilters(q, FILTERS);
+  refuseFilters(q, threadListQuery);
   const sql = ctx.sql;
   const p = await syncPosition(ctx, q, ctx.orgId);
   const take = sql.unsafe(String(q.limit + 1));
