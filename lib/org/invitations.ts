@@ -73,9 +73,7 @@ export async function respondToInvitation(sql: Tx, user: { userId: string; email
   const [inv] = await sql<Invitation[]>`
     select (i).id, (i).org_id, (i).email, (i).role, (i).status from (select app.respond_to_invitation(${id}, ${accept}) as i) r`;
   if (!inv?.id) throw notFound('Invitation');
-  const claims = accept
-    ? { sub: user.userId, role: 'authenticated', org_id: inv.orgId, org_role: inv.role, email: user.email }
-    : systemClaims(inv.orgId);
+  const claims = accept ? { sub: user.userId, role: 'authenticated', org_id: inv.orgId, org_role: inv.role, email: user.email } : systemClaims(inv.orgId);
   await sql`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
   const ctx: Ctx = { requestId, userId: accept ? user.userId : null, orgId: inv.orgId, role: accept ? (inv.role as Ctx['role']) : 'system', sql, jobs: [] };
   if (!accept) {
