@@ -71,6 +71,8 @@ export const envSchema = z
     RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
 
     CORS_ORIGINS: csv.default([]),
+    // The web app's address, for links in mail (invitations): defaults to the first CORS origin, else PUBLIC_BASE_URL.
+    APP_URL: optionalUrl,
     MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
 
     STORAGE_SIGNING_SECRET: z.string().min(16).optional(),
@@ -85,6 +87,8 @@ export const envSchema = z
       .optional(),
     RESEND_BASE_URL: optionalUrl,
     MAIL_OUT_DIR: z.string().default('.data/mail-out'),
+    // The sender of the app's own mail (invitations), e.g. "Banxway <no-reply@mail.example.com>": a domain Resend may send from.
+    MAIL_SYSTEM_FROM: z.string().max(300).optional(),
     // File storage: Supabase Storage when SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are set, local files otherwise.
     STORAGE_BUCKET: z
       .string()
@@ -162,6 +166,21 @@ export const envSchema = z
     if (env.QSTASH_TOKEN && (!env.QSTASH_CURRENT_SIGNING_KEY || !env.QSTASH_NEXT_SIGNING_KEY)) {
       issue.addIssue({ code: 'custom', path: ['QSTASH_CURRENT_SIGNING_KEY'], message: 'and QSTASH_NEXT_SIGNING_KEY are required with QSTASH_TOKEN' });
     }
+    // Invitations go through Supabase Auth's admin API, which takes the service-role key.
+    if (env.SUPABASE_URL && !env.SUPABASE_SERVICE_ROLE_KEY) {
+      issue.addIssue({
+        code: 'custom',
+        path: ['SUPABASE_SERVICE_ROLE_KEY'],
+        message: 'is required with SUPABASE_URL in a deployment (invitations and storage use it)',
+      });
+    }
+    if (env.RESEND_API_KEY && !env.MAIL_SYSTEM_FROM) {
+      issue.addIssue({
+        code: 'custom',
+        path: ['MAIL_SYSTEM_FROM'],
+        message: 'is required with RESEND_API_KEY in a deployment (invitation mail is sent from it)',
+      });
+    }
     if (env.RESEND_API_KEY && !env.RESEND_WEBHOOK_SECRET) {
       issue.addIssue({ code: 'custom', path: ['RESEND_WEBHOOK_SECRET'], message: 'is required with RESEND_API_KEY (delivery reports are signed with it)' });
     }
@@ -188,10 +207,12 @@ export interface Config {
   redis?: { url: string; token: string };
   rateLimit: { perUserPerMinute: number; perIpPerMinute: number };
   corsOrigins: string[];
+  /** The web app's base URL (links in mail). */
+  appUrl: string;
   maxBodyBytes: number;
   storageSigningSecret: string;
   /** Outbound email: Resend when apiKey is set, the local .eml sink otherwise. */
-  email: { resendApiKey?: string; resendBaseUrl?: string; resendWebhookSecret?: string; mailOutDir: string };
+  email: { resendApiKey?: string; resendBaseUrl?: string; resendWebhookSecret?: string; mailOutDir: string; systemFrom: string };
   storage: { driver: 'local' | 'supabase'; bucket: string; dir: string; maxAttachmentBytes: number };
   supabase?: { url: string; serviceRoleKey?: string };
   /** Outbound connections to hosts a user configures (IMAP servers, OAuth token endpoints). */
@@ -248,13 +269,14 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     const [id, key] = pair.split(':') as [string, string];
     previous.set(id, Buffer.from(key, 'base64'));
   }
+  const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, '');
   const issuer = e.AUTH_JWT_ISSUER ?? (e.SUPABASE_URL ? `${e.SUPABASE_URL.replace(/\/$/, '')}/auth/v1` : undefined);
   return {
     env,
     deployed,
     port: e.PORT,
     host: e.HOST,
-    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+    publicBaseUrl,
     logLevel: e.LOG_LEVEL,
     database: url
       ? { kind: 'postgres', url, poolMax: e.DATABASE_POOL_MAX ?? (deployed ? 3 : 10), prepare: e.DATABASE_PREPARE ?? !pooled }
@@ -286,6 +308,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     redis: e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN } : undefined,
     rateLimit: { perUserPerMinute: e.RATE_LIMIT_PER_USER_PER_MINUTE, perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE },
     corsOrigins: e.CORS_ORIGINS,
+    appUrl: (e.APP_URL ?? e.CORS_ORIGINS[0] ?? publicBaseUrl).replace(/\/$/, ''),
     maxBodyBytes: e.MAX_BODY_BYTES,
     storageSigningSecret: e.STORAGE_SIGNING_SECRET ?? DEV_DEFAULTS.STORAGE_SIGNING_SECRET,
     email: {
@@ -293,6 +316,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       resendBaseUrl: e.RESEND_BASE_URL?.replace(/\/$/, ''),
       resendWebhookSecret: e.RESEND_WEBHOOK_SECRET,
       mailOutDir: e.MAIL_OUT_DIR,
+      systemFrom: e.MAIL_SYSTEM_FROM ?? `Banxway <no-reply@${new URL(publicBaseUrl).hostname}>`,
     },
     storage: {
       driver: e.SUPABASE_URL && e.SUPABASE_SERVICE_ROLE_KEY ? 'supabase' : 'local',

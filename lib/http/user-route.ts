@@ -19,7 +19,13 @@ export interface UserRouteArgs<P, B> {
 }
 
 export function userRoute<P extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
-  options: { params?: P; body?: B; status?: number },
+  options: {
+    params?: P;
+    body?: B;
+    status?: number;
+    /** Runs once the token and input are valid, before the user's transaction (e.g. making a local account). */
+    before?: (principal: Principal) => Promise<void>;
+  },
   handler: (args: UserRouteArgs<P extends z.ZodType ? z.infer<P> : undefined, B extends z.ZodType ? z.infer<B> : undefined>) => Promise<unknown>,
 ): (request: Request) => Promise<Response> {
   return async (request) => {
@@ -40,6 +46,7 @@ export function userRoute<P extends z.ZodType | undefined = undefined, B extends
         params = parsed.data;
       }
       const body = options.body ? (await parseJsonBody(request, options.body)).value : undefined;
+      await options.before?.(principal);
       // As the user, in no organization: RLS shows them their own invitations and memberships.
       const data = await withClaims({ sub: principal.userId, role: 'authenticated', email: principal.email }, (tx) =>
         handler({ principal, sql: tx, params: params as never, body: body as never, requestId }),

@@ -6,3 +6,4 @@ import '../email/poll.js';
 import '../ai/analysis-job.js';
 import '../ai/transcribe.js';
 import '../exotel/jobs.js';
+import '../org/invitation-job.js';

@@ -42,6 +42,8 @@ export const jobSpecs = {
     deadlineMs: 24 * 3_600_000,
   }),
   exotelSend: spec({ name: 'exotel.send', schema: aMessage, maxAttempts: 8, deadlineMs: EXOTEL_SEND_DEADLINE_MS }),
+  // An invitation lasts 7 days: no point mailing its link after one.
+  invitationSend: spec({ name: 'invitation.send', schema: z.object({ invitationId: z.uuid() }), maxAttempts: 8, deadlineMs: 24 * 3_600_000 }),
   exotelCallConnect: spec({ name: 'exotel.call.connect', schema: aMessage, maxAttempts: 3, deadlineMs: 10 * 60_000 }),
 };
 

@@ -38,7 +38,7 @@ export async function newOrganization(sql: Sql, options: { timezone?: string } =
     await tx`insert into app.organization_domains (org_id, domain, verified) values (${id}, ${domain}, true)`;
     for (const role of ROLES) {
       const u = users[role];
-      await tx`insert into auth.users (id, email, created_at, updated_at) values (${u.id}, ${u.email}, now(), now())`;
+      await tx`insert into auth.users (id, email, email_confirmed_at, created_at, updated_at) values (${u.id}, ${u.email}, now(), now(), now())`;
       await tx`insert into app.members (org_id, user_id, role, display_name, email) values (${id}, ${u.id}, ${role}, ${u.name}, ${u.email})`;
     }
   });

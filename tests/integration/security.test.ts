@@ -54,6 +54,11 @@ async function freshUser(): Promise<string> {
   await db.sql`insert into auth.users (id, email, created_at, updated_at) values (gen_random_uuid(), ${email}, now(), now())`;
   return email;
 }
+async function freshInvitation(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.member_invitations (org_id, email, role) values (${SEED_ORG_ID}, ${`i-${randomUUID()}@forwarder.example`}, 'agent') returning id`;
+  return row!.id;
+}
 async function freshMember(): Promise<string> {
   const email = await freshUser();
   const [row] = await db.sql<{ id: string }[]>`
@@ -158,11 +163,10 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'GET /api/org': async () => ({ path: '/api/org' }),
   'PATCH /api/org': async () => ({ path: '/api/org', body: { signature: 'Regards, Seahawk' } }),
   'GET /api/members': async () => ({ path: '/api/members' }),
-  'POST /api/members': async () => ({ path: '/api/members', body: { email: await freshUser(), role: 'agent' } }),
-  'GET /api/members/invitations': async () => ({ path: '/api/members/invitations' }),
-  'DELETE /api/members/invitations/[id]': async () => ({
-    path: `/api/members/invitations/${(await db.sql<{ id: string }[]>`insert into app.member_invitations (org_id, email, role) values (${SEED_ORG_ID}, ${`i-${randomUUID()}@forwarder.example`}, 'agent') returning id`)[0]!.id}`,
-  }),
+  'GET /api/invitations': async () => ({ path: '/api/invitations' }),
+  'POST /api/invitations': async () => ({ path: '/api/invitations', body: { email: await freshUser(), role: 'agent' } }),
+  'DELETE /api/invitations/[id]': async () => ({ path: `/api/invitations/${await freshInvitation()}` }),
+  'POST /api/invitations/[id]/resend': async () => ({ path: `/api/invitations/${await freshInvitation()}/resend` }),
   'PATCH /api/members/[id]': async () => ({ path: `/api/members/${await freshMember()}`, body: { role: 'manager' } }),
   'DELETE /api/members/[id]': async () => ({ path: `/api/members/${await freshMember()}` }),
   'GET /api/teams': async () => ({ path: '/api/teams' }),
@@ -230,6 +234,7 @@ const otherGuards = new Set([
   'GET /api/me',
   'POST /api/me/invitations/[id]/accept',
   'POST /api/me/invitations/[id]/decline',
+  'POST /api/invitations/[id]/accept',
   'POST /api/jobs/[name]',
   'GET /api/cron/jobs-sweep',
   'GET /api/cron/email-poll',

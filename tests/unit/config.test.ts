@@ -8,6 +8,7 @@ const production = {
   ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
   CRON_SECRET: 'a-real-cron-secret-of-length',
   SUPABASE_URL: 'https://ref.supabase.co',
+  SUPABASE_SERVICE_ROLE_KEY: 'service-role-key',
   JOBS_ADAPTER: 'inline',
 };
 

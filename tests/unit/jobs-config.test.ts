@@ -10,6 +10,7 @@ const deployed = {
   ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
   CRON_SECRET: 'a-real-cron-secret-of-length',
   SUPABASE_URL: 'https://ref.supabase.co',
+  SUPABASE_SERVICE_ROLE_KEY: 'service-role-key',
 };
 const qstash = { QSTASH_TOKEN: 'qstash-token', QSTASH_CURRENT_SIGNING_KEY: 'sig_current', QSTASH_NEXT_SIGNING_KEY: 'sig_next' };
 

@@ -195,7 +195,16 @@ describe('choosing the adapter', () => {
       const route = await serveLocalObject(new Request('https://api.banxway.example/api/storage/object?op=get&path=a/b&exp=1&sig=x'));
       expect(route.status).toBe(404);
 
-      setConfig(parseConfig(production));
+      // SUPABASE_URL without the service-role key is refused outright in a deployment; without Supabase at all, storage is unconfigured.
+      expect(() => parseConfig(production)).toThrow(/SUPABASE_SERVICE_ROLE_KEY/);
+      setConfig(
+        parseConfig({
+          ...production,
+          SUPABASE_URL: undefined,
+          AUTH_JWT_SECRET: 'a-project-jwt-secret-of-at-least-32-chars',
+          AUTH_JWT_ISSUER: 'https://auth.example',
+        }),
+      );
       expect(storageKind()).toBe('unconfigured');
       expect(() => storage()).toThrow(/SUPABASE_SERVICE_ROLE_KEY/);
       expect((await serveLocalObject(new Request('https://api.banxway.example/api/storage/object'))).status).toBe(404);
