@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { evaluate, labelledSet } from '../../lib/ai/analysis/evaluate.js';
+import { addConfusions, classMetrics, evaluate, labelledSet, sentimentGateFailures, type Confusion } from '../../lib/ai/analysis/evaluate.js';
 import { findDates, findHsCodes, findIncoterms } from '../../lib/ai/analysis/entities.js';
 import { analyzeOffline } from '../../lib/ai/analysis/offline.js';
 import { findPorts } from '../../lib/ai/analysis/ports.js';
@@ -186,6 +186,48 @@ describe('language', () => {
     ['hi', 'कृपया कंटेनर की स्थिति बताएं'],
   ])('%s', (language, body) => {
     expect(analyse('', body).language).toBe(language);
+  });
+});
+
+describe('evaluation metrics', () => {
+  // Rows: labelled, columns: predicted.
+  const sentiment: Confusion<'positive' | 'neutral' | 'negative'> = {
+    labels: ['positive', 'neutral', 'negative'],
+    counts: {
+      positive: { positive: 2, neutral: 1, negative: 0 },
+      neutral: { positive: 1, neutral: 3, negative: 0 },
+      negative: { positive: 0, neutral: 2, negative: 2 },
+    },
+  };
+
+  it('computes accuracy, per-class recall and precision, and balanced accuracy as the mean recall', () => {
+    const m = classMetrics(sentiment);
+    expect(m.total).toBe(11);
+    expect(m.accuracy).toBeCloseTo(7 / 11, 10);
+    expect(m.perClass.positive).toEqual({ support: 3, predicted: 3, recall: 2 / 3, precision: 2 / 3 });
+    expect(m.perClass.neutral).toEqual({ support: 4, predicted: 6, recall: 3 / 4, precision: 3 / 6 });
+    expect(m.perClass.negative).toEqual({ support: 4, predicted: 2, recall: 2 / 4, precision: 1 });
+    expect(m.balancedAccuracy).toBeCloseTo((2 / 3 + 3 / 4 + 2 / 4) / 3, 10);
+  });
+
+  it('leaves out of balanced accuracy a class no item is labelled with, and has no precision for a class never predicted', () => {
+    const m = classMetrics<'a' | 'b' | 'c'>({
+      labels: ['a', 'b', 'c'],
+      counts: { a: { a: 3, b: 0, c: 1 }, b: { a: 0, b: 0, c: 2 }, c: { a: 0, b: 0, c: 0 } },
+    });
+    expect(m.perClass.c).toEqual({ support: 0, predicted: 3, recall: null, precision: 0 });
+    expect(m.perClass.b).toEqual({ support: 2, predicted: 0, recall: 0, precision: null });
+    expect(m.balancedAccuracy).toBeCloseTo((3 / 4 + 0) / 2, 10);
+    expect(m.accuracy).toBeCloseTo(3 / 6, 10);
+  });
+
+  it('pools parts cell by cell, and names each sentiment class under the recall floor', () => {
+    const pooled = addConfusions(sentiment.labels, [sentiment, sentiment]);
+    expect(pooled.counts.negative).toEqual({ positive: 0, neutral: 4, negative: 4 });
+    const m = classMetrics(pooled);
+    expect(m.perClass.positive.recall).toBeCloseTo(2 / 3, 10);
+    expect(sentimentGateFailures(m)).toEqual(['positive sentiment recall 0.667 < 0.75 (4/6)', 'negative sentiment recall 0.500 < 0.75 (4/8)']);
+    expect(sentimentGateFailures(m, 0.5)).toEqual([]);
   });
 });
 
