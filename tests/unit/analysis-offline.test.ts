@@ -111,6 +111,36 @@ describe('sentiment', () => {
     expect(analyse('POD', 'Delivered, no damage, no remarks on the POD.').sentiment).toBe('neutral');
     expect(analyse('Invoice', 'Please find attached the invoice. For any dispute please write within 7 days.').sentiment).toBe('neutral');
   });
+
+  it('reads negated praise as dissatisfaction, never as praise', () => {
+    const r = analyse('Feedback', 'To be honest we are not at all happy with the handling of our last import.');
+    expect(r.sentiment).toBe('negative');
+    expect(r.sentimentScore).toBeLessThan(0);
+    expect(analyse('Feedback', 'The coordination was never reliable this season.').sentiment).toBe('negative');
+  });
+
+  it('discounts thanks that only precedes a "but" or "however"', () => {
+    expect(analyse('RE: ETA', 'Thank you for the reply. However, the new date does not work for us and nobody told us earlier.').sentiment).toBe('negative');
+    expect(analyse('RE: ETA', 'Thanks a lot for checking, but the vessel still shows no berthing date.').sentiment).not.toBe('positive');
+  });
+
+  it('reads trouble-free feedback with praise as positive, a bare "no issues" as neutral', () => {
+    expect(analyse('Feedback', 'No complaints from our consignee this time, good work by your team.').sentiment).toBe('positive');
+    expect(analyse('Rates', 'Please quote for 1x20GP Mundra to Jeddah. No issues if it takes till Monday.').sentiment).toBe('neutral');
+  });
+
+  it('lets thanks carry a one-line chat message, and counts each distinct cue', () => {
+    expect(analyse('', 'BL received, thanks for sending it on a Sunday').sentiment).toBe('positive');
+    expect(analyse('', 'Ok noted, will send VGM by 4 pm').sentiment).toBe('neutral');
+    expect(analyse('Delivered', 'All 20 pallets arrived intact and the clearance went smoothly.').sentiment).toBe('positive');
+  });
+
+  it('reads disputes, broken promises, costs of a failure and Hinglish exasperation as negative', () => {
+    expect(analyse('Invoice', 'We dispute nothing else, but we object to the demurrage line; it is not payable by us.').sentiment).toBe('negative');
+    expect(analyse('BL', 'You had promised the BL by Tuesday. The delay is costing us the LC discount.').sentiment).toBe('negative');
+    expect(analyse('', 'Ye theek nahi hai, teen din se container pending hai').sentiment).toBe('negative');
+    expect(analyse('Loading', 'The loading plan is not as agreed and we are not in a position to accept the extra trucking.').sentiment).toBe('negative');
+  });
 });
 
 describe('urgency', () => {
