@@ -26,6 +26,16 @@ const DOC = String.raw`(?:commercial\s+invoice|(?:invoice\s*(?:,|&|and|\/)\s*)?p
 const ATTACH = String.raw`(?:\bpfa\b|\b(?:please|pls|kindly)\s+find\s+(?:the\s+|our\s+)?(?:attached|enclosed|herewith|below\s+(?:the\s+)?(?:docs|documents))|\bfind\s+attached\b|\battached\s+(?:please\s+find|pls\s+find|herewith|is|are|you\s+will\s+find|the|our|pl[sz]?)\b|\benclosed\s+(?:please\s+find|herewith|is|are)\b|\b(?:in|see)\s+the\s+attached\b|\bherewith\b|\battaching\b|\bwe\s+(?:are\s+)?(?:attaching|sending|sharing|enclosing)\b|\battached:|\banbei\b)`;
 
 // Hindi in Latin script: "kab milega" (when will we get it), "bhej do" (send it).
+const ATTACH_RE = new RegExp(ATTACH, 'i');
+// "We will send the invoice tomorrow", "PL to follow": a document announced, not attached.
+const ANNOUNCED =
+  /\b(?:will|shall|going\s+to)\s+(?:\w+\s+)?(?:send|share|attach|forward|mail)\b|\bto\s+follow\b|\b(?:tomorrow|later|shortly|next\s+week|by\s+(?:eod|evening|tonight))\b/i;
+
+/** Whether a sentence says something is attached now ("PFA the invoice", "attached is the PL"), not announced for later. */
+export function saysAttached(sentence: string): boolean {
+  return ATTACH_RE.test(sentence) && !ANNOUNCED.test(sentence);
+}
+
 const WHEN_WILL_WE_GET = String.raw`(?:kab|kb)\s+(?:tak\s+)?(?:milega|milegi|milenge|aayega|ayega|aayegi|bhejoge|bhejenge|denge|doge|release\s+hoga)`;
 
 const INTENT_FEATURES: FeatureTable = {
