@@ -33,7 +33,14 @@ export interface ContextMessage {
   intent: Intent | null;
   summary: string | null;
   entities: AnalysisEntities | null;
+  /** Files the message carries (ready, not inline): what a reply may thank the sender for. */
+  attachments: ContextAttachment[];
   occurredAt: Date;
+}
+
+export interface ContextAttachment {
+  filename: string;
+  contentType: string;
 }
 
 export interface ContextMilestone {
@@ -169,6 +176,7 @@ export async function gatherThreadContext(ctx: Ctx, threadId: string, options: {
     return {
       id: r.id,
       direction: r.direction,
+      attachments: [],
       kind: r.kind,
       status: r.status,
       channel: r.channel,
@@ -183,6 +191,17 @@ export async function gatherThreadContext(ctx: Ctx, threadId: string, options: {
       occurredAt: r.occurredAt,
     };
   });
+
+  // The files each message carries; inline images (logos, signatures) and quarantined files are not
+  // documents the sender sent us.
+  const messageIds = messages.map((m) => m.id);
+  const files = messageIds.length
+    ? await sql<(ContextAttachment & { messageId: string })[]>`
+        select message_id, filename, content_type from app.attachments
+        where org_id = ${ctx.orgId} and message_id = any(${messageIds}::uuid[]) and status = 'ready' and not is_inline
+        order by created_at, filename`
+    : [];
+  for (const m of messages) m.attachments = files.filter((a) => a.messageId === m.id).map(({ filename, contentType }) => ({ filename, contentType }));
 
   const shipmentRows = await sql<Omit<ContextShipment, 'milestones'>[]>`
     select s.id, s.reference, s.mode, s.direction, s.status, s.incoterm, s.origin_port, s.destination_port, s.carrier, s.vessel,
@@ -313,7 +332,8 @@ function renderShipment(s: ContextShipment, tz: string): string {
 function renderMessage(m: ContextMessage, tz: string): string {
   const who = m.direction === 'inbound' ? `from ${m.fromName || m.fromAddress || 'the customer'}` : `from us${m.fromName ? ` (${m.fromName})` : ''}`;
   const head = `[${formatDateTime(m.occurredAt, tz)}] ${m.kind === 'call' ? 'call' : m.channel} ${m.direction} ${who}${m.intent ? `, intent ${m.intent}` : ''}`;
-  return `${head}\n${m.subject ? `Subject: ${m.subject}\n` : ''}${m.text || '(no text)'}`;
+  const files = m.attachments.length ? `Attachments: ${m.attachments.map((a) => a.filename).join(', ')}\n` : '';
+  return `${head}\n${m.subject ? `Subject: ${m.subject}\n` : ''}${files}${m.text || '(no text)'}`;
 }
 
 export interface RenderedContext {

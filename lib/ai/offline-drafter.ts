@@ -1,9 +1,13 @@
 // The offline drafter: a reply built by rules when no model is configured (or the model fails before it
 // writes anything). It reads what the thread context already holds — the intent of the last inbound
 // message (stored, or the offline analyser's), the identifiers, the linked shipment's state and
-// milestones, the open actions — and the member's instruction and tone, and writes a greeting by name,
-// the sentences that intent calls for, the instruction's points, a closing and the organization's
-// signature. What it cannot know it leaves as a [bracketed placeholder] for the member to fill in.
+// milestones, the open actions, the files the messages carry — and the member's instruction and tone,
+// and writes a greeting by name, the sentences that intent calls for, the instruction's points, a
+// closing and the organization's signature. It never states a fact the thread does not hold: each
+// template sentence declares the thread facts it needs (ThreadFacts) and is used only when they are all
+// there; otherwise a neutral sentence stands in, or a [bracketed placeholder] for the member to fill in
+// (which POST /api/messages/{id}/send refuses until filled).
+import { saysAttached } from './analysis/offline.js';
 import { PORTS } from './analysis/ports.js';
 import { INTENTS, type Intent } from './analysis/schema.js';
 import { formatDate, MILESTONE_LABELS, type ContextMessage, type ContextShipment, type ThreadContext } from './context.js';
@@ -204,7 +208,7 @@ export function shipmentStatusSentences(s: ContextShipment, c: ThreadContext): s
       }
       if (s.eta && s.eta.getTime() >= c.now.getTime()) line += `${departed ? ' and' : ','} is expected${to ? ` at ${to}` : ''} on ${formatDate(s.eta, tz)}.`;
       else if (s.eta)
-        line += `${departed ? ';' : ','} it was due${to ? ` at ${to}` : ''} on ${formatDate(s.eta, tz)} and we are checking the revised ETA with the carrier.`;
+        line += `${departed ? ';' : ','} it was due${to ? ` at ${to}` : ''} on ${formatDate(s.eta, tz)} and we will check the revised ETA with the carrier.`;
       else line += '.';
       out.push(line);
       break;
@@ -248,6 +252,184 @@ export function shipmentStatusSentences(s: ContextShipment, c: ThreadContext): s
 }
 
 // ---------------------------------------------------------------------------------------------------
+// What the thread establishes
+// ---------------------------------------------------------------------------------------------------
+
+/**
+ * The facts a template may state, each read from the thread itself: its messages (with the files they
+ * carry), its linked shipments and its open actions. Every template sentence declares the facts it
+ * needs (`sentence`), and `firstSupported` uses the first one whose facts the thread holds; the last
+ * candidate of each list needs nothing and says nothing the thread does not, or leaves a [placeholder]
+ * for the member. The member's instruction is the only other source: what it tells the reply to say.
+ */
+export interface ThreadFacts {
+  /** The subject and text of the inbound messages not answered yet. */
+  request: string;
+  shipment?: ContextShipment;
+  /** The linked shipment's booking number, as the shipment records it. */
+  bookingNumber?: string;
+  /** The linked shipment is booked: it has a booking number or a done booking_confirmed milestone. */
+  bookingConfirmed?: true;
+  /** Identifiers the customer wrote (containers, AWBs, B/Ls, bookings). */
+  identifiers?: string[];
+  /** Ports the customer named (else the shipment's), as loading and discharge. */
+  route?: { from: string; to: string };
+  /** Documents the unanswered messages carry: named in a sentence saying they are attached, or in a file name. */
+  documentsReceived?: string[];
+  /** Files the unanswered messages carry that name no document (e.g. scan0001.pdf). */
+  filesReceived?: string[];
+  /** Documents the unanswered messages name (asked for, announced or attached). */
+  documentsNamed?: string[];
+  /** Documents the unanswered messages name outside a sentence that attaches them or announces them ("we will send…"). */
+  documentsAsked?: string[];
+  /** Documents the sender says they will send ("we will send the PL tomorrow", "VGM to follow"). */
+  documentsAnnounced?: string[];
+  /** An invoice number written in the thread's subject or the unanswered messages. */
+  invoiceNumber?: string;
+  /** The unanswered messages report a payment (paid, remitted, UTR, "payment will be released"). */
+  paymentReported?: true;
+  /** Our own message, when it ends the thread and carries an offer (rates or an amount). */
+  offerSent?: ContextMessage;
+  /** When this thread's open send_document action is due. */
+  documentsDue?: Date;
+  /** What the customer complains about ("the delay", "the damaged cartons"). */
+  issues?: string[];
+  /** The vessel (and voyage) of the linked shipment, when the unanswered messages name it. */
+  vesselNamed?: string;
+}
+
+type Fact = Exclude<keyof ThreadFacts, 'request'>;
+/** The facts with the ones a sentence needs known to be there. */
+type Holding<K extends Fact> = ThreadFacts & { [P in K]-?: NonNullable<ThreadFacts[P]> };
+
+/** A sentence of a template and the thread facts it needs. */
+export interface Sentence {
+  topic: string;
+  needs: readonly Fact[];
+  text: (facts: ThreadFacts) => string;
+}
+
+/** Declares a template sentence: it is used only when the thread holds every fact in `needs`. */
+export function sentence<K extends Fact>(topic: string, needs: readonly K[], text: (facts: Holding<K>) => string): Sentence {
+  return { topic, needs, text: text as (facts: ThreadFacts) => string };
+}
+
+const holds = (facts: ThreadFacts, fact: Fact) => {
+  const value = facts[fact];
+  return Array.isArray(value) ? value.length > 0 : value !== undefined && value !== null;
+};
+
+/** The first candidate whose facts the thread holds, as a line (null when none does). */
+export function firstSupported(facts: ThreadFacts, candidates: readonly Sentence[]): Line | null {
+  const chosen = candidates.find((s) => s.needs.every((fact) => holds(facts, fact)));
+  return chosen ? { topic: chosen.topic, text: chosen.text(facts) } : null;
+}
+
+const requestText = (c: ThreadContext) =>
+  unanswered(c)
+    .map((m) => `${m.subject ?? ''}\n${m.text}`)
+    .join('\n');
+
+const sentencesOf = (text: string) => text.split(/(?<=[.!?])\s+|\n+/).filter((s) => s.trim());
+
+// The sender announces documents of their own: "we will send the PL tomorrow", "VGM to follow".
+const ANNOUNCES =
+  /\b(?:we|i)\s*(?:will|shall|'ll|are\s+going\s+to)\s+(?:\w+\s+)?(?:send|share|forward|mail|submit|provide)\b|\bto\s+follow\b|\bwill\s+follow\b/i;
+
+/** Documents the unanswered messages name, by what each sentence does with them. */
+function documentsBySentence(c: ThreadContext): { asked: string[]; announced: string[] } {
+  const asked = new Set<string>();
+  const announced = new Set<string>();
+  const attached = new Set<string>();
+  for (const m of unanswered(c)) {
+    for (const s of sentencesOf(m.text)) {
+      for (const d of documentsIn(s)) (saysAttached(s) ? attached : ANNOUNCES.test(s) ? announced : asked).add(d);
+    }
+  }
+  // A subject names the topic: its documents count as asked for unless the text attaches or announces them.
+  // ("invoice" in the subject is the "commercial invoice" of the text).
+  const base = (d: string) => d.replace(/ copy$/, '');
+  const covered = (d: string) => [...attached, ...announced].some((o) => base(o).includes(base(d)) || base(d).includes(base(o)));
+  for (const m of unanswered(c)) for (const d of documentsIn(m.subject ?? '')) if (!covered(d)) asked.add(d);
+  return { asked: [...asked], announced: [...announced] };
+}
+
+/** The documents and files the unanswered messages carry: named where they say so, or by file name. */
+function received(c: ThreadContext): { documents: string[]; files: string[] } {
+  const documents = new Set<string>();
+  const files: string[] = [];
+  for (const m of unanswered(c)) {
+    const attachedSentences = sentencesOf(`${m.subject ?? ''}\n${m.text}`).filter((s) => saysAttached(s));
+    for (const d of documentsIn(attachedSentences.join('\n'))) documents.add(d);
+    for (const a of m.attachments) {
+      // File names write words with _ and -: "Commercial_Invoice-041.pdf".
+      const named = documentsIn(a.filename.replace(/\.[a-z0-9]{2,5}$/i, '').replace(/[_.-]+/g, ' '));
+      if (named.length) named.forEach((d) => documents.add(d));
+      else files.push(a.filename);
+    }
+  }
+  return { documents: [...documents], files };
+}
+
+// A document reference with a digit in it: "INV/2026/1187", "SHL-INV-0042" (not "invoice copy").
+const INVOICE_NUMBER = /\b(?:invoice|inv)\s*(?:no\.?|number|#)?\s*[:.-]?\s*((?=[A-Z0-9/-]*\d)[A-Z0-9][A-Z0-9/-]{3,})/i;
+const PAYMENT_REPORTED = /\b(?:paid|remitted|released|transferred|UTR|payment\s+(?:will|has|is|shall))\b/i;
+const OFFER = /\b(?:USD|EUR|INR|Rs\.?|AED|US\$)\s?\d|\$\s?\d|\b(?:rates?|offer|quotation|quote)\b/i;
+
+/** What the customer complains about, in the words of an apology. */
+function issuesIn(text: string): string[] {
+  const issues: string[] = [];
+  if (/\bdelay|\blate\b|\broll(?:ed)?\s*over|\bmissed\b/i.test(text)) issues.push('the delay');
+  if (/\bdamag|\bbroken\b|\bcrushed\b|\bwet\b/i.test(text)) issues.push(/\bcartons?\b/i.test(text) ? 'the damaged cartons' : 'the damage to your cargo');
+  if (/\bshort(?:age|-?shipped|\s+landed)?\b|\bmissing\b/i.test(text)) issues.push('the shortage');
+  if (/\bwrong\b|\bincorrect\b|\bmistake\b/i.test(text)) issues.push('the error');
+  if (/\bno\s+(?:reply|response|communication|update)\b|\bnot\s+(?:replying|responding)\b/i.test(text)) issues.push('the lack of updates');
+  return issues;
+}
+
+const orNone = <T>(items: T[]) => (items.length ? items : undefined);
+
+/** Reads the facts a draft may state from the thread. */
+export function threadFacts(c: ThreadContext): ThreadFacts {
+  const request = requestText(c);
+  const s = primaryShipment(c);
+  const files = received(c);
+  const named = documentsBySentence(c);
+  const ports = [...new Set(c.messages.flatMap((m) => (m.direction === 'inbound' ? (m.entities?.ports ?? []) : [])))];
+  const from = portName(ports[0] ?? s?.originPort);
+  const to = portName(ports[1] ?? s?.destinationPort);
+  const last = c.messages.at(-1);
+  const action = c.openActions.find((a) => a.type === 'send_document' && a.threadId === c.thread.id && a.dueAt);
+  const vessel = s?.vessel ? `${s.vessel}${s.voyage ? ` ${s.voyage}` : ''}` : undefined;
+  const invoice = INVOICE_NUMBER.exec(`${c.thread.subject}\n${request}`)?.[1];
+  return {
+    request,
+    shipment: s,
+    bookingNumber: s?.bookingNumbers[0],
+    bookingConfirmed: s && (s.bookingNumbers.length > 0 || lastDone(s, 'booking_confirmed')) ? true : undefined,
+    identifiers: orNone(namedIdentifiers(c)),
+    route: from && to ? { from, to } : undefined,
+    documentsReceived: orNone(files.documents),
+    filesReceived: orNone(files.files),
+    documentsNamed: orNone(documentsIn(request)),
+    documentsAsked: orNone(named.asked),
+    documentsAnnounced: orNone(named.announced),
+    invoiceNumber: invoice,
+    paymentReported: PAYMENT_REPORTED.test(request) ? true : undefined,
+    offerSent: last?.direction === 'outbound' && OFFER.test(last.text) ? last : undefined,
+    documentsDue: action?.dueAt ?? undefined,
+    issues: orNone(
+      issuesIn(
+        unanswered(c)
+          .map((m) => m.text)
+          .join('\n'),
+      ),
+    ),
+    vesselNamed: vessel && s?.vessel && request.toUpperCase().includes(s.vessel.toUpperCase()) ? vessel : undefined,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Sentences by intent and by instruction
 // ---------------------------------------------------------------------------------------------------
 
@@ -257,18 +439,32 @@ interface Line {
   text: string;
 }
 
-function bookingConfirmation(c: ThreadContext): Line {
-  const s = primaryShipment(c);
-  if (!s)
-    return {
-      topic: 'booking',
-      text: 'We are pleased to confirm the booking; the booking confirmation with the vessel details follows [booking number, vessel/voyage, ETD].',
-    };
-  const bkg = s.bookingNumbers[0];
-  return {
-    topic: 'booking',
-    text: `We are pleased to confirm the booking${bkg ? ` ${/^(?:bkg|booking)\b/i.test(bkg) ? bkg : `no. ${bkg}`}` : ''} for ${s.reference}${carriage(s)}${s.etd ? `, ETD${s.originPort ? ` ${portName(s.originPort)}` : ''} ${formatDate(s.etd, c.org.timezone)}` : ''}.`,
-  };
+/** Every candidate list ends with a sentence that needs nothing: a line always comes out. */
+const pick = (facts: ThreadFacts, candidates: readonly Sentence[]): Line => firstSupported(facts, candidates)!;
+
+const bookingNo = (b: string) => (/^(?:bkg|booking)\b/i.test(b) ? b : `no. ${b}`);
+const them = (docs: string[]) => (docs.length === 1 && docs[0] !== 'shipping instructions (SI)' ? 'it' : 'them');
+
+/**
+ * The booking confirmed, in the shipment's words; what the member confirms without the thread knowing
+ * it (no booking number, vessel or ETD recorded) is left as a placeholder.
+ */
+function bookingConfirmation(c: ThreadContext, facts: ThreadFacts): Line {
+  const etd = (s: ContextShipment) =>
+    s.etd ? `, ETD${s.originPort ? ` ${portName(s.originPort)}` : ''} ${formatDate(s.etd, c.org.timezone)}` : ', ETD [date]';
+  return pick(facts, [
+    sentence('booking', ['shipment', 'bookingNumber'], (f) => {
+      const s = f.shipment;
+      return `We are pleased to confirm the booking ${bookingNo(f.bookingNumber)} for ${s.reference}${carriage(s) || ' on [vessel/voyage]'}${etd(s)}.`;
+    }),
+    sentence(
+      'booking',
+      ['shipment'],
+      (f) =>
+        `We are pleased to confirm the booking [booking number] for ${f.shipment.reference}${carriage(f.shipment) || ' on [vessel/voyage]'}${etd(f.shipment)}.`,
+    ),
+    sentence('booking', [], () => 'We are pleased to confirm the booking [booking number] on [vessel/voyage], ETD [date].'),
+  ]);
 }
 
 const askSiVgm = (si: boolean, vgm: boolean): Line => ({
@@ -281,27 +477,30 @@ const askSiVgm = (si: boolean, vgm: boolean): Line => ({
         : 'Kindly share the VGM declaration before the VGM cut-off.',
 });
 
-function quoteLines(c: ThreadContext): Line[] {
-  const last = c.messages.at(-1);
-  if (last?.direction === 'outbound') {
-    // We quoted already: the reply chases the decision.
-    return [
-      {
-        topic: 'rates',
-        text: `Following up on our offer of ${formatDate(last.occurredAt, c.org.timezone)}: please let us know if we may go ahead with the booking, or if you need anything else.`,
-      },
-    ];
-  }
+function quoteLines(c: ThreadContext, facts: ThreadFacts): Line[] {
+  const chase = firstSupported(facts, [
+    sentence(
+      'rates',
+      ['offerSent'],
+      (f) =>
+        `Following up on our offer of ${formatDate(f.offerSent.occurredAt, c.org.timezone)}: please let us know if we may go ahead with the booking, or if you need anything else.`,
+    ),
+  ]);
+  if (chase) return [chase];
   const text = inboundText(c);
-  const ports = [...new Set(c.messages.flatMap((m) => (m.direction === 'inbound' ? (m.entities?.ports ?? []) : [])))];
-  const s = primaryShipment(c);
-  const from = portName(ports[0] ?? s?.originPort);
-  const to = portName(ports[1] ?? s?.destinationPort);
-  const route = from && to ? ` from ${from} to ${to}` : '';
-  const air = /\bair\b|\bAWB\b|\bflight\b/i.test(text) || s?.mode === 'air';
+  const air = /\bair\b|\bAWB\b|\bflight\b/i.test(text) || facts.shipment?.mode === 'air';
+  const partners = air ? 'airline' : 'carrier';
   const lines: Line[] = [
-    { topic: 'rates', text: `We are checking rates${route} with our ${air ? 'airline' : 'carrier'} partners and will share our best offer ${soon(c)}.` },
+    pick(facts, [
+      sentence(
+        'rates',
+        ['route'],
+        (f) => `We will check rates from ${f.route.from} to ${f.route.to} with our ${partners} partners and share our best offer ${soon(c)}.`,
+      ),
+      sentence('rates', [], () => `We will check rates with our ${partners} partners and share our best offer ${soon(c)}.`),
+    ]),
   ];
+  // What a quote needs and the customer did not say is asked for, never assumed.
   const missing: string[] = [];
   if (!/\b\d[\d,.]*\s*(?:kg|kgs|kilos?|tons?|tonnes?|mt|lbs?)\b/i.test(text)) missing.push('the gross weight');
   const containers =
@@ -313,7 +512,12 @@ function quoteLines(c: ThreadContext): Line[] {
     c.messages.some((m) => m.direction === 'inbound' && (m.entities?.incoterms.length ?? 0) > 0) ||
     /\b(?:EXW|FCA|FOB|CFR|CIF|CPT|CIP|DAP|DPU|DDP)\b/.test(text);
   if (!incoterms) missing.push('the Incoterm');
-  if (!from || !to) missing.push(!from && !to ? 'the port of loading and the port of discharge' : !from ? 'the port of loading' : 'the port of discharge');
+  if (!facts.route) {
+    const ports = [...new Set(c.messages.flatMap((m) => (m.direction === 'inbound' ? (m.entities?.ports ?? []) : [])))];
+    const from = portName(ports[0] ?? facts.shipment?.originPort);
+    const to = portName(ports[1] ?? facts.shipment?.destinationPort);
+    missing.push(!from && !to ? 'the port of loading and the port of discharge' : !from ? 'the port of loading' : 'the port of discharge');
+  }
   if (!/\bready\b|\breadiness\b/i.test(text) && !c.messages.some((m) => m.direction === 'inbound' && (m.entities?.dates.length ?? 0) > 0))
     missing.push('the cargo readiness date');
   if (
@@ -327,17 +531,21 @@ function quoteLines(c: ThreadContext): Line[] {
   return lines;
 }
 
-function bookingLines(c: ThreadContext): Line[] {
-  const s = primaryShipment(c);
-  const confirmed = s && (s.bookingNumbers.length > 0 || !!lastDone(s, 'booking_confirmed'));
-  const lines: Line[] = [];
-  if (s && confirmed) lines.push(bookingConfirmation(c));
-  else {
-    lines.push({
-      topic: 'booking',
-      text: `We have received your booking request${s ? ` for ${s.reference}` : ''} and are placing it with the carrier; the booking confirmation will follow ${soon(c)}.`,
-    });
-  }
+function bookingLines(c: ThreadContext, facts: ThreadFacts): Line[] {
+  const lines: Line[] = [
+    facts.bookingConfirmed
+      ? bookingConfirmation(c, facts)
+      : pick(facts, [
+          sentence(
+            'booking',
+            ['shipment'],
+            (f) =>
+              `Thank you for your booking request for ${f.shipment.reference}; we will place it with the carrier and share the booking confirmation ${soon(c)}.`,
+          ),
+          sentence('booking', [], () => `Thank you for your booking request; we will place it with the carrier and share the booking confirmation ${soon(c)}.`),
+        ]),
+  ];
+  const s = facts.shipment;
   if (!s || !['in_transit', 'arrived', 'customs', 'delivered', 'closed'].includes(s.status)) {
     lines.push(askSiVgm(true, true));
     lines.push({ topic: 'cut-offs', text: 'We will advise the SI, VGM and gate-in cut-offs with the booking confirmation.' });
@@ -345,74 +553,94 @@ function bookingLines(c: ThreadContext): Line[] {
   return lines;
 }
 
-function statusLines(c: ThreadContext): Line[] {
-  const s = primaryShipment(c);
-  if (!s) {
-    const ids = namedIdentifiers(c);
+function statusLines(c: ThreadContext, facts: ThreadFacts): Line[] {
+  if (facts.shipment) {
     return [
-      { topic: 'status', text: `We are checking the latest status${ids.length ? ` of ${list(ids)}` : ''} with the carrier and will update you ${soon(c)}.` },
+      ...shipmentStatusSentences(facts.shipment, c).map((text) => ({ topic: 'status', text })),
+      { topic: 'keep-posted', text: 'We will keep you posted on any change.' },
     ];
   }
   return [
-    ...shipmentStatusSentences(s, c).map((text) => ({ topic: 'status', text })),
-    { topic: 'keep-posted', text: 'We will keep you posted on any change.' },
+    pick(facts, [
+      sentence('status', ['identifiers'], (f) => `We will check the latest status of ${list(f.identifiers)} with the carrier and update you ${soon(c)}.`),
+      sentence('status', [], () => `We will check the latest status with the carrier and update you ${soon(c)} [shipment reference or container number].`),
+    ]),
   ];
 }
 
-function documentRequestLines(c: ThreadContext): Line[] {
-  const asked = documentsIn(
-    unanswered(c)
-      .map((m) => `${m.subject ?? ''}\n${m.text}`)
-      .join('\n'),
-  );
-  const s = primaryShipment(c);
-  const action = c.openActions.find((a) => a.type === 'send_document' && a.threadId === c.thread.id && a.dueAt);
-  const when = action?.dueAt ? byWhen(action.dueAt, c) : soon(c);
-  const docs = asked.length ? `the ${list(asked)}` : 'the requested documents [which documents]';
-  return [{ topic: 'docs', text: `We will send ${docs}${s ? ` for ${s.reference}` : ''} ${when}.` }];
-}
+/** "today", "by 14 Dec 2026" from the open action, else "shortly". */
+const docsWhen = (c: ThreadContext, f: ThreadFacts) => (f.documentsDue ? byWhen(f.documentsDue, c) : soon(c));
+const forShipment = (f: ThreadFacts) => (f.shipment ? ` for ${f.shipment.reference}` : '');
 
-function documentSubmissionLines(c: ThreadContext): Line[] {
-  const sent = documentsIn(
-    unanswered(c)
-      .map((m) => `${m.subject ?? ''}\n${m.text}`)
-      .join('\n'),
-  ).map((d) => d.replace(/ copy$/, ''));
-  const s = primaryShipment(c);
-  const them = sent.length === 1 && sent[0] !== 'shipping instructions (SI)' ? 'it' : 'them';
+const named = (docs: string[]) => docs.map((d) => d.replace(/ copy$/, ''));
+
+/** Documents the sender will send us: nothing to acknowledge yet. */
+const awaited = sentence(
+  'docs-received',
+  ['documentsAnnounced'],
+  (f) =>
+    `Thank you for letting us know about the ${list(named(f.documentsAnnounced))}${forShipment(f)}; we will check ${them(f.documentsAnnounced)} as soon as ${them(f.documentsAnnounced) === 'it' ? 'it reaches' : 'they reach'} us.`,
+);
+
+function documentRequestLines(c: ThreadContext, facts: ThreadFacts): Line[] {
   return [
-    { topic: 'docs-received', text: `Thank you for the ${sent.length ? list(sent) : 'documents'}${s ? ` for ${s.reference}` : ''}; we have received ${them}.` },
-    { topic: 'docs-check', text: `We are checking ${them} and will come back to you if anything needs to be corrected.` },
+    pick(facts, [
+      sentence('docs', ['documentsAsked'], (f) => `We will send the ${list(f.documentsAsked)}${forShipment(f)} ${docsWhen(c, f)}.`),
+      awaited,
+      sentence('docs', [], (f) => `We will send the requested documents [which documents]${forShipment(f)} ${docsWhen(c, f)}.`),
+    ]),
   ];
 }
 
-/** The apology for what the customer complains about ("the delay and the damaged cartons"). */
-function apologyLine(c: ThreadContext, instruction = ''): Line {
-  const text = `${instruction}\n${unanswered(c)
-    .map((m) => m.text)
-    .join('\n')}`;
-  const issues: string[] = [];
-  if (/\bdelay|\blate\b|\broll(?:ed)?\s*over|\bmissed\b/i.test(text)) issues.push('the delay');
-  if (/\bdamag|\bbroken\b|\bcrushed\b|\bwet\b/i.test(text)) issues.push(/\bcartons?\b/i.test(text) ? 'the damaged cartons' : 'the damage to your cargo');
-  if (/\bshort(?:age|-?shipped|\s+landed)?\b|\bmissing\b/i.test(text)) issues.push('the shortage');
-  if (/\bwrong\b|\bincorrect\b|\bmistake\b/i.test(text)) issues.push('the error');
-  if (/\bno\s+(?:reply|response|communication|update)\b|\bnot\s+(?:replying|responding)\b/i.test(text)) issues.push('the lack of updates');
+function documentSubmissionLines(c: ThreadContext, facts: ThreadFacts): Line[] {
+  const check = (docs: string[]): Line => ({
+    topic: 'docs-check',
+    text: `We will check ${them(docs)} and come back to you if anything needs to be corrected.`,
+  });
+  return [
+    pick(facts, [
+      // Receipt is acknowledged only for what the messages carry.
+      sentence(
+        'docs-received',
+        ['documentsReceived'],
+        (f) => `Thank you for the ${list(named(f.documentsReceived))}${forShipment(f)}; we have received ${them(f.documentsReceived)}.`,
+      ),
+      sentence(
+        'docs-received',
+        ['filesReceived'],
+        (f) =>
+          `Thank you for your message with ${list(f.filesReceived)} attached${forShipment(f)}; we have received ${f.filesReceived.length === 1 ? 'it' : 'them'}.`,
+      ),
+      // Named but not attached (announced, or forgotten): nothing to acknowledge yet.
+      awaited,
+      sentence(
+        'docs-received',
+        ['documentsNamed'],
+        (f) =>
+          `Thank you for your message about the ${list(named(f.documentsNamed))}${forShipment(f)}; we will check ${them(f.documentsNamed)} as soon as ${them(f.documentsNamed) === 'it' ? 'it reaches' : 'they reach'} us.`,
+      ),
+      sentence('docs-received', [], (f) => `Thank you for your message${forShipment(f)}; we will check the documents as soon as they reach us.`),
+    ]),
+    ...(facts.documentsReceived ? [check(facts.documentsReceived)] : facts.filesReceived ? [check(facts.filesReceived)] : []),
+  ];
+}
+
+/** The apology for what the customer complains about (or the instruction names). */
+function apologyLine(facts: ThreadFacts, instruction = ''): Line {
+  const issues = [...new Set([...issuesIn(instruction), ...(facts.issues ?? [])])];
   return { topic: 'apology', text: `We sincerely apologise for ${issues.length ? list(issues) : 'the inconvenience caused'}.` };
 }
 
-function ownershipLine(c: ThreadContext, when = 'within 24 hours'): Line {
+function ownershipLine(facts: ThreadFacts, when = 'within 24 hours'): Line {
   return {
     topic: 'ownership',
-    text: `I have taken this up personally with our operations team${c.shipments.length ? ' and the carrier' : ''} and will come back to you with our findings and the next steps ${when}.`,
+    text: `I will take this up personally with our operations team${facts.shipment ? ' and the carrier' : ''} and come back to you with our findings and the next steps ${when}.`,
   };
 }
 
-function complaintLines(c: ThreadContext): Line[] {
-  const text = unanswered(c)
-    .map((m) => m.text)
-    .join('\n');
-  const lines: Line[] = [apologyLine(c), ownershipLine(c)];
-  if (/\bclaim\b|\bdamag|\bshort/i.test(text)) {
+function complaintLines(_c: ThreadContext, facts: ThreadFacts): Line[] {
+  const lines: Line[] = [apologyLine(facts), ownershipLine(facts)];
+  if (/\bclaim\b|\bdamag|\bshort/i.test(facts.request)) {
     lines.push({
       topic: 'claim',
       text: 'For the claim, please send us photographs of the affected cargo, the delivery receipt with your remarks and, if available, the survey report; we will notify the carrier and the insurers in the meantime.',
@@ -421,48 +649,61 @@ function complaintLines(c: ThreadContext): Line[] {
   return lines;
 }
 
-function customsLines(c: ThreadContext): Line[] {
-  const text = unanswered(c)
-    .map((m) => `${m.subject ?? ''}\n${m.text}`)
-    .join('\n');
-  const docs = documentsIn(text).filter((d) => d !== 'bill of entry' && d !== 'shipping bill');
-  const ids = namedIdentifiers(c);
-  const lines: Line[] = [{ topic: 'customs', text: `We have noted the customs query${ids.length ? ` for ${list(ids)}` : ''}.` }];
-  if (docs.length)
-    lines.push({ topic: 'docs', text: `We are arranging the ${list(docs)} and will send ${docs.length > 1 ? 'them' : 'it'} to you ${soon(c)}.` });
-  else lines.push({ topic: 'customs-next', text: `We are looking into it and will revert ${soon(c)} with what is needed for the clearance.` });
-  return lines;
+function customsLines(c: ThreadContext, facts: ThreadFacts): Line[] {
+  const docs = (facts.documentsNamed ?? []).filter((d) => d !== 'bill of entry' && d !== 'shipping bill');
+  return [
+    pick(facts, [
+      sentence('customs', ['identifiers'], (f) => `We have noted the customs query for ${list(f.identifiers)}.`),
+      sentence('customs', [], () => 'We have noted the customs query.'),
+    ]),
+    docs.length
+      ? { topic: 'docs', text: `We will arrange the ${list(docs)} and send ${docs.length > 1 ? 'them' : 'it'} to you ${soon(c)}.` }
+      : { topic: 'customs-next', text: `We will look into it and revert ${soon(c)} with what is needed for the clearance.` },
+  ];
 }
 
-function invoiceLines(c: ThreadContext): Line[] {
-  const text = unanswered(c)
-    .map((m) => `${m.subject ?? ''}\n${m.text}`)
-    .join('\n');
-  const invoice = /\b(?:invoice|inv)\s*(?:no\.?|number|#)?\s*[:.-]?\s*([A-Z0-9][A-Z0-9/-]{3,})/i.exec(`${c.thread.subject}\n${text}`)?.[1];
-  const ref = invoice ? ` ${invoice}` : '';
-  if (/\b(?:paid|remitted|released|transferred|UTR|payment\s+(?:will|has|is|shall))\b/i.test(text)) {
-    return [{ topic: 'payment', text: `Thank you for the update on the payment of invoice${ref}; we will confirm as soon as it reaches our account.` }];
+function invoiceLines(c: ThreadContext, facts: ThreadFacts): Line[] {
+  if (facts.paymentReported) {
+    return [
+      pick(facts, [
+        sentence(
+          'payment',
+          ['invoiceNumber'],
+          (f) => `Thank you for the update on the payment of invoice ${f.invoiceNumber}; we will confirm as soon as it reaches our account.`,
+        ),
+        sentence('payment', [], () => 'Thank you for the update on the payment; we will confirm as soon as it reaches our account.'),
+      ]),
+    ];
   }
-  if (/\b(?:send|share|need|require|provide)\b[^.\n]{0,30}\binvoice\b/i.test(text)) {
-    return [{ topic: 'invoice', text: `We will share the invoice${ref} ${soon(c)}.` }];
+  if (/\b(?:send|share|need|require|provide)\b[^.\n]{0,30}\binvoice\b/i.test(facts.request)) {
+    return [
+      pick(facts, [
+        sentence('invoice', ['invoiceNumber'], (f) => `We will share invoice ${f.invoiceNumber} ${soon(c)}.`),
+        sentence('invoice', [], () => `We will share the invoice ${soon(c)}.`),
+      ]),
+    ];
   }
-  return [{ topic: 'payment', text: `Our accounts team is checking${invoice ? ` invoice ${invoice}` : ' this'} and will revert ${soon(c)}.` }];
+  return [
+    pick(facts, [
+      sentence('payment', ['invoiceNumber'], (f) => `Our accounts team will check invoice ${f.invoiceNumber} and revert ${soon(c)}.`),
+      sentence('payment', [], () => `Our accounts team will check this and revert ${soon(c)}.`),
+    ]),
+  ];
 }
 
-function scheduleLines(c: ThreadContext): Line[] {
-  const s = primaryShipment(c);
+function scheduleLines(c: ThreadContext, facts: ThreadFacts): Line[] {
   if (c.customer?.kind === 'carrier') {
     return [
-      {
-        topic: 'schedule',
-        text: `Thank you for the update${s?.vessel ? ` on ${s.vessel}${s.voyage ? ` ${s.voyage}` : ''}` : ''}; we have noted the revised schedule.`,
-      },
+      pick(facts, [
+        sentence('schedule', ['vesselNamed'], (f) => `Thank you for the update on ${f.vesselNamed}; we have noted the revised schedule.`),
+        sentence('schedule', [], () => 'Thank you for the update; we have noted the revised schedule.'),
+      ]),
       { topic: 'inform', text: 'We will inform the customers concerned accordingly.' },
     ];
   }
   return [
-    ...(s ? shipmentStatusSentences(s, c).map((text) => ({ topic: 'status', text })) : []),
-    { topic: 'schedule', text: `We are in touch with the carrier about the schedule change and will advise ${soon(c)} if an earlier option is available.` },
+    ...(facts.shipment ? shipmentStatusSentences(facts.shipment, c).map((text) => ({ topic: 'status', text })) : []),
+    { topic: 'schedule', text: `We will check the schedule change with the carrier and advise ${soon(c)} if an earlier option is available.` },
   ];
 }
 
@@ -470,7 +711,7 @@ function generalLines(): Line[] {
   return [{ topic: 'general', text: 'We have noted this and will get back to you if anything further is needed from our side.' }];
 }
 
-const BY_INTENT: Record<Intent, (c: ThreadContext) => Line[]> = {
+const BY_INTENT: Record<Intent, (c: ThreadContext, facts: ThreadFacts) => Line[]> = {
   quote_request: quoteLines,
   booking_request: bookingLines,
   shipment_status: statusLines,
@@ -502,7 +743,7 @@ function promisedWhen(clause: string): string | null {
 }
 
 /** The instruction's points ("confirm the booking, ask for the SI") as sentences; an unknown point becomes a placeholder. */
-export function instructionLines(instruction: string, c: ThreadContext): Line[] {
+export function instructionLines(instruction: string, c: ThreadContext, facts: ThreadFacts = threadFacts(c)): Line[] {
   const intent = replyIntent(c);
   const clauses = instruction
     .split(
@@ -517,7 +758,7 @@ export function instructionLines(instruction: string, c: ThreadContext): Line[] 
     const docs = documentsIn(clause);
     const si = docs.includes('shipping instructions (SI)');
     const vgm = docs.includes('VGM');
-    if (/\bconfirm\w*\b.*\bbooking\b|\bbooking\b.*\bconfirm/i.test(clause)) lines.push(bookingConfirmation(c));
+    if (/\bconfirm\w*\b.*\bbooking\b|\bbooking\b.*\bconfirm/i.test(clause)) lines.push(bookingConfirmation(c, facts));
     else if (
       (si || vgm) &&
       !/\b(?:send|share|attach|forward)\b/i.test(clause.replace(/\b(?:ask|request)\w*\s+(?:them\s+|him\s+|her\s+)?to\s+(?:send|share)/i, ''))
@@ -526,11 +767,9 @@ export function instructionLines(instruction: string, c: ThreadContext): Line[] 
     } else if (docs.length && /\b(?:ask|request|need|chase|remind|get)\w*\b/i.test(clause)) {
       lines.push({ topic: 'ask-docs', text: `Could you please send us the ${list(docs)}?` });
     } else if (docs.length && /\b(?:send|share|attach|forward|provide|issue|promise|release)\w*\b/i.test(clause)) {
-      const action = c.openActions.find((a) => a.type === 'send_document' && a.threadId === c.thread.id && a.dueAt);
-      const when = promisedWhen(clause) ?? (action?.dueAt ? byWhen(action.dueAt, c) : soon(c));
-      lines.push({ topic: 'docs', text: `We will send the ${list(docs)} ${when}.` });
+      lines.push({ topic: 'docs', text: `We will send the ${list(docs)} ${promisedWhen(clause) ?? docsWhen(c, facts)}.` });
     } else if (/\bapologi|\bsorry\b/i.test(clause)) {
-      lines.push(apologyLine(c, clause));
+      lines.push(apologyLine(facts, clause));
     } else if (/\bno\s+space\b|\bspace\b.*\bnot\s+available\b|\bfully\s+booked\b|\bno\s+(?:equipment|containers?)\b/i.test(clause)) {
       const when = /\bthis\s+week\b/i.test(clause) ? ' this week' : /\btoday\b/i.test(clause) ? ' today' : '';
       const i = lines.findIndex((l) => l.topic === 'decline');
@@ -545,15 +784,20 @@ export function instructionLines(instruction: string, c: ThreadContext): Line[] 
         lines.push({ topic: 'decline', text: 'Unfortunately, we are unable to take this up at the moment [reason].' });
     } else if (/\b(?:promise|commit|assure|revert)\w*\b|\bupdate\b(?!.*\b(?:status|eta|etd)\b)/i.test(clause)) {
       const when = promisedWhen(clause) ?? soon(c);
-      lines.push(intent === 'complaint' ? ownershipLine(c, when) : { topic: 'update', text: `We will update you ${when}.` });
+      lines.push(intent === 'complaint' ? ownershipLine(facts, when) : { topic: 'update', text: `We will update you ${when}.` });
     } else if (/\b(?:rates?|quote|quotation|offer|pricing)\b/i.test(clause)) {
       lines.push({ topic: 'rates', text: `We will revert with our best rates ${soon(c)}.` });
     } else if (/\b(?:status|eta|etd|where|tracking|position)\b/i.test(clause)) {
-      lines.push(...statusLines(c).filter((l) => l.topic === 'status'));
+      lines.push(...statusLines(c, facts).filter((l) => l.topic === 'status'));
     } else if (/\bcall\b/i.test(clause)) {
       lines.push({ topic: 'call', text: `We will call you ${soon(c)} to discuss this.` });
     } else if (/\b(?:payment|pay|overdue|outstanding)\b/i.test(clause)) {
-      lines.push({ topic: 'payment', text: 'Kindly arrange the payment of the outstanding invoice at the earliest.' });
+      lines.push(
+        pick(facts, [
+          sentence('payment', ['invoiceNumber'], (f) => `Kindly arrange the payment of invoice ${f.invoiceNumber} at the earliest.`),
+          sentence('payment', [], () => 'Kindly arrange the payment of the outstanding invoice [invoice number, amount] at the earliest.'),
+        ]),
+      );
     } else if (/^(?:say\s+)?thanks?\b|^thank\b/i.test(clause)) {
       lines.push({ topic: 'thanks', text: 'Thank you for your support.' });
     } else {
@@ -609,7 +853,8 @@ function closing(tone: Tone): string | null {
 /** A reply built by rules from the thread context, the instruction and the tone. */
 export function draftOffline(c: ThreadContext, request: DraftRequest, reason: TemplateReason = 'no_model'): OfflineDraft {
   const intent = replyIntent(c);
-  const fromInstruction = instructionLines(request.instruction, c);
+  const facts = threadFacts(c);
+  const fromInstruction = instructionLines(request.instruction, c, facts);
   const covered = new Set(fromInstruction.map((l) => l.topic).filter(Boolean));
   const intentLines: Line[] = isMissedCall(c)
     ? [
@@ -618,7 +863,7 @@ export function draftOffline(c: ThreadContext, request: DraftRequest, reason: Te
           text: `Sorry we missed your call. We will call you back ${soon(c)}; if there is anything we can prepare in the meantime, just reply to this message.`,
         },
       ]
-    : BY_INTENT[intent](c);
+    : BY_INTENT[intent](c, facts);
   let fromIntent = intentLines.filter((l) => !l.topic || !covered.has(l.topic));
   fromIntent.forEach((l) => l.topic && covered.add(l.topic));
   if (intent !== 'document_request') fromIntent.push(...promisedDocuments(c).filter((l) => !covered.has(l.topic!)));

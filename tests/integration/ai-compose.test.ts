@@ -7,6 +7,9 @@ import { DefaultChatTransport, readUIMessageStream, simulateReadableStream, type
 import { MockLanguageModelV3 } from 'ai/test';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { useModelForTests } from '../../lib/ai/context.js';
+import { systemClaims, withClaims } from '../../lib/db/client.js';
+import { ingestEmail } from '../../lib/email/ingest.js';
+import { parseEmail } from '../../lib/email/parse.js';
 import { config, parseConfig, setConfig } from '../../lib/config.js';
 import { SECOND_ORG_ID, SEED_ORG_ID, SEED_USERS, type SeedUserKey } from '../../lib/dev/seed.js';
 import { resetRateLimiter } from '../../lib/http/rate-limit.js';
@@ -469,11 +472,94 @@ describe('POST /api/ai/compose without a model (the offline drafter)', () => {
     const text = textOf(res.events);
     expect(text).toMatch(/^Dear Jonas,/);
     expect(text).toMatch(/apologise for the delay and the damaged cartons/);
-    expect(text).toContain('I have taken this up personally with our operations team and will come back to you with our findings and the next steps tomorrow.');
-    expect(text.indexOf('apologise')).toBeLessThan(text.indexOf('taken this up'));
+    expect(text).toContain('I will take this up personally with our operations team and come back to you with our findings and the next steps tomorrow.');
+    expect(text.indexOf('apologise')).toBeLessThan(text.indexOf('take this up'));
     expect(text).not.toMatch(/\[/);
     expect(text).toContain('survey report');
     expect(text).toContain('Anita Desai');
+  });
+});
+
+/** A received email through the ingest pipeline the IMAP poll uses, with its files stored as attachments. */
+async function receive(spec: { subject: string; text: string; files?: Array<{ name: string; bytes: Buffer }> }): Promise<string> {
+  const id = randomUUID();
+  const head = [
+    'From: Karthik Subramanian <karthik@tatatextiles.example>',
+    'To: ops@seahawk-logistics.in',
+    `Subject: ${spec.subject}`,
+    `Date: ${new Date().toUTCString().replace('GMT', '+0000')}`,
+    `Message-ID: <${id}@tatatextiles.example>`,
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="B"',
+    '',
+    '--B',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    spec.text,
+  ];
+  for (const f of spec.files ?? []) {
+    head.push(
+      '--B',
+      `Content-Type: application/pdf; name="${f.name}"`,
+      `Content-Disposition: attachment; filename="${f.name}"`,
+      'Content-Transfer-Encoding: base64',
+      '',
+      f.bytes.toString('base64'),
+    );
+  }
+  head.push('--B--', '');
+  const parsed = await parseEmail(Buffer.from(head.join('\r\n')));
+  const result = await withClaims(systemClaims(SEED_ORG_ID), (sql) =>
+    ingestEmail({ requestId: 'test-receive', userId: null, orgId: SEED_ORG_ID, role: 'system', sql, jobs: [] }, parsed, {
+      channelId: null,
+      address: 'ops@seahawk-logistics.in',
+    }),
+  );
+  return result.threadId!;
+}
+
+describe('the offline drafter states only what the thread holds', () => {
+  const pdf = Buffer.from('%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n');
+
+  it('thanks for a document only when the mail carries it; the model is told which files came', async () => {
+    useModelForTests(null);
+    const withFile = await receive({
+      subject: 'Commercial invoice - Hamburg shipment',
+      text: 'Dear Vikram,\nPlease find attached the commercial invoice for our Hamburg shipment. The packing list will follow tomorrow.\nRegards,\nKarthik',
+      files: [{ name: 'Commercial_Invoice_TT-2211.pdf', bytes: pdf }],
+    });
+    const carried = textOf((await composeSse({ threadId: withFile, instruction: 'reply' })).events);
+    expect(carried).toContain('Thank you for the commercial invoice; we have received it.');
+    expect(carried).not.toMatch(/packing list[^.]*received/);
+
+    const announced = await receive({
+      subject: 'Invoice and packing list',
+      text: 'Dear Vikram,\nWe will send the commercial invoice and packing list tomorrow once the buyer approves the values.\nRegards,\nKarthik',
+    });
+    const none = textOf((await composeSse({ threadId: announced, instruction: 'reply' })).events);
+    expect(none).not.toMatch(/received/);
+    expect(none).toContain('we will check them as soon as they reach us');
+
+    const model = streamingModel(textChunks(['Dear Karthik,\n\nThank you for the commercial invoice.']));
+    use(model);
+    await composeSse({ threadId: withFile, instruction: 'reply' });
+    expect(promptText(model)).toContain('Attachments: Commercial_Invoice_TT-2211.pdf');
+  });
+
+  it('leaves a booking number the thread lacks as a placeholder, and /send refuses the draft until it is filled', async () => {
+    useModelForTests(null);
+    const threadId = await receive({
+      subject: 'Booking 1x40HC Nhava Sheva - Jebel Ali',
+      text: 'Dear Vikram,\nRates are fine. Please book 1x40HC Nhava Sheva to Jebel Ali on the next sailing.\nRegards,\nKarthik',
+    });
+    const res = await composeSse({ threadId, instruction: 'confirm the booking, ask for the SI' });
+    const text = textOf(res.events);
+    expect(text).toContain('We are pleased to confirm the booking [booking number] on [vessel/voyage], ETD [date].');
+    const id = res.events.find((e) => e.type === 'data-draft')!.data.messageId;
+    const refused = await json('POST', `/api/messages/${id}/send`);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.details.issues[0].path).toBe('body.text');
+    expect(refused.body.error.details.issues[0].message).toContain('[booking number]');
   });
 });
 

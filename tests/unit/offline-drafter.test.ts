@@ -1,9 +1,19 @@
 // The offline drafter, per intent: greeting by name, the sentences the intent calls for (from the
 // shipment's state, the identifiers, the open actions), the instruction's points, tone and signature.
 import { describe, expect, it } from 'vitest';
-import { analyzeOffline } from '../../lib/ai/analysis/index.js';
-import type { ContextMessage, ContextShipment, ThreadContext } from '../../lib/ai/context.js';
-import { addressee, documentsIn, draftOffline, instructionLines, replyIntent, signOff, type DraftRequest } from '../../lib/ai/offline-drafter.js';
+import { analyzeOffline, saysAttached } from '../../lib/ai/analysis/index.js';
+import { formatDate, type ContextMessage, type ContextShipment, type ThreadContext } from '../../lib/ai/context.js';
+import {
+  addressee,
+  documentsIn,
+  draftOffline,
+  instructionLines,
+  replyIntent,
+  signOff,
+  TONES,
+  unanswered,
+  type DraftRequest,
+} from '../../lib/ai/offline-drafter.js';
 import { suggestOffline } from '../../lib/ai/suggest-actions.js';
 import { summarizeOffline } from '../../lib/ai/summarize.js';
 
@@ -30,6 +40,7 @@ function inbound(text: string, subject = 'Shipment', options: Partial<ContextMes
     intent: a.intent,
     summary: a.summary,
     entities: a.entities,
+    attachments: [],
     occurredAt: new Date(NOW.getTime() - 3_600_000),
     ...options,
   };
@@ -122,7 +133,7 @@ describe('each intent gets a reply that is useful for it', () => {
     const sparse = context({ messages: [inbound('Dear Sir,\nPlease quote your best rates from Nhava Sheva to Jebel Ali.\nRegards', 'Rate request')] });
     const d = draft(sparse);
     expect(d.intent).toBe('quote_request');
-    expect(d.text).toContain('We are checking rates from Nhava Sheva to Jebel Ali with our carrier partners and will share our best offer shortly.');
+    expect(d.text).toContain('We will check rates from Nhava Sheva to Jebel Ali with our carrier partners and share our best offer shortly.');
     expect(d.text).toContain(
       'could you please confirm the gross weight, the volume (CBM) or the container type and quantity, the Incoterm, the cargo readiness date and the commodity (and whether it is hazardous)?',
     );
@@ -151,11 +162,11 @@ describe('each intent gets a reply that is useful for it', () => {
     expect(draft(c).text).toContain('Following up on our offer of 25 Nov 2026: please let us know if we may go ahead with the booking');
   });
 
-  it('booking request: confirms receipt and asks for the SI and VGM, or confirms the placed booking', () => {
+  it('booking request: thanks for it, promises the confirmation and asks for the SI and VGM, or confirms the placed booking', () => {
     const fresh = context({ messages: [inbound('Rates are fine. Please go ahead and book 1x40HC on the next sailing.', 'Booking')] });
     const d = draft(fresh);
     expect(d.intent).toBe('booking_request');
-    expect(d.text).toContain('We have received your booking request and are placing it with the carrier; the booking confirmation will follow shortly.');
+    expect(d.text).toContain('Thank you for your booking request; we will place it with the carrier and share the booking confirmation shortly.');
     expect(d.text).toContain('Kindly share the shipping instructions (SI) and the VGM before the carrier’s cut-offs');
     expect(d.text).toContain('SI, VGM and gate-in cut-offs');
 
@@ -178,7 +189,7 @@ describe('each intent gets a reply that is useful for it', () => {
     expect(d.text).toContain('We will keep you posted on any change.');
 
     const overdue = context({ messages: c.messages, shipments: [shipment({ eta: new Date(NOW.getTime() - day), milestones: [] })] });
-    expect(draft(overdue).text).toContain('it was due at Hamburg on 25 Nov 2026 and we are checking the revised ETA with the carrier');
+    expect(draft(overdue).text).toContain('it was due at Hamburg on 25 Nov 2026 and we will check the revised ETA with the carrier');
 
     const customs = context({
       messages: c.messages,
@@ -195,7 +206,7 @@ describe('each intent gets a reply that is useful for it', () => {
     expect(t).toContain('Latest update: discharged at Nhava Sheva on 25 Nov 2026.');
 
     const unknown = context({ messages: [inbound('Where is container MSKU1234565? Please update status.', 'Status')] });
-    expect(draft(unknown).text).toContain('We are checking the latest status of MSKU1234565 with the carrier and will update you shortly.');
+    expect(draft(unknown).text).toContain('We will check the latest status of MSKU1234565 with the carrier and update you shortly.');
   });
 
   it('document request: says which documents follow, and when the open action says', () => {
@@ -259,7 +270,7 @@ describe('each intent gets a reply that is useful for it', () => {
     const d = draft(c);
     expect(d.intent).toBe('complaint');
     expect(d.text).toMatch(
-      /^Dear Jonas,\n\nWe sincerely apologise for the delay and the damaged cartons\. I have taken this up personally with our operations team and the carrier/,
+      /^Dear Jonas,\n\nWe sincerely apologise for the delay and the damaged cartons\. I will take this up personally with our operations team and the carrier/,
     );
     expect(d.text).toContain('within 24 hours');
     expect(d.text).toContain('the delivery receipt with your remarks');
@@ -277,7 +288,7 @@ describe('each intent gets a reply that is useful for it', () => {
     });
     const d = draft(c);
     expect(d.intent).toBe('customs');
-    expect(d.text).toContain('We have noted the customs query for HLXU3002457. We are arranging the technical write-up and will send it to you today.');
+    expect(d.text).toContain('We have noted the customs query for HLXU3002457. We will arrange the technical write-up and send it to you today.');
   });
 
   it('schedule change: a carrier notice is noted; a customer hears the status and the options', () => {
@@ -293,7 +304,7 @@ describe('each intent gets a reply that is useful for it', () => {
     expect(d.text).toMatch(/^Dear Team,/);
     expect(d.text).toContain('we have noted the revised schedule. We will inform the customers concerned accordingly.');
     const customer = context({ messages: [notice], shipments: [shipment()] });
-    expect(draft(customer).text).toContain('We are in touch with the carrier about the schedule change');
+    expect(draft(customer).text).toContain('We will check the schedule change with the carrier');
   });
 
   it('general: notes the message without promising anything specific', () => {
@@ -428,5 +439,201 @@ describe('offline summaries and suggestions from the same context', () => {
       ['other', 'Notify the carrier and the insurers of the cargo claim for SHL/EXP/2026/0412'],
     ]);
     expect(drafts[0]!.priority).toBe('high');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// No fact the thread does not hold
+// ---------------------------------------------------------------------------------------------------
+
+/** Everything the thread (and the member's instruction) says, as text to look claims up in. */
+function sources(c: ThreadContext, instruction: string): string {
+  return [
+    instruction,
+    c.thread.subject,
+    c.org.name,
+    c.org.signature ?? '',
+    c.author.name ?? '',
+    ...c.messages.flatMap((m) => [m.subject ?? '', m.text, ...m.attachments.map((a) => a.filename)]),
+    ...c.shipments.map((sh) => `${JSON.stringify(sh)}\n${sh.vessel} ${sh.voyage}`),
+    ...c.openActions.map((a) => a.title),
+  ].join('\n');
+}
+
+const DATE = /\b\d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4}\b/g;
+// A reference with a digit (MSKU1234565, SHL/EXP/2026/0412, 2611458), a run of capitals (a vessel and
+// voyage: MAERSK KENSINGTON 447W), an amount.
+const REFERENCE = /\b(?=[A-Z0-9/-]*\d)[A-Z0-9][A-Z0-9/-]{4,}\b/g;
+const CAPITALS = /\b[A-Z]{3,}(?:\s+(?=[A-Z0-9]*[A-Z])[A-Z0-9]{2,})+\b/g;
+const AMOUNT = /\b(?:USD|INR|EUR|Rs\.?)\s?[\d,]+/g;
+
+/**
+ * The claims of a draft the thread does not support: dates that are none of the thread's dates,
+ * references, vessel names and amounts written nowhere in it, and a receipt of documents no unanswered
+ * message carries or says are attached. Placeholders are not claims.
+ */
+function unsupportedClaims(text: string, c: ThreadContext, instruction: string): string[] {
+  const body = text.replace(/\[[^\]]*\]/g, ' ').replace(signOff(c, 'formal'), ' ');
+  const source = sources(c, instruction);
+  const tz = c.org.timezone;
+  const dates = new Set(
+    [
+      ...c.shipments.flatMap((sh) => [sh.etd, sh.eta, sh.atd, sh.ata, ...sh.milestones.flatMap((m) => [m.plannedAt, m.actualAt])]),
+      ...c.openActions.map((a) => a.dueAt),
+      ...c.messages.map((m) => m.occurredAt),
+    ]
+      .filter((d): d is Date => !!d)
+      .map((d) => formatDate(d, tz)),
+  );
+  const out: string[] = [];
+  for (const d of body.match(DATE) ?? []) if (!dates.has(d)) out.push(`date ${d}`);
+  for (const re of [REFERENCE, CAPITALS, AMOUNT]) for (const r of body.match(re) ?? []) if (!source.includes(r)) out.push(`reference ${r}`);
+  const receipt = /Thank you for (?:the|your message with) ([^;]+?)(?: attached)?(?: for [A-Z][^;]*)?; we have received/.exec(body);
+  if (receipt || /\bwe have received (?:it|them|the)\b/i.test(body)) {
+    const carried = unanswered(c).flatMap((m) => [
+      ...m.attachments.map((a) => a.filename),
+      ...`${m.subject ?? ''}\n${m.text}`.split(/(?<=[.!?])\s+|\n+/).filter((sentence) => saysAttached(sentence)),
+    ]);
+    if (!carried.length) out.push('receipt of documents no message carries');
+    const supported = new Set(documentsIn(carried.join('\n').replace(/[_-]+/g, ' ')).map((d) => d.replace(/ copy$/, '')));
+    for (const d of documentsIn(receipt?.[1] ?? '')) {
+      if (!supported.has(d.replace(/ copy$/, '')) && !carried.some((f) => receipt![1]!.includes(f))) out.push(`receipt of the ${d}`);
+    }
+  }
+  return out;
+}
+
+const pdf = (filename: string) => ({ filename, contentType: 'application/pdf' });
+
+/** Realistic threads, with and without attachments, identifiers, a linked shipment and an ETA. */
+const THREADS: Record<string, ThreadContext> = {
+  'documents attached': context({
+    messages: [
+      inbound(
+        'Dear Vikram,\nAttached are the commercial invoice and packing list for our Hamburg shipment. The VGM will follow tomorrow after weighment.\nRegards',
+        'Docs for Hamburg shipment',
+        { attachments: [pdf('Commercial_Invoice_SAC-041.pdf'), pdf('Packing_List_SAC-041.pdf')] },
+      ),
+    ],
+    shipments: [shipment({ status: 'booked', milestones: [] })],
+  }),
+  'documents announced, none attached': context({
+    messages: [
+      inbound(
+        'Dear Vikram,\nWe will send the commercial invoice and packing list tomorrow once the buyer approves the values.\nRegards',
+        'Invoice and packing list',
+      ),
+    ],
+  }),
+  'a file with no document name': context({
+    messages: [inbound('Hi, sending the docs as discussed on the call. Pls check.', 'Docs', { attachments: [pdf('scan0001.pdf')] })],
+  }),
+  'a chat message saying the packing list is attached': context({
+    thread: { channel: 'whatsapp' },
+    messages: [inbound('packing list attached pls check', '', { channel: 'whatsapp' })],
+  }),
+  'a status query naming a container, nothing linked': context({
+    messages: [inbound('Please advise the status of container TGHU8765436, our consignee is asking.', 'Status TGHU8765436')],
+  }),
+  'a linked shipment with no ETA, vessel or milestones': context({
+    messages: [inbound('Dear Team, kindly advise the current status of our Hamburg shipment.', 'Status')],
+    shipments: [shipment({ vessel: null, voyage: null, eta: null, etd: null, bookingNumbers: [], milestones: [] })],
+  }),
+  'a booking request, nothing booked': context({
+    messages: [inbound('Rates are fine. Please book 1x40HC Nhava Sheva to Jebel Ali on the next sailing.', 'Booking')],
+  }),
+  'a payment announced without an invoice number': context({
+    messages: [inbound('Dear Sir, payment will be released on Monday. Regards', 'Payment')],
+  }),
+  'a complaint about a linked shipment': context({
+    messages: [inbound('This is the second delay on this shipment and nobody informed us. Very disappointed.', 'Delay again')],
+    shipments: [shipment()],
+  }),
+  'our offer awaiting an answer': context({
+    messages: [inbound('Please share rates for 2x40HC Mundra to Hamburg, FOB, 18 tons, garments.', 'Rates'), outbound('Our offer: USD 1,450 per box.', 30)],
+  }),
+  'a carrier notice about another vessel': context({
+    customer: { id: 'c4', name: 'MSC Agency India', kind: 'carrier', tier: 'standard', city: null, country: 'IN' },
+    contact: { id: 'k5', name: 'MSC Export Desk', email: null, phone: null, designation: null },
+    messages: [inbound('Please note MSC ADELE FX618 ETD Mundra is revised by 36 hours due to berth congestion.', 'Vessel schedule change')],
+    shipments: [shipment()],
+  }),
+};
+
+const INSTRUCTIONS = [
+  'reply',
+  'give the status and the ETA',
+  'confirm the booking, ask for the SI',
+  'chase the payment',
+  'apologise and promise an update tomorrow',
+];
+
+describe('the offline drafter states only what the thread holds', () => {
+  it.each(Object.keys(THREADS))('%s: no unsupported claim, whatever the instruction and tone', (name) => {
+    const c = THREADS[name]!;
+    for (const instruction of INSTRUCTIONS) {
+      for (const tone of TONES) {
+        const d = draftOffline(c, { instruction, tone, language: 'en' });
+        expect({ instruction, tone, claims: unsupportedClaims(d.text, c, instruction) }).toEqual({ instruction, tone, claims: [] });
+        expect(d.hasPlaceholders).toBe(/\[[^\]]+\]/.test(d.text));
+      }
+    }
+  });
+
+  it('the check itself catches an invented receipt, date, reference and vessel', () => {
+    const c = THREADS['documents announced, none attached']!;
+    expect(unsupportedClaims('Thank you for the commercial invoice; we have received it.', c, 'reply')).toEqual([
+      'receipt of documents no message carries',
+      'receipt of the commercial invoice',
+    ]);
+    expect(unsupportedClaims('The ETA is 14 Dec 2026 for MSKU1234565 on MAERSK KENSINGTON 447W, freight USD 1,450.', c, 'reply')).toEqual([
+      'date 14 Dec 2026',
+      'reference MSKU1234565',
+      'reference MAERSK KENSINGTON 447W',
+      'reference USD 1,450',
+    ]);
+  });
+
+  it('acknowledges only the documents a message carries, naming a file when no document name can be read', () => {
+    const attached = draft(THREADS['documents attached']!).text;
+    expect(attached).toContain('Thank you for the commercial invoice and packing list for SHL/EXP/2026/0412; we have received them.');
+    expect(attached).not.toMatch(/VGM[^.]*received/);
+    const announced = draft(THREADS['documents announced, none attached']!);
+    expect(announced.text).not.toMatch(/received/);
+    expect(announced.text).toContain(
+      'Thank you for letting us know about the commercial invoice and packing list; we will check them as soon as they reach us.',
+    );
+    expect(draft(THREADS['a file with no document name']!).text).toContain('Thank you for your message with scan0001.pdf attached; we have received it.');
+    expect(draft(THREADS['a chat message saying the packing list is attached']!).text).toContain('Thank you for the packing list; we have received it.');
+  });
+
+  it('quotes identifiers, dates and vessels only from the thread, and says nothing of the rest', () => {
+    const named = draft(THREADS['a status query naming a container, nothing linked']!, { instruction: 'give the status and the ETA' }).text;
+    expect(named).toContain('We will check the latest status of TGHU8765436 with the carrier');
+    expect(named).not.toMatch(DATE);
+    const bare = draft(THREADS['a linked shipment with no ETA, vessel or milestones']!).text;
+    expect(bare).toContain('SHL/EXP/2026/0412 (MSKU1234565, TGHU8765436) is in transit.');
+    expect(bare).not.toMatch(DATE);
+    const carrier = draft(THREADS['a carrier notice about another vessel']!).text;
+    expect(carrier).toContain('Thank you for the update; we have noted the revised schedule.');
+    expect(carrier).not.toContain('MAERSK KENSINGTON');
+  });
+
+  it('leaves what the member asks for and the thread lacks as placeholders', () => {
+    const booking = draft(THREADS['a booking request, nothing booked']!, { instruction: 'confirm the booking, ask for the SI' });
+    expect(booking.text).toContain('We are pleased to confirm the booking [booking number] on [vessel/voyage], ETD [date].');
+    expect(booking.hasPlaceholders).toBe(true);
+    const unbooked = draft(THREADS['a linked shipment with no ETA, vessel or milestones']!, { instruction: 'confirm the booking' });
+    expect(unbooked.text).toContain('We are pleased to confirm the booking [booking number] for SHL/EXP/2026/0412 on [vessel/voyage], ETD [date].');
+    const payment = draft(THREADS['a payment announced without an invoice number']!, { instruction: 'chase the payment' });
+    expect(payment.text).toContain('Kindly arrange the payment of the outstanding invoice [invoice number, amount] at the earliest.');
+    expect(draft(THREADS['a payment announced without an invoice number']!).text).toContain(
+      'Thank you for the update on the payment; we will confirm as soon as it reaches our account.',
+    );
+    const withNumber = context({
+      thread: { subject: 'Invoice SHL/INV/2026/1187' },
+      messages: [inbound('Any update on this?', 'Re: Invoice SHL/INV/2026/1187')],
+    });
+    expect(draft(withNumber, { instruction: 'chase the payment' }).text).toContain('Kindly arrange the payment of invoice SHL/INV/2026/1187 at the earliest.');
   });
 });

@@ -7,7 +7,7 @@ import { log } from '../../log.js';
 import { analyzeOffline } from './offline.js';
 import type { AnalysisInput, AnalysisResult, AnalysisSource } from './schema.js';
 
-export { analyzeOffline } from './offline.js';
+export { analyzeOffline, saysAttached } from './offline.js';
 export * from './schema.js';
 
 export interface AnalysisOutcome {

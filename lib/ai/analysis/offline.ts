@@ -26,6 +26,16 @@ const DOC = String.raw`(?:commercial\s+invoice|(?:invoice\s*(?:,|&|and|\/)\s*)?p
 const ATTACH = String.raw`(?:\bpfa\b|\b(?:please|pls|kindly)\s+find\s+(?:the\s+|our\s+)?(?:attached|enclosed|herewith|below\s+(?:the\s+)?(?:docs|documents))|\bfind\s+attached\b|\battached\s+(?:please\s+find|pls\s+find|herewith|is|are|you\s+will\s+find|the|our|pl[sz]?)\b|\benclosed\s+(?:please\s+find|herewith|is|are)\b|\b(?:in|see)\s+the\s+attached\b|\bherewith\b|\battaching\b|\bwe\s+(?:are\s+)?(?:attaching|sending|sharing|enclosing)\b|\battached:|\banbei\b)`;
 
 // Hindi in Latin script: "kab milega" (when will we get it), "bhej do" (send it).
+const ATTACH_RE = new RegExp(ATTACH, 'i');
+// "We will send the invoice tomorrow", "PL to follow": a document announced, not attached.
+const ANNOUNCED =
+  /\b(?:will|shall|going\s+to)\s+(?:\w+\s+)?(?:send|share|attach|forward|mail)\b|\bto\s+follow\b|\b(?:tomorrow|later|shortly|next\s+week|by\s+(?:eod|evening|tonight))\b/i;
+
+/** Whether a sentence says something is attached now ("PFA the invoice", "attached is the PL"), not announced for later. */
+export function saysAttached(sentence: string): boolean {
+  return ATTACH_RE.test(sentence) && !ANNOUNCED.test(sentence);
+}
+
 const WHEN_WILL_WE_GET = String.raw`(?:kab|kb)\s+(?:tak\s+)?(?:milega|milegi|milenge|aayega|ayega|aayegi|bhejoge|bhejenge|denge|doge|release\s+hoga)`;
 
 const INTENT_FEATURES: FeatureTable = {
@@ -388,6 +398,21 @@ const NEUTRAL_PHRASES: RegExp[] = [
   /\bno\s+(?:action|changes?)\b/gi,
 ];
 
+// Praise negated ("not happy", "not at all satisfied with", "never reliable") says the opposite: it is
+// taken out of the text before the positive lexicon reads it, and counts as dissatisfaction.
+const NEGATED_PRAISE =
+  /\b(?:not|never|hardly|no\s+longer|nowhere\s+near)\s+(?:(?:at\s+all|very|really|so|too|that|quite|entirely|fully|particularly|even)\s+)?(?:happy|satisfied|satisfactory|pleased|impressed|good|great|smooth|reliable|helpful|professional|up\s+to\s+the\s+mark)\b(?:\s+with)?/gi;
+
+// Thanks followed by a contrast ("Thanks for the update, but…", "Thank you for your reply. However, …")
+// is politeness before the real message: the thanks counts for nothing, and the contrast is a mild
+// sign of dissatisfaction.
+const THANKS_BEFORE_CONTRAST = /\b(?:many\s+thanks|thanks?|thank\s+you)\b[^.!?\n]{0,80}?(?:[,;.]\s*|\s+)(?=(?:but|however|even\s+so|nevertheless)\b)/gi;
+
+// Trouble negated as feedback ("no complaints from our side", "not a single issue", "everything went
+// smoothly") reads as satisfaction; a bare "no issues" / "no damage" stays neutral (NEUTRAL_PHRASES).
+const TROUBLE_FREE =
+  /\b(?:no\s+complaints?\s+(?:from|at\s+all|so\s+far|whatsoever)|not\s+(?:a\s+single|one|any)\s+(?:complaint|issue|problem|hiccup)|no\s+(?:issues?|problems?|hiccups?|complaints?)\s+(?:at\s+all|whatsoever)|everything\s+went\s+(?:smoothly|well|fine|perfectly))\b/i;
+
 const NEGATIVE: Feature[] = [
   f(
     2,
@@ -417,7 +442,45 @@ const NEGATIVE: Feature[] = [
   ),
   f(1, /\b(?:claims?|dispute|disputed|surveyor|negligence|liable)\b/i),
   f(1, /\b(?:immediately|urgently|today\s+itself|right\s+now|at\s+once)\b/i),
-  f(1, /\b(?:too|very|extremely)\s+(?:high|expensive|costly|late|slow)\b|\bnot\s+competitive\b/i),
+  f(1, /\b(?:too|very|extremely|bahut|bohot|bahot)\s+(?:high|expensive|costly|late|slow)\b|\bnot\s+competitive\b/i),
+  // Disputes: the sender refuses a charge or a statement.
+  f(
+    2,
+    /\b(?:(?:strongly\s+)?object(?:s|ed|ing)?\s+to|not\s+payable|(?:do|does|did)\s+not\s+agree|don'?t\s+agree|disagree|not\s+agreeable|contest(?:s|ed|ing)?\s+(?:the|this|your))\b/i,
+  ),
+  // Escalation above the person written to.
+  f(
+    1.5,
+    /\b(?:take\s+(?:it|this|the\s+matter)\s+up|raise\s+(?:it|this)|escalate\s+(?:it|this))\s+with\s+(?:your\s+)?(?:senior\s+)?(?:management|MD|CEO|director|head|boss)\b|\b(?:your|the)\s+(?:senior\s+management|managing\s+director|MD|CEO)\b/i,
+  ),
+  // Hinglish exasperation: "kitni baar" (how many times), "kab tak" (until when), "theek nahi" (not OK),
+  // "koi jawab nahi" (no answer), "koi utha nahi raha" (nobody picks up).
+  f(1.5, /\b(?:kitni\s+baar|kitne\s+din\s+(?:se|ho\s+gaye)|kab\s+tak|har\s+baar)\b/i),
+  f(2, /\b(?:theek|thik|sahi)\s+nahi\b/i),
+  f(
+    1.5,
+    /\bkoi\s+(?:jawab|reply|response|update|khabar)\s+nahi\b|\b(?:koi|phone)\s+(?:utha|uthaa|pick)\s*(?:nahi|nhi)\b|\bkoi\s+(?:\w+\s+)?(?:utha|pick\s+kar)\s*(?:nahi|nhi)\b/i,
+  ),
+  // A broken promise: "we were assured", "you had promised".
+  f(1.5, /\b(?:we\s+were|i\s+was)\s+(?:assured|promised)\b|\b(?:you|your\s+(?:team|office|staff|ops|person))\s+(?:had\s+)?(?:promised|assured|committed)\b/i),
+  // Rhetorical questions: "how are we supposed to…", "what is going on?", "kya ho raha hai".
+  f(1, /\bhow\s+(?:are|am|is)\s+(?:we|i)\s+supposed\s+to\b|\bwhat\s+is\s+(?:going\s+on|happening)\b|\bkya\s+ho\s+raha\s+hai\b/i),
+  // Refusing to pay, and a charge above the agreed one.
+  f(
+    1.5,
+    /\bnot\s+in\s+a\s+position\s+to\s+(?:pay|accept|process|release|honou?r)\b|\b(?:higher|more)\s+than\s+(?:what\s+(?:was|is)\s+)?(?:quoted|agreed|offered|committed)\b|\bnot\s+as\s+(?:per\s+)?(?:quoted|agreed|the\s+(?:quote|agreed\s+rate))\b/i,
+  ),
+  // What the failure costs the sender, and chasing that has gone on.
+  f(1.5, /\b(?:costing|cost)\s+us\b|\blosing\s+money\b|\b(?:put|puts|putting)\s+(?:our|the)\s+(?:relationship|business|order)\b[^.\n]{0,20}\bat\s+risk\b/i),
+  f(
+    1.5,
+    /\b(?:waiting|calling|chasing|following\s+up|asking|reminding)\b[^.?!\n]{0,30}\b(?:since\s+(?:last|yesterday|morning|monday|tuesday|wednesday|thursday|friday|saturday|sunday|\d)|for\s+(?:the\s+last\s+)?(?:\d+|two|three|four|five|several|many)\s+(?:days|weeks))\b|\b(?:kal|subah|\d+\s+din|do\s+din|teen\s+din|hafte)\s+se\b[^.?!\n]{0,30}\b(?:phone|call|wait\w*|intezaar|pending|khada|khadi|ruk\w*|chase|follow)/i,
+  ),
+  // Service judged below the mark.
+  f(
+    2,
+    /\b(?:below|short\s+of)\s+(?:our\s+|the\s+)?expectations?\b|\bnot\s+up\s+to\s+(?:the\s+mark|expectations?|standard)\b|\bsorry\s+to\s+say\b|\bfar\s+from\s+(?:satisfactory|acceptable)\b/i,
+  ),
 ];
 
 const POSITIVE: Feature[] = [
@@ -426,12 +489,35 @@ const POSITIVE: Feature[] = [
     /\b(?:many\s+thanks|thank\s+you\s+(?:so|very)\s+much|thanks\s+(?:a\s+lot|a\s+ton|so\s+much)|big\s+thank\s+you|heartfelt|really\s+appreciate|much\s+appreciated|greatly\s+appreciate\w*|highly\s+appreciate\w*|grateful|excellent|outstanding\s+(?:service|support|job|work)|great\s+(?:working|to\s+work)\s+with|wonderful|fantastic|superb|great\s+(?:job|work|service|support)|very\s+good\s+(?:service|coordination|co-ordination|support|job|work)|perfect\s+condition|very\s+happy|delighted|pleased\s+with|happy\s+with|satisfied\s+with|well\s+done|kudos|(?:always\s+a\s+|real\s+)?pleasure\s+(?:working|to\s+work|to\s+meet|meeting)|thank\s+you\s+for\s+the\s+(?:excellent|great|good|reliable|prompt|quick|hospitality))\b/i,
   ),
   f(2, /\b(?:congratulations|congrats|best\s+wishes|wishing\s+you)\b/i),
+  // A compliment on the work: "good job", "good work", "nice work".
+  f(2, /\b(?:good|nice|brilliant|awesome)\s+(?:job|work)\b/i),
   f(
     1,
-    /\b(?:appreciate|thank\s+you\s+for|thanks\s+for|great|good\s+job|prompt|smooth(?:ly)?|reliable|looking\s+forward\s+to\s+(?:continuing|many|more|working)|well\s+received|in\s+good\s+condition)\b/i,
+    /\b(?:appreciate|thank\s+you\s+for|thanks\s+for|thanks\s+to\s+(?:you|your|the\s+team)|great|prompt|smooth(?:ly)?|reliable|looking\s+forward\s+to\s+(?:continuing|many|more|working)|well\s+received|in\s+good\s+condition|intact|perfect(?!\s+condition))\b/i,
   ),
+  // Hindi thanks and praise (a closing "Dhanyavaad" line is cut off with the signature).
+  f(1, /\b(?:shukriya|dhanyavaad|dhanyawad|dhanyavad)\b|\bbahut\s+(?:help|madad|badhiya|accha|achha|acha)\b/i),
   f(0.5, /(?::\)|🙂|😊|🙏|👍)/u),
 ];
+
+// In a message of a line or two (a chat message, a one-line reply) thanks is the message, not a
+// pleasantry around a request: it counts once more.
+const SHORT_MESSAGE = 160;
+const GRATITUDE = /\b(?:thanks?|thank\s+you)\s+(?:for|to)\b|\bappreciat\w*|\bgrateful\b|\b(?:shukriya|dhanyavaad|dhanyawad|dhanyavad)\b/i;
+const GREETING_LINE = /^\s*(?:dear|hi|hello|hey|good\s+(?:morning|afternoon|evening)|namaste|namaskar)\b[^\n]{0,40}\n/i;
+
+/**
+ * A sentiment lexicon's score: each feature counts once per distinct cue it finds, up to two ("thanks to
+ * you… smooth clearance… all intact" is more than one cue of the same kind).
+ */
+function scoreCues(features: Feature[], text: string): number {
+  let total = 0;
+  for (const feature of features) {
+    const cues = new Set([...text.matchAll(new RegExp(feature.re.source, `${feature.re.flags.replace('g', '')}g`))].map((m) => m[0].toLowerCase()));
+    total += feature.w * Math.min(2, cues.size);
+  }
+  return total;
+}
 
 export interface SentimentReading {
   sentiment: Sentiment;
@@ -449,11 +535,17 @@ function shouting(text: string): number {
 
 export function readSentiment(prepared: PreparedText): SentimentReading {
   let text = `${prepared.subject}\n${prepared.content}`;
+  const troubleFree = TROUBLE_FREE.test(text) ? 1 : 0;
   for (const re of NEUTRAL_PHRASES) text = text.replace(re, ' ');
-  let negative = scoreFeatures(NEGATIVE, text) + shouting(text);
+  const contrast = text.match(THANKS_BEFORE_CONTRAST) ? 1 : 0;
+  text = text.replace(THANKS_BEFORE_CONTRAST, ' ');
+  const negatedPraise = text.match(NEGATED_PRAISE)?.length ?? 0;
+  text = text.replace(NEGATED_PRAISE, ' NEGATED ');
+  let negative = scoreCues(NEGATIVE, text) + shouting(text) + Math.min(2, negatedPraise * 2) + contrast;
   // "!!", "??", "?!": exasperation.
   if (/[!?]{2,}/.test(text)) negative += 1;
-  const positive = scoreFeatures(POSITIVE, text);
+  const short = prepared.content.replace(GREETING_LINE, '').trim().length <= SHORT_MESSAGE;
+  const positive = scoreCues(POSITIVE, text) + troubleFree + (short && GRATITUDE.test(text) ? 1 : 0);
   let sentiment: Sentiment = 'neutral';
   if (negative >= 2 && negative >= positive) sentiment = 'negative';
   else if (positive >= 2 && positive > negative) sentiment = 'positive';
