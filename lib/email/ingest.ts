@@ -1,6 +1,8 @@
 // The inbound email pipeline shared by the IMAP poller and the archive import: dedupe, direction,
 // contact and customer, thread (replies, our token, subject + counterpart), reopen rules, the message
 // row, thread roll-ups, shipment links from freight identifiers, bounces, and the realtime events.
+// Mail that the sender rules or its own headers keep out of the inbox (lib/sender-rules/verdict.ts)
+// is stored on a thread of status spam or bulk, and starts no work.
 import { randomUUID } from 'node:crypto';
 import { enqueueAnalysis } from '../jobs/specs.js';
 import { storeInboundAttachment } from '../attachments/service.js';
@@ -11,6 +13,7 @@ import { CONTACT_EMAIL_MAX, contactName } from '../contacts/limits.js';
 import { announceMessage } from '../messages/announce.js';
 import { continuesThread, rollUp } from '../threads/roll-up.js';
 import { counterpartLock, lockCounterpart, takeLocks } from '../threads/counterpart.js';
+import { emailSignals, INBOX, isFiltered, machineMade, senderVerdict } from '../sender-rules/verdict.js';
 import { isFreeMailDomain, type EmailAddress, type ParsedEmail } from './parse.js';
 import { normalizeSubject, parseThreadToken, tokenRange } from './threading.js';
 
@@ -33,6 +36,8 @@ export interface IngestOutcome {
   direction: 'inbound' | 'outbound';
   identifiers: FreightIdentifiers;
   threadCreated: boolean;
+  /** Where the sender rules or the headers put it: null for the inbox, else `spam` or `bulk`. */
+  filter: 'spam' | 'bulk' | null;
 }
 
 /**
@@ -240,14 +245,19 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
     sql<{ id: string; threadId: string; direction: 'inbound' | 'outbound' }[]>`
       select id, thread_id, direction from app.messages where org_id = ${ctx.orgId} and dedupe_key = ${email.dedupeKey}`,
   ]);
-  if (dup) return { outcome: 'duplicate', messageId: dup.id, threadId: dup.threadId, direction: dup.direction, identifiers, threadCreated: false };
+  if (dup)
+    return { outcome: 'duplicate', messageId: dup.id, threadId: dup.threadId, direction: dup.direction, identifiers, threadCreated: false, filter: null };
 
   const org = await orgContext(ctx, mailbox);
   const { direction, party, counterpart } = partiesOf(email, org, mailbox);
   const normalized = normalizeSubject(email.subject);
   const occurredAt = messageTime(email);
+  // Only what comes in is judged; our own mail (the Sent folder, an import) always is the inbox's.
+  const verdict =
+    direction === 'inbound' ? await senderVerdict(ctx, email.from && { address: email.from.address }, emailSignals(email, org.ownDomains)) : INBOX;
+  const filter = verdict.filter;
   // Auto-replies, bounces and abuse reports are recorded but never reopen a conversation.
-  const automated = email.isAutoReply || email.isBounce || email.isAbuseReport;
+  const automated = machineMade(email, verdict);
 
   // Contact and thread of a counterpart are found-or-created under its lock, so simultaneous mail from
   // a new sender makes one contact and one thread. The lock goes out first in the same write, and the
@@ -259,7 +269,10 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
   ]);
   let thread = found;
   let previousThreadId: string | null = null;
-  if (thread && direction === 'inbound' && !automated && !continuesThread(thread, occurredAt)) {
+  // Machine-made mail joins the thread it found, whatever its status, unless one of the two is kept
+  // out of the inbox and the other is not (continuesThread).
+  const judged = !automated || filter !== null || (thread !== null && isFiltered(thread.status));
+  if (thread && direction === 'inbound' && judged && !continuesThread(thread, occurredAt, filter)) {
     previousThreadId = thread.id;
     thread = null;
   }
@@ -269,14 +282,14 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
   if (!thread) {
     // The id is made here, so the message insert can follow in the same write. Machine-made mail that
     // starts a thread (an auto-reply to nothing we know) is no work: its thread starts resolved, and a
-    // person's later message reopens it.
-    const status = automated ? 'resolved' : 'open';
+    // person's later message reopens it. Spam and bulk start a thread of that status.
+    const status = filter ?? (automated ? 'resolved' : 'open');
     thread = { id: randomUUID(), status, resolvedAt: null, customerId: contact?.customerId ?? null, contactId: contact?.contactId ?? null };
     createThread = sql`
       insert into app.threads (id, org_id, subject, normalized_subject, channel, channel_id, customer_id, contact_id, counterpart,
         previous_thread_id, last_activity_at, status, resolved_at)
       values (${thread.id}, ${ctx.orgId}, ${email.subject.slice(0, 1000)}, ${normalized}, 'email', ${mailbox.channelId}, ${thread.customerId},
-        ${thread.contactId}, ${counterpart}, ${previousThreadId}, ${occurredAt}, ${status}, ${automated ? occurredAt : null})`;
+        ${thread.contactId}, ${counterpart}, ${previousThreadId}, ${occurredAt}, ${status}, ${status === 'resolved' ? occurredAt : null})`;
   }
 
   const externalIds = email.messageId ? [email.messageId] : [];
@@ -306,7 +319,7 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
       dedupeKey: email.dedupeKey,
       rawStoragePath: mailbox.rawStoragePath ?? null,
       rawSize: email.size,
-      isAutoReply: email.isAutoReply,
+      isAutoReply: automated && email.isAutoReply,
       isBounce: email.isBounce || email.isAbuseReport,
       occurredAt,
       sentAt: direction === 'outbound' ? occurredAt : null,
@@ -317,6 +330,7 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
         parseError: email.parseError ?? null,
         warnings: email.warnings.slice(0, 20),
         identifiers,
+        ...(filter ? { filter, filterReason: verdict.reason, senderRuleId: verdict.ruleId } : {}),
       } as never),
     } as never)}
     returning id`;
@@ -334,11 +348,12 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
     });
   }
 
+  // Spam and bulk are kept, never worked on: no shipment links, no analysis.
   await Promise.all([
-    linkShipments(ctx, messageId, thread.id, identifiers),
+    filter ? undefined : linkShipments(ctx, messageId, thread.id, identifiers),
     email.isBounce ? applyBounce(ctx, email) : undefined,
     // Customer mail is analysed (intent, sentiment, urgency ...) by a job; machine-made mail is not.
-    direction === 'inbound' && !automated ? enqueueAnalysis(ctx, messageId) : undefined,
+    direction === 'inbound' && !automated && !filter ? enqueueAnalysis(ctx, messageId) : undefined,
   ]);
   await rollUp(ctx, {
     threadId: thread.id,
@@ -347,10 +362,11 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
     snippet: email.snippet,
     direction,
     automated,
+    filtered: filter !== null,
     created: threadCreated,
     source: 'email',
     fills: { customerId: contact?.customerId, contactId: contact?.contactId, counterpart, channelId: mailbox.channelId },
   });
   await announceMessage(ctx, messageId, undefined, 'message.created');
-  return { outcome: 'stored', messageId, threadId: thread.id, direction, identifiers, threadCreated };
+  return { outcome: 'stored', messageId, threadId: thread.id, direction, identifiers, threadCreated, filter };
 }

@@ -3,7 +3,8 @@
 // created when unknown) and on their open thread on that channel (a new one otherwise), exactly once;
 // delivery reports move our outbound message forward (the status trigger ignores reports out of order);
 // call status callbacks and incoming calls (Passthru) record a call on the thread, and a missed
-// incoming call opens a call-back action. Media and recordings are copied into storage by a job.
+// incoming call opens a call-back action. Media and recordings are copied into storage by a job. A number
+// the sender rules block (or mark bulk) lands on a thread of that status and starts no work.
 import { extractIdentifiers } from '../logistics/identifiers.js';
 import { linkShipments } from '../logistics/links.js';
 import type { Ctx } from '../context.js';
@@ -15,6 +16,7 @@ import { recordChange, topics } from '../realtime.js';
 import { actionCreate, createAction } from '../actions/service.js';
 import { lockCounterpart } from '../threads/counterpart.js';
 import { continuesThread, rollUp } from '../threads/roll-up.js';
+import { isFiltered, senderVerdict, type Filtered } from '../sender-rules/verdict.js';
 import type { ExotelChannel, ExotelKind } from './common.js';
 import { enqueueAnalysis, jobSpecs } from '../jobs/specs.js';
 
@@ -71,20 +73,21 @@ async function threadFor(ctx: Ctx, channel: ExotelChannel, number: string, name:
   const sql = ctx.sql;
   await lockCounterpart(ctx, number);
   const contact = await contactFor(ctx, channel.kind, number, name);
+  const { filter } = await senderVerdict(ctx, { phone: number });
   // A thread merged into another leads to the one it was merged into.
   const [previous] = await sql<{ id: string; status: string; resolvedAt: Date | null }[]>`
     select t.id, t.status, t.resolved_at from app.threads w join app.threads t on t.org_id = w.org_id and t.id = coalesce(w.merged_into_thread_id, w.id)
     where w.org_id = ${ctx.orgId} and w.counterpart_key = app.index_key(${number}) and w.counterpart = ${number}
       and w.channel = ${channel.kind} and w.channel_id = ${channel.id}
     order by w.last_activity_at desc limit 1`;
-  if (previous && continuesThread(previous, at)) return { id: previous.id, created: false, contact };
+  if (previous && continuesThread(previous, at, filter)) return { id: previous.id, created: false, contact, filter };
   const subject = `${LABEL[channel.kind]} ${name ? `${name} (${number})` : number}`;
   const [created] = await sql<{ id: string; status: string }[]>`
-    insert into app.threads (org_id, subject, normalized_subject, channel, channel_id, customer_id, contact_id, counterpart, previous_thread_id, last_activity_at)
+    insert into app.threads (org_id, subject, normalized_subject, channel, channel_id, customer_id, contact_id, counterpart, previous_thread_id, last_activity_at, status)
     values (${ctx.orgId}, ${subject}, ${subject.toLowerCase()}, ${channel.kind}, ${channel.id}, ${contact.customerId}, ${contact.id}, ${number},
-      ${previous?.id ?? null}, ${at})
+      ${previous?.id ?? null}, ${at}, ${filter ?? 'open'})
     returning id`;
-  return { id: created!.id, created: true, contact };
+  return { id: created!.id, created: true, contact, filter: filter as Filtered | null };
 }
 
 /** Stores one incoming WhatsApp message or SMS, once per dedupe key. */
@@ -122,8 +125,9 @@ export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: I
     returning id`;
   const messageId = row!.id;
   if (m.media) await enqueue(ctx, jobSpecs.exotelMediaFetch, { messageId, url: m.media.url, purpose: 'media' }, { dedupeKey: `exotel.media:${messageId}` });
-  // Customer text is analysed (intent, sentiment, urgency ...) and linked to shipments like inbound email.
-  if (m.text.trim()) {
+  // Customer text is analysed (intent, sentiment, urgency ...) and linked to shipments like inbound
+  // email; a blocked number's is only kept.
+  if (m.text.trim() && !thread.filter) {
     await enqueueAnalysis(ctx, messageId);
     await linkShipments(ctx, messageId, thread.id, extractIdentifiers(m.text));
   }
@@ -133,6 +137,7 @@ export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: I
     at: m.occurredAt,
     snippet,
     direction: 'inbound',
+    filtered: thread.filter !== null,
     created: thread.created,
     source: `exotel.${channel.kind}`,
     fills: { customerId: thread.contact.customerId, contactId: thread.contact.id },
@@ -280,6 +285,7 @@ export async function ingestIncomingCall(ctx: Ctx, channel: ExotelChannel, from:
       at: u.at,
       snippet: text,
       direction: 'inbound',
+      filtered: thread.filter !== null,
       created: thread.created,
       source: 'exotel.voice',
       fills: { customerId: thread.contact.customerId, contactId: thread.contact.id },
@@ -287,8 +293,10 @@ export async function ingestIncomingCall(ctx: Ctx, channel: ExotelChannel, from:
     await announceMessage(ctx, messageId, undefined, 'message.created');
     outcome = 'stored';
   }
-  const [now] = await sql<{ status: string }[]>`select status from app.messages where id = ${messageId}`;
-  if (['no_answer', 'busy', 'failed'].includes(now!.status)) await missedCallAction(ctx, threadId, messageId, from);
+  // A missed call from a number kept out of the inbox asks nobody to call back.
+  const [now] = await sql<{ status: string; threadStatus: string }[]>`
+    select m.status, t.status as thread_status from app.messages m join app.threads t on t.id = m.thread_id where m.id = ${messageId}`;
+  if (['no_answer', 'busy', 'failed'].includes(now!.status) && !isFiltered(now!.threadStatus)) await missedCallAction(ctx, threadId, messageId, from);
   return { outcome, messageId, threadId };
 }
 

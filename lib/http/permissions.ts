@@ -23,6 +23,8 @@ export const PERMISSIONS = {
   'teams.manage': { roles: managers, label: 'Manage teams and their members' },
   'sla.manage': { roles: managers, label: 'Manage SLA policies and business calendars' },
   'workflows.manage': { roles: managers, label: 'Manage workflows' },
+  'senders.read': { roles: everyone, label: 'Read the sender rules (blocked, allowed and bulk senders)' },
+  'senders.manage': { roles: managers, label: 'Add, change and delete sender rules (agents block a sender by marking a thread spam)' },
   'channels.read': { roles: everyone, label: 'See channels (never their secrets)' },
   'channels.manage': { roles: admins, label: 'Add, test, change and disable channels' },
   'members.manage': { roles: admins, label: 'Add, change and remove members (not owners)' },

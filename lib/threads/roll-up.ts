@@ -2,6 +2,7 @@
 // calls) and every way in (ingest, webhook, reply, call): which thread it continues, how the thread's
 // counts, timestamps and snippet roll up, when it reopens, and the `thread.*` event that says so.
 import type { Ctx } from '../context.js';
+import { isFiltered, type Filtered } from '../sender-rules/verdict.js';
 import { announceThreadView, threadViewColumns, type ThreadView } from './view.js';
 
 /** A thread stays "recently resolved" this long: a customer's new message reopens it instead of starting anew. */
@@ -13,9 +14,12 @@ const REOPENS = ['pending', 'snoozed', 'resolved'];
 /**
  * Whether a customer's message at `at` continues this thread. A closed thread is over; a resolved one
  * continues (and reopens) for REOPEN_RESOLVED_DAYS after it was resolved, measured from the message's
- * own time so an archive import decides as the live inbox would have.
+ * own time so an archive import decides as the live inbox would have. Mail kept out of the inbox
+ * (`filter`: spam or bulk, lib/sender-rules/verdict.ts) continues only a thread kept out too, and
+ * inbox mail never continues one: each starts its own thread instead.
  */
-export function continuesThread(thread: { status: string; resolvedAt: Date | null }, at: Date): boolean {
+export function continuesThread(thread: { status: string; resolvedAt: Date | null }, at: Date, filter: Filtered | null = null): boolean {
+  if (isFiltered(thread.status) || filter) return isFiltered(thread.status) && filter !== null;
   if (thread.status === 'closed') return false;
   if (thread.status !== 'resolved') return true;
   return thread.resolvedAt !== null && thread.resolvedAt.getTime() >= at.getTime() - REOPEN_RESOLVED_DAYS * 86_400_000;
@@ -32,6 +36,11 @@ export interface Arrival {
    * reopen the thread, move it up the inbox, mark it unread, or touch the response clocks.
    */
   automated?: boolean;
+  /**
+   * Mail kept out of the inbox (spam, bulk) on its own thread: it moves that thread up its list like
+   * any message, but never reopens it nor counts as the customer's (no response clock).
+   */
+  filtered?: boolean;
   /** Whether the thread was made for this message (the event is then `thread.created`). */
   created?: boolean;
   /** Where the message came from, for the creation's audit row (`email`, `whatsapp`, `reply` ...). */
@@ -44,7 +53,7 @@ export interface Arrival {
 export async function rollUp(ctx: Ctx, m: Arrival): Promise<{ reopened: boolean }> {
   const sql = ctx.sql;
   const human = !m.automated;
-  const inbound = m.direction === 'inbound' && human;
+  const inbound = m.direction === 'inbound' && human && !m.filtered;
   const outbound = m.direction === 'outbound' && human;
   const f = m.fills ?? {};
   // One statement: lock the row (reading its status before), roll up, and read the event view back.

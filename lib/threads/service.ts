@@ -3,7 +3,7 @@
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { notify } from '../notifications/notify.js';
-import { AppError, invalid, notFound } from '../errors.js';
+import { AppError, conflict, invalid, notFound } from '../errors.js';
 import { booleanQuery, csvList, decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { escapeLike } from '../db/like.js';
@@ -12,9 +12,16 @@ import { jobSpecs } from '../jobs/specs.js';
 import { whenFieldsValid } from '../validation.js';
 import { dateTimeInput, instantIn } from '../time.js';
 import { requireActiveMember } from '../org/members.js';
+import { FILTERED_STATUSES, isFiltered } from '../sender-rules/verdict.js';
 import { announceThread, threadColumns, threadViewColumns } from './view.js';
 
-export const THREAD_STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'closed'] as const;
+/** The statuses of the work: what PATCH sets. */
+export const WORK_STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'closed'] as const;
+/**
+ * Every status, with those of threads kept out of the inbox (`spam`, `bulk`: lib/sender-rules), which
+ * only the spam and not-spam routes and ingest set, and which lists leave out unless asked.
+ */
+export const THREAD_STATUSES = [...WORK_STATUSES, ...FILTERED_STATUSES] as const;
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export const CHANNELS = ['email', 'whatsapp', 'sms', 'voice'] as const;
 
@@ -41,7 +48,7 @@ export const threadCreate = z.strictObject({
 export const threadUpdate = z
   .strictObject({
     subject: z.string().trim().max(1000),
-    status: z.enum(THREAD_STATUSES),
+    status: z.enum(WORK_STATUSES),
     // An instant, or the organization's wall-clock time (resolved in updateThread).
     snoozedUntil: dateTimeInput,
     priority: z.enum(PRIORITIES),
@@ -158,7 +165,7 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
   const rows = await sql<Thread[]>`
     ${threadSelect(ctx, sql`, ${exactInstant(sql, 't.last_activity_at', 'sort_at')}`)}
     where t.org_id = ${ctx.orgId} and t.merged_into_thread_id is null
-      ${oneOf(sql, 't.status', q.status)}
+      ${q.status ? oneOf(sql, 't.status', q.status) : sql`and t.status <> all(${FILTERED_STATUSES as unknown as string[]}::text[])`}
       ${oneOf(sql, 't.channel', q.channel)}
       ${oneOf(sql, 't.priority', q.priority)}
       ${assignee === 'none' ? sql`and t.assignee_id is null` : assignee ? sql`and t.assignee_id = ${assignee}` : sql``}
@@ -178,7 +185,8 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
   return { ...page, data: page.data.map(({ sortAt: _s, ...thread }) => thread as Thread) };
 }
 
-async function loadThread(ctx: Ctx, id: string, lock = false): Promise<Thread> {
+/** One thread as lists show it (`lock`: its bare row, locked for an update). */
+export async function loadThread(ctx: Ctx, id: string, lock = false): Promise<Thread> {
   const sql = ctx.sql;
   const [thread] = lock
     ? await sql<Thread[]>`select ${threadColumns(sql)} from app.threads t where t.id = ${id} and t.org_id = ${ctx.orgId} for update`
@@ -276,6 +284,12 @@ export async function updateThread(ctx: Ctx, id: string, input: z.infer<typeof t
   }
   let nextStatus = status;
   if (snoozedUntil && !status) nextStatus = 'snoozed';
+  if (nextStatus && isFiltered(current.status)) {
+    const path = status ? 'body.status' : 'body.snoozedUntil';
+    throw conflict(`${path}: the thread is marked ${current.status}; POST /api/threads/${id}/not-spam moves it back to the inbox`, {
+      issues: [{ path, message: `the thread is marked ${current.status}` }],
+    });
+  }
   const changes: Record<string, unknown> = { ...rest };
   if (subject !== undefined) Object.assign(changes, { subject, normalizedSubject: subject.toLowerCase() });
   if (nextStatus) Object.assign(changes, statusFields(current, nextStatus, snoozedUntil));

@@ -125,6 +125,12 @@ async function freshThread(messages = 2): Promise<{ id: string; messageIds: stri
   return { id: thread!.id, messageIds };
 }
 
+async function freshSenderRule(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.sender_rules (org_id, kind, match, value) values (${SEED_ORG_ID}, 'block', 'address', ${`s-${randomUUID()}@rules.example`}) returning id`;
+  return row!.id;
+}
+
 const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'POST /api/threads/[id]/merge': async () => ({ path: `/api/threads/${(await freshThread()).id}/merge`, body: { into: (await freshThread()).id } }),
   'POST /api/threads/[id]/split': async () => {
@@ -222,6 +228,17 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
     await db.sql`update app.members set phone = '+919800011122' where org_id = ${SEED_ORG_ID} and phone is null`;
     return { path: `/api/threads/${T1}/calls`, body: {} };
   },
+  'POST /api/threads/[id]/spam': async () => ({ path: `/api/threads/${(await freshThread(1)).id}/spam` }),
+  'POST /api/threads/[id]/not-spam': async () => {
+    const t = await freshThread(1);
+    await db.sql`update app.threads set status = 'spam' where id = ${t.id}`;
+    return { path: `/api/threads/${t.id}/not-spam` };
+  },
+  'GET /api/sender-rules': async () => ({ path: '/api/sender-rules?kind=block' }),
+  'POST /api/sender-rules': async () => ({ path: '/api/sender-rules', body: { kind: 'block', match: 'domain', value: `s-${randomUUID()}.example` } }),
+  'GET /api/sender-rules/[id]': async () => ({ path: `/api/sender-rules/${await freshSenderRule()}` }),
+  'PATCH /api/sender-rules/[id]': async () => ({ path: `/api/sender-rules/${await freshSenderRule()}`, body: { kind: 'allow' } }),
+  'DELETE /api/sender-rules/[id]': async () => ({ path: `/api/sender-rules/${await freshSenderRule()}` }),
   // Compose answers 200 with a UI message stream for roles that may write (viewers get 403).
   'POST /api/ai/compose': async () => ({ path: '/api/ai/compose', body: { threadId: T1, instruction: 'Confirm the booking and ask for the SI' } }),
   'POST /api/ai/summarize': async () => ({ path: '/api/ai/summarize', body: { threadId: T1 } }),

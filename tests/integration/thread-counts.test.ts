@@ -78,6 +78,19 @@ async function messageArrives(threadId: string) {
 }
 
 describe('GET /api/threads/counts', () => {
+  it('leaves spam out of open, mine, unassigned, unread and the team, counting it under statuses.spam until it is back', async () => {
+    const org = await newOrganization(db.sql);
+    const desk = await team(org, 'Spam desk', ['agent']);
+    const mine = await newThread(org, { assigneeId: org.users.agent.id, teamId: desk, counterpart: 'offers@spam-counts.example' });
+    const other = await newThread(org, { counterpart: 'karthik@counts.example' });
+    for (const id of [mine, other]) await messageArrives(id);
+    expect(await expectConsistent(org)).toMatchObject({ open: 2, mine: 1, unassigned: 1, unread: 2, teams: [{ open: 1 }] });
+    expect((await org.json('POST', `/api/threads/${mine}/spam`)).status).toBe(200);
+    expect(await expectConsistent(org)).toMatchObject({ open: 1, mine: 0, unassigned: 1, unread: 1, teams: [{ open: 0 }], statuses: { open: 1, spam: 1 } });
+    expect((await org.json('POST', `/api/threads/${mine}/not-spam`)).status).toBe(200);
+    expect(await expectConsistent(org)).toMatchObject({ open: 2, mine: 1, unread: 2, teams: [{ open: 1 }], statuses: { spam: 0 } });
+  });
+
   it('answers the sidebar in one request, each count equal to the list it opens, through every change', async () => {
     const org = await newOrganization(db.sql);
     const empty = await counts(org);
@@ -87,7 +100,7 @@ describe('GET /api/threads/counts', () => {
       unassigned: 0,
       unread: 0,
       teams: [],
-      statuses: { open: 0, pending: 0, snoozed: 0, resolved: 0, closed: 0 },
+      statuses: { open: 0, pending: 0, snoozed: 0, resolved: 0, closed: 0, spam: 0, bulk: 0 },
       sla: { atRisk: 0, breached: 0, atRiskMinutes: 60 },
     });
 
