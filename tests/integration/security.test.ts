@@ -65,6 +65,17 @@ async function freshMember(): Promise<string> {
     insert into app.members (org_id, user_id, role, email) select ${SEED_ORG_ID}, id, 'agent', email from auth.users where email = ${email} returning id`;
   return row!.id;
 }
+async function freshCalendar(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.business_calendars (org_id, name, hours) values (${SEED_ORG_ID}, ${`C ${randomUUID()}`}, '[]') returning id`;
+  return row!.id;
+}
+async function freshPolicy(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.sla_policies (org_id, name, targets, conditions)
+    values (${SEED_ORG_ID}, ${`P ${randomUUID()}`}, '{"low": {"resolution": {"minutes": 60, "business": true}}}', '{"channels": ["sms"]}') returning id`;
+  return row!.id;
+}
 async function freshTeam(): Promise<string> {
   const [row] = await db.sql<{ id: string }[]>`insert into app.teams (org_id, name) values (${SEED_ORG_ID}, ${`T ${randomUUID()}`}) returning id`;
   return row!.id;
@@ -179,6 +190,24 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'POST /api/teams': async () => ({ path: '/api/teams', body: { name: `Team ${randomUUID()}` } }),
   'PATCH /api/teams/[id]': async () => ({ path: `/api/teams/${await freshTeam()}`, body: { description: 'x' } }),
   'DELETE /api/teams/[id]': async () => ({ path: `/api/teams/${await freshTeam()}` }),
+  'GET /api/sla-policies': async () => ({ path: '/api/sla-policies' }),
+  'POST /api/sla-policies': async () => ({
+    path: '/api/sla-policies',
+    body: { name: `P ${randomUUID()}`, targets: { high: { firstResponse: { minutes: 30 } } }, conditions: { channels: ['whatsapp'] } },
+  }),
+  'GET /api/sla-policies/[id]': async () => ({ path: `/api/sla-policies/${await freshPolicy()}` }),
+  'PATCH /api/sla-policies/[id]': async () => ({ path: `/api/sla-policies/${await freshPolicy()}`, body: { position: 3 } }),
+  'DELETE /api/sla-policies/[id]': async () => ({ path: `/api/sla-policies/${await freshPolicy()}` }),
+  'GET /api/business-calendars': async () => ({ path: '/api/business-calendars' }),
+  'POST /api/business-calendars': async () => ({
+    path: '/api/business-calendars',
+    body: { name: `C ${randomUUID()}`, timezone: 'Asia/Kolkata', hours: [{ day: 1, start: '09:00', end: '17:00' }] },
+  }),
+  'GET /api/business-calendars/[id]': async () => ({ path: `/api/business-calendars/${await freshCalendar()}` }),
+  'PATCH /api/business-calendars/[id]': async () => ({ path: `/api/business-calendars/${await freshCalendar()}`, body: { name: `C ${randomUUID()}` } }),
+  'DELETE /api/business-calendars/[id]': async () => ({ path: `/api/business-calendars/${await freshCalendar()}` }),
+  // A JSON body is refused with 415 once the permission passed.
+  'POST /api/business-calendars/[id]/holidays': async () => ({ path: `/api/business-calendars/${await freshCalendar()}/holidays`, body: {} }),
   'GET /api/admin/jobs': async () => ({ path: '/api/admin/jobs' }),
   'POST /api/admin/jobs/[id]/retry': async () => ({ path: `/api/admin/jobs/${await deadJob()}/retry` }),
   'GET /api/admin/mail-quarantine': async () => ({ path: '/api/admin/mail-quarantine' }),
