@@ -18,11 +18,11 @@ import { publishJobs } from '../jobs/publish.js';
 import { log } from '../log.js';
 import { EXOTEL_KINDS, normalizePhone, tokenMatches, type ExotelChannel, type SecretHashes } from './common.js';
 import {
-  applyCallStatus,
+  applyCall,
   applyDeliveryReport,
   callStatusOf,
   ingestExotelMessage,
-  ingestIncomingCall,
+  passthruStatusOf,
   type DeliveryReport,
   type InboundContentType,
   type InboundMessage,
@@ -278,44 +278,53 @@ function duration(...values: (string | undefined)[]): number | null {
   return null;
 }
 
+/**
+ * The call status callback (POST; JSON, multipart or a form): CallSid, Status (completed, failed, busy,
+ * no-answer; in-progress for the `answered` event), ConversationDuration, RecordingUrl, Direction, From,
+ * To, StartTime, CustomField (https://developer.exotel.com/api/statuscallback). One about an incoming
+ * call (Direction inbound or incoming) names its caller, so it records the call even before Passthru.
+ */
 function callStatus(channelId: string, f: Fields): ExotelEvent {
   const callSid = sidOf(f, 'CallSid')!;
-  const status = callStatusOf(f.Status ?? f.CallStatus ?? f.DialCallStatus);
+  const inbound = /^(inbound|incoming)/i.test(f.Direction ?? '');
   const update = {
     callSid,
     customData: f.CustomField ?? null,
-    status,
+    status: callStatusOf(f.Status ?? f.CallStatus ?? f.DialCallStatus),
     durationSeconds: duration(f.ConversationDuration, f.DialCallDuration, f.Duration),
     recordingUrl: str(f.RecordingUrl),
     raw: pick(f, ['CallSid', 'Status', 'Direction', 'StartTime', 'EndTime', 'ConversationDuration', 'EventType']),
+    caller: inbound ? normalizePhone(f.From ?? f.CallFrom) : null,
+    at: parseTime(f.StartTime ?? f.DateCreated),
   };
   return {
     kind: 'call.status',
     dedupeKey: `${channelId}:call:${callSid}:${f.EventType ?? ''}:${f.Status ?? ''}:${update.recordingUrl ? 'rec' : ''}`,
     payload: f,
-    apply: (ctx, channel) => applyCallStatus(ctx, channel, update),
+    apply: (ctx, channel) => applyCall(ctx, channel, update),
   };
 }
 
+/** Passthru (GET): an incoming call on the ExoPhone, at the point of the flow the applet sits in. */
 function passthru(channelId: string, f: Fields): ExotelEvent {
   const callSid = sidOf(f, 'CallSid')!;
   const from = normalizePhone(f.CallFrom ?? f.From);
   if (!from) throw new Unusable('CallFrom is not a phone number');
-  const status = callStatusOf(f.DialCallStatus) ?? callStatusOf(f.CallType) ?? callStatusOf(f.CallStatus) ?? 'ringing';
   const update = {
     callSid,
     customData: null,
-    status,
+    status: passthruStatusOf(f),
     durationSeconds: duration(f.DialCallDuration, f.ConversationDuration),
     recordingUrl: str(f.RecordingUrl),
     raw: pick(f, ['CallSid', 'CallFrom', 'CallTo', 'Direction', 'CallType', 'DialCallStatus', 'DialWhomNumber', 'StartTime', 'digits']),
+    caller: from,
     at: parseTime(f.StartTime ?? f.Created),
   };
   return {
     kind: 'call.passthru',
     dedupeKey: `${channelId}:call:pt:${callSid}:${f.CallType ?? ''}:${f.DialCallStatus ?? ''}:${update.recordingUrl ? 'rec' : ''}`,
     payload: f,
-    apply: (ctx, channel) => ingestIncomingCall(ctx, channel, from, update),
+    apply: (ctx, channel) => applyCall(ctx, channel, update),
   };
 }
 
