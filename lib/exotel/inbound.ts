@@ -28,7 +28,8 @@ export interface InboundMessage {
   occurredAt: Date;
   contentType: InboundContentType;
   text: string;
-  media: { url: string; mimeType: string | null; filename: string | null; caption: string | null } | null;
+  /** A download URL, or (newer WhatsApp events) only the provider's media id, which cannot be fetched. */
+  media: { url: string | null; id?: string; mimeType: string | null; filename: string | null; caption: string | null } | null;
   metadata: Record<string, unknown>;
   providerId: string | null;
   dedupeKey: string;
@@ -89,6 +90,14 @@ async function threadFor(ctx: Ctx, channel: ExotelChannel, number: string, name:
   return { id: created!.id, created: true, contact };
 }
 
+/**
+ * How a media file or call recording that could not be copied into storage is recorded on its message
+ * (metadata.media.fetchError, metadata.recordingError), for the web app to show why there is no file.
+ */
+export function fetchFailure(reason: string): { reason: string; at: string } {
+  return { reason: reason.slice(0, 1000), at: new Date().toISOString() };
+}
+
 /** Stores one incoming WhatsApp message or SMS, once per dedupe key. */
 export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: InboundMessage): Promise<Outcome> {
   const sql = ctx.sql;
@@ -119,11 +128,17 @@ export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: I
       externalIds: m.providerId ? [m.providerId] : [],
       dedupeKey,
       occurredAt: m.occurredAt,
-      metadata: sql.json({ ...m.metadata, ...(m.media ? { media: m.media } : {}) } as never),
+      metadata: sql.json({
+        ...m.metadata,
+        ...(m.media
+          ? { media: m.media.url ? m.media : { ...m.media, fetchError: fetchFailure(`Exotel sent the media id ${m.media.id} without a download URL`) } }
+          : {}),
+      } as never),
     } as never)}
     returning id`;
   const messageId = row!.id;
-  if (m.media) await enqueue(ctx, jobSpecs.exotelMediaFetch, { messageId, url: m.media.url, purpose: 'media' }, { dedupeKey: `exotel.media:${messageId}` });
+  if (m.media?.url)
+    await enqueue(ctx, jobSpecs.exotelMediaFetch, { messageId, url: m.media.url, purpose: 'media' }, { dedupeKey: `exotel.media:${messageId}` });
   // Customer text is analysed (intent, sentiment, urgency ...) and linked to shipments like inbound email.
   if (m.text.trim()) {
     await enqueueAnalysis(ctx, messageId);
