@@ -109,6 +109,26 @@ export function isPrivateAddress(address: string): boolean {
 
 const allowPrivate = () => config().network.allowPrivateHosts;
 
+/** Every address a name resolves to, as the resolver answers. */
+export type HostLookup = (host: string) => Promise<string[]>;
+
+const systemLookup: HostLookup = async (host) => (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+let hostLookup: HostLookup = systemLookup;
+
+/**
+ * Puts another resolver in front of every check (tests: a name that fails with EAI_AGAIN, or answers
+ * an address, without asking the network); returns the function that puts the system resolver back.
+ */
+export function setHostLookup(next: HostLookup): () => void {
+  hostLookup = next;
+  return () => {
+    hostLookup = systemLookup;
+  };
+}
+
+/** Names under the reserved .invalid top-level domain never resolve (RFC 6761 6.4): answered here, nothing is asked of DNS. */
+const RESERVED_INVALID = /(^|\.)invalid\.?$/i;
+
 /**
  * Every address the host resolves to (IP literals as they are), or HostRefusedError when it does not
  * resolve or any address is private (unless ALLOW_PRIVATE_NETWORK_HOSTS). The first address is the one
@@ -120,7 +140,8 @@ export async function resolvePublicHost(host: string): Promise<string[]> {
   if (isIP(bare)) addresses = [bare];
   else {
     try {
-      addresses = (await lookup(bare, { all: true, verbatim: true })).map((a) => a.address);
+      if (RESERVED_INVALID.test(bare)) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${bare}`), { code: 'ENOTFOUND' });
+      addresses = await hostLookup(bare);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? 'error';
       throw new HostRefusedError(host, 'unresolvable', `${host} does not resolve (${code})`);

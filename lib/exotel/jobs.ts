@@ -14,7 +14,7 @@ import { defineJob, PermanentJobError, type Transact } from '../jobs/registry.js
 import { abandonOpenAttempts, beginAttempt, latestAttempt, settleAttempt, type SendAttempt } from '../jobs/send-attempts.js';
 import { log } from '../log.js';
 import { ExotelError, exotelAdapter, type ExotelCredentials, type SmsDetails, type SmsSend, type WhatsAppContent, type WhatsAppSend } from './adapter.js';
-import { applyDeliveryReport } from './inbound.js';
+import { applyDeliveryReport, fetchFailure } from './inbound.js';
 import { smsReportStatus } from './webhook.js';
 import { credentialsOf, loadExotelChannel, normalizePhone, statusCallbackFor, type ExotelChannel, type ExotelSettings } from './common.js';
 
@@ -80,18 +80,45 @@ const EXTENSIONS: Record<string, string> = {
   'video/mp4': 'mp4',
 };
 
+/**
+ * Why a message has no copy of its media file (metadata.media.fetchError) or call recording
+ * (metadata.recordingError), shown as the message's `mediaError`, with `message.updated` so the web app
+ * learns it at once.
+ */
+async function recordFetchFailure(ctx: Ctx, messageId: string, purpose: 'media' | 'recording', reason: string, attempts?: number) {
+  const failure = { ...fetchFailure(reason), ...(attempts ? { attempts } : {}) };
+  const rows =
+    purpose === 'media'
+      ? await ctx.sql`
+          update app.messages set metadata = jsonb_set(metadata, '{media}', coalesce(metadata -> 'media', '{}'::jsonb) || ${ctx.sql.json({ fetchError: failure })}::jsonb)
+          where id = ${messageId} and org_id = ${ctx.orgId} returning id`
+      : await ctx.sql`
+          update app.messages set metadata = metadata || ${ctx.sql.json({ recordingError: failure })}::jsonb
+          where id = ${messageId} and org_id = ${ctx.orgId} returning id`;
+  if (rows.length === 0) return;
+  log.warn('exotel media: not fetched', { messageId, purpose, reason });
+  await announceMessage(ctx, messageId, { action: 'message.media_failed', data: { purpose, reason: failure.reason } });
+}
+
+/** A job's last error as a person reads it: "HostRefusedError: x does not resolve (ENOTFOUND)" without the class name. */
+const readable = (error: string) => error.replace(/^[A-Za-z]*Error: /, '').replace(/^\[[a-z_]+\] /, '');
+
+/**
+ * Copies an inbound media file or call recording into storage. Temporary failures are thrown and
+ * retried by the job system with backoff: a name that does not resolve (getaddrinfo ENOTFOUND or
+ * EAI_AGAIN: DNS can fail for a while), a refused or reset connection, a timeout, a 5xx. A URL that may
+ * not be fetched at all (not an Exotel host, a private address) is recorded at once; what no retry can
+ * fix (404, 403, 410, a redirect, too large) ends the job dead, and a job that is dead either way records
+ * its last error on the message (onDead).
+ */
 export const fetchMediaJob = defineJob({
   ...jobSpecs.exotelMediaFetch,
   async handle({ ctx, payload }) {
     const [m] = await ctx.sql<{ id: string; threadId: string; channelId: string | null; metadata: Record<string, any> }[]>`
       select id, thread_id, channel_id, metadata from app.messages where id = ${payload.messageId} and org_id = ${ctx.orgId}`;
     if (!m) return;
-    const refuse = async (reason: string) => {
-      await ctx.sql`update app.messages set metadata = metadata || ${ctx.sql.json({ mediaError: `not fetched: ${reason}` })} where id = ${m.id}`;
-      log.warn('exotel media: URL refused', { messageId: m.id, reason });
-    };
     const refusal = mediaUrlRefusal(payload.url);
-    if (refusal) return refuse(refusal);
+    if (refusal) return recordFetchFailure(ctx, m.id, payload.purpose, `not fetched: ${refusal}`);
     const headers: Record<string, string> = {};
     const channel = await loadExotelChannel(ctx, m.channelId);
     // Exotel's own hosts take the account's key; S3 takes none (a recording link there is presigned or public).
@@ -107,7 +134,8 @@ export const fetchMediaJob = defineJob({
     try {
       res = await publicFetch(payload.url, { headers, timeoutMs: 30_000 });
     } catch (error) {
-      if (error instanceof HostRefusedError) return refuse(error.message);
+      if (error instanceof HostRefusedError && error.reason === 'private')
+        return recordFetchFailure(ctx, m.id, payload.purpose, `not fetched: ${error.message}`);
       throw error;
     }
     if (res.status >= 300 && res.status < 400) throw new Refused('media_redirect', `The provider redirected (${res.status}); redirects are not followed`);
@@ -120,6 +148,8 @@ export const fetchMediaJob = defineJob({
       m.metadata?.media?.filename ??
       (last && /\.[a-z0-9]{2,5}$/i.test(last) ? last : `${payload.purpose}-${m.id.slice(0, 8)}.${EXTENSIONS[contentType] ?? 'bin'}`);
     const attachment = await storeInboundAttachment(ctx, { messageId: m.id, threadId: m.threadId, filename, contentType, content });
+    // A copy made after all (a person retried the dead job) clears the failure recorded before.
+    await ctx.sql`update app.messages set metadata = (metadata #- '{media,fetchError}'::text[]) - 'recordingError'::text where id = ${m.id}`;
     if (payload.purpose === 'recording') {
       await ctx.sql`
         update app.messages set recording_path = (select storage_path from app.attachments where id = ${attachment.id})
@@ -127,6 +157,9 @@ export const fetchMediaJob = defineJob({
       await enqueueTranscription(ctx, m.id);
     }
     await announceMessage(ctx, m.id);
+  },
+  async onDead({ ctx, payload, job, error }) {
+    await recordFetchFailure(ctx, payload.messageId, payload.purpose, readable(error), job.attempts);
   },
 });
 

@@ -18,11 +18,11 @@ import { publishJobs } from '../jobs/publish.js';
 import { log } from '../log.js';
 import { EXOTEL_KINDS, normalizePhone, tokenMatches, type ExotelChannel, type SecretHashes } from './common.js';
 import {
-  applyCallStatus,
+  applyCall,
   applyDeliveryReport,
   callStatusOf,
   ingestExotelMessage,
-  ingestIncomingCall,
+  passthruStatusOf,
   type DeliveryReport,
   type InboundContentType,
   type InboundMessage,
@@ -100,7 +100,50 @@ const waEntry = z
   .loose();
 type WaEntry = z.infer<typeof waEntry>;
 
-/** The message list, wherever the page put it: whatsapp.messages, response.whatsapp.messages, messages, or one bare entry. */
+/**
+ * Exotel's newer pages post one event per callback instead of a message list: an incoming message as
+ * `{ event: "incoming_message", timestamp, account_sid, message: { id, from, to, timestamp, type, <type>: {...} },
+ * contact: { wa_id, profile: { name } } }` (https://developer.exotel.com/docs/whatsapp-api/api-reference/receive-messages),
+ * a status as `{ type: "message_status", timestamp, data: { message_sid, from, to, status, timestamp, ... } }`
+ * (https://developer.exotel.com/docs/whatsapp-support/webhooks) or with `event` and `message` in the same places
+ * (the receive-messages page names the event but shows no example of it), and a bare status
+ * `{ sid, from, to, status, exo_status_code, timestamp }` (https://developer.exotel.com/docs/whatsapp-api/api-reference/status-codes).
+ * Each is turned into the entry of the older list shape it corresponds to (callback_type icm / dlr).
+ */
+function waEventEntry(b: Record<string, any>, event: string): Record<string, unknown> {
+  const m = b.message ?? b.data;
+  if (!m || typeof m !== 'object' || Array.isArray(m)) throw new Unusable(`${event} has no message object`);
+  if (event === 'incoming_message') {
+    const { id, from, to, timestamp, ...content } = m as Record<string, unknown>;
+    const contact = b.contact ?? b.contacts?.[0];
+    return {
+      callback_type: 'icm',
+      ...(id === undefined ? {} : { sid: id }),
+      from: from ?? contact?.wa_id,
+      ...(to === undefined ? {} : { to }),
+      ...(typeof contact?.profile?.name === 'string' ? { profile_name: contact.profile.name } : {}),
+      timestamp: timestamp ?? b.timestamp,
+      content,
+    };
+  }
+  const error = Array.isArray(m.errors) ? m.errors[0] : m.error;
+  const sid = m.sid ?? m.message_sid ?? m.message_id ?? m.id;
+  return {
+    callback_type: 'dlr',
+    ...(sid === undefined ? {} : { sid }),
+    ...(m.to === undefined ? {} : { to: m.to }),
+    ...(m.status === undefined ? {} : { status: m.status }),
+    ...(m.exo_status_code === undefined ? {} : { exo_status_code: m.exo_status_code }),
+    ...(m.exo_detailed_status === undefined ? {} : { exo_detailed_status: m.exo_detailed_status }),
+    ...(typeof (m.description ?? error?.title ?? error?.message) === 'string' ? { description: m.description ?? error?.title ?? error?.message } : {}),
+    ...(typeof (m.custom_data ?? b.custom_data) === 'string' ? { custom_data: m.custom_data ?? b.custom_data } : {}),
+    timestamp: m.timestamp ?? b.timestamp,
+  };
+}
+
+const WA_EVENTS = ['incoming_message', 'message_status'];
+
+/** The message list, wherever the page put it: whatsapp.messages, response.whatsapp.messages, messages, one event, or one bare entry. */
 function waEntries(body: unknown): unknown[] {
   const b = body as Record<string, any> | null;
   if (!b || typeof b !== 'object' || Array.isArray(b)) throw new Unusable('the body is not a JSON object');
@@ -110,8 +153,14 @@ function waEntries(body: unknown): unknown[] {
     if (list.length > 100) throw new Unusable('whatsapp.messages has more than 100 entries');
     return list;
   }
+  const event = typeof b.event === 'string' ? b.event : typeof b.type === 'string' ? b.type : null;
+  if (event !== null) {
+    if (!WA_EVENTS.includes(event)) throw new Unusable(`event ${event.slice(0, 60)} is neither incoming_message nor message_status`);
+    return [waEventEntry(b, event)];
+  }
   if (b.callback_type || b.exo_status_code || (b.content && b.from)) return [b];
-  throw new Unusable('no whatsapp.messages in the body');
+  if (b.sid && b.status) return [{ ...b, callback_type: 'dlr' }];
+  throw new Unusable('no whatsapp.messages, event or message entry in the body');
 }
 
 const MEDIA_TYPES = ['image', 'document', 'audio', 'video', 'sticker', 'voice'] as const;
@@ -125,14 +174,17 @@ function waContent(content: Record<string, any>): Pick<InboundMessage, 'contentT
   }
   if ((MEDIA_TYPES as readonly string[]).includes(type)) {
     const m = content[type] ?? {};
+    // The list shape gives a download URL; the newer event shape shows only the media's id (and
+    // Exotel documents no way to download by id): such a message is kept with the reason it has no file.
     const url = str(m.url) ?? str(m.link);
-    if (!url) throw new Unusable(`content.${type}.url is missing`);
+    const id = str(m.id);
+    if (!url && !id) throw new Unusable(`content.${type}.url is missing`);
     const contentType: InboundContentType = type === 'sticker' ? 'image' : type === 'voice' ? 'audio' : (type as InboundContentType);
     const caption = str(m.caption);
     return {
       contentType,
       text: caption ?? '',
-      media: { url, mimeType: str(m.mime_type) ?? str(m.mimeType), filename: str(m.filename), caption },
+      media: { url, ...(id ? { id } : {}), mimeType: str(m.mime_type) ?? str(m.mimeType), filename: str(m.filename), caption },
       metadata: {},
     };
   }
@@ -156,7 +208,8 @@ function waContent(content: Record<string, any>): Pick<InboundMessage, 'contentT
     return { contentType: 'contacts', text: `Contacts: ${names.join(', ')}`, media: null, metadata: { contacts: list } };
   }
   if (type === 'button' || type === 'interactive') {
-    const text = str(content.button?.text) ?? str(content.interactive?.button_reply?.title) ?? str(content.interactive?.list_reply?.title);
+    const text =
+      str(content.button?.text) ?? str(content.button?.payload) ?? str(content.interactive?.button_reply?.title) ?? str(content.interactive?.list_reply?.title);
     if (!text) throw new Unusable(`content.${type} has no text`);
     return { contentType: 'text', text, media: null, metadata: { [type]: content[type] } };
   }
@@ -237,7 +290,7 @@ export function smsReportStatus(f: Fields): DeliveryReport['status'] {
 
 function smsIncoming(channelId: string, f: Fields): ExotelEvent {
   const from = normalizePhone(f.From);
-  if (!from) throw new Unusable('From is not a phone number');
+  if (!from) throw new Unusable(`${f.From === f.Sender ? 'Sender' : 'From'} is not a phone number`);
   const sid = sidOf(f, 'SmsSid');
   const key = sid ? `sms:${sid}` : `sms:h:${hash(channelId, from, f.Date ?? null, f.Body ?? '')}`;
   const message: InboundMessage = {
@@ -278,44 +331,53 @@ function duration(...values: (string | undefined)[]): number | null {
   return null;
 }
 
+/**
+ * The call status callback (POST; JSON, multipart or a form): CallSid, Status (completed, failed, busy,
+ * no-answer; in-progress for the `answered` event), ConversationDuration, RecordingUrl, Direction, From,
+ * To, StartTime, CustomField (https://developer.exotel.com/api/statuscallback). One about an incoming
+ * call (Direction inbound or incoming) names its caller, so it records the call even before Passthru.
+ */
 function callStatus(channelId: string, f: Fields): ExotelEvent {
   const callSid = sidOf(f, 'CallSid')!;
-  const status = callStatusOf(f.Status ?? f.CallStatus ?? f.DialCallStatus);
+  const inbound = /^(inbound|incoming)/i.test(f.Direction ?? '');
   const update = {
     callSid,
     customData: f.CustomField ?? null,
-    status,
+    status: callStatusOf(f.Status ?? f.CallStatus ?? f.DialCallStatus),
     durationSeconds: duration(f.ConversationDuration, f.DialCallDuration, f.Duration),
     recordingUrl: str(f.RecordingUrl),
     raw: pick(f, ['CallSid', 'Status', 'Direction', 'StartTime', 'EndTime', 'ConversationDuration', 'EventType']),
+    caller: inbound ? normalizePhone(f.From ?? f.CallFrom) : null,
+    at: parseTime(f.StartTime ?? f.DateCreated),
   };
   return {
     kind: 'call.status',
     dedupeKey: `${channelId}:call:${callSid}:${f.EventType ?? ''}:${f.Status ?? ''}:${update.recordingUrl ? 'rec' : ''}`,
     payload: f,
-    apply: (ctx, channel) => applyCallStatus(ctx, channel, update),
+    apply: (ctx, channel) => applyCall(ctx, channel, update),
   };
 }
 
+/** Passthru (GET): an incoming call on the ExoPhone, at the point of the flow the applet sits in. */
 function passthru(channelId: string, f: Fields): ExotelEvent {
   const callSid = sidOf(f, 'CallSid')!;
   const from = normalizePhone(f.CallFrom ?? f.From);
   if (!from) throw new Unusable('CallFrom is not a phone number');
-  const status = callStatusOf(f.DialCallStatus) ?? callStatusOf(f.CallType) ?? callStatusOf(f.CallStatus) ?? 'ringing';
   const update = {
     callSid,
     customData: null,
-    status,
+    status: passthruStatusOf(f),
     durationSeconds: duration(f.DialCallDuration, f.ConversationDuration),
     recordingUrl: str(f.RecordingUrl),
     raw: pick(f, ['CallSid', 'CallFrom', 'CallTo', 'Direction', 'CallType', 'DialCallStatus', 'DialWhomNumber', 'StartTime', 'digits']),
+    caller: from,
     at: parseTime(f.StartTime ?? f.Created),
   };
   return {
     kind: 'call.passthru',
     dedupeKey: `${channelId}:call:pt:${callSid}:${f.CallType ?? ''}:${f.DialCallStatus ?? ''}:${update.recordingUrl ? 'rec' : ''}`,
     payload: f,
-    apply: (ctx, channel) => ingestIncomingCall(ctx, channel, from, update),
+    apply: (ctx, channel) => applyCall(ctx, channel, update),
   };
 }
 
@@ -334,13 +396,32 @@ function fieldsOf(source: Iterable<[string, unknown]>): Fields {
   return out;
 }
 
+/**
+ * The two-way SMS callback posted as JSON, `{ SmsSid, Direction, Sender, ReceivedOn, MessageBody,
+ * ReceivedTime }` (the sender, the virtual number it reached, the text and when), in the fields of the
+ * incoming-SMS GET (From, To, Body, Date) that the rest reads; a JSON body already in those fields (or an
+ * SMS status as JSON) passes as it is.
+ */
+function smsJsonFields(body: Record<string, unknown>): Fields {
+  const f = fieldsOf(Object.entries(body));
+  const alias: [string, string][] = [
+    ['Sender', 'From'],
+    ['ReceivedOn', 'To'],
+    ['MessageBody', 'Body'],
+    ['ReceivedTime', 'Date'],
+  ];
+  for (const [from, to] of alias) if (f[from] !== undefined && f[to] === undefined) f[to] = f[from]!;
+  if (f.Body !== undefined && !f.SmsSid && !f.From) throw new Unusable('Sender is missing');
+  return f;
+}
+
 /** Which events a callback carries, by channel kind and shape. */
 export function eventsOf(channel: { id: string; kind: string }, method: string, fields: Fields | null, json: unknown): ExotelEvent[] {
   if (json !== undefined) {
     const body = json as Record<string, unknown> | null;
-    if (body && typeof body === 'object' && !Array.isArray(body) && typeof body.CallSid === 'string') {
-      return eventsOf(channel, method, fieldsOf(Object.entries(body)), undefined);
-    }
+    const object = body !== null && typeof body === 'object' && !Array.isArray(body);
+    if (object && typeof body.CallSid === 'string') return eventsOf(channel, method, fieldsOf(Object.entries(body)), undefined);
+    if (object && channel.kind === 'sms') return eventsOf(channel, method, smsJsonFields(body), undefined);
     if (channel.kind !== 'whatsapp') throw new Unusable(`a ${channel.kind} channel does not take this JSON callback`);
     return waEntries(json).map((e) => waEvent(channel.id, e));
   }
@@ -349,7 +430,7 @@ export function eventsOf(channel: { id: string; kind: string }, method: string, 
     if (channel.kind !== 'voice') throw new Unusable(`call callbacks belong on a voice channel, not ${channel.kind}`);
     return [method === 'GET' ? passthru(channel.id, f) : callStatus(channel.id, f)];
   }
-  if (f.SmsSid || (method === 'GET' && f.From && f.Body !== undefined)) {
+  if (f.SmsSid || (f.From && f.Body !== undefined)) {
     if (channel.kind !== 'sms') throw new Unusable(`SMS callbacks belong on an SMS channel, not ${channel.kind}`);
     return [method === 'GET' || (f.Body !== undefined && !f.Status && !f.DetailedStatus) ? smsIncoming(channel.id, f) : smsStatus(channel.id, f)];
   }
@@ -459,6 +540,13 @@ async function handleExotelWebhook(request: Request): Promise<Response> {
     const clean = withoutNul({ fields, json });
     const rawBytes = clean.fields !== fields || clean.json !== json ? Buffer.from(raw, 'utf8') : null;
     ({ fields, json } = clean);
+
+    // Exotel's check of a WhatsApp webhook URL: answer its challenge, store nothing
+    // (https://developer.exotel.com/docs/whatsapp-support/webhooks).
+    const probe = channel.kind === 'whatsapp' ? (json as Record<string, unknown> | null | undefined) : undefined;
+    if (probe && typeof probe === 'object' && probe.type === 'verification' && typeof probe.challenge === 'string') {
+      return Response.json({ challenge: probe.challenge.slice(0, 1000) }, { headers });
+    }
 
     let events: ExotelEvent[] = [];
     const rejected: string[] = [];

@@ -4,12 +4,16 @@
 import type { Ctx } from '../context.js';
 import { recordChange, topics } from '../realtime.js';
 
+/** Why a message has no copy of its media file or call recording (lib/exotel/jobs.ts records it), else null. */
+export const mediaError = (sql: Ctx['sql'], m = sql`m`) =>
+  sql`coalesce(${m}.metadata -> 'media' -> 'fetchError', ${m}.metadata -> 'recordingError') as media_error`;
+
 /** The message as its events show it. */
 export async function messageEventView(ctx: Ctx, messageId: string) {
   const [row] = await ctx.sql<{ id: string; threadId: string }[]>`
     select id, thread_id, channel, channel_id, kind, direction, status, from_address, from_name, to_recipients, cc_recipients,
       reply_to, subject, snippet, content_type, rfc_message_id, provider_message_id, is_auto_reply, is_bounce, error_code,
-      error_message, call_duration_seconds, intent, sentiment, urgency, author_id, occurred_at, sent_at, delivered_at, read_at,
+      error_message, call_duration_seconds, ${mediaError(ctx.sql, ctx.sql`app.messages`)}, intent, sentiment, urgency, author_id, occurred_at, sent_at, delivered_at, read_at,
       failed_at, status_changed_at, metadata -> 'transcription' as transcription, created_at, updated_at
     from app.messages where id = ${messageId} and org_id = ${ctx.orgId}`;
   return row;

@@ -10,7 +10,7 @@ import { can } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
 import { channelSender } from './senders.js';
 import { rollUp } from '../threads/roll-up.js';
-import { announceMessage } from './announce.js';
+import { announceMessage, mediaError } from './announce.js';
 
 export const messageListQuery = z.object({
   ...pageQuery,
@@ -48,7 +48,7 @@ export const draftUpdate = z.strictObject(content).refine((v) => Object.keys(v).
 export const columns = (sql: Ctx['sql']) => sql`
   m.id, m.thread_id, m.channel, m.channel_id, m.kind, m.direction, m.status, m.from_address, m.from_name, m.to_recipients,
   m.cc_recipients, m.bcc_recipients, m.reply_to, m.subject, m.body_text, m.body_html, m.body_new_text, m.snippet, m.content_type,
-  m.rfc_message_id, m.is_auto_reply, m.is_bounce, m.error_code, m.error_message, m.call_duration_seconds, m.transcript,
+  m.rfc_message_id, m.is_auto_reply, m.is_bounce, m.error_code, m.error_message, m.call_duration_seconds, ${mediaError(sql)}, m.transcript,
   m.template, m.intent, m.sentiment, m.sentiment_score, m.urgency, m.summary, m.language, m.entities, m.author_id,
   m.occurred_at, m.sent_at, m.delivered_at, m.read_at, m.failed_at, m.status_changed_at, m.created_at, m.updated_at,
   coalesce((select json_agg(json_build_object('id', a.id, 'filename', a.filename, 'contentType', a.content_type,

@@ -68,6 +68,11 @@ export const messageWire = z
     errorCode: z.string().nullable(),
     errorMessage: z.string().nullable(),
     callDurationSeconds: z.number().int().nonnegative().nullable(),
+    /**
+     * Why the message's media file or call recording could not be copied into storage (not an Exotel
+     * host, the provider answered 404, its name did not resolve through every retry ...), when it could not.
+     */
+    mediaError: z.strictObject({ reason: z.string(), at: wireInstant, attempts: z.number().int().positive().optional() }).nullable(),
     transcript: z.string().nullable(),
     /** The approved WhatsApp template or DLT SMS template a reply was sent with. */
     template: z.strictObject({ name: z.string(), language: z.string(), parameters: z.array(z.string()) }).nullable(),

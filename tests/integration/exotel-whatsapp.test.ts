@@ -264,8 +264,9 @@ describe('incoming WhatsApp messages', () => {
     // A URL outside Exotel's hosts is never fetched.
     const doc = rows.find((r) => r.contentType === 'document')!;
     expect(await db.sql`select 1 from app.attachments where message_id = ${doc.id}`).toHaveLength(0);
-    const [docNow] = await db.sql<any[]>`select metadata from app.messages where id = ${doc.id}`;
-    expect(docNow.metadata.mediaError).toMatch(/not an Exotel host/);
+    const docNow = await json('GET', `/api/messages/${doc.id}`);
+    expect(docNow.body.mediaError).toEqual({ reason: 'not fetched: files.example.org is not an Exotel host', at: expect.any(String) });
+    expect((await json('GET', `/api/messages/${img.id}`)).body.mediaError).toBeNull();
     expect(fake.requests.filter((r) => r.path.startsWith('/media/'))).toHaveLength(1);
   });
 

@@ -10,7 +10,7 @@ import { asSystem } from '../../lib/context.js';
 import { ingestEmail } from '../../lib/email/ingest.js';
 import { parseEmail } from '../../lib/email/parse.js';
 import type { ExotelChannel } from '../../lib/exotel/common.js';
-import { ingestExotelMessage, ingestIncomingCall } from '../../lib/exotel/inbound.js';
+import { applyCall, ingestExotelMessage } from '../../lib/exotel/inbound.js';
 import { FAKE_EXOTEL } from '../helpers/fake-exotel.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { mail } from '../helpers/mail.js';
@@ -61,13 +61,14 @@ async function arrive(channel: Channel, from: string, at = new Date()): Promise<
   return asSystem(org.id, requestId, [], async (ctx) => {
     const outcome =
       channel === 'voice'
-        ? await ingestIncomingCall(ctx, ch, from, {
+        ? await applyCall(ctx, ch, {
             callSid: randomUUID(),
             customData: null,
             status: 'completed',
             durationSeconds: 30,
             recordingUrl: null,
             raw: {},
+            caller: from,
             at,
           })
         : await ingestExotelMessage(ctx, ch, {

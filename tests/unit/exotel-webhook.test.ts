@@ -3,7 +3,7 @@
 // turns into (or why it is refused).
 import { describe, expect, it } from 'vitest';
 import { callbackToken, hashSecret, newWebhookSecret, normalizePhone, tokenMatches } from '../../lib/exotel/common.js';
-import { callStatusOf } from '../../lib/exotel/inbound.js';
+import { callStatusOf, incomingCallText, passthruStatusOf } from '../../lib/exotel/inbound.js';
 import { eventsOf, parseTime, smsReportStatus, Unusable, waReportStatus } from '../../lib/exotel/webhook.js';
 
 const CHANNEL = '0c000000-0000-4000-8000-000000000001';
@@ -64,10 +64,29 @@ describe('status mapping', () => {
     expect(callStatusOf('in-progress')).toBe('in_progress');
     expect(callStatusOf('completed')).toBe('completed');
     expect(callStatusOf('no-answer')).toBe('no_answer');
-    expect(callStatusOf('call-attempt')).toBe('no_answer');
+    expect(callStatusOf('call-attempt')).toBeNull();
     expect(callStatusOf('busy')).toBe('busy');
     expect(callStatusOf('canceled')).toBe('failed');
     expect(callStatusOf('whatever')).toBeNull();
+  });
+
+  it('reads where an incoming call stands from Passthru: call-attempt is still in the IVR, not missed', () => {
+    expect(passthruStatusOf({ CallType: 'call-attempt' })).toBe('ringing');
+    expect(passthruStatusOf({ CallType: 'completed' })).toBe('completed');
+    expect(passthruStatusOf({ CallType: 'call-attempt', DialCallStatus: 'completed' })).toBe('completed');
+    expect(passthruStatusOf({ CallType: 'incomplete' })).toBe('no_answer');
+    expect(passthruStatusOf({ CallType: 'client-hangup' })).toBe('no_answer');
+    expect(passthruStatusOf({ CallType: 'voicemail' })).toBe('no_answer');
+    expect(passthruStatusOf({ CallType: 'call-attempt', DialCallStatus: 'busy' })).toBe('busy');
+    expect(passthruStatusOf({})).toBe('ringing');
+  });
+
+  it('words an incoming call by where it stands', () => {
+    expect(incomingCallText('ringing', null)).toBe('Incoming call');
+    expect(incomingCallText('no_answer', 20)).toBe('Missed call');
+    expect(incomingCallText('completed', 125)).toBe('Call, 2 min 5 s');
+    expect(incomingCallText('completed', 3720)).toBe('Call, 1 h 2 min');
+    expect(incomingCallText('completed', null)).toBe('Incoming call');
   });
 });
 

@@ -95,4 +95,12 @@ describe('publicFetch', () => {
     await expect(publicFetch('https://user:pw@example.com/')).rejects.toThrow(/credentials/);
     await expect(publicFetch('file:///etc/passwd')).rejects.toThrow(/not fetched/);
   });
+  it('answers a name under the reserved .invalid domain itself: ENOTFOUND, nothing asked of DNS', async () => {
+    setConfig(parseConfig({}));
+    const before = vi.mocked(lookup).mock.calls.length;
+    const refused = await publicFetch('https://media.exotel.invalid/a.jpg').catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(HostRefusedError);
+    expect(refused).toMatchObject({ reason: 'unresolvable', message: 'media.exotel.invalid does not resolve (ENOTFOUND)' });
+    expect(vi.mocked(lookup).mock.calls.length).toBe(before);
+  });
 });
