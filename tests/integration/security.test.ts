@@ -157,6 +157,7 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'DELETE /api/threads/[id]/read': async () => ({ path: `/api/threads/${T1}/read` }),
   'GET /api/org': async () => ({ path: '/api/org' }),
   'PATCH /api/org': async () => ({ path: '/api/org', body: { signature: 'Regards, Seahawk' } }),
+  'PATCH /api/me': async () => ({ path: '/api/me', body: { jobTitle: 'Operations', availability: { status: 'busy' } } }),
   'GET /api/members': async () => ({ path: '/api/members' }),
   'POST /api/members': async () => ({ path: '/api/members', body: { email: await freshUser(), role: 'agent' } }),
   'GET /api/members/invitations': async () => ({ path: '/api/members/invitations' }),
