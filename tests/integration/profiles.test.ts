@@ -112,6 +112,24 @@ describe('PATCH /api/me', () => {
     expect(rows.map((r) => r.userId)).toEqual([org.users.viewer.id]);
   });
 
+  it('holds in the database too: a member session writes only its own profile columns', async () => {
+    const org = await newOrganization(db.sql);
+    const claims = { sub: org.users.agent.id, role: 'authenticated' as const, org_id: org.id };
+    const others = await withClaims(
+      claims,
+      (sql) => sql`update app.members set job_title = 'Hijacked' where org_id = ${org.id} and user_id <> ${org.users.agent.id} returning id`,
+    );
+    expect(others).toHaveLength(0);
+    await expect(withClaims(claims, (sql) => sql`update app.members set role = 'owner' where user_id = ${org.users.agent.id}`)).rejects.toThrow(
+      /permission denied/,
+    );
+    const own = await withClaims(
+      claims,
+      (sql) => sql`update app.members set job_title = 'Ops' where org_id = ${org.id} and user_id = ${org.users.agent.id} returning id`,
+    );
+    expect(own).toHaveLength(1);
+  });
+
   it('names each invalid field', async () => {
     const org = await newOrganization(db.sql);
     const cases: [unknown, string[]][] = [
