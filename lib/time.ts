@@ -12,6 +12,22 @@ export const dateTimeInput = z.iso.datetime({
   error: "must be a date-time such as 2027-01-01T10:00 (the organization's time) or 2027-01-01T10:00:00+05:30",
 });
 
+/** An IANA time zone name (`Asia/Kolkata`, `UTC`), as the runtime's time zone database knows it; not an offset. */
+export const ianaTimeZone = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .refine((tz) => {
+    if (!/^[A-Za-z]/.test(tz)) return false;
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as Asia/Kolkata');
+
 const HAS_OFFSET = /(Z|[+-]\d{2}(:?\d{2})?)$/i;
 
 /** The instant a dateTimeInput names, a local one read in timeZone; a 422 naming `path` when it does not exist there. */

@@ -2,7 +2,7 @@ import { route } from '../../lib/http/route.js';
 import { createThread, listThreads, threadCreate } from '../../lib/threads/service.js';
 import { isSync } from '../../lib/sync.js';
 import { syncThreads, threadListOrSyncQuery } from '../../lib/threads/sync.js';
-import { threadPageWire, threadWire } from '../../lib/threads/wire.js';
+import { threadChangedWire, threadPageWire } from '../../lib/threads/wire.js';
 
 export { OPTIONS } from '../../lib/http/cors.js';
 
@@ -12,6 +12,6 @@ export const GET = route({ action: 'threads.read', query: threadListOrSyncQuery,
 );
 
 // POST /api/threads – open a thread
-export const POST = route({ action: 'threads.write', body: threadCreate, status: 201, responses: { 201: threadWire } }, ({ ctx, body }) =>
+export const POST = route({ action: 'threads.write', body: threadCreate, status: 201, responses: { 201: threadChangedWire } }, ({ ctx, body }) =>
   createThread(ctx, body),
 );

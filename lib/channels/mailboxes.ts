@@ -12,6 +12,7 @@ import { recordChange, topics } from '../realtime.js';
 import { createExotelChannel, exotelChannelCreates, exotelChannelView, exotelUpdateFields, updateExotelChannel } from './exotel-channels.js';
 import { HostRefusedError, resolvePublicHost } from './net-guard.js';
 import { whenFieldsValid } from '../validation.js';
+import { SENDER_NAME_MODES, senderNameMode, SIGNATURE_MODES, signatureMode, type SenderNameMode, type SignatureMode } from '../email/signature.js';
 
 export const CHANNEL_KINDS = ['email', 'whatsapp', 'sms', 'voice'] as const;
 export const CHANNEL_STATUSES = ['active', 'disabled', 'error'] as const;
@@ -86,6 +87,8 @@ export const channelCreate = z.discriminatedUnion('kind', [
     imap: imapCreate,
     folders: folderList.default(['INBOX']),
     threadToken: z.enum(THREAD_TOKEN_MODES).default('reply_to'),
+    senderName: z.enum(SENDER_NAME_MODES).default('both'),
+    signatures: z.enum(SIGNATURE_MODES).default('both'),
   }),
   // WhatsApp, SMS and voice through Exotel (lib/channels/exotel-channels.ts).
   ...exotelChannelCreates,
@@ -116,6 +119,8 @@ export const channelUpdate = z
       .optional(),
     folders: folderList.optional(),
     threadToken: z.enum(THREAD_TOKEN_MODES).optional(),
+    senderName: z.enum(SENDER_NAME_MODES).optional(),
+    signatures: z.enum(SIGNATURE_MODES).optional(),
     ...exotelUpdateFields,
   })
   .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
@@ -137,6 +142,10 @@ type StoredAuth =
 export interface EmailSettings {
   imap: { host: string; port: number; tls: boolean; username: string; auth: StoredAuth };
   threadToken: ThreadTokenMode;
+  /** The From display name (lib/email/signature.ts); absent on mailboxes added before it: both. */
+  senderName?: SenderNameMode;
+  /** Which signatures are appended; absent: both. */
+  signatures?: SignatureMode;
 }
 
 /** The sealed part: the password, or the OAuth client secret, refresh token and cached access token. */
@@ -204,6 +213,8 @@ export function channelView(row: ChannelRow, folders: FolderRow[]) {
     ...base,
     imap: { host: s.imap.host, port: s.imap.port, tls: s.imap.tls, username: s.imap.username, auth },
     threadToken: s.threadToken,
+    senderName: senderNameMode(s),
+    signatures: signatureMode(s),
     // Whether the email provider has verified the sending address's domain (POST /api/channels/{id}/verify-domain).
     sendingDomainStatus: row.sendingDomainStatus ?? 'not_started',
     folders: enabled.map((f) => f.path),
@@ -333,6 +344,8 @@ export async function createChannel(ctx: Ctx, input: z.infer<typeof channelCreat
   const settings: EmailSettings = {
     imap: { host: imap.host, port: imap.port ?? (imap.tls ? 993 : 143), tls: imap.tls, username: imap.username, auth },
     threadToken: input.threadToken,
+    senderName: input.senderName,
+    signatures: input.signatures,
   };
   const sealed = sealSecret(secret, ctx.orgId);
   const [row] = await sql<{ id: string }[]>`
@@ -354,7 +367,7 @@ export async function createChannel(ctx: Ctx, input: z.infer<typeof channelCreat
 export async function updateChannel(ctx: Ctx, id: string, input: z.infer<typeof channelUpdate>) {
   const sql = ctx.sql;
   const row = await channelRow(ctx, id, true);
-  if (row.kind !== 'email' && (input.imap || input.folders || input.threadToken || input.address)) {
+  if (row.kind !== 'email' && (input.imap || input.folders || input.threadToken || input.address || input.senderName || input.signatures)) {
     throw invalid('body', `only the name and status of a ${row.kind} channel can be changed here`);
   }
   if (row.kind !== 'email') return updateExotelChannel(ctx, row, input, (cid) => viewOf(ctx, cid));
@@ -369,10 +382,12 @@ export async function updateChannel(ctx: Ctx, id: string, input: z.infer<typeof 
     if (input.status === 'active') changes.lastError = null;
   }
   let resetFolders = false;
-  if (row.kind === 'email' && (input.imap || input.threadToken)) {
+  if (row.kind === 'email' && (input.imap || input.threadToken || input.senderName || input.signatures)) {
     const current = row.settings as unknown as EmailSettings;
     const next: EmailSettings = structuredClone(current);
     if (input.threadToken) next.threadToken = input.threadToken;
+    if (input.senderName) next.senderName = input.senderName;
+    if (input.signatures) next.signatures = input.signatures;
     const i = input.imap;
     if (i) {
       if (i.host !== undefined && i.host !== current.imap.host) await checkHost(i.host, 'body.imap.host');

@@ -2,6 +2,7 @@
 // threading headers (In-Reply-To, References) and the thread token; and renders it as RFC 5322 bytes
 // (nodemailer's MailComposer) for the local .eml sink. Pure functions: no database, no network.
 import { createHash } from 'node:crypto';
+import { encodeWord, quoteString } from 'nodemailer/lib/mime-funcs';
 import { normalizeMessageId } from './message-id.js';
 import { parseThreadToken, subjectTag, threadTokenFor, tokenAddress } from './threading.js';
 
@@ -104,11 +105,15 @@ export function referencesFor(
   return [unique[0]!, ...unique.slice(unique.length - (MAX_REFERENCES - 1))];
 }
 
-/** `"Name" <address>` (RFC 5322 quoted display name) or the bare address. */
+/**
+ * `"Name" <address>` or the bare address, as a header carries it (Resend takes the header form): an
+ * ASCII name as an RFC 5322 quoted string, any other in RFC 2047 encoded words, both made by
+ * nodemailer's own MIME functions (the ones its MailComposer uses for the .eml sink).
+ */
 export function formatAddress(a: Address): string {
-  const name = a.name?.replace(/[\r\n]+/g, ' ').trim();
+  const name = a.name?.replace(/[\x00-\x1f\x7f]+/g, ' ').trim();
   if (!name) return a.address;
-  return `"${name.replace(/(["\\])/g, '\\$1')}" <${a.address}>`;
+  return `${/^[\x20-\x7e]*$/.test(name) ? quoteString(name) : encodeWord(name, 'Q', 52)} <${a.address}>`;
 }
 
 export interface ComposeInput {
@@ -181,14 +186,17 @@ export function threadingHeaders(email: ComposedEmail): Record<string, string> {
   return headers;
 }
 
+const mailbox = (a: Address) => ({ address: a.address, name: a.name?.replace(/[\x00-\x1f\x7f]+/g, ' ').trim() ?? '' });
+
 /** The message as RFC 5322 bytes (CRLF), as it would leave an SMTP server; Bcc kept for the record. */
 export async function toRfc822(email: ComposedEmail): Promise<Buffer> {
   const { default: MailComposer } = await import('nodemailer/lib/mail-composer');
   const node = new MailComposer({
-    from: formatAddress(email.from),
-    to: email.to.map(formatAddress),
-    cc: email.cc.length ? email.cc.map(formatAddress) : undefined,
-    bcc: email.bcc.length ? email.bcc.map(formatAddress) : undefined,
+    // Address objects: MailComposer quotes and encodes the names itself.
+    from: mailbox(email.from),
+    to: email.to.map(mailbox),
+    cc: email.cc.length ? email.cc.map(mailbox) : undefined,
+    bcc: email.bcc.length ? email.bcc.map(mailbox) : undefined,
     replyTo: email.replyTo ?? undefined,
     subject: email.subject,
     messageId: bracketed(email.messageId),

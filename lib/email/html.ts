@@ -47,6 +47,8 @@ const SANITIZE_OPTIONS: sanitizeHtml.IOptions = {
     blockquote: ['cite', 'type'],
     q: ['cite'],
     time: ['datetime'],
+    // The stable wrapper of an appended signature (lib/email/signature.ts), kept so a reply finds it.
+    div: ['data-banxway-signature'],
   },
   allowedSchemes: ['http', 'https', 'mailto', 'tel'],
   allowedSchemesByTag: { img: ['http', 'https', 'cid', 'data'] },
@@ -127,6 +129,33 @@ export function sanitizeEmailHtml(html: string): string {
   const input = html.length > MAX_HTML_LENGTH ? html.slice(0, MAX_HTML_LENGTH) : html;
   try {
     return sanitizeHtml(input, SANITIZE_OPTIONS).trim();
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Sanitises a signature (a member's or the organization's) as received mail is, and stricter: images
+ * only over https (a hosted logo; no data: or cid: images, which a signature cannot carry as parts and
+ * most clients block), and no signature wrapper of its own. Empty when nothing is left.
+ */
+export function sanitizeSignatureHtml(html: string): string {
+  const input = html.length > MAX_HTML_LENGTH ? html.slice(0, MAX_HTML_LENGTH) : html;
+  const mail = SANITIZE_OPTIONS.transformTags!['*'] as sanitizeHtml.Transformer;
+  try {
+    return sanitizeHtml(input, {
+      ...SANITIZE_OPTIONS,
+      allowedAttributes: { ...SANITIZE_OPTIONS.allowedAttributes, div: [] },
+      allowedSchemesByTag: { img: ['https'] },
+      transformTags: {
+        '*': (tagName, attribs) => {
+          const out = typeof mail === 'function' ? mail(tagName, attribs) : { tagName, attribs };
+          if (out.attribs.src !== undefined && !/^\s*https:/i.test(out.attribs.src)) delete out.attribs.src;
+          return out;
+        },
+      },
+      exclusiveFilter: (frame) => frame.tag === 'img' && !frame.attribs.src,
+    }).trim();
   } catch {
     return '';
   }

@@ -8,7 +8,8 @@ const FORWARDED =
   /^(-{2,}\s*(forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado|messaggio inoltrato|doorgestuurd bericht|mensagem encaminhada)\s*-{2,}|begin forwarded message:|anfang der weitergeleiteten nachricht:|début du message réexpédié :?)\s*$/i;
 /** First word of an "On <date>, <who> wrote:" attribution, in the languages we see. */
 const ATTRIBUTION_START = /^(on|am|le|el|il|op|em|den|på|w dniu|dne)\s/i;
-const ATTRIBUTION_END = /(wrote|writes|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev|napisał|napsal|kirjoitti|написал\(а\)|написал)\s*:\s*$/i;
+export const ATTRIBUTION_END =
+  /(wrote|writes|schrieb|a écrit|escribió|ha scritto|schreef|escreveu|skrev|napisał|napsal|kirjoitti|написал\(а\)|написал)\s*:\s*$/i;
 const HEADER_FROM = /^\*?(from|von|de|da|van|fra|från|od|от)\s*:\*?\s*\S/i;
 const HEADER_SENT = /^\*?(sent|date|gesendet|datum|envoyé|enviado|enviado el|inviato|data|verzonden|skickat|sendt|wysłano|odesláno|отправлено)\s*:/i;
 const HEADER_TO = /^\*?(to|an|à|a|para|aan|til|till|do|кому|cc)\s*:/i;
@@ -140,6 +141,26 @@ export function extractNewText(text: string): string {
     kept.push(l);
   }
   return tidy(kept) || text.trim();
+}
+
+/**
+ * Where the quoted history of a text starts (a reply/forward separator or the first '>'-quoted line,
+ * pulled up over the blank lines and separator rule above it); the text's length when it has none.
+ * What comes before is the message's new part, where a signature belongs.
+ */
+export function quotedHistoryStart(text: string): number {
+  const lines = text.split('\n');
+  let cut = lines.length;
+  for (let i = 0; i < lines.length; i++) {
+    if (QUOTED.test(lines[i] ?? '') || isCutPoint(lines, i)) {
+      cut = i;
+      break;
+    }
+  }
+  if (cut === lines.length) return text.length;
+  let start = cut;
+  while (start > 0 && (!(lines[start - 1] ?? '').trim() || SEPARATOR.test(lines[start - 1] ?? ''))) start--;
+  return lines.slice(0, start).reduce((n, l) => n + l.length + 1, 0);
 }
 
 /** Whitespace-collapsed preview of at most ~maxLength characters, cut at a word boundary with an ellipsis. */

@@ -14,6 +14,7 @@ import { announceMessage } from '../messages/announce.js';
 import { recordChange, topics } from '../realtime.js';
 import { composeEmail, threadTokenMode, type ComposedAttachment, type ComposedEmail } from './compose.js';
 import { normalizeMessageId } from './message-id.js';
+import { senderName, senderNameMode, signatureMode, signaturesFor, withSignatures, type Signature } from './signature.js';
 import { OutboundError, outboundAdapter, type SendingDomainStatus } from './outbound.js';
 
 export { parseThreadToken, threadTokenFor } from './compose.js';
@@ -50,6 +51,7 @@ interface MessageRow {
   inReplyTo: string | null;
   referencesIds: string[];
   occurredAt: Date;
+  authorId: string | null;
 }
 
 interface ChannelRow {
@@ -188,12 +190,36 @@ function answerOf(error: OutboundError): { state: 'refused' | 'failed' | 'accept
   return { state: error.permanent ? 'refused' : 'failed', error: text };
 }
 
+/**
+ * The From name and the signatures of a message the member `authorId` wrote (null: the system), as
+ * the mailbox's settings ask (lib/email/signature.ts).
+ */
+async function senderOf(ctx: Ctx, authorId: string | null, settings: Record<string, unknown>): Promise<{ name: string | null; signatures: Signature[] }> {
+  const [org] = await ctx.sql<{ name: string; emailSignatureHtml: string | null }[]>`
+    select name, email_signature_html from app.organizations where id = ${ctx.orgId}`;
+  const [member] = authorId
+    ? await ctx.sql<{ displayName: string; signatureHtml: string | null }[]>`
+        select display_name, signature_html from app.members where org_id = ${ctx.orgId} and user_id = ${authorId}`
+    : [];
+  const mode = signatureMode(settings);
+  const wanted = (html: string | null | undefined, kind: Signature['kind']) => (html?.trim() && mode !== 'none' ? { kind, html } : null);
+  const member_ = wanted(member?.signatureHtml, 'member');
+  const org_ = wanted(org?.emailSignatureHtml, 'organization');
+  let signatures: Signature[] = [];
+  if (member_ || org_) {
+    const { htmlToText } = await import('./html.js');
+    const full = (s: { kind: Signature['kind']; html: string } | null) => (s ? { ...s, text: htmlToText(s.html) } : null);
+    signatures = signaturesFor(mode, full(member_), full(org_));
+  }
+  return { name: senderName(senderNameMode(settings), member?.displayName, org?.name), signatures };
+}
+
 /** Loads, checks and composes a queued message and records the attempt (committed before the call). */
 async function prepareEmail(ctx: Ctx, messageId: string, provider: 'resend' | 'local'): Promise<PreparedEmail | null> {
   const sql = ctx.sql;
   const [m] = await sql<MessageRow[]>`
     select id, thread_id, channel_id, channel, kind, direction, status, from_name, to_recipients, cc_recipients,
-      bcc_recipients, reply_to, subject, body_text, body_html, rfc_message_id, in_reply_to, references_ids, occurred_at
+      bcc_recipients, reply_to, subject, body_text, body_html, rfc_message_id, in_reply_to, references_ids, occurred_at, author_id
     from app.messages where id = ${messageId} and org_id = ${ctx.orgId} for update`;
   if (!m) {
     log.warn('email.send: no such message', { messageId, orgId: ctx.orgId });
@@ -232,21 +258,24 @@ async function prepareEmail(ctx: Ctx, messageId: string, provider: 'resend' | 'l
 
   const { parent, root } = await threadContext(ctx, m);
   const settings = channel.settings ?? {};
+  const sender = await senderOf(ctx, m.authorId, settings);
   const html = m.bodyHtml?.trim() ? m.bodyHtml : null;
+  // HTML-only replies get a text part too (loaded on demand: the HTML tooling is heavy).
+  const text = m.bodyText ?? (html ? (await import('./html.js')).htmlToText(html) : '');
+  const signed = withSignatures({ html, text }, sender.signatures);
   const email = composeEmail({
     messageRowId: m.id,
     orgId: ctx.orgId,
     threadId: m.threadId,
     mailbox: channel.address,
-    fromName: m.fromName ?? (typeof settings.fromName === 'string' ? settings.fromName : null),
+    fromName: sender.name,
     to: to.data,
     cc: cc.data,
     bcc: bcc.data,
     replyTo: m.replyTo,
     subject: m.subject ?? thread?.subject ?? '',
-    // HTML-only replies get a text part too (loaded on demand: the HTML tooling is heavy).
-    text: m.bodyText ?? (html ? (await import('./html.js')).htmlToText(html) : ''),
-    html,
+    text: signed.text,
+    html: signed.html,
     messageId: m.rfcMessageId,
     parent: parent ? { id: parent.rfcMessageId, references: parent.referencesIds, inReplyTo: parent.inReplyTo } : null,
     rootId: root,
@@ -267,7 +296,8 @@ async function recordSent(ctx: Ctx, p: PreparedEmail, providerMessageId: string)
     update app.messages set
       status = 'sent', sent_at = coalesce(sent_at, now()), error_code = null, error_message = null,
       rfc_message_id = ${email.messageId}, in_reply_to = ${email.inReplyTo}, references_ids = ${email.references}::text[],
-      subject = ${email.subject}, reply_to = ${email.replyTo}, from_address = ${channel.address},
+      subject = ${email.subject}, reply_to = ${email.replyTo}, from_address = ${channel.address}, from_name = ${email.from.name ?? null},
+      body_text = ${email.text}, body_html = ${email.html},
       channel_id = coalesce(channel_id, ${channel.id}::uuid), provider_message_id = ${providerMessageId},
       external_ids = array(
         select x from unnest(external_ids || ${ids}::text[]) with ordinality as e(x, n) group by x order by min(n))

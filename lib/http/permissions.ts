@@ -11,6 +11,7 @@ const owners: Role[] = ['owner'];
 
 export const PERMISSIONS = {
   'org.read': { roles: everyone, label: 'Read the organization, members and teams' },
+  'profile.update': { roles: everyone, label: 'Edit their own profile, signature and availability (PATCH /api/me)' },
   'org.update': { roles: admins, label: 'Edit organization settings and email domains' },
   'customers.read': { roles: everyone, label: 'Read customers and contacts' },
   'customers.write': { roles: workers, label: 'Create and edit customers and contacts' },

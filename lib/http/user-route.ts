@@ -16,6 +16,7 @@ export interface UserRouteArgs<P, B> {
   params: P;
   body: B;
   requestId: string;
+  request: Request;
 }
 
 export function userRoute<P extends z.ZodType | undefined = undefined, B extends z.ZodType | undefined = undefined>(
@@ -49,7 +50,7 @@ export function userRoute<P extends z.ZodType | undefined = undefined, B extends
       await options.before?.(principal);
       // As the user, in no organization: RLS shows them their own invitations and memberships.
       const data = await withClaims({ sub: principal.userId, role: 'authenticated', email: principal.email }, (tx) =>
-        handler({ principal, sql: tx, params: params as never, body: body as never, requestId }),
+        handler({ principal, sql: tx, params: params as never, body: body as never, requestId, request }),
       );
       response =
         data === null || data === undefined ? new Response(null, { status: 204, headers }) : Response.json(data, { status: options.status ?? 200, headers });

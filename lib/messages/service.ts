@@ -1,6 +1,7 @@
 // Messages on a thread: the conversation as the web app shows it, replies on the thread's channel
 // (sending is a job; the status then follows delivery events), and drafts that are edited, then sent.
 // Drafts are visible to the team (a shared inbox) but changed only by their author or a manager.
+import addressparser from 'nodemailer/lib/addressparser';
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { makeSnippet } from '../email/quoted.js';
@@ -17,10 +18,27 @@ export const messageListQuery = z.object({
   order: z.enum(['asc', 'desc']).default('asc'),
 });
 
-const recipient = z.strictObject({
-  address: z.string().trim().toLowerCase().pipe(z.email('must be an email address')),
+const emailAddress = z.string().trim().toLowerCase().pipe(z.email('must be an email address'));
+
+const recipientObject = z.strictObject({
+  address: emailAddress,
   name: z.string().trim().max(200).optional(),
 });
+
+/**
+ * A recipient as `{ address, name? }` or as a string, `"a@b.c"` or `"Name <a@b.c>"` (read by
+ * nodemailer's address parser, quoted names and encoded words included): exactly one address.
+ */
+const recipient = z.preprocess((value, c) => {
+  if (typeof value !== 'string') return value;
+  const parsed = value.length <= 1000 ? addressparser(value, { flatten: true }) : [];
+  const one = parsed.length === 1 ? parsed[0] : undefined;
+  if (!one?.address || !emailAddress.safeParse(one.address).success) {
+    c.addIssue({ code: 'custom', input: value, message: 'must be one email address: "a@b.c", "Name <a@b.c>" or { "address", "name" }' });
+    return z.NEVER;
+  }
+  return one.name ? { address: one.address, name: one.name } : { address: one.address };
+}, recipientObject);
 
 const content = {
   text: z.string().max(200_000).optional(),

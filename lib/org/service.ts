@@ -8,19 +8,18 @@ import { recordChange, topics } from '../realtime.js';
 import { domainName, phoneNumber } from '../customers/service.js';
 import { isSupportedCountry } from '../phone.js';
 import { normalizePhones, orgRegion } from './region.js';
+import { listMemberViews, memberViewById } from './profile.js';
+import { ianaTimeZone } from '../time.js';
+import { sanitizedSignature, signatureHtml } from '../email/signature.js';
 
 export const orgUpdate = z
   .strictObject({
     name: z.string().trim().min(1).max(200),
-    timezone: z.string().refine((tz) => {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: tz });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'must be an IANA time zone such as Asia/Kolkata'),
+    timezone: ianaTimeZone,
+    // The sign-off AI drafts end with (plain text).
     signature: z.string().max(2000).nullable(),
+    // Appended to outgoing email under the member's own (HTML, sanitised; see lib/email/signature.ts).
+    emailSignature: signatureHtml.nullable(),
     domains: z.array(domainName).max(20),
     // Where phone numbers typed without a country code are read; null: the time zone's country.
     country: z
@@ -34,14 +33,18 @@ export const orgUpdate = z
   .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
 
 export async function getOrg(ctx: Ctx) {
-  const [org] = await ctx.sql`select id, name, slug, timezone, plan, signature, created_at, updated_at from app.organizations where id = ${ctx.orgId}`;
+  const [org] = await ctx.sql`
+    select id, name, slug, timezone, plan, signature, email_signature_html as email_signature, created_at, updated_at
+    from app.organizations where id = ${ctx.orgId}`;
   const domains = await ctx.sql`select domain, verified from app.organization_domains where org_id = ${ctx.orgId} order by domain`;
   const region = await orgRegion(ctx);
   return { ...org, country: region.country, countrySource: region.source, domains, role: ctx.role };
 }
 
 export async function updateOrg(ctx: Ctx, input: z.infer<typeof orgUpdate>) {
-  const { domains, ...fields } = input;
+  const { domains, emailSignature, ...rest } = input;
+  const fields: Record<string, unknown> = { ...rest };
+  if (emailSignature !== undefined) fields.emailSignatureHtml = await sanitizedSignature(emailSignature);
   if (Object.keys(fields).length) await ctx.sql`update app.organizations set ${ctx.sql(fields as never)} where id = ${ctx.orgId}`;
   if (domains) {
     await ctx.sql`delete from app.organization_domains where org_id = ${ctx.orgId} and domain <> all(${domains}::text[])`;
@@ -72,18 +75,11 @@ export const memberUpdate = z
   .partial()
   .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
 
-const memberColumns = 'id, user_id, role, display_name, email, phone, status, created_at, updated_at';
-
 export async function listMembers(ctx: Ctx) {
-  const data = await ctx.sql`select ${ctx.sql.unsafe(memberColumns)} from app.members where org_id = ${ctx.orgId} order by display_name, id`;
-  return { data, nextCursor: null };
+  return { data: await listMemberViews(ctx), nextCursor: null };
 }
 
-async function getMember(ctx: Ctx, id: string) {
-  const [m] = await ctx.sql`select ${ctx.sql.unsafe(memberColumns)} from app.members where id = ${id} and org_id = ${ctx.orgId}`;
-  if (!m) throw notFound('Member');
-  return m;
-}
+const getMember = memberViewById;
 
 export async function updateMember(ctx: Ctx, id: string, raw: z.infer<typeof memberUpdate>) {
   const { value: input, assumed } = await normalizePhones(ctx, raw, ['phone'], 'body');
@@ -94,7 +90,7 @@ export async function updateMember(ctx: Ctx, id: string, raw: z.infer<typeof mem
   const member = await getMember(ctx, id);
   await recordChange(ctx, {
     event: 'member.updated',
-    topics: [topics.org(ctx.orgId), topics.user(member.userId as string)],
+    topics: [topics.org(ctx.orgId), topics.user(member.userId)],
     data: member,
     audit: { entityType: 'member', entityId: id, data: input },
   });
@@ -117,20 +113,35 @@ export async function removeMember(ctx: Ctx, id: string) {
 // ---------------------------------------------------------------------------------------------
 // Teams
 // ---------------------------------------------------------------------------------------------
+// A team member's role: `lead` or `member` (the default). Leads are members named in leadIds; later
+// notifications reach a team's leads.
+export const TEAM_ROLES = ['lead', 'member'] as const;
+
 export const teamCreate = z.strictObject({
   name: z.string().trim().min(1).max(100),
   description: z.string().trim().max(500).nullable().optional(),
   memberIds: z.array(z.uuid()).max(200).default([]),
+  // Each must be one of memberIds.
+  leadIds: z.array(z.uuid()).max(200).default([]),
 });
 export const teamUpdate = z
-  .strictObject({ name: teamCreate.shape.name, description: teamCreate.shape.description, memberIds: z.array(z.uuid()).max(200) })
+  .strictObject({
+    name: teamCreate.shape.name,
+    description: teamCreate.shape.description,
+    memberIds: z.array(z.uuid()).max(200),
+    // The team's leads, each a member of the team (after memberIds when both are given); the others are members.
+    leadIds: z.array(z.uuid()).max(200),
+  })
   .partial()
   .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
 
 export async function listTeams(ctx: Ctx) {
   const data = await ctx.sql`
     select t.id, t.name, t.description, t.created_at, t.updated_at,
-      coalesce((select array_agg(tm.user_id order by tm.user_id) from app.team_members tm where tm.team_id = t.id), '{}') as member_ids
+      coalesce((select array_agg(tm.user_id order by tm.user_id) from app.team_members tm where tm.team_id = t.id), '{}') as member_ids,
+      coalesce((select array_agg(tm.user_id order by tm.user_id) from app.team_members tm where tm.team_id = t.id and tm.role = 'lead'), '{}') as lead_ids,
+      coalesce((select json_agg(json_build_object('userId', tm.user_id, 'role', tm.role) order by tm.user_id)
+        from app.team_members tm where tm.team_id = t.id), '[]') as members
     from app.teams t where t.org_id = ${ctx.orgId} order by t.name`;
   return { data, nextCursor: null };
 }
@@ -155,20 +166,33 @@ async function setTeamMembers(ctx: Ctx, teamId: string, userIds: string[]) {
   }
 }
 
+/** Makes exactly `leadIds` the team's leads; each must be a member of the team. */
+async function setTeamLeads(ctx: Ctx, teamId: string, leadIds: string[]) {
+  const rows = await ctx.sql<{ userId: string }[]>`select user_id from app.team_members where team_id = ${teamId}`;
+  const members = new Set(rows.map((r) => r.userId));
+  const outside = leadIds.findIndex((u) => !members.has(u.toLowerCase()));
+  if (outside >= 0) throw invalid(`body.leadIds.${outside}`, 'is not a member of this team (add them to memberIds)');
+  await ctx.sql`
+    update app.team_members set role = case when user_id = any(${leadIds}::uuid[]) then 'lead' else 'member' end
+    where team_id = ${teamId}`;
+}
+
 export async function createTeam(ctx: Ctx, input: z.infer<typeof teamCreate>) {
   const [t] = await ctx.sql<{ id: string }[]>`
     insert into app.teams (org_id, name, description) values (${ctx.orgId}, ${input.name}, ${input.description ?? null}) returning id`;
   await setTeamMembers(ctx, t!.id, input.memberIds);
+  await setTeamLeads(ctx, t!.id, input.leadIds);
   const team = await getTeam(ctx, t!.id);
   await recordChange(ctx, { event: 'team.created', topics: [topics.org(ctx.orgId)], data: team, audit: { entityType: 'team', entityId: t!.id, data: input } });
   return team;
 }
 
 export async function updateTeam(ctx: Ctx, id: string, input: z.infer<typeof teamUpdate>) {
-  const { memberIds, ...fields } = input;
+  const { memberIds, leadIds, ...fields } = input;
   await getTeam(ctx, id);
   if (Object.keys(fields).length) await ctx.sql`update app.teams set ${ctx.sql(fields as never)} where id = ${id} and org_id = ${ctx.orgId}`;
   if (memberIds) await setTeamMembers(ctx, id, memberIds);
+  if (leadIds) await setTeamLeads(ctx, id, leadIds);
   const team = await getTeam(ctx, id);
   await recordChange(ctx, { event: 'team.updated', topics: [topics.org(ctx.orgId)], data: team, audit: { entityType: 'team', entityId: id, data: input } });
   return team;

@@ -13,6 +13,7 @@ import { whenFieldsValid } from '../validation.js';
 import { dateTimeInput, instantIn } from '../time.js';
 import { requireActiveMember } from '../org/members.js';
 import { FILTERED_STATUSES, isFiltered } from '../sender-rules/verdict.js';
+import { assigneeWarnings, type Warning } from '../org/availability.js';
 import { announceThread, threadColumns, threadViewColumns } from './view.js';
 
 /** The statuses of the work: what PATCH sets. */
@@ -56,6 +57,8 @@ export const threadUpdate = z
     customerId: z.uuid().nullable(),
     contactId: z.uuid().nullable(),
     teamId: z.uuid().nullable(),
+    // As POST /api/threads/{id}/assign: null unassigns; an away assignee answers with `warnings`.
+    assigneeId: z.uuid().nullable(),
   })
   .partial()
   .refine((v) => Object.keys(v).length > 0, 'must change at least one field')
@@ -257,7 +260,7 @@ export async function createThread(ctx: Ctx, input: z.infer<typeof threadCreate>
   const created = await loadThread(ctx, thread!.id);
   await announceThread(ctx, 'thread.created', created.id, { data: input });
   if (input.assigneeId) await notifyAssignee(ctx, created, input.assigneeId);
-  return created;
+  return withWarnings(created, await assigneeWarnings(ctx, input.assigneeId, 'assigneeId'));
 }
 
 /** Applies a status change's side fields: timestamps, snooze time, and the job that ends a snooze. */
@@ -273,6 +276,15 @@ function statusFields(current: Thread, next: Thread['status'], snoozedUntil?: Da
 }
 
 export async function updateThread(ctx: Ctx, id: string, input: z.infer<typeof threadUpdate>) {
+  const { assigneeId, ...fields } = input;
+  // The assignee goes through assignment (its checks, event and notification), then the other fields.
+  const assigned = assigneeId !== undefined ? await assignThread(ctx, id, { assigneeId }) : null;
+  if (Object.keys(fields).length === 0) return assigned!;
+  const updated = await editThread(ctx, id, fields);
+  return assigned?.warnings ? withWarnings(updated, assigned.warnings) : updated;
+}
+
+async function editThread(ctx: Ctx, id: string, input: Omit<z.infer<typeof threadUpdate>, 'assigneeId'>) {
   const sql = ctx.sql;
   const current = await loadThread(ctx, id, true);
   const { status, snoozedUntil: snoozeInput, subject, ...rest } = input;
@@ -339,10 +351,15 @@ export async function assignThread(ctx: Ctx, id: string, input: z.infer<typeof t
   if (input.assigneeId && input.assigneeId !== current.assigneeId) {
     await notifyAssignee(ctx, updated, input.assigneeId);
   }
-  return updated;
+  return withWarnings(updated, await assigneeWarnings(ctx, input.assigneeId, 'assigneeId'));
 }
 
-export async function unassignThread(ctx: Ctx, id: string) {
+/** The thread with `warnings` when there are any (lib/org/availability.ts). */
+function withWarnings(thread: Thread, warnings: Warning[]): Thread & { warnings?: Warning[] } {
+  return warnings.length ? { ...thread, warnings } : thread;
+}
+
+export async function unassignThread(ctx: Ctx, id: string): Promise<Thread> {
   return assignThread(ctx, id, { assigneeId: null });
 }
 

@@ -3,6 +3,7 @@
 import * as z from 'zod';
 import { INTENTS, SENTIMENTS, URGENCIES } from '../ai/analysis/schema.js';
 import { CUSTOMER_KINDS, CUSTOMER_TIERS } from '../customers/service.js';
+import { warningWire } from '../org/wire.js';
 import { listOrSyncOf, wireId, wireInstant } from '../wire.js';
 import { CHANNELS, PRIORITIES, THREAD_STATUSES } from './service.js';
 
@@ -85,6 +86,9 @@ export const threadDetailWire = threadWire
 
 /** A page of the list, or with `updatedSince` a page of changes (lib/sync.ts). */
 export const threadPageWire = listOrSyncOf(threadWire);
+
+/** A thread as create, edit and assignment answer: with `warnings` when the change deserves attention (an away assignee). */
+export const threadChangedWire = threadWire.extend({ warnings: z.array(warningWire).min(1).optional() }).meta({ id: 'ThreadChanged' });
 
 /** PUT/DELETE /api/threads/{id}/read: the caller's read state of the thread. */
 export const threadReadStateWire = z.strictObject({ threadId: wireId, unread: z.boolean() }).meta({ id: 'ThreadReadState' });

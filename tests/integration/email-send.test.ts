@@ -49,7 +49,7 @@ beforeAll(async () => {
   localConfig = parseConfig(common);
   const [row] = await db.sql<{ id: string }[]>`
     insert into app.channels (org_id, kind, name, address, settings)
-    values (${SEED_ORG_ID}, 'email', 'Operations', 'ops@seahawk-logistics.in', ${db.sql.json({ fromName: 'Seahawk Operations' })})
+    values (${SEED_ORG_ID}, 'email', 'Operations', 'ops@seahawk-logistics.in', ${db.sql.json({ senderName: 'organization' })})
     on conflict (org_id, kind, address) do update set name = excluded.name, settings = excluded.settings
     returning id`;
   channelId = row!.id;
@@ -67,7 +67,7 @@ beforeEach(async () => {
   setConfig(resendConfig);
   fake.reset();
   for (const d of fake.domains) d.status = 'verified';
-  await db.sql`update app.channels set settings = ${db.sql.json({ fromName: 'Seahawk Operations' })}, sending_domain_status = null where id = ${channelId}`;
+  await db.sql`update app.channels set settings = ${db.sql.json({ senderName: 'organization' })}, sending_domain_status = null where id = ${channelId}`;
 });
 
 interface QueueOptions {
@@ -124,7 +124,8 @@ describe('email.send through Resend', () => {
     const row = await message(messageId);
     const token = threadTokenFor(T1);
     expect(body).toEqual({
-      from: '"Seahawk Operations" <ops@seahawk-logistics.in>',
+      // No member wrote it (queued directly): the organization's name, as senderName says.
+      from: '"Seahawk Logistics Pvt Ltd" <ops@seahawk-logistics.in>',
       to: ['"Karthik Subramanian" <karthik@tatatextiles.example>'],
       reply_to: `ops+${token}@seahawk-logistics.in`,
       subject: `Re: ${T1_SUBJECT}`,
@@ -324,7 +325,7 @@ describe('email.send through Resend', () => {
     expect(parseThreadToken(body.subject)).toBe(inSubject ? token.slice(0, 12) : null);
     expect(body.subject.startsWith(`Re: ${T1_SUBJECT}`)).toBe(true);
     expect(body.subject.match(/\[#BX-/g)?.length ?? 0).toBe(inSubject ? 1 : 0);
-    expect(body.from).toBe('ops@seahawk-logistics.in');
+    expect(body.from).toBe('"Seahawk Logistics Pvt Ltd" <ops@seahawk-logistics.in>');
     const row = await message(messageId);
     expect(row.subject).toBe(body.subject);
     expect(row.replyTo).toBe(body.reply_to ?? null);

@@ -179,6 +179,7 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'DELETE /api/threads/[id]/read': async () => ({ path: `/api/threads/${T1}/read` }),
   'GET /api/org': async () => ({ path: '/api/org' }),
   'PATCH /api/org': async () => ({ path: '/api/org', body: { signature: 'Regards, Seahawk' } }),
+  'PATCH /api/me': async () => ({ path: '/api/me', body: { jobTitle: 'Operations', availability: { status: 'busy' } } }),
   'GET /api/members': async () => ({ path: '/api/members' }),
   'GET /api/invitations': async () => ({ path: '/api/invitations' }),
   'POST /api/invitations': async () => ({ path: '/api/invitations', body: { email: await freshUser(), role: 'agent' } }),

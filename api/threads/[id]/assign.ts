@@ -1,11 +1,11 @@
 import { idParams } from '../../../lib/http/params.js';
 import { route } from '../../../lib/http/route.js';
 import { assignThread, threadAssign } from '../../../lib/threads/service.js';
-import { threadWire } from '../../../lib/threads/wire.js';
+import { threadChangedWire } from '../../../lib/threads/wire.js';
 
 export { OPTIONS } from '../../../lib/http/cors.js';
 
 // POST /api/threads/{id}/assign – assign to a member and/or a team
-export const POST = route({ action: 'threads.write', params: idParams, body: threadAssign, responses: { 200: threadWire } }, ({ ctx, params, body }) =>
+export const POST = route({ action: 'threads.write', params: idParams, body: threadAssign, responses: { 200: threadChangedWire } }, ({ ctx, params, body }) =>
   assignThread(ctx, params.id, body),
 );
