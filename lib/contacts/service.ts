@@ -49,7 +49,9 @@ export const contactListQuery = z.object({
   phone: phoneNumber.optional(),
 });
 
-const RETURNING = 'id, customer_id, name, email, phone, whatsapp, designation, email_status, is_primary, created_at, updated_at';
+/** A contact's columns as every answer shows them. */
+export const CONTACT_COLUMNS = 'id, customer_id, name, email, phone, whatsapp, designation, email_status, is_primary, created_at, updated_at';
+const RETURNING = CONTACT_COLUMNS;
 const cursorShape = z.tuple([z.string(), z.uuid()]);
 
 export async function listContacts(ctx: Ctx, query: z.infer<typeof contactListQuery>) {

@@ -1,7 +1,7 @@
 // Contacts as the API answers them (wire form: instants as ISO strings). Strict: a column added to the
 // contact select must be declared here too.
 import * as z from 'zod';
-import { pageOf, wireId, wireInstant } from '../wire.js';
+import { listOrSyncOf, wireId, wireInstant } from '../wire.js';
 
 /** Whether mail to the contact's address is delivered (the check constraint of app.contacts). */
 export const EMAIL_STATUSES = ['ok', 'bounced', 'complained'] as const;
@@ -33,4 +33,4 @@ export const contactWrittenWire = contactWire
   })
   .meta({ id: 'ContactWritten' });
 
-export const contactPageWire = pageOf(contactWire);
+export const contactPageWire = listOrSyncOf(contactWire);

@@ -89,8 +89,10 @@ export interface Customer {
   [key: string]: unknown;
 }
 
-const columns = (sql: Ctx['sql']) =>
+/** A customer's columns (alias `c`) as every answer shows them. */
+export const customerColumns = (sql: Ctx['sql']) =>
   sql`c.id, c.name, c.kind, c.tier, c.domains, c.gstin, c.city, c.country, c.notes, c.tags, c.owner_id, c.created_at, c.updated_at`;
+const columns = customerColumns;
 
 export async function listCustomers(ctx: Ctx, query: z.infer<typeof customerListQuery>) {
   const sql = ctx.sql;

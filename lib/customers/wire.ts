@@ -2,7 +2,7 @@
 // customer select must be declared here too.
 import * as z from 'zod';
 import { contactWire } from '../contacts/wire.js';
-import { pageOf, wireId, wireInstant } from '../wire.js';
+import { listOrSyncOf, wireId, wireInstant } from '../wire.js';
 import { CUSTOMER_KINDS, CUSTOMER_TIERS } from './service.js';
 
 export const customerWire = z
@@ -32,4 +32,4 @@ export const customerDetailWire = customerWire
   })
   .meta({ id: 'CustomerDetail' });
 
-export const customerPageWire = pageOf(customerWire);
+export const customerPageWire = listOrSyncOf(customerWire);
