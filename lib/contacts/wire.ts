@@ -19,6 +19,8 @@ export const contactWire = z
     designation: z.string().nullable(),
     emailStatus: z.enum(EMAIL_STATUSES),
     isPrimary: z.boolean(),
+    /** Set when this contact was merged into another (it is then only a pointer): fetch that one instead. */
+    mergedIntoContactId: wireId.nullable(),
     createdAt: wireInstant,
     updatedAt: wireInstant,
   })
