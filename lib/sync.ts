@@ -1,6 +1,6 @@
-// Catching up after a reconnect: the lists of threads, messages, notes and actions answer what changed
-// since an instant (`updatedSince`) or since the end of the previous sync (a sync cursor), deletions
-// included, in pages. Realtime broadcasts are not replayed; this is how an offline client resynchronises.
+// Catching up after a reconnect: the lists of threads, messages, notes, actions, customers and contacts
+// answer what changed since an instant (`updatedSince`) or since the end of the previous sync (a sync
+// cursor), deletions included, in pages. Realtime broadcasts are not replayed; this is how an offline client resynchronises.
 //
 // Order and completeness. A sync reads one or more streams (changed rows, tombstones ...) in one key
 // order and merges them into pages: from an instant the key is (updated_at, id), from a sync cursor
@@ -53,7 +53,7 @@ export interface SyncPosition {
   next: string;
   /** The key of the last row handed out: [sort key as text, id]. */
   after: [string, string] | null;
-  /** The list: the organization (threads, actions) or the thread (messages, notes). */
+  /** The list: the organization (threads, actions, customers, contacts) or the thread (messages, notes). */
   scope: string;
   /** When the sync this position continues began (ISO): its age decides whether tombstones still cover it. */
   issued: string;

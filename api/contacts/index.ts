@@ -1,12 +1,14 @@
-import { contactCreate, contactListQuery, createContact, listContacts } from '../../lib/contacts/service.js';
+import { contactCreate, createContact, listContacts } from '../../lib/contacts/service.js';
+import { contactListOrSyncQuery, syncContacts } from '../../lib/contacts/sync.js';
 import { route } from '../../lib/http/route.js';
+import { isSync } from '../../lib/sync.js';
 import { contactPageWire, contactWrittenWire } from '../../lib/contacts/wire.js';
 
 export { OPTIONS } from '../../lib/http/cors.js';
 
-// GET /api/contacts – list contacts (by customer, name, email, domain, phone)
-export const GET = route({ action: 'customers.read', query: contactListQuery, responses: { 200: contactPageWire } }, ({ ctx, query }) =>
-  listContacts(ctx, query),
+// GET /api/contacts – list contacts (by customer, name, email, domain, phone); with updatedSince, what changed since
+export const GET = route({ action: 'customers.read', query: contactListOrSyncQuery, responses: { 200: contactPageWire } }, ({ ctx, query }) =>
+  isSync(query) ? syncContacts(ctx, query) : listContacts(ctx, query),
 );
 
 // POST /api/contacts – create a contact

@@ -6,6 +6,7 @@ import { decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { escapeLike } from '../db/like.js';
 import { phoneNumber } from '../customers/service.js';
 import { normalizePhones } from '../org/region.js';
+import { refuseMerged } from '../merge.js';
 import { recordChange, topics } from '../realtime.js';
 import { CONTACT_EMAIL_MAX, CONTACT_NAME_MAX } from './limits.js';
 
@@ -49,7 +50,10 @@ export const contactListQuery = z.object({
   phone: phoneNumber.optional(),
 });
 
-const RETURNING = 'id, customer_id, name, email, phone, whatsapp, designation, email_status, is_primary, created_at, updated_at';
+/** A contact's columns as every answer shows them. */
+export const CONTACT_COLUMNS =
+  'id, customer_id, name, email, phone, whatsapp, designation, email_status, is_primary, merged_into_contact_id, created_at, updated_at';
+const RETURNING = CONTACT_COLUMNS;
 const cursorShape = z.tuple([z.string(), z.uuid()]);
 
 export async function listContacts(ctx: Ctx, query: z.infer<typeof contactListQuery>) {
@@ -71,11 +75,24 @@ export async function listContacts(ctx: Ctx, query: z.infer<typeof contactListQu
   return { ...page, data: page.data.map(({ sortName: _s, ...c }) => c) };
 }
 
+/**
+ * One contact; a contact merged into another answers too, with `mergedIntoContactId` naming the one it
+ * went to (an old link still leads somewhere).
+ */
 export async function getContact(ctx: Ctx, id: string) {
   const [contact] = await ctx.sql`
-    select ${ctx.sql.unsafe(RETURNING)} from app.contacts where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null`;
+    select ${ctx.sql.unsafe(RETURNING)} from app.contacts
+    where id = ${id} and org_id = ${ctx.orgId} and (deleted_at is null or merged_into_contact_id is not null)`;
   if (!contact) throw notFound('Contact');
   return contact;
+}
+
+/** Why a live contact was not found for a write: merged into another (409 naming it) or absent (404). */
+async function missingContact(ctx: Ctx, id: string): Promise<never> {
+  const [merged] = await ctx.sql<{ mergedInto: string }[]>`
+    select merged_into_contact_id as merged_into from app.contacts where id = ${id} and org_id = ${ctx.orgId} and merged_into_contact_id is not null`;
+  if (merged) refuseMerged('contact', { id, mergedInto: merged.mergedInto });
+  throw notFound('Contact');
 }
 
 async function assertCustomer(ctx: Ctx, customerId: string | null | undefined) {
@@ -104,7 +121,7 @@ export async function updateContact(ctx: Ctx, id: string, raw: z.infer<typeof co
   const [contact] = await ctx.sql`
     update app.contacts set ${ctx.sql(input as never)} where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null
     returning ${ctx.sql.unsafe(RETURNING)}`;
-  if (!contact) throw notFound('Contact');
+  if (!contact) return missingContact(ctx, id);
   await recordChange(ctx, {
     event: 'contact.updated',
     topics: [topics.org(ctx.orgId)],
@@ -117,7 +134,7 @@ export async function updateContact(ctx: Ctx, id: string, raw: z.infer<typeof co
 export async function deleteContact(ctx: Ctx, id: string) {
   const [row] = await ctx.sql`
     update app.contacts set deleted_at = now() where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null returning id`;
-  if (!row) throw notFound('Contact');
+  if (!row) return missingContact(ctx, id);
   await recordChange(ctx, { event: 'contact.deleted', topics: [topics.org(ctx.orgId)], data: { id }, audit: { entityType: 'contact', entityId: id } });
   return null;
 }

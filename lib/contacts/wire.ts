@@ -1,7 +1,7 @@
 // Contacts as the API answers them (wire form: instants as ISO strings). Strict: a column added to the
 // contact select must be declared here too.
 import * as z from 'zod';
-import { pageOf, wireId, wireInstant } from '../wire.js';
+import { listOrSyncOf, wireId, wireInstant } from '../wire.js';
 
 /** Whether mail to the contact's address is delivered (the check constraint of app.contacts). */
 export const EMAIL_STATUSES = ['ok', 'bounced', 'complained'] as const;
@@ -19,6 +19,8 @@ export const contactWire = z
     designation: z.string().nullable(),
     emailStatus: z.enum(EMAIL_STATUSES),
     isPrimary: z.boolean(),
+    /** Set when this contact was merged into another (it is then only a pointer): fetch that one instead. */
+    mergedIntoContactId: wireId.nullable(),
     createdAt: wireInstant,
     updatedAt: wireInstant,
   })
@@ -33,4 +35,4 @@ export const contactWrittenWire = contactWire
   })
   .meta({ id: 'ContactWritten' });
 
-export const contactPageWire = pageOf(contactWire);
+export const contactPageWire = listOrSyncOf(contactWire);

@@ -6,10 +6,14 @@ import { AppError, notFound } from '../errors.js';
 import { csvList, decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { requireActiveMember } from '../org/members.js';
 import { normalizePhones } from '../org/region.js';
+import { refuseMerged } from '../merge.js';
 import { recordChange, topics } from '../realtime.js';
 
 export const CUSTOMER_KINDS = ['shipper', 'consignee', 'overseas_agent', 'carrier', 'customs_broker', 'transporter', 'other'] as const;
 export const CUSTOMER_TIERS = ['strategic', 'key', 'standard', 'occasional'] as const;
+/** The most email domains and tags a customer holds. */
+export const CUSTOMER_DOMAINS_MAX = 20;
+export const CUSTOMER_TAGS_MAX = 30;
 
 /** A company email domain, lower case: `maersk.com`. */
 export const domainName = z
@@ -33,7 +37,7 @@ export const customerFields = {
   name: z.string().trim().min(1).max(300),
   kind: z.enum(CUSTOMER_KINDS),
   tier: z.enum(CUSTOMER_TIERS),
-  domains: z.array(domainName).max(20),
+  domains: z.array(domainName).max(CUSTOMER_DOMAINS_MAX),
   gstin: z
     .string()
     .trim()
@@ -47,7 +51,7 @@ export const customerFields = {
     .regex(/^[A-Z]{2}$/, 'must be an ISO 3166 alpha-2 code')
     .nullable(),
   notes: z.string().max(10_000).nullable(),
-  tags: z.array(z.string().trim().min(1).max(50)).max(30),
+  tags: z.array(z.string().trim().min(1).max(50)).max(CUSTOMER_TAGS_MAX),
   ownerId: z.uuid().nullable(),
 };
 
@@ -89,8 +93,11 @@ export interface Customer {
   [key: string]: unknown;
 }
 
-const columns = (sql: Ctx['sql']) =>
-  sql`c.id, c.name, c.kind, c.tier, c.domains, c.gstin, c.city, c.country, c.notes, c.tags, c.owner_id, c.created_at, c.updated_at`;
+/** A customer's columns (alias `c`) as every answer shows them. */
+export const customerColumns = (sql: Ctx['sql']) =>
+  sql`c.id, c.name, c.kind, c.tier, c.domains, c.gstin, c.city, c.country, c.notes, c.tags, c.owner_id, c.merged_into_customer_id, c.created_at, c.updated_at`;
+const columns = customerColumns;
+const RETURNING = 'id, name, kind, tier, domains, gstin, city, country, notes, tags, owner_id, merged_into_customer_id, created_at, updated_at';
 
 export async function listCustomers(ctx: Ctx, query: z.infer<typeof customerListQuery>) {
   const sql = ctx.sql;
@@ -112,16 +119,29 @@ export async function listCustomers(ctx: Ctx, query: z.infer<typeof customerList
   return { ...page, data: page.data.map(({ sortName: _s, ...c }) => c) };
 }
 
+/**
+ * One customer with its contacts; a customer merged into another answers too, with
+ * `mergedIntoCustomerId` naming the one it went to (and no contacts: they went there).
+ */
 export async function getCustomer(ctx: Ctx, id: string) {
   const sql = ctx.sql;
   const [customer] = await sql<Customer[]>`
-    select ${columns(sql)} from app.customers c where c.id = ${id} and c.org_id = ${ctx.orgId} and c.deleted_at is null`;
+    select ${columns(sql)} from app.customers c
+    where c.id = ${id} and c.org_id = ${ctx.orgId} and (c.deleted_at is null or c.merged_into_customer_id is not null)`;
   if (!customer) throw notFound('Customer');
   const contacts = await sql`
     select id, name, email, phone, whatsapp, designation, email_status, is_primary
     from app.contacts where customer_id = ${id} and org_id = ${ctx.orgId} and deleted_at is null
     order by is_primary desc, name limit 200`;
   return { ...customer, contacts };
+}
+
+/** Why a live customer was not found for a write: merged into another (409 naming it) or absent (404). */
+async function missingCustomer(ctx: Ctx, id: string): Promise<never> {
+  const [merged] = await ctx.sql<{ mergedInto: string }[]>`
+    select merged_into_customer_id as merged_into from app.customers where id = ${id} and org_id = ${ctx.orgId} and merged_into_customer_id is not null`;
+  if (merged) refuseMerged('customer', { id, mergedInto: merged.mergedInto });
+  throw notFound('Customer');
 }
 
 /**
@@ -151,7 +171,7 @@ export async function createCustomer(ctx: Ctx, input: z.infer<typeof customerCre
   await claimDomains(ctx, input.domains);
   const [customer] = await sql<Customer[]>`
     insert into app.customers ${sql({ ...input, orgId: ctx.orgId } as never)}
-    returning id, name, kind, tier, domains, gstin, city, country, notes, tags, owner_id, created_at, updated_at`;
+    returning ${sql.unsafe(RETURNING)}`;
   await recordChange(ctx, {
     event: 'customer.created',
     topics: [topics.org(ctx.orgId)],
@@ -168,8 +188,8 @@ export async function updateCustomer(ctx: Ctx, id: string, input: z.infer<typeof
   const [customer] = await sql<Customer[]>`
     update app.customers set ${sql(input as never)}
     where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null
-    returning id, name, kind, tier, domains, gstin, city, country, notes, tags, owner_id, created_at, updated_at`;
-  if (!customer) throw notFound('Customer');
+    returning ${sql.unsafe(RETURNING)}`;
+  if (!customer) return missingCustomer(ctx, id);
   await recordChange(ctx, {
     event: 'customer.updated',
     topics: [topics.org(ctx.orgId)],
@@ -183,7 +203,7 @@ export async function deleteCustomer(ctx: Ctx, id: string) {
   const sql = ctx.sql;
   const [row] = await sql`
     update app.customers set deleted_at = now() where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null returning id`;
-  if (!row) throw notFound('Customer');
+  if (!row) return missingCustomer(ctx, id);
   await recordChange(ctx, {
     event: 'customer.deleted',
     topics: [topics.org(ctx.orgId)],

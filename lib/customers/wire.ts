@@ -2,7 +2,7 @@
 // customer select must be declared here too.
 import * as z from 'zod';
 import { contactWire } from '../contacts/wire.js';
-import { pageOf, wireId, wireInstant } from '../wire.js';
+import { listOrSyncOf, wireId, wireInstant } from '../wire.js';
 import { CUSTOMER_KINDS, CUSTOMER_TIERS } from './service.js';
 
 export const customerWire = z
@@ -20,6 +20,8 @@ export const customerWire = z
     notes: z.string().nullable(),
     tags: z.array(z.string()),
     ownerId: wireId.nullable(),
+    /** Set when this customer was merged into another (it is then only a pointer): fetch that one instead. */
+    mergedIntoCustomerId: wireId.nullable(),
     createdAt: wireInstant,
     updatedAt: wireInstant,
   })
@@ -28,8 +30,8 @@ export const customerWire = z
 /** GET /api/customers/{id}: the customer with its contacts (primary first, up to 200). */
 export const customerDetailWire = customerWire
   .extend({
-    contacts: z.array(contactWire.omit({ customerId: true, createdAt: true, updatedAt: true })),
+    contacts: z.array(contactWire.omit({ customerId: true, mergedIntoContactId: true, createdAt: true, updatedAt: true })),
   })
   .meta({ id: 'CustomerDetail' });
 
-export const customerPageWire = pageOf(customerWire);
+export const customerPageWire = listOrSyncOf(customerWire);

@@ -9,6 +9,7 @@ import { storeInboundAttachment } from '../attachments/service.js';
 import type { Ctx } from '../context.js';
 import { extractIdentifiersFromMessage, type FreightIdentifiers } from '../logistics/identifiers.js';
 import { linkShipments } from '../logistics/links.js';
+import { contactByEmail } from '../contacts/identity.js';
 import { CONTACT_EMAIL_MAX, contactName } from '../contacts/limits.js';
 import { announceMessage } from '../messages/announce.js';
 import { continuesThread, rollUp } from '../threads/roll-up.js';
@@ -108,15 +109,15 @@ export async function lockForIngest(ctx: Ctx, emails: ParsedEmail[], mailbox: Ma
 }
 
 /**
- * Contact by address, else customer by company domain (never a free-mail or our own domain); unknown
+ * Contact the address reaches (lib/contacts/identity.ts: a merged contact's leads to the one it was
+ * merged into), else customer by company domain (never a free-mail or our own domain); unknown
  * senders become contacts. An address longer than a contact's may be (no mail server takes one that
  * long) names no contact: the message and thread keep it.
  */
 async function resolveContact(ctx: Ctx, party: EmailAddress, org: OrgContext): Promise<{ contactId: string; customerId: string | null } | null> {
   if (party.address.length > CONTACT_EMAIL_MAX) return null;
   const sql = ctx.sql;
-  const [existing] = await sql<{ id: string; customerId: string | null }[]>`
-    select id, customer_id from app.contacts where org_id = ${ctx.orgId} and email = ${party.address} and deleted_at is null`;
+  const existing = await contactByEmail(ctx, party.address);
   if (existing) return { contactId: existing.id, customerId: existing.customerId };
   const domain = domainOf(party.address);
   let customerId: string | null = null;

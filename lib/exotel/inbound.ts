@@ -9,6 +9,7 @@
 import { extractIdentifiers } from '../logistics/identifiers.js';
 import { linkShipments } from '../logistics/links.js';
 import type { Ctx } from '../context.js';
+import { contactByNumber } from '../contacts/identity.js';
 import { contactName } from '../contacts/limits.js';
 import { announceMessage } from '../messages/announce.js';
 import { makeSnippet } from '../email/quoted.js';
@@ -45,14 +46,10 @@ export interface Outcome {
 
 const LABEL: Record<ExotelKind, string> = { whatsapp: 'WhatsApp', sms: 'SMS', voice: 'Call' };
 
-/** The contact with this number (WhatsApp number first on WhatsApp), created when unknown. */
+/** The contact this number reaches (lib/contacts/identity.ts: WhatsApp number first on WhatsApp), created when unknown. */
 async function contactFor(ctx: Ctx, kind: ExotelKind, number: string, name: string | null): Promise<{ id: string; customerId: string | null }> {
   const sql = ctx.sql;
-  const [found] = await sql<{ id: string; customerId: string | null }[]>`
-    select id, customer_id from app.contacts
-    where org_id = ${ctx.orgId} and deleted_at is null and (whatsapp = ${number} or phone = ${number})
-    order by ${kind === 'whatsapp' ? sql`(whatsapp = ${number})` : sql`(phone = ${number})`} desc, (customer_id is not null) desc, created_at
-    limit 1`;
+  const found = await contactByNumber(ctx, number, kind === 'whatsapp' ? 'whatsapp' : 'phone');
   if (found) return found;
   const [created] = await sql<{ id: string; customerId: string | null }[]>`
     insert into app.contacts (org_id, name, phone, whatsapp)

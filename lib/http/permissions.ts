@@ -16,6 +16,7 @@ export const PERMISSIONS = {
   'customers.read': { roles: everyone, label: 'Read customers and contacts' },
   'customers.write': { roles: workers, label: 'Create and edit customers and contacts' },
   'customers.delete': { roles: managers, label: 'Delete customers and contacts' },
+  'customers.merge': { roles: managers, label: 'Merge duplicate customers and contacts into one' },
   'threads.read': { roles: everyone, label: 'Read threads and messages; mark read/unread' },
   'threads.write': { roles: workers, label: 'Create, assign, snooze, resolve, merge and split threads; reply; move messages; notes; actions' },
   'threads.delete': { roles: managers, label: 'Delete notes, actions and drafts of others' },

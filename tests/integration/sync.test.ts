@@ -1,6 +1,6 @@
-// Catching up after a reconnect: `updatedSince` on the lists of threads, messages, notes and actions
-// (lib/sync.ts) answers what changed since, deletions included, page after page, and hands out a sync
-// cursor that the next sync starts from. Each test works in an organization of its own.
+// Catching up after a reconnect: `updatedSince` on the lists of threads, messages, notes, actions,
+// customers and contacts (lib/sync.ts) answers what changed since, deletions included, page after
+// page, and hands out a sync cursor that the next sync starts from. Each test works in an organization of its own.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
@@ -264,6 +264,47 @@ describe('sync: messages, notes and actions', () => {
     expect(mirror.get(done)).not.toHaveProperty('sortDue');
     // Actions list with a computed `overdue` as of now: the same rows, by id.
     expect([...mirror.rows.keys()]).toEqual([...(await loaded(org, '/api/actions')).keys()]);
+  });
+});
+
+describe('sync: customers and contacts', () => {
+  it('answers customers and contacts created, edited and deleted, and refuses filters with it', async () => {
+    const org = await newOrganization(db.sql);
+    const customer = async (name: string) => (await org.json('POST', '/api/customers', { body: { name } })).body.id as string;
+    const contact = async (name: string, customerId: string) => (await org.json('POST', '/api/contacts', { body: { name, customerId } })).body.id as string;
+    const kept = await customer('Tata Textiles');
+    const dropped = await customer('Old Agent');
+    const anita = await contact('Anita', kept);
+    const left = await contact('Ravi', kept);
+    const customers = await sync(org, '/api/customers', { updatedSince: minuteAgo() }, 1);
+    expect(customers.ids.sort()).toEqual([kept, dropped].sort());
+    const contacts = await sync(org, '/api/contacts', { updatedSince: minuteAgo() });
+    expect(contacts.ids.sort()).toEqual([anita, left].sort());
+
+    expect((await org.json('PATCH', `/api/customers/${kept}`, { body: { tier: 'key' } })).status).toBe(200);
+    expect((await org.call('DELETE', `/api/customers/${dropped}`, { as: 'manager' })).status).toBe(204);
+    expect((await org.json('PATCH', `/api/contacts/${anita}`, { body: { designation: 'Exports' } })).status).toBe(200);
+    expect((await org.call('DELETE', `/api/contacts/${left}`, { as: 'manager' })).status).toBe(204);
+    const customerMirror = new Mirror();
+    customerMirror.apply(customers);
+    expect(customerMirror.apply(await sync(org, '/api/customers', { cursor: customers.next }))).toEqual({ news: [kept], gone: [dropped] });
+    expect(customerMirror.get(kept)).toMatchObject({ tier: 'key' });
+    expect(customerMirror.rows).toEqual(await loaded(org, '/api/customers'));
+    const contactMirror = new Mirror();
+    contactMirror.apply(contacts);
+    expect(contactMirror.apply(await sync(org, '/api/contacts', { cursor: contacts.next }))).toEqual({ news: [anita], gone: [left] });
+    expect(contactMirror.get(anita)).toMatchObject({ designation: 'Exports' });
+    expect(contactMirror.get(anita)).not.toHaveProperty('deletedAt');
+    expect(contactMirror.rows).toEqual(await loaded(org, '/api/contacts'));
+
+    for (const [path, filter] of [
+      ['/api/customers', 'tier=key'],
+      ['/api/contacts', `customerId=${kept}`],
+    ] as const) {
+      const refused = await org.json('GET', `${path}?updatedSince=${encodeURIComponent(minuteAgo())}&${filter}`);
+      expect(refused.status).toBe(422);
+      expect(refused.body.error.details.issues[0].path).toBe(`query.${filter.split('=')[0]}`);
+    }
   });
 });
 
