@@ -15,6 +15,7 @@ import { abandonOpenAttempts, beginAttempt, latestAttempt, settleAttempt, type S
 import { log } from '../log.js';
 import { ExotelError, exotelAdapter, type ExotelCredentials, type SmsDetails, type SmsSend, type WhatsAppContent, type WhatsAppSend } from './adapter.js';
 import { applyDeliveryReport } from './inbound.js';
+import { dltTemplateFor } from './dlt.js';
 import { smsReportStatus } from './webhook.js';
 import { credentialsOf, loadExotelChannel, normalizePhone, statusCallbackFor, type ExotelChannel, type ExotelSettings } from './common.js';
 
@@ -146,6 +147,7 @@ interface OutboundRow {
   bodyText: string | null;
   template: { name: string; language: string; parameters: string[] } | null;
   providerMessageId: string | null;
+  metadata: { dltTemplateId?: string } | null;
 }
 
 /**
@@ -206,7 +208,7 @@ function whatsAppContent(m: OutboundRow): WhatsAppContent {
 async function planSend(ctx: Ctx, messageId: string): Promise<Plan> {
   const sql = ctx.sql;
   const [m] = await sql<OutboundRow[]>`
-    select id, thread_id, channel, channel_id, kind, direction, status, to_recipients, body_text, template, provider_message_id
+    select id, thread_id, channel, channel_id, kind, direction, status, to_recipients, body_text, template, provider_message_id, metadata
     from app.messages where id = ${messageId} and org_id = ${ctx.orgId} for update`;
   if (!m) return { step: 'done' };
   const last = await latestAttempt(ctx, m.id);
@@ -246,8 +248,10 @@ async function planSend(ctx: Ctx, messageId: string): Promise<Plan> {
   } else {
     const settings = channel.settings as ExotelSettings;
     if (!settings.dltEntityId) throw new Refused('dlt_missing', 'The SMS channel has no DLT entity id');
-    const templates = settings.smsTemplates ?? [];
-    const template = m.template ? templates.find((t) => t.id === m.template!.name || t.name === m.template!.name) : templates[0];
+    // The DLT template was chosen when the message was queued (lib/exotel/senders.ts), where a text
+    // that matches none is the agent's 422; one queued before that was recorded is matched now.
+    const templateId = m.metadata?.dltTemplateId ?? dltTemplateFor(settings.smsTemplates ?? [], m.bodyText ?? '')?.id;
+    if (!templateId) throw new Refused('dlt_no_template', "The SMS matches none of the channel's DLT templates");
     outbound = {
       kind: 'sms',
       request: {
@@ -257,7 +261,7 @@ async function planSend(ctx: Ctx, messageId: string): Promise<Plan> {
         statusCallback,
         customField: m.id,
         dltEntityId: settings.dltEntityId,
-        dltTemplateId: template?.id,
+        dltTemplateId: templateId,
       },
     };
   }

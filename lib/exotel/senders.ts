@@ -3,11 +3,13 @@
 // text only within 24 hours of the customer's last message; outside it an approved template with the
 // right number of parameters, else 422), DLT templates for SMS, and the send job.
 import type { Ctx } from '../context.js';
+import { makeSnippet } from '../email/quoted.js';
 import { AppError, invalid } from '../errors.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { sendingChannel, type ChannelSender } from '../messages/sending-channel.js';
-import type { ExotelSettings } from './common.js';
+import type { ExotelSettings, SmsTemplate } from './common.js';
+import { dltTemplateFor, fillDltTemplate, matchesDltTemplate } from './dlt.js';
 
 export const WHATSAPP_WINDOW_MS = 24 * 3_600_000;
 
@@ -71,19 +73,74 @@ export const whatsappSender: ChannelSender = {
   },
 };
 
+/** The channel's DLT templates as an error message lists them. */
+function templateList(templates: SmsTemplate[]) {
+  return templates.map((t) => ({ id: t.id, name: t.name, body: t.body ?? null }));
+}
+
+function describeTemplates(templates: SmsTemplate[]): string {
+  if (!templates.length) return 'the channel has none';
+  return templates.map((t) => (t.body ? `${t.name} (${t.id}): "${t.body}"` : `${t.name} (${t.id}): no registered text`)).join('; ');
+}
+
+const noTextFor = (t: SmsTemplate) =>
+  invalid(
+    'body.template.name',
+    `${t.name} (${t.id}) has no registered text on this channel: an admin enters it (PATCH /api/channels/{id} with smsTemplates[].body)`,
+  );
+
+/**
+ * Which DLT template an SMS goes out with, and its text: free text must match one of the channel's
+ * registered templates (the first it matches); a template named by id or name takes either text that
+ * matches it, or no text and its parameters, which fill its placeholders. Every refusal is a 422.
+ */
+function smsTemplateAndText(templates: SmsTemplate[], m: Pending): { template: SmsTemplate; text: string } {
+  const text = m.bodyText?.trim() ? m.bodyText : null;
+  if (m.template) {
+    const wanted = m.template.name;
+    const t = templates.find((x) => x.id === wanted || x.name === wanted);
+    if (!t) throw invalid('body.template.name', `is not a DLT template (id or name) of this SMS channel; its templates: ${describeTemplates(templates)}`);
+    if (!t.body) throw noTextFor(t);
+    if (text) {
+      if (m.template.parameters.length) throw invalid('body.template.parameters', 'go with a template sent without text: the text already fills the template');
+      if (!matchesDltTemplate(t.body, text)) throw invalid('body.text', `does not match the DLT template ${t.name} (${t.id}): "${t.body}"`);
+      return { template: t, text };
+    }
+    checkParameters(t.parameterCount, m.template.parameters);
+    const filled = fillDltTemplate(t.body, m.template.parameters);
+    if ('index' in filled) throw invalid(`body.template.parameters.${filled.index}`, filled.message);
+    return { template: t, text: filled.text };
+  }
+  if (!text) throw invalid('body.text', "an SMS needs text matching one of the channel's DLT templates, or a template with its parameters");
+  const t = dltTemplateFor(templates, text);
+  if (!t) {
+    throw new AppError('validation_failed', `body.text: matches none of this SMS channel's DLT templates (${describeTemplates(templates)})`, {
+      issues: [
+        {
+          path: 'body.text',
+          message: `matches none of this SMS channel's DLT templates: write it as one of them, each {#var#} standing for up to 30 characters (${describeTemplates(templates)})`,
+        },
+      ],
+      templates: templateList(templates),
+    });
+  }
+  return { template: t, text };
+}
+
 export const smsSender: ChannelSender = {
   resolveFrom: (ctx, thread) => sendingChannel(ctx, 'sms', thread.channelId, 'No active SMS channel to send from: add one first'),
   async enqueue(ctx, messageId) {
     const { m, settings } = await pending(ctx, messageId);
-    const templates = settings.smsTemplates ?? [];
-    if (m.template) {
-      const t = templates.find((x) => x.id === m.template!.name || x.name === m.template!.name);
-      if (!t) throw invalid('body.template.name', 'is not a DLT template (id or name) of this SMS channel');
-    } else if (templates.length === 0) {
-      throw invalid('body.template', 'the SMS channel has no DLT template: Indian SMS needs one');
-    }
-    if (!m.bodyText?.trim()) throw invalid('body.text', 'an SMS needs text (as registered with the DLT template)');
-    if (m.bodyText.length > 2000) throw invalid('body.text', 'is longer than an SMS may be (2000 characters)');
+    const [files] = await ctx.sql<{ n: number }[]>`select count(*)::int as n from app.attachments where message_id = ${messageId} and org_id = ${ctx.orgId}`;
+    if (files!.n > 0) throw invalid('body.attachmentIds', 'an SMS carries no attachments: send files by WhatsApp or email');
+    const { template, text } = smsTemplateAndText(settings.smsTemplates ?? [], m);
+    if (text.length > 2000) throw invalid('body.text', 'is longer than an SMS may be (2000 characters)');
+    // The template is decided here, where a mismatch is still the agent's 422; the job sends with it.
+    const filled = !m.bodyText?.trim();
+    await ctx.sql`
+      update app.messages set metadata = metadata || ${ctx.sql.json({ dltTemplateId: template.id })}
+        ${filled ? ctx.sql`, body_text = ${text}, body_new_text = ${text}, snippet = ${makeSnippet(text)}` : ctx.sql``}
+      where id = ${m.id}`;
     await enqueue(ctx, jobSpecs.exotelSend, { messageId }, { dedupeKey: messageId });
   },
 };

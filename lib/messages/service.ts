@@ -125,9 +125,10 @@ function announce(ctx: Ctx, event: 'message.created' | 'message.updated', messag
 /** Queues a message for sending on its channel (the job moves it along the status model). */
 async function queue(ctx: Ctx, message: { id: string; threadId: string }, channel: string) {
   const sender = channelSender(channel);
+  // The sender checks the message and may write its text (a template's), so the snippet is read after it.
+  await sender.enqueue(ctx, message.id);
   const [queued] = await ctx.sql<{ occurredAt: Date; snippet: string | null }[]>`
     update app.messages set status = 'queued', occurred_at = now() where id = ${message.id} returning occurred_at, snippet`;
-  await sender.enqueue(ctx, message.id);
   await rollUp(ctx, {
     threadId: message.threadId,
     messageId: message.id,
@@ -218,7 +219,7 @@ export async function sendDraft(ctx: Ctx, id: string) {
   const draft = await ownDraft(ctx, id);
   const recipients = draft.toRecipients as unknown[];
   if (!recipients.length) throw invalid('body.to', 'the draft has no recipient');
-  if (!draft.bodyText && !draft.bodyHtml) throw invalid('body.text', 'the draft is empty');
+  if (!draft.bodyText && !draft.bodyHtml && !draft.template && !(draft.attachments as unknown[]).length) throw invalid('body.text', 'the draft is empty');
   await refuseUnfilledPlaceholders(ctx, id);
   await queue(ctx, draft, draft.channel as string);
   const message = await getMessage(ctx, id);
