@@ -1,15 +1,17 @@
 // Replies on WhatsApp and SMS threads (the senders lib/messages/senders.ts uses): the thread's channel (or
 // the organization's first active one of that kind), WhatsApp's 24-hour customer-service window (free
-// text only within 24 hours of the customer's last message; outside it an approved template with the
-// right number of parameters, else 422), DLT templates for SMS, and the send job.
+// text and files only within 24 hours of the customer's last message; outside it an approved template
+// with the right number of parameters, else 422), the files WhatsApp carries, DLT templates for SMS,
+// and the send job. Everything refused here is the agent's 422, before anything is queued.
 import type { Ctx } from '../context.js';
 import { makeSnippet } from '../email/quoted.js';
 import { AppError, invalid } from '../errors.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { jobSpecs } from '../jobs/specs.js';
-import { sendingChannel, type ChannelSender } from '../messages/sending-channel.js';
+import { sendingChannel, type ChannelSender, type OutgoingFile } from '../messages/sending-channel.js';
 import type { ExotelSettings, SmsTemplate } from './common.js';
 import { dltTemplateFor, fillDltTemplate, matchesDltTemplate } from './dlt.js';
+import { whatsAppMediaRefusal } from './whatsapp-media.js';
 
 export const WHATSAPP_WINDOW_MS = 24 * 3_600_000;
 
@@ -46,11 +48,30 @@ async function describeTemplate(ctx: Ctx, m: Pending, text: string) {
   await ctx.sql`update app.messages set body_text = ${text}, body_new_text = ${text}, snippet = ${text.slice(0, 200)}, content_type = 'template' where id = ${m.id}`;
 }
 
+/** The files of a message, in the order it lists them (and WhatsApp sends them). */
+async function messageFiles(ctx: Ctx, messageId: string): Promise<OutgoingFile[]> {
+  return ctx.sql<OutgoingFile[]>`
+    select id, filename, content_type, size_bytes::float8 as size_bytes from app.attachments
+    where org_id = ${ctx.orgId} and message_id = ${messageId} order by created_at, id`;
+}
+
+/** Each file must be an image or a document WhatsApp carries, within its limit: 422 naming body.attachmentIds.N. */
+function checkWhatsAppFiles(files: OutgoingFile[]) {
+  files.forEach((file, i) => {
+    const refusal = whatsAppMediaRefusal(file);
+    if (refusal) throw invalid(`body.attachmentIds.${i}`, refusal);
+  });
+}
+
 export const whatsappSender: ChannelSender = {
   resolveFrom: (ctx, thread) => sendingChannel(ctx, 'whatsapp', thread.channelId, 'No active WhatsApp channel to send from: add one first'),
+  checkAttachments: checkWhatsAppFiles,
   async enqueue(ctx, messageId) {
     const { m, settings, lastInboundAt } = await pending(ctx, messageId);
+    const files = await messageFiles(ctx, messageId);
     if (m.template) {
+      if (files.length)
+        throw invalid('body.attachmentIds', 'do not go with a WhatsApp template, which is sent as approved: send the files in a reply of their own');
       const t = (settings.templates ?? []).find((x) => x.name === m.template!.name && x.language === m.template!.language);
       if (!t) throw invalid('body.template.name', `is not an approved template of this WhatsApp channel (${m.template.name}, ${m.template.language})`);
       checkParameters(t.parameterCount, m.template.parameters);
@@ -67,7 +88,9 @@ export const whatsappSender: ChannelSender = {
           },
         );
       }
-      if (!m.bodyText?.trim()) throw invalid('body.text', 'a WhatsApp message needs text');
+      if (!m.bodyText?.trim() && !files.length) throw invalid('body.text', 'a WhatsApp message needs text or a file');
+      // Checked when the files were attached too; a draft's are checked again here, in the order it lists them.
+      checkWhatsAppFiles(files);
     }
     await enqueue(ctx, jobSpecs.exotelSend, { messageId }, { dedupeKey: messageId });
   },
@@ -127,12 +150,16 @@ function smsTemplateAndText(templates: SmsTemplate[], m: Pending): { template: S
   return { template: t, text };
 }
 
+function refuseSmsFiles(files: OutgoingFile[]) {
+  if (files.length) throw invalid('body.attachmentIds', 'an SMS carries no attachments: send files by WhatsApp or email');
+}
+
 export const smsSender: ChannelSender = {
   resolveFrom: (ctx, thread) => sendingChannel(ctx, 'sms', thread.channelId, 'No active SMS channel to send from: add one first'),
+  checkAttachments: refuseSmsFiles,
   async enqueue(ctx, messageId) {
     const { m, settings } = await pending(ctx, messageId);
-    const [files] = await ctx.sql<{ n: number }[]>`select count(*)::int as n from app.attachments where message_id = ${messageId} and org_id = ${ctx.orgId}`;
-    if (files!.n > 0) throw invalid('body.attachmentIds', 'an SMS carries no attachments: send files by WhatsApp or email');
+    refuseSmsFiles(await messageFiles(ctx, messageId));
     const { template, text } = smsTemplateAndText(settings.smsTemplates ?? [], m);
     if (text.length > 2000) throw invalid('body.text', 'is longer than an SMS may be (2000 characters)');
     // The template is decided here, where a mismatch is still the agent's 422; the job sends with it.
