@@ -355,6 +355,29 @@ describe('WhatsApp replies with files', () => {
     expect(await message(again.body.id)).toMatchObject({ status: 'sent', providerMessageId: fake.accepted[0]!.sid });
   });
 
+  it('fails a message whose later part is refused even when an earlier part was already reported delivered', async () => {
+    const threadId = await conversation();
+    const res = await reply(threadId, {
+      attachmentIds: [await upload('Before.jpg', 'image/jpeg', JPEG, threadId), await upload('Survey.pdf', 'application/pdf', PDF, threadId)],
+    });
+    const jobId = await outboxJob(res.body.id);
+    let sends = 0;
+    useExotelAdapter({
+      ...httpExotel,
+      async sendWhatsApp(creds, msg) {
+        if (++sends === 2) {
+          // The first part's delivery report arrives while the second is being sent, and Exotel refuses that one.
+          await report(fake.accepted[0]!, 30002);
+          expect((await message(res.body.id)).status).toBe('delivered');
+          fake.fail({ kind: 'whatsapp-entry', code: 1013, message: 'Media download error' });
+        }
+        return httpExotel.sendWhatsApp(creds, msg);
+      },
+    });
+    expect(await runJob(jobId)).toBe('dead');
+    expect(await message(res.body.id)).toMatchObject({ status: 'failed', errorMessage: expect.stringContaining('WhatsApp message 2 of 2 (Survey.pdf)') });
+  });
+
   it('refuses files on an SMS thread (422 naming body.attachmentIds)', async () => {
     const created = await json('POST', '/api/channels', {
       as: 'admin',
