@@ -1,7 +1,8 @@
 // Exotel jobs: copying media and call recordings into storage (only from Exotel's hosts over https,
-// never a private address), sending queued WhatsApp messages and SMS, and placing click-to-call calls.
-// Each send leaves at most once per message (an attempt committed before the call, reconciled on a
-// retry); a refusal no retry can fix marks the message failed at once.
+// never a private address), sending queued WhatsApp messages (files as image and document messages)
+// and SMS, and placing click-to-call calls. Each WhatsApp message or SMS leaves at most once (an
+// attempt committed before each call, reconciled on a retry); a refusal no retry can fix marks the
+// message failed at once.
 import { enqueueTranscription, jobSpecs } from '../jobs/specs.js';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
