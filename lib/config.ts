@@ -118,11 +118,13 @@ export const envSchema = z
     // Call transcription: the OpenAI-compatible /audio/transcriptions model (same key and base URL as above).
     AI_TRANSCRIPTION_MODEL: z.string().min(1).default('whisper-1'),
     // Exotel (WhatsApp, SMS, voice): 'exotel' calls https://<channel subdomain> (or EXOTEL_BASE_URL, a test
-    // override); 'local' records sends in memory and logs them. Default: exotel when deployed or EXOTEL_BASE_URL is set.
+    // override); 'local' writes each request as a file under EXOTEL_OUT_DIR instead of sending it. Default: exotel when deployed or EXOTEL_BASE_URL is set.
     EXOTEL_ADAPTER: z.enum(['exotel', 'local']).optional(),
     EXOTEL_BASE_URL: optionalUrl,
     // Extra hosts (host or host:port) media and recordings may be fetched from, besides *.exotel.com and *.exotel.in (tests).
     EXOTEL_MEDIA_HOSTS: csv.default([]),
+    // The local sink writes each request it would have sent to Exotel as a JSON file here.
+    EXOTEL_OUT_DIR: z.string().default('.data/exotel-out'),
     DEV_CRON: bool.default(true),
     DEV_JOBS: bool.default(true),
   })
@@ -232,7 +234,7 @@ export interface Config {
     transcriptionModel: string;
   };
   /** Exotel: the live API (per channel subdomain, or baseUrl) or the local sink; extra media hosts. */
-  exotel: { adapter: 'exotel' | 'local'; baseUrl?: string; mediaHosts: string[] };
+  exotel: { adapter: 'exotel' | 'local'; baseUrl?: string; mediaHosts: string[]; outDir: string };
   dev: { cron: boolean; jobs: boolean };
 }
 
@@ -346,6 +348,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       adapter: e.EXOTEL_ADAPTER ?? (deployed || e.EXOTEL_BASE_URL ? 'exotel' : 'local'),
       baseUrl: e.EXOTEL_BASE_URL?.replace(/\/$/, ''),
       mediaHosts: e.EXOTEL_MEDIA_HOSTS.map((h) => h.toLowerCase()),
+      outDir: e.EXOTEL_OUT_DIR,
     },
     dev: { cron: e.DEV_CRON, jobs: e.DEV_JOBS },
   };

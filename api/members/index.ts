@@ -6,4 +6,3 @@ export { OPTIONS } from '../../lib/http/cors.js';
 
 // GET /api/members – the organization's members
 export const GET = route({ action: 'org.read', responses: { 200: memberPageWire } }, ({ ctx }) => listMembers(ctx));
-

@@ -14,7 +14,10 @@ import {
   WEBHOOK_SECRET_GRACE_MS,
   type ExotelKind,
   type ExotelSettings,
+  type SmsTemplate,
 } from '../exotel/common.js';
+import { DLT_VARIABLES, dltVariables, parseDltTemplate } from '../exotel/dlt.js';
+import { whenFieldsValid } from '../validation.js';
 import { AppError, invalid, notFound } from '../errors.js';
 import { publicUrl } from '../config.js';
 import { recordChange, topics } from '../realtime.js';
@@ -73,14 +76,51 @@ const waTemplates = z
   .max(200)
   .refine((v) => new Set(v.map((t) => `${t.name}:${t.language}`)).size === v.length, 'must not list a template and language twice');
 
-const smsTemplate = z.strictObject({
-  id: z
-    .string()
-    .trim()
-    .regex(/^\d{10,25}$/, 'must be the DLT template id'),
-  name: z.string().trim().min(1).max(200),
-  parameterCount: z.number().int().min(0).max(20).default(0),
-});
+/**
+ * A DLT content template: its id, our name for it, and its text exactly as registered (placeholders
+ * `{#var#}`, `{#numeric#}`, ... as lib/exotel/dlt.ts knows them). The number of parameters is read
+ * from the text; a `parameterCount` sent beside it must agree.
+ */
+const smsTemplate = z
+  .strictObject({
+    id: z
+      .string()
+      .trim()
+      .regex(/^\d{10,25}$/, 'must be the DLT template id'),
+    name: z.string().trim().min(1).max(200),
+    body: z.string().trim().min(1).max(2000),
+    parameterCount: z.number().int().min(0).max(20).optional(),
+  })
+  .superRefine((t, c) => {
+    const { unknown } = parseDltTemplate(t.body);
+    if (unknown.length) {
+      const known = Object.keys(DLT_VARIABLES).map((v) => `{#${v}#}`);
+      c.addIssue({ code: 'custom', path: ['body'], message: `has placeholders DLT does not know (${unknown.join(', ')}): use ${known.join(', ')}` });
+    }
+    const count = dltVariables(t.body).length;
+    if (count > 20) c.addIssue({ code: 'custom', path: ['body'], message: `has ${count} placeholders, more than 20` });
+    if (t.parameterCount !== undefined && t.parameterCount !== count) {
+      c.addIssue({
+        code: 'custom',
+        path: ['parameterCount'],
+        message: `is ${t.parameterCount}, but the body has ${count} placeholder${count === 1 ? '' : 's'}`,
+      });
+    }
+  }, whenFieldsValid)
+  .transform((t): SmsTemplate => ({ id: t.id, name: t.name, body: t.body, parameterCount: dltVariables(t.body).length }));
+const smsTemplates = z
+  .array(smsTemplate)
+  .min(1)
+  .max(200)
+  .superRefine((list, c) => {
+    for (const key of ['id', 'name'] as const) {
+      const seen = new Set<string>();
+      list.forEach((t, i) => {
+        if (seen.has(t[key])) c.addIssue({ code: 'custom', path: [i, key], message: `lists the ${key} ${t[key]} twice` });
+        seen.add(t[key]);
+      });
+    }
+  }, whenFieldsValid);
 const dltEntityId = z
   .string()
   .trim()
@@ -94,7 +134,7 @@ export const exotelChannelCreates = [
     address: smsSender,
     exotel: credentials,
     dltEntityId,
-    smsTemplates: z.array(smsTemplate).min(1).max(200),
+    smsTemplates,
   }),
   z.strictObject({ kind: z.literal('voice'), name, address: phone, exotel: credentials, record: z.boolean().default(true) }),
 ] as const;
@@ -108,7 +148,7 @@ export const exotelUpdateFields = {
   exotel: credentials.partial().optional(),
   templates: waTemplates.optional(),
   dltEntityId: dltEntityId.optional(),
-  smsTemplates: z.array(smsTemplate).min(1).max(200).optional(),
+  smsTemplates: smsTemplates.optional(),
   record: z.boolean().optional(),
 };
 
@@ -119,7 +159,7 @@ export interface ExotelChannelUpdate {
   exotel?: Partial<z.infer<typeof credentials>>;
   templates?: z.infer<typeof waTemplates>;
   dltEntityId?: string;
-  smsTemplates?: z.infer<typeof smsTemplate>[];
+  smsTemplates?: SmsTemplate[];
   record?: boolean;
 }
 
@@ -130,7 +170,7 @@ export function exotelChannelView<B extends { id: string; kind: string }>(base: 
     ...base,
     exotel: { subdomain: s.subdomain, accountSid: s.accountSid },
     ...(base.kind === 'whatsapp' ? { templates: s.templates ?? [] } : {}),
-    ...(base.kind === 'sms' ? { dltEntityId: s.dltEntityId ?? null, smsTemplates: s.smsTemplates ?? [] } : {}),
+    ...(base.kind === 'sms' ? { dltEntityId: s.dltEntityId ?? null, smsTemplates: (s.smsTemplates ?? []).map((t) => ({ ...t, body: t.body ?? null })) } : {}),
     ...(base.kind === 'voice' ? { record: s.record ?? true } : {}),
     webhook: { url: `${publicUrl(callbackPath(base.id))}?token=<webhook secret>` },
   };

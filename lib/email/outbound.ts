@@ -2,10 +2,9 @@
 // local sink that writes each message as an .eml file under MAIL_OUT_DIR. Both take the composed email
 // and an idempotency key; both answer with the provider's id or throw an OutboundError that says
 // whether a retry can help.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Resend } from 'resend';
 import { config, type Config } from '../config.js';
+import { sinkName, writeSinkFile } from '../local-sink.js';
 import { formatAddress, threadingHeaders, toRfc822, type ComposedEmail } from './compose.js';
 
 export const SENDING_DOMAIN_STATUSES = ['not_started', 'pending', 'verified', 'failed'] as const;
@@ -145,14 +144,8 @@ export function localSinkAdapter(options: { dir: string }): OutboundAdapter {
   return {
     kind: 'local',
     async send(email, { idempotencyKey }) {
-      const name = idempotencyKey.replace(/[^A-Za-z0-9_-]/g, '_');
-      const bytes = await toRfc822(email);
-      await mkdir(options.dir, { recursive: true });
-      const file = join(options.dir, `${name}.eml`);
-      const partial = `${file}.${process.pid}.partial`;
-      await writeFile(partial, bytes);
-      await rename(partial, file);
-      return { providerMessageId: `local-${name}` };
+      await writeSinkFile(options.dir, idempotencyKey, 'eml', await toRfc822(email));
+      return { providerMessageId: `local-${sinkName(idempotencyKey)}` };
     },
     async sendingDomainStatus() {
       return 'verified';

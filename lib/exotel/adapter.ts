@@ -1,9 +1,11 @@
 // Talking to Exotel (India): WhatsApp messages (v2 JSON), SMS (v1 form, DLT ids; and the SMS details
 // API by Sid) and click-to-call (v1 Calls/connect). The production adapter uses fetch with Basic auth (API key and token) against
 // https://<subdomain> (api.exotel.com or api.in.exotel.com), or EXOTEL_BASE_URL in tests; the local
-// sink records what would have been sent and answers with made-up sids. Picked by EXOTEL_ADAPTER.
+// sink writes each request it would have sent as a JSON file under EXOTEL_OUT_DIR and answers with
+// made-up sids. Picked by EXOTEL_ADAPTER.
 import { randomUUID } from 'node:crypto';
 import { config } from '../config.js';
+import { writeSinkFile } from '../local-sink.js';
 import { log } from '../log.js';
 
 export const EXOTEL_SUBDOMAINS = ['api.exotel.com', 'api.in.exotel.com'] as const;
@@ -33,6 +35,11 @@ export interface WhatsAppSend {
   content: WhatsAppContent;
   statusCallback: string;
   customData: string;
+  /**
+   * Our key for this call (not sent): the message id, or `<message id>:<n>` for the n-th WhatsApp
+   * message of one that goes out as several (lib/exotel/jobs.ts). Names the local sink's file.
+   */
+  reference?: string;
 }
 
 export interface SmsSend {
@@ -167,16 +174,60 @@ async function request(
 
 const accountPath = (creds: ExotelCredentials) => encodeURIComponent(creds.accountSid);
 
+/** One request as it goes on the wire: the path under the API origin, and its JSON body or form. */
+interface WireRequest {
+  path: string;
+  json?: unknown;
+  form?: URLSearchParams;
+}
+
+/** POST /v2/accounts/<sid>/messages: one WhatsApp message (https://developer.exotel.com/api/whatsapp). */
+function whatsAppRequest(creds: ExotelCredentials, msg: WhatsAppSend): WireRequest {
+  return {
+    path: `/v2/accounts/${accountPath(creds)}/messages`,
+    json: {
+      custom_data: msg.customData,
+      status_callback: msg.statusCallback,
+      whatsapp: { messages: [{ from: msg.from, to: msg.to, content: msg.content }] },
+    },
+  };
+}
+
+/** POST /v1/Accounts/<sid>/Sms/send.json with the DLT ids. */
+function smsRequest(creds: ExotelCredentials, msg: SmsSend): WireRequest {
+  const form = new URLSearchParams({
+    From: msg.from,
+    To: msg.to,
+    Body: msg.body,
+    StatusCallback: msg.statusCallback,
+    CustomField: msg.customField,
+    DltEntityId: msg.dltEntityId,
+  });
+  if (msg.dltTemplateId) form.set('DltTemplateId', msg.dltTemplateId);
+  return { path: `/v1/Accounts/${accountPath(creds)}/Sms/send.json`, form };
+}
+
+/** POST /v1/Accounts/<sid>/Calls/connect.json: the agent's phone first, then the customer. */
+function callRequest(creds: ExotelCredentials, call: CallConnect): WireRequest {
+  const form = new URLSearchParams({
+    From: call.from,
+    To: call.to,
+    CallerId: call.callerId,
+    Record: call.record ? 'true' : 'false',
+    StatusCallback: call.statusCallback,
+    StatusCallbackContentType: 'application/json',
+    CustomField: call.customField,
+  });
+  form.append('StatusCallbackEvents[0]', 'terminal');
+  form.append('StatusCallbackEvents[1]', 'answered');
+  return { path: `/v1/Accounts/${accountPath(creds)}/Calls/connect.json`, form };
+}
+
 export const httpExotel: ExotelAdapter = {
   kind: 'exotel',
   async sendWhatsApp(creds, msg) {
-    const { body } = await request(creds, `/v2/accounts/${accountPath(creds)}/messages`, {
-      json: {
-        custom_data: msg.customData,
-        status_callback: msg.statusCallback,
-        whatsapp: { messages: [{ from: msg.from, to: msg.to, content: msg.content }] },
-      },
-    });
+    const wire = whatsAppRequest(creds, msg);
+    const { body } = await request(creds, wire.path, wire);
     // 202 even when a message was refused: every entry carries its own code and status.
     const entry = body?.response?.whatsapp?.messages?.[0];
     // A success without the entry we need: it may have been accepted, so the outcome is unknown.
@@ -196,33 +247,15 @@ export const httpExotel: ExotelAdapter = {
     return { sid };
   },
   async sendSms(creds, msg) {
-    const form = new URLSearchParams({
-      From: msg.from,
-      To: msg.to,
-      Body: msg.body,
-      StatusCallback: msg.statusCallback,
-      CustomField: msg.customField,
-      DltEntityId: msg.dltEntityId,
-    });
-    if (msg.dltTemplateId) form.set('DltTemplateId', msg.dltTemplateId);
-    const { body } = await request(creds, `/v1/Accounts/${accountPath(creds)}/Sms/send.json`, { form });
+    const wire = smsRequest(creds, msg);
+    const { body } = await request(creds, wire.path, wire);
     const sms = body?.SMSMessage;
     if (!sms?.Sid) throw new ExotelError('exotel_bad_response', 'Exotel answered without SMSMessage.Sid', false, undefined, null);
     return { sid: String(sms.Sid), status: String(sms.Status ?? 'queued') };
   },
   async connectCall(creds, call) {
-    const form = new URLSearchParams({
-      From: call.from,
-      To: call.to,
-      CallerId: call.callerId,
-      Record: call.record ? 'true' : 'false',
-      StatusCallback: call.statusCallback,
-      StatusCallbackContentType: 'application/json',
-      CustomField: call.customField,
-    });
-    form.append('StatusCallbackEvents[0]', 'terminal');
-    form.append('StatusCallbackEvents[1]', 'answered');
-    const { body } = await request(creds, `/v1/Accounts/${accountPath(creds)}/Calls/connect.json`, { form });
+    const wire = callRequest(creds, call);
+    const { body } = await request(creds, wire.path, wire);
     const c = body?.Call;
     if (!c?.Sid) throw new ExotelError('exotel_bad_response', 'Exotel answered without Call.Sid', false);
     return { sid: String(c.Sid), status: String(c.Status ?? 'in-progress') };
@@ -247,27 +280,52 @@ export const httpExotel: ExotelAdapter = {
   },
 };
 
-/** What the local sink was asked to send (dev server and tests read it). */
-export const localOutbox: { kind: 'whatsapp' | 'sms' | 'call'; sid: string; request: WhatsAppSend | SmsSend | CallConnect }[] = [];
+/** What the local sink was asked to send (dev server and tests read it), and the file it wrote. */
+export const localOutbox: { kind: 'whatsapp' | 'sms' | 'call'; sid: string; request: WhatsAppSend | SmsSend | CallConnect; file: string }[] = [];
+
+/**
+ * Writes the request Exotel would have received as `<kind>-<key>.json` under EXOTEL_OUT_DIR (the
+ * local mail sink's conventions: one file per message, named by its key, a retry overwrites it):
+ * method, URL, and the JSON body or form fields exactly as the production adapter sends them, the
+ * status callback and custom data included. Credentials never go in.
+ */
+async function sink(kind: 'whatsapp' | 'sms' | 'call', key: string, sid: string, creds: ExotelCredentials, wire: WireRequest): Promise<string> {
+  const content = {
+    note: 'Written by the local Exotel sink (EXOTEL_ADAPTER=local): this request was not sent.',
+    kind,
+    sid,
+    at: new Date().toISOString(),
+    request: {
+      method: 'POST',
+      url: `${baseUrl(creds)}${wire.path}`,
+      contentType: wire.json !== undefined ? 'application/json' : 'application/x-www-form-urlencoded',
+      ...(wire.json !== undefined ? { json: wire.json } : { form: Object.fromEntries(wire.form ?? []) }),
+    },
+  };
+  return writeSinkFile(config().exotel.outDir, `${kind}-${key}`, 'json', `${JSON.stringify(content, null, 2)}\n`);
+}
 
 export const localExotel: ExotelAdapter = {
   kind: 'local',
-  async sendWhatsApp(_creds, msg) {
+  async sendWhatsApp(creds, msg) {
     const sid = `local-wa-${randomUUID()}`;
-    localOutbox.push({ kind: 'whatsapp', sid, request: msg });
-    log.info('exotel (local sink): WhatsApp message', { sid, to: msg.to, type: msg.content.type });
+    const file = await sink('whatsapp', msg.reference ?? msg.customData, sid, creds, whatsAppRequest(creds, msg));
+    localOutbox.push({ kind: 'whatsapp', sid, request: msg, file });
+    log.info('exotel (local sink): WhatsApp message', { sid, to: msg.to, type: msg.content.type, file });
     return { sid };
   },
-  async sendSms(_creds, msg) {
+  async sendSms(creds, msg) {
     const sid = `local-sms-${randomUUID()}`;
-    localOutbox.push({ kind: 'sms', sid, request: msg });
-    log.info('exotel (local sink): SMS', { sid, to: msg.to });
+    const file = await sink('sms', msg.customField, sid, creds, smsRequest(creds, msg));
+    localOutbox.push({ kind: 'sms', sid, request: msg, file });
+    log.info('exotel (local sink): SMS', { sid, to: msg.to, file });
     return { sid, status: 'queued' };
   },
-  async connectCall(_creds, call) {
+  async connectCall(creds, call) {
     const sid = `local-call-${randomUUID()}`;
-    localOutbox.push({ kind: 'call', sid, request: call });
-    log.info('exotel (local sink): call', { sid });
+    const file = await sink('call', call.customField, sid, creds, callRequest(creds, call));
+    localOutbox.push({ kind: 'call', sid, request: call, file });
+    log.info('exotel (local sink): call', { sid, file });
     return { sid, status: 'in-progress' };
   },
   async smsDetails(_creds, smsSid) {

@@ -109,6 +109,13 @@ export interface SmsTemplate {
   /** The DLT template id registered with the operator. */
   id: string;
   name: string;
+  /**
+   * The template's text as registered on the DLT portal, placeholders included (`{#var#}`, ...: see
+   * lib/exotel/dlt.ts). Channels added before it was asked for lack it: their templates match no text
+   * until an admin enters it.
+   */
+  body?: string;
+  /** How many placeholders the body has. */
   parameterCount: number;
 }
 
@@ -118,7 +125,7 @@ export interface ExotelSettings {
   accountSid: string;
   /** WhatsApp: approved templates for replies outside the 24-hour window. */
   templates?: WhatsAppTemplate[];
-  /** SMS: DLT principal entity id and the registered templates (the first is the default). */
+  /** SMS: DLT principal entity id and the registered templates (a text goes with the first it matches). */
   dltEntityId?: string;
   smsTemplates?: SmsTemplate[];
   /** Voice: record calls. */

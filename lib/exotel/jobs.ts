@@ -1,20 +1,24 @@
 // Exotel jobs: copying media and call recordings into storage (only from Exotel's hosts over https,
-// never a private address), sending queued WhatsApp messages and SMS, and placing click-to-call calls.
-// Each send leaves at most once per message (an attempt committed before the call, reconciled on a
-// retry); a refusal no retry can fix marks the message failed at once.
+// never a private address), sending queued WhatsApp messages (files as image and document messages)
+// and SMS, and placing click-to-call calls. Each WhatsApp message or SMS leaves at most once (an
+// attempt committed before each call, reconciled on a retry); a refusal no retry can fix marks the
+// message failed at once.
 import { enqueueTranscription, jobSpecs } from '../jobs/specs.js';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { storeInboundAttachment } from '../attachments/service.js';
+import { storage } from '../storage/index.js';
 import { HostRefusedError, publicFetch } from '../channels/net-guard.js';
 import { readCapped } from '../http/body.js';
 import { deadReason, markSendFailed, requeueFailedMessage } from '../email/send-job.js';
 import { announceMessage } from '../messages/announce.js';
 import { defineJob, PermanentJobError, type Transact } from '../jobs/registry.js';
-import { abandonOpenAttempts, beginAttempt, latestAttempt, settleAttempt, type SendAttempt } from '../jobs/send-attempts.js';
+import { abandonOpenAttempts, beginAttempt, settleAttempt, type SendAttempt } from '../jobs/send-attempts.js';
 import { log } from '../log.js';
 import { ExotelError, exotelAdapter, type ExotelCredentials, type SmsDetails, type SmsSend, type WhatsAppContent, type WhatsAppSend } from './adapter.js';
 import { applyDeliveryReport, fetchFailure } from './inbound.js';
+import { dltTemplateFor } from './dlt.js';
+import { whatsAppMediaParts, whatsAppMediaRefusal, whatsAppMediaType, WHATSAPP_MEDIA_LINK_SECONDS } from './whatsapp-media.js';
 import { smsReportStatus } from './webhook.js';
 import { credentialsOf, loadExotelChannel, normalizePhone, statusCallbackFor, type ExotelChannel, type ExotelSettings } from './common.js';
 
@@ -179,6 +183,16 @@ interface OutboundRow {
   bodyText: string | null;
   template: { name: string; language: string; parameters: string[] } | null;
   providerMessageId: string | null;
+  externalIds: string[] | null;
+  metadata: { dltTemplateId?: string } | null;
+}
+
+interface OutboundFile {
+  id: string;
+  filename: string;
+  contentType: string;
+  sizeBytes: number | null;
+  storagePath: string;
 }
 
 /**
@@ -195,9 +209,31 @@ class AwaitingExotelReport extends Error {
 
 type Outbound = { kind: 'whatsapp'; request: WhatsAppSend } | { kind: 'sms'; request: SmsSend };
 
+/**
+ * One call to Exotel a message goes out as: an SMS, a WhatsApp text or template, or one WhatsApp
+ * message per file (its text as the first one's caption, or a text message of its own before them).
+ * Each part has its own attempts in app.send_attempts, under the message id for the first part and
+ * `<message id>:<n>` for the n-th; every part carries the message id as Exotel's custom data, so each
+ * part's status callback reports on the message.
+ */
+type Part = { key: string; label: string } & ({ content: WhatsAppContent } | { file: OutboundFile; caption: string | null } | { sms: true });
+
+/** Where a run is in a message's parts. */
+interface Progress {
+  parts: Part[];
+  /** The first part not yet accepted, -1 when every part is. */
+  next: number;
+  /** Exotel's sid for each accepted part, by key. */
+  accepted: Map<string, string>;
+  /** The latest attempt of the next part. */
+  attempt: SendAttempt | null;
+  /** A sid Exotel reported for this message (a status callback) that no accepted part accounts for. */
+  reportedSid: string | null;
+}
+
 type Plan =
   | { step: 'done' }
-  | { step: 'send'; attemptId: string; creds: ExotelCredentials; from: string; outbound: Outbound }
+  | { step: 'send'; attemptId: string; creds: ExotelCredentials; from: string; outbound: Outbound; part: Part; last: boolean; firstSid: string | null }
   | {
       step: 'reconcile';
       attempt: SendAttempt | null;
@@ -206,6 +242,11 @@ type Plan =
       from: string;
       kind: 'whatsapp' | 'sms';
       channel: ExotelChannel;
+      part: Part;
+      last: boolean;
+      firstSid: string | null;
+      /** A status callback has already moved the message on: no need to ask Exotel about the sid. */
+      reported: boolean;
     };
 
 /** Marks a queued message sent under Exotel's sid (nothing when a status callback got there first). */
@@ -216,6 +257,21 @@ async function markExotelSent(ctx: Ctx, messageId: string, from: string, sid: st
       external_ids = case when external_ids @> array[${sid}]::text[] then external_ids else external_ids || array[${sid}]::text[] end
     where id = ${messageId} and org_id = ${ctx.orgId} and status = 'queued' returning id`;
   if (rows.length) await announceMessage(ctx, messageId, { action: 'message.sent', data: { provider: 'exotel', sid } });
+}
+
+/** Records that Exotel accepted a part under this sid (its open attempt, or a new one when it has none). */
+async function acceptPart(ctx: Ctx, messageId: string, part: Part, attempt: SendAttempt | null, sid: string): Promise<void> {
+  const open = attempt && (attempt.state === 'calling' || attempt.state === 'abandoned') ? attempt.id : null;
+  const id = open ?? (await beginAttempt(ctx, { messageId, provider: exotelAdapter().kind, idempotencyKey: part.key }));
+  await settleAttempt(ctx, id, { state: 'accepted', providerMessageId: sid });
+  await noteSid(ctx, messageId, sid);
+}
+
+/** Keeps each sid Exotel gave a part among the message's ids (a part's status callback names it). */
+async function noteSid(ctx: Ctx, messageId: string, sid: string): Promise<void> {
+  await ctx.sql`
+    update app.messages set external_ids = case when external_ids @> array[${sid}]::text[] then external_ids else external_ids || array[${sid}]::text[] end
+    where id = ${messageId} and org_id = ${ctx.orgId}`;
 }
 
 function whatsAppContent(m: OutboundRow): WhatsAppContent {
@@ -232,24 +288,85 @@ function whatsAppContent(m: OutboundRow): WhatsAppContent {
     : { recipient_type: 'individual', type: 'text', text: { body: m.bodyText ?? '' } };
 }
 
+/** The parts of a message, in the order they are sent (see Part). */
+async function partsOf(ctx: Ctx, m: OutboundRow): Promise<Part[]> {
+  if (m.channel === 'sms') return [{ key: m.id, label: 'the SMS', sms: true }];
+  const files = m.template
+    ? []
+    : await ctx.sql<OutboundFile[]>`
+        select id, filename, content_type, size_bytes::float8 as size_bytes, storage_path from app.attachments
+        where org_id = ${ctx.orgId} and message_id = ${m.id} and status = 'ready' order by created_at, id`;
+  if (!files.length) return [{ key: m.id, label: 'the WhatsApp message', content: whatsAppContent(m) }];
+  const pieces = whatsAppMediaParts(m.bodyText, files);
+  return pieces.map((p, i) => {
+    const key = i === 0 ? m.id : `${m.id}:${i + 1}`;
+    const label = `WhatsApp message ${i + 1} of ${pieces.length}${'file' in p ? ` (${p.file.filename})` : ' (the text)'}`;
+    return 'file' in p
+      ? { key, label, file: p.file, caption: p.caption }
+      : { key, label, content: { recipient_type: 'individual', type: 'text', text: { body: p.text } } };
+  });
+}
+
+/** A file as a WhatsApp image or document, linked through a short-lived signed URL to the stored object. */
+async function mediaContent(file: OutboundFile, caption: string | null, part: Part): Promise<WhatsAppContent> {
+  const type = whatsAppMediaType(file.contentType);
+  const refusal = whatsAppMediaRefusal(file);
+  if (!type || refusal) throw new Refused('media_unsupported', `${part.label} ${refusal ?? 'is not a file WhatsApp carries'}`);
+  const { url } = await storage().createSignedDownloadUrl(file.storagePath, { expiresIn: WHATSAPP_MEDIA_LINK_SECONDS, filename: file.filename });
+  const withCaption = caption ? { caption } : {};
+  return type === 'image'
+    ? { recipient_type: 'individual', type: 'image', image: { link: url, ...withCaption } }
+    : { recipient_type: 'individual', type: 'document', document: { link: url, filename: file.filename, ...withCaption } };
+}
+
+/** Which parts Exotel accepted, which comes next, and what is known about it. */
+async function progressOf(ctx: Ctx, m: OutboundRow): Promise<Progress> {
+  const parts = await partsOf(ctx, m);
+  const attempts = await ctx.sql<SendAttempt[]>`
+    select id, provider, idempotency_key, state, provider_message_id, error, started_at
+    from app.send_attempts where org_id = ${ctx.orgId} and message_id = ${m.id} order by started_at, id`;
+  const accepted = new Map<string, string>();
+  const latest = new Map<string, SendAttempt>();
+  for (const a of attempts) {
+    latest.set(a.idempotencyKey, a);
+    if (a.state === 'accepted' && a.providerMessageId) accepted.set(a.idempotencyKey, a.providerMessageId);
+  }
+  const next = parts.findIndex((p) => !accepted.has(p.key));
+  const known = new Set(accepted.values());
+  // A status callback records its sid on the message (provider_message_id, external_ids). The parts
+  // go out one after another, so a sid no accepted part accounts for is the next part's. An SMS is
+  // one part: only its provider_message_id counts (a sid Exotel disowned is cleared from there).
+  const reported = [m.providerMessageId, ...(parts.length > 1 ? (m.externalIds ?? []) : [])];
+  const reportedSid = reported.find((s): s is string => !!s && !known.has(s)) ?? null;
+  return { parts, next, accepted, attempt: next >= 0 ? (latest.get(parts[next]!.key) ?? null) : null, reportedSid };
+}
+
 /**
- * Decides, under the message's row lock, what this run does: nothing (sent already), reconcile an
- * earlier call whose answer was never recorded, or send (the attempt is recorded and committed first).
+ * Decides, under the message's row lock, what this run does next: nothing (every part sent, or the
+ * message failed), reconcile a part whose earlier call's answer was never recorded, or send the next
+ * part (its attempt is recorded and committed first).
  */
 async function planSend(ctx: Ctx, messageId: string): Promise<Plan> {
   const sql = ctx.sql;
   const [m] = await sql<OutboundRow[]>`
-    select id, thread_id, channel, channel_id, kind, direction, status, to_recipients, body_text, template, provider_message_id
+    select id, thread_id, channel, channel_id, kind, direction, status, to_recipients, body_text, template, provider_message_id,
+      external_ids, metadata
     from app.messages where id = ${messageId} and org_id = ${ctx.orgId} for update`;
   if (!m) return { step: 'done' };
-  const last = await latestAttempt(ctx, m.id);
-  if (m.status !== 'queued') {
-    // A status callback (it names our custom data) told the outcome before this run: close the attempt.
-    if (last?.state === 'calling' && m.providerMessageId) await settleAttempt(ctx, last.id, { state: 'accepted', providerMessageId: m.providerMessageId });
-    return { step: 'done' };
-  }
   if (m.direction !== 'outbound' || m.kind !== 'message' || (m.channel !== 'whatsapp' && m.channel !== 'sms')) {
+    if (m.status !== 'queued') return { step: 'done' };
     throw new Refused('not_outbound', 'Only outbound WhatsApp messages and SMS are sent by this job');
+  }
+  const progress = await progressOf(ctx, m);
+  const { parts, next, attempt, reportedSid } = progress;
+  if (m.status !== 'queued') {
+    // A status callback (it names our custom data) told the outcome before this run. A message of
+    // several parts goes on with the rest while its reports say sent, delivered or read.
+    const goesOn = parts.length > 1 && next >= 0 && ['sent', 'delivered', 'read'].includes(m.status);
+    if (!goesOn) {
+      if (next >= 0 && attempt?.state === 'calling' && reportedSid) await acceptPart(ctx, m.id, parts[next]!, attempt, reportedSid);
+      return { step: 'done' };
+    }
   }
   const channel = await loadExotelChannel(ctx, m.channelId);
   if (!channel || channel.kind !== m.channel) throw new Refused('no_channel', `The message has no ${m.channel} channel to send from`);
@@ -262,25 +379,32 @@ async function planSend(ctx: Ctx, messageId: string): Promise<Plan> {
   } catch (error) {
     throw new Refused('credentials_unavailable', `${(error as Error).message}; enter the Exotel credentials again`);
   }
-  // Exotel accepted an earlier call and its sid was recorded, but marking the message failed: finish that.
-  if (last?.state === 'accepted' && last.providerMessageId) {
-    await markExotelSent(ctx, m.id, channel.address, last.providerMessageId);
+  const firstSid = progress.accepted.get(parts[0]!.key) ?? null;
+  // Every part accepted (a run stopped before it marked the message): finish that.
+  if (next < 0) {
+    await markExotelSent(ctx, m.id, channel.address, firstSid!);
     return { step: 'done' };
   }
-  // Exotel reported on an earlier call (a status callback, which may come after the message failed and
-  // a person put it back in the queue), or an earlier call's answer was never recorded: reconcile.
-  if (m.providerMessageId || last?.state === 'calling') {
-    return { step: 'reconcile', attempt: last, sid: m.providerMessageId, creds, from: channel.address, kind: m.channel, channel };
+  const part = parts[next]!;
+  const last = next === parts.length - 1;
+  // Exotel reported on an earlier call of this part (a status callback, which may come after the
+  // message failed and a person put it back in the queue), or its answer was never recorded: reconcile.
+  if (reportedSid || attempt?.state === 'calling') {
+    const reported = m.status !== 'queued';
+    return { step: 'reconcile', attempt, sid: reportedSid, creds, from: channel.address, kind: m.channel, channel, part, last, firstSid, reported };
   }
   const statusCallback = statusCallbackFor(channel);
   let outbound: Outbound;
   if (m.channel === 'whatsapp') {
-    outbound = { kind: 'whatsapp', request: { from: channel.address, to, content: whatsAppContent(m), statusCallback, customData: m.id } };
+    const content = 'file' in part ? await mediaContent(part.file, part.caption, part) : 'content' in part ? part.content : whatsAppContent(m);
+    outbound = { kind: 'whatsapp', request: { from: channel.address, to, content, statusCallback, customData: m.id, reference: part.key } };
   } else {
     const settings = channel.settings as ExotelSettings;
     if (!settings.dltEntityId) throw new Refused('dlt_missing', 'The SMS channel has no DLT entity id');
-    const templates = settings.smsTemplates ?? [];
-    const template = m.template ? templates.find((t) => t.id === m.template!.name || t.name === m.template!.name) : templates[0];
+    // The DLT template was chosen when the message was queued (lib/exotel/senders.ts), where a text
+    // that matches none is the agent's 422; one queued before that was recorded is matched now.
+    const templateId = m.metadata?.dltTemplateId ?? dltTemplateFor(settings.smsTemplates ?? [], m.bodyText ?? '')?.id;
+    if (!templateId) throw new Refused('dlt_no_template', "The SMS matches none of the channel's DLT templates");
     outbound = {
       kind: 'sms',
       request: {
@@ -290,13 +414,14 @@ async function planSend(ctx: Ctx, messageId: string): Promise<Plan> {
         statusCallback,
         customField: m.id,
         dltEntityId: settings.dltEntityId,
-        dltTemplateId: template?.id,
+        dltTemplateId: templateId,
       },
     };
   }
-  // Custom data is the message id on every attempt: Exotel's status callbacks name it, whichever call they report on.
-  const attemptId = await beginAttempt(ctx, { messageId: m.id, provider: exotelAdapter().kind, idempotencyKey: m.id });
-  return { step: 'send', attemptId, creds, from: channel.address, outbound };
+  // Custom data is the message id on every attempt of every part: Exotel's status callbacks name it,
+  // whichever call they report on.
+  const attemptId = await beginAttempt(ctx, { messageId: m.id, provider: exotelAdapter().kind, idempotencyKey: part.key });
+  return { step: 'send', attemptId, creds, from: channel.address, outbound, part, last, firstSid };
 }
 
 /** What an Exotel error says about the call: an answer (refused, temporary), no connection, or unknown (null). */
@@ -308,30 +433,30 @@ function answerOf(error: unknown): { state: 'refused' | 'failed' | 'unreached'; 
 }
 
 /**
- * An earlier call's answer was never recorded. With a sid (a status callback brought it), an SMS is
- * confirmed through the SMS details API and a WhatsApp message is taken as accepted (Exotel documents
- * no details API for it). Without one the run waits for Exotel's status callback rather than send a
- * second copy; when none came within REPORT_WAIT_MS a person decides. True: the message may be sent anew.
+ * A part's earlier call was never answered on record. With a sid (a status callback brought it), an
+ * SMS is confirmed through the SMS details API and a WhatsApp message is taken as accepted (Exotel
+ * documents no details API for it). Without one the run waits for Exotel's status callback rather than
+ * send a second copy; when none came within REPORT_WAIT_MS a person decides. True: go on (send this
+ * part anew, or the next one).
  */
 async function reconcile(transact: Transact, messageId: string, plan: Extract<Plan, { step: 'reconcile' }>): Promise<boolean> {
-  const { attempt, sid } = plan;
-  const settle = (ctx: Ctx, answer: Parameters<typeof settleAttempt>[2]) => (attempt ? settleAttempt(ctx, attempt.id, answer) : Promise.resolve());
+  const { attempt, sid, part } = plan;
   if (sid) {
     let details: SmsDetails | null = null;
-    if (plan.kind === 'sms') {
+    if (plan.kind === 'sms' && !plan.reported) {
       details = await exotelAdapter().smsDetails(plan.creds, sid);
       if (!details) {
         // Exotel never sent an SMS by that sid: forget it, and the next round sends.
         await transact(async (ctx) => {
-          await settle(ctx, { state: 'unreached', error: `Exotel knows no SMS ${sid}` });
+          if (attempt) await settleAttempt(ctx, attempt.id, { state: 'unreached', error: `Exotel knows no SMS ${sid}` });
           await ctx.sql`update app.messages set provider_message_id = null where id = ${messageId} and org_id = ${ctx.orgId} and status = 'queued'`;
         });
         return true;
       }
     }
     await transact(async (ctx) => {
-      await settle(ctx, { state: 'accepted', providerMessageId: sid });
-      await markExotelSent(ctx, messageId, plan.from, sid);
+      await acceptPart(ctx, messageId, part, attempt, sid);
+      if (plan.last) await markExotelSent(ctx, messageId, plan.from, plan.firstSid ?? sid);
       // What the details say since (delivered, failed) moves the message on like the status callback would.
       const status = details ? smsReportStatus({ Status: details.status, DetailedStatus: details.detailedStatus ?? '' }) : null;
       if (details && status && status !== 'sent') {
@@ -345,28 +470,32 @@ async function reconcile(transact: Transact, messageId: string, plan: Extract<Pl
         });
       }
     });
-    return false;
+    return !plan.last;
   }
   const startedAt = attempt?.startedAt ?? new Date(0);
   const waited = Date.now() - startedAt.getTime();
   if (waited < REPORT_WAIT_MS) {
     throw new AwaitingExotelReport(
-      `An earlier call (${startedAt.toISOString()}) may have been accepted: waiting for Exotel's status callback for custom data ${attempt?.idempotencyKey ?? messageId} before sending again`,
+      `An earlier call (${startedAt.toISOString()}) for ${part.label} may have been accepted: waiting for Exotel's status callback for custom data ${messageId} before sending again`,
     );
   }
   throw new Refused(
     'send_outcome_unknown',
-    `The run that sent this message stopped before Exotel's answer was recorded, and Exotel reported nothing within ${REPORT_WAIT_MS / 60_000} minutes: it may have reached the customer. Check with them, then retry the job to send it again`,
+    `The run that sent ${part.label} stopped before Exotel's answer was recorded, and Exotel reported nothing within ${REPORT_WAIT_MS / 60_000} minutes: it may have reached the customer. Check with them, then retry the job to send it again`,
   );
 }
 
+/** Enough rounds for every part to be reconciled once and sent once. */
+const MAX_ROUNDS = 2 * 21 + 2;
+
 /**
- * Sends one queued WhatsApp message or SMS through Exotel, at most once: the attempt is committed
- * before the call, Exotel's sid right after it (a transaction of its own), then the message is marked
- * sent. A run that finds an attempt without an answer reconciles instead of calling again.
+ * Sends one queued WhatsApp message or SMS through Exotel, each of its parts at most once: a part's
+ * attempt is committed before its call, Exotel's sid right after it (a transaction of its own), and
+ * once every part is accepted the message is marked sent. A run that finds an attempt without an
+ * answer reconciles instead of calling again; parts Exotel accepted are never sent again.
  */
 export async function sendQueuedExotel(transact: Transact, messageId: string): Promise<'sent' | 'skipped'> {
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < MAX_ROUNDS; round++) {
     const plan = await transact((ctx) => planSend(ctx, messageId));
     if (plan.step === 'done') return 'skipped';
     if (plan.step === 'reconcile') {
@@ -383,14 +512,34 @@ export async function sendQueuedExotel(transact: Transact, messageId: string): P
     } catch (error) {
       const answer = answerOf(error);
       if (answer) await transact((ctx) => settleAttempt(ctx, plan.attemptId, answer));
-      if (error instanceof ExotelError && error.permanent) throw new Refused(error.code, error.message);
+      if (error instanceof ExotelError && error.permanent) {
+        throw new Refused(error.code, plan.part.key === messageId && plan.last ? error.message : `${error.message} (${plan.part.label})`);
+      }
       throw error;
     }
-    await transact((ctx) => settleAttempt(ctx, plan.attemptId, { state: 'accepted', providerMessageId: sid }));
-    await transact((ctx) => markExotelSent(ctx, messageId, plan.from, sid));
-    return 'sent';
+    await transact(async (ctx) => {
+      await settleAttempt(ctx, plan.attemptId, { state: 'accepted', providerMessageId: sid });
+      await noteSid(ctx, messageId, sid);
+    });
+    if (plan.last) {
+      await transact((ctx) => markExotelSent(ctx, messageId, plan.from, plan.firstSid ?? sid));
+      return 'sent';
+    }
   }
   return 'skipped';
+}
+
+/**
+ * A dead send whose message a status callback already moved on (a part of several was delivered, a
+ * later one could not be sent): the message is failed all the same, naming the part.
+ */
+async function failUnfinishedParts(ctx: Ctx, messageId: string, reason: { code: string; message: string }): Promise<void> {
+  const rows = await ctx.sql`
+    update app.messages m set status = 'failed', failed_at = now(), error_code = ${reason.code}, error_message = ${reason.message}
+    where m.id = ${messageId} and m.org_id = ${ctx.orgId} and m.status in ('sent', 'delivered')
+      and (select a.state from app.send_attempts a where a.org_id = m.org_id and a.message_id = m.id order by a.started_at desc, a.id desc limit 1) <> 'accepted'
+    returning m.id`;
+  if (rows.length) await announceMessage(ctx, messageId, { action: 'message.send_failed', data: reason });
 }
 
 export const sendExotelMessageJob = defineJob({
@@ -399,7 +548,8 @@ export const sendExotelMessageJob = defineJob({
     await sendQueuedExotel(transact, payload.messageId);
   },
   async onDead({ ctx, payload, job, error }) {
-    await markSendFailed(ctx, payload.messageId, deadReason(job, error));
+    const reason = deadReason(job, error);
+    if (!(await markSendFailed(ctx, payload.messageId, reason))) await failUnfinishedParts(ctx, payload.messageId, reason);
   },
   // A person decided to send again: an earlier call whose outcome stayed unknown is abandoned (a known
   // sid is still reconciled first, so what Exotel accepted is not sent twice).

@@ -8,6 +8,19 @@ export interface ChannelSender {
   resolveFrom(ctx: Ctx, thread: { channelId: string | null }): Promise<{ channelId: string; address: string }>;
   /** Enqueues the send job for a queued message. */
   enqueue(ctx: Ctx, messageId: string): Promise<void>;
+  /**
+   * Refuses files this channel cannot carry when they are attached (a 422 naming
+   * body.attachmentIds.N, N their place in the request), before anything is queued.
+   */
+  checkAttachments?(files: OutgoingFile[]): void;
+}
+
+/** An attachment of a message about to be sent, as a sender checks it. */
+export interface OutgoingFile {
+  id: string;
+  filename: string;
+  contentType: string;
+  sizeBytes: number | null;
 }
 
 /**

@@ -10,6 +10,7 @@ import { decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js'
 import { can } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
 import { channelSender } from './senders.js';
+import type { ChannelSender, OutgoingFile } from './sending-channel.js';
 import { rollUp } from '../threads/roll-up.js';
 import { announceMessage, mediaError } from './announce.js';
 
@@ -59,7 +60,10 @@ const template = z.strictObject({
 
 export const replyBody = z
   .strictObject({ ...content, template: template.optional(), draft: z.boolean().default(false) })
-  .refine((v) => v.draft || v.text || v.html || v.template, { message: 'a reply needs text or html (or draft: true)', path: ['text'] });
+  .refine((v) => v.draft || v.text || v.html || v.template || v.attachmentIds?.length, {
+    message: 'a reply needs text, html, a template or attachments (or draft: true)',
+    path: ['text'],
+  });
 
 export const draftUpdate = z.strictObject(content).refine((v) => Object.keys(v).length > 0, 'must change at least one field');
 
@@ -124,16 +128,20 @@ async function bodies(input: { text?: string; html?: string }) {
   return { bodyText: text, bodyHtml: html, bodyNewText: text, snippet: makeSnippet(text) };
 }
 
-async function attachToMessage(ctx: Ctx, messageId: string, threadId: string, ids: string[] | undefined) {
+/** Attaches the files (in the request's order) and lets the channel's sender refuse what it cannot carry. */
+async function attachToMessage(ctx: Ctx, messageId: string, threadId: string, ids: string[] | undefined, sender: ChannelSender) {
   if (!ids) return;
   await ctx.sql`update app.attachments set message_id = null where message_id = ${messageId} and id <> all(${ids}::uuid[])`;
+  const files: OutgoingFile[] = [];
   for (const [i, id] of ids.entries()) {
-    const [a] = await ctx.sql`
+    const [a] = await ctx.sql<OutgoingFile[]>`
       update app.attachments set message_id = ${messageId}, thread_id = ${threadId}
       where id = ${id} and org_id = ${ctx.orgId} and status = 'ready' and (message_id is null or message_id = ${messageId})
-      returning id`;
+      returning id, filename, content_type, size_bytes::float8 as size_bytes`;
     if (!a) throw invalid(`body.attachmentIds.${i}`, 'is not an uploaded, confirmed attachment free to use');
+    files.push(a);
   }
+  sender.checkAttachments?.(files);
 }
 
 function announce(ctx: Ctx, event: 'message.created' | 'message.updated', message: Message) {
@@ -143,9 +151,10 @@ function announce(ctx: Ctx, event: 'message.created' | 'message.updated', messag
 /** Queues a message for sending on its channel (the job moves it along the status model). */
 async function queue(ctx: Ctx, message: { id: string; threadId: string }, channel: string) {
   const sender = channelSender(channel);
+  // The sender checks the message and may write its text (a template's), so the snippet is read after it.
+  await sender.enqueue(ctx, message.id);
   const [queued] = await ctx.sql<{ occurredAt: Date; snippet: string | null }[]>`
     update app.messages set status = 'queued', occurred_at = now() where id = ${message.id} returning occurred_at, snippet`;
-  await sender.enqueue(ctx, message.id);
   await rollUp(ctx, {
     threadId: message.threadId,
     messageId: message.id,
@@ -185,7 +194,7 @@ export async function reply(ctx: Ctx, threadId: string, input: z.infer<typeof re
       authorId: ctx.userId,
     } as never)}
     returning id`;
-  await attachToMessage(ctx, row!.id, threadId, input.attachmentIds);
+  await attachToMessage(ctx, row!.id, threadId, input.attachmentIds, sender);
   if (!input.draft) await queue(ctx, { id: row!.id, threadId }, thread.channel);
   const message = await getMessage(ctx, row!.id);
   await announce(ctx, 'message.created', message);
@@ -215,7 +224,7 @@ export async function updateDraft(ctx: Ctx, id: string, input: z.infer<typeof dr
     // An AI draft a person edited is theirs now: the next compose writes a new draft instead of over it.
     await ctx.sql`update app.messages set metadata = metadata || '{"editedByHand": true}'::jsonb where id = ${id} and metadata ? 'ai'`;
   }
-  await attachToMessage(ctx, id, draft.threadId, input.attachmentIds);
+  await attachToMessage(ctx, id, draft.threadId, input.attachmentIds, channelSender(draft.channel as string));
   const message = await getMessage(ctx, id);
   await announce(ctx, 'message.updated', message);
   return message;
@@ -236,7 +245,7 @@ export async function sendDraft(ctx: Ctx, id: string) {
   const draft = await ownDraft(ctx, id);
   const recipients = draft.toRecipients as unknown[];
   if (!recipients.length) throw invalid('body.to', 'the draft has no recipient');
-  if (!draft.bodyText && !draft.bodyHtml) throw invalid('body.text', 'the draft is empty');
+  if (!draft.bodyText && !draft.bodyHtml && !draft.template && !(draft.attachments as unknown[]).length) throw invalid('body.text', 'the draft is empty');
   await refuseUnfilledPlaceholders(ctx, id);
   await queue(ctx, draft, draft.channel as string);
   const message = await getMessage(ctx, id);

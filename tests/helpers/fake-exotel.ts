@@ -3,7 +3,8 @@
 // /v2/accounts/<sid>/messages (WhatsApp, JSON, 202 with one entry per message, each with its own
 // code and status), POST /v1/Accounts/<sid>/Sms/send.json and /Calls/connect.json (urlencoded forms;
 // errors as { RestException: { Status, Message } }), and the SMS details API GET
-// /v1/Accounts/<sid>/SMS/Messages/<SmsSid>.json (404 for an unknown Sid). It records every request and
+// /v1/Accounts/<sid>/SMS/Messages/<SmsSid>.json (404 for an unknown Sid). WhatsApp images and documents
+// need a link (Exotel fetches the file from it). It records every request and
 // every accepted message, writes the status callbacks Exotel would send for them, and serves media
 // files under /media/<name> for the fetch job.
 import { randomBytes } from 'node:crypto';
@@ -30,6 +31,8 @@ export interface AcceptedMessage {
   to: string;
   from: string;
   body: string | null;
+  /** WhatsApp: the content object as sent (text, template, image, document). */
+  content?: any;
   /** custom_data (WhatsApp) or CustomField (SMS), as sent. */
   customData: string | null;
   statusCallback: string | null;
@@ -72,7 +75,9 @@ export async function fakeExotel() {
                 ? 'text.body is required'
                 : m.content.type === 'template' && (!m.content.template?.name || !m.content.template?.language?.code)
                   ? 'template name and language are required'
-                  : null;
+                  : (m.content.type === 'image' || m.content.type === 'document') && !/^https?:\/\//.test(String(m.content[m.content.type]?.link ?? ''))
+                    ? `${m.content.type}.link must be a URL`
+                    : null;
       if (failure) return { code: 400, error_data: { code: failure.code, message: failure.message }, status: 'failure' };
       if (problem) return { code: 400, error_data: { code: 1002, message: problem }, status: 'failure' };
       const waSid = sid('wa');
@@ -82,6 +87,7 @@ export async function fakeExotel() {
         to: String(m.to),
         from: String(m.from),
         body: m.content?.text?.body ?? null,
+        content: m.content,
         customData: m.custom_data ?? req.json?.whatsapp?.custom_data ?? req.json?.custom_data ?? null,
         statusCallback: m.status_callback ?? req.json?.whatsapp?.status_callback ?? req.json?.status_callback ?? null,
         status: 'sent',

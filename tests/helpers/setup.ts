@@ -12,6 +12,7 @@ process.env.CORS_ORIGINS ??= 'https://app.banxway.test';
 const scratch = mkdtempSync(join(tmpdir(), 'banxway-test-'));
 process.env.STORAGE_DIR ??= join(scratch, 'storage');
 process.env.MAIL_OUT_DIR ??= join(scratch, 'mail-out');
+process.env.EXOTEL_OUT_DIR ??= join(scratch, 'exotel-out');
 for (const name of ['DATABASE_URL', 'QSTASH_TOKEN', 'UPSTASH_REDIS_REST_URL', 'SUPABASE_URL', 'RESEND_API_KEY', 'OPENAI_API_KEY']) {
   delete process.env[name];
 }

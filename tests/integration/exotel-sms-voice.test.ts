@@ -17,6 +17,14 @@ import { noise } from '../helpers/mail.js';
 const PUBLIC = 'https://banxway.example';
 const DLT_ENTITY = '1101234567890123456';
 const DLT_TEMPLATE = '1107160000000012345';
+const DLT_CONTAINER = '1107160000000067890';
+const DLT_PICKUP = '1107160000000024680';
+/** As registered on the DLT portal: the container update first, then a catch-all reply of up to 90 characters. */
+const SMS_TEMPLATES = [
+  { id: DLT_CONTAINER, name: 'container_update', body: 'Dear {#var#}, container {#alphanumeric#} is {#var#}. - Seahawk Logistics' },
+  { id: DLT_TEMPLATE, name: 'general_reply', body: '{#var#}{#var#}{#var#} - Seahawk Logistics' },
+  { id: DLT_PICKUP, name: 'pickup_otp', body: 'Pickup OTP {#numeric#} for booking {#alphanumeric#}. - Seahawk Logistics' },
+];
 
 let db: TestDatabase;
 let fake: FakeExotel;
@@ -54,7 +62,7 @@ beforeAll(async () => {
   );
   const s = await json('POST', '/api/channels', {
     as: 'admin',
-    body: { kind: 'sms', name: 'Seahawk SMS', address: 'seahwk', exotel, dltEntityId: DLT_ENTITY, smsTemplates: [{ id: DLT_TEMPLATE, name: 'general_reply' }] },
+    body: { kind: 'sms', name: 'Seahawk SMS', address: 'seahwk', exotel, dltEntityId: DLT_ENTITY, smsTemplates: SMS_TEMPLATES },
   });
   expect(s.status, JSON.stringify(s.body)).toBe(201);
   sms = { id: s.body.id, secret: s.body.webhook.secret };
@@ -82,7 +90,11 @@ describe('SMS', () => {
       kind: 'sms',
       address: 'SEAHWK',
       dltEntityId: DLT_ENTITY,
-      smsTemplates: [{ id: DLT_TEMPLATE, name: 'general_reply', parameterCount: 0 }],
+      smsTemplates: [
+        { ...SMS_TEMPLATES[0], parameterCount: 3 },
+        { ...SMS_TEMPLATES[1], parameterCount: 3 },
+        { ...SMS_TEMPLATES[2], parameterCount: 2 },
+      ],
     });
   });
 
@@ -110,8 +122,8 @@ describe('SMS', () => {
     const threadId = rows[0].threadId;
     await db.sql`update app.threads set last_inbound_at = now() - interval '3 days' where id = ${threadId}`;
 
-    // SMS has no 24-hour window: a reply goes out with the default DLT template.
-    const reply = await json('POST', `/api/threads/${threadId}/messages`, { as: 'agent', body: { text: 'Yes, loaded and sealed. Seahawk' } });
+    // SMS has no 24-hour window: a reply goes out with the DLT template its text matches.
+    const reply = await json('POST', `/api/threads/${threadId}/messages`, { as: 'agent', body: { text: 'Yes, loaded and sealed. - Seahawk Logistics' } });
     expect(reply.status).toBe(201);
     await drainJobs();
     const r = fake.requests.find((x) => x.path.endsWith('/Sms/send.json'))!;
@@ -121,7 +133,7 @@ describe('SMS', () => {
     expect(Object.fromEntries(r.form!)).toEqual({
       From: 'SEAHWK',
       To: '+919876500100',
-      Body: 'Yes, loaded and sealed. Seahawk',
+      Body: 'Yes, loaded and sealed. - Seahawk Logistics',
       StatusCallback: expect.stringMatching(new RegExp(`^${PUBLIC}/api/webhooks/exotel/${sms.id}\\?token=cb_`)),
       CustomField: reply.body.id,
       DltEntityId: DLT_ENTITY,
@@ -145,7 +157,7 @@ describe('SMS', () => {
     const incoming = { SmsSid: 'sms-in-0101', From: '09876500101', To: '0XXXXXX4890', Date: '2026-11-26 10:30:00', Body: 'Pls send the invoice' };
     expect((await get(sms, incoming)).status).toBe(200);
     const [t] = await db.sql<{ threadId: string }[]>`select thread_id from app.messages where from_address = '+919876500101'`;
-    const reply = await json('POST', `/api/threads/${t!.threadId}/messages`, { as: 'agent', body: { text: 'Invoice attached' } });
+    const reply = await json('POST', `/api/threads/${t!.threadId}/messages`, { as: 'agent', body: { text: 'Invoice attached - Seahawk Logistics' } });
     await drainJobs();
     const r = fake.requests.at(-1)!;
     const [m] = await db.sql<any[]>`select provider_message_id from app.messages where id = ${reply.body.id}`;
@@ -159,10 +171,160 @@ describe('SMS', () => {
     expect(failed).toEqual({ status: 'failed', errorMessage: 'FAILED_DND' });
 
     fake.fail({ kind: 'http', status: 400, message: 'Invalid DltTemplateId' });
-    const refused = await json('POST', `/api/threads/${t!.threadId}/messages`, { as: 'agent', body: { text: 'Again' } });
+    const refused = await json('POST', `/api/threads/${t!.threadId}/messages`, { as: 'agent', body: { text: 'Again - Seahawk Logistics' } });
     await drainJobs();
     const [x] = await db.sql<any[]>`select status, error_code, error_message from app.messages where id = ${refused.body.id}`;
     expect(x).toEqual({ status: 'failed', errorCode: 'exotel_400', errorMessage: 'Invalid DltTemplateId' });
+  });
+
+  it('keeps DLT templates only with their registered text: known placeholders, the parameter count they imply, each id and name once', async () => {
+    const base = { kind: 'sms', name: 'DLT check', address: 'DLTCHK', exotel, dltEntityId: DLT_ENTITY };
+    const bad = await json('POST', '/api/channels', {
+      as: 'admin',
+      body: {
+        ...base,
+        smsTemplates: [
+          { id: '1107160000000000001', name: 'no_text' },
+          { id: '1107160000000000002', name: 'typo', body: 'Dear {#name#}, your B/L {#VAR#} is ready - Seahawk' },
+          { id: '1107160000000000003', name: 'eta', body: 'ETA {#var#} - Seahawk', parameterCount: 2 },
+        ],
+      },
+    });
+    expect(bad.status).toBe(422);
+    const issues = bad.body.error.details.issues;
+    expect(issues.map((i: any) => i.path)).toEqual(['body.smsTemplates.0.body', 'body.smsTemplates.1.body', 'body.smsTemplates.2.parameterCount']);
+    expect(issues[1].message).toContain('{#name#}, {#VAR#}');
+    expect(issues[1].message).toContain('{#var#}');
+    expect(issues[2].message).toContain('the body has 1 placeholder');
+    const twice = await json('POST', '/api/channels', {
+      as: 'admin',
+      body: { ...base, smsTemplates: [SMS_TEMPLATES[0], { ...SMS_TEMPLATES[1], id: DLT_CONTAINER }] },
+    });
+    expect(twice.status).toBe(422);
+    expect(twice.body.error.details.issues.map((i: any) => i.path)).toEqual(['body.smsTemplates.1.id']);
+    const patch = await json('PATCH', `/api/channels/${sms.id}`, { as: 'admin', body: { smsTemplates: [{ id: DLT_TEMPLATE, name: 'x', body: '{#otp#}' }] } });
+    expect(patch.status).toBe(422);
+    expect(patch.body.error.details.issues[0].path).toBe('body.smsTemplates.0.body');
+    const shown = await json('GET', `/api/channels/${sms.id}`, { as: 'viewer' });
+    expect(shown.body.smsTemplates.map((t: any) => t.body)).toEqual(SMS_TEMPLATES.map((t) => t.body));
+  });
+
+  describe('DLT templates of replies', () => {
+    let threadId: string;
+    beforeAll(async () => {
+      await get(sms, { SmsSid: 'sms-in-0102', From: '09876500102', To: '0XXXXXX4890', Date: '2026-11-26 11:30:00', Body: 'Status of my container?' });
+      const [t] = await db.sql<{ threadId: string }[]>`select thread_id from app.messages where from_address = '+919876500102'`;
+      threadId = t!.threadId;
+    });
+    const send = (body: Record<string, unknown>) => json('POST', `/api/threads/${threadId}/messages`, { as: 'agent', body });
+    /** The form Exotel received for this reply. */
+    const sentForm = async (id: string) => {
+      await drainJobs();
+      const r = fake.requests.find((x) => x.path.endsWith('/Sms/send.json') && x.form!.get('CustomField') === id);
+      expect(r, `no SMS sent for ${id}`).toBeDefined();
+      return r!.form!;
+    };
+    const queuedCount = async () => (await db.sql`select 1 from app.messages where thread_id = ${threadId} and direction = 'outbound'`).length;
+
+    it('sends free text with the first registered template it matches, each {#var#} up to 30 characters', async () => {
+      const update = await send({ text: 'Dear Karthik, container MSKU1234565 is loaded and sealed. - Seahawk Logistics' });
+      expect(update.status).toBe(201);
+      expect((await sentForm(update.body.id)).get('DltTemplateId')).toBe(DLT_CONTAINER);
+      // {#alphanumeric#} takes no hyphen: the same words are the catch-all template's text instead.
+      const hyphen = await send({ text: 'Dear Karthik, container MSKU-1234565 is loaded and sealed. - Seahawk Logistics' });
+      expect(hyphen.status).toBe(201);
+      expect((await sentForm(hyphen.body.id)).get('DltTemplateId')).toBe(DLT_TEMPLATE);
+      // Three {#var#} in a row hold 90 characters, not 91.
+      const ninety = 'x'.repeat(90);
+      const fits = await send({ text: `${ninety} - Seahawk Logistics` });
+      expect(fits.status).toBe(201);
+      expect((await sentForm(fits.body.id)).get('Body')).toBe(`${ninety} - Seahawk Logistics`);
+    });
+
+    it('refuses text that matches none of the templates with a 422 naming body.text and listing them, and queues nothing', async () => {
+      const before = await queuedCount();
+      for (const text of ['Your container is loaded', `${'y'.repeat(91)} - Seahawk Logistics`, 'Dear Karthik, container MSKU1234565 is loaded. - Seahawk']) {
+        const res = await send({ text });
+        expect(res.status, text).toBe(422);
+        expect(res.body.error.details.issues).toEqual([
+          { path: 'body.text', message: expect.stringContaining("matches none of this SMS channel's DLT templates") },
+        ]);
+        expect(res.body.error.details.templates).toEqual(SMS_TEMPLATES);
+        expect(res.body.error.message).toContain(
+          'container_update (1107160000000067890): "Dear {#var#}, container {#alphanumeric#} is {#var#}. - Seahawk Logistics"',
+        );
+      }
+      expect(await queuedCount()).toBe(before);
+      await drainJobs();
+      expect(fake.sendRequests()).toHaveLength(0);
+    });
+
+    it('takes a template by id or name: with text that must match it, or with no text and its parameters', async () => {
+      const named = await send({ text: 'Pickup OTP 482913 for booking BKG2291. - Seahawk Logistics', template: { name: 'pickup_otp' } });
+      expect(named.status).toBe(201);
+      expect((await sentForm(named.body.id)).get('DltTemplateId')).toBe(DLT_PICKUP);
+      const mismatch = await send({ text: 'Dear Karthik, container MSKU1234565 is loaded. - Seahawk Logistics', template: { name: 'pickup_otp' } });
+      expect(mismatch.status).toBe(422);
+      expect(mismatch.body.error.details.issues).toEqual([
+        { path: 'body.text', message: expect.stringContaining('does not match the DLT template pickup_otp') },
+      ]);
+
+      const filled = await send({ template: { name: DLT_PICKUP, parameters: ['482913', 'BKG 2291'] } });
+      expect(filled.status).toBe(201);
+      expect(filled.body).toMatchObject({ bodyText: 'Pickup OTP 482913 for booking BKG 2291. - Seahawk Logistics', status: 'queued' });
+      const form = await sentForm(filled.body.id);
+      expect(form.get('Body')).toBe('Pickup OTP 482913 for booking BKG 2291. - Seahawk Logistics');
+      expect(form.get('DltTemplateId')).toBe(DLT_PICKUP);
+      const [thread] = await db.sql<any[]>`select snippet from app.threads where id = ${threadId}`;
+      expect(thread.snippet).toBe('Pickup OTP 482913 for booking BKG 2291. - Seahawk Logistics');
+
+      const before = await queuedCount();
+      const count = await send({ template: { name: 'pickup_otp', parameters: ['482913'] } });
+      expect(count.status).toBe(422);
+      expect(count.body.error.details.issues[0]).toEqual({ path: 'body.template.parameters', message: 'the template takes 2 parameters, 1 given' });
+      const digits = await send({ template: { name: 'pickup_otp', parameters: ['48A913', 'BKG2291'] } });
+      expect(digits.status).toBe(422);
+      expect(digits.body.error.details.issues[0]).toEqual({ path: 'body.template.parameters.0', message: expect.stringContaining('takes digits') });
+      const long = await send({ template: { name: 'container_update', parameters: ['Karthik', 'MSKU1234565', 'z'.repeat(31)] } });
+      expect(long.status).toBe(422);
+      expect(long.body.error.details.issues[0]).toEqual({ path: 'body.template.parameters.2', message: expect.stringContaining('more than the 30') });
+      const unknown = await send({ template: { name: 'booking_confirmed' } });
+      expect(unknown.status).toBe(422);
+      expect(unknown.body.error.details.issues[0].path).toBe('body.template.name');
+      expect(unknown.body.error.details.issues[0].message).toContain('general_reply (1107160000000012345)');
+      expect(await queuedCount()).toBe(before);
+    });
+
+    it('sends a draft of a template with its parameters', async () => {
+      const draft = await send({ draft: true, template: { name: 'container_update', parameters: ['Karthik', 'MSKU1234565', 'gated in at JNPT'] } });
+      expect(draft.status).toBe(201);
+      const sent = await json('POST', `/api/messages/${draft.body.id}/send`, { as: 'agent' });
+      expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+      const form = await sentForm(draft.body.id);
+      expect(form.get('Body')).toBe('Dear Karthik, container MSKU1234565 is gated in at JNPT. - Seahawk Logistics');
+      expect(form.get('DltTemplateId')).toBe(DLT_CONTAINER);
+    });
+
+    it('asks for the registered text of templates stored before it was required', async () => {
+      const legacy = await json('POST', '/api/channels', {
+        as: 'admin',
+        body: { kind: 'sms', name: 'Old SMS', address: 'OLDSMS', exotel, dltEntityId: DLT_ENTITY, smsTemplates: [SMS_TEMPLATES[1]] },
+      });
+      expect(legacy.status).toBe(201);
+      await db.sql`update app.channels set settings = jsonb_set(settings, '{smsTemplates}', ${db.sql.json([{ id: DLT_TEMPLATE, name: 'general_reply', parameterCount: 0 }])}) where id = ${legacy.body.id}`;
+      const old = { id: legacy.body.id, secret: legacy.body.webhook.secret };
+      await get(old, { SmsSid: 'sms-in-0103', From: '09876500103', To: 'OLDSMS', Date: '2026-11-26 11:40:00', Body: 'Hello?' });
+      const [t] = await db.sql<{ threadId: string }[]>`select thread_id from app.messages where from_address = '+919876500103'`;
+      const res = await json('POST', `/api/threads/${t!.threadId}/messages`, { as: 'agent', body: { text: 'Hello - Seahawk Logistics' } });
+      expect(res.status).toBe(422);
+      expect(res.body.error.details.issues[0].path).toBe('body.text');
+      expect(res.body.error.message).toContain('general_reply (1107160000000012345): no registered text');
+      const byName = await json('POST', `/api/threads/${t!.threadId}/messages`, { as: 'agent', body: { template: { name: 'general_reply' } } });
+      expect(byName.status).toBe(422);
+      expect(byName.body.error.details.issues[0]).toEqual({ path: 'body.template.name', message: expect.stringContaining('has no registered text') });
+      const shown = await json('GET', `/api/channels/${old.id}`, { as: 'viewer' });
+      expect(shown.body.smsTemplates).toEqual([{ id: DLT_TEMPLATE, name: 'general_reply', parameterCount: 0, body: null }]);
+    });
   });
 
   it('refuses callbacks that belong to another kind of channel, or carry nothing usable, with 422', async () => {

@@ -34,7 +34,7 @@ beforeAll(async () => {
       address: 'seahwk',
       exotel,
       dltEntityId: '1101234567890123456',
-      smsTemplates: [{ id: '1107160000000012345', name: 'general' }],
+      smsTemplates: [{ id: '1107160000000012345', name: 'general', body: '{#var#}{#var#}{#var#}' }],
     },
     voice: { kind: 'voice', name: 'ExoPhone', address: '022 3333 5555', exotel },
   };

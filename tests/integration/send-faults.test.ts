@@ -94,7 +94,7 @@ beforeAll(async () => {
       address: 'SEAFLT',
       exotel: credentials,
       dltEntityId: DLT_ENTITY,
-      smsTemplates: [{ id: DLT_TEMPLATE, name: 'general_reply' }],
+      smsTemplates: [{ id: DLT_TEMPLATE, name: 'general_reply', body: '{#var#}{#var#}{#var#}' }],
     },
   });
   expect(s.status, JSON.stringify(s.body)).toBe(201);

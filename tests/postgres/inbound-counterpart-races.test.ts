@@ -41,7 +41,7 @@ beforeAll(async () => {
       address: 'RACESM',
       exotel,
       dltEntityId: '1101234567890123456',
-      smsTemplates: [{ id: '1107160000000012345', name: 'reply' }],
+      smsTemplates: [{ id: '1107160000000012345', name: 'reply', body: '{#var#}{#var#}{#var#}' }],
     },
     voice: { kind: 'voice', name: 'Race ExoPhone', address: '+912250007003', exotel },
   };
