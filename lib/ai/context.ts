@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { notFound } from '../errors.js';
+import { mailSender, type SignatureKind } from '../email/signature.js';
 import { analyzeOffline, INTENTS, type AnalysisEntities, type Intent, type ModelChoice } from './analysis/index.js';
 
 /** Messages read per thread, and the characters kept of each one's new text. */
@@ -116,8 +117,11 @@ export interface ThreadContext {
   shipments: ContextShipment[];
   openActions: ContextAction[];
   org: { name: string; signature: string | null; timezone: string };
-  /** The member asking (their name signs a draft). */
-  author: { id: string | null; name: string | null };
+  /**
+   * The member asking (their name signs a draft) and, on email, which signatures the mailbox will
+   * append when it is sent (a draft then leaves them out, or the reply would be signed twice).
+   */
+  author: { id: string | null; name: string | null; appendedSignatures: SignatureKind[] };
   /** When the context was read: relative statements ("ETA in 3 days") are made against it. */
   now: Date;
 }
@@ -127,12 +131,12 @@ const isIntent = (v: unknown): v is Intent => typeof v === 'string' && (INTENTS 
 /** Reads everything the AI features use about one thread, through the caller's RLS transaction. 404 when it is not theirs. */
 export async function gatherThreadContext(ctx: Ctx, threadId: string, options: { messages?: number } = {}): Promise<ThreadContext> {
   const sql = ctx.sql;
-  const [thread] = await sql<(ThreadContext['thread'] & { customerId: string | null; contactId: string | null })[]>`
-    select id, subject, status, priority, channel, counterpart, intent, sentiment, urgency, tags, customer_id, contact_id,
+  const [thread] = await sql<(ThreadContext['thread'] & { customerId: string | null; contactId: string | null; channelId: string | null })[]>`
+    select id, subject, status, priority, channel, counterpart, intent, sentiment, urgency, tags, customer_id, contact_id, channel_id,
       first_response_due_at, next_response_due_at, resolution_due_at, sla_breached_at, last_inbound_at, last_outbound_at
     from app.threads where id = ${threadId} and org_id = ${ctx.orgId}`;
   if (!thread) throw notFound('Thread');
-  const { customerId, contactId, ...threadFields } = thread;
+  const { customerId, contactId, channelId, ...threadFields } = thread;
 
   const [customer] = customerId
     ? await sql<NonNullable<ThreadContext['customer']>[]>`
@@ -234,6 +238,14 @@ export async function gatherThreadContext(ctx: Ctx, threadId: string, options: {
   const [member] = ctx.userId
     ? await sql<{ displayName: string }[]>`select display_name from app.members where org_id = ${ctx.orgId} and user_id = ${ctx.userId}`
     : [];
+  // The mailbox a reply leaves from (the thread's own while active, else the first active one), as sending picks it.
+  const [mailbox] =
+    thread.channel === 'email'
+      ? await sql<{ settings: Record<string, unknown> | null }[]>`
+          select settings from app.channels where org_id = ${ctx.orgId} and kind = 'email' and status <> 'disabled'
+          order by (id = ${channelId}) desc nulls last, created_at limit 1`
+      : [];
+  const appendedSignatures = mailbox ? (await mailSender(ctx, ctx.userId, mailbox.settings ?? {})).signatures.map((s) => s.kind) : [];
 
   return {
     thread: threadFields,
@@ -244,7 +256,7 @@ export async function gatherThreadContext(ctx: Ctx, threadId: string, options: {
     shipments,
     openActions: [...openActions],
     org: org ?? { name: '', signature: null, timezone: 'UTC' },
-    author: { id: ctx.userId, name: member?.displayName?.trim() || null },
+    author: { id: ctx.userId, name: member?.displayName?.trim() || null, appendedSignatures },
     now: new Date(),
   };
 }

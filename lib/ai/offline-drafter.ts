@@ -822,13 +822,20 @@ function promisedDocuments(c: ThreadContext): Line[] {
 const VALEDICTION =
   /^(?:(?:with\s+)?(?:best|kind|warm|warmest|many)?\s*regards|(?:many\s+)?thanks(?:\s*(?:&|and)\s*regards)?|sincerely|yours\s+\w+|cheers|best)\s*,?$/i;
 
-/** The member's name under the organization's signature (after its "Regards," line when it starts with one). */
+/**
+ * The member's name under the organization's signature (after its "Regards," line when it starts with
+ * one). On email whose mailbox appends signatures when sending, the draft ends before them: with the
+ * valediction alone under the member's own signature, with the name when only the organization's is
+ * appended.
+ */
 export function signOff(c: ThreadContext, tone: Tone): string {
   const name = c.author.name;
   const valediction = tone === 'friendly' ? 'Best regards,' : tone === 'brief' ? 'Regards,' : 'Best regards,';
   const signature = c.org.signature?.replace(/\r\n?/g, '\n').trim();
   // A chat message signs with the name alone; an address block belongs in email.
   if (c.thread.channel === 'whatsapp' || c.thread.channel === 'sms') return [valediction, [name, c.org.name].filter(Boolean).join(', ')].join('\n');
+  if (c.author.appendedSignatures.includes('member')) return valediction;
+  if (c.author.appendedSignatures.includes('organization')) return [valediction, name ?? c.org.name].filter(Boolean).join('\n');
   if (signature) {
     const [first, ...rest] = signature.split('\n');
     if (VALEDICTION.test(first!.trim())) return [first!.trim(), ...(name ? [name] : []), ...rest].join('\n');

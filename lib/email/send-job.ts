@@ -14,7 +14,7 @@ import { announceMessage } from '../messages/announce.js';
 import { recordChange, topics } from '../realtime.js';
 import { composeEmail, threadTokenMode, type ComposedAttachment, type ComposedEmail } from './compose.js';
 import { normalizeMessageId } from './message-id.js';
-import { senderName, senderNameMode, signatureMode, signaturesFor, withSignatures, type Signature } from './signature.js';
+import { mailSender, withSignatures } from './signature.js';
 import { OutboundError, outboundAdapter, type SendingDomainStatus } from './outbound.js';
 
 export { parseThreadToken, threadTokenFor } from './compose.js';
@@ -190,30 +190,6 @@ function answerOf(error: OutboundError): { state: 'refused' | 'failed' | 'accept
   return { state: error.permanent ? 'refused' : 'failed', error: text };
 }
 
-/**
- * The From name and the signatures of a message the member `authorId` wrote (null: the system), as
- * the mailbox's settings ask (lib/email/signature.ts).
- */
-async function senderOf(ctx: Ctx, authorId: string | null, settings: Record<string, unknown>): Promise<{ name: string | null; signatures: Signature[] }> {
-  const [org] = await ctx.sql<{ name: string; emailSignatureHtml: string | null }[]>`
-    select name, email_signature_html from app.organizations where id = ${ctx.orgId}`;
-  const [member] = authorId
-    ? await ctx.sql<{ displayName: string; signatureHtml: string | null }[]>`
-        select display_name, signature_html from app.members where org_id = ${ctx.orgId} and user_id = ${authorId}`
-    : [];
-  const mode = signatureMode(settings);
-  const wanted = (html: string | null | undefined, kind: Signature['kind']) => (html?.trim() && mode !== 'none' ? { kind, html } : null);
-  const member_ = wanted(member?.signatureHtml, 'member');
-  const org_ = wanted(org?.emailSignatureHtml, 'organization');
-  let signatures: Signature[] = [];
-  if (member_ || org_) {
-    const { htmlToText } = await import('./html.js');
-    const full = (s: { kind: Signature['kind']; html: string } | null) => (s ? { ...s, text: htmlToText(s.html) } : null);
-    signatures = signaturesFor(mode, full(member_), full(org_));
-  }
-  return { name: senderName(senderNameMode(settings), member?.displayName, org?.name), signatures };
-}
-
 /** Loads, checks and composes a queued message and records the attempt (committed before the call). */
 async function prepareEmail(ctx: Ctx, messageId: string, provider: 'resend' | 'local'): Promise<PreparedEmail | null> {
   const sql = ctx.sql;
@@ -258,7 +234,7 @@ async function prepareEmail(ctx: Ctx, messageId: string, provider: 'resend' | 'l
 
   const { parent, root } = await threadContext(ctx, m);
   const settings = channel.settings ?? {};
-  const sender = await senderOf(ctx, m.authorId, settings);
+  const sender = await mailSender(ctx, m.authorId, settings);
   const html = m.bodyHtml?.trim() ? m.bodyHtml : null;
   // HTML-only replies get a text part too (loaded on demand: the HTML tooling is heavy).
   const text = m.bodyText ?? (html ? (await import('./html.js')).htmlToText(html) : '');

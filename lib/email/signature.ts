@@ -7,8 +7,9 @@
 // sanitiser), so a body that already carries one in its new part (a web app that inserted it, a
 // resent draft) is not signed twice, while a signature inside quoted history does not count. In text
 // the signatures follow the "-- " separator line (RFC 3676, 4.3); a text already holding a signature's
-// text above its quoted history is not signed again. Pure functions: the caller loads the data.
+// text above its quoted history is not signed again. mailSender loads what a message needs; the rest are pure.
 import * as z from 'zod';
+import type { Ctx } from '../context.js';
 import { ATTRIBUTION_END, quotedHistoryStart } from './quoted.js';
 
 export const SENDER_NAME_MODES = ['person', 'organization', 'both'] as const;
@@ -115,4 +116,32 @@ export function withSignatures(body: { html: string | null; text: string }, sign
     text = [head, block, tail].filter(Boolean).join('\n\n');
   }
   return { html, text };
+}
+
+/**
+ * The From name and the signatures of a message the member `authorId` wrote (null: the system), as
+ * the mailbox's settings ask (lib/email/signature.ts).
+ */
+export async function mailSender(
+  ctx: Ctx,
+  authorId: string | null,
+  settings: Record<string, unknown>,
+): Promise<{ name: string | null; signatures: Signature[] }> {
+  const [org] = await ctx.sql<{ name: string; emailSignatureHtml: string | null }[]>`
+    select name, email_signature_html from app.organizations where id = ${ctx.orgId}`;
+  const [member] = authorId
+    ? await ctx.sql<{ displayName: string; signatureHtml: string | null }[]>`
+        select display_name, signature_html from app.members where org_id = ${ctx.orgId} and user_id = ${authorId}`
+    : [];
+  const mode = signatureMode(settings);
+  const wanted = (html: string | null | undefined, kind: Signature['kind']) => (html?.trim() && mode !== 'none' ? { kind, html } : null);
+  const member_ = wanted(member?.signatureHtml, 'member');
+  const org_ = wanted(org?.emailSignatureHtml, 'organization');
+  let signatures: Signature[] = [];
+  if (member_ || org_) {
+    const { htmlToText } = await import('./html.js');
+    const full = (s: { kind: Signature['kind']; html: string } | null) => (s ? { ...s, text: htmlToText(s.html) } : null);
+    signatures = signaturesFor(mode, full(member_), full(org_));
+  }
+  return { name: senderName(senderNameMode(settings), member?.displayName, org?.name), signatures };
 }

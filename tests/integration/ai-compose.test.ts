@@ -437,6 +437,23 @@ describe('POST /api/ai/compose without a model (the offline drafter)', () => {
     expect(draft!.metadata.ai).toMatchObject({ source: 'template', reason: 'no_model', tone: 'formal' });
   });
 
+  it('ends before the signatures the mailbox appends, so the sent reply is signed once', async () => {
+    useModelForTests(null);
+    const signature = '<p>Vikram Singh<br>Export Operations, Seahawk Logistics</p>';
+    expect((await json('PATCH', '/api/me', { as: 'agent', body: { signature } })).status).toBe(200);
+    try {
+      const text = textOf((await composeSse({ threadId: T1, instruction: 'confirm the booking' })).events);
+      expect(text).toMatch(/regards,$/i);
+      expect(text).not.toContain('Vikram Singh');
+    } finally {
+      await db.sql`update app.members set signature_html = null where org_id = ${SEED_ORG_ID} and user_id = ${SEED_USERS.agent.id}`;
+    }
+    // Without a signature to append, the draft signs with the name and the organization's sign-off.
+    expect(textOf((await composeSse({ threadId: T1, instruction: 'confirm the booking' })).events)).toMatch(
+      /Regards,\nVikram Singh\nSeahawk Logistics Pvt Ltd/,
+    );
+  });
+
   it('will not send an AI draft until its placeholders are filled in', async () => {
     useModelForTests(null);
     // A thread of its own (sending changes the thread other tests summarise).

@@ -48,7 +48,7 @@ beforeAll(async () => {
       address: 'SEAHWK',
       exotel,
       dltEntityId: '1101234567890123456',
-      smsTemplates: [{ id: '1107160000000012345', name: 'general_reply' }],
+      smsTemplates: [{ id: '1107160000000012345', name: 'general_reply', body: 'Dear customer, {#var#} Team Seahawk' }],
     },
   });
   expect(s.status, JSON.stringify(s.body)).toBe(201);

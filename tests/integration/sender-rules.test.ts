@@ -253,7 +253,7 @@ describe('a blocked number on SMS', () => {
         address: 'SHWKRL',
         exotel: { ...FAKE_EXOTEL, subdomain: 'api.exotel.com' },
         dltEntityId: '1101234567890123456',
-        smsTemplates: [{ id: '1107160000000012345', name: 'general_reply' }],
+        smsTemplates: [{ id: '1107160000000012345', name: 'general_reply', body: 'Dear customer, {#var#} Team Seahawk' }],
       },
     });
     expect(channel.status, JSON.stringify(channel.body)).toBe(201);

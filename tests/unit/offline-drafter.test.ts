@@ -119,7 +119,7 @@ function context(overrides: Omit<Partial<ThreadContext>, 'thread'> & { thread?: 
     shipments: [],
     openActions: [],
     org: { name: 'Seahawk Logistics Pvt Ltd', signature: SIGNATURE, timezone: 'Asia/Kolkata' },
-    author: { id: 'u1', name: 'Vikram Singh' },
+    author: { id: 'u1', name: 'Vikram Singh', appendedSignatures: [] },
     now: NOW,
     ...rest,
   };
@@ -391,6 +391,14 @@ describe('greeting, tone, signature and language', () => {
     );
     expect(signOff(context({ thread: { channel: 'whatsapp' } }), 'formal')).toBe('Best regards,\nVikram Singh, Seahawk Logistics Pvt Ltd');
     expect(draft(c).text.endsWith(signOff(c, 'formal'))).toBe(true);
+  });
+
+  it('leaves out what the mailbox will append, so a sent draft is signed once', () => {
+    const signed = (appendedSignatures: ('member' | 'organization')[]) => context({ author: { id: 'u1', name: 'Vikram Singh', appendedSignatures } });
+    expect(signOff(signed(['member', 'organization']), 'formal')).toBe('Best regards,');
+    expect(signOff(signed(['member']), 'brief')).toBe('Regards,');
+    expect(signOff(signed(['organization']), 'formal')).toBe('Best regards,\nVikram Singh');
+    expect(draft(signed(['organization'])).text).not.toContain('Unit 402');
   });
 
   it('marks the template and says templates are English when another language is asked', () => {
