@@ -1,7 +1,7 @@
 // What merging duplicate contacts (lib/contacts/merge.ts) and customers (lib/customers/merge.ts) share:
 // the request, its checks, the order locks are taken in, and moving threads with their announcements.
 // The record in the path stays; the ones the body names are merged into it and kept as soft-deleted
-// pointers to it (migration 20261205005400_party_merge).
+// pointers to it (migration 20261205005600_party_merge).
 import * as z from 'zod';
 import type { Ctx } from './context.js';
 import { AppError, invalid } from './errors.js';
