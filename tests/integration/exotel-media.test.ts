@@ -4,54 +4,31 @@
 // file (`mediaError`, with `message.updated`). Nothing here reaches the internet: names under the
 // reserved .invalid domain are answered by the network guard itself, the other one by a resolver the
 // test puts in front of it, and the files come from a local server.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setHostLookup } from '../../lib/channels/net-guard.js';
-import { config, parseConfig, setConfig, type Config } from '../../lib/config.js';
 import { drainJobs } from '../../lib/jobs/local-dispatcher.js';
 import { call, json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
-import { FAKE_EXOTEL, fakeExotel, type FakeExotel } from '../helpers/fake-exotel.js';
+import { exotelTestbed, type ExotelTestbed } from '../helpers/exotel-setup.js';
 import { broadcastsSince } from '../helpers/realtime.js';
 
 let db: TestDatabase;
-let fake: FakeExotel;
-let saved: Config;
-let storageDir: string;
+let bed: ExotelTestbed;
+let fake: ExotelTestbed['fake'];
 let wa: { id: string; secret: string };
 let voice: { id: string; secret: string };
 
 beforeAll(async () => {
   db = await testDatabase();
-  fake = await fakeExotel();
-  saved = config();
-  storageDir = mkdtempSync(join(tmpdir(), 'banxway-exotel-'));
-  setConfig(
-    parseConfig({
-      ...process.env,
-      PUBLIC_BASE_URL: 'https://banxway.example',
-      EXOTEL_BASE_URL: fake.url,
-      EXOTEL_MEDIA_HOSTS: `${fake.host},media.exotel.invalid,recordings.exotel.invalid,media.flaky.example`,
-      ALLOW_PRIVATE_NETWORK_HOSTS: 'true',
-      STORAGE_DIR: storageDir,
-    }),
-  );
-  const exotel = { ...FAKE_EXOTEL, subdomain: 'api.in.exotel.com' };
-  const w = await json('POST', '/api/channels', { as: 'admin', body: { kind: 'whatsapp', name: 'WA media', address: '+912250008888', exotel } });
-  expect(w.status, JSON.stringify(w.body)).toBe(201);
-  wa = { id: w.body.id, secret: w.body.webhook.secret };
-  const v = await json('POST', '/api/channels', { as: 'admin', body: { kind: 'voice', name: 'ExoPhone media', address: '022 5555 8888', exotel } });
-  expect(v.status, JSON.stringify(v.body)).toBe(201);
-  voice = { id: v.body.id, secret: v.body.webhook.secret };
+  bed = await exotelTestbed({ mediaHosts: ['media.exotel.invalid', 'recordings.exotel.invalid', 'media.flaky.example'] });
+  fake = bed.fake;
+  wa = await bed.channel({ kind: 'whatsapp', name: 'WA media', address: '+912250008888' });
+  voice = await bed.channel({ kind: 'voice', name: 'ExoPhone media', address: '022 5555 8888' });
 });
 
 afterAll(async () => {
-  setConfig(saved);
-  await fake.close();
+  await bed.close();
   await db.close();
-  rmSync(storageDir, { recursive: true, force: true });
 });
 
 /** An incoming WhatsApp image at this URL; the stored message's id. */

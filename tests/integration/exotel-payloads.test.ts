@@ -4,62 +4,33 @@
 // challenge) and the two-way SMS posted as JSON (`{ SmsSid, Direction, Sender, ReceivedOn, MessageBody,
 // ReceivedTime }`). Each is stored once per provider id, whichever shape or method brings it, and a body
 // that cannot be used is a 422 naming what is missing.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { config, parseConfig, setConfig, type Config } from '../../lib/config.js';
 import { drainJobs } from '../../lib/jobs/local-dispatcher.js';
 import { call, json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
-import { FAKE_EXOTEL, fakeExotel, type FakeExotel } from '../helpers/fake-exotel.js';
+import { exotelTestbed, type ExotelTestbed } from '../helpers/exotel-setup.js';
 
 let db: TestDatabase;
-let fake: FakeExotel;
-let saved: Config;
-let storageDir: string;
+let bed: ExotelTestbed;
 let wa: { id: string; secret: string };
 let sms: { id: string; secret: string };
 
 beforeAll(async () => {
   db = await testDatabase();
-  fake = await fakeExotel();
-  saved = config();
-  storageDir = mkdtempSync(join(tmpdir(), 'banxway-exotel-'));
-  setConfig(
-    parseConfig({
-      ...process.env,
-      PUBLIC_BASE_URL: 'https://banxway.example',
-      EXOTEL_BASE_URL: fake.url,
-      EXOTEL_MEDIA_HOSTS: fake.host,
-      ALLOW_PRIVATE_NETWORK_HOSTS: 'true',
-      STORAGE_DIR: storageDir,
-    }),
-  );
-  const exotel = { ...FAKE_EXOTEL, subdomain: 'api.in.exotel.com' };
-  const w = await json('POST', '/api/channels', { as: 'admin', body: { kind: 'whatsapp', name: 'WA events', address: '+912250007777', exotel } });
-  expect(w.status, JSON.stringify(w.body)).toBe(201);
-  wa = { id: w.body.id, secret: w.body.webhook.secret };
-  const s = await json('POST', '/api/channels', {
-    as: 'admin',
-    body: {
-      kind: 'sms',
-      name: 'Two-way SMS',
-      address: 'SEAHWK',
-      exotel,
-      dltEntityId: '1101234567890123456',
-      smsTemplates: [{ id: '1107160000000012345', name: 'general_reply', body: 'Dear customer, {#var#} Team Seahawk' }],
-    },
+  bed = await exotelTestbed();
+  wa = await bed.channel({ kind: 'whatsapp', name: 'WA events', address: '+912250007777' });
+  sms = await bed.channel({
+    kind: 'sms',
+    name: 'Two-way SMS',
+    address: 'SEAHWK',
+    dltEntityId: '1101234567890123456',
+    smsTemplates: [{ id: '1107160000000012345', name: 'general_reply', body: 'Dear customer, {#var#} Team Seahawk' }],
   });
-  expect(s.status, JSON.stringify(s.body)).toBe(201);
-  sms = { id: s.body.id, secret: s.body.webhook.secret };
 });
 
 afterAll(async () => {
-  setConfig(saved);
-  await fake.close();
+  await bed.close();
   await db.close();
-  rmSync(storageDir, { recursive: true, force: true });
 });
 
 const post = async (ch: { id: string; secret: string }, body: unknown) => {
