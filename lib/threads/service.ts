@@ -14,6 +14,7 @@ import { dateTimeInput, instantIn } from '../time.js';
 import { requireActiveMember } from '../org/members.js';
 import { FILTERED_STATUSES, isFiltered } from '../sender-rules/verdict.js';
 import { assigneeWarnings, type Warning } from '../org/availability.js';
+import { applyServiceLevel } from '../sla/clock.js';
 import { announceThread, threadColumns, threadViewColumns } from './view.js';
 
 /** The statuses of the work: what PATCH sets. */
@@ -308,6 +309,8 @@ async function editThread(ctx: Ctx, id: string, input: Omit<z.infer<typeof threa
   if (Object.keys(changes).length === 0) return loadThread(ctx, id);
   changes.lastActivityAt = new Date();
   await sql`update app.threads set ${sql(changes as never)} where id = ${id} and org_id = ${ctx.orgId}`;
+  // Status, priority and customer decide the clocks (lib/sla/clock.ts).
+  await applyServiceLevel(ctx, id);
   if (nextStatus === 'snoozed' && snoozedUntil) {
     await enqueue(
       ctx,
