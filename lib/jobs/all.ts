@@ -2,6 +2,7 @@
 // dispatcher, the importer) loads this.
 import '../threads/jobs.js';
 import '../sla/jobs.js';
+import '../sla/events.js';
 import '../email/send-job.js';
 import '../email/poll.js';
 import '../ai/analysis-job.js';

@@ -50,6 +50,12 @@ export interface Due {
   resolution: number | null;
 }
 
+/** Due times and, for each, when its warning is due (warningPercent of the target, pauses added back). */
+export interface Deadlines {
+  due: Due;
+  warn: Due;
+}
+
 export interface ClockStart {
   firstResponse: number | null;
   nextResponse: number | null;
@@ -87,19 +93,27 @@ function pausedAfter(clock: Pick<BusinessCalendar, 'msBetween'>, pauses: readonl
   return ms;
 }
 
-/** The due times of a thread under a policy at priority `priority`, with its pauses (the current one up to now). */
-export function dueTimes(starts: ClockStart, policy: Pick<PolicyRules, 'targets' | 'calendar'>, priority: Priority, pauses: readonly Pause[]): Due {
+/** The due and warning times of a thread under a policy at priority `priority`, with its pauses (the current one up to now). */
+export function deadlines(
+  starts: ClockStart,
+  policy: Pick<PolicyRules, 'targets' | 'calendar' | 'warningPercent'>,
+  priority: Priority,
+  pauses: readonly Pause[],
+): Deadlines {
+  const due: Due = { ...NONE };
+  const warn: Due = { ...NONE };
   const row = policy.targets[priority];
-  if (!row) return NONE;
-  const out: Due = { ...NONE };
+  if (!row) return { due, warn };
   for (const kind of TARGETS) {
     const start = starts[kind];
     const target = row[kind];
     if (start === null || !target) continue;
     const clock = target.business ? policy.calendar : CALENDAR_TIME;
-    out[kind] = clock.addMinutes(start, target.minutes + pausedAfter(clock, pauses, start) / 60_000);
+    const paused = pausedAfter(clock, pauses, start) / 60_000;
+    due[kind] = clock.addMinutes(start, target.minutes + paused);
+    warn[kind] = clock.addMinutes(start, (target.minutes * policy.warningPercent) / 100 + paused);
   }
-  return out;
+  return { due, warn };
 }
 
 interface OrgRules {
@@ -182,8 +196,19 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
                 or (m.kind = 'call' and m.status in ('in_progress', 'completed')))) as events
     from app.threads t left join app.customers c on c.id = t.customer_id
     where t.org_id = ${ctx.orgId} and t.id = any(${threadIds as string[]}::uuid[])`;
-  const updates: { id: string; policy: string | null; first: Date | null; next: Date | null; resolution: Date | null; since: Date | null; pauses: string }[] =
-    [];
+  const updates: {
+    id: string;
+    policy: string | null;
+    first: Date | null;
+    next: Date | null;
+    resolution: Date | null;
+    firstWarn: Date | null;
+    nextWarn: Date | null;
+    resolutionWarn: Date | null;
+    check: Date | null;
+    since: Date | null;
+    pauses: string;
+  }[] = [];
   for (const t of rows) {
     let pauses = t.pauses;
     let since = t.pausedSince;
@@ -193,40 +218,54 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
       if (now > since.getTime()) pauses = [...pauses, [since.getTime(), now]];
       since = null;
     }
-    let due = NONE;
+    let d: Deadlines = { due: NONE, warn: NONE };
     let policyId: string | null = null;
     if (CLOCKED_STATUSES.has(t.status) && t.status !== 'resolved') {
       const policy = choosePolicy(rules.policies, { customerId: t.customerId, customerTier: t.customerTier, channel: t.channel });
       if (policy) {
         policyId = policy.id;
         const all = since ? [...pauses, [since.getTime(), Math.max(now, since.getTime())] as Pause] : pauses;
-        due = dueTimes(clockStarts(t.events ?? [], policy.automationRepliesCount), policy, t.priority, all);
+        d = deadlines(clockStarts(t.events ?? [], policy.automationRepliesCount), policy, t.priority, all);
       }
     }
     const at = (ms: number | null) => (ms === null ? null : new Date(ms));
+    const times = [...Object.values(d.due), ...Object.values(d.warn)].filter((v): v is number => v !== null);
     updates.push({
       id: t.id,
       policy: policyId,
-      first: at(due.firstResponse),
-      next: at(due.nextResponse),
-      resolution: at(due.resolution),
+      first: at(d.due.firstResponse),
+      next: at(d.due.nextResponse),
+      resolution: at(d.due.resolution),
+      firstWarn: at(d.warn.firstResponse),
+      nextWarn: at(d.warn.nextResponse),
+      resolutionWarn: at(d.warn.resolution),
+      // The sla-check cron looks at the thread from its earliest time; events already fired are not raised again.
+      check: times.length ? new Date(Math.min(...times)) : null,
       since,
       pauses: JSON.stringify(pauses),
     });
   }
   if (updates.length === 0) return 0;
   const col = <K extends keyof (typeof updates)[number]>(k: K) => updates.map((u) => u[k]);
+  // A thread stays marked breached only while one of its clocks is past due (a reply or a longer target clears it).
   const changed = await sql`
     update app.threads t set sla_policy_id = u.policy, first_response_due_at = u.first, next_response_due_at = u.next,
-      resolution_due_at = u.resolution, sla_paused_since = u.since, sla_pauses = u.pauses::jsonb
+      resolution_due_at = u.resolution, first_response_warn_at = u.first_warn, next_response_warn_at = u.next_warn,
+      resolution_warn_at = u.resolution_warn, sla_next_check_at = u.check_at, sla_paused_since = u.since, sla_pauses = u.pauses::jsonb,
+      sla_breached_at = case when least(u.first, u.next, u.resolution) <= ${new Date(now)} then t.sla_breached_at end
     from (select * from unnest(${col('id') as string[]}::uuid[], ${col('policy') as string[]}::uuid[], ${col('first') as never}::timestamptz[],
                                ${col('next') as never}::timestamptz[], ${col('resolution') as never}::timestamptz[],
+                               ${col('firstWarn') as never}::timestamptz[], ${col('nextWarn') as never}::timestamptz[],
+                               ${col('resolutionWarn') as never}::timestamptz[], ${col('check') as never}::timestamptz[],
                                ${col('since') as never}::timestamptz[], ${col('pauses') as string[]}::text[])
-          as x(id, policy, first, next, resolution, since, pauses)) u
+          as x(id, policy, first, next, resolution, first_warn, next_warn, resolution_warn, check_at, since, pauses)) u
     where t.id = u.id and t.org_id = ${ctx.orgId}
       and (t.sla_policy_id is distinct from u.policy or t.first_response_due_at is distinct from u.first
         or t.next_response_due_at is distinct from u.next or t.resolution_due_at is distinct from u.resolution
-        or t.sla_paused_since is distinct from u.since or t.sla_pauses is distinct from u.pauses::jsonb)
+        or t.first_response_warn_at is distinct from u.first_warn or t.next_response_warn_at is distinct from u.next_warn
+        or t.resolution_warn_at is distinct from u.resolution_warn or t.sla_next_check_at is distinct from u.check_at
+        or t.sla_paused_since is distinct from u.since or t.sla_pauses is distinct from u.pauses::jsonb
+        or (t.sla_breached_at is not null and not coalesce(least(u.first, u.next, u.resolution) <= ${new Date(now)}, false)))
     returning t.id`;
   return changed.length;
 }
