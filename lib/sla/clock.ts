@@ -86,6 +86,72 @@ export function clockStarts(events: readonly ClockEvent[], automationRepliesCoun
   return { firstResponse: answered ? null : first, nextResponse: answered ? waiting : null, resolution: first };
 }
 
+/** The paused time within [from, to) on a clock (business or calendar). */
+function pausedWithin(clock: Pick<BusinessCalendar, 'msBetween'>, pauses: readonly Pause[], from: number, to: number): number {
+  let ms = 0;
+  for (const [a, b] of pauses) if (b > from && a < to) ms += clock.msBetween(Math.max(a, from), Math.min(b, to));
+  return ms;
+}
+
+export interface Outcome {
+  target: (typeof TARGETS)[number];
+  business: boolean;
+  targetMinutes: number;
+  elapsedMs: number;
+  met: boolean;
+  startedAt: number;
+}
+
+/**
+ * How each target went when the thread was resolved or closed at `end`: the time each took on its own
+ * clock with the pauses left out, and whether that was within the target. First response runs to the
+ * first reply (or to the end, unanswered); next response keeps its longest round; resolution to the end.
+ */
+export function outcomes(
+  events: readonly ClockEvent[],
+  policy: Pick<PolicyRules, 'targets' | 'calendar' | 'automationRepliesCount'>,
+  priority: Priority,
+  pauses: readonly Pause[],
+  end: number,
+): Outcome[] {
+  const row = policy.targets[priority];
+  if (!row) return [];
+  const counts = (m: Mark) => m === Mark.Member || (m === Mark.Automation && policy.automationRepliesCount);
+  let first: number | null = null;
+  let firstReply: number | null = null;
+  let waiting: number | null = null;
+  const rounds: [number, number][] = [];
+  for (const [at, mark] of events) {
+    if (at > end) break;
+    if (mark === Mark.Customer) {
+      if (first === null) first = at;
+      else if (firstReply !== null && waiting === null) waiting = at;
+    } else if (first !== null && counts(mark)) {
+      if (firstReply === null) firstReply = at;
+      if (waiting !== null) rounds.push([waiting, at]);
+      waiting = null;
+    }
+  }
+  if (first === null) return [];
+  if (waiting !== null) rounds.push([waiting, end]);
+  const spans: Partial<Record<Outcome['target'], [number, number][]>> = {
+    firstResponse: [[first, firstReply ?? end]],
+    nextResponse: rounds.length ? rounds : undefined,
+    resolution: [[first, end]],
+  };
+  const out: Outcome[] = [];
+  for (const target of TARGETS) {
+    const t = row[target];
+    const list = spans[target];
+    if (!t || !list) continue;
+    const clock = t.business ? policy.calendar : CALENDAR_TIME;
+    let longest = 0;
+    for (const [a, b] of list) longest = Math.max(longest, clock.msBetween(a, b) - pausedWithin(clock, pauses, a, b));
+    out.push({ target, business: t.business, targetMinutes: t.minutes, elapsedMs: longest, met: longest <= t.minutes * 60_000, startedAt: list[0]![0] });
+  }
+  return out;
+}
+
 /** The paused time after `from` on a clock (business or calendar). */
 function pausedAfter(clock: Pick<BusinessCalendar, 'msBetween'>, pauses: readonly Pause[], from: number): number {
   let ms = 0;
@@ -171,6 +237,7 @@ interface ThreadClockRow {
   customerTier: string | null;
   pausedSince: Date | null;
   pauses: [number, number][];
+  previousPolicyId: string | null;
   events: [number, Mark][] | null;
 }
 
@@ -184,7 +251,7 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
   const rules = await orgRules(ctx);
   const rows = await sql<ThreadClockRow[]>`
     select t.id, t.status, t.priority, t.channel, t.customer_id, c.tier as customer_tier,
-      t.sla_paused_since as paused_since, t.sla_pauses as pauses,
+      t.sla_paused_since as paused_since, t.sla_pauses as pauses, t.sla_policy_id as previous_policy_id,
       (select json_agg(json_build_array(floor(extract(epoch from m.occurred_at) * 1000)::float8,
                 case when m.direction = 'inbound' then 0
                      when m.author_id is not null or m.metadata ? 'folder' then 1 else 2 end)
@@ -209,7 +276,16 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
     since: Date | null;
     pauses: string;
   }[] = [];
+  const finished: (Outcome & { threadId: string; policyId: string; priority: string })[] = [];
   for (const t of rows) {
+    // Resolved or closed just now (its clocks ran under a policy until this call): how each target went.
+    if ((t.status === 'resolved' || t.status === 'closed') && t.previousPolicyId) {
+      const policy = choosePolicy(rules.policies, { customerId: t.customerId, customerTier: t.customerTier, channel: t.channel });
+      const done = t.pausedSince ? [...t.pauses, [t.pausedSince.getTime(), now] as Pause] : t.pauses;
+      if (policy)
+        for (const o of outcomes(t.events ?? [], policy, t.priority, done, now))
+          finished.push({ ...o, threadId: t.id, policyId: policy.id, priority: t.priority });
+    }
     let pauses = t.pauses;
     let since = t.pausedSince;
     const paused = (PAUSED_STATUSES as readonly string[]).includes(t.status);
@@ -244,6 +320,17 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
       since,
       pauses: JSON.stringify(pauses),
     });
+  }
+  if (finished.length) {
+    const f = <K extends keyof (typeof finished)[number]>(k: K) => finished.map((o) => o[k]);
+    await sql`
+      insert into app.sla_outcomes (org_id, thread_id, policy_id, target, priority, business, target_minutes, elapsed_ms, met, started_at, at)
+      select ${ctx.orgId}, x.thread_id, x.policy_id, x.target, x.priority, x.business, x.target_minutes, x.elapsed_ms, x.met, x.started_at, ${new Date(now)}
+      from unnest(${f('threadId') as string[]}::uuid[], ${f('policyId') as string[]}::uuid[], ${f('target') as string[]}::text[],
+                  ${f('priority') as string[]}::text[], ${f('business') as never}::boolean[], ${f('targetMinutes') as never}::int[],
+                  ${f('elapsedMs').map(Math.round) as never}::bigint[], ${f('met') as never}::boolean[],
+                  ${f('startedAt').map((ms) => new Date(ms)) as never}::timestamptz[])
+        as x(thread_id, policy_id, target, priority, business, target_minutes, elapsed_ms, met, started_at)`;
   }
   if (updates.length === 0) return 0;
   const col = <K extends keyof (typeof updates)[number]>(k: K) => updates.map((u) => u[k]);

@@ -210,3 +210,42 @@ describe('pausing', () => {
     expect(more).toBeLessThan(31 * MIN);
   });
 });
+
+describe('outcomes', () => {
+  it('records each target met or missed on resolution, with its time less the pauses', async () => {
+    const org = await setUp();
+    const [policy] = (await org.json('GET', '/api/sla-policies')).body.data;
+    const put = await org.json('PATCH', `/api/sla-policies/${policy.id}`, {
+      as: 'admin',
+      body: { targets: { normal: { firstResponse: { minutes: 30, business: false }, resolution: { minutes: 2880, business: false } } } },
+    });
+    expect(put.status).toBe(200);
+    const start = new Date(Math.floor((Date.now() - 100 * MIN) / 1000) * 1000);
+    const { threadId } = await arrive(org, start, { subject: 'Detention charges at Mundra' });
+    const sent = await org.json('POST', `/api/threads/${threadId}/messages`, { as: 'agent', body: { text: 'Checking with the line.' } });
+    expect(sent.status).toBe(201);
+    // The reply went out 35 minutes after the customer wrote.
+    await db.sql`update app.messages set occurred_at = ${new Date(start.getTime() + 35 * MIN)} where id = ${sent.body.id}`;
+    await org.json('PATCH', `/api/threads/${threadId}`, { body: { status: 'pending' } });
+    // Sixty minutes pending, then resolved.
+    await db.sql`update app.threads set sla_paused_since = sla_paused_since - interval '60 minutes' where id = ${threadId}`;
+    const resolved = await org.json('PATCH', `/api/threads/${threadId}`, { body: { status: 'resolved' } });
+    expect(resolved.status).toBe(200);
+    const rows = await db.sql<{ target: string; met: boolean; elapsedMs: string; targetMinutes: number; business: boolean; policyId: string }[]>`
+      select target, met, elapsed_ms::text as elapsed_ms, target_minutes, business, policy_id from app.sla_outcomes where thread_id = ${threadId} order by target`;
+    expect(rows.map((r) => [r.target, r.met, r.targetMinutes, r.business, r.policyId])).toEqual([
+      ['firstResponse', false, 30, false, policy.id],
+      ['resolution', true, 2880, false, policy.id],
+    ]);
+    // First response: 35 minutes to the reply (missed); resolution: about 100 minutes less the 60 pending.
+    const [first, resolution] = rows.map((r) => Number(r.elapsedMs) / MIN);
+    expect(first).toBe(35);
+    expect(resolution).toBeGreaterThanOrEqual(40);
+    expect(resolution).toBeLessThan(41);
+    // Closing the resolved thread records nothing more; the clocks are stopped.
+    await org.json('PATCH', `/api/threads/${threadId}`, { body: { status: 'closed' } });
+    const [n] = await db.sql<{ n: number }[]>`select count(*)::int as n from app.sla_outcomes where thread_id = ${threadId}`;
+    expect(n!.n).toBe(2);
+    expect(await clocks(threadId)).toMatchObject({ firstResponseDueAt: null, resolutionDueAt: null, slaPolicyId: null });
+  });
+});
