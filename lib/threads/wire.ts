@@ -93,8 +93,7 @@ export const threadChangedWire = threadWire.extend({ warnings: z.array(warningWi
 /** PUT/DELETE /api/threads/{id}/read: the caller's read state of the thread. */
 export const threadReadStateWire = z.strictObject({ threadId: wireId, unread: z.boolean() }).meta({ id: 'ThreadReadState' });
 
-/** An open thread whose SLA falls due within this many minutes is at risk. */
-export const SLA_AT_RISK_MINUTES = 60;
+export { SLA_AT_RISK_MINUTES } from './sla-state.js';
 
 const count = z.number().int().min(0);
 

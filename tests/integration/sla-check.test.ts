@@ -143,3 +143,59 @@ describe('sla-check', () => {
     expect(again.reduce((n, t) => n + t.fired, 0)).toBe(0);
   });
 });
+
+describe('the inbox list by service level', () => {
+  it('filters sla=breached|at_risk|ok as the counts count them, and sorts by the next due time', async () => {
+    const other = await newOrganization(db.sql);
+    const [policy] = (await other.json('GET', '/api/sla-policies')).body.data;
+    await other.json('PATCH', `/api/sla-policies/${policy.id}`, {
+      as: 'admin',
+      body: { targets: { normal: { firstResponse: { minutes: 100, business: false } } } },
+    });
+    const arriveIn = async (at: Date) => {
+      const raw = mail({ from: `s-${randomUUID().slice(0, 8)}@shipper.example`, to: `ops@${other.domain}`, subject: `Quote ${randomUUID()}`, date: at });
+      const parsed = await parseEmail(Buffer.from(raw));
+      return asSystem(
+        other.id,
+        `test:${randomUUID()}`,
+        [],
+        async (ctx) => (await ingestEmail(ctx, parsed, { channelId: null, address: `ops@${other.domain}` })).threadId,
+      );
+    };
+    const now = Date.now();
+    // Due in 90, 70 and 20 minutes, and one past due (breached by the tick below); one pending (paused).
+    const ok1 = await arriveIn(new Date(now - 10 * MIN));
+    const ok2 = await arriveIn(new Date(now - 30 * MIN));
+    const risk = await arriveIn(new Date(now - 80 * MIN));
+    const late = await arriveIn(new Date(now - 130 * MIN));
+    const paused = await arriveIn(new Date(now - 90 * MIN));
+    expect((await other.json('PATCH', `/api/threads/${paused}`, { body: { status: 'pending' } })).status).toBe(200);
+    await checkServiceLevels();
+
+    const list = async (query: string) => {
+      const res = await other.json('GET', `/api/threads?${query}`);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.body.data.map((t: any) => t.id);
+    };
+    expect(await list('sla=breached')).toEqual([late]);
+    expect(await list('sla=at_risk')).toEqual([risk]);
+    expect((await list('sla=ok')).sort()).toEqual([ok1, ok2].sort());
+    const counts = (await other.json('GET', '/api/threads/counts')).body.sla;
+    expect(counts).toMatchObject({ breached: 1, atRisk: 1 });
+
+    // Earliest due first, page by page; the paused thread is not in the view.
+    expect(await list('sort=due')).toEqual([late, risk, ok2, ok1]);
+    const first = await other.json('GET', '/api/threads?sort=due&limit=2');
+    expect(first.body.data.map((t: any) => t.id)).toEqual([late, risk]);
+    const second = await other.json('GET', `/api/threads?sort=due&limit=2&cursor=${first.body.nextCursor}`);
+    expect(second.body.data.map((t: any) => t.id)).toEqual([ok2, ok1]);
+    expect(second.body.nextCursor).toBeNull();
+    expect(await list('sla=ok&sort=due')).toEqual([ok2, ok1]);
+
+    for (const bad of ['sla=late', 'sort=oldest']) {
+      const res = await other.json('GET', `/api/threads?${bad}`);
+      expect(res.status).toBe(422);
+      expect(res.body.error.details.issues[0].path).toBe(`query.${bad.split('=')[0]}`);
+    }
+  });
+});
