@@ -9,7 +9,7 @@
 // with events not yet sent out, announceSlaEvents sends them (realtime, audit, the hook) and marks them
 // announced in its own transaction: a tick that dies after recording leaves them to the next one.
 import { asSystem, type Ctx, type QueuedJob } from '../context.js';
-import { db } from '../db/client.js';
+import { db, type Sql } from '../db/client.js';
 import { publishJobs } from '../jobs/publish.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { topics } from '../realtime.js';
@@ -35,18 +35,20 @@ export interface CheckResult {
   organizations: number;
 }
 
-/** One tick of the cron, as of `now`. */
-export async function checkServiceLevels(options: { now?: Date; limit?: number; requestId?: string } = {}): Promise<CheckResult> {
-  const sql = await db();
-  const now = options.now ?? new Date();
-  const [tick] = await sql<{ checked: number; fired: number }[]>`
+/**
+ * The statement that fires every due event as of `now` (for at most `limit` threads): records them,
+ * marks breaches, moves each thread's next check; answers `{ checked, fired }`. Exported for the
+ * bench's EXPLAIN (bench/sla.ts).
+ */
+export function fireDueEvents(sql: Sql, now: Date, limit = CHECK_BATCH) {
+  return sql<{ checked: number; fired: number }[]>`
     with cand as (
       select t.id, t.org_id, t.first_response_due_at as f, t.next_response_due_at as n, t.resolution_due_at as r,
         t.first_response_warn_at as fw, t.next_response_warn_at as nw, t.resolution_warn_at as rw
       from app.threads t
       where t.status = 'open' and t.sla_next_check_at <= ${now} and t.sla_next_check_at is not null
       order by t.sla_next_check_at
-      limit ${options.limit ?? CHECK_BATCH}
+      limit ${limit}
       for update skip locked
     ),
     due as (
@@ -63,14 +65,29 @@ export async function checkServiceLevels(options: { now?: Date; limit?: number; 
       on conflict (thread_id, target, kind, due_at) do nothing
       returning id
     ),
+    -- By id through the primary key (an array, so the planner cannot pick a hash join over every
+    -- thread); the thread's own columns are the candidate's (the row is locked).
     moved as (
       update app.threads t set
-        sla_next_check_at = (select min(v) from (values (c.f), (c.fw), (c.n), (c.nw), (c.r), (c.rw)) as s(v) where v > ${now}),
-        sla_breached_at = coalesce(t.sla_breached_at, (select min(d.due_at) from due d where d.thread_id = t.id and d.kind = 'breached'))
-      from cand c where t.id = c.id
+        sla_next_check_at = (
+          select min(v) from (values (t.first_response_due_at), (t.first_response_warn_at), (t.next_response_due_at),
+            (t.next_response_warn_at), (t.resolution_due_at), (t.resolution_warn_at)) as s(v)
+          where v > ${now}),
+        sla_breached_at = coalesce(t.sla_breached_at, least(
+          case when t.first_response_due_at <= ${now} then t.first_response_due_at end,
+          case when t.next_response_due_at <= ${now} then t.next_response_due_at end,
+          case when t.resolution_due_at <= ${now} then t.resolution_due_at end))
+      where t.id = any(array(select id from cand))
       returning t.id
     )
     select (select count(*) from moved)::int as checked, (select count(*) from fired)::int as fired`;
+}
+
+/** One tick of the cron, as of `now`. */
+export async function checkServiceLevels(options: { now?: Date; limit?: number; requestId?: string } = {}): Promise<CheckResult> {
+  const sql = await db();
+  const now = options.now ?? new Date();
+  const [tick] = await fireDueEvents(sql, now, options.limit);
   const orgs = await sql<{ orgId: string }[]>`
     select distinct org_id from app.sla_events where announced_at is null limit 1000`;
   const jobs: QueuedJob[] = [];
