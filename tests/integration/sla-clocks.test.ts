@@ -249,3 +249,27 @@ describe('outcomes', () => {
     expect(await clocks(threadId)).toMatchObject({ firstResponseDueAt: null, resolutionDueAt: null, slaPolicyId: null });
   });
 });
+
+describe('the policy a thread follows', () => {
+  it('changes with its customer’s tier', async () => {
+    const org = await setUp();
+    const customer = await org.json('POST', '/api/customers', { body: { name: 'Reliance Retail', domains: ['reliance-retail.example'] } });
+    expect(customer.status, JSON.stringify(customer.body)).toBe(201);
+    const key = await org.json('POST', '/api/sla-policies', {
+      as: 'admin',
+      body: { name: 'Key accounts', conditions: { customerTiers: ['key'] }, targets: { normal: { firstResponse: { minutes: 15, business: false } } } },
+    });
+    expect(key.status, JSON.stringify(key.body)).toBe(201);
+    const start = new Date('2026-11-27T12:00:00Z');
+    const { threadId } = await arrive(org, start, { from: 'Asha <asha@reliance-retail.example>', subject: 'PO 7781 pickup' });
+    const before = await clocks(threadId);
+    expect(before.slaPolicyId).not.toBe(key.body.id);
+    const tiered = await org.json('PATCH', `/api/customers/${customer.body.id}`, { body: { tier: 'key' } });
+    expect(tiered.status).toBe(200);
+    const after = await clocks(threadId);
+    expect(after.slaPolicyId).toBe(key.body.id);
+    expect(iso(after.firstResponseDueAt)).toBe('2026-11-27T12:15:00.000Z');
+    // The key policy sets no resolution target.
+    expect(after.resolutionDueAt).toBeNull();
+  });
+});
