@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem } from '../../lib/context.js';
 import { ingestEmail } from '../../lib/email/ingest.js';
 import { parseEmail } from '../../lib/email/parse.js';
+import { markSendFailed } from '../../lib/email/send-job.js';
 import { runJob } from '../../lib/jobs/run.js';
 import { reply } from '../../lib/messages/service.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
@@ -271,5 +272,21 @@ describe('the policy a thread follows', () => {
     expect(iso(after.firstResponseDueAt)).toBe('2026-11-27T12:15:00.000Z');
     // The key policy sets no resolution target.
     expect(after.resolutionDueAt).toBeNull();
+  });
+});
+
+describe('a reply that fails', () => {
+  it('no longer satisfies the first response: the clock runs again', async () => {
+    const org = await setUp();
+    const { threadId } = await arrive(org, new Date('2026-11-27T12:00:00Z'), { subject: 'Shipping bill copy' });
+    const sent = await org.json('POST', `/api/threads/${threadId}/messages`, { as: 'agent', body: { text: 'Sending it now.' } });
+    expect(sent.status).toBe(201);
+    expect((await clocks(threadId)).firstResponseDueAt).toBeNull();
+    // The send job gives up (its dead-letter hook marks the message failed).
+    const failed = await asSystem(org.id, `test:${randomUUID()}`, [], (ctx) =>
+      markSendFailed(ctx, sent.body.id, { code: 'send_attempts_exhausted', message: 'Not sent' }),
+    );
+    expect(failed).toBe(true);
+    expect(iso((await clocks(threadId)).firstResponseDueAt)).toBe('2026-11-28T07:30:00.000Z');
   });
 });
