@@ -262,7 +262,11 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
                 or (m.kind = 'message' and m.status not in ('draft', 'failed', 'bounced'))
                 or (m.kind = 'call' and m.status in ('in_progress', 'completed')))) as events
     from app.threads t left join app.customers c on c.id = t.customer_id
-    where t.org_id = ${ctx.orgId} and t.id = any(${threadIds as string[]}::uuid[])`;
+    where t.org_id = ${ctx.orgId} and t.id = any(${threadIds as string[]}::uuid[])
+    -- Locked (in id order, so two recomputes never deadlock) until the write: a concurrent change of
+    -- the thread waits instead of being overwritten with what was read before it.
+    order by t.id
+    for update of t`;
   const updates: {
     id: string;
     policy: string | null;
