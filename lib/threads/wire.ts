@@ -55,6 +55,8 @@ export const threadWire = z
     nextResponseDueAt: wireInstant.nullable(),
     resolutionDueAt: wireInstant.nullable(),
     slaBreachedAt: wireInstant.nullable(),
+    /** The SLA policy the due times follow (null without running clocks: no customer message yet, or resolved, closed, spam). */
+    slaPolicyId: wireId.nullable(),
     createdBy: wireId.nullable(),
     createdAt: wireInstant,
     updatedAt: wireInstant,

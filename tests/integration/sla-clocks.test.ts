@@ -88,7 +88,7 @@ describe('clocks on threads', () => {
     expect(iso(t.resolutionDueAt)).toBe('2026-12-04T11:00:00.000Z');
     expect(t.nextResponseDueAt).toBeNull();
     const api = await org.json('GET', `/api/threads/${threadId}`);
-    expect(api.body).toMatchObject({ firstResponseDueAt: '2026-11-28T07:30:00.000Z', resolutionDueAt: '2026-12-04T11:00:00.000Z' });
+    expect(api.body).toMatchObject({ firstResponseDueAt: '2026-11-28T07:30:00.000Z', resolutionDueAt: '2026-12-04T11:00:00.000Z', slaPolicyId: defaultPolicy });
   });
 
   it('recomputes when the priority changes, and drops the clocks of a thread marked spam', async () => {
