@@ -98,13 +98,19 @@ export async function moveThreads(
   audit: { action: string; data: unknown },
 ): Promise<string[]> {
   const sql = ctx.sql;
+  const moved = await sql<{ id: string }[]>`
+    update app.threads t set ${set}, updated_at = now()
+    where t.org_id = ${ctx.orgId} and ${where}
+    returning t.id`;
+  if (moved.length === 0) return [];
+  const ids = moved.map((t) => t.id);
+  // A thread's customer decides its SLA policy (lib/sla/clock.ts, loaded here: its policies import the
+  // customers module, which imports this one).
+  const { applyServiceLevels } = await import('./sla/clock.js');
+  await applyServiceLevels(ctx, ids);
   const threads = await sql<ThreadView[]>`
-    with moved as (
-      update app.threads t set ${set}, updated_at = now()
-      where t.org_id = ${ctx.orgId} and ${where}
-      returning t.*
-    )
-    select ${threadViewColumns(sql)} from moved t left join app.customers c on c.id = t.customer_id
+    select ${threadViewColumns(sql)} from app.threads t left join app.customers c on c.id = t.customer_id
+    where t.org_id = ${ctx.orgId} and t.id = any(${ids}::uuid[])
     order by t.id`;
   await Promise.all(threads.map((thread) => announceThreadView(ctx, 'thread.updated', thread, audit)));
   return threads.map((t) => t.id);

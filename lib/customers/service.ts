@@ -190,6 +190,17 @@ export async function updateCustomer(ctx: Ctx, id: string, input: z.infer<typeof
     where id = ${id} and org_id = ${ctx.orgId} and deleted_at is null
     returning ${sql.unsafe(RETURNING)}`;
   if (!customer) return missingCustomer(ctx, id);
+  if (input.tier !== undefined) {
+    // Policies match customer tiers: the customer's threads with clocks follow (lib/sla/clock.ts, loaded
+    // here: its policies import this module's tiers).
+    const { applyServiceLevels } = await import('../sla/clock.js');
+    const threads = await sql<{ id: string }[]>`
+      select id from app.threads where org_id = ${ctx.orgId} and customer_id = ${id} and status in ('open', 'pending', 'snoozed')`;
+    await applyServiceLevels(
+      ctx,
+      threads.map((t) => t.id),
+    );
+  }
   await recordChange(ctx, {
     event: 'customer.updated',
     topics: [topics.org(ctx.orgId)],

@@ -1,6 +1,8 @@
 // Every job handler, registered by import: lib/jobs/run.ts (the QStash executor route, the local
 // dispatcher, the importer) loads this.
 import '../threads/jobs.js';
+import '../sla/jobs.js';
+import '../sla/events.js';
 import '../email/send-job.js';
 import '../email/poll.js';
 import '../ai/analysis-job.js';

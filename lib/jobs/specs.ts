@@ -24,6 +24,10 @@ const EMAIL_SEND_DEADLINE_MS = 23 * 3_600_000;
 const EXOTEL_SEND_DEADLINE_MS = 12 * 3_600_000;
 
 export const jobSpecs = {
+  // After a policy or calendar change: the organization's clocks, in batches from `after` (lib/sla/clock.ts).
+  slaRecompute: spec({ name: 'sla.recompute', schema: z.object({ after: z.uuid().nullable() }), maxAttempts: 5 }),
+  // The hook for an SLA warning or breach (lib/sla/events.ts): notifications and automations subscribe to it.
+  slaEvent: spec({ name: 'sla.event', schema: z.object({ eventId: z.uuid() }), maxAttempts: 8 }),
   threadUnsnooze: spec({ name: 'thread.unsnooze', schema: z.object({ threadId: z.uuid(), until: z.iso.datetime({ offset: true }) }) }),
   emailSend: spec({ name: 'email.send', schema: aMessage, maxAttempts: 10, deadlineMs: EMAIL_SEND_DEADLINE_MS }),
   // A new poll is enqueued every minute anyway: a few quick retries, then leave it to the next one.

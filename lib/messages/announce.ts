@@ -33,6 +33,16 @@ export async function announceMessage(
 ): Promise<void> {
   const view = await messageEventView(ctx, messageId);
   if (!view) return;
+  // A reply whose status moved (sent, failed, bounced, a call answered) may start or stop a response
+  // clock: every channel's status change passes here (lib/sla/clock.ts, loaded here to keep the SLA
+  // modules out of this one's import graph).
+  if (event === 'message.updated' && (view as { direction?: string }).direction === 'outbound') {
+    const { applyServiceLevel } = await import('../sla/clock.js');
+    if (await applyServiceLevel(ctx, view.threadId)) {
+      const { announceThread } = await import('../threads/view.js');
+      await announceThread(ctx, 'thread.updated', view.threadId);
+    }
+  }
   const threads = fromThreadId && fromThreadId !== view.threadId ? [fromThreadId, view.threadId] : [view.threadId];
   await recordChange(ctx, {
     event,

@@ -9,6 +9,7 @@ import { AppError, conflict, invalid, notFound } from '../errors.js';
 import { readBody } from '../http/route.js';
 import { recordChange, topics } from '../realtime.js';
 import { BusinessCalendar, minuteOfDay, type MinuteInterval } from './business-time.js';
+import { scheduleRecompute } from './clock.js';
 
 const TIME = /^([01]\d|2[0-3]):[0-5]\d$|^24:00$/;
 const time = z.string().regex(TIME, 'must be a time of day, HH:MM (00:00 to 24:00)');
@@ -117,6 +118,8 @@ async function storeHolidays(ctx: Ctx, id: string, holidays: { date: string; nam
 
 async function announce(ctx: Ctx, event: string, id: string, input?: unknown) {
   const calendar = await getCalendar(ctx, id);
+  // Due times are counted on calendars: the organization's clocks are recomputed by a job (lib/sla/clock.ts).
+  await scheduleRecompute(ctx);
   await recordChange(ctx, { event, topics: [topics.org(ctx.orgId)], data: calendar, audit: { entityType: 'business_calendar', entityId: id, data: input } });
   return calendar;
 }

@@ -9,6 +9,7 @@ import type { Ctx } from '../context.js';
 import { CUSTOMER_TIERS } from '../customers/service.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { recordChange, topics } from '../realtime.js';
+import { scheduleRecompute } from './clock.js';
 
 export const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -156,6 +157,8 @@ function checkTargets(targets: Targets) {
 
 async function announce(ctx: Ctx, event: string, id: string, input: unknown) {
   const policy = await getPolicy(ctx, id);
+  // Threads' clocks follow their policy: recomputed by a job (lib/sla/clock.ts).
+  await scheduleRecompute(ctx);
   await recordChange(ctx, { event, topics: [topics.org(ctx.orgId)], data: policy, audit: { entityType: 'sla_policy', entityId: id, data: input } });
   return policy;
 }
@@ -196,6 +199,7 @@ export async function deletePolicy(ctx: Ctx, id: string) {
   const policy = await getPolicy(ctx, id);
   if (policy.isDefault) throw conflict('The default policy cannot be deleted; change its targets instead');
   await ctx.sql`delete from app.sla_policies where id = ${id} and org_id = ${ctx.orgId}`;
+  await scheduleRecompute(ctx);
   await recordChange(ctx, { event: 'sla_policy.deleted', topics: [topics.org(ctx.orgId)], data: { id }, audit: { entityType: 'sla_policy', entityId: id } });
   return null;
 }

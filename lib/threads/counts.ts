@@ -5,6 +5,7 @@ import type { Ctx } from '../context.js';
 import { AppError } from '../errors.js';
 import type * as z from 'zod';
 import { THREAD_STATUSES } from './service.js';
+import { slaWhere } from './sla-state.js';
 import { SLA_AT_RISK_MINUTES, type threadCountsWire } from './wire.js';
 
 export type ThreadCounts = z.infer<typeof threadCountsWire>;
@@ -40,11 +41,8 @@ export async function threadCounts(ctx: Ctx): Promise<ThreadCounts> {
               order by tm.name, tm.id), '[]'::json)
          from app.team_members x join app.teams tm on tm.id = x.team_id and tm.org_id = x.org_id
          where x.org_id = ${ctx.orgId} and x.user_id = ${me}) as teams,
-      (select count(*)::int from app.threads t
-         where t.org_id = ${ctx.orgId} and t.status = 'open' and t.sla_breached_at is null
-           and least(t.first_response_due_at, t.next_response_due_at, t.resolution_due_at) < now() + make_interval(mins => ${SLA_AT_RISK_MINUTES}::int)) as at_risk,
-      (select count(*)::int from app.threads t
-         where t.org_id = ${ctx.orgId} and t.status = 'open' and t.sla_breached_at is not null) as breached,
+      (select count(*)::int from app.threads t where t.org_id = ${ctx.orgId} ${slaWhere(sql, 'at_risk')}) as at_risk,
+      (select count(*)::int from app.threads t where t.org_id = ${ctx.orgId} ${slaWhere(sql, 'breached')}) as breached,
       -- Merged threads are closed but never listed (a few, on a partial index): not counted either.
       (select count(*)::int from app.threads t where t.org_id = ${ctx.orgId} and t.merged_into_thread_id is not null) as merged`;
   const r = row!;

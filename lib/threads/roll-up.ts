@@ -3,7 +3,8 @@
 // counts, timestamps and snippet roll up, when it reopens, and the `thread.*` event that says so.
 import type { Ctx } from '../context.js';
 import { isFiltered, type Filtered } from '../sender-rules/verdict.js';
-import { announceThreadView, threadViewColumns, type ThreadView } from './view.js';
+import { applyServiceLevel } from '../sla/clock.js';
+import { announceThreadView, threadView, threadViewColumns, type ThreadView } from './view.js';
 
 /** A thread stays "recently resolved" this long: a customer's new message reopens it instead of starting anew. */
 export const REOPEN_RESOLVED_DAYS = 30;
@@ -83,8 +84,10 @@ export async function rollUp(ctx: Ctx, m: Arrival): Promise<{ reopened: boolean 
     select ${threadViewColumns(sql)}, b.before
     from u as t join b on b.id = t.id left join app.customers c on c.id = t.customer_id`;
   if (!row) return { reopened: false };
-  const { before, ...thread } = row;
+  const { before, ...rolled } = row;
   const reopened = inbound && REOPENS.includes(before);
+  // The clocks (lib/sla/clock.ts); the view is read again only when they moved.
+  const thread = (await applyServiceLevel(ctx, m.threadId)) ? ((await threadView(ctx, m.threadId)) ?? rolled) : rolled;
   await announceThreadView(
     ctx,
     m.created ? 'thread.created' : 'thread.updated',
@@ -171,4 +174,5 @@ export async function recomputeThread(ctx: Ctx, threadId: string): Promise<void>
       last_activity_at = coalesce(greatest((select occurred_at from latest), (select at from noted)), (select occurred_at from first_automated), t.last_activity_at)
     where t.id = ${threadId} and t.org_id = ${ctx.orgId}`;
   await rollUpAnalysis(ctx, threadId, { clear: true });
+  await applyServiceLevel(ctx, threadId);
 }

@@ -14,6 +14,8 @@ import { dateTimeInput, instantIn } from '../time.js';
 import { requireActiveMember } from '../org/members.js';
 import { FILTERED_STATUSES, isFiltered } from '../sender-rules/verdict.js';
 import { assigneeWarnings, type Warning } from '../org/availability.js';
+import { applyServiceLevel } from '../sla/clock.js';
+import { NEXT_DUE, SLA_STATES, slaWhere } from './sla-state.js';
 import { announceThread, threadColumns, threadViewColumns } from './view.js';
 
 /** The statuses of the work: what PATCH sets. */
@@ -88,6 +90,10 @@ export const threadListQuery = z.object({
   tags_all: csvList(tag).refine((v) => v === undefined || v.length <= 10, 'must name at most 10 tags'),
   unread: booleanQuery.optional(),
   q: z.string().trim().min(1).max(200).optional(),
+  /** Open threads by service-level state (lib/threads/sla-state.ts), as GET /api/threads/counts counts them. */
+  sla: z.enum(SLA_STATES).optional(),
+  /** `activity` (the default: latest first) or `due`: open threads with running clocks, the earliest due time first. */
+  sort: z.enum(['activity', 'due']).optional(),
 });
 
 const cursorShape = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
@@ -165,8 +171,23 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
     (all, tag) => sql`${all} and exists (select 1 from app.thread_tags g where g.thread_id = t.id and g.tag = ${tag})`,
     sql``,
   );
+  // By due time: the open threads with a running clock, earliest first (an index on (org_id, due, id)).
+  const byDue = q.sort === 'due';
+  const order = byDue
+    ? {
+        key: exactInstant(sql, NEXT_DUE, 'sort_at'),
+        where: sql`and t.status = 'open' and ${sql.unsafe(NEXT_DUE)} is not null`,
+        after: after ? sql`and (${sql.unsafe(NEXT_DUE)}, t.id) > (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``,
+        by: sql`order by ${sql.unsafe(NEXT_DUE)}, t.id`,
+      }
+    : {
+        key: exactInstant(sql, 't.last_activity_at', 'sort_at'),
+        where: sql``,
+        after: after ? sql`and (t.last_activity_at, t.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``,
+        by: sql`order by t.last_activity_at desc, t.id desc`,
+      };
   const rows = await sql<Thread[]>`
-    ${threadSelect(ctx, sql`, ${exactInstant(sql, 't.last_activity_at', 'sort_at')}`)}
+    ${threadSelect(ctx, sql`, ${order.key}`)}
     where t.org_id = ${ctx.orgId} and t.merged_into_thread_id is null
       ${q.status ? oneOf(sql, 't.status', q.status) : sql`and t.status <> all(${FILTERED_STATUSES as unknown as string[]}::text[])`}
       ${oneOf(sql, 't.channel', q.channel)}
@@ -181,8 +202,10 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
       ${q.unread === false ? sql`and (t.last_message_at is null or r.last_read_at >= t.last_message_at)` : sql``}
       ${subjectPattern !== undefined ? sql`and t.subject ilike ${subjectPattern}` : sql``}
       ${ids ? sql`and t.id = any(${ids}::uuid[])` : sql``}
-      ${after ? sql`and (t.last_activity_at, t.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``}
-    order by t.last_activity_at desc, t.id desc
+      ${q.sla ? slaWhere(sql, q.sla) : sql``}
+      ${order.where}
+      ${order.after}
+    ${order.by}
     limit ${sql.unsafe(String(q.limit + 1))}`;
   const page = toPage(rows, q.limit, keyOf);
   return { ...page, data: page.data.map(({ sortAt: _s, ...thread }) => thread as Thread) };
@@ -308,6 +331,8 @@ async function editThread(ctx: Ctx, id: string, input: Omit<z.infer<typeof threa
   if (Object.keys(changes).length === 0) return loadThread(ctx, id);
   changes.lastActivityAt = new Date();
   await sql`update app.threads set ${sql(changes as never)} where id = ${id} and org_id = ${ctx.orgId}`;
+  // Status, priority and customer decide the clocks (lib/sla/clock.ts).
+  await applyServiceLevel(ctx, id);
   if (nextStatus === 'snoozed' && snoozedUntil) {
     await enqueue(
       ctx,

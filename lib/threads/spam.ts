@@ -6,6 +6,7 @@ import type { Ctx } from '../context.js';
 import { conflict, notFound } from '../errors.js';
 import { putRule, type SenderRule } from '../sender-rules/service.js';
 import { isFiltered, type SenderRuleKind } from '../sender-rules/verdict.js';
+import { applyServiceLevel } from '../sla/clock.js';
 import { loadThread, type Thread } from './service.js';
 import { announceThread } from './view.js';
 
@@ -38,6 +39,7 @@ export async function markSpam(ctx: Ctx, id: string): Promise<Marked> {
   await ctx.sql`
     update app.threads set status = 'spam', snoozed_until = null, last_activity_at = now()
     where id = ${id} and org_id = ${ctx.orgId}`;
+  await applyServiceLevel(ctx, id);
   await announceThread(ctx, 'thread.updated', id, { action: 'thread.marked_spam', data: { from: current.status, senderRuleId: rule?.id ?? null } });
   return { thread: await loadThread(ctx, id), rule };
 }
@@ -49,6 +51,7 @@ export async function markNotSpam(ctx: Ctx, id: string): Promise<Marked> {
   await ctx.sql`
     update app.threads set status = 'open', resolved_at = null, closed_at = null, last_activity_at = now()
     where id = ${id} and org_id = ${ctx.orgId}`;
+  await applyServiceLevel(ctx, id);
   await announceThread(ctx, 'thread.updated', id, { action: 'thread.marked_not_spam', data: { from: current.status, senderRuleId: rule?.id ?? null } });
   return { thread: await loadThread(ctx, id), rule };
 }

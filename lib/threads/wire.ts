@@ -55,6 +55,8 @@ export const threadWire = z
     nextResponseDueAt: wireInstant.nullable(),
     resolutionDueAt: wireInstant.nullable(),
     slaBreachedAt: wireInstant.nullable(),
+    /** The SLA policy the due times follow (null without running clocks: no customer message yet, or resolved, closed, spam). */
+    slaPolicyId: wireId.nullable(),
     createdBy: wireId.nullable(),
     createdAt: wireInstant,
     updatedAt: wireInstant,
@@ -93,8 +95,7 @@ export const threadChangedWire = threadWire.extend({ warnings: z.array(warningWi
 /** PUT/DELETE /api/threads/{id}/read: the caller's read state of the thread. */
 export const threadReadStateWire = z.strictObject({ threadId: wireId, unread: z.boolean() }).meta({ id: 'ThreadReadState' });
 
-/** An open thread whose SLA falls due within this many minutes is at risk. */
-export const SLA_AT_RISK_MINUTES = 60;
+export { SLA_AT_RISK_MINUTES } from './sla-state.js';
 
 const count = z.number().int().min(0);
 

@@ -287,6 +287,7 @@ const otherGuards = new Set([
   'POST /api/jobs/[name]',
   'GET /api/cron/jobs-sweep',
   'GET /api/cron/email-poll',
+  'GET /api/cron/sla-check',
   'PUT /api/storage/object',
   'GET /api/storage/object',
   'POST /api/webhooks/resend',
