@@ -186,11 +186,12 @@ describe('marking a thread spam or not spam', () => {
     expect(spam.body.thread).toMatchObject({ id, status: 'spam' });
     expect(spam.body.rule).toMatchObject({ kind: 'block', match: 'address', value: 'promo@spammy-rates.example', source: 'thread', threadId: id });
     expect(await listed('')).not.toContain(id);
-    expect(await listed('&status=spam')).toEqual([id]);
+    // Other tests of this organization leave spam threads too: this one is among them.
+    expect(await listed('&status=spam')).toContain(id);
     expect(await listed('&status=open,spam')).toContain(id);
     const during = await counts();
     expect(during.open).toBe(before.open - 1);
-    expect(during.statuses).toMatchObject({ spam: before.statuses.spam + 1, bulk: 0 });
+    expect(during.statuses).toMatchObject({ spam: before.statuses.spam + 1, bulk: before.statuses.bulk });
     expect((await org.json('POST', `/api/threads/${id}/spam`)).status).toBe(409);
 
     // Only not-spam takes a thread out of spam: PATCH refuses to, naming the field.
