@@ -21,7 +21,7 @@ import { enqueue } from '../jobs/enqueue.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { CALENDAR_TIME, type BusinessCalendar } from './business-time.js';
 import { businessCalendarOf, listCalendars } from './calendars.js';
-import { choosePolicy, TARGETS, type Conditions, type Priority, type Targets } from './policies.js';
+import { choosePolicy, TARGETS, type Conditions, type Policy, type Priority, type Targets } from './policies.js';
 
 /** Statuses that stop the clocks for a while. */
 export const PAUSED_STATUSES = ['pending', 'snoozed', 'resolved'] as const;
@@ -200,18 +200,7 @@ export async function orgRules(ctx: Ctx): Promise<OrgRules> {
   const cached = cache.get(ctx.orgId);
   if (cached && cached.version === v!.version) return cached;
   const rows = await ctx.sql<
-    {
-      id: string;
-      name: string;
-      calendarId: string | null;
-      targets: Targets;
-      conditions: Conditions;
-      position: number;
-      enabled: boolean;
-      isDefault: boolean;
-      warningPercent: number;
-      automationRepliesCount: boolean;
-    }[]
+    Omit<Policy, 'description' | 'createdAt' | 'updatedAt'>[]
   >`select id, name, calendar_id, targets, conditions, position, enabled, is_default, warning_percent, automation_replies_count
     from app.sla_policies where org_id = ${ctx.orgId}`;
   const calendars = (await listCalendars(ctx)).data;
