@@ -104,10 +104,11 @@ export async function moveThreads(
     returning t.id`;
   if (moved.length === 0) return [];
   const ids = moved.map((t) => t.id);
-  // A thread's customer decides its SLA policy (lib/sla/clock.ts, loaded here: its policies import the
-  // customers module, which imports this one).
-  const { applyServiceLevels } = await import('./sla/clock.js');
-  await applyServiceLevels(ctx, ids);
+  // A thread's customer decides its SLA policy: the organization's clocks are recomputed by a job after
+  // the merge commits (lib/sla/clock.ts, loaded here: its policies import the customers module, which
+  // imports this one). Inline, the recompute's thread locks deadlocked with messages arriving meanwhile.
+  const { scheduleRecompute } = await import('./sla/clock.js');
+  await scheduleRecompute(ctx);
   const threads = await sql<ThreadView[]>`
     select ${threadViewColumns(sql)} from app.threads t left join app.customers c on c.id = t.customer_id
     where t.org_id = ${ctx.orgId} and t.id = any(${ids}::uuid[])

@@ -47,8 +47,6 @@ beforeAll(async () => {
     values (${SECOND_ORG_ID}, ${FOREIGN_THREAD}, 'email', 'inbound', 'received', 'export@bavariamachines.example', 'Machine parts',
             ${`Container MSKU1234565: ${MARKER} please confirm the booking`}, ${`Container MSKU1234565: ${MARKER} please confirm the booking`}, now())`;
   await db.sql`insert into app.actions (org_id, thread_id, shipment_id, title, type) values (${SECOND_ORG_ID}, ${FOREIGN_THREAD}, ${ship!.id}, ${`${MARKER} action`}, 'send_document')`;
-  // T1's SLA clock, which the prompt must carry.
-  await db.sql`update app.threads set next_response_due_at = now() + interval '2 hours' where id = ${T1}`;
 });
 afterAll(async () => {
   useModelForTests();
@@ -209,6 +207,8 @@ describe('POST /api/ai/compose with a model', () => {
   });
 
   it('gives the model the thread, customer, shipment, milestones, open actions, SLA and signature, within the budget, and nothing of another organization', async () => {
+    // T1's SLA clock, which the prompt must carry (set here: other tests reply on T1, which answers it).
+    await db.sql`update app.threads set next_response_due_at = now() + interval '2 hours' where id = ${T1}`;
     const model = streamingModel(textChunks(['Dear Karthik, noted.']));
     use(model);
     await composeSse({ threadId: T1, instruction: 'Confirm the booking and ask for the SI', tone: 'friendly', language: 'de' });

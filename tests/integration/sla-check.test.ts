@@ -131,8 +131,8 @@ describe('sla-check', () => {
     const since = await broadcastsSince(db.sql);
     // Past the warning and the due time of every first response: two events per thread.
     const at = new Date(start.getTime() + 120 * MIN);
-    const ticks = await Promise.all(Array.from({ length: 6 }, () => checkServiceLevels({ now: at })));
-    expect(ticks.reduce((n, t) => n + t.fired, 0)).toBe(24);
+    // Other tests' threads in this database may fall due too: this test counts its own threads' events.
+    await Promise.all(Array.from({ length: 6 }, () => checkServiceLevels({ now: at })));
     const [recorded] = await db.sql<{ n: number; announced: number }[]>`
       select count(*)::int as n, count(announced_at)::int as announced from app.sla_events where thread_id = any(${ids}::uuid[])`;
     expect(recorded).toEqual({ n: 24, announced: 24 });

@@ -151,6 +151,9 @@ describe('clocks on threads', () => {
   });
 
   it('an automation’s reply counts only when the policy says so, and a policy change recomputes open threads', async () => {
+    // The policy changes below are this test's own: an organization of its own keeps them from the others.
+    const org = await setUp();
+    const defaultPolicy = (await org.json('GET', '/api/sla-policies')).body.data[0].id;
     const { threadId } = await arrive(org, new Date('2026-11-27T12:00:00Z'), { from: 'ops@forwarder-partner.example', subject: 'Rate request' });
     await asSystem(org.id, `test:${randomUUID()}`, [], (ctx) => reply(ctx, threadId, { text: 'We received your request.' } as never));
     expect(iso((await clocks(threadId)).firstResponseDueAt)).toBe('2026-11-28T07:30:00.000Z');
