@@ -87,10 +87,11 @@ async function appMail(inv: Pending, link: string, idempotencyKey: string) {
     `<p><a href="${escapeHtml(link)}">Accept the invitation</a></p>` +
     `<p>The link works until ${escapeHtml(until)}. Sign in with ${escapeHtml(inv.email)} to accept it. ` +
     'If you did not expect this invitation, you can ignore this email.</p>';
+  const from = systemFrom();
   try {
     await outboundAdapter().send(
       {
-        from: systemFrom(),
+        from,
         to: [{ address: inv.email }],
         cc: [],
         bcc: [],
@@ -98,7 +99,7 @@ async function appMail(inv: Pending, link: string, idempotencyKey: string) {
         subject: `${who} to ${inv.orgName} on Banxway`,
         text,
         html,
-        messageId: `${idempotencyKey}@${systemFrom().address.split('@')[1]}`,
+        messageId: `${idempotencyKey}@${from.address.split('@')[1]}`,
         inReplyTo: null,
         references: [],
         attachments: [],
