@@ -18,6 +18,7 @@
 //   added back: each clock adds the business (or calendar) time of the pauses after it started.
 import type { Ctx } from '../context.js';
 import { enqueue } from '../jobs/enqueue.js';
+import type { Transact } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { CALENDAR_TIME, type BusinessCalendar } from './business-time.js';
 import { businessCalendarOf, listCalendars } from './calendars.js';
@@ -359,6 +360,12 @@ export function applyServiceLevel(ctx: Ctx, threadId: string, now = Date.now()):
 export const RECOMPUTE_BATCH = 500;
 
 /**
+ * How long one run of the recompute job works before it hands the rest to a new job: well inside the
+ * job function's maxDuration (300 s in vercel.json), so a large organization never times out mid-way.
+ */
+export const RECOMPUTE_RUN_MS = 60_000;
+
+/**
  * After a policy or calendar change: every thread of the organization with clocks (open, pending,
  * snoozed) is recomputed by a job, in batches, not in the request (an organization may have many
  * thousands). The job reads the policies as they are when it runs, so a burst of edits needs one run.
@@ -368,15 +375,37 @@ export function scheduleRecompute(ctx: Ctx): Promise<string> {
 }
 
 /** One batch of the recompute: the next threads by id after `after`; the last id done, or null at the end. */
-export async function recomputeBatch(ctx: Ctx, after: string | null, now = Date.now()): Promise<string | null> {
+export async function recomputeBatch(ctx: Ctx, after: string | null, now = Date.now(), limit = RECOMPUTE_BATCH): Promise<string | null> {
   const ids = await ctx.sql<{ id: string }[]>`
     select id from app.threads
     where org_id = ${ctx.orgId} and status in ('open', 'pending', 'snoozed') ${after ? ctx.sql`and id > ${after}` : ctx.sql``}
-    order by id limit ${RECOMPUTE_BATCH}`;
+    order by id limit ${limit}`;
   await applyServiceLevels(
     ctx,
     ids.map((r) => r.id),
     now,
   );
-  return ids.length === RECOMPUTE_BATCH ? ids.at(-1)!.id : null;
+  return ids.length === limit ? ids.at(-1)!.id : null;
+}
+
+/**
+ * One run of the recompute job: batches, each in its own transaction, from `after` until the end or
+ * until `stopAt`; then the batch that crosses it queues the next run from where it stopped, in the same
+ * transaction, so the rest is neither lost nor done twice.
+ */
+export async function recomputeRun(
+  transact: Transact,
+  after: string | null,
+  { stopAt = Date.now() + RECOMPUTE_RUN_MS, limit = RECOMPUTE_BATCH }: { stopAt?: number; limit?: number } = {},
+): Promise<void> {
+  do {
+    after = await transact(async (ctx) => {
+      const next = await recomputeBatch(ctx, after, Date.now(), limit);
+      if (next && Date.now() >= stopAt) {
+        await enqueue(ctx, jobSpecs.slaRecompute, { after: next });
+        return null;
+      }
+      return next;
+    });
+  } while (after);
 }

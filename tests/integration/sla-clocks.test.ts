@@ -9,8 +9,10 @@ import { asSystem } from '../../lib/context.js';
 import { ingestEmail } from '../../lib/email/ingest.js';
 import { parseEmail } from '../../lib/email/parse.js';
 import { markSendFailed } from '../../lib/email/send-job.js';
+import type { Transact } from '../../lib/jobs/registry.js';
 import { runJob } from '../../lib/jobs/run.js';
 import { reply } from '../../lib/messages/service.js';
+import { recomputeRun } from '../../lib/sla/clock.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { mail } from '../helpers/mail.js';
 import { newOrganization, type TestOrg } from '../helpers/org.js';
@@ -169,6 +171,35 @@ describe('clocks on threads', () => {
     expect(shorter.status).toBe(200);
     await recompute(org);
     expect(iso((await clocks(threadId)).resolutionDueAt)).toBe('2026-11-27T22:00:00.000Z');
+  });
+});
+
+describe('a long recompute', () => {
+  it('stops at its time limit and queues the rest, which the next run finishes', async () => {
+    const org = await setUp();
+    const defaultPolicy = (await org.json('GET', '/api/sla-policies')).body.data[0].id;
+    const at = new Date('2026-11-27T12:00:00Z');
+    const threads = [];
+    for (const from of ['a@shipper-one.example', 'b@shipper-two.example', 'c@shipper-three.example']) threads.push((await arrive(org, at, { from })).threadId);
+    const ordered = [...threads].sort();
+    // A calendar-minute resolution target the recompute must bring to every open thread.
+    const policy = await org.json('GET', `/api/sla-policies/${defaultPolicy}`);
+    const targets = { ...policy.body.targets, normal: { ...policy.body.targets.normal, resolution: { minutes: 600, business: false } } };
+    expect((await org.json('PATCH', `/api/sla-policies/${defaultPolicy}`, { as: 'admin', body: { targets } })).status).toBe(200);
+    const target = '2026-11-27T22:00:00.000Z';
+
+    // A run already past its time limit does one batch (two threads here), then hands over.
+    const transact: Transact = (fn) => asSystem(org.id, `test:${randomUUID()}`, [], fn);
+    await recomputeRun(transact, null, { stopAt: 0, limit: 2 });
+    expect(iso((await clocks(ordered[0]!)).resolutionDueAt)).toBe(target);
+    expect(iso((await clocks(ordered[1]!)).resolutionDueAt)).toBe(target);
+    expect(iso((await clocks(ordered[2]!)).resolutionDueAt)).not.toBe(target);
+    const next = await db.sql<{ id: string }[]>`
+      select id from app.outbox where org_id = ${org.id} and name = 'sla.recompute' and status = 'pending' and payload->>'after' = ${ordered[1]!}`;
+    expect(next).toHaveLength(1);
+
+    expect(await runJob(next[0]!.id)).toBe('done');
+    expect(iso((await clocks(ordered[2]!)).resolutionDueAt)).toBe(target);
   });
 });
 
