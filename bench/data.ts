@@ -242,12 +242,43 @@ export async function generate(sql: Sql, size: DataSize): Promise<Record<string,
   return counts(sql);
 }
 
+/**
+ * Service-level clocks on the threads with running or paused clocks (open, pending, snoozed), set
+ * relative to now at every run (a reused data set would otherwise drift into "everything breached"):
+ * one in ten has no policy; a thread with only the customer's message owes a first response (due from
+ * 6 hours ago to 18 hours ahead), one whose last message is the customer's owes a next response (4 hours
+ * ago to 44 ahead), and every one a resolution (12 hours ago to 6.5 days ahead). An open thread past a
+ * due time is marked breached, as the sla-check cron would have; pending and snoozed ones are paused.
+ * Spread by a hash of the id, so the same threads get the same offsets every run. About 11 % of open
+ * threads are breached and 1.5 % at risk (due within the hour).
+ */
+export async function setClocks(sql: Sql): Promise<void> {
+  await sql.unsafe(`
+    with c as (
+      select id, abs(hashtext(id::text)) % 10 <> 0 as clocked, abs(hashtext(id::text || 'f')) as h1,
+             abs(hashtext(id::text || 'n')) as h2, abs(hashtext(id::text || 'r')) as h3
+      from app.threads where org_id = '${SEED_ORG_ID}' and status in ('open', 'pending', 'snoozed'))
+    update app.threads t set
+      sla_policy_id = case when c.clocked then p.id end,
+      first_response_due_at = case when c.clocked and t.message_count = 1 then now() + (c.h1 % 1440 - 360) * interval '1 minute' end,
+      next_response_due_at = case when c.clocked and t.message_count > 1 and t.message_count % 2 = 1 then now() + (c.h2 % 2880 - 240) * interval '1 minute' end,
+      resolution_due_at = case when c.clocked then now() + (c.h3 % 10080 - 720) * interval '1 minute' end,
+      sla_paused_since = case when c.clocked and t.status <> 'open' then t.last_activity_at end,
+      sla_breached_at = null
+    from c, (select id from app.sla_policies where org_id = '${SEED_ORG_ID}' and is_default) p
+    where t.id = c.id;
+    update app.threads set sla_breached_at = least(first_response_due_at, next_response_due_at, resolution_due_at)
+    where org_id = '${SEED_ORG_ID}' and status = 'open' and least(first_response_due_at, next_response_due_at, resolution_due_at) < now();`);
+  await sql.unsafe('vacuum (analyze) app.threads');
+}
+
 export async function counts(sql: Sql): Promise<Record<string, number>> {
-  const [row] = await sql<{ threads: number; messages: number; threadReads: number; threadShipments: number }[]>`
+  const [row] = await sql<{ threads: number; messages: number; threadReads: number; threadShipments: number; breachedThreads: number }[]>`
     select (select count(*) from app.threads where org_id = ${SEED_ORG_ID})::int as threads,
            (select count(*) from app.messages where org_id = ${SEED_ORG_ID})::int as messages,
            (select count(*) from app.thread_reads where org_id = ${SEED_ORG_ID})::int as thread_reads,
-           (select count(*) from app.thread_shipments where org_id = ${SEED_ORG_ID})::int as thread_shipments`;
+           (select count(*) from app.thread_shipments where org_id = ${SEED_ORG_ID})::int as thread_shipments,
+           (select count(*) from app.threads where org_id = ${SEED_ORG_ID} and status = 'open' and sla_breached_at is not null)::int as breached_threads`;
   return { ...row! };
 }
 
