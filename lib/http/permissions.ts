@@ -25,6 +25,10 @@ export const PERMISSIONS = {
   'teams.manage': { roles: managers, label: 'Manage teams and their members' },
   'sla.manage': { roles: managers, label: 'Manage SLA policies and business calendars' },
   'workflows.manage': { roles: managers, label: 'Manage workflows' },
+  'templates.manage': {
+    roles: managers,
+    label: "Create, change and delete the organization's shared reply templates and macros (everyone who works threads keeps personal ones)",
+  },
   'senders.read': { roles: everyone, label: 'Read the sender rules (blocked, allowed and bulk senders)' },
   'senders.manage': { roles: managers, label: 'Add, change and delete sender rules (agents block a sender by marking a thread spam)' },
   'channels.read': { roles: everyone, label: 'See channels (never their secrets)' },

@@ -58,11 +58,26 @@ const template = z.strictObject({
   parameters: z.array(z.string().max(1024)).max(20).default([]),
 });
 
+/** Values for a reply template's variables, by name (`eta`, or `contact.firstName` to fill one the thread lacks). */
+const templateVariables = z.record(z.string().max(100), z.string().max(2000)).refine((v) => Object.keys(v).length <= 50, 'must give at most 50 values');
+
 export const replyBody = z
-  .strictObject({ ...content, template: template.optional(), draft: z.boolean().default(false) })
-  .refine((v) => v.draft || v.text || v.html || v.template || v.attachmentIds?.length, {
-    message: 'a reply needs text, html, a template or attachments (or draft: true)',
+  .strictObject({
+    ...content,
+    template: template.optional(),
+    /** A reply template (/api/templates) whose rendering is the reply's text (or HTML) and subject. */
+    templateId: z.uuid().optional(),
+    variables: templateVariables.optional(),
+    draft: z.boolean().default(false),
+  })
+  .refine((v) => v.draft || v.text || v.html || v.template || v.templateId || v.attachmentIds?.length, {
+    message: 'a reply needs text, html, a template, a templateId or attachments (or draft: true)',
     path: ['text'],
+  })
+  .refine((v) => !v.variables || v.templateId, { message: 'go with a templateId', path: ['variables'] })
+  .refine((v) => !v.templateId || (v.text === undefined && v.html === undefined), {
+    message: 'the template writes the text: send either text/html or a templateId',
+    path: ['templateId'],
   });
 
 export const draftUpdate = z.strictObject(content).refine((v) => Object.keys(v).length > 0, 'must change at least one field');
@@ -167,9 +182,31 @@ async function queue(ctx: Ctx, message: { id: string; threadId: string }, channe
 
 const templateWithText = () => invalid('body.text', 'does not go with a WhatsApp template, which is sent as approved: send either text or a template');
 
-export async function reply(ctx: Ctx, threadId: string, input: z.infer<typeof replyBody>) {
+/**
+ * A reply made from a reply template: its rendering becomes the text (or HTML) and the subject (unless
+ * the reply gives one), and then goes through every rule free text does: WhatsApp's 24-hour window,
+ * the SMS channel's DLT templates.
+ */
+async function fromReplyTemplate(ctx: Ctx, thread: { id: string; channel: string }, input: z.infer<typeof replyBody>) {
+  if (!input.templateId) return { input, replyTemplate: null };
+  if (input.template && thread.channel === 'whatsapp') {
+    throw invalid('body.templateId', 'does not go with a WhatsApp template, which is sent as approved: send one or the other');
+  }
+  const { replyFromTemplate } = await import('../templates/service.js');
+  const r = await replyFromTemplate(ctx, thread, input.templateId, input.variables ?? {});
+  const rendered = {
+    ...input,
+    ...(r.html !== null ? { html: r.html } : { text: r.text ?? '' }),
+    subject: input.subject ?? r.subject ?? undefined,
+  };
+  return { input: rendered, replyTemplate: r.template };
+}
+
+export async function reply(ctx: Ctx, threadId: string, request: z.infer<typeof replyBody>) {
   const thread = await threadFor(ctx, threadId);
-  if (input.template && thread.channel === 'email') throw invalid('body.template', 'only WhatsApp and SMS replies use templates');
+  const { input, replyTemplate } = await fromReplyTemplate(ctx, thread, request);
+  if (input.template && thread.channel === 'email')
+    throw invalid('body.template', 'only WhatsApp and SMS replies use approved templates: a reply template goes in templateId');
   // WhatsApp sends an approved template as it was approved: text beside it would be stored, never sent.
   if (input.template && thread.channel === 'whatsapp' && (input.text || input.html)) throw templateWithText();
   const sender = channelSender(thread.channel);
@@ -192,6 +229,7 @@ export async function reply(ctx: Ctx, threadId: string, input: z.infer<typeof re
       ...(await bodies(input)),
       template: input.template ? ctx.sql.json(input.template as never) : null,
       authorId: ctx.userId,
+      ...(replyTemplate ? { metadata: ctx.sql.json({ replyTemplate } as never) } : {}),
     } as never)}
     returning id`;
   await attachToMessage(ctx, row!.id, threadId, input.attachmentIds, sender);

@@ -142,6 +142,21 @@ async function freshSenderRule(): Promise<string> {
   return row!.id;
 }
 
+/** A reply template of the caller's own (shared ones are the managers' to change). */
+async function freshTemplate(caller?: string): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.reply_templates (org_id, owner_id, name, channels, body)
+    values (${SEED_ORG_ID}, ${caller ?? null}, ${`Sample ${randomUUID()}`}, '{email}', 'Dear {{contact.firstName}}') returning id`;
+  return row!.id;
+}
+
+async function freshMacro(caller?: string): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.macros (org_id, owner_id, name, steps)
+    values (${SEED_ORG_ID}, ${caller ?? null}, ${`Sample ${randomUUID()}`}, '[{"type":"priority","priority":"high"}]') returning id`;
+  return row!.id;
+}
+
 const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'POST /api/threads/[id]/merge': async () => ({ path: `/api/threads/${(await freshThread()).id}/merge`, body: { into: (await freshThread()).id } }),
   'POST /api/threads/[id]/split': async () => {
@@ -271,6 +286,22 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'GET /api/sender-rules/[id]': async () => ({ path: `/api/sender-rules/${await freshSenderRule()}` }),
   'PATCH /api/sender-rules/[id]': async () => ({ path: `/api/sender-rules/${await freshSenderRule()}`, body: { kind: 'allow' } }),
   'DELETE /api/sender-rules/[id]': async () => ({ path: `/api/sender-rules/${await freshSenderRule()}` }),
+  'GET /api/templates': async () => ({ path: '/api/templates?channel=email' }),
+  'POST /api/templates': async () => ({
+    path: '/api/templates',
+    body: { name: `Sample ${randomUUID()}`, channels: ['email'], body: 'Dear {{contact.firstName}}' },
+  }),
+  'GET /api/templates/[id]': async (caller) => ({ path: `/api/templates/${await freshTemplate(caller)}` }),
+  'PATCH /api/templates/[id]': async (caller) => ({ path: `/api/templates/${await freshTemplate(caller)}`, body: { folder: 'Rates' } }),
+  'DELETE /api/templates/[id]': async (caller) => ({ path: `/api/templates/${await freshTemplate(caller)}` }),
+  'POST /api/templates/[id]/preview': async (caller) => ({ path: `/api/templates/${await freshTemplate(caller)}/preview`, body: { threadId: T1 } }),
+  'GET /api/macros': async () => ({ path: '/api/macros?limit=5' }),
+  'POST /api/macros': async () => ({ path: '/api/macros', body: { name: `Sample ${randomUUID()}`, steps: [{ type: 'priority', priority: 'high' }] } }),
+  'GET /api/macros/[id]': async (caller) => ({ path: `/api/macros/${await freshMacro(caller)}` }),
+  'PATCH /api/macros/[id]': async (caller) => ({ path: `/api/macros/${await freshMacro(caller)}`, body: { description: 'Edited' } }),
+  'DELETE /api/macros/[id]': async (caller) => ({ path: `/api/macros/${await freshMacro(caller)}` }),
+  'POST /api/macros/[id]/run': async (caller) => ({ path: `/api/macros/${await freshMacro(caller)}/run`, body: { threadIds: [(await freshThread(1)).id] } }),
+  'GET /api/threads/[id]/macro-runs': async () => ({ path: `/api/threads/${T1}/macro-runs` }),
   // Compose answers 200 with a UI message stream for roles that may write (viewers get 403).
   'POST /api/ai/compose': async () => ({ path: '/api/ai/compose', body: { threadId: T1, instruction: 'Confirm the booking and ask for the SI' } }),
   'POST /api/ai/summarize': async () => ({ path: '/api/ai/summarize', body: { threadId: T1 } }),

@@ -1,0 +1,289 @@
+// Reply templates (canned responses): CRUD (GET/POST /api/templates, GET/PATCH/DELETE
+// /api/templates/{id}), preview against a real thread, and the text a reply made from one carries
+// (replyFromTemplate, called by lib/messages/service.ts). A template is shared with the organization
+// (managers write those: templates.manage) or personal (its owner's alone; RLS hides it from others).
+import * as z from 'zod';
+import type { Ctx } from '../context.js';
+import { AppError, conflict, forbidden, invalid, notFound } from '../errors.js';
+import { escapeLike } from '../db/like.js';
+import { can } from '../http/permissions.js';
+import { csvList, decodeCursor, pageQuery, toPage } from '../pagination.js';
+import { recordChange, topics } from '../realtime.js';
+import { analyze, renderTemplate, TemplateError, type TemplateIssue } from './render.js';
+import { isTextVariable, RESERVED_NAMES, templateSchema, templateValues } from './variables.js';
+
+export const TEMPLATE_CHANNELS = ['email', 'whatsapp', 'sms'] as const;
+export const VISIBILITIES = ['organization', 'personal'] as const;
+
+const tag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1)
+  .max(50)
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N} _./-]*$/u, 'must be letters, digits, space, _ . / -');
+
+const declaredVariable = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]{0,49}$/, 'must be a name of letters, digits and _ (up to 50), starting with a letter')
+    .refine((n) => !RESERVED_NAMES.has(n), 'is the name of a built-in group of variables'),
+  description: z.string().trim().max(200).nullable().default(null),
+});
+
+const fields = {
+  name: z.string().trim().min(1).max(200),
+  channels: z
+    .array(z.enum(TEMPLATE_CHANNELS))
+    .min(1)
+    .max(3)
+    .refine((c) => new Set(c).size === c.length, 'must not name a channel twice'),
+  /** `text` for every channel; `html` for HTML mail (values HTML-escaped), email only. */
+  format: z.enum(['text', 'html']),
+  subject: z.string().trim().min(1).max(1000).nullable(),
+  body: z.string().min(1).max(100_000),
+  folder: z.string().trim().min(1).max(100).nullable(),
+  tags: z.array(tag).max(30),
+  variables: z
+    .array(declaredVariable)
+    .max(20)
+    .refine((v) => new Set(v.map((x) => x.name)).size === v.length, 'must not declare a name twice'),
+  visibility: z.enum(VISIBILITIES),
+};
+
+export const templateCreate = z.strictObject({
+  ...fields,
+  format: fields.format.default('text'),
+  subject: fields.subject.optional(),
+  folder: fields.folder.optional(),
+  tags: fields.tags.default([]),
+  variables: fields.variables.default([]),
+  visibility: fields.visibility.default('personal'),
+});
+
+export const templateUpdate = z
+  .strictObject(fields)
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
+
+export const templateListQuery = z.object({
+  ...pageQuery,
+  q: z.string().trim().min(1).max(200).optional(),
+  folder: z.string().trim().min(1).max(100).optional(),
+  tag: csvList(tag),
+  channel: z.enum(TEMPLATE_CHANNELS).optional(),
+  visibility: z.enum(VISIBILITIES).optional(),
+});
+
+export const templatePreviewBody = z.strictObject({
+  threadId: z.uuid(),
+  /** Values for the template's own variables, or for a built-in one the thread lacks (`contact.firstName`). */
+  variables: z
+    .record(z.string().max(100), z.string().max(2000))
+    .refine((v) => Object.keys(v).length <= 50, 'must give at most 50 values')
+    .optional(),
+});
+
+export interface ReplyTemplate {
+  id: string;
+  name: string;
+  channels: (typeof TEMPLATE_CHANNELS)[number][];
+  format: 'text' | 'html';
+  subject: string | null;
+  body: string;
+  folder: string | null;
+  tags: string[];
+  variables: { name: string; description: string | null }[];
+  visibility: (typeof VISIBILITIES)[number];
+  ownerId: string | null;
+  usageCount: number;
+  lastUsedAt: Date | null;
+  createdBy: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const columns = (sql: Ctx['sql']) => sql`
+  r.id, r.name, r.channels, r.format, r.subject, r.body, r.folder, r.tags, r.variables,
+  case when r.owner_id is null then 'organization' else 'personal' end as visibility, r.owner_id,
+  r.usage_count, r.last_used_at, r.created_by, r.created_at, r.updated_at`;
+
+const cursorShape = z.tuple([z.number().int(), z.string(), z.uuid()]);
+
+export async function listTemplates(ctx: Ctx, q: z.infer<typeof templateListQuery>) {
+  const sql = ctx.sql;
+  const after = decodeCursor(q.cursor, cursorShape);
+  const rows = await sql<ReplyTemplate[]>`
+    select ${columns(sql)} from app.reply_templates r
+    where r.org_id = ${ctx.orgId} and (r.owner_id is null or r.owner_id = ${ctx.userId})
+      ${q.q ? sql`and r.name ilike ${`%${escapeLike(q.q)}%`}` : sql``}
+      ${q.folder ? sql`and r.folder = ${q.folder}` : sql``}
+      ${q.tag ? sql`and r.tags && ${q.tag}::text[]` : sql``}
+      ${q.channel ? sql`and ${q.channel} = any(r.channels)` : sql``}
+      ${q.visibility === 'organization' ? sql`and r.owner_id is null` : q.visibility === 'personal' ? sql`and r.owner_id is not null` : sql``}
+      ${after ? sql`and (r.usage_count < ${after[0]} or (r.usage_count = ${after[0]} and (r.name, r.id) > (${after[1]}, ${after[2]}::uuid)))` : sql``}
+    order by r.usage_count desc, r.name, r.id
+    limit ${sql.unsafe(String(q.limit + 1))}`;
+  return toPage(rows, q.limit, (r) => [r.usageCount, r.name, r.id]);
+}
+
+/** A template the caller may use: the organization's, or their own. */
+export async function getTemplate(ctx: Ctx, id: string): Promise<ReplyTemplate> {
+  const [row] = await ctx.sql<ReplyTemplate[]>`
+    select ${columns(ctx.sql)} from app.reply_templates r
+    where r.id = ${id} and r.org_id = ${ctx.orgId} and (r.owner_id is null or r.owner_id = ${ctx.userId})`;
+  if (!row) throw notFound('Template');
+  return row;
+}
+
+/** Shared templates are the managers' to write (templates.manage); personal ones their owner's. */
+function requireMayWrite(ctx: Ctx, visibility: (typeof VISIBILITIES)[number]) {
+  if (visibility === 'organization' && !can(ctx.role as never, 'templates.manage')) {
+    throw forbidden(`Your role (${ctx.role}) does not allow changing the organization's shared templates (templates.manage): make it personal`);
+  }
+  if (visibility === 'personal' && !ctx.userId) throw forbidden('Only members have personal templates');
+}
+
+/** The template's parts checked against its variables: a 422 naming body.body / body.subject for each issue. */
+function checkTemplate(t: { channels: string[]; format: string; subject: string | null; body: string; variables: { name: string }[] }) {
+  if (t.format === 'html' && (t.channels.length !== 1 || t.channels[0] !== 'email')) {
+    throw invalid('body.format', 'html is for email only: a template for WhatsApp or SMS is text');
+  }
+  if (t.subject && !t.channels.includes('email')) throw invalid('body.subject', 'is for email: add email to channels or leave it out');
+  const schema = templateSchema(t.variables.map((v) => v.name));
+  const issues = [...(t.subject ? analyze(t.subject, 'subject', schema).issues : []), ...analyze(t.body, 'body', schema).issues];
+  if (issues.length) throw templateInvalid(issues, (i) => `body.${i.part}`);
+}
+
+function templateInvalid(issues: TemplateIssue[], pathOf: (i: TemplateIssue) => string) {
+  return new AppError('validation_failed', `The template cannot be used: ${issues.map((i) => `${i.part}: ${i.message}`).join('; ')}`, {
+    issues: issues.map((i) => ({ path: pathOf(i), message: i.message })),
+  });
+}
+
+async function announce(ctx: Ctx, event: string, t: Pick<ReplyTemplate, 'id' | 'ownerId'>, data: unknown) {
+  const topic = t.ownerId ? topics.user(t.ownerId) : topics.org(ctx.orgId);
+  await recordChange(ctx, { event, topics: [topic], data, audit: { entityType: 'reply_template', entityId: t.id } });
+}
+
+const sameName = (name: string) =>
+  conflict(`body.name: you already have a template named "${name}" here`, { issues: [{ path: 'body.name', message: 'is taken' }] });
+
+async function uniqueName<T>(fn: () => Promise<T>, name: string): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if ((error as { code?: string }).code === '23505') throw sameName(name);
+    throw error;
+  }
+}
+
+export async function createTemplate(ctx: Ctx, input: z.infer<typeof templateCreate>) {
+  requireMayWrite(ctx, input.visibility);
+  checkTemplate({ ...input, subject: input.subject ?? null });
+  const { visibility, variables, ...rest } = input;
+  const [row] = await uniqueName(
+    () => ctx.sql<{ id: string }[]>`
+      insert into app.reply_templates ${ctx.sql({
+        ...rest,
+        variables: ctx.sql.json(variables as never),
+        orgId: ctx.orgId,
+        ownerId: visibility === 'personal' ? ctx.userId : null,
+        createdBy: ctx.userId,
+      } as never)}
+      returning id`,
+    input.name,
+  );
+  const created = await getTemplate(ctx, row!.id);
+  await announce(ctx, 'reply_template.created', created, created);
+  return created;
+}
+
+export async function updateTemplate(ctx: Ctx, id: string, input: z.infer<typeof templateUpdate>) {
+  const current = await getTemplate(ctx, id);
+  requireMayWrite(ctx, current.visibility);
+  if (input.visibility) requireMayWrite(ctx, input.visibility);
+  const next = { ...current, ...input };
+  checkTemplate(next);
+  const { visibility, variables, ...rest } = input;
+  const changes: Record<string, unknown> = { ...rest };
+  if (variables) changes.variables = ctx.sql.json(variables as never);
+  if (visibility) changes.ownerId = visibility === 'personal' ? (current.ownerId ?? ctx.userId) : null;
+  await uniqueName(() => ctx.sql`update app.reply_templates set ${ctx.sql(changes as never)} where id = ${id} and org_id = ${ctx.orgId}`, next.name);
+  const updated = await getTemplate(ctx, id);
+  // A template that became personal or shared is announced where it now is.
+  await announce(ctx, 'reply_template.updated', updated, updated);
+  return updated;
+}
+
+export async function deleteTemplate(ctx: Ctx, id: string) {
+  const current = await getTemplate(ctx, id);
+  requireMayWrite(ctx, current.visibility);
+  await ctx.sql`delete from app.reply_templates where id = ${id} and org_id = ${ctx.orgId}`;
+  await announce(ctx, 'reply_template.deleted', current, { id });
+  return null;
+}
+
+/** The reply's values by name; a name that is not a text variable of the template is a 422 at `path.<name>`. */
+function checkGiven(schema: ReturnType<typeof templateSchema>, given: Record<string, string>, path: string) {
+  for (const name of Object.keys(given)) {
+    if (!isTextVariable(schema, name)) throw invalid(`${path}.${name}`, 'is not a variable of this template');
+  }
+}
+
+async function renderFor(ctx: Ctx, t: ReplyTemplate, threadId: string, given: Record<string, string>, path: string) {
+  const declared = t.variables.map((v) => v.name);
+  const schema = templateSchema(declared);
+  checkGiven(schema, given, path);
+  const values = await templateValues(ctx, threadId, declared, given);
+  try {
+    return renderTemplate(t, schema, values);
+  } catch (error) {
+    if (error instanceof TemplateError) throw templateInvalid(error.issues, () => 'body.templateId');
+    throw error;
+  }
+}
+
+function requireChannel(t: ReplyTemplate, channel: string, path: string) {
+  if (!(t.channels as string[]).includes(channel)) {
+    throw invalid(path, `is a template for ${t.channels.join(', ')}, not for this ${channel} thread`);
+  }
+}
+
+/** POST /api/templates/{id}/preview: the template rendered on a real thread, and the variables it has no value for. */
+export async function previewTemplate(ctx: Ctx, id: string, input: z.infer<typeof templatePreviewBody>) {
+  const t = await getTemplate(ctx, id);
+  const [thread] = await ctx.sql<{ channel: string }[]>`select channel from app.threads where id = ${input.threadId} and org_id = ${ctx.orgId}`;
+  if (!thread) throw invalid('body.threadId', 'is not a thread of this organization');
+  requireChannel(t, thread.channel, 'body.threadId');
+  const rendered = await renderFor(ctx, t, input.threadId, input.variables ?? {}, 'body.variables');
+  return { templateId: t.id, threadId: input.threadId, channel: thread.channel, ...rendered };
+}
+
+/**
+ * The text (or HTML) and subject of a reply made from a template on this thread, with the reply's
+ * values; refused (422) when the template is not the caller's to use, not for this channel, names an
+ * unknown variable, or a variable it shows has no value. Counts the use.
+ */
+export async function replyFromTemplate(ctx: Ctx, thread: { id: string; channel: string }, templateId: string, given: Record<string, string>) {
+  let t: ReplyTemplate;
+  try {
+    t = await getTemplate(ctx, templateId);
+  } catch {
+    throw invalid('body.templateId', 'is not a template of this organization you may use');
+  }
+  requireChannel(t, thread.channel, 'body.templateId');
+  const rendered = await renderFor(ctx, t, thread.id, given, 'body.variables');
+  if (rendered.missing.length) {
+    throw new AppError(
+      'validation_failed',
+      `The template shows variables this thread has no value for: ${rendered.missing.join(', ')}; give them in variables`,
+      {
+        issues: rendered.missing.map((name) => ({ path: `body.variables.${name}`, message: 'has no value on this thread: give one' })),
+        missing: rendered.missing,
+      },
+    );
+  }
+  await ctx.sql`update app.reply_templates set usage_count = usage_count + 1, last_used_at = now() where id = ${t.id}`;
+  return { template: { id: t.id, name: t.name }, subject: rendered.subject, text: rendered.text, html: rendered.html };
+}

@@ -1,0 +1,140 @@
+// The variables a reply template sees: the thread, its customer and contact, the member replying, the
+// organization, and the template's own declared variables (filled by the reply). Each source is one
+// entry of VARIABLE_SOURCES, with its schema and one query; the thread's shipment joins the list once
+// shipments exist (issue 19: `shipment: { reference, containers, ... }` loaded from
+// app.thread_shipments), and until then `{{shipment.…}}` is an unknown variable, refused.
+import type { Ctx } from '../context.js';
+import { Html, type Value, type Values, type VariableSchema } from './render.js';
+
+const text: VariableSchema = { kind: 'text' };
+const object = (fields: Record<string, VariableSchema>): VariableSchema => ({ kind: 'object', fields });
+const texts = (...names: string[]) => Object.fromEntries(names.map((n) => [n, text]));
+
+/** Where a template's variables come from, for the thread replied on and the member replying. */
+export interface VariableSource {
+  name: string;
+  schema: VariableSchema;
+  load(ctx: Ctx, threadId: string): Promise<Value>;
+}
+
+/** First and last name of a person's full name: "Karthik S. Iyer" is Karthik and Iyer. */
+function nameParts(name: string | null | undefined) {
+  const parts = (name ?? '').trim().split(/\s+/).filter(Boolean);
+  return { firstName: parts[0] ?? null, lastName: parts.length > 1 ? parts[parts.length - 1]! : null };
+}
+
+const threadSource: VariableSource = {
+  name: 'thread',
+  schema: object({ ...texts('id', 'subject', 'status', 'priority', 'channel', 'reference'), tags: { kind: 'list', item: text } }),
+  async load(ctx, threadId) {
+    const [t] = await ctx.sql<{ id: string; subject: string; status: string; priority: string; channel: string; tags: string[] }[]>`
+      select id, subject, status, priority, channel, tags from app.threads where id = ${threadId} and org_id = ${ctx.orgId}`;
+    if (!t) return null;
+    const { subjectTag } = await import('../email/threading.js');
+    return { ...t, subject: t.subject || null, reference: subjectTag(t.id).slice(2, -1) };
+  },
+};
+
+const customerSource: VariableSource = {
+  name: 'customer',
+  schema: object(texts('name', 'kind', 'tier', 'city', 'country')),
+  async load(ctx, threadId) {
+    const [c] = await ctx.sql<Record<string, string | null>[]>`
+      select c.name, c.kind, c.tier, c.city, c.country from app.threads t join app.customers c on c.id = t.customer_id
+      where t.id = ${threadId} and t.org_id = ${ctx.orgId}`;
+    return c ?? null;
+  },
+};
+
+const contactSource: VariableSource = {
+  name: 'contact',
+  schema: object(texts('name', 'firstName', 'lastName', 'email', 'phone', 'whatsapp', 'designation')),
+  async load(ctx, threadId) {
+    const [c] = await ctx.sql<{ name: string; email: string | null; phone: string | null; whatsapp: string | null; designation: string | null }[]>`
+      select k.name, k.email, k.phone, k.whatsapp, k.designation from app.threads t join app.contacts k on k.id = t.contact_id
+      where t.id = ${threadId} and t.org_id = ${ctx.orgId}`;
+    return c ? { ...c, name: c.name || null, ...nameParts(c.name) } : null;
+  },
+};
+
+const memberSource: VariableSource = {
+  name: 'member',
+  schema: object({ ...texts('name', 'firstName', 'email', 'phone', 'jobTitle'), signature: { kind: 'html' } }),
+  async load(ctx) {
+    if (!ctx.userId) return null;
+    const [m] = await ctx.sql<{ name: string; email: string | null; phone: string | null; jobTitle: string | null; signatureHtml: string | null }[]>`
+      select display_name as name, email, phone, job_title, signature_html from app.members where org_id = ${ctx.orgId} and user_id = ${ctx.userId}`;
+    if (!m) return null;
+    let signature: Html | null = null;
+    if (m.signatureHtml?.trim()) {
+      const { htmlToText } = await import('../email/html.js');
+      signature = new Html(m.signatureHtml, htmlToText(m.signatureHtml));
+    }
+    return { name: m.name || null, firstName: nameParts(m.name).firstName, email: m.email, phone: m.phone, jobTitle: m.jobTitle, signature };
+  },
+};
+
+const organizationSource: VariableSource = {
+  name: 'organization',
+  schema: object(texts('name', 'signature')),
+  async load(ctx) {
+    const [o] = await ctx.sql<{ name: string; signature: string | null }[]>`select name, signature from app.organizations where id = ${ctx.orgId}`;
+    return o ?? null;
+  },
+};
+
+/** Every source a template may read from; add the shipment here when it exists (see the module comment). */
+export const VARIABLE_SOURCES: readonly VariableSource[] = [threadSource, customerSource, contactSource, memberSource, organizationSource];
+
+/** Names a template may declare for itself: not those of a source (nor `shipment`, kept for issue 19). */
+export const RESERVED_NAMES = new Set([...VARIABLE_SOURCES.map((s) => s.name), 'shipment']);
+
+/** The schema of a template's variables: the sources and its own declared ones (text). */
+export function templateSchema(declared: readonly string[]): VariableSchema {
+  return object({ ...Object.fromEntries(VARIABLE_SOURCES.map((s) => [s.name, s.schema])), ...texts(...declared) });
+}
+
+const nullObject = () => Object.create(null) as Values;
+
+/** Copies loaded rows into null-prototype objects holding exactly the schema's fields. */
+function shape(schema: VariableSchema, value: unknown): Value {
+  if (value === undefined || value === null) return null;
+  if (schema.kind === 'html') return value instanceof Html ? value : null;
+  if (schema.kind === 'text') return value instanceof Date ? value.toISOString() : String(value);
+  if (schema.kind === 'list') return Array.isArray(value) ? value.map((v) => shape(schema.item, v)) : null;
+  const out = nullObject();
+  for (const [key, field] of Object.entries(schema.fields)) out[key] = shape(field, (value as Record<string, unknown>)[key]);
+  return out;
+}
+
+/**
+ * The values for a reply on the thread by the acting member. `given`: the reply's own values, by
+ * variable name (a declared variable, or a source's field such as `contact.firstName` to fill one the
+ * thread lacks); a given value replaces the loaded one.
+ */
+export async function templateValues(ctx: Ctx, threadId: string, declared: readonly string[], given: Record<string, string> = {}): Promise<Values> {
+  const loaded = await Promise.all(VARIABLE_SOURCES.map((s) => s.load(ctx, threadId)));
+  const values = nullObject();
+  VARIABLE_SOURCES.forEach((s, i) => (values[s.name] = shape(s.schema, loaded[i])));
+  for (const name of declared) values[name] = null;
+  for (const [path, value] of Object.entries(given)) {
+    const parts = path.split('.');
+    let target = values;
+    for (const part of parts.slice(0, -1)) {
+      if (!target[part] || typeof target[part] !== 'object' || Array.isArray(target[part])) target[part] = nullObject();
+      target = target[part] as Values;
+    }
+    target[parts[parts.length - 1]!] = value;
+  }
+  return values;
+}
+
+/** Whether `path` names a text variable of the schema (what a reply may give a value for). */
+export function isTextVariable(schema: VariableSchema, path: string): boolean {
+  let node: VariableSchema | undefined = schema;
+  for (const part of path.split('.')) {
+    if (node?.kind !== 'object' || !Object.hasOwn(node.fields, part)) return false;
+    node = node.fields[part];
+  }
+  return node?.kind === 'text';
+}
