@@ -229,6 +229,32 @@ describe('local realtime: presence and typing on live topics', () => {
     expect(listener.broadcasts.map((b) => b.payload.forged ?? false)).toEqual([false]);
   });
 
+  it('delivers the batch REST broadcast on a live topic, and refuses an expired token', async () => {
+    const org = await newOrganization(db.sql);
+    const topic = `org:${org.id}:live`;
+    const listener = await join(client(await org.token('manager')), topic);
+    const res = await fetch(`${base}/realtime/v1/api/broadcast`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await org.token('agent')}`, apikey: 'local', 'content-type': 'application/json' },
+      body: JSON.stringify({
+        messages: [
+          { topic: `org:${org.id}`, event: 'typing', payload: { n: 1 }, private: true },
+          { topic, event: 'typing', payload: { n: 2 }, private: true },
+        ],
+      }),
+    });
+    expect(res.status).toBe(202);
+    await until(() => listener.broadcasts.length > 0, 'the REST broadcast');
+    expect(listener.broadcasts.map((b) => [b.event, b.payload])).toEqual([['typing', { n: 2 }]]);
+    const expired = await signAccessToken(org.users.agent, { expiresIn: Math.floor(Date.now() / 1000) - 60 });
+    const refused = await fetch(`${base}/realtime/v1/api/broadcast`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${expired}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: [{ topic, event: 'typing', payload: {}, private: true }] }),
+    });
+    expect(refused.status).toBe(401);
+  });
+
   it('names the field of a bad REST broadcast', async () => {
     const org = await newOrganization(db.sql);
     const res = await fetch(`${base}/realtime/v1/api/broadcast`, {
