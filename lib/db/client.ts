@@ -31,6 +31,19 @@ function reconnectDelay(attempt: number): number {
   return (0.5 + Math.random() / 2) * Math.min(3 ** attempt / 100, MAX_RECONNECT_DELAY_SECONDS);
 }
 
+type NotificationListener = (channel: string, payload: string) => void;
+const notificationListeners = new Set<NotificationListener>();
+
+/**
+ * Hears NOTIFY payloads that arrive on the pools' own connections. Embedded PGlite is one database
+ * session behind its socket, so a LISTEN issued through the pool lands there (the dev server's local
+ * Realtime); on PostgreSQL pooled connections never LISTEN and a dedicated `sql.listen` is used.
+ */
+export function onPoolNotification(listener: NotificationListener): () => void {
+  notificationListeners.add(listener);
+  return () => notificationListeners.delete(listener);
+}
+
 export function createPool(url: string, options: { max: number; prepare: boolean }): Sql {
   return postgres(url, {
     max: options.max,
@@ -39,6 +52,9 @@ export function createPool(url: string, options: { max: number; prepare: boolean
     connect_timeout: CONNECT_TIMEOUT_SECONDS,
     backoff: reconnectDelay,
     onnotice: () => {},
+    onnotify: (channel: string, payload: string) => {
+      for (const listener of notificationListeners) listener(channel, payload);
+    },
     transform: { ...postgres.camel, undefined: null },
     connection: { application_name: 'banxway' },
   }) as unknown as Sql;

@@ -466,3 +466,40 @@ begin
   grant delete, truncate, references, trigger on realtime.messages to postgres;
 end
 $bootstrap$;
+
+
+-- -----------------------------------------------------------------------------
+-- Local delivery of broadcasts (not from Supabase: its Realtime server reads
+-- realtime.messages through logical replication). The dev server's local
+-- Realtime (lib/dev/realtime/) LISTENs on `realtime_local_messages`; this
+-- trigger NOTIFYs the id of every broadcast row. PostgreSQL delivers
+-- notifications only after commit, in commit order and, within a
+-- transaction, in the order they were raised; a rolled-back transaction's
+-- never arrive. That is the whole delivery guarantee the local server needs.
+-- -----------------------------------------------------------------------------
+do $bootstrap$
+begin
+  if exists (select from pg_catalog.pg_roles where rolname = 'supabase_admin') then
+    return;
+  end if;
+
+  if to_regprocedure('realtime.local_notify_message()') is null then
+    create function realtime.local_notify_message() returns trigger
+        language plpgsql
+        as $func$
+    begin
+      if new.extension = 'broadcast' then
+        perform pg_notify('realtime_local_messages', new.id::text);
+      end if;
+      return null;
+    end;
+    $func$;
+  end if;
+
+  if not exists (select from pg_catalog.pg_trigger
+                 where tgname = 'local_notify_message' and tgrelid = 'realtime.messages'::regclass) then
+    create trigger local_notify_message after insert on realtime.messages
+      for each row execute function realtime.local_notify_message();
+  end if;
+end
+$bootstrap$;

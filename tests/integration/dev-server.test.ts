@@ -6,6 +6,8 @@ import { createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createClient } from '@supabase/supabase-js';
+import WebSocket from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { engine } from '../helpers/database.js';
 
@@ -70,5 +72,29 @@ describe.runIf(engine === 'pglite')('npm run dev', () => {
     const missing = await fetch(`${base}/api/nope`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
+
+    // Live updates, as the README's recipe: supabase-js on the dev server's own Realtime.
+    const threadId = (body.data[0] as unknown as { id: string }).id;
+    const me = await fetch(`${base}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+    const orgId = ((await me.json()) as { profile: { orgId: string } }).profile.orgId;
+    const supabase = createClient(base, 'local', { accessToken: async () => token, realtime: { transport: WebSocket as never } });
+    await supabase.realtime.setAuth();
+    const events: string[] = [];
+    const status = await new Promise<string>((resolve) => {
+      supabase
+        .channel(`org:${orgId}:thread:${threadId}`, { config: { private: true } })
+        .on('broadcast', { event: '*' }, (m) => events.push(m.event))
+        .subscribe((s) => resolve(s));
+    });
+    expect(status).toBe('SUBSCRIBED');
+    const patched = await fetch(`${base}/api/threads/${threadId}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ priority: 'urgent' }),
+    });
+    expect(patched.status).toBe(200);
+    for (let i = 0; i < 200 && !events.includes('thread.updated'); i++) await new Promise((r) => setTimeout(r, 50));
+    await supabase.removeAllChannels();
+    expect(events).toContain('thread.updated');
   }, 120_000);
 });
