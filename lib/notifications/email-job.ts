@@ -16,13 +16,8 @@ import { jobSpecs } from '../jobs/specs.js';
 import { now } from '../time.js';
 import { scheduleNotificationEmail } from './notify.js';
 import { sendTime, type DeliverySettings } from './schedule.js';
-import type { NotificationType } from './types.js';
+import { NOTIFICATION_HEADER, NOTIFICATION_MESSAGE_ID_PREFIX, type NotificationType } from './types.js';
 import { unsubscribeUrl } from './unsubscribe.js';
-
-/** The local part of every notification mail's Message-ID: replies and bounces that quote it are recognised by it. */
-export const NOTIFICATION_MESSAGE_ID_PREFIX = 'banxway-notification.';
-/** The header every notification mail carries (its value: the types it holds). */
-export const NOTIFICATION_HEADER = 'X-Banxway-Notification';
 
 interface Pending {
   id: string;

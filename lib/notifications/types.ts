@@ -47,3 +47,8 @@ export function columnsOf(mode: DeliveryMode): { inApp: boolean; email: boolean 
 
 export const DIGESTS = ['immediate', 'hourly', 'daily'] as const;
 export type Digest = (typeof DIGESTS)[number];
+
+/** The local part of every notification mail's Message-ID: replies and bounces that quote it are recognised by it. */
+export const NOTIFICATION_MESSAGE_ID_PREFIX = 'banxway-notification.';
+/** The header every notification mail carries (its value: the types it holds). */
+export const NOTIFICATION_HEADER = 'X-Banxway-Notification';
