@@ -5,12 +5,14 @@
 // (jose, HS256) naming the organization, the member and the types, under a key derived from
 // ENCRYPTION_KEY (HKDF; links keep working through a key rotation while the old key is in
 // ENCRYPTION_PREVIOUS_KEYS). A GET only shows a page whose button makes that POST: mail scanners
-// follow links, and RFC 8058 forbids unsubscribing on a GET.
+// follow links, and RFC 8058 forbids unsubscribing on a GET. Refusals answer the API's error shape.
 import { hkdfSync } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import * as z from 'zod';
 import { config, publicUrl } from '../config.js';
 import { asSystem } from '../context.js';
+import { invalid, notFound } from '../errors.js';
+import { errorResponse } from '../http/errors.js';
 import { log } from '../log.js';
 import { requestIdOf } from '../http/route.js';
 import { columnsOf, NOTIFICATION_TYPES, type NotificationType } from './types.js';
@@ -81,7 +83,7 @@ const listed = (types: NotificationType[]) => types.map((t) => TYPE_NAMES[t]).jo
 export async function unsubscribePage(request: Request): Promise<Response> {
   const token = new URL(request.url).searchParams.get('token') ?? '';
   const found = token ? await readUnsubscribeToken(token) : null;
-  if (!found) return page(404, 'Link not valid', '<p>This unsubscribe link is not valid.</p>');
+  if (!found) return errorResponse(notFound('Unsubscribe link'), requestIdOf(request));
   const action = `/api/notifications/unsubscribe?token=${encodeURIComponent(token)}`;
   return page(
     200,
@@ -97,11 +99,11 @@ export async function unsubscribe(request: Request): Promise<Response> {
   const requestId = requestIdOf(request);
   const token = new URL(request.url).searchParams.get('token') ?? '';
   const found = token ? await readUnsubscribeToken(token) : null;
-  if (!found) return page(404, 'Link not valid', '<p>This unsubscribe link is not valid.</p>');
+  if (!found) return errorResponse(notFound('Unsubscribe link'), requestId);
   const body = (await request.text().catch(() => '')).slice(0, 1000);
   // RFC 8058 3.1: the POST carries List-Unsubscribe=One-Click (a form post from the page sends the same).
   if (new URLSearchParams(body).get('List-Unsubscribe') !== 'One-Click') {
-    return page(400, 'Not unsubscribed', '<p>The request must carry List-Unsubscribe=One-Click.</p>');
+    return errorResponse(invalid('body.List-Unsubscribe', 'must be One-Click (RFC 8058)'), requestId);
   }
   const changed = await asSystem(found.org, requestId, [], async (ctx) => {
     const [member] = await ctx.sql`select 1 as found from app.members where org_id = ${ctx.orgId} and user_id = ${found.sub}`;
@@ -119,7 +121,7 @@ export async function unsubscribe(request: Request): Promise<Response> {
       where org_id = ${ctx.orgId} and user_id = ${found.sub} and email_state = 'pending' and type = any(${found.types}::text[])`;
     return true;
   });
-  if (!changed) return page(404, 'Link not valid', '<p>This unsubscribe link is not valid.</p>');
+  if (!changed) return errorResponse(notFound('Unsubscribe link'), requestId);
   log.info('notification mail unsubscribed', { requestId, orgId: found.org, userId: found.sub, types: found.types });
   return page(200, 'Unsubscribed', `<p>You will get no more emails about ${listed(found.types)}. You still see them in Banxway.</p>`);
 }
