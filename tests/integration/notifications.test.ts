@@ -308,6 +308,10 @@ describe('what else notifies', () => {
     expect(ran).toHaveLength(2);
     expect((await notificationsOf(org, '?type=action_due,action_overdue')).data).toEqual([]);
 
+    clock = new Date(t0.getTime() + 5 * HOUR); // an hour before the new due time
+    await runDue(org);
+    const soon = (await notificationsOf(org, '?type=action_due,action_overdue')).data;
+    expect(soon.map((n: any) => [n.type, n.entityId])).toEqual([['action_due', created.body.id]]);
     clock = new Date(t0.getTime() + 6 * HOUR);
     await runDue(org);
     const told = (await notificationsOf(org, '?type=action_due,action_overdue')).data;
