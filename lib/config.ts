@@ -74,6 +74,8 @@ export const envSchema = z
     // The web app's address, for links in mail (invitations): defaults to the first CORS origin, else PUBLIC_BASE_URL.
     APP_URL: optionalUrl,
     MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+    // Notification mail waits this long (cancelled if the member reads it or opens the thread meanwhile).
+    NOTIFICATION_EMAIL_DELAY_MINUTES: z.coerce.number().int().min(0).max(1440).default(5),
 
     STORAGE_SIGNING_SECRET: z.string().min(16).optional(),
     // Outbound email: Resend when RESEND_API_KEY is set, else .eml files under MAIL_OUT_DIR.
@@ -211,6 +213,8 @@ export interface Config {
   corsOrigins: string[];
   /** The web app's base URL (links in mail). */
   appUrl: string;
+  /** Notification mail: how long it waits for the member to see the notification in the app first. */
+  notifications: { emailDelayMs: number };
   maxBodyBytes: number;
   storageSigningSecret: string;
   /** Outbound email: Resend when apiKey is set, the local .eml sink otherwise. */
@@ -311,6 +315,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     rateLimit: { perUserPerMinute: e.RATE_LIMIT_PER_USER_PER_MINUTE, perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE },
     corsOrigins: e.CORS_ORIGINS,
     appUrl: (e.APP_URL ?? e.CORS_ORIGINS[0] ?? publicBaseUrl).replace(/\/$/, ''),
+    notifications: { emailDelayMs: e.NOTIFICATION_EMAIL_DELAY_MINUTES * 60_000 },
     maxBodyBytes: e.MAX_BODY_BYTES,
     storageSigningSecret: e.STORAGE_SIGNING_SECRET ?? DEV_DEFAULTS.STORAGE_SIGNING_SECRET,
     email: {

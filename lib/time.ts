@@ -42,3 +42,18 @@ export async function instantIn(value: string, timeZone: string, path: string): 
   }
   return new Date(zoned.epochMilliseconds);
 }
+
+let clock: (() => Date) | undefined;
+
+/**
+ * The current instant for rules that schedule by time (notification mail: its delay, quiet hours,
+ * digests). Tests move it with setClock; everything else reads the system clock.
+ */
+export function now(): Date {
+  return clock ? clock() : new Date();
+}
+
+/** Replaces the clock (tests): a function, a fixed instant, or undefined for the system clock again. */
+export function setClock(next: (() => Date) | Date | undefined): void {
+  clock = next instanceof Date ? () => new Date(next.getTime()) : next;
+}

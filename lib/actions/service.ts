@@ -4,12 +4,15 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
+import { enqueue } from '../jobs/enqueue.js';
+import { jobSpecs } from '../jobs/specs.js';
 import { notify } from '../notifications/notify.js';
 import { invalid, notFound } from '../errors.js';
 import { booleanQuery, csvList, decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { requireActiveMember } from '../org/members.js';
 import { recordChange, topics } from '../realtime.js';
 import { PRIORITIES } from '../threads/service.js';
+import { now } from '../time.js';
 import { whenFieldsValid } from '../validation.js';
 
 export const ACTION_TYPES = ['follow_up', 'call_back', 'send_document', 'request_document', 'quote', 'booking', 'customs', 'payment', 'other'] as const;
@@ -180,7 +183,30 @@ function notifyAssignee(ctx: Ctx, action: Action) {
   });
 }
 
-export async function createAction(ctx: Ctx, input: z.infer<typeof actionCreate>) {
+/** An action is "due" this long before its due time (the `action_due` notification), "overdue" at it. */
+export const ACTION_DUE_SOON_MS = 3_600_000;
+
+/**
+ * Queues the due and overdue jobs of an open action with a due time (lib/actions/jobs.ts). A job
+ * carries the due time it was made for and does nothing once the action's due time moved or it was
+ * finished, so an edit only adds the jobs of the new time. Past times are not queued.
+ */
+export async function scheduleDueJobs(ctx: Ctx, action: Pick<Action, 'id' | 'dueAt' | 'status'>): Promise<void> {
+  if (!action.dueAt || (action.status !== 'open' && action.status !== 'in_progress')) return;
+  const at = now().getTime();
+  const dueAt = action.dueAt.toISOString();
+  const stages = [
+    { stage: 'due' as const, runAt: new Date(action.dueAt.getTime() - ACTION_DUE_SOON_MS) },
+    { stage: 'overdue' as const, runAt: action.dueAt },
+  ];
+  for (const { stage, runAt } of stages) {
+    if (runAt.getTime() <= at) continue;
+    await enqueue(ctx, jobSpecs.actionDue, { actionId: action.id, dueAt, stage }, { runAt, dedupeKey: `action.due:${action.id}:${dueAt}:${stage}` });
+  }
+}
+
+/** `notifyAssignee: false` when the caller tells the assignee itself (a missed call's call-back). */
+export async function createAction(ctx: Ctx, input: z.infer<typeof actionCreate>, options: { notifyAssignee?: boolean } = {}) {
   const sql = ctx.sql;
   await checkReferences(ctx, input);
   const id = randomUUID();
@@ -201,7 +227,8 @@ export async function createAction(ctx: Ctx, input: z.infer<typeof actionCreate>
     data: action,
     audit: { entityType: 'action', entityId: id, data: input },
   });
-  await notifyAssignee(ctx, action);
+  if (options.notifyAssignee !== false) await notifyAssignee(ctx, action);
+  await scheduleDueJobs(ctx, action);
   return action;
 }
 
@@ -230,6 +257,7 @@ export async function updateAction(ctx: Ctx, id: string, input: z.infer<typeof a
     audit: { entityType: 'action', entityId: id, data: input },
   });
   if (input.assigneeId && input.assigneeId !== current.assigneeId) await notifyAssignee(ctx, action);
+  if (input.dueAt !== undefined || (input.status !== undefined && input.status !== current.status)) await scheduleDueJobs(ctx, action);
   return action;
 }
 

@@ -51,6 +51,8 @@ export interface ComposedEmail {
   /** Provider tags (Resend: ASCII letters, digits, _ and - only). */
   tags: { name: string; value: string }[];
   date?: Date;
+  /** Further headers (the app's own mail: List-Unsubscribe, Auto-Submitted, X-Banxway-Notification). */
+  headers?: Record<string, string>;
 }
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
@@ -180,7 +182,7 @@ export function composeEmail(input: ComposeInput): ComposedEmail {
 
 /** The threading headers as a provider takes them (Resend's `headers`). */
 export function threadingHeaders(email: ComposedEmail): Record<string, string> {
-  const headers: Record<string, string> = { 'Message-ID': bracketed(email.messageId) };
+  const headers: Record<string, string> = { ...email.headers, 'Message-ID': bracketed(email.messageId) };
   if (email.inReplyTo) headers['In-Reply-To'] = bracketed(email.inReplyTo);
   if (email.references.length) headers.References = email.references.map(bracketed).join(' ');
   return headers;
@@ -211,7 +213,7 @@ export async function toRfc822(email: ComposedEmail): Promise<Buffer> {
       content: a.content,
       ...(a.contentId ? { cid: a.contentId } : {}),
     })),
-    headers: Object.fromEntries(email.tags.map((t) => [`X-Banxway-${t.name.replace(/_/g, '-')}`, t.value])),
+    headers: { ...Object.fromEntries(email.tags.map((t) => [`X-Banxway-${t.name.replace(/_/g, '-')}`, t.value])), ...email.headers },
     newline: 'win',
     disableFileAccess: true,
     disableUrlAccess: true,

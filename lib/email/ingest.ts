@@ -14,7 +14,7 @@ import { CONTACT_EMAIL_MAX, contactName } from '../contacts/limits.js';
 import { announceMessage } from '../messages/announce.js';
 import { continuesThread, rollUp } from '../threads/roll-up.js';
 import { counterpartLock, lockCounterpart, takeLocks } from '../threads/counterpart.js';
-import { emailSignals, INBOX, isFiltered, machineMade, senderVerdict } from '../sender-rules/verdict.js';
+import { emailSignals, INBOX, isFiltered, machineMade, notificationEcho, senderVerdict } from '../sender-rules/verdict.js';
 import { isFreeMailDomain, type EmailAddress, type ParsedEmail } from './parse.js';
 import { normalizeSubject, parseThreadToken, tokenRange } from './threading.js';
 
@@ -254,8 +254,11 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
   const normalized = normalizeSubject(email.subject);
   const occurredAt = messageTime(email);
   // Only what comes in is judged; our own mail (the Sent folder, an import) always is the inbox's.
+  // (Our own notification mail coming back is kept out of the inbox either way: notificationEcho.)
   const verdict =
-    direction === 'inbound' ? await senderVerdict(ctx, email.from && { address: email.from.address }, emailSignals(email, org.ownDomains)) : INBOX;
+    direction === 'inbound'
+      ? await senderVerdict(ctx, email.from && { address: email.from.address }, emailSignals(email, org.ownDomains))
+      : (notificationEcho(email.headers) ?? INBOX);
   const filter = verdict.filter;
   // Auto-replies, bounces and abuse reports are recorded but never reopen a conversation.
   const automated = machineMade(email, verdict);

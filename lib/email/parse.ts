@@ -173,6 +173,7 @@ const HEADERS_OF_INTEREST = [
   'list-post',
   'x-failed-recipients',
   'thread-index',
+  'x-banxway-notification',
   'thread-topic',
   'x-mailer',
   'user-agent',

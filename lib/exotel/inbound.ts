@@ -16,6 +16,7 @@ import { makeSnippet } from '../email/quoted.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { recordChange, topics } from '../realtime.js';
 import { actionCreate, actionUpdate, createAction, updateAction } from '../actions/service.js';
+import { notify, threadEscalation } from '../notifications/notify.js';
 import { lockCounterpart } from '../threads/counterpart.js';
 import { continuesThread, rollUp } from '../threads/roll-up.js';
 import { isFiltered, senderVerdict, type Filtered } from '../sender-rules/verdict.js';
@@ -416,7 +417,7 @@ async function settleCallBack(ctx: Ctx, call: Pick<CallRow, 'id' | 'threadId' | 
     where t.id = ${call.threadId}`;
   // A missed call from a number kept out of the inbox asks nobody to call back.
   if (!thread || isFiltered(thread.status)) return;
-  await createAction(
+  const action = await createAction(
     ctx,
     actionCreate.parse({
       threadId: call.threadId,
@@ -427,5 +428,16 @@ async function settleCallBack(ctx: Ctx, call: Pick<CallRow, 'id' | 'threadId' | 
       dueAt: new Date(Date.now() + 3_600_000).toISOString(),
       ...(thread?.assigneeId ? { assigneeId: thread.assigneeId } : {}),
     }),
+    { notifyAssignee: false },
   );
+  // One notice of the missed call (the call-back is its action): the assignee, or when nobody has the
+  // thread, its team's leads (every manager without a team).
+  await notify(ctx, thread.assigneeId ? [thread.assigneeId] : await threadEscalation(ctx, call.threadId, { withAssignee: false }), {
+    type: 'missed_call',
+    title: `Missed call from ${call.fromAddress ?? 'an unknown number'}`,
+    body: action.title,
+    threadId: call.threadId,
+    entityType: 'action',
+    entityId: action.id,
+  });
 }

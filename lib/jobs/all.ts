@@ -9,3 +9,6 @@ import '../ai/analysis-job.js';
 import '../ai/transcribe.js';
 import '../exotel/jobs.js';
 import '../org/invitation-job.js';
+import '../notifications/email-job.js';
+import '../notifications/sla.js';
+import '../actions/jobs.js';

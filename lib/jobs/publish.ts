@@ -30,7 +30,16 @@ async function qstashClient() {
 /** QStash retries a failed delivery itself; our own attempt count decides when a job is dead. */
 const MAX_QSTASH_RETRIES = 5;
 
+/**
+ * The longest delay QStash takes on its free plan (7 days; pay-as-you-go allows a year:
+ * https://upstash.com/docs/qstash/features/delay). A job due later (an action's due time weeks away)
+ * is not published now: it waits in the outbox, unpublished, and the minute sweeper publishes it once
+ * it is due (lib/jobs/sweep.ts), whatever the plan.
+ */
+export const QSTASH_MAX_DELAY_MS = 7 * 24 * 3_600_000;
+
 export async function publishToQStash(job: QueuedJob, deduplicationId = job.id): Promise<void> {
+  if (job.runAt.getTime() > Date.now() + QSTASH_MAX_DELAY_MS) return;
   const qstash = await qstashClient();
   const notBefore = Math.ceil(job.runAt.getTime() / 1000);
   await qstash.publishJSON({

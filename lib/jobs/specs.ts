@@ -48,6 +48,14 @@ export const jobSpecs = {
   exotelSend: spec({ name: 'exotel.send', schema: aMessage, maxAttempts: 8, deadlineMs: EXOTEL_SEND_DEADLINE_MS }),
   // An invitation lasts 7 days: no point mailing its link after one.
   invitationSend: spec({ name: 'invitation.send', schema: z.object({ invitationId: z.uuid() }), maxAttempts: 8, deadlineMs: 24 * 3_600_000 }),
+  // A member's pending notification mail (lib/notifications/email-job.ts): sent, held or cancelled when it runs.
+  notificationEmail: spec({ name: 'notification.email', schema: z.object({ userId: z.uuid() }), maxAttempts: 8 }),
+  // An action's due time came (or is near): re-checked against the action as it is now (lib/actions/jobs.ts).
+  actionDue: spec({
+    name: 'action.due',
+    schema: z.object({ actionId: z.uuid(), dueAt: z.iso.datetime({ offset: true }), stage: z.enum(['due', 'overdue']) }),
+    maxAttempts: 5,
+  }),
   exotelCallConnect: spec({ name: 'exotel.call.connect', schema: aMessage, maxAttempts: 3, deadlineMs: 10 * 60_000 }),
 };
 

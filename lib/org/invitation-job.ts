@@ -6,12 +6,12 @@
 // Which way it went is kept on the invitation but never shown to admins: it would tell them whether
 // the email has an account.
 import { createClient, isAuthApiError, type SupabaseClient } from '@supabase/supabase-js';
-import { parseAddressHeader } from 'mailparser';
 import ws from 'ws';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { openSecret, type SealedSecret } from '../crypto/secrets.js';
 import { outboundAdapter, OutboundError } from '../email/outbound.js';
+import { systemFrom } from '../email/system-from.js';
 import { defineJob, PermanentJobError } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { recordChange, topics } from '../realtime.js';
@@ -63,12 +63,6 @@ async function supabaseInvite(client: SupabaseClient, inv: Pending, link: string
   const status = typeof error.status === 'number' ? error.status : 0;
   if (status === 0 || status === 429 || status >= 500) throw new Error(`Supabase Auth invite failed (${status || 'network'}): ${error.message}`);
   throw new PermanentJobError(`Supabase Auth refused the invitation (${status} ${error.code ?? ''}): ${error.message}`);
-}
-
-function systemFrom() {
-  const [from] = parseAddressHeader(config().email.systemFrom, { flatten: true }).value;
-  if (!from?.address) throw new PermanentJobError(`MAIL_SYSTEM_FROM is not an address: ${config().email.systemFrom}`);
-  return { address: from.address, name: from.name || null };
 }
 
 /** The app's own invitation mail, for an email that already has an account (or any email without Supabase). */

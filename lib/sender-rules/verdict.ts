@@ -6,6 +6,7 @@
 // The organization's sender rules decide first (the most specific match wins: an address over its
 // domain, a subdomain over its parent domain): `allow` keeps the message in the inbox whatever its
 // headers say, `block` makes it spam, `bulk` bulk. Without a rule the headers decide (emailSignals).
+import { NOTIFICATION_MESSAGE_ID_PREFIX } from '../notifications/types.js';
 import type { Ctx } from '../context.js';
 
 export const SENDER_RULE_KINDS = ['block', 'allow', 'bulk'] as const;
@@ -92,6 +93,20 @@ function ownList(headers: Record<string, string>, ownDomains: ReadonlySet<string
 }
 
 /**
+ * The app's own notification mail coming back (lib/notifications/email-job.ts): the mail itself
+ * delivered or forwarded into a polled mailbox (its X-Banxway-Notification header), or a reply, an
+ * auto-reply or a bounce that quotes its Message-ID. It is kept out of the inbox as bulk, so it never
+ * starts a thread anyone works, whichever way it came (outbound too: a member answering it from the
+ * organization's own domain).
+ */
+export function notificationEcho(headers: Record<string, string>): Verdict | null {
+  if (headers['x-banxway-notification'] !== undefined) return { filter: 'bulk', reason: 'header: x-banxway-notification', ruleId: null };
+  const quoted = `${headers['in-reply-to'] ?? ''} ${headers['references'] ?? ''}`.toLowerCase();
+  if (quoted.includes(`<${NOTIFICATION_MESSAGE_ID_PREFIX}`)) return { filter: 'bulk', reason: 'reply to notification mail', ruleId: null };
+  return null;
+}
+
+/**
  * What an email's own headers say about it, before any rule:
  * - `X-Spam-Flag: YES` (SpamAssassin, and the hosts that run it upstream) is spam.
  * - `List-Unsubscribe` (RFC 2369, required of bulk senders by Gmail and Yahoo since February 2024:
@@ -107,6 +122,8 @@ function ownList(headers: Record<string, string>, ownDomains: ReadonlySet<string
  */
 export function emailSignals(email: EmailSignals, ownDomains: ReadonlySet<string>): Verdict {
   const h = email.headers;
+  const echo = notificationEcho(h);
+  if (echo) return echo;
   if (/^\s*yes\b/i.test(h['x-spam-flag'] ?? '')) return { filter: 'spam', reason: 'header: x-spam-flag', ruleId: null };
   if (email.isBounce || email.isAbuseReport) return INBOX;
   if (email.isAutoReply && !email.autoReplyReason?.startsWith('precedence')) return INBOX;

@@ -3,7 +3,9 @@
 // counts, timestamps and snippet roll up, when it reopens, and the `thread.*` event that says so.
 import type { Ctx } from '../context.js';
 import { isFiltered, type Filtered } from '../sender-rules/verdict.js';
+import { notify } from '../notifications/notify.js';
 import { applyServiceLevel } from '../sla/clock.js';
+import { now } from '../time.js';
 import { announceThreadView, threadView, threadViewColumns, type ThreadView } from './view.js';
 
 /** A thread stays "recently resolved" this long: a customer's new message reopens it instead of starting anew. */
@@ -98,7 +100,28 @@ export async function rollUp(ctx: Ctx, m: Arrival): Promise<{ reopened: boolean 
         ? { action: 'thread.reopened', data: { source: m.source, messageId: m.messageId, from: before } }
         : undefined,
   );
+  if (inbound) await notifyAssigneeOfArrival(ctx, thread as ThreadView, m);
   return { reopened };
+}
+
+/** A customer's message older than this (an archive import, a mailbox caught up after weeks) tells nobody. */
+const NOTIFY_ARRIVALS_WITHIN_MS = 24 * 3_600_000;
+
+/**
+ * A customer's new message on a thread assigned to a member tells that member (notifications/notify.ts).
+ * Incoming calls tell only when missed (lib/exotel/inbound.ts: `missed_call`).
+ */
+async function notifyAssigneeOfArrival(ctx: Ctx, thread: ThreadView, m: Arrival) {
+  const assigneeId = thread.assigneeId as string | null;
+  if (!assigneeId || m.source === 'exotel.voice' || m.at.getTime() < now().getTime() - NOTIFY_ARRIVALS_WITHIN_MS) return;
+  await notify(ctx, [assigneeId], {
+    type: 'inbound_message',
+    title: `New message: ${String(thread.subject || '(no subject)').slice(0, 200)}`,
+    body: m.snippet,
+    threadId: m.threadId,
+    entityType: 'message',
+    entityId: m.messageId,
+  });
 }
 
 /** The thread's sentiment and urgency look at inbound messages this recent. */

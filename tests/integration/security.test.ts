@@ -196,6 +196,10 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'DELETE /api/threads/[id]/read': async () => ({ path: `/api/threads/${T1}/read` }),
   'GET /api/org': async () => ({ path: '/api/org' }),
   'PATCH /api/org': async () => ({ path: '/api/org', body: { signature: 'Regards, Seahawk' } }),
+  'GET /api/notifications': async () => ({ path: '/api/notifications?unread=true&type=mention,assignment' }),
+  'POST /api/notifications/read': async () => ({ path: '/api/notifications/read', body: { ids: [randomUUID()] } }),
+  'GET /api/me/notification-preferences': async () => ({ path: '/api/me/notification-preferences' }),
+  'PUT /api/me/notification-preferences': async () => ({ path: '/api/me/notification-preferences', body: { digest: 'hourly' } }),
   'PATCH /api/me': async () => ({ path: '/api/me', body: { jobTitle: 'Operations', availability: { status: 'busy' } } }),
   'GET /api/members': async () => ({ path: '/api/members' }),
   'GET /api/invitations': async () => ({ path: '/api/invitations' }),
@@ -322,6 +326,9 @@ const otherGuards = new Set([
   'PUT /api/storage/object',
   'GET /api/storage/object',
   'POST /api/webhooks/resend',
+  // A signed unsubscribe token in the URL (tests/integration/notifications.test.ts).
+  'GET /api/notifications/unsubscribe',
+  'POST /api/notifications/unsubscribe',
   'GET /api/webhooks/exotel/[channelId]',
   'POST /api/webhooks/exotel/[channelId]',
 ]);
