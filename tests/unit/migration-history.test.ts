@@ -1,6 +1,8 @@
 // Migrations are added in version order: the commit that adds a migration never adds one older than
 // a migration an earlier commit added (uncommitted files count as added last). The runner refuses
 // such a file on a database that applied the newer ones; this catches it before it lands.
+// Databases are migrated from main, so main's own line of commits is what counts (--first-parent):
+// a merged branch's migrations arrive with its merge commit, whenever the branch made them.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +17,7 @@ if (!hasHistory && process.env.TEST_REQUIRE_SERVERS === '1') throw new Error('th
 
 describe.skipIf(!hasHistory)('migration history', () => {
   it('adds every migration with a version newer than those added before it', () => {
-    const log = git('log', '--reverse', '--diff-filter=A', '--format=', '--name-only', '--', 'supabase/migrations');
+    const log = git('log', '--first-parent', '--reverse', '--diff-filter=A', '--format=', '--name-only', '--', 'supabase/migrations');
     const committed = log
       .split('\n')
       .map((l) => /(\d{14})_[a-z0-9_]+\.sql$/.exec(l)?.[1])
