@@ -3,23 +3,17 @@
 // CRUD here (GET/POST /api/macros, GET/PATCH/DELETE /api/macros/{id}); running them in run.ts.
 // Shared with the organization (templates.manage writes those) or personal, like reply templates.
 import * as z from 'zod';
+import { announceItem, requireMayWrite, uniqueName, VISIBILITIES, type Kind } from '../library/shared.js';
 import type { Ctx } from '../context.js';
 import { ACTION_TYPES } from '../actions/service.js';
-import { conflict, forbidden, invalid, notFound } from '../errors.js';
-import { can } from '../http/permissions.js';
+import { invalid, notFound } from '../errors.js';
 import { requireActiveMember } from '../org/members.js';
 import { decodeCursor, pageQuery, toPage } from '../pagination.js';
-import { recordChange, topics } from '../realtime.js';
 import { escapeLike } from '../db/like.js';
 import { PRIORITIES } from '../threads/service.js';
+import { tag } from '../threads/tags.js';
 
-const tag = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .min(1)
-  .max(50)
-  .regex(/^[\p{L}\p{N}][\p{L}\p{N} _./-]*$/u, 'must be letters, digits, space, _ . / -');
+const KIND: Kind = { plural: 'macros', singular: 'macro', entityType: 'macro' };
 
 const MAX_MINUTES = 366 * 24 * 60;
 
@@ -68,7 +62,7 @@ const fields = {
   name: z.string().trim().min(1).max(200),
   description: z.string().trim().max(2000).nullable(),
   steps,
-  visibility: z.enum(['organization', 'personal']),
+  visibility: z.enum(VISIBILITIES),
 };
 
 export const macroCreate = z.strictObject({ ...fields, description: fields.description.optional(), visibility: fields.visibility.default('personal') });
@@ -121,13 +115,6 @@ export async function getMacro(ctx: Ctx, id: string): Promise<Macro> {
   return row;
 }
 
-function requireMayWrite(ctx: Ctx, visibility: Macro['visibility']) {
-  if (visibility === 'organization' && !can(ctx.role as never, 'templates.manage')) {
-    throw forbidden(`Your role (${ctx.role}) does not allow changing the organization's shared macros (templates.manage): make it personal`);
-  }
-  if (visibility === 'personal' && !ctx.userId) throw forbidden('Only members have personal macros');
-}
-
 /**
  * What a step names must exist now (members, teams, templates); a shared macro may not use a personal
  * template, which the rest of the team could not use. Each run checks again, as the routes do.
@@ -151,28 +138,15 @@ async function checkReferences(ctx: Ctx, list: MacroStep[], visibility: Macro['v
   }
 }
 
-async function announce(ctx: Ctx, event: string, m: Pick<Macro, 'id' | 'ownerId'>, data: unknown) {
-  const topic = m.ownerId ? topics.user(m.ownerId) : topics.org(ctx.orgId);
-  await recordChange(ctx, { event, topics: [topic], data, audit: { entityType: 'macro', entityId: m.id } });
-}
-
-async function uniqueName<T>(fn: () => Promise<T>, name: string): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if ((error as { code?: string }).code === '23505') {
-      throw conflict(`body.name: there is already a macro named "${name}" here`, { issues: [{ path: 'body.name', message: 'is taken' }] });
-    }
-    throw error;
-  }
-}
-
 export async function createMacro(ctx: Ctx, input: z.infer<typeof macroCreate>) {
-  requireMayWrite(ctx, input.visibility);
+  requireMayWrite(ctx, KIND, input.visibility);
   await checkReferences(ctx, input.steps, input.visibility);
   const { visibility, steps: list, ...rest } = input;
   const [row] = await uniqueName(
-    () => ctx.sql<{ id: string }[]>`
+    KIND,
+    input.name,
+    () =>
+      ctx.sql<{ id: string }[]>`
       insert into app.macros ${ctx.sql({
         ...rest,
         steps: ctx.sql.json(list as never),
@@ -181,33 +155,36 @@ export async function createMacro(ctx: Ctx, input: z.infer<typeof macroCreate>) 
         createdBy: ctx.userId,
       } as never)}
       returning id`,
-    input.name,
   );
   const created = await getMacro(ctx, row!.id);
-  await announce(ctx, 'macro.created', created, created);
+  await announceItem(ctx, KIND, 'macro.created', created, created);
   return created;
 }
 
 export async function updateMacro(ctx: Ctx, id: string, input: z.infer<typeof macroUpdate>) {
   const current = await getMacro(ctx, id);
-  requireMayWrite(ctx, current.visibility);
-  if (input.visibility) requireMayWrite(ctx, input.visibility);
+  requireMayWrite(ctx, KIND, current.visibility);
+  if (input.visibility) requireMayWrite(ctx, KIND, input.visibility);
   const visibility = input.visibility ?? current.visibility;
   if (input.steps || input.visibility) await checkReferences(ctx, input.steps ?? current.steps, visibility);
   const { visibility: v, steps: list, ...rest } = input;
   const changes: Record<string, unknown> = { ...rest };
   if (list) changes.steps = ctx.sql.json(list as never);
   if (v) changes.ownerId = v === 'personal' ? (current.ownerId ?? ctx.userId) : null;
-  await uniqueName(() => ctx.sql`update app.macros set ${ctx.sql(changes as never)} where id = ${id} and org_id = ${ctx.orgId}`, input.name ?? current.name);
+  await uniqueName(
+    KIND,
+    input.name ?? current.name,
+    () => ctx.sql`update app.macros set ${ctx.sql(changes as never)} where id = ${id} and org_id = ${ctx.orgId}`,
+  );
   const updated = await getMacro(ctx, id);
-  await announce(ctx, 'macro.updated', updated, updated);
+  await announceItem(ctx, KIND, 'macro.updated', updated, updated);
   return updated;
 }
 
 export async function deleteMacro(ctx: Ctx, id: string) {
   const current = await getMacro(ctx, id);
-  requireMayWrite(ctx, current.visibility);
+  requireMayWrite(ctx, KIND, current.visibility);
   await ctx.sql`delete from app.macros where id = ${id} and org_id = ${ctx.orgId}`;
-  await announce(ctx, 'macro.deleted', current, { id });
+  await announceItem(ctx, KIND, 'macro.deleted', current, { id });
   return null;
 }

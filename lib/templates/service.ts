@@ -3,25 +3,18 @@
 // (replyFromTemplate, called by lib/messages/service.ts). A template is shared with the organization
 // (managers write those: templates.manage) or personal (its owner's alone; RLS hides it from others).
 import * as z from 'zod';
+import { announceItem, requireMayWrite, uniqueName, VISIBILITIES, type Kind } from '../library/shared.js';
 import type { Ctx } from '../context.js';
-import { AppError, conflict, forbidden, invalid, notFound } from '../errors.js';
+import { AppError, invalid, notFound } from '../errors.js';
 import { escapeLike } from '../db/like.js';
-import { can } from '../http/permissions.js';
 import { csvList, decodeCursor, pageQuery, toPage } from '../pagination.js';
-import { recordChange, topics } from '../realtime.js';
+import { tag } from '../threads/tags.js';
 import { analyze, renderTemplate, TemplateError, type TemplateIssue } from './render.js';
 import { isTextVariable, RESERVED_NAMES, templateSchema, templateValues } from './variables.js';
 
 export const TEMPLATE_CHANNELS = ['email', 'whatsapp', 'sms'] as const;
-export const VISIBILITIES = ['organization', 'personal'] as const;
 
-const tag = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .min(1)
-  .max(50)
-  .regex(/^[\p{L}\p{N}][\p{L}\p{N} _./-]*$/u, 'must be letters, digits, space, _ . / -');
+const KIND: Kind = { plural: 'templates', singular: 'template', entityType: 'reply_template' };
 
 const declaredVariable = z.strictObject({
   name: z
@@ -136,14 +129,6 @@ export async function getTemplate(ctx: Ctx, id: string): Promise<ReplyTemplate> 
   return row;
 }
 
-/** Shared templates are the managers' to write (templates.manage); personal ones their owner's. */
-function requireMayWrite(ctx: Ctx, visibility: (typeof VISIBILITIES)[number]) {
-  if (visibility === 'organization' && !can(ctx.role as never, 'templates.manage')) {
-    throw forbidden(`Your role (${ctx.role}) does not allow changing the organization's shared templates (templates.manage): make it personal`);
-  }
-  if (visibility === 'personal' && !ctx.userId) throw forbidden('Only members have personal templates');
-}
-
 /** The template's parts checked against its variables: a 422 naming body.body / body.subject for each issue. */
 function checkTemplate(t: { channels: string[]; format: string; subject: string | null; body: string; variables: { name: string }[] }) {
   if (t.format === 'html' && (t.channels.length !== 1 || t.channels[0] !== 'email')) {
@@ -161,29 +146,15 @@ function templateInvalid(issues: TemplateIssue[], pathOf: (i: TemplateIssue) => 
   });
 }
 
-async function announce(ctx: Ctx, event: string, t: Pick<ReplyTemplate, 'id' | 'ownerId'>, data: unknown) {
-  const topic = t.ownerId ? topics.user(t.ownerId) : topics.org(ctx.orgId);
-  await recordChange(ctx, { event, topics: [topic], data, audit: { entityType: 'reply_template', entityId: t.id } });
-}
-
-const sameName = (name: string) =>
-  conflict(`body.name: you already have a template named "${name}" here`, { issues: [{ path: 'body.name', message: 'is taken' }] });
-
-async function uniqueName<T>(fn: () => Promise<T>, name: string): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    if ((error as { code?: string }).code === '23505') throw sameName(name);
-    throw error;
-  }
-}
-
 export async function createTemplate(ctx: Ctx, input: z.infer<typeof templateCreate>) {
-  requireMayWrite(ctx, input.visibility);
+  requireMayWrite(ctx, KIND, input.visibility);
   checkTemplate({ ...input, subject: input.subject ?? null });
   const { visibility, variables, ...rest } = input;
   const [row] = await uniqueName(
-    () => ctx.sql<{ id: string }[]>`
+    KIND,
+    input.name,
+    () =>
+      ctx.sql<{ id: string }[]>`
       insert into app.reply_templates ${ctx.sql({
         ...rest,
         variables: ctx.sql.json(variables as never),
@@ -192,35 +163,34 @@ export async function createTemplate(ctx: Ctx, input: z.infer<typeof templateCre
         createdBy: ctx.userId,
       } as never)}
       returning id`,
-    input.name,
   );
   const created = await getTemplate(ctx, row!.id);
-  await announce(ctx, 'reply_template.created', created, created);
+  await announceItem(ctx, KIND, 'reply_template.created', created, created);
   return created;
 }
 
 export async function updateTemplate(ctx: Ctx, id: string, input: z.infer<typeof templateUpdate>) {
   const current = await getTemplate(ctx, id);
-  requireMayWrite(ctx, current.visibility);
-  if (input.visibility) requireMayWrite(ctx, input.visibility);
+  requireMayWrite(ctx, KIND, current.visibility);
+  if (input.visibility) requireMayWrite(ctx, KIND, input.visibility);
   const next = { ...current, ...input };
   checkTemplate(next);
   const { visibility, variables, ...rest } = input;
   const changes: Record<string, unknown> = { ...rest };
   if (variables) changes.variables = ctx.sql.json(variables as never);
   if (visibility) changes.ownerId = visibility === 'personal' ? (current.ownerId ?? ctx.userId) : null;
-  await uniqueName(() => ctx.sql`update app.reply_templates set ${ctx.sql(changes as never)} where id = ${id} and org_id = ${ctx.orgId}`, next.name);
+  await uniqueName(KIND, next.name, () => ctx.sql`update app.reply_templates set ${ctx.sql(changes as never)} where id = ${id} and org_id = ${ctx.orgId}`);
   const updated = await getTemplate(ctx, id);
   // A template that became personal or shared is announced where it now is.
-  await announce(ctx, 'reply_template.updated', updated, updated);
+  await announceItem(ctx, KIND, 'reply_template.updated', updated, updated);
   return updated;
 }
 
 export async function deleteTemplate(ctx: Ctx, id: string) {
   const current = await getTemplate(ctx, id);
-  requireMayWrite(ctx, current.visibility);
+  requireMayWrite(ctx, KIND, current.visibility);
   await ctx.sql`delete from app.reply_templates where id = ${id} and org_id = ${ctx.orgId}`;
-  await announce(ctx, 'reply_template.deleted', current, { id });
+  await announceItem(ctx, KIND, 'reply_template.deleted', current, { id });
   return null;
 }
 

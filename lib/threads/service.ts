@@ -16,6 +16,7 @@ import { FILTERED_STATUSES, isFiltered } from '../sender-rules/verdict.js';
 import { assigneeWarnings, type Warning } from '../org/availability.js';
 import { applyServiceLevel } from '../sla/clock.js';
 import { NEXT_DUE, SLA_STATES, slaWhere } from './sla-state.js';
+import { tag } from './tags.js';
 import { announceThread, threadColumns, threadViewColumns } from './view.js';
 
 /** The statuses of the work: what PATCH sets. */
@@ -27,14 +28,6 @@ export const WORK_STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'closed'
 export const THREAD_STATUSES = [...WORK_STATUSES, ...FILTERED_STATUSES] as const;
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export const CHANNELS = ['email', 'whatsapp', 'sms', 'voice'] as const;
-
-const tag = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .min(1)
-  .max(50)
-  .regex(/^[\p{L}\p{N}][\p{L}\p{N} _./-]*$/u, 'must be letters, digits, space, _ . / -');
 
 export const threadCreate = z.strictObject({
   subject: z.string().trim().max(1000).default(''),
