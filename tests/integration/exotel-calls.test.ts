@@ -6,7 +6,7 @@
 // the message's status, text and duration and cancels the call-back action made for it; an older one
 // never moves a call back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEED_ORG_ID } from '../../lib/dev/seed.js';
+import { SEED_ORG_ID, SEED_USERS } from '../../lib/dev/seed.js';
 import { call, json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { FAKE_EXOTEL } from '../helpers/fake-exotel.js';
@@ -101,6 +101,10 @@ describe('incoming calls', () => {
     expect(missed).toMatchObject({ status: 'no_answer', bodyText: 'Missed call', snippet: 'Missed call' });
     const [action] = await callBacks(missed.id);
     expect(action).toMatchObject({ status: 'open', priority: 'high' });
+    // One notice of the missed call: nobody has the new thread and it has no team, so every manager.
+    const told = await db.sql<{ userId: string; threadId: string }[]>`
+      select user_id, thread_id from app.notifications where type = 'missed_call' and entity_id = ${action!.id} order by user_id`;
+    expect(told).toEqual([SEED_USERS.owner, SEED_USERS.admin, SEED_USERS.manager].map((u) => ({ userId: u.id, threadId: missed.threadId })));
 
     // The status callback (a form) for the same call: a conversation of 65 seconds happened after all.
     const since = await broadcastsSince(db.sql);
@@ -128,6 +132,23 @@ describe('incoming calls', () => {
     expect(events.find((e) => e.event === 'action.updated' && e.payload.data.id === action!.id)!.payload.data.status).toBe('cancelled');
     const audit = await db.sql`select action from app.audit_log where entity_type = 'action' and entity_id = ${action!.id} order by created_at`;
     expect(audit.map((a) => a.action)).toEqual(['action.created', 'action.updated']);
+  });
+
+  it('tells the assignee alone of a missed call on a thread someone has', async () => {
+    const first = 'call-missed-0011';
+    expect((await passthru({ ...incoming(first, '09820011011'), CallType: 'completed', DialCallStatus: 'completed', DialCallDuration: '40' })).status).toBe(
+      200,
+    );
+    const { threadId } = await callRow(first);
+    expect((await json('POST', `/api/threads/${threadId}/assign`, { as: 'manager', body: { assigneeId: SEED_USERS.agent.id } })).status).toBe(200);
+
+    const second = 'call-missed-0012';
+    expect((await passthru({ ...incoming(second, '09820011011'), CallType: 'incomplete', DialCallStatus: 'no-answer' })).status).toBe(200);
+    const missed = await callRow(second);
+    expect(missed.threadId).toBe(threadId);
+    const [action] = await callBacks(missed.id);
+    const told = await db.sql<{ userId: string }[]>`select user_id from app.notifications where type = 'missed_call' and entity_id = ${action!.id}`;
+    expect(told).toEqual([{ userId: SEED_USERS.agent.id }]);
   });
 
   it('records the call from a status callback that arrives before Passthru, and a late Passthru never regresses it', async () => {
