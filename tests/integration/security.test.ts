@@ -49,6 +49,16 @@ async function freshQuarantined(): Promise<string> {
   return row!.id;
 }
 
+async function freshShipment(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.shipments (org_id, reference, mode) values (${SEED_ORG_ID}, ${`SEC/${randomUUID().slice(0, 12)}`}, 'sea_fcl') returning id`;
+  return row!.id;
+}
+async function freshMilestone(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.shipment_milestones (org_id, shipment_id, code, planned_at) values (${SEED_ORG_ID}, ${await freshShipment()}, 'departed', now()) returning id`;
+  return row!.id;
+}
 async function freshUser(): Promise<string> {
   const email = `user-${randomUUID()}@seahawk-logistics.in`;
   await db.sql`insert into auth.users (id, email, created_at, updated_at) values (gen_random_uuid(), ${email}, now(), now())`;
@@ -174,6 +184,22 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'DELETE /api/messages/[id]': async (caller) => ({ path: `/api/messages/${await freshDraft(caller)}` }),
   'POST /api/messages/[id]/send': async (caller) => ({ path: `/api/messages/${await freshDraft(caller)}/send` }),
   'GET /api/customers': async () => ({ path: '/api/customers' }),
+  'GET /api/shipments': async () => ({ path: '/api/shipments?status=booked' }),
+  'POST /api/shipments': async () => ({ path: '/api/shipments', body: { reference: `SEC/${randomUUID().slice(0, 12)}`, mode: 'air' } }),
+  'GET /api/shipments/[id]': async () => ({ path: `/api/shipments/${await freshShipment()}` }),
+  'PATCH /api/shipments/[id]': async () => ({ path: `/api/shipments/${await freshShipment()}`, body: { vessel: 'X' } }),
+  'DELETE /api/shipments/[id]': async () => ({ path: `/api/shipments/${await freshShipment()}` }),
+  'GET /api/shipments/[id]/milestones': async () => ({ path: `/api/shipments/${await freshShipment()}/milestones` }),
+  'POST /api/shipments/[id]/milestones': async () => ({
+    path: `/api/shipments/${await freshShipment()}/milestones`,
+    body: { code: 'departed', plannedAt: '2027-01-01T00:00:00Z' },
+  }),
+  'GET /api/shipments/[id]/timeline': async () => ({ path: `/api/shipments/${await freshShipment()}/timeline` }),
+  'GET /api/shipments/[id]/threads': async () => ({ path: `/api/shipments/${await freshShipment()}/threads` }),
+  'POST /api/shipments/[id]/threads': async () => ({ path: `/api/shipments/${await freshShipment()}/threads`, body: { threadId: T1 } }),
+  'DELETE /api/shipments/[id]/threads': async () => ({ path: `/api/shipments/${await freshShipment()}/threads?threadId=${T1}` }),
+  'PATCH /api/milestones/[id]': async () => ({ path: `/api/milestones/${await freshMilestone()}`, body: { label: 'x' } }),
+  'DELETE /api/milestones/[id]': async () => ({ path: `/api/milestones/${await freshMilestone()}` }),
   'POST /api/customers': async () => ({ path: '/api/customers', body: { name: `New ${randomUUID()}` } }),
   'GET /api/customers/[id]': async () => ({ path: `/api/customers/${C1}` }),
   'PATCH /api/customers/[id]': async () => ({ path: `/api/customers/${await freshCustomer()}`, body: { notes: 'x' } }),
