@@ -14,3 +14,4 @@ import '../notifications/sla.js';
 import '../actions/jobs.js';
 import '../shipments/events.js';
 import '../shipments/backfill.js';
+import '../tracking/service.js';

@@ -70,6 +70,8 @@ export const jobSpecs = {
   }),
   // Backfills app.messages.identifiers in batches of the organization's messages, from `after` (lib/shipments/backfill.ts).
   identifiersBackfill: spec({ name: 'messages.identifiers.backfill', schema: z.object({ after: z.uuid().nullable() }), maxAttempts: 5 }),
+  // Registers a shipment's new containers, B/Ls and bookings with the tracking provider (lib/tracking/service.ts).
+  trackingRegister: spec({ name: 'tracking.register', schema: z.object({ shipmentId: z.uuid() }), maxAttempts: 8, deadlineMs: 24 * 3_600_000 }),
   exotelCallConnect: spec({ name: 'exotel.call.connect', schema: aMessage, maxAttempts: 3, deadlineMs: 10 * 60_000 }),
 };
 

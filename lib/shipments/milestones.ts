@@ -72,7 +72,7 @@ export const milestoneUpdate = z
   .partial()
   .refine((v) => Object.keys(v).length > 0, 'must change at least one field');
 
-export type MilestoneInput = z.infer<typeof milestoneCreate> & { source: (typeof MILESTONE_SOURCES)[number]; externalId?: string };
+export type MilestoneInput = Omit<z.infer<typeof milestoneCreate>, 'source'> & { source: (typeof MILESTONE_SOURCES)[number]; externalId?: string };
 
 export interface Milestone {
   id: string;

@@ -21,6 +21,7 @@ import {
   type ShipmentInput,
 } from './schemas.js';
 import { emitShipmentEvent } from './events.js';
+import { enqueueTrackingRegistration } from '../tracking/register.js';
 
 const day = z.iso.date({ error: 'must be a date such as 2027-01-05' });
 
@@ -231,6 +232,7 @@ export async function createShipment(ctx: Ctx, input: ShipmentInput) {
     audit: { entityType: 'shipment', entityId: shipment.id, data: input },
   });
   await linkByIdentifiers(ctx, shipment.id, linkingIdentifiers(input));
+  if (input.containers?.length || input.mbls?.length || input.bookings?.length) await enqueueTrackingRegistration(ctx, shipment.id);
   return shipment;
 }
 
@@ -254,6 +256,8 @@ export async function updateShipment(ctx: Ctx, id: string, input: Partial<Shipme
   const had = new Set(linkingIdentifiers(before as never));
   const added = linkingIdentifiers(shipment as never).filter((v) => !had.has(v));
   await linkByIdentifiers(ctx, id, added);
+  const trackable = new Set([shipment.containers, shipment.mbls, shipment.bookings].flat() as string[]);
+  if (added.some((v) => trackable.has(v))) await enqueueTrackingRegistration(ctx, id);
   if (input.eta !== undefined && (before.eta?.getTime() ?? null) !== (shipment.eta?.getTime() ?? null)) {
     await emitShipmentEvent(ctx, { event: 'shipment.eta_changed', shipmentId: id, previousEta: before.eta, eta: shipment.eta });
   }

@@ -336,6 +336,12 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'POST /api/ai/compose': async () => ({ path: '/api/ai/compose', body: { threadId: T1, instruction: 'Confirm the booking and ask for the SI' } }),
   'POST /api/ai/summarize': async () => ({ path: '/api/ai/summarize', body: { threadId: T1 } }),
   'POST /api/ai/suggest-actions': async () => ({ path: '/api/ai/suggest-actions', body: { threadId: T1 } }),
+  'GET /api/tracking-integrations': async () => ({ path: '/api/tracking-integrations' }),
+  // The seed organization has no integration: the first admin call creates it, later ones answer 409.
+  'POST /api/tracking-integrations': async () => ({
+    path: '/api/tracking-integrations',
+    body: { provider: 'terminal49', apiKey: 'security-key-0123', webhookSecret: 'security-secret-0123' },
+  }),
 };
 
 /** Routes with their own guard instead of a member's token, each tested in its own file. */
@@ -346,6 +352,7 @@ const otherGuards = new Set([
   'POST /api/me/invitations/[id]/decline',
   'POST /api/invitations/[id]/accept',
   'POST /api/jobs/[name]',
+  'POST /api/webhooks/tracking/[integrationId]',
   'GET /api/cron/jobs-sweep',
   'GET /api/cron/email-poll',
   'GET /api/cron/sla-check',
