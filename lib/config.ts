@@ -88,6 +88,7 @@ export const envSchema = z
       .regex(/^whsec_[A-Za-z0-9+/=]+$/, 'must be the webhook signing secret (whsec_...)')
       .optional(),
     RESEND_BASE_URL: optionalUrl,
+    TERMINAL49_BASE_URL: optionalUrl,
     MAIL_OUT_DIR: z.string().default('.data/mail-out'),
     // The sender of the app's own mail (invitations), e.g. "Banxway <no-reply@mail.example.com>": a domain Resend may send from.
     MAIL_SYSTEM_FROM: z.string().max(300).optional(),
@@ -223,6 +224,8 @@ export interface Config {
   supabase?: { url: string; serviceRoleKey?: string };
   /** Outbound connections to hosts a user configures (IMAP servers, OAuth token endpoints). */
   network: { allowPrivateHosts: boolean };
+  /** Terminal49's API origin (tracking integrations, lib/tracking). */
+  terminal49BaseUrl: string;
   emailPoll: { batchSize: number; timeBudgetMs: number; maxMessageBytes: number; idleMs: number };
   /** Message analysis: the LLM when apiKey is set (offline rules stand in when it fails), offline rules otherwise. */
   ai: {
@@ -318,6 +321,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     notifications: { emailDelayMs: e.NOTIFICATION_EMAIL_DELAY_MINUTES * 60_000 },
     maxBodyBytes: e.MAX_BODY_BYTES,
     storageSigningSecret: e.STORAGE_SIGNING_SECRET ?? DEV_DEFAULTS.STORAGE_SIGNING_SECRET,
+    terminal49BaseUrl: (e.TERMINAL49_BASE_URL ?? 'https://api.terminal49.com/v2').replace(/\/$/, ''),
     email: {
       resendApiKey: e.RESEND_API_KEY,
       resendBaseUrl: e.RESEND_BASE_URL?.replace(/\/$/, ''),

@@ -5,6 +5,7 @@ import type { Ctx } from './context.js';
 export const topics = {
   org: (orgId: string) => `org:${orgId}`,
   thread: (orgId: string, threadId: string) => `org:${orgId}:thread:${threadId}`,
+  shipment: (orgId: string, shipmentId: string) => `org:${orgId}:shipment:${shipmentId}`,
   user: (userId: string) => `user:${userId}`,
 };
 

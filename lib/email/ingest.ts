@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { enqueueAnalysis } from '../jobs/specs.js';
 import { storeInboundAttachment } from '../attachments/service.js';
 import type { Ctx } from '../context.js';
-import { extractIdentifiersFromMessage, type FreightIdentifiers } from '../logistics/identifiers.js';
+import { canonicalIdentifiers, extractIdentifiersFromMessage, type FreightIdentifiers } from '../logistics/identifiers.js';
 import { linkShipments } from '../logistics/links.js';
 import { contactByEmail } from '../contacts/identity.js';
 import { CONTACT_EMAIL_MAX, contactName } from '../contacts/limits.js';
@@ -320,6 +320,7 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
       inReplyTo: email.inReplyTo[0] ?? null,
       referencesIds: email.references,
       externalIds,
+      identifiers: canonicalIdentifiers(identifiers),
       dedupeKey: email.dedupeKey,
       rawStoragePath: mailbox.rawStoragePath ?? null,
       rawSize: email.size,

@@ -6,7 +6,7 @@
 // order they come; an incoming call that ended unanswered opens a call-back action, cancelled again if a
 // later callback says it was answered. Media and recordings are copied into storage by a job. A number
 // the sender rules block (or mark bulk) lands on a thread of that status and starts no work.
-import { extractIdentifiers } from '../logistics/identifiers.js';
+import { canonicalIdentifiers, extractIdentifiers } from '../logistics/identifiers.js';
 import { linkShipments } from '../logistics/links.js';
 import type { Ctx } from '../context.js';
 import { contactByNumber } from '../contacts/identity.js';
@@ -127,6 +127,7 @@ export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: I
       contentType: m.contentType,
       providerMessageId: m.providerId,
       externalIds: m.providerId ? [m.providerId] : [],
+      identifiers: canonicalIdentifiers(extractIdentifiers(m.text)),
       dedupeKey,
       occurredAt: m.occurredAt,
       metadata: sql.json({

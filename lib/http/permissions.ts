@@ -22,6 +22,7 @@ export const PERMISSIONS = {
   'threads.delete': { roles: managers, label: 'Delete notes, actions and drafts of others' },
   'shipments.read': { roles: everyone, label: 'Read shipments and milestones' },
   'shipments.write': { roles: workers, label: 'Create and edit shipments, link threads' },
+  'shipments.delete': { roles: managers, label: 'Delete shipments' },
   'teams.manage': { roles: managers, label: 'Manage teams and their members' },
   'sla.manage': { roles: managers, label: 'Manage SLA policies and business calendars' },
   'workflows.manage': { roles: managers, label: 'Manage workflows' },

@@ -12,3 +12,6 @@ import '../org/invitation-job.js';
 import '../notifications/email-job.js';
 import '../notifications/sla.js';
 import '../actions/jobs.js';
+import '../shipments/events.js';
+import '../shipments/backfill.js';
+import '../tracking/service.js';

@@ -56,6 +56,22 @@ export const jobSpecs = {
     schema: z.object({ actionId: z.uuid(), dueAt: z.iso.datetime({ offset: true }), stage: z.enum(['due', 'overdue']) }),
     maxAttempts: 5,
   }),
+  // The hook for a shipment's new milestone or ETA change (lib/shipments/events.ts): workflows and notifications subscribe to it.
+  shipmentEvent: spec({
+    name: 'shipment.event',
+    schema: z.object({
+      event: z.enum(['shipment.milestone', 'shipment.eta_changed']),
+      shipmentId: z.uuid(),
+      milestoneId: z.uuid().nullable(),
+      previousEta: z.iso.datetime({ offset: true }).nullable(),
+      eta: z.iso.datetime({ offset: true }).nullable(),
+    }),
+    maxAttempts: 8,
+  }),
+  // Backfills app.messages.identifiers in batches of the organization's messages, from `after` (lib/shipments/backfill.ts).
+  identifiersBackfill: spec({ name: 'messages.identifiers.backfill', schema: z.object({ after: z.uuid().nullable() }), maxAttempts: 5 }),
+  // Registers a shipment's new containers, B/Ls and bookings with the tracking provider (lib/tracking/service.ts).
+  trackingRegister: spec({ name: 'tracking.register', schema: z.object({ shipmentId: z.uuid() }), maxAttempts: 8, deadlineMs: 24 * 3_600_000 }),
   exotelCallConnect: spec({ name: 'exotel.call.connect', schema: aMessage, maxAttempts: 3, deadlineMs: 10 * 60_000 }),
 };
 

@@ -257,3 +257,30 @@ export function extractIdentifiers(text: string): FreightIdentifiers {
 export function extractIdentifiersFromMessage(message: { subject?: string | null; body?: string | null }): FreightIdentifiers {
   return extractIdentifiers(`${message.subject ?? ''}\n\n${message.body ?? ''}`);
 }
+
+/**
+ * Every identifier as one canonical list (containers as 11 characters, AWBs as `PPP-SSSSSSSS`, B/L and
+ * booking numbers upper-case without spaces), as `app.messages.identifiers` stores it for lookups.
+ */
+export function canonicalIdentifiers(ids: FreightIdentifiers): string[] {
+  const all = [...ids.containers, ...ids.awbs, ...ids.bls, ...ids.bookings].map((v) => v.replace(/\s+/g, '').toUpperCase());
+  return [...new Set(all)].sort();
+}
+
+/**
+ * The canonical forms a reference typed into a search may stand for: the container number or air
+ * waybill it validates as, and the upper-case text without spaces (B/L, booking, PO, job reference),
+ * also without dashes.
+ */
+export function searchForms(input: string): string[] {
+  const forms = new Set<string>();
+  const container = normalizeContainerNumber(input);
+  if (container) forms.add(container);
+  const awb = normalizeAwb(input);
+  if (awb) forms.add(awb);
+  const plain = input.replace(/\s+/g, '').toUpperCase();
+  if (plain) forms.add(plain);
+  const bare = plain.replace(/[-\u2010-\u2015]/g, '');
+  if (bare) forms.add(bare);
+  return [...forms];
+}

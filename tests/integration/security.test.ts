@@ -49,6 +49,16 @@ async function freshQuarantined(): Promise<string> {
   return row!.id;
 }
 
+async function freshShipment(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.shipments (org_id, reference, mode) values (${SEED_ORG_ID}, ${`SEC/${randomUUID().slice(0, 12)}`}, 'sea_fcl') returning id`;
+  return row!.id;
+}
+async function freshMilestone(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.shipment_milestones (org_id, shipment_id, code, planned_at) values (${SEED_ORG_ID}, ${await freshShipment()}, 'departed', now()) returning id`;
+  return row!.id;
+}
 async function freshUser(): Promise<string> {
   const email = `user-${randomUUID()}@seahawk-logistics.in`;
   await db.sql`insert into auth.users (id, email, created_at, updated_at) values (gen_random_uuid(), ${email}, now(), now())`;
@@ -174,6 +184,22 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'DELETE /api/messages/[id]': async (caller) => ({ path: `/api/messages/${await freshDraft(caller)}` }),
   'POST /api/messages/[id]/send': async (caller) => ({ path: `/api/messages/${await freshDraft(caller)}/send` }),
   'GET /api/customers': async () => ({ path: '/api/customers' }),
+  'GET /api/shipments': async () => ({ path: '/api/shipments?status=booked' }),
+  'POST /api/shipments': async () => ({ path: '/api/shipments', body: { reference: `SEC/${randomUUID().slice(0, 12)}`, mode: 'air' } }),
+  'GET /api/shipments/[id]': async () => ({ path: `/api/shipments/${await freshShipment()}` }),
+  'PATCH /api/shipments/[id]': async () => ({ path: `/api/shipments/${await freshShipment()}`, body: { vessel: 'X' } }),
+  'DELETE /api/shipments/[id]': async () => ({ path: `/api/shipments/${await freshShipment()}` }),
+  'GET /api/shipments/[id]/milestones': async () => ({ path: `/api/shipments/${await freshShipment()}/milestones` }),
+  'POST /api/shipments/[id]/milestones': async () => ({
+    path: `/api/shipments/${await freshShipment()}/milestones`,
+    body: { code: 'departed', plannedAt: '2027-01-01T00:00:00Z' },
+  }),
+  'GET /api/shipments/[id]/timeline': async () => ({ path: `/api/shipments/${await freshShipment()}/timeline` }),
+  'GET /api/shipments/[id]/threads': async () => ({ path: `/api/shipments/${await freshShipment()}/threads` }),
+  'POST /api/shipments/[id]/threads': async () => ({ path: `/api/shipments/${await freshShipment()}/threads`, body: { threadId: T1 } }),
+  'DELETE /api/shipments/[id]/threads': async () => ({ path: `/api/shipments/${await freshShipment()}/threads?threadId=${T1}` }),
+  'PATCH /api/milestones/[id]': async () => ({ path: `/api/milestones/${await freshMilestone()}`, body: { label: 'x' } }),
+  'DELETE /api/milestones/[id]': async () => ({ path: `/api/milestones/${await freshMilestone()}` }),
   'POST /api/customers': async () => ({ path: '/api/customers', body: { name: `New ${randomUUID()}` } }),
   'GET /api/customers/[id]': async () => ({ path: `/api/customers/${C1}` }),
   'PATCH /api/customers/[id]': async () => ({ path: `/api/customers/${await freshCustomer()}`, body: { notes: 'x' } }),
@@ -310,6 +336,12 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'POST /api/ai/compose': async () => ({ path: '/api/ai/compose', body: { threadId: T1, instruction: 'Confirm the booking and ask for the SI' } }),
   'POST /api/ai/summarize': async () => ({ path: '/api/ai/summarize', body: { threadId: T1 } }),
   'POST /api/ai/suggest-actions': async () => ({ path: '/api/ai/suggest-actions', body: { threadId: T1 } }),
+  'GET /api/tracking-integrations': async () => ({ path: '/api/tracking-integrations' }),
+  // The seed organization has no integration: the first admin call creates it, later ones answer 409.
+  'POST /api/tracking-integrations': async () => ({
+    path: '/api/tracking-integrations',
+    body: { provider: 'terminal49', apiKey: 'security-key-0123', webhookSecret: 'security-secret-0123' },
+  }),
 };
 
 /** Routes with their own guard instead of a member's token, each tested in its own file. */
@@ -320,6 +352,7 @@ const otherGuards = new Set([
   'POST /api/me/invitations/[id]/decline',
   'POST /api/invitations/[id]/accept',
   'POST /api/jobs/[name]',
+  'POST /api/webhooks/tracking/[integrationId]',
   'GET /api/cron/jobs-sweep',
   'GET /api/cron/email-poll',
   'GET /api/cron/sla-check',

@@ -1,0 +1,10 @@
+import { route } from '../lib/http/route.js';
+import { createTrackingIntegration, listTrackingIntegrations, trackingIntegrationCreate } from '../lib/tracking/service.js';
+
+export { OPTIONS } from '../lib/http/cors.js';
+
+// GET /api/tracking-integrations – the organization's tracking integrations (never their secrets)
+export const GET = route({ action: 'channels.read' }, ({ ctx }) => listTrackingIntegrations(ctx));
+
+// POST /api/tracking-integrations – add a Terminal49 integration (API key and webhook secret, sealed)
+export const POST = route({ action: 'channels.manage', body: trackingIntegrationCreate, status: 201 }, ({ ctx, body }) => createTrackingIntegration(ctx, body));
