@@ -79,29 +79,36 @@ function numbersOf(s: { containers: string[]; mbls: string[]; bookings: string[]
 
 export const registerTracking = defineJob({
   ...jobSpecs.trackingRegister,
-  async handle({ ctx, payload }) {
-    const sql = ctx.sql;
-    const [integration] = await sql<{ id: string; secretCiphertext: string; secretKeyId: string }[]>`
-      select id, secret_ciphertext, secret_key_id from app.tracking_integrations where org_id = ${ctx.orgId} and enabled`;
-    const [shipment] = await sql<{ containers: string[]; mbls: string[]; bookings: string[]; carrier: string | null; mode: string }[]>`
-      select container_numbers as containers, bl_numbers as mbls, booking_numbers as bookings, carrier, mode
-      from app.shipments where id = ${payload.shipmentId} and org_id = ${ctx.orgId}`;
-    if (!integration || !shipment || shipment.mode === 'air') return;
-    const secrets = openSecret<Secrets>({ ciphertext: integration.secretCiphertext, keyId: integration.secretKeyId } as SealedSecret, ctx.orgId);
-    const { scac, numbers } = numbersOf(shipment);
-    const done = await sql<{ requestType: string; requestNumber: string }[]>`
-      select request_type, request_number from app.tracking_requests where integration_id = ${integration.id} and status in ('created', 'skipped')`;
-    const known = new Set(done.map((d) => `${d.requestType}:${d.requestNumber}`));
-    for (const n of numbers.filter((x) => !known.has(`${x.type}:${x.number}`))) {
-      // Terminal49 answers a repeated number with an error; the unique row makes this run's record the one kept.
-      const result = scac ? await createTrackingRequest(secrets.apiKey, { ...n, scac }) : null;
+  // Each number is recorded in a transaction of its own right after the provider answered it, so a
+  // retry (a 5xx on a later number, a crash) never posts a registered number again.
+  async perform({ transact, payload }) {
+    const plan = await transact(async (ctx) => {
+      const sql = ctx.sql;
+      const [integration] = await sql<{ id: string; secretCiphertext: string; secretKeyId: string }[]>`
+        select id, secret_ciphertext, secret_key_id from app.tracking_integrations where org_id = ${ctx.orgId} and enabled`;
+      const [shipment] = await sql<{ containers: string[]; mbls: string[]; bookings: string[]; carrier: string | null; mode: string }[]>`
+        select container_numbers as containers, bl_numbers as mbls, booking_numbers as bookings, carrier, mode
+        from app.shipments where id = ${payload.shipmentId} and org_id = ${ctx.orgId}`;
+      if (!integration || !shipment || shipment.mode === 'air') return null;
+      const secrets = openSecret<Secrets>({ ciphertext: integration.secretCiphertext, keyId: integration.secretKeyId } as SealedSecret, ctx.orgId);
+      const { scac, numbers } = numbersOf(shipment);
+      const done = await sql<{ requestType: string; requestNumber: string }[]>`
+        select request_type, request_number from app.tracking_requests where integration_id = ${integration.id} and status in ('created', 'skipped')`;
+      const known = new Set(done.map((d) => `${d.requestType}:${d.requestNumber}`));
+      return { integrationId: integration.id, apiKey: secrets.apiKey, scac, todo: numbers.filter((x) => !known.has(`${x.type}:${x.number}`)) };
+    });
+    if (!plan) return;
+    for (const n of plan.todo) {
+      const result = plan.scac ? await createTrackingRequest(plan.apiKey, { ...n, scac: plan.scac }) : null;
       const status = result === null ? 'skipped' : result.ok ? 'created' : result.status >= 500 || result.status === 429 ? 'pending' : 'failed';
-      await sql`
-        insert into app.tracking_requests (org_id, integration_id, shipment_id, request_type, request_number, scac, provider_request_id, status, error)
-        values (${ctx.orgId}, ${integration.id}, ${payload.shipmentId}, ${n.type}, ${n.number}, ${scac}, ${result?.providerId ?? null}, ${status},
-                ${result === null ? 'no carrier SCAC: set the MBL or a 4-letter carrier code' : result.error})
-        on conflict (integration_id, request_type, request_number) do update
-          set status = excluded.status, error = excluded.error, provider_request_id = excluded.provider_request_id, scac = excluded.scac`;
+      await transact(
+        (ctx) => ctx.sql`
+          insert into app.tracking_requests (org_id, integration_id, shipment_id, request_type, request_number, scac, provider_request_id, status, error)
+          values (${ctx.orgId}, ${plan.integrationId}, ${payload.shipmentId}, ${n.type}, ${n.number}, ${plan.scac}, ${result?.providerId ?? null}, ${status},
+                  ${result === null ? 'no carrier SCAC: set the MBL or a 4-letter carrier code' : result.error})
+          on conflict (integration_id, request_type, request_number) do update
+            set status = excluded.status, error = excluded.error, provider_request_id = excluded.provider_request_id, scac = excluded.scac`,
+      );
       if (status === 'pending') throw new Error(`Terminal49 answered ${result?.status}: ${result?.error}`);
     }
   },

@@ -18,6 +18,8 @@ export interface T49Request {
 export async function startFakeTerminal49() {
   const requests: T49Request[] = [];
   const tracked = new Set<string>();
+  /** Numbers to answer once with 503, as an outage would. */
+  const failOnce = new Set<string>();
   const server = createServer((req, res) => {
     let raw = '';
     req.on('data', (c) => (raw += c));
@@ -44,6 +46,7 @@ export async function startFakeTerminal49() {
       ) {
         return answer(422, { errors: [{ status: '422', title: 'Unprocessable Entity', detail: 'request_type, request_number and scac are required' }] });
       }
+      if (failOnce.delete(a.request_number)) return answer(503, { errors: [{ status: '503', title: 'Service Unavailable' }] });
       const key = `${a.request_type}:${a.request_number}`;
       if (tracked.has(key)) return answer(422, { errors: [{ status: '422', title: 'Unprocessable Entity', detail: 'Request number has already been taken' }] });
       tracked.add(key);
@@ -61,6 +64,7 @@ export async function startFakeTerminal49() {
   return {
     url: `http://127.0.0.1:${port}/v2`,
     requests,
+    failOnce,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

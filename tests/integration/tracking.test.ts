@@ -68,6 +68,26 @@ describe('tracking integration (Terminal49)', () => {
     expect(await runPending(o, 'tracking.register')).toBe(0);
   });
 
+  it('retries after an outage on a later number without posting the registered ones again', async () => {
+    const { o } = await integrated();
+    const container = 'CSQU3054383';
+    const bl = 'MAEU987654321';
+    // The B/L goes first, then the container, which meets an outage once.
+    fake.failOnce.add(container);
+    const s = (await o.json('POST', '/api/shipments', { body: { reference: 'T49/R', mode: 'sea_fcl', containers: [container], mbls: [bl] } })).body;
+    const [job] = await db.sql<{ id: string }[]>`select id from app.outbox where org_id = ${o.id} and name = 'tracking.register' and status = 'pending'`;
+    expect(await runJob(job!.id)).toBe('retry');
+    await db.sql`update app.outbox set run_at = now() where id = ${job!.id} and status = 'pending'`;
+    expect(await runJob(job!.id)).toBe('done');
+    const posted = fake.requests.map((r) => r.body.data.attributes.request_number).filter((n: string) => [container, bl].includes(n));
+    expect(posted.sort()).toEqual([container, container, bl]);
+    const rows = await db.sql`select request_number, status from app.tracking_requests where shipment_id = ${s.id} order by request_number`;
+    expect(rows.map((r) => [r.requestNumber, r.status])).toEqual([
+      [container, 'created'],
+      [bl, 'created'],
+    ]);
+  });
+
   it('maps signed notifications to milestones and ETA changes, once per provider event', async () => {
     const { o, integrationId } = await integrated();
     const s = (await o.json('POST', '/api/shipments', { body: { reference: 'T49/2', mode: 'sea_fcl', containers: [CONTAINER], mbls: [BL] } })).body;
