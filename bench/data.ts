@@ -1,4 +1,4 @@
-// Bulk data for the benchmarks: threads, messages, read state and shipment links for the seeded
+// Bulk data for the benchmarks: threads, messages, read state, shipments, milestones and links for the seeded
 // organization, generated set-based (generate_series) on top of migrate() + seed(). The same SQL runs
 // on PostgreSQL and on PGlite. Every row goes through the real constraints, foreign keys and indexes.
 import type { Sql } from '../lib/db/client.js';
@@ -7,6 +7,8 @@ import { SEED_ORG_ID, SEED_USERS } from '../lib/dev/seed.js';
 export interface DataSize {
   threads: number;
   messages: number;
+  /** Shipments beside the threads, with four milestones each; half the threads link to one. */
+  shipments: number;
 }
 
 const id = (prefix: string, n: number) => `${prefix}000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
@@ -227,6 +229,62 @@ insert into app.thread_shipments (org_id, thread_id, shipment_id, link_source, m
   join app.shipments s on s.id = ('0f000000-0000-4000-8000-' || lpad((1 + t.n % 3)::text, 12, '0'))::uuid
   where t.n % 20 = 0;
 
+-- Shipments over two years (created up to 730 days ago, departing 10 days after, arriving 3 days
+-- later by air and 25 by sea), their status as the dates say; sea shipments with cut-offs before
+-- departure and demurrage free days from discharge; identifiers in canonical form; four milestones
+-- each (booked, departed, arrived, delivered; actual once past). Half the threads link to one
+-- (a shipment has none, one or a few threads).
+create temp table bench_s on commit drop as
+  select n,
+    overlay(overlay(md5('banxway-bench-shipment-' || n) placing '4' from 13) placing '8' from 17)::uuid as id,
+    (array['sea_fcl', 'sea_fcl', 'sea_fcl', 'sea_fcl', 'sea_fcl', 'sea_fcl', 'sea_lcl', 'sea_lcl', 'air', 'air', 'air', 'air', 'road', 'rail', 'multimodal'])[1 + n % 15] as mode,
+    now() - ((n * 7919) % 730) * interval '1 day' - (n % 86400) * interval '1 second' as created_at,
+    (array[${CUSTOMER_PICK.join(', ')}])[1 + (n * 31) % ${CUSTOMER_PICK.length}] as customer_no
+  from generate_series(1, ${size.shipments}) n;
+
+insert into app.shipments (id, org_id, reference, customer_id, mode, direction, status, origin_port, destination_port, carrier,
+    container_numbers, awb_numbers, bl_numbers, booking_numbers, etd, eta, atd, ata,
+    si_cutoff_at, vgm_cutoff_at, doc_cutoff_at, cy_cutoff_at, demurrage_free_days, discharged_at, created_at, updated_at)
+  select s.id, ${org}, 'BX/' || lpad(s.n::text, 7, '0'),
+    ('0d000000-0000-4000-8000-' || lpad(s.customer_no::text, 12, '0'))::uuid,
+    s.mode, case when s.n % 3 = 0 then 'import' else 'export' end,
+    case when d.eta < now() - interval '60 days' then 'closed' when d.eta < now() - interval '5 days' then 'delivered'
+         when d.eta < now() then 'arrived' when d.etd < now() then 'in_transit' else 'booked' end,
+    (array['INNSA', 'INMUN', 'INMAA', 'SGSIN', 'CNSHA', 'AEJEA'])[1 + s.n % 6],
+    (array['DEHAM', 'NLRTM', 'BEANR', 'GBFXT', 'USNYC', 'USLAX', 'JPTYO'])[1 + s.n % 7],
+    case when s.mode = 'air' then 'LH' else 'MAEU' end,
+    case when s.mode = 'sea_fcl' then array['BXBU' || lpad((s.n * 2)::text, 7, '0'), 'BXBU' || lpad((s.n * 2 + 1)::text, 7, '0')] else '{}' end,
+    case when s.mode = 'air' then array['020-' || lpad(s.n::text, 8, '0')] else '{}' end,
+    case when s.mode like 'sea%' then array['MAEU' || lpad(s.n::text, 9, '0')] else '{}' end,
+    array['BK' || lpad(s.n::text, 8, '0')],
+    d.etd, d.eta,
+    case when d.etd < now() then d.etd end, case when d.eta < now() then d.eta end,
+    case when s.mode like 'sea%' then d.etd - interval '3 days' end, case when s.mode like 'sea%' then d.etd - interval '2 days' end,
+    case when s.mode like 'sea%' then d.etd - interval '3 days' end, case when s.mode like 'sea%' then d.etd - interval '1 day' end,
+    case when s.mode like 'sea%' and s.n % 3 = 0 then 7 end,
+    case when s.mode like 'sea%' and s.n % 3 = 0 and d.eta < now() then d.eta + interval '1 day' end,
+    s.created_at, s.created_at
+  from bench_s s
+  cross join lateral (select s.created_at + interval '10 days' as etd,
+    s.created_at + interval '10 days' + case when s.mode = 'air' then interval '3 days' else interval '25 days' end as eta) d;
+
+insert into app.shipment_milestones (org_id, shipment_id, code, location, planned_at, actual_at, source, created_at, updated_at)
+  select ${org}, sh.id, m.code, m.location, m.at, case when m.at < now() then m.at end, 'carrier', sh.created_at, sh.created_at
+  from app.shipments sh
+  join bench_s s on s.id = sh.id
+  cross join lateral (values
+    ('booking_confirmed', sh.origin_port, sh.created_at + interval '1 day'),
+    ('departed', sh.origin_port, sh.etd),
+    ('arrived', sh.destination_port, sh.eta),
+    ('delivered', sh.destination_port, sh.eta + interval '5 days')) m(code, location, at)
+  where sh.org_id = ${org};
+
+insert into app.thread_shipments (org_id, thread_id, shipment_id, link_source, matched_identifier, created_at)
+  select ${org}, t.id, s.id, 'automatic', 'BX/' || lpad(s.n::text, 7, '0'), t.last_at
+  from bench_t t
+  join bench_s s on s.n = 1 + (t.n * 7) % ${Math.max(size.shipments, 1)}
+  where t.n % 2 = 1 and t.n % 20 <> 0;
+
 create table if not exists public.bench_meta (key text primary key, value jsonb not null, created_at timestamptz not null default now());
 insert into public.bench_meta (key, value) values ('data', ${lit(JSON.stringify(size))}::jsonb)
   on conflict (key) do update set value = excluded.value, created_at = now();
@@ -238,7 +296,9 @@ export async function generate(sql: Sql, size: DataSize): Promise<Record<string,
   await sql.begin(async (tx) => {
     await tx.unsafe(generationScript(size));
   });
-  await sql.unsafe('vacuum (analyze) app.threads, app.thread_tags, app.messages, app.thread_reads, app.thread_shipments, app.customers, app.members');
+  await sql.unsafe(
+    'vacuum (analyze) app.threads, app.thread_tags, app.messages, app.thread_reads, app.thread_shipments, app.customers, app.members, app.shipments, app.shipment_milestones',
+  );
   return counts(sql);
 }
 
@@ -273,12 +333,16 @@ export async function setClocks(sql: Sql): Promise<void> {
 }
 
 export async function counts(sql: Sql): Promise<Record<string, number>> {
-  const [row] = await sql<{ threads: number; messages: number; threadReads: number; threadShipments: number; breachedThreads: number }[]>`
+  const [row] = await sql<
+    { threads: number; messages: number; threadReads: number; threadShipments: number; breachedThreads: number; shipments: number; milestones: number }[]
+  >`
     select (select count(*) from app.threads where org_id = ${SEED_ORG_ID})::int as threads,
            (select count(*) from app.messages where org_id = ${SEED_ORG_ID})::int as messages,
            (select count(*) from app.thread_reads where org_id = ${SEED_ORG_ID})::int as thread_reads,
            (select count(*) from app.thread_shipments where org_id = ${SEED_ORG_ID})::int as thread_shipments,
-           (select count(*) from app.threads where org_id = ${SEED_ORG_ID} and status = 'open' and sla_breached_at is not null)::int as breached_threads`;
+           (select count(*) from app.threads where org_id = ${SEED_ORG_ID} and status = 'open' and sla_breached_at is not null)::int as breached_threads,
+           (select count(*) from app.shipments where org_id = ${SEED_ORG_ID})::int as shipments,
+           (select count(*) from app.shipment_milestones where org_id = ${SEED_ORG_ID})::int as milestones`;
   return { ...row! };
 }
 

@@ -65,7 +65,7 @@ const sql = createPool(url.toString(), { max: 10, prepare: true });
 await migrate(sql);
 await seed(sql);
 const EXISTING = Number(values.existing);
-if (EXISTING > 0) await generate(sql, { threads: Math.max(1, Math.round(EXISTING / 10)), messages: EXISTING });
+if (EXISTING > 0) await generate(sql, { threads: Math.max(1, Math.round(EXISTING / 10)), messages: EXISTING, shipments: 0 });
 useDb(sql);
 
 const dovecot = await startDovecot();

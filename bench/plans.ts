@@ -76,13 +76,14 @@ function parseNotice(message: string): Explained | undefined {
 }
 
 /**
- * The part of a plan that decides its cost: how app.threads is read (which index, bitmap or not) and
- * any sort above it; the per-row joins to customers and thread_reads are left out.
+ * The part of a plan that decides its cost: how the endpoint's main table (app.threads for the inbox)
+ * is read (which index, bitmap or not) and any sort above it; the per-row joins to customers and
+ * thread_reads are left out.
  */
-export function outline(node: PlanNode): string {
+export function outline(node: PlanNode, table = 'threads'): string {
   const own = (n: PlanNode) => `${n['Node Type']}${n['Index Name'] ? ` ${n['Index Name']}` : n['Relation Name'] ? ` ${n['Relation Name']}` : ''}`;
   const touchesThreads = (n: PlanNode): boolean =>
-    n['Relation Name'] === 'threads' || (n['Index Name'] ?? '').startsWith('threads_') || (n.Plans ?? []).some(touchesThreads);
+    n['Relation Name'] === table || (n['Index Name'] ?? '').startsWith(`${table}_`) || (n.Plans ?? []).some(touchesThreads);
   const walk = (n: PlanNode): string[] => {
     const children = (n.Plans ?? []).filter(touchesThreads);
     const keep = /Sort|Scan|BitmapAnd|BitmapOr|Aggregate|Hash Join|Merge Join/.test(n['Node Type']) && touchesThreads(n);
@@ -96,6 +97,8 @@ export interface Check {
   key: string;
   /** Path and query of the request. */
   path: string;
+  /** The table whose reading the outline shows (`threads` unless said): its list statement reads `from app.<table> <alias>`. */
+  table?: string;
 }
 
 /**
@@ -130,13 +133,15 @@ export async function explainChecks(url: string, mode: Mode, token: string, chec
         if (res.status !== 200) throw new Error(`${c.path} answered ${res.status}: ${body.slice(0, 300)}`);
       }
       if (notices.length === 0) throw new Error(`${c.path}: auto_explain reported no statement (is it installed?)`);
-      // The statement reading app.threads; none when the tag or subject filter matched nothing.
-      const main = notices.find((n) => /\bfrom app\.threads t\b/.test(n.text));
+      // The statement reading the main table; none when the tag or subject filter matched nothing.
+      const table = c.table ?? 'threads';
+      const pattern = table === 'threads' ? /\bfrom app\.threads t\b/ : new RegExp(`\\bfrom app\\.${table}\\b`);
+      const main = notices.find((n) => pattern.test(n.text));
       out[c.key] = {
         buffers: notices.reduce((s, n) => s + n.buffers, 0),
         mainBuffers: main?.buffers ?? 0,
         mainMs: main?.ms ?? 0,
-        outline: main ? outline(main.plan) : '(no match: no list statement)',
+        outline: main ? outline(main.plan, table) : '(no match: no list statement)',
         statements: notices.length,
       };
     }
