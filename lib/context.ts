@@ -16,6 +16,8 @@ export interface Ctx {
   userId: string | null;
   orgId: string;
   role: Role | 'system';
+  /** Set when an API key acts (userId is then null): its id and scopes (null: all its role allows). */
+  apiKey?: { id: string; scopes: readonly string[] | null };
   sql: Tx;
   /** Jobs written to the outbox in this transaction, published to the job system after commit. */
   jobs: QueuedJob[];

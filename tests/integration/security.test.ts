@@ -6,14 +6,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECOND_ORG_ID, SEED_ORG_ID, SEED_USERS } from '../../lib/dev/seed.js';
 import { storeRawSource } from '../../lib/attachments/service.js';
 import { signAccessToken } from '../../lib/http/auth.js';
-import { can, ROLES, type Action } from '../../lib/http/permissions.js';
+import { newApiKey } from '../../lib/api-keys/token.js';
+import { can, keyCan, ROLES, type Action } from '../../lib/http/permissions.js';
 import type { RouteHandler } from '../../lib/http/route.js';
 import { call, router } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 
 let db: TestDatabase;
+/** API keys of the seed organization made by its owner: one per role ceiling, and one revoked. */
+const keys = {} as Record<(typeof ROLES)[number] | 'revoked' | 'other', string>;
 beforeAll(async () => {
   db = await testDatabase();
+  const makeKey = async (org: string, creator: string, role: string, revoked = false) => {
+    const k = newApiKey();
+    await db.sql`insert into app.api_keys (org_id, name, prefix, key_hash, role, created_by, revoked_at)
+      values (${org}, 'Security suite', ${k.prefix}, ${k.hash}, ${role}, ${creator}, ${revoked ? new Date() : null})`;
+    return k.key;
+  };
+  for (const role of ROLES) keys[role] = await makeKey(SEED_ORG_ID, SEED_USERS.owner.id, role);
+  keys.revoked = await makeKey(SEED_ORG_ID, SEED_USERS.owner.id, 'owner', true);
+  keys.other = await makeKey(SECOND_ORG_ID, SEED_USERS.other.id, 'owner');
 });
 afterAll(() => db.close());
 
@@ -97,6 +109,13 @@ async function freshChannel(): Promise<string> {
 async function freshAction(): Promise<string> {
   const [row] = await db.sql<{ id: string }[]>`
     insert into app.actions (org_id, thread_id, title) values (${SEED_ORG_ID}, ${T1}, 'Sample action') returning id`;
+  return row!.id;
+}
+
+async function freshApiKey(): Promise<string> {
+  const k = newApiKey();
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.api_keys (org_id, name, prefix, key_hash, created_by) values (${SEED_ORG_ID}, 'Sample', ${k.prefix}, ${k.hash}, ${SEED_USERS.owner.id}) returning id`;
   return row!.id;
 }
 
@@ -310,6 +329,9 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'POST /api/ai/compose': async () => ({ path: '/api/ai/compose', body: { threadId: T1, instruction: 'Confirm the booking and ask for the SI' } }),
   'POST /api/ai/summarize': async () => ({ path: '/api/ai/summarize', body: { threadId: T1 } }),
   'POST /api/ai/suggest-actions': async () => ({ path: '/api/ai/suggest-actions', body: { threadId: T1 } }),
+  'GET /api/api-keys': async () => ({ path: '/api/api-keys?status=all' }),
+  'POST /api/api-keys': async () => ({ path: '/api/api-keys', body: { name: 'Sample key', role: 'viewer' } }),
+  'DELETE /api/api-keys/[id]': async () => ({ path: `/api/api-keys/${await freshApiKey()}` }),
 };
 
 /** Routes with their own guard instead of a member's token, each tested in its own file. */
@@ -399,6 +421,29 @@ describe.each(routes)('$key', ({ method, action, key }) => {
       expect(res.status).toBe(403);
       expect(await errorCode(res)).toBe('forbidden');
     }
+  });
+
+  it('takes API keys: each role ceiling allowed or 403 as the table says (keys never manage keys), revoked 401, other org none', async () => {
+    for (const role of ROLES) {
+      const res = await send(keys[role]);
+      if (keyCan(role, null, action)) {
+        // Member-only features (the sidebar counts, compose, "assignee=me", macros, calls, read marks) refuse a
+        // key in their handler (403 or 422 naming why); sending needs the replies.send scope.
+        expect(res.status, `${role} key may ${action}: got ${res.status} ${await res.clone().text()}`).not.toBe(401);
+        expect(res.status).toBeLessThan(500);
+      } else {
+        expect(res.status, `${role} key: ${await res.clone().text()}`).toBe(403);
+      }
+    }
+    const revoked = await send(keys.revoked);
+    expect(revoked.status).toBe(401);
+    const other = await send(keys.other);
+    expect(other.status).not.toBe(500);
+    const text = await other.text();
+    expect(text).not.toContain(SEED_ORG_ID);
+    expect(text).not.toContain('Tata Textiles');
+    expect(text).not.toContain(T1);
+    if (key.includes('[id]') && can('owner', action) && keyCan('owner', null, action)) expect([403, 404, 422]).toContain(other.status);
   });
 
   it('checks the permission before validating input: a role without it gets 403, never a 422 about the schema', async () => {
