@@ -351,6 +351,10 @@ const otherGuards = new Set([
   // A signed unsubscribe token in the URL (tests/integration/notifications.test.ts).
   'GET /api/notifications/unsubscribe',
   'POST /api/notifications/unsubscribe',
+  // An API key or a member's token, each tool checked by action (tests/integration/mcp.test.ts).
+  'POST /api/mcp',
+  'GET /api/mcp',
+  'DELETE /api/mcp',
   'GET /api/webhooks/exotel/[channelId]',
   'POST /api/webhooks/exotel/[channelId]',
 ]);
