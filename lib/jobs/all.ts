@@ -12,3 +12,4 @@ import '../org/invitation-job.js';
 import '../notifications/email-job.js';
 import '../notifications/sla.js';
 import '../actions/jobs.js';
+import '../agents/job.js';

@@ -57,6 +57,8 @@ export const jobSpecs = {
     maxAttempts: 5,
   }),
   exotelCallConnect: spec({ name: 'exotel.call.connect', schema: aMessage, maxAttempts: 3, deadlineMs: 10 * 60_000 }),
+  // A thread handed to an external agent's MCP tool (lib/agents/job.ts); its deadline is the task's.
+  agentTask: spec({ name: 'agent.task', schema: z.object({ taskId: z.uuid() }), maxAttempts: 3 }),
 };
 
 /**

@@ -110,6 +110,12 @@ async function runStep(ctx: Ctx, threadId: string, step: MacroStep): Promise<Ste
       const message = await reply(ctx, threadId, replyBody.parse({ templateId: step.templateId, draft: step.draft ?? false }));
       return { type: step.type, messageId: message.id, status: message.status };
     }
+    case 'agent': {
+      const { handThreadToAgent, agentTaskCreate } = await import('../agents/service.js');
+      const { type: _type, ...input } = step;
+      const task = await handThreadToAgent(ctx, threadId, agentTaskCreate.parse(input), 'workflow');
+      return { type: step.type, agentTaskId: task.id as string, status: task.status as string };
+    }
   }
 }
 

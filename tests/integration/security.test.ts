@@ -112,6 +112,18 @@ async function freshAction(): Promise<string> {
   return row!.id;
 }
 
+/** An agent on a public documentation address (its tasks stay queued: the suite runs no jobs). */
+async function freshAgent(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.agents (org_id, name, url, default_tool) values (${SEED_ORG_ID}, ${`Agent ${randomUUID()}`}, 'https://203.0.113.10/mcp', 'triage') returning id`;
+  return row!.id;
+}
+async function freshAgentTask(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.agent_tasks (org_id, thread_id, agent_id, tool, status, error, deadline_at)
+    values (${SEED_ORG_ID}, ${T1}, ${await freshAgent()}, 'triage', 'failed', 'Sample failure', now()) returning id`;
+  return row!.id;
+}
 async function freshApiKey(): Promise<string> {
   const k = newApiKey();
   const [row] = await db.sql<{ id: string }[]>`
@@ -329,6 +341,13 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'POST /api/ai/compose': async () => ({ path: '/api/ai/compose', body: { threadId: T1, instruction: 'Confirm the booking and ask for the SI' } }),
   'POST /api/ai/summarize': async () => ({ path: '/api/ai/summarize', body: { threadId: T1 } }),
   'POST /api/ai/suggest-actions': async () => ({ path: '/api/ai/suggest-actions', body: { threadId: T1 } }),
+  'GET /api/agents': async () => ({ path: '/api/agents' }),
+  'POST /api/agents': async () => ({ path: '/api/agents', body: { name: `Agent ${randomUUID()}`, url: 'https://203.0.113.10/mcp', defaultTool: 'triage' } }),
+  'PATCH /api/agents/[id]': async () => ({ path: `/api/agents/${await freshAgent()}`, body: { timeoutSeconds: 30 } }),
+  'DELETE /api/agents/[id]': async () => ({ path: `/api/agents/${await freshAgent()}` }),
+  'GET /api/threads/[id]/agent-tasks': async () => ({ path: `/api/threads/${T1}/agent-tasks` }),
+  'POST /api/threads/[id]/agent-tasks': async () => ({ path: `/api/threads/${T1}/agent-tasks`, body: { agentId: await freshAgent(), instructions: 'Triage' } }),
+  'POST /api/agent-tasks/[id]/retry': async () => ({ path: `/api/agent-tasks/${await freshAgentTask()}/retry` }),
   'GET /api/api-keys': async () => ({ path: '/api/api-keys?status=all' }),
   'POST /api/api-keys': async () => ({ path: '/api/api-keys', body: { name: 'Sample key', role: 'viewer' } }),
   'DELETE /api/api-keys/[id]': async () => ({ path: `/api/api-keys/${await freshApiKey()}` }),
