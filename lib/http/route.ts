@@ -249,6 +249,7 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
     headers.set('x-request-id', requestId);
     let userId: string | undefined;
     let orgId: string | undefined;
+    let apiKeyId: string | undefined;
     let response: Response;
     try {
       const cfg = config();
@@ -256,6 +257,7 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
       const principal = caller.kind === 'user' ? caller.principal : undefined;
       const apiKey = caller.kind === 'api_key' ? caller.key : undefined;
       userId = principal?.userId;
+      apiKeyId = apiKey?.keyId;
 
       // Read before the transaction (no connection waits on a slow client), validated only once the
       // caller's role allows the route: a caller without the permission learns nothing of its schema.
@@ -341,7 +343,7 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
     } catch (error) {
       response = toErrorResponse(error, requestId, request, headers);
     }
-    logRequest(request, url, { requestId, started, status: response.status, userId, orgId });
+    logRequest(request, url, { requestId, started, status: response.status, userId, orgId, apiKeyId });
     return response;
   };
   return Object.assign(fn, { meta: { action: options.action, customPlans: options.customPlans ?? false, responses: options.responses } });
@@ -351,7 +353,7 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
 export function logRequest(
   request: Request,
   url: URL,
-  r: { requestId: string; started: number; status: number; userId?: string | null; orgId?: string | null },
+  r: { requestId: string; started: number; status: number; userId?: string | null; orgId?: string | null; apiKeyId?: string },
 ): void {
   log.info('request', {
     requestId: r.requestId,
@@ -360,6 +362,7 @@ export function logRequest(
     status: r.status,
     ms: Math.round((performance.now() - r.started) * 10) / 10,
     userId: r.userId,
+    ...(r.apiKeyId ? { apiKeyId: r.apiKeyId } : {}),
     ...(r.orgId !== undefined ? { orgId: r.orgId } : {}),
   });
 }

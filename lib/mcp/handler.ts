@@ -22,6 +22,7 @@ export async function handleMcp(request: Request): Promise<Response> {
   const url = new URL(request.url);
   const headers = new Headers({ ...corsHeaders(request), 'x-request-id': requestId });
   let userId: string | undefined;
+  let apiKeyId: string | undefined;
   let response: Response;
   try {
     if (request.method !== 'POST') {
@@ -31,7 +32,7 @@ export async function handleMcp(request: Request): Promise<Response> {
     }
     const caller = await rateLimitedCaller(request);
     if (caller.kind === 'user') userId = caller.principal.userId;
-    else headers.set('x-api-key-id', caller.key.keyId);
+    else apiKeyId = caller.key.keyId;
     const server = createMcpServer({ caller, requestId, orgHeader: request.headers.get('x-org-id') });
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
@@ -50,6 +51,6 @@ export async function handleMcp(request: Request): Promise<Response> {
   } catch (error) {
     response = toErrorResponse(error, requestId, request, headers);
   }
-  logRequest(request, url, { requestId, started, status: response.status, userId });
+  logRequest(request, url, { requestId, started, status: response.status, userId, apiKeyId });
   return response;
 }
