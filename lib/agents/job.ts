@@ -10,7 +10,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { HostRefusedError, publicFetch } from '../channels/net-guard.js';
-import type { Ctx } from '../context.js';
+import { savepoint, type Ctx } from '../context.js';
+import { AppError } from '../errors.js';
 import { openSecret, SecretUnavailableError, type SealedSecret } from '../crypto/secrets.js';
 import { defineJob } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
@@ -176,14 +177,20 @@ export const agentTaskJob = defineJob({
       if (outcome.call) await appendCall(ctx, task.id, outcome.call);
       if (outcome.kind === 'result') {
         const text = resultText(outcome.result);
-        const placed = await deliver(ctx, task, text);
-        await updateTask(ctx, task.id, {
-          status: 'succeeded',
-          error: null,
-          result: ctx.sql.json({ text, structuredContent: outcome.result.structuredContent ?? null } as never),
-          finishedAt: new Date(),
-          ...placed,
-        });
+        const result = ctx.sql.json({ text, structuredContent: outcome.result.structuredContent ?? null } as never);
+        let placed: { noteId?: string; messageId?: string };
+        try {
+          // In a savepoint: a result the thread refuses (a draft on a channel with no sending channel left)
+          // fails the task, keeping the agent's answer, instead of calling the agent again.
+          placed = await savepoint(ctx, (sp) => deliver(sp, task, text));
+        } catch (error) {
+          if (!(error instanceof AppError)) throw error;
+          const message = `The agent answered, but the result could not be placed on the thread: ${error.message}`;
+          await updateTask(ctx, task.id, { status: 'failed', error: message, result, finishedAt: new Date() });
+          await announceAgentTask(ctx, 'agent_task.updated', task.id, { status: 'failed', error: message });
+          return;
+        }
+        await updateTask(ctx, task.id, { status: 'succeeded', error: null, result, finishedAt: new Date(), ...placed });
         await announceAgentTask(ctx, 'agent_task.updated', task.id, { status: 'succeeded', ...placed });
       } else if (outcome.kind === 'retry') {
         // Still running: the job system tries again (onDead fails the task when it gives up).

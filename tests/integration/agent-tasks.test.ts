@@ -211,6 +211,20 @@ describe('agent tasks', () => {
     expect((await org.json('POST', `/api/agent-tasks/${refused.body.id}/retry`)).status).toBe(409);
   });
 
+  it('fails the task, keeping the answer, when the result cannot be placed on the thread', async () => {
+    const agent = await registerAgent();
+    // A WhatsApp thread of an organization with no WhatsApp number: no draft can be saved on it.
+    const [t] = await db.sql<{ id: string }[]>`
+      insert into app.threads (org_id, subject, channel, counterpart) values (${org.id}, 'WhatsApp', 'whatsapp', '+919800000001') returning id`;
+    const created = await org.json('POST', `/api/threads/${t!.id}/agent-tasks`, { body: { agentId: agent.id, deliverAs: 'draft' } });
+    await drainJobs();
+    const task = await taskOf(t!.id, created.body.id);
+    expect(task.status).toBe('failed');
+    expect(task.error).toContain('could not be placed on the thread');
+    expect(task.result.text).toContain('Suggest sending');
+    expect(task.messageId).toBeNull();
+  });
+
   it('never hands a thread to another organization’s agent, nor reads their tasks', async () => {
     const other = await newOrganization(db.sql);
     const theirs = (await other.json('POST', '/api/agents', { as: 'admin', body: { name: 'Theirs', url: agentUrl } })).body as { id: string };
