@@ -8,6 +8,7 @@ import { config, setConfig } from '../../lib/config.js';
 import { json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { newOrganization, type TestOrg } from '../helpers/org.js';
+import { broadcastsSince } from '../helpers/realtime.js';
 
 let db: TestDatabase;
 let org: TestOrg;
@@ -58,8 +59,12 @@ describe('API keys', () => {
     expect(list.status).toBe(200);
     const note = await withKey(made.key, 'POST', `/api/threads/${thread}/notes`, { body: 'Checked by the agent' });
     expect(note.status, JSON.stringify(note.body)).toBe(201);
+    const since = await broadcastsSince(db.sql);
     const patched = await withKey(made.key, 'PATCH', `/api/threads/${thread}`, { priority: 'high' });
     expect(patched.status).toBe(200);
+    const events = (await since()).filter((b) => b.event === 'thread.updated' && b.topic.includes(thread));
+    expect(events.length).toBeGreaterThan(0);
+    for (const e of events) expect(e.payload).toMatchObject({ actorId: null, actorApiKeyId: made.id });
     const [k] = await db.sql<{ lastUsedAt: Date | null }[]>`select last_used_at from app.api_keys where id = ${made.id}`;
     expect(k!.lastUsedAt).not.toBeNull();
     const audits = await db.sql<{ actor: string; apiKeyId: string; actorUserId: string | null }[]>`
