@@ -68,6 +68,7 @@ export const envSchema = z
     UPSTASH_REDIS_REST_URL: optionalUrl,
     UPSTASH_REDIS_REST_TOKEN: z.string().optional(),
     RATE_LIMIT_PER_USER_PER_MINUTE: z.coerce.number().int().min(1).default(600),
+    RATE_LIMIT_PER_API_KEY_PER_MINUTE: z.coerce.number().int().min(1).default(300),
     RATE_LIMIT_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(1200),
 
     CORS_ORIGINS: csv.default([]),
@@ -210,7 +211,7 @@ export interface Config {
   /** Where committed jobs run (publishJobs): QStash, this function after its response, or the dev dispatcher. */
   jobs: { adapter: JobsAdapter; inlineBudgetMs: number };
   redis?: { url: string; token: string };
-  rateLimit: { perUserPerMinute: number; perIpPerMinute: number };
+  rateLimit: { perUserPerMinute: number; perIpPerMinute: number; perApiKeyPerMinute: number };
   corsOrigins: string[];
   /** The web app's base URL (links in mail). */
   appUrl: string;
@@ -315,7 +316,11 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       e.QSTASH_CURRENT_SIGNING_KEY && e.QSTASH_NEXT_SIGNING_KEY ? { current: e.QSTASH_CURRENT_SIGNING_KEY, next: e.QSTASH_NEXT_SIGNING_KEY } : undefined,
     jobs: { adapter: jobAdapterOf(e), inlineBudgetMs: e.JOBS_INLINE_BUDGET_MS },
     redis: e.UPSTASH_REDIS_REST_URL && e.UPSTASH_REDIS_REST_TOKEN ? { url: e.UPSTASH_REDIS_REST_URL, token: e.UPSTASH_REDIS_REST_TOKEN } : undefined,
-    rateLimit: { perUserPerMinute: e.RATE_LIMIT_PER_USER_PER_MINUTE, perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE },
+    rateLimit: {
+      perUserPerMinute: e.RATE_LIMIT_PER_USER_PER_MINUTE,
+      perIpPerMinute: e.RATE_LIMIT_PER_IP_PER_MINUTE,
+      perApiKeyPerMinute: e.RATE_LIMIT_PER_API_KEY_PER_MINUTE,
+    },
     corsOrigins: e.CORS_ORIGINS,
     appUrl: (e.APP_URL ?? e.CORS_ORIGINS[0] ?? publicBaseUrl).replace(/\/$/, ''),
     notifications: { emailDelayMs: e.NOTIFICATION_EMAIL_DELAY_MINUTES * 60_000 },

@@ -1,5 +1,6 @@
 // What every domain function receives: who acts (a member with a role, or the system actor), for which
 // organization, and the transaction that runs under that organization's RLS claims.
+import type postgres from 'postgres';
 import { systemClaims, withClaims, type Tx } from './db/client.js';
 import type { Role } from './http/permissions.js';
 
@@ -16,6 +17,8 @@ export interface Ctx {
   userId: string | null;
   orgId: string;
   role: Role | 'system';
+  /** Set when an API key acts (userId is then null): its id and scopes (null: all its role allows). */
+  apiKey?: { id: string; scopes: readonly string[] | null };
   sql: Tx;
   /** Jobs written to the outbox in this transaction, published to the job system after commit. */
   jobs: QueuedJob[];
@@ -32,4 +35,9 @@ function systemContext(orgId: string, requestId: string, sql: Tx, jobs: QueuedJo
  */
 export function asSystem<T>(orgId: string, requestId: string, jobs: QueuedJob[], fn: (ctx: Ctx) => Promise<T>): Promise<T> {
   return withClaims(systemClaims(orgId), (sql) => fn(systemContext(orgId, requestId, sql, jobs)));
+}
+
+/** Runs fn in a savepoint of ctx's transaction: an error rolls back fn's work only, and the transaction goes on. */
+export function savepoint<T>(ctx: Ctx, fn: (ctx: Ctx) => Promise<T>): Promise<T> {
+  return (ctx.sql as postgres.TransactionSql<Record<string, unknown>>).savepoint((sp) => fn({ ...ctx, sql: sp as unknown as Tx })) as Promise<T>;
 }

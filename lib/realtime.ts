@@ -18,9 +18,9 @@ export interface Change {
   audit?: { action?: string; entityType: string; entityId: string | null; data?: unknown };
 }
 
-/** The broadcast payload the web app receives: `{ event, orgId, actorId, at, data }`. */
+/** The broadcast payload the web app receives: `{ event, orgId, actorId, actorApiKeyId?, at, data }`. */
 export function eventPayload(ctx: Ctx, event: string, data: unknown) {
-  return { event, orgId: ctx.orgId, actorId: ctx.userId, at: new Date().toISOString(), data };
+  return { event, orgId: ctx.orgId, actorId: ctx.userId, ...(ctx.apiKey ? { actorApiKeyId: ctx.apiKey.id } : {}), at: new Date().toISOString(), data };
 }
 
 export async function recordChange(ctx: Ctx, change: Change): Promise<void> {

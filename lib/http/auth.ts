@@ -78,12 +78,12 @@ async function verifySignatureAndClaims(token: string): Promise<Principal> {
   }
 }
 
-/** Extracts the bearer token from an Authorization header. */
+/** Extracts the bearer token from an Authorization header: an access token (JWT) or an API key (bx_live_...). */
 export function bearerToken(request: Request): string {
   const header = request.headers.get('authorization');
   if (!header) throw new AppError('unauthorized', 'Authorization: Bearer <access token> is required');
-  const match = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)\s*$/i.exec(header);
-  if (!match?.[1]) throw new AppError('unauthorized', 'The Authorization header must be "Bearer <access token>"');
+  const match = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+|bx_live_[A-Za-z0-9]+)\s*$/i.exec(header);
+  if (!match?.[1]) throw new AppError('unauthorized', 'The Authorization header must be "Bearer <access token>" or "Bearer <API key>"');
   return match[1];
 }
 

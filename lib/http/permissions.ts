@@ -38,6 +38,8 @@ export const PERMISSIONS = {
   'owners.manage': { roles: owners, label: 'Make or remove owners (the last owner stays)' },
   'billing.manage': { roles: owners, label: 'Manage billing and plan' },
   'jobs.admin': { roles: admins, label: 'See dead jobs and retry them; read the audit log' },
+  'api_keys.manage': { roles: admins, label: 'Create, list and revoke API keys (never above their own role; keys cannot make keys)' },
+  'agents.manage': { roles: admins, label: 'Register, change and remove external agents (MCP servers) the organization hands threads to' },
 } as const satisfies Record<string, { roles: Role[]; label: string }>;
 
 export type Action = keyof typeof PERMISSIONS;
@@ -58,4 +60,19 @@ export function permissionTableMarkdown(): string {
     ([action, p]) => `| \`${action}\` | ${p.label} | ${ROLES.map((r) => ((p.roles as readonly Role[]).includes(r) ? 'yes' : '-')).join(' | ')} |`,
   );
   return [header, ...rows].join('\n');
+}
+
+/**
+ * What an API key may be narrowed to: actions of the table above, and `replies.send`, without which a
+ * key drafts replies but never sends one (REST or MCP).
+ */
+export const API_KEY_SCOPES = [...(Object.keys(PERMISSIONS) as Action[]), 'replies.send'] as const;
+export type ApiKeyScope = Action | 'replies.send';
+
+/** Actions an API key never has, whatever its role and scopes: keys cannot make keys, and have no profile. */
+export const MEMBER_ONLY_ACTIONS: readonly Action[] = ['api_keys.manage', 'profile.update'];
+
+/** May an API key with this role and these scopes (null: all its role allows) use the action? */
+export function keyCan(role: Role, scopes: readonly string[] | null, action: Action): boolean {
+  return can(role, action) && !MEMBER_ONLY_ACTIONS.includes(action) && (scopes === null || scopes.includes(action));
 }

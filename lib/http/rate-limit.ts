@@ -5,6 +5,7 @@ import { config } from '../config.js';
 import { log } from '../log.js';
 import { bearerToken, verifyAccessToken, type Principal } from './auth.js';
 import { AppError } from '../errors.js';
+import { authenticateApiKey, isApiKey, type ApiKeyPrincipal } from '../api-keys/authenticate.js';
 
 export interface Limiter {
   limit(key: string, max: number): Promise<{ success: boolean; reset: number }>;
@@ -95,10 +96,26 @@ export function clientIp(request: Request): string | undefined {
  * budget (route() and userRoute() both start here).
  */
 export async function rateLimitedPrincipal(request: Request): Promise<Principal> {
+  const caller = await rateLimitedCaller(request);
+  if (caller.kind === 'api_key') throw new AppError('forbidden', "API keys act for an organization, not a person: this route needs a member's access token");
+  return caller.principal;
+}
+
+/** A member (by access token) or an API key (bx_live_...), each with its own per-minute budget. */
+export type Caller = { kind: 'user'; principal: Principal } | { kind: 'api_key'; key: ApiKeyPrincipal };
+
+/** Who calls an organization's route: the per-address budget, the token or key, then its own budget. */
+export async function rateLimitedCaller(request: Request): Promise<Caller> {
   await enforceIpRateLimit(request);
-  const principal = await verifyAccessToken(bearerToken(request));
+  const token = bearerToken(request);
+  if (isApiKey(token)) {
+    const key = await authenticateApiKey(token);
+    await enforceRateLimit(`api_key:${key.keyId}`, config().rateLimit.perApiKeyPerMinute);
+    return { kind: 'api_key', key };
+  }
+  const principal = await verifyAccessToken(token);
   await enforceRateLimit(`user:${principal.userId}`, config().rateLimit.perUserPerMinute);
-  return principal;
+  return { kind: 'user', principal };
 }
 
 /** The per-address budget; a request with no known address is limited per user only, never in a shared bucket. */

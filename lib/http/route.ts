@@ -12,8 +12,9 @@ import { readCapped } from './body.js';
 import { corsHeaders } from './cors.js';
 import { AppError, fromZod, invalid } from '../errors.js';
 import { databaseUnavailable, errorResponse, fromDatabase, isDatabaseUnavailable } from './errors.js';
-import { can, type Action, type Role } from './permissions.js';
-import { rateLimitedPrincipal } from './rate-limit.js';
+import { can, keyCan, type Action, type Role } from './permissions.js';
+import { rateLimitedCaller } from './rate-limit.js';
+import type { ApiKeyPrincipal } from '../api-keys/authenticate.js';
 import type { ResponseSchemas } from './responses.js';
 import { nulPath } from '../validation.js';
 
@@ -142,6 +143,20 @@ export async function actAsMember(sql: Tx, principal: { userId: string; email?: 
   return rows[0]!;
 }
 
+/**
+ * The same for an API key: its organization (X-Org-Id, when sent, must be it), the claims of the
+ * `api_key` actor (no sub; app.acting_role() answers the key's role) and custom plans when asked.
+ */
+export async function actAsApiKey(sql: Tx, key: ApiKeyPrincipal, header: string | null, customPlans: boolean): Promise<Membership> {
+  if (header !== null && !UUID.test(header)) throw invalid('header.x-org-id', 'must be an organization id (uuid)');
+  if (header !== null && header.toLowerCase() !== key.orgId) throw new AppError('not_found', 'Organization not found');
+  const claims = { role: 'authenticated', org_id: key.orgId, org_role: key.role, actor: 'api_key', api_key_id: key.keyId };
+  await sql`
+    select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)
+      ${customPlans ? sql`, set_config('plan_cache_mode', 'force_custom_plan', true)` : sql``}`;
+  return { orgId: key.orgId, role: key.role };
+}
+
 function jsonResponse(data: unknown, status: number, headers: Headers): Response {
   if (data === null || data === undefined) return new Response(null, { status: status === 200 ? 204 : status, headers });
   headers.set('content-type', 'application/json');
@@ -171,6 +186,9 @@ function commitOutcomeUnknown(idempotencyKey: boolean): AppError {
 
 const hash = (s: string) => createHash('sha256').update(s).digest('hex');
 
+/** Whose Idempotency-Keys these are: the member's, or the API key's (its id in the user_id column). */
+const actorOf = (ctx: Ctx) => ctx.userId ?? ctx.apiKey?.id ?? null;
+
 /** Replays or records the response for an Idempotency-Key inside the request's transaction. */
 async function idempotent(
   ctx: Ctx,
@@ -183,7 +201,7 @@ async function idempotent(
   // finds the stored response: the work happens once.
   const inserted = await ctx.sql`
     insert into app.idempotency_keys (org_id, user_id, route, key, request_hash)
-    values (${ctx.orgId}, ${ctx.userId}, ${routeKey}, ${key}, ${requestHash})
+    values (${ctx.orgId}, ${actorOf(ctx)}, ${routeKey}, ${key}, ${requestHash})
     on conflict (org_id, user_id, route, key) do update
       set request_hash = excluded.request_hash, status_code = null, response = null,
           created_at = now(), expires_at = now() + interval '24 hours'
@@ -192,7 +210,7 @@ async function idempotent(
   if (inserted.length === 0) {
     const [row] = await ctx.sql<{ requestHash: string; statusCode: number | null; response: unknown }[]>`
       select request_hash, status_code, response from app.idempotency_keys
-      where org_id = ${ctx.orgId} and user_id = ${ctx.userId} and route = ${routeKey} and key = ${key}`;
+      where org_id = ${ctx.orgId} and user_id = ${actorOf(ctx)} and route = ${routeKey} and key = ${key}`;
     if (row && row.requestHash !== requestHash) {
       throw new AppError('validation_failed', 'Idempotency-Key was already used with a different request', {
         issues: [{ path: 'header.idempotency-key', message: 'was already used with a different request body' }],
@@ -204,7 +222,7 @@ async function idempotent(
   const result = await run();
   await ctx.sql`
     update app.idempotency_keys set status_code = ${result.status}, response = ${ctx.sql.json((result.data ?? null) as never)}
-    where org_id = ${ctx.orgId} and user_id = ${ctx.userId} and route = ${routeKey} and key = ${key}`;
+    where org_id = ${ctx.orgId} and user_id = ${actorOf(ctx)} and route = ${routeKey} and key = ${key}`;
   return { ...result, replayed: false };
 }
 
@@ -231,11 +249,15 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
     headers.set('x-request-id', requestId);
     let userId: string | undefined;
     let orgId: string | undefined;
+    let apiKeyId: string | undefined;
     let response: Response;
     try {
       const cfg = config();
-      const principal = await rateLimitedPrincipal(request);
-      userId = principal.userId;
+      const caller = await rateLimitedCaller(request);
+      const principal = caller.kind === 'user' ? caller.principal : undefined;
+      const apiKey = caller.kind === 'api_key' ? caller.key : undefined;
+      userId = principal?.userId;
+      apiKeyId = apiKey?.keyId;
 
       // Read before the transaction (no connection waits on a slow client), validated only once the
       // caller's role allows the route: a caller without the permission learns nothing of its schema.
@@ -272,13 +294,25 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
         const tx = raw as unknown as Tx;
         // Without prepared statements (Supabase's transaction pooler, PGlite) each statement is planned anyway.
         const customPlans = (options.customPlans ?? false) && sql.options.prepare;
-        const membership = await actAsMember(tx, principal, request.headers.get('x-org-id'), customPlans);
+        const orgHeader = request.headers.get('x-org-id');
+        const membership = apiKey ? await actAsApiKey(tx, apiKey, orgHeader, customPlans) : await actAsMember(tx, principal!, orgHeader, customPlans);
         orgId = membership.orgId;
         if (!can(membership.role, options.action)) {
           throw new AppError('forbidden', `Your role (${membership.role}) does not allow ${options.action}`);
         }
+        if (apiKey && !keyCan(membership.role, apiKey.scopes, options.action)) {
+          throw new AppError('forbidden', `This API key may not ${options.action}`);
+        }
         const { params, query, body } = validated();
-        const ctx: Ctx = { requestId, userId: principal.userId, orgId: membership.orgId, role: membership.role, sql: tx, jobs };
+        const ctx: Ctx = {
+          requestId,
+          userId: principal?.userId ?? null,
+          orgId: membership.orgId,
+          role: membership.role,
+          sql: tx,
+          jobs,
+          ...(apiKey ? { apiKey: { id: apiKey.keyId, scopes: apiKey.scopes } } : {}),
+        };
         const run = async () => {
           const data = await handler({ ctx, params: params as never, query: query as never, body: body as never, request });
           return { status: data instanceof Response ? data.status : successStatus, data };
@@ -309,7 +343,7 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
     } catch (error) {
       response = toErrorResponse(error, requestId, request, headers);
     }
-    logRequest(request, url, { requestId, started, status: response.status, userId, orgId });
+    logRequest(request, url, { requestId, started, status: response.status, userId, orgId, apiKeyId });
     return response;
   };
   return Object.assign(fn, { meta: { action: options.action, customPlans: options.customPlans ?? false, responses: options.responses } });
@@ -319,7 +353,7 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
 export function logRequest(
   request: Request,
   url: URL,
-  r: { requestId: string; started: number; status: number; userId?: string | null; orgId?: string | null },
+  r: { requestId: string; started: number; status: number; userId?: string | null; orgId?: string | null; apiKeyId?: string },
 ): void {
   log.info('request', {
     requestId: r.requestId,
@@ -328,6 +362,7 @@ export function logRequest(
     status: r.status,
     ms: Math.round((performance.now() - r.started) * 10) / 10,
     userId: r.userId,
+    ...(r.apiKeyId ? { apiKeyId: r.apiKeyId } : {}),
     ...(r.orgId !== undefined ? { orgId: r.orgId } : {}),
   });
 }

@@ -15,3 +15,4 @@ import '../actions/jobs.js';
 import '../shipments/events.js';
 import '../shipments/backfill.js';
 import '../tracking/service.js';
+import '../agents/job.js';

@@ -73,6 +73,8 @@ export const jobSpecs = {
   // Registers a shipment's new containers, B/Ls and bookings with the tracking provider (lib/tracking/service.ts).
   trackingRegister: spec({ name: 'tracking.register', schema: z.object({ shipmentId: z.uuid() }), maxAttempts: 8, deadlineMs: 24 * 3_600_000 }),
   exotelCallConnect: spec({ name: 'exotel.call.connect', schema: aMessage, maxAttempts: 3, deadlineMs: 10 * 60_000 }),
+  // A thread handed to an external agent's MCP tool (lib/agents/job.ts); its deadline is the task's.
+  agentTask: spec({ name: 'agent.task', schema: z.object({ taskId: z.uuid() }), maxAttempts: 3 }),
 };
 
 /**

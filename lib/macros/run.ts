@@ -9,10 +9,8 @@
 // Why savepoints rather than transactions of their own: the request's transaction holds the
 // Idempotency-Key row that commits with the outcome (a retry replays it instead of running twice),
 // and embedded PGlite serves one transaction at a time (a second one would wait for the first forever).
-import type postgres from 'postgres';
 import * as z from 'zod';
-import type { Ctx } from '../context.js';
-import type { Tx } from '../db/client.js';
+import { savepoint, type Ctx } from '../context.js';
 import { createAction, actionCreate } from '../actions/service.js';
 import { AppError, invalid } from '../errors.js';
 import { fromDatabase } from '../http/errors.js';
@@ -110,6 +108,12 @@ async function runStep(ctx: Ctx, threadId: string, step: MacroStep): Promise<Ste
       const message = await reply(ctx, threadId, replyBody.parse({ templateId: step.templateId, draft: step.draft ?? false }));
       return { type: step.type, messageId: message.id, status: message.status };
     }
+    case 'agent': {
+      const { handThreadToAgent, agentTaskCreate } = await import('../agents/service.js');
+      const { type: _type, ...input } = step;
+      const task = await handThreadToAgent(ctx, threadId, agentTaskCreate.parse(input), 'workflow');
+      return { type: step.type, agentTaskId: task.id as string, status: task.status as string };
+    }
   }
 }
 
@@ -117,10 +121,6 @@ async function runStep(ctx: Ctx, threadId: string, step: MacroStep): Promise<Ste
 function reportable(error: unknown): AppError | undefined {
   const known = error instanceof AppError ? error : fromDatabase(error);
   return known && known.code !== 'unavailable' && known.code !== 'internal' ? known : undefined;
-}
-
-function savepoint<T>(ctx: Ctx, fn: (ctx: Ctx) => Promise<T>): Promise<T> {
-  return (ctx.sql as postgres.TransactionSql<Record<string, unknown>>).savepoint((sp) => fn({ ...ctx, sql: sp as unknown as Tx })) as Promise<T>;
 }
 
 /** The macro's steps on one thread, in its savepoint; recorded and announced on the thread when they all succeed. */

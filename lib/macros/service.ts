@@ -41,6 +41,17 @@ export const macroStep = z.discriminatedUnion('type', [
   }),
   /** A reply from a reply template (queued for sending, or saved as a draft). */
   z.strictObject({ type: z.literal('reply'), templateId: z.uuid(), draft: z.boolean().optional() }),
+  /** Hand the thread to an external agent's MCP tool (lib/agents): its result lands as a note or a draft. */
+  z.strictObject({
+    type: z.literal('agent'),
+    agentId: z.uuid(),
+    tool: z
+      .string()
+      .regex(/^[A-Za-z0-9_./-]{1,128}$/)
+      .optional(),
+    instructions: z.string().trim().max(20_000).optional(),
+    deliverAs: z.enum(['note', 'draft']).optional(),
+  }),
 ]);
 
 export type MacroStep = z.infer<typeof macroStep>;

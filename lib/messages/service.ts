@@ -1,6 +1,7 @@
 // Messages on a thread: the conversation as the web app shows it, replies on the thread's channel
 // (sending is a job; the status then follows delivery events), and drafts that are edited, then sent.
 // Drafts are visible to the team (a shared inbox) but changed only by their author or a manager.
+import { isOwnRecord, requireKeyScope } from '../api-keys/scopes.js';
 import addressparser from 'nodemailer/lib/addressparser';
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
@@ -213,6 +214,7 @@ export async function reply(ctx: Ctx, threadId: string, request: z.infer<typeof 
   const from = await sender.resolveFrom(ctx, thread);
   const to = input.to ?? (thread.counterpart ? [{ address: thread.counterpart }] : undefined);
   if (!to && !input.draft) throw invalid('body.to', 'is required: the thread has no counterpart to reply to');
+  if (!input.draft) requireKeyScope(ctx, 'replies.send', 'send replies (save a draft instead)');
   const [row] = await ctx.sql<{ id: string }[]>`
     insert into app.messages ${ctx.sql({
       orgId: ctx.orgId,
@@ -229,7 +231,9 @@ export async function reply(ctx: Ctx, threadId: string, request: z.infer<typeof 
       ...(await bodies(input)),
       template: input.template ? ctx.sql.json(input.template as never) : null,
       authorId: ctx.userId,
-      ...(replyTemplate ? { metadata: ctx.sql.json({ replyTemplate } as never) } : {}),
+      ...(replyTemplate || ctx.apiKey
+        ? { metadata: ctx.sql.json({ ...(replyTemplate ? { replyTemplate } : {}), ...(ctx.apiKey ? { apiKeyId: ctx.apiKey.id } : {}) } as never) }
+        : {}),
     } as never)}
     returning id`;
   await attachToMessage(ctx, row!.id, threadId, input.attachmentIds, sender);
@@ -242,7 +246,8 @@ export async function reply(ctx: Ctx, threadId: string, request: z.infer<typeof 
 async function ownDraft(ctx: Ctx, id: string) {
   const message = await getMessage(ctx, id);
   if (message.status !== 'draft') throw new AppError('conflict', `The message is ${message.status}, not a draft`);
-  if (message.authorId !== ctx.userId && !can(ctx.role as never, 'threads.delete')) {
+  const [meta] = ctx.apiKey ? await ctx.sql<{ metadata: unknown }[]>`select metadata from app.messages where id = ${id}` : [];
+  if (!isOwnRecord(ctx, message.authorId, meta?.metadata ?? null) && !can(ctx.role as never, 'threads.delete')) {
     throw new AppError('forbidden', "Only the author (or a manager) changes someone's draft");
   }
   return message;
@@ -280,6 +285,7 @@ async function refuseUnfilledPlaceholders(ctx: Ctx, id: string) {
 }
 
 export async function sendDraft(ctx: Ctx, id: string) {
+  requireKeyScope(ctx, 'replies.send', 'send replies');
   const draft = await ownDraft(ctx, id);
   const recipients = draft.toRecipients as unknown[];
   if (!recipients.length) throw invalid('body.to', 'the draft has no recipient');

@@ -225,7 +225,7 @@ export async function deleteNote(ctx: Ctx, id: string) {
   const sql = ctx.sql;
   const current = await loadNote(ctx, id, true);
   const mayDeleteOthers = ctx.role === 'system' || can(ctx.role, 'threads.delete');
-  if (current.authorId !== ctx.userId && !mayDeleteOthers) {
+  if ((ctx.userId === null || current.authorId !== ctx.userId) && !mayDeleteOthers) {
     throw new AppError('forbidden', `Your role (${ctx.role}) may delete only your own notes`);
   }
   await sql`update app.notes set deleted_at = now() where id = ${id} and org_id = ${ctx.orgId}`;

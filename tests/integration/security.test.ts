@@ -6,14 +6,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECOND_ORG_ID, SEED_ORG_ID, SEED_USERS } from '../../lib/dev/seed.js';
 import { storeRawSource } from '../../lib/attachments/service.js';
 import { signAccessToken } from '../../lib/http/auth.js';
-import { can, ROLES, type Action } from '../../lib/http/permissions.js';
+import { newApiKey } from '../../lib/api-keys/token.js';
+import { can, keyCan, ROLES, type Action } from '../../lib/http/permissions.js';
 import type { RouteHandler } from '../../lib/http/route.js';
 import { call, router } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 
 let db: TestDatabase;
+/** API keys of the seed organization made by its owner: one per role ceiling, and one revoked. */
+const keys = {} as Record<(typeof ROLES)[number] | 'revoked' | 'other', string>;
 beforeAll(async () => {
   db = await testDatabase();
+  const makeKey = async (org: string, creator: string, role: string, revoked = false) => {
+    const k = newApiKey();
+    await db.sql`insert into app.api_keys (org_id, name, prefix, key_hash, role, created_by, revoked_at)
+      values (${org}, 'Security suite', ${k.prefix}, ${k.hash}, ${role}, ${creator}, ${revoked ? new Date() : null})`;
+    return k.key;
+  };
+  for (const role of ROLES) keys[role] = await makeKey(SEED_ORG_ID, SEED_USERS.owner.id, role);
+  keys.revoked = await makeKey(SEED_ORG_ID, SEED_USERS.owner.id, 'owner', true);
+  keys.other = await makeKey(SECOND_ORG_ID, SEED_USERS.other.id, 'owner');
 });
 afterAll(() => db.close());
 
@@ -107,6 +119,25 @@ async function freshChannel(): Promise<string> {
 async function freshAction(): Promise<string> {
   const [row] = await db.sql<{ id: string }[]>`
     insert into app.actions (org_id, thread_id, title) values (${SEED_ORG_ID}, ${T1}, 'Sample action') returning id`;
+  return row!.id;
+}
+
+/** An agent on a public documentation address (its tasks stay queued: the suite runs no jobs). */
+async function freshAgent(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.agents (org_id, name, url, default_tool) values (${SEED_ORG_ID}, ${`Agent ${randomUUID()}`}, 'https://203.0.113.10/mcp', 'triage') returning id`;
+  return row!.id;
+}
+async function freshAgentTask(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.agent_tasks (org_id, thread_id, agent_id, tool, status, error, deadline_at)
+    values (${SEED_ORG_ID}, ${T1}, ${await freshAgent()}, 'triage', 'failed', 'Sample failure', now()) returning id`;
+  return row!.id;
+}
+async function freshApiKey(): Promise<string> {
+  const k = newApiKey();
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.api_keys (org_id, name, prefix, key_hash, created_by) values (${SEED_ORG_ID}, 'Sample', ${k.prefix}, ${k.hash}, ${SEED_USERS.owner.id}) returning id`;
   return row!.id;
 }
 
@@ -342,6 +373,16 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
     path: '/api/tracking-integrations',
     body: { provider: 'terminal49', apiKey: 'security-key-0123', webhookSecret: 'security-secret-0123' },
   }),
+  'GET /api/agents': async () => ({ path: '/api/agents' }),
+  'POST /api/agents': async () => ({ path: '/api/agents', body: { name: `Agent ${randomUUID()}`, url: 'https://203.0.113.10/mcp', defaultTool: 'triage' } }),
+  'PATCH /api/agents/[id]': async () => ({ path: `/api/agents/${await freshAgent()}`, body: { timeoutSeconds: 30 } }),
+  'DELETE /api/agents/[id]': async () => ({ path: `/api/agents/${await freshAgent()}` }),
+  'GET /api/threads/[id]/agent-tasks': async () => ({ path: `/api/threads/${T1}/agent-tasks` }),
+  'POST /api/threads/[id]/agent-tasks': async () => ({ path: `/api/threads/${T1}/agent-tasks`, body: { agentId: await freshAgent(), instructions: 'Triage' } }),
+  'POST /api/agent-tasks/[id]/retry': async () => ({ path: `/api/agent-tasks/${await freshAgentTask()}/retry` }),
+  'GET /api/api-keys': async () => ({ path: '/api/api-keys?status=all' }),
+  'POST /api/api-keys': async () => ({ path: '/api/api-keys', body: { name: 'Sample key', role: 'viewer' } }),
+  'DELETE /api/api-keys/[id]': async () => ({ path: `/api/api-keys/${await freshApiKey()}` }),
 };
 
 /** Routes with their own guard instead of a member's token, each tested in its own file. */
@@ -362,6 +403,10 @@ const otherGuards = new Set([
   // A signed unsubscribe token in the URL (tests/integration/notifications.test.ts).
   'GET /api/notifications/unsubscribe',
   'POST /api/notifications/unsubscribe',
+  // An API key or a member's token, each tool checked by action (tests/integration/mcp.test.ts).
+  'POST /api/mcp',
+  'GET /api/mcp',
+  'DELETE /api/mcp',
   'GET /api/webhooks/exotel/[channelId]',
   'POST /api/webhooks/exotel/[channelId]',
 ]);
@@ -432,6 +477,29 @@ describe.each(routes)('$key', ({ method, action, key }) => {
       expect(res.status).toBe(403);
       expect(await errorCode(res)).toBe('forbidden');
     }
+  });
+
+  it('takes API keys: each role ceiling allowed or 403 as the table says (keys never manage keys), revoked 401, other org none', async () => {
+    for (const role of ROLES) {
+      const res = await send(keys[role]);
+      if (keyCan(role, null, action)) {
+        // Member-only features (the sidebar counts, compose, "assignee=me", macros, calls, read marks) refuse a
+        // key in their handler (403 or 422 naming why); sending needs the replies.send scope.
+        expect(res.status, `${role} key may ${action}: got ${res.status} ${await res.clone().text()}`).not.toBe(401);
+        expect(res.status).toBeLessThan(500);
+      } else {
+        expect(res.status, `${role} key: ${await res.clone().text()}`).toBe(403);
+      }
+    }
+    const revoked = await send(keys.revoked);
+    expect(revoked.status).toBe(401);
+    const other = await send(keys.other);
+    expect(other.status).not.toBe(500);
+    const text = await other.text();
+    expect(text).not.toContain(SEED_ORG_ID);
+    expect(text).not.toContain('Tata Textiles');
+    expect(text).not.toContain(T1);
+    if (key.includes('[id]') && can('owner', action) && keyCan('owner', null, action)) expect([403, 404, 422]).toContain(other.status);
   });
 
   it('checks the permission before validating input: a role without it gets 403, never a 422 about the schema', async () => {
