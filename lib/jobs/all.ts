@@ -12,3 +12,5 @@ import '../org/invitation-job.js';
 import '../notifications/email-job.js';
 import '../notifications/sla.js';
 import '../actions/jobs.js';
+import '../workflows/engine.js';
+import '../webhooks/deliver.js';
