@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, setConfig } from '../../lib/config.js';
+import { config, parseConfig, setConfig } from '../../lib/config.js';
 import { asSystem } from '../../lib/context.js';
 import type { ComposedEmail } from '../../lib/email/compose.js';
 import { ingestEmail } from '../../lib/email/ingest.js';
@@ -19,6 +19,7 @@ import { runJob } from '../../lib/jobs/run.js';
 import { checkServiceLevels } from '../../lib/sla/check.js';
 import { setClock } from '../../lib/time.js';
 import { AUTO_REPLIES_PER_DAY, fireSchedules, MAX_DEPTH } from '../../lib/workflows/engine.js';
+import { call } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { mail } from '../helpers/mail.js';
 import { newOrganization, type TestOrg } from '../helpers/org.js';
@@ -532,6 +533,11 @@ describe('runs', () => {
     await runDue(s.org);
     const runs = await runsOf(wf.id);
     expect(runs.map((r) => r.threadId)).toEqual([tagged.id]);
+    expect(await db.sql`select 1 from app.outbox where org_id = ${s.org.id} and name = 'workflow.schedule'`).toHaveLength(1);
+    // The cron route: the cron secret only; the fire time moved on, so a tick now fires nothing of this workflow.
+    expect((await call('GET', '/api/cron/workflow-schedules', { token: null })).status).toBe(401);
+    const tick = await call('GET', '/api/cron/workflow-schedules', { token: null, headers: { authorization: `Bearer ${config().cronSecret}` } });
+    expect(tick.status).toBe(200);
     expect(await db.sql`select 1 from app.outbox where org_id = ${s.org.id} and name = 'workflow.schedule'`).toHaveLength(1);
   });
 });
