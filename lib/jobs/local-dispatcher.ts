@@ -41,9 +41,13 @@ export function startLocalDispatcher(options: { intervalMs?: number; concurrency
 
   const tick = async () => {
     const ids = await dueJobIds(concurrency * 4);
-    for (let i = 0; i < ids.length; i += concurrency) {
-      await Promise.all(ids.slice(i, i + concurrency).map((id) => runJob(id)));
-    }
+    // A pool of `concurrency` runners over the batch: a slow job (an analysis) holds one runner, not the batch.
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, ids.length) }, async () => {
+        while (next < ids.length) await runJob(ids[next++]!);
+      }),
+    );
     if (ids.length === concurrency * 4) again = true;
   };
   const kick = () => {
