@@ -515,6 +515,38 @@ describe('runs', () => {
     expect(still!.tags).not.toContain('late');
   });
 
+  it('a wait until a condition holds wakes on the thread event that makes it true; an AI draft is saved, never sent', async () => {
+    const s = await setup();
+    const wf = await createWorkflow(s.org, {
+      trigger: { type: 'thread.created' },
+      steps: [
+        { type: 'ai_draft', instructions: 'Ask for the shipping instructions' },
+        {
+          type: 'wait',
+          until: new Date(Date.now() + 30 * DAY).toISOString(),
+          event: { types: ['thread.updated'], conditions: { field: 'status', op: 'is', value: 'resolved' } },
+          onEvent: [{ type: 'tags', add: ['resolved-in-time'] }],
+          stopAfterBranch: true,
+        },
+        { type: 'tags', add: ['never'] },
+      ],
+    });
+    const t = (await s.org.json('POST', '/api/threads', { body: { subject: 'Draft and wait' } })).body;
+    await runDue(s.org);
+    const drafts = await db.sql<{ status: string; ai: unknown }[]>`
+      select status, metadata -> 'ai' as ai from app.messages where thread_id = ${t.id} and direction = 'outbound'`;
+    expect(drafts).toEqual([{ status: 'draft', ai: expect.objectContaining({ source: 'offline' }) }]);
+    // Another change does not satisfy the condition: still waiting.
+    await s.org.json('PATCH', `/api/threads/${t.id}`, { body: { priority: 'high' } });
+    await runDue(s.org);
+    expect((await runsOf(wf.id))[0]!.status).toBe('waiting');
+    await s.org.json('PATCH', `/api/threads/${t.id}`, { body: { status: 'resolved' } });
+    await runDue(s.org);
+    expect((await runsOf(wf.id))[0]!.status).toBe('completed');
+    const [thread] = await db.sql<{ tags: string[] }[]>`select tags from app.threads where id = ${t.id}`;
+    expect(thread!.tags).toEqual(['resolved-in-time']);
+  });
+
   it('a schedule fires once per fire time, on the threads it names, even when the cron ticks twice', async () => {
     const s = await setup();
     const wf = await createWorkflow(s.org, {
