@@ -37,6 +37,9 @@ export interface Facts {
   now: Date;
 }
 
+/** Body conditions read the first this many characters of the message (its new text, else the whole text, or a call's transcript). */
+export const BODY_CHARS = 20_000;
+
 const regexes = new Map<string, RE2JS>();
 
 function regex(pattern: string, caseSensitive = false): RE2JS {
@@ -67,7 +70,7 @@ function leaf(c: ConditionLeaf, f: Facts): boolean {
       let hit: boolean;
       if (c.op === 'contains' || c.op === 'notContains') {
         hit = c.caseSensitive ? haystack.includes(c.value) : haystack.toLowerCase().includes(c.value.toLowerCase());
-      } else hit = regex(c.value, c.caseSensitive).matcher(haystack).find();
+      } else hit = regex(c.value, c.caseSensitive).test(haystack);
       return c.op === 'contains' || c.op === 'matches' ? hit : !hit;
     }
     case 'tags':
@@ -164,7 +167,7 @@ export async function loadFacts(
   const [r] = await sql<FactRow[]>`
     select t.id as thread_id, t.channel, t.channel_id, t.customer_id, c.tier, t.contact_id, t.counterpart, t.intent, t.sentiment, t.urgency,
       t.priority, t.status, t.assignee_id, t.team_id, t.subject, t.tags, t.last_inbound_at, t.last_outbound_at,
-      m.id as message_id, m.subject as message_subject, coalesce(m.transcript, m.body_new_text, m.body_text) as body, m.from_address,
+      m.id as message_id, m.subject as message_subject, left(coalesce(m.transcript, m.body_new_text, m.body_text), ${BODY_CHARS}) as body, m.from_address,
       m.intent as message_intent, m.sentiment as message_sentiment, m.urgency as message_urgency, m.metadata -> 'identifiers' as identifiers,
       exists (select 1 from app.attachments a where a.message_id = m.id and not a.is_inline) as has_attachment
     from app.threads t
