@@ -515,6 +515,35 @@ describe('runs', () => {
     expect(still!.tags).not.toContain('late');
   });
 
+  it('message.sent and action.overdue start workflows on their thread', async () => {
+    const s = await setup();
+    clock = monday();
+    const sentWf = await createWorkflow(s.org, { trigger: { type: 'message.sent', channels: ['email'] }, steps: [{ type: 'tags', add: ['replied'] }] });
+    const overdueWf = await createWorkflow(s.org, {
+      trigger: { type: 'action.overdue' },
+      steps: [{ type: 'notify', assignee: true, teamId: s.teamId, teamLeads: true, title: 'Action overdue' }],
+    });
+    const stored = await receive(s, { from: `c-${randomUUID().slice(0, 6)}@shipper.example`, subject: 'Rate query' });
+    await runDue(s.org);
+    const res = await s.org.json('POST', `/api/threads/${stored.threadId}/messages`, { body: { text: 'Rates attached.' } });
+    expect(res.status).toBe(201);
+    await runDue(s.org);
+    expect((await runsOf(sentWf.id)).map((r) => r.status)).toEqual(['completed']);
+    const [thread] = await db.sql<{ tags: string[] }[]>`select tags from app.threads where id = ${stored.threadId}`;
+    expect(thread!.tags).toContain('replied');
+
+    const action = await s.org.json('POST', '/api/actions', {
+      body: { threadId: stored.threadId, title: 'Send the draft B/L', dueAt: new Date(clock.getTime() + 60 * MIN).toISOString() },
+    });
+    expect(action.status).toBe(201);
+    await runDue(s.org);
+    expect(await runsOf(overdueWf.id)).toHaveLength(0);
+    clock = new Date(clock.getTime() + 2 * 60 * MIN);
+    await runDue(s.org);
+    expect((await runsOf(overdueWf.id)).map((r) => r.status)).toEqual(['completed']);
+    expect(await db.sql`select 1 from app.notifications where user_id = ${s.org.users.admin.id} and title = 'Action overdue'`).toHaveLength(1);
+  });
+
   it('a wait until a condition holds wakes on the thread event that makes it true; an AI draft is saved, never sent', async () => {
     const s = await setup();
     const wf = await createWorkflow(s.org, {
