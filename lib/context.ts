@@ -22,6 +22,18 @@ export interface Ctx {
   sql: Tx;
   /** Jobs written to the outbox in this transaction, published to the job system after commit. */
   jobs: QueuedJob[];
+  /**
+   * Set while a workflow step acts (lib/workflows/engine.ts): the events it causes carry it, so the
+   * workflow never triggers itself on the thread and chains across workflows stop at a depth.
+   */
+  automation?: Automation;
+}
+
+/** The workflow run behind a change, and how many runs led to it (1 for a run a person or the world started). */
+export interface Automation {
+  workflowId: string;
+  runId: string;
+  depth: number;
 }
 
 /** The system actor (jobs, webhooks, cron, imports) working for one organization in the transaction `sql`. */

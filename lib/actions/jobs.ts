@@ -5,6 +5,7 @@
 import { defineJob } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { notify } from '../notifications/notify.js';
+import { emitWorkflowEvent } from '../workflows/emit.js';
 
 export const actionDueJob = defineJob({
   ...jobSpecs.actionDue,
@@ -23,5 +24,14 @@ export const actionDueJob = defineJob({
       entityType: 'action',
       entityId: action.id,
     });
+    // Workflows hear of an overdue action on a thread (action.overdue), once per due time.
+    if (overdue && action.threadId) {
+      await emitWorkflowEvent(ctx, {
+        id: `action.overdue:${action.id}:${payload.dueAt}`,
+        type: 'action.overdue',
+        threadId: action.threadId,
+        actionId: action.id,
+      });
+    }
   },
 });

@@ -141,6 +141,8 @@ export interface ComposeInput {
   rootId?: string | null;
   tokenMode?: ThreadTokenMode;
   attachments?: ComposedAttachment[];
+  /** Further headers (an automated reply's Auto-Submitted: auto-replied, RFC 3834). */
+  headers?: Record<string, string>;
 }
 
 /** Everything the provider needs, decided once here so the Resend adapter and the .eml sink agree. */
@@ -177,6 +179,7 @@ export function composeEmail(input: ComposeInput): ComposedEmail {
       { name: 'message_id', value: input.messageRowId },
       { name: 'org_id', value: input.orgId },
     ],
+    ...(input.headers ? { headers: input.headers } : {}),
   };
 }
 

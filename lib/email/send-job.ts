@@ -52,6 +52,8 @@ interface MessageRow {
   referencesIds: string[];
   occurredAt: Date;
   authorId: string | null;
+  /** RFC 3834's Auto-Submitted value of an automated reply (a workflow's), else null. */
+  autoSubmitted: string | null;
 }
 
 interface ChannelRow {
@@ -195,7 +197,8 @@ async function prepareEmail(ctx: Ctx, messageId: string, provider: 'resend' | 'l
   const sql = ctx.sql;
   const [m] = await sql<MessageRow[]>`
     select id, thread_id, channel_id, channel, kind, direction, status, from_name, to_recipients, cc_recipients,
-      bcc_recipients, reply_to, subject, body_text, body_html, rfc_message_id, in_reply_to, references_ids, occurred_at, author_id
+      bcc_recipients, reply_to, subject, body_text, body_html, rfc_message_id, in_reply_to, references_ids, occurred_at, author_id,
+      metadata ->> 'autoSubmitted' as auto_submitted
     from app.messages where id = ${messageId} and org_id = ${ctx.orgId} for update`;
   if (!m) {
     log.warn('email.send: no such message', { messageId, orgId: ctx.orgId });
@@ -257,6 +260,7 @@ async function prepareEmail(ctx: Ctx, messageId: string, provider: 'resend' | 'l
     rootId: root,
     tokenMode: threadTokenMode(settings),
     attachments: await loadAttachments(ctx, m.id),
+    ...(m.autoSubmitted ? { headers: { 'Auto-Submitted': m.autoSubmitted } } : {}),
   });
 
   const idempotencyKey = nextIdempotencyKey(m.id, await latestAttempt(ctx, m.id));

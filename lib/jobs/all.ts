@@ -16,3 +16,5 @@ import '../shipments/events.js';
 import '../shipments/backfill.js';
 import '../tracking/service.js';
 import '../agents/job.js';
+import '../workflows/engine.js';
+import '../webhooks/deliver.js';

@@ -30,37 +30,69 @@ export interface LocalDispatcher {
   stop(): Promise<void>;
 }
 
-/** Starts polling (every intervalMs, and at once when a request commits jobs). */
+/**
+ * Starts polling (every intervalMs, and at once when a request commits jobs). `concurrency` runners take
+ * due jobs one by one from a shared queue that refills from the outbox when it runs dry, so a job that
+ * commits while others run starts as soon as a runner is free, not after a whole batch.
+ */
 export function startLocalDispatcher(options: { intervalMs?: number; concurrency?: number } = {}): LocalDispatcher {
   const interval = options.intervalMs ?? 1000;
   const concurrency = options.concurrency ?? 4;
   let stopped = false;
-  let running: Promise<void> | undefined;
-  let again = false;
   let timer: NodeJS.Timeout | undefined;
+  const queue: string[] = [];
+  const taken = new Set<string>();
+  const runners = new Set<Promise<void>>();
+  let refilling: Promise<void> | undefined;
+  let stale = false;
 
-  const tick = async () => {
-    const ids = await dueJobIds(concurrency * 4);
-    for (let i = 0; i < ids.length; i += concurrency) {
-      await Promise.all(ids.slice(i, i + concurrency).map((id) => runJob(id)));
+  /** One refill at a time; a kick during one asks for another after it (new jobs may have committed meanwhile). */
+  const refill = (): Promise<void> => {
+    if (refilling) {
+      stale = true;
+      return refilling;
     }
-    if (ids.length === concurrency * 4) again = true;
+    refilling = (async () => {
+      do {
+        stale = false;
+        const ids = await dueJobIds(concurrency * 4);
+        for (const id of ids) if (!taken.has(id) && !queue.includes(id)) queue.push(id);
+      } while (stale && !stopped);
+    })()
+      .catch((error: unknown) => log.error('local dispatcher refill failed', { error }))
+      .finally(() => {
+        refilling = undefined;
+      });
+    return refilling;
   };
+
+  const runner = async () => {
+    while (!stopped) {
+      let id = queue.shift();
+      if (!id) {
+        await refill();
+        id = queue.shift();
+        if (!id) return;
+      }
+      taken.add(id);
+      try {
+        await runJob(id);
+      } catch (error) {
+        log.error('local dispatcher job failed', { jobId: id, error });
+      } finally {
+        taken.delete(id);
+      }
+    }
+  };
+
   const kick = () => {
     if (stopped) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = tick()
-      .catch((error: unknown) => log.error('local dispatcher tick failed', { error }))
-      .finally(() => {
-        running = undefined;
-        if (again && !stopped) {
-          again = false;
-          kick();
-        }
-      });
+    void refill().then(() => {
+      while (!stopped && runners.size < concurrency && queue.length > runners.size) {
+        const r: Promise<void> = runner().finally(() => runners.delete(r));
+        runners.add(r);
+      }
+    });
   };
   onLocalJobs(kick);
   timer = setInterval(kick, interval);
@@ -72,7 +104,8 @@ export function startLocalDispatcher(options: { intervalMs?: number; concurrency
       onLocalJobs(undefined);
       if (timer) clearInterval(timer);
       timer = undefined;
-      await running;
+      await refilling;
+      await Promise.all([...runners]);
     },
   };
 }

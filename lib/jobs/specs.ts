@@ -72,6 +72,21 @@ export const jobSpecs = {
   identifiersBackfill: spec({ name: 'messages.identifiers.backfill', schema: z.object({ after: z.uuid().nullable() }), maxAttempts: 5 }),
   // Registers a shipment's new containers, B/Ls and bookings with the tracking provider (lib/tracking/service.ts).
   trackingRegister: spec({ name: 'tracking.register', schema: z.object({ shipmentId: z.uuid() }), maxAttempts: 8, deadlineMs: 24 * 3_600_000 }),
+  // The workflow engine (lib/workflows/engine.ts): an event to match against the organization's
+  // workflows and waits; one step of a run (or a wait's end); a schedule's fire; a webhook delivery.
+  workflowEvent: spec({ name: 'workflow.event', schema: z.looseObject({ id: z.string().min(1).max(300), type: z.string().max(50) }), maxAttempts: 8 }),
+  workflowStep: spec({
+    name: 'workflow.step',
+    schema: z.object({
+      runId: z.uuid(),
+      stepKey: z.string().min(1).max(200),
+      resume: z.enum(['event', 'timeout']).optional(),
+      generation: z.number().int().min(0),
+    }),
+    maxAttempts: 5,
+  }),
+  workflowSchedule: spec({ name: 'workflow.schedule', schema: z.object({ workflowId: z.uuid(), fireAt: z.iso.datetime({ offset: true }) }), maxAttempts: 5 }),
+  webhookDeliver: spec({ name: 'webhook.deliver', schema: z.object({ deliveryId: z.uuid() }), maxAttempts: 8, deadlineMs: 24 * 3_600_000 }),
   exotelCallConnect: spec({ name: 'exotel.call.connect', schema: aMessage, maxAttempts: 3, deadlineMs: 10 * 60_000 }),
   // A thread handed to an external agent's MCP tool (lib/agents/job.ts); its deadline is the task's.
   agentTask: spec({ name: 'agent.task', schema: z.object({ taskId: z.uuid() }), maxAttempts: 3 }),

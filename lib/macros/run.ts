@@ -18,6 +18,7 @@ import { replyBody, reply } from '../messages/service.js';
 import { createNote } from '../notes/service.js';
 import { decodeCursor, exactInstant, toPage } from '../pagination.js';
 import { recordChange, topics } from '../realtime.js';
+import { now } from '../time.js';
 import { assignThread, loadThread, threadUpdate, updateThread } from '../threads/service.js';
 import { getMacro, type MacroStep } from './service.js';
 
@@ -60,10 +61,13 @@ class StepFailed extends Error {
   }
 }
 
-const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000);
+const inMinutes = (minutes: number) => new Date(now().getTime() + minutes * 60_000);
 
-/** One step on one thread, through the function its route calls; what it did, for the run's record. */
-async function runStep(ctx: Ctx, threadId: string, step: MacroStep): Promise<StepOutcome> {
+/**
+ * One step on one thread, through the function its route calls; what it did, for the run's record.
+ * Workflows run their macro steps through it too (lib/workflows/engine.ts).
+ */
+export async function runStep(ctx: Ctx, threadId: string, step: MacroStep): Promise<StepOutcome> {
   switch (step.type) {
     case 'assign': {
       const t = await assignThread(ctx, threadId, { assigneeId: step.assigneeId, teamId: step.teamId });
@@ -118,7 +122,7 @@ async function runStep(ctx: Ctx, threadId: string, step: MacroStep): Promise<Ste
 }
 
 /** An error a thread's outcome can report (a refused step); anything else fails the whole request. */
-function reportable(error: unknown): AppError | undefined {
+export function reportable(error: unknown): AppError | undefined {
   const known = error instanceof AppError ? error : fromDatabase(error);
   return known && known.code !== 'unavailable' && known.code !== 'internal' ? known : undefined;
 }

@@ -3,6 +3,7 @@
 // client that shows them fetches the message).
 import type { Ctx } from '../context.js';
 import { recordChange, topics } from '../realtime.js';
+import { messageEvent } from '../workflows/emit.js';
 
 /** Why a message has no copy of its media file or call recording (lib/exotel/jobs.ts records it), else null. */
 export const mediaError = (sql: Ctx['sql'], m = sql`m`) =>
@@ -50,4 +51,7 @@ export async function announceMessage(
     data: view,
     audit: audit ? { action: audit.action, entityType: 'message', entityId: messageId, data: audit.data } : undefined,
   });
+  // The workflow engine hears of a message received (once its analysis is settled) or sent.
+  if (event === 'message.created') await messageEvent(ctx, messageId, 'created');
+  else if (audit?.action === 'message.sent') await messageEvent(ctx, messageId, 'sent');
 }

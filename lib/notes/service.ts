@@ -9,6 +9,7 @@ import { AppError, invalid, notFound } from '../errors.js';
 import { decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { can } from '../http/permissions.js';
 import { recordChange, topics } from '../realtime.js';
+import { emitWorkflowEvent } from '../workflows/emit.js';
 
 const noteBody = z.string().trim().min(1, 'must not be empty').max(20_000);
 const mentionIds = z.array(z.uuid('must be a member id (uuid)')).max(50);
@@ -199,6 +200,7 @@ export async function createNote(ctx: Ctx, threadId: string, input: z.infer<type
     audit: { entityType: 'note', entityId: id, data: { threadId, mentions } },
   });
   await notifyMentioned(ctx, note, thread, mentions);
+  await emitWorkflowEvent(ctx, { id: `note.created:${id}`, type: 'note.created', threadId, noteId: id });
   return note;
 }
 

@@ -4,6 +4,7 @@
 // read time, or refetches the thread, to update its unread mark.
 import type { Ctx } from '../context.js';
 import { recordChange, topics, type Change } from '../realtime.js';
+import { threadChanged } from '../workflows/emit.js';
 
 export const threadColumns = (sql: Ctx['sql']) => sql`
   t.id, t.subject, t.status, t.priority, t.channel, t.channel_id, t.customer_id, t.contact_id, t.counterpart,
@@ -46,4 +47,6 @@ export async function announceThreadView(ctx: Ctx, event: ThreadEvent, thread: T
     data: thread,
     audit: audit && { ...audit, entityType: 'thread', entityId: thread.id },
   });
+  // The workflow engine hears of it (thread.created, or thread.updated with what changed).
+  await threadChanged(ctx, event, thread);
 }

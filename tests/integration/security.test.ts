@@ -198,6 +198,33 @@ async function freshMacro(caller?: string): Promise<string> {
   return row!.id;
 }
 
+/** A workflow of the seed organization (disabled), at version 1. */
+async function freshWorkflow(): Promise<string> {
+  const definition = { trigger: { type: 'thread.created' }, steps: [{ type: 'priority', priority: 'high' }] };
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.workflows (org_id, name, trigger_event, steps) values (${SEED_ORG_ID}, ${`Sample ${randomUUID()}`}, 'thread.created', ${db.sql.json(definition.steps)})
+    returning id`;
+  await db.sql`insert into app.workflow_versions (org_id, workflow_id, version, definition) values (${SEED_ORG_ID}, ${row!.id}, 1, ${db.sql.json(definition)})`;
+  return row!.id;
+}
+
+/** A run of a fresh workflow on the seeded thread, in the given status (failed at step 0, or running). */
+async function freshRun(status: 'failed' | 'running' = 'failed'): Promise<string> {
+  const workflowId = await freshWorkflow();
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.workflow_runs (org_id, workflow_id, workflow_version, trigger_event, subject_type, subject_id, thread_id, dedupe_key, status, current_step, error)
+    values (${SEED_ORG_ID}, ${workflowId}, 1, 'thread.created', 'thread', ${T1}, ${T1}, ${randomUUID()}, ${status}, '0', ${status === 'failed' ? 'Sample failure' : null})
+    returning id`;
+  return row!.id;
+}
+
+async function freshEndpoint(): Promise<string> {
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.webhook_endpoints (org_id, url, secret) values (${SEED_ORG_ID}, 'https://93.184.215.14/hooks', '{"keyId":"k0","ciphertext":"x"}')
+    returning id`;
+  return row!.id;
+}
+
 const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'POST /api/threads/[id]/merge': async () => ({ path: `/api/threads/${(await freshThread()).id}/merge`, body: { into: (await freshThread()).id } }),
   'POST /api/threads/[id]/split': async () => {
@@ -361,6 +388,28 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'GET /api/macros/[id]': async (caller) => ({ path: `/api/macros/${await freshMacro(caller)}` }),
   'PATCH /api/macros/[id]': async (caller) => ({ path: `/api/macros/${await freshMacro(caller)}`, body: { description: 'Edited' } }),
   'DELETE /api/macros/[id]': async (caller) => ({ path: `/api/macros/${await freshMacro(caller)}` }),
+  'GET /api/workflows': async () => ({ path: '/api/workflows?limit=5' }),
+  'POST /api/workflows': async () => ({
+    path: '/api/workflows',
+    body: { name: `Sample ${randomUUID()}`, trigger: { type: 'thread.created' }, steps: [{ type: 'priority', priority: 'high' }] },
+  }),
+  'GET /api/workflows/[id]': async () => ({ path: `/api/workflows/${await freshWorkflow()}` }),
+  'PATCH /api/workflows/[id]': async () => ({ path: `/api/workflows/${await freshWorkflow()}`, body: { description: 'Edited' } }),
+  'DELETE /api/workflows/[id]': async () => ({ path: `/api/workflows/${await freshWorkflow()}` }),
+  'GET /api/workflows/[id]/versions': async () => ({ path: `/api/workflows/${await freshWorkflow()}/versions` }),
+  'GET /api/workflows/[id]/runs': async () => ({ path: `/api/workflows/${await freshWorkflow()}/runs` }),
+  'POST /api/workflows/[id]/dry-run': async () => ({ path: `/api/workflows/${await freshWorkflow()}/dry-run`, body: { threadId: T1 } }),
+  'GET /api/workflow-runs/[id]': async () => ({ path: `/api/workflow-runs/${await freshRun()}` }),
+  'POST /api/workflow-runs/[id]/retry': async () => ({ path: `/api/workflow-runs/${await freshRun('failed')}/retry` }),
+  'POST /api/workflow-runs/[id]/cancel': async () => ({ path: `/api/workflow-runs/${await freshRun('running')}/cancel` }),
+  'GET /api/threads/[id]/workflow-runs': async () => ({ path: `/api/threads/${T1}/workflow-runs` }),
+  'GET /api/webhook-endpoints': async () => ({ path: '/api/webhook-endpoints?limit=5' }),
+  'POST /api/webhook-endpoints': async () => ({ path: '/api/webhook-endpoints', body: { url: 'https://93.184.215.14/hooks' } }),
+  'GET /api/webhook-endpoints/[id]': async () => ({ path: `/api/webhook-endpoints/${await freshEndpoint()}` }),
+  'PATCH /api/webhook-endpoints/[id]': async () => ({ path: `/api/webhook-endpoints/${await freshEndpoint()}`, body: { description: 'Edited' } }),
+  'DELETE /api/webhook-endpoints/[id]': async () => ({ path: `/api/webhook-endpoints/${await freshEndpoint()}` }),
+  'POST /api/webhook-endpoints/[id]/rotate': async () => ({ path: `/api/webhook-endpoints/${await freshEndpoint()}/rotate` }),
+  'GET /api/webhook-endpoints/[id]/deliveries': async () => ({ path: `/api/webhook-endpoints/${await freshEndpoint()}/deliveries` }),
   'POST /api/macros/[id]/run': async (caller) => ({ path: `/api/macros/${await freshMacro(caller)}/run`, body: { threadIds: [(await freshThread(1)).id] } }),
   'GET /api/threads/[id]/macro-runs': async () => ({ path: `/api/threads/${T1}/macro-runs` }),
   // Compose answers 200 with a UI message stream for roles that may write (viewers get 403).
@@ -397,6 +446,8 @@ const otherGuards = new Set([
   'GET /api/cron/jobs-sweep',
   'GET /api/cron/email-poll',
   'GET /api/cron/sla-check',
+  // The cron secret (tests/integration/workflows.test.ts).
+  'GET /api/cron/workflow-schedules',
   'PUT /api/storage/object',
   'GET /api/storage/object',
   'POST /api/webhooks/resend',
