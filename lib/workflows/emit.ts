@@ -46,6 +46,9 @@ export interface WorkflowEvent {
   noteId?: string;
   actionId?: string;
   slaEventId?: string;
+  /** shipment.milestone: the shipment and its new milestone. */
+  shipmentId?: string;
+  milestoneId?: string;
   /** thread.updated: which tracked fields changed. */
   changes?: string[];
   /** message.received: an auto-reply, bounce or bulk message (workflows opt in to those). */

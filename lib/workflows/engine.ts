@@ -24,6 +24,7 @@ import { replyBody, reply } from '../messages/service.js';
 import { notify } from '../notifications/notify.js';
 import { workableMembers } from '../org/availability.js';
 import { recordChange, topics } from '../realtime.js';
+import { onShipmentEvent } from '../shipments/events.js';
 import { onSlaEvent } from '../sla/events.js';
 import { businessCalendarOf, defaultCalendar } from '../sla/calendars.js';
 import { assignThread } from '../threads/service.js';
@@ -218,6 +219,28 @@ export const workflowEventJob = defineJob({
 // SLA warnings and breaches reach the engine through the sla.event hook.
 onSlaEvent('workflows', async (ctx, e) => {
   await emitWorkflowEvent(ctx, { id: `sla:${e.id}`, type: e.kind === 'breached' ? 'sla.breached' : 'sla.warning', threadId: e.threadId, slaEventId: e.id });
+});
+
+/** A shipment milestone starts workflows on at most this many of the shipment's threads (newest links first). */
+const MILESTONE_THREADS = 100;
+
+// A shipment's new milestone reaches the engine through the shipment.event hook, once per thread
+// linked to the shipment (not the links an agent rejected).
+onShipmentEvent('workflows', async (ctx, e) => {
+  if (e.event !== 'shipment.milestone' || !e.milestoneId) return;
+  const links = await ctx.sql<{ threadId: string }[]>`
+    select thread_id from app.thread_shipments
+    where org_id = ${ctx.orgId} and shipment_id = ${e.shipmentId} and link_source <> 'rejected'
+    order by created_at desc, thread_id limit ${MILESTONE_THREADS}`;
+  for (const { threadId } of links) {
+    await emitWorkflowEvent(ctx, {
+      id: `shipment.milestone:${e.milestoneId}:${threadId}`,
+      type: 'shipment.milestone',
+      threadId,
+      shipmentId: e.shipmentId,
+      milestoneId: e.milestoneId,
+    });
+  }
 });
 
 // ---------------------------------------------------------------------------------------------------

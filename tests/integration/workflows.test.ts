@@ -544,6 +544,28 @@ describe('runs', () => {
     expect(await db.sql`select 1 from app.notifications where user_id = ${s.org.users.admin.id} and title = 'Action overdue'`).toHaveLength(1);
   });
 
+  it('a shipment milestone starts workflows on the threads linked to the shipment, once each', async () => {
+    const s = await setup();
+    clock = monday();
+    const wf = await createWorkflow(s.org, { trigger: { type: 'shipment.milestone' }, steps: [{ type: 'tags', add: ['vessel-departed'] }] });
+    const linked = await receive(s, { from: `c-${randomUUID().slice(0, 6)}@shipper.example`, subject: 'Booking SHP/WF/1' });
+    const other = await receive(s, { from: `c-${randomUUID().slice(0, 6)}@shipper.example`, subject: 'Unrelated' });
+    await runDue(s.org);
+    const shipment = await s.org.json('POST', '/api/shipments', { body: { reference: `WF/${randomUUID().slice(0, 8)}`, mode: 'sea_fcl' } });
+    expect(shipment.status).toBe(201);
+    expect((await s.org.json('POST', `/api/shipments/${shipment.body.id}/threads`, { body: { threadId: linked.threadId } })).status).toBe(200);
+    const milestone = await s.org.json('POST', `/api/shipments/${shipment.body.id}/milestones`, {
+      body: { code: 'departed', actualAt: clock.toISOString() },
+    });
+    expect(milestone.status).toBe(201);
+    await runDue(s.org);
+    await runDue(s.org);
+    expect((await runsOf(wf.id)).map((r) => [r.threadId, r.status])).toEqual([[linked.threadId, 'completed']]);
+    const tags = await db.sql<{ id: string; tags: string[] }[]>`select id, tags from app.threads where id in ${db.sql([linked.threadId, other.threadId])}`;
+    expect(tags.find((t) => t.id === linked.threadId)!.tags).toContain('vessel-departed');
+    expect(tags.find((t) => t.id === other.threadId)!.tags).not.toContain('vessel-departed');
+  });
+
   it('a wait until a condition holds wakes on the thread event that makes it true; an AI draft is saved, never sent', async () => {
     const s = await setup();
     const wf = await createWorkflow(s.org, {
