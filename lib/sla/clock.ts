@@ -214,9 +214,9 @@ export function deadlines(
 
 interface OrgRules {
   version: string;
-  /** Whether the organization has a business calendar (response times are then also measured in business time). */
-  hasCalendar: boolean;
-  policies: (PolicyRules & { conditions: Conditions; enabled: boolean; isDefault: boolean; position: number; name: string })[];
+  /** The organization's default business calendar (null without one): response times of threads no policy covers. */
+  defaultCalendar: BusinessCalendar | null;
+  policies: (PolicyRules & { hasCalendar: boolean; conditions: Conditions; enabled: boolean; isDefault: boolean; position: number; name: string })[];
 }
 
 /** Each organization's policies with their calendars, kept until a policy or calendar changes. */
@@ -240,10 +240,11 @@ export async function orgRules(ctx: Ctx): Promise<OrgRules> {
   const fallback = calendars.find((c) => c.isDefault);
   const policies = rows.map((p) => ({
     ...p,
+    hasCalendar: Boolean((p.calendarId && byId.get(p.calendarId)) || fallback),
     calendar:
       (p.calendarId && byId.get(p.calendarId)) || (fallback ? byId.get(fallback.id)! : businessCalendarOf({ timezone: 'UTC', hours: [], holidays: [] })),
   }));
-  const rules = { version: v!.version, hasCalendar: calendars.length > 0, policies };
+  const rules = { version: v!.version, defaultCalendar: fallback ? byId.get(fallback.id)! : null, policies };
   if (cache.size >= CACHE_ORGS) cache.clear();
   cache.set(ctx.orgId, rules);
   return rules;
@@ -314,7 +315,7 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
           ...r,
           thread: t,
           policyId: policy?.id ?? null,
-          businessMs: rules.hasCalendar && policy ? policy.calendar.msBetween(r.since, r.at) : null,
+          businessMs: (policy ? (policy.hasCalendar ? policy.calendar : null) : rules.defaultCalendar)?.msBetween(r.since, r.at) ?? null,
         });
     }
     // Resolved or closed just now (its clocks ran under a policy until this call): how each target went.

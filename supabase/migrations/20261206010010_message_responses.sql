@@ -5,9 +5,9 @@
 -- with the same rule as the SLA clocks: a member's reply always counts, an automation's only where the
 -- thread's policy counts automation replies. `since` is the customer message the reply answered (the
 -- first one nobody had answered yet), `first` marks the thread's first response. wall_ms is calendar
--- time from since to at; business_ms the business time on the policy's calendar (null when the
--- organization has no business calendar). Paused time is not taken out here: that is the SLA's view,
--- in app.sla_outcomes. The thread's channel, mailbox, team and customer are copied as they were then,
+-- time from since to at; business_ms the business time on the policy's calendar, or the default
+-- calendar for a thread no policy covers (null when there is none). Paused time is not taken out
+-- here: that is the SLA's view, in app.sla_outcomes. The thread's channel, mailbox, team and customer are copied as they were then,
 -- like the message rollups.
 create table app.message_responses (
   message_id uuid primary key,
