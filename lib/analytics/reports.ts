@@ -288,10 +288,143 @@ export async function overview(ctx: Ctx, r: Range): Promise<Report> {
   return { json, table: { columns: ['metric', 'value'], rows } };
 }
 
+// ---- agents --------------------------------------------------------------------------------------
+
+/** The most rows a ranking answers. */
+const TOP = 100;
+
+/**
+ * Per member: messages they sent (rollups), the customer messages they answered and how fast (median
+ * and p90 of their responses, first responses among them), and the open threads assigned to them now.
+ */
+export async function agents(ctx: Ctx, r: Range): Promise<Report> {
+  const sql = ctx.sql;
+  const rows = await sql<Record<string, unknown>[]>`
+    with sent as (
+      select r.author_id as user_id, sum(r.messages)::int as sent
+      from app.message_rollups r
+      where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} and r.direction = 'outbound'
+        and r.author_id is not null ${filters(sql, 'r', r)}
+      group by 1
+    ), answered as (
+      select r.responder_id as user_id, ${responseColumns(sql)}
+      from app.message_responses r
+      where r.org_id = ${ctx.orgId} and r.at >= ${r.start} and r.at < ${r.end} and r.responder_id is not null ${filters(sql, 'r', r)}
+      group by 1
+    ), assigned as (
+      select t.assignee_id as user_id, count(*)::int as open_assigned
+      from app.threads t
+      where t.org_id = ${ctx.orgId} and t.status = 'open' and t.assignee_id is not null ${filters(sql, 't', r)}
+      group by 1
+    )
+    select m.user_id, m.display_name as name, coalesce(s.sent, 0) as sent, coalesce(g.open_assigned, 0) as open_assigned, a.*
+    from app.members m
+    left join sent s on s.user_id = m.user_id
+    left join answered a on a.user_id = m.user_id
+    left join assigned g on g.user_id = m.user_id
+    where m.org_id = ${ctx.orgId} and (s.sent is not null or a.user_id is not null or g.open_assigned is not null)
+    order by coalesce(a.an, 0) desc, coalesce(s.sent, 0) desc, m.display_name, m.user_id
+    limit ${TOP}`;
+  const members = rows.map((row) => ({
+    userId: row.userId as string,
+    name: row.name as string,
+    sent: row.sent as number,
+    openAssigned: row.openAssigned as number,
+    firstResponse: stats(statRow(row, 'f')),
+    responses: stats(statRow(row, 'a')),
+  }));
+  return {
+    json: { range: rangeJson(r), members },
+    table: {
+      columns: ['user_id', 'name', 'sent', 'open_assigned', 'first_responses', 'first_median_ms', 'first_p90_ms', 'responses', 'median_ms', 'p90_ms'],
+      rows: members.map((m) => [
+        m.userId,
+        m.name,
+        m.sent,
+        m.openAssigned,
+        m.firstResponse.count,
+        m.firstResponse.wall.medianMs,
+        m.firstResponse.wall.p90Ms,
+        m.responses.count,
+        m.responses.wall.medianMs,
+        m.responses.wall.p90Ms,
+      ]),
+    },
+  };
+}
+
+// ---- customers -----------------------------------------------------------------------------------
+
+/** The busiest customers: messages in and out (rollups), and how fast their messages were answered. */
+export async function customers(ctx: Ctx, r: Range): Promise<Report> {
+  const sql = ctx.sql;
+  const rows = await sql<
+    { customerId: string; name: string; inbound: number; outbound: number; responses: number; medianMs: number | null; p90Ms: number | null }[]
+  >`
+    with traffic as (
+      select r.customer_id, coalesce(sum(r.messages) filter (where r.direction = 'inbound'), 0)::int as inbound,
+        coalesce(sum(r.messages) filter (where r.direction = 'outbound'), 0)::int as outbound
+      from app.message_rollups r
+      where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} and r.customer_id is not null ${filters(sql, 'r', r)}
+      group by 1 having sum(r.messages) <> 0
+      order by sum(r.messages) desc, r.customer_id
+      limit ${TOP}
+    ), answered as (
+      select r.customer_id, count(*)::int as responses, ${pct(sql, 'r.wall_ms')}
+      from app.message_responses r
+      where r.org_id = ${ctx.orgId} and r.at >= ${r.start} and r.at < ${r.end} and r.customer_id in (select customer_id from traffic) ${filters(sql, 'r', r)}
+      group by 1
+    )
+    select x.customer_id, c.name, x.inbound, x.outbound, coalesce(a.responses, 0) as responses, a.median_ms, a.p90_ms
+    from traffic x join app.customers c on c.id = x.customer_id
+    left join answered a on a.customer_id = x.customer_id
+    order by x.inbound + x.outbound desc, x.customer_id`;
+  return {
+    json: { range: rangeJson(r), customers: rows },
+    table: {
+      columns: ['customer_id', 'name', 'inbound', 'outbound', 'responses', 'median_ms', 'p90_ms'],
+      rows: rows.map((c) => [c.customerId, c.name, c.inbound, c.outbound, c.responses, c.medianMs, c.p90Ms]),
+    },
+  };
+}
+
+// ---- intents and sentiment -----------------------------------------------------------------------
+
+/** The intent mix of analysed messages, and the sentiment trend by period (counts and average score). */
+export async function intents(ctx: Ctx, r: Range): Promise<Report> {
+  const sql = ctx.sql;
+  const mix = await sql<{ intent: string | null; messages: number }[]>`
+    select r.intent, sum(r.messages)::int as messages
+    from app.message_analysis_rollups r
+    where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} ${filters(sql, 'r', r)}
+    group by 1 having sum(r.messages) <> 0
+    order by 2 desc, 1 nulls last`;
+  const trend = await sql<{ period: string; positive: number; neutral: number; negative: number; averageScore: number | null }[]>`
+    select ${period(sql, 'r.bucket', r)} as period,
+      coalesce(sum(r.messages) filter (where r.sentiment = 'positive'), 0)::int as positive,
+      coalesce(sum(r.messages) filter (where r.sentiment = 'neutral'), 0)::int as neutral,
+      coalesce(sum(r.messages) filter (where r.sentiment = 'negative'), 0)::int as negative,
+      round((sum(r.score_sum) / nullif(sum(r.scored), 0))::numeric, 4)::float8 as average_score
+    from app.message_analysis_rollups r
+    where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} ${filters(sql, 'r', r)}
+    group by 1 having sum(r.messages) <> 0
+    order by 1`;
+  return {
+    json: { range: rangeJson(r), intents: mix, sentiment: trend },
+    table: {
+      columns: ['period', 'positive', 'neutral', 'negative', 'average_score'],
+      rows: trend.map((t) => [t.period, t.positive, t.neutral, t.negative, t.averageScore]),
+    },
+  };
+}
+
 export const REPORTS = {
   overview,
   volume,
   'response-times': responseTimes,
   sla,
+  agents,
+  customers,
+  intents,
 } satisfies Record<string, (ctx: Ctx, r: Range) => Promise<Report>>;
 export type ReportName = keyof typeof REPORTS;

@@ -31,6 +31,8 @@ function prng(seed: number) {
   };
 }
 
+const INTENTS = ['booking', 'rate_request', 'tracking', 'documents'] as const;
+const SENTIMENTS = ['positive', 'neutral', 'negative'] as const;
 const START = Date.parse('2026-10-29T00:00:00Z');
 const SPAN = 12 * 86_400_000;
 const MIN = 60_000;
@@ -59,14 +61,14 @@ beforeAll(async () => {
 
   const rnd = prng(23);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rnd() * xs.length)]!;
-  const member = org.users.agent.id;
+  const members = [org.users.agent.id, org.users.manager.id];
   const messages: Record<string, unknown>[] = [];
   for (let i = 0; i < 60; i++) {
     const channel = pick(['email', 'email', 'whatsapp', 'sms'] as const);
     const [thread] = await sql<{ id: string }[]>`
-      insert into app.threads (org_id, subject, channel, channel_id, customer_id, team_id)
+      insert into app.threads (org_id, subject, channel, channel_id, customer_id, team_id, assignee_id)
       values (${org.id}, ${`Shipment ${i}`}, ${channel}, ${channel === 'email' && rnd() < 0.6 ? ids.mailbox : null},
-              ${rnd() < 0.85 ? pick(ids.customers) : null}, ${rnd() < 0.8 ? pick(ids.teams) : null})
+              ${rnd() < 0.85 ? pick(ids.customers) : null}, ${rnd() < 0.8 ? pick(ids.teams) : null}, ${rnd() < 0.6 ? pick(members) : null})
       returning id, channel_id`;
     ids.threads.push(thread!.id);
     // Times at any second, many near the zones' midnights (18:15 UTC in Kathmandu, 04:00/05:00 in New York).
@@ -86,14 +88,30 @@ beforeAll(async () => {
         direction: inbound ? 'inbound' : 'outbound',
         status: inbound ? 'received' : kind === 'draft' ? 'draft' : kind === 'failed' ? 'failed' : 'sent',
         is_auto_reply: kind === 'autoReply',
-        author_id: kind === 'member' || kind === 'draft' || kind === 'failed' ? member : null,
+        author_id: kind === 'member' || kind === 'draft' || kind === 'failed' ? pick(members) : null,
         occurred_at: new Date(at).toISOString(),
         snippet: kind,
+        // Half the customer messages arrive analysed (an import); the rest are analysed afterwards.
+        ...(inbound && rnd() < 0.5
+          ? {
+              intent: pick(INTENTS),
+              sentiment: pick(SENTIMENTS),
+              sentiment_score: Math.round(rnd() * 200 - 100) / 100,
+              analyzed_at: new Date(at).toISOString(),
+            }
+          : { intent: null, sentiment: null, sentiment_score: null, analyzed_at: null }),
       });
       at += Math.floor(rnd() * 20 * 60 * MIN) + 1000;
     }
   }
-  await sql`insert into app.messages ${sql(messages as never, 'org_id', 'thread_id', 'channel', 'channel_id', 'direction', 'status', 'is_auto_reply', 'author_id', 'occurred_at', 'snippet')}`;
+  await sql`insert into app.messages ${sql(messages as never, 'org_id', 'thread_id', 'channel', 'channel_id', 'direction', 'status', 'is_auto_reply', 'author_id', 'occurred_at', 'snippet', 'intent', 'sentiment', 'sentiment_score', 'analyzed_at')}`;
+  // The analysis job's updates: the rest of the customer messages, then a second opinion on some.
+  await sql`
+    update app.messages set intent = 'tracking', sentiment = 'negative', sentiment_score = -0.5, analyzed_at = now()
+    where org_id = ${org.id} and direction = 'inbound' and analyzed_at is null`;
+  await sql`
+    update app.messages set intent = 'rate_request', sentiment = 'positive', sentiment_score = 0.25
+    where org_id = ${org.id} and direction = 'inbound' and snippet = 'customer' and arrival % 3 = 0`;
   // The messages went in under the API's feet: record the responses as the writing path does.
   await asSystem(org.id, `test:${randomUUID()}`, [], (ctx) => applyServiceLevels(ctx, ids.threads));
   // SLA outcomes as resolutions record them.
@@ -165,19 +183,24 @@ function threadFilters(c: Case) {
     ${f.mailbox ? sql`and t.channel_id = ${ids.mailbox}` : sql``}`;
 }
 
+/** The same on messages m joined to their threads t, where the mailbox is the message's own (it went through it). */
+function messageFilters(c: Case) {
+  const f = c.filters ?? {};
+  return db.sql`${threadFilters({ ...c, filters: { ...f, mailbox: false } })} ${f.mailbox ? db.sql`and m.channel_id = ${ids.mailbox}` : db.sql``}`;
+}
+
 const fmt = (c: Case) => (c.groupBy === 'hour' ? 'YYYY-MM-DD"T"HH24:00' : 'YYYY-MM-DD');
 
 /** Volume straight from the messages: every one that is not a draft, in its local period. */
 async function expectedVolume(c: Case) {
   const { start, end } = await bounds(c);
-  const f = c.filters ?? {};
   // The rollups carry the mailbox of the message; the thread's filters otherwise.
   return db.sql<{ period: string; channel: string; inbound: number; outbound: number }[]>`
     select to_char(m.occurred_at at time zone ${c.tz}, ${fmt(c)}) as period, m.channel,
       count(*) filter (where m.direction = 'inbound')::int as inbound, count(*) filter (where m.direction = 'outbound')::int as outbound
     from app.messages m join app.threads t on t.id = m.thread_id
     where m.org_id = ${org.id} and m.status <> 'draft' and m.occurred_at >= ${start} and m.occurred_at < ${end}
-      ${threadFilters({ ...c, filters: { ...f, mailbox: false } })} ${f.mailbox ? db.sql`and m.channel_id = ${ids.mailbox}` : db.sql``}
+      ${messageFilters(c)}
     group by 1, 2 order by 1, 2`;
 }
 
@@ -189,7 +212,7 @@ async function expectedVolume(c: Case) {
 function responsesSql() {
   return db.sql`
     with ev as (
-      select m.id, m.thread_id, m.occurred_at, m.arrival, t.channel, t.channel_id, t.team_id, t.customer_id,
+      select m.id, m.thread_id, m.occurred_at, m.arrival, m.author_id, t.channel, t.channel_id, t.team_id, t.customer_id,
         case when m.direction = 'inbound' then 0 when m.author_id is not null then 1 else 2 end as mark,
         coalesce(t.customer_id = ${ids.automated}, false) as automation_counts
       from app.messages m join app.threads t on t.id = m.thread_id
@@ -200,9 +223,9 @@ function responsesSql() {
     ), grouped as (
       select *, count(*) filter (where reply) over (partition by thread_id order by occurred_at, arrival) - reply::int as grp from counted
     ), answers as (
-      select r.id, r.thread_id, r.occurred_at as at, r.arrival, min(q.occurred_at) as since, r.channel, r.channel_id, r.team_id, r.customer_id
+      select r.id, r.thread_id, r.author_id, r.occurred_at as at, r.arrival, min(q.occurred_at) as since, r.channel, r.channel_id, r.team_id, r.customer_id
       from grouped r join grouped q on q.thread_id = r.thread_id and q.mark = 0 and q.grp = r.grp
-      where r.reply group by r.id, r.thread_id, r.occurred_at, r.arrival, r.channel, r.channel_id, r.team_id, r.customer_id
+      where r.reply group by r.id, r.thread_id, r.author_id, r.occurred_at, r.arrival, r.channel, r.channel_id, r.team_id, r.customer_id
     )
     select a.*, row_number() over (partition by a.thread_id order by a.at, a.arrival) = 1 as first,
       floor(extract(epoch from a.at - a.since) * 1000)::float8 as wall_ms
@@ -271,6 +294,91 @@ describe.each(CASES)('analytics in $tz from $from to $to by $groupBy $filters', 
     for (const t of got) expect(t.compliance).toBeCloseTo(t.met / t.total, 4);
   });
 
+  it('agents: sent messages, responses and open assignments per member', async () => {
+    const res = await org.json('GET', `/api/analytics/agents?${queryOf(c)}`, { as: 'manager' });
+    expect(res.status).toBe(200);
+    const { start, end } = await bounds(c);
+    const sql = db.sql;
+    const expected = await sql<{ userId: string; sent: number; openAssigned: number; fn: number; an: number; am: number | null; ap: number | null }[]>`
+      with sent as (
+        select m.author_id as user_id, count(*)::int as sent from app.messages m join app.threads t on t.id = m.thread_id
+        where m.org_id = ${org.id} and m.direction = 'outbound' and m.status <> 'draft' and m.author_id is not null
+          and m.occurred_at >= ${start} and m.occurred_at < ${end} ${messageFilters(c)}
+        group by 1
+      ), answered as (
+        select t.author_id as user_id, count(*) filter (where t.first)::int as fn, count(*)::int as an,
+          round(percentile_cont(0.5) within group (order by t.wall_ms))::float8 as am,
+          round(percentile_cont(0.9) within group (order by t.wall_ms))::float8 as ap
+        from (${responsesSql()}) t where t.at >= ${start} and t.at < ${end} and t.author_id is not null ${threadFilters(c)}
+        group by 1
+      ), assigned as (
+        select t.assignee_id as user_id, count(*)::int as n from app.threads t
+        where t.org_id = ${org.id} and t.status = 'open' and t.assignee_id is not null ${threadFilters(c)} group by 1
+      )
+      select u.user_id, coalesce(s.sent, 0) as sent, coalesce(g.n, 0) as open_assigned, coalesce(a.fn, 0) as fn, coalesce(a.an, 0) as an, a.am, a.ap
+      from (select user_id from sent union select user_id from answered union select user_id from assigned) u
+      left join sent s on s.user_id = u.user_id left join answered a on a.user_id = u.user_id left join assigned g on g.user_id = u.user_id
+      order by u.user_id`;
+    expect(expected.length).toBeGreaterThan(0);
+    const got = [...res.body.members].sort((a: any, b: any) => a.userId.localeCompare(b.userId));
+    expect(
+      got.map((m: any) => ({
+        userId: m.userId,
+        sent: m.sent,
+        openAssigned: m.openAssigned,
+        fn: m.firstResponse.count,
+        an: m.responses.count,
+        am: m.responses.wall.medianMs,
+        ap: m.responses.wall.p90Ms,
+      })),
+    ).toEqual(expected.map((r) => ({ ...r })));
+  });
+
+  it('customers: the busiest by messages, with their response times', async () => {
+    const res = await org.json('GET', `/api/analytics/customers?${queryOf(c)}`, { as: 'manager' });
+    expect(res.status).toBe(200);
+    const { start, end } = await bounds(c);
+    const expected = await db.sql<{ customerId: string; inbound: number; outbound: number; responses: number; medianMs: number | null }[]>`
+      with traffic as (
+        select t.customer_id, count(*) filter (where m.direction = 'inbound')::int as inbound, count(*) filter (where m.direction = 'outbound')::int as outbound
+        from app.messages m join app.threads t on t.id = m.thread_id
+        where m.org_id = ${org.id} and m.status <> 'draft' and t.customer_id is not null and m.occurred_at >= ${start} and m.occurred_at < ${end}
+          ${messageFilters(c)}
+        group by 1
+      ), answered as (
+        select t.customer_id, count(*)::int as responses, round(percentile_cont(0.5) within group (order by t.wall_ms))::float8 as median_ms
+        from (${responsesSql()}) t where t.at >= ${start} and t.at < ${end} ${threadFilters(c)} group by 1
+      )
+      select x.customer_id, x.inbound, x.outbound, coalesce(a.responses, 0) as responses, a.median_ms
+      from traffic x left join answered a on a.customer_id = x.customer_id
+      order by x.inbound + x.outbound desc, x.customer_id`;
+    expect(expected.length).toBeGreaterThan(0);
+    expect(res.body.customers.map(({ name: _, p90Ms: __, ...x }: any) => x)).toEqual(expected.map((r) => ({ ...r })));
+  });
+
+  it('intents: the intent mix and sentiment trend of the analysed messages', async () => {
+    const res = await org.json('GET', `/api/analytics/intents?${queryOf(c)}`, { as: 'manager' });
+    expect(res.status).toBe(200);
+    const { start, end } = await bounds(c);
+    const where = db.sql`m.org_id = ${org.id} and m.analyzed_at is not null and m.occurred_at >= ${start} and m.occurred_at < ${end}
+      ${messageFilters(c)}`;
+    const mix = await db.sql<{ intent: string; messages: number }[]>`
+      select m.intent, count(*)::int as messages from app.messages m join app.threads t on t.id = m.thread_id where ${where}
+      group by 1 order by 2 desc, 1 nulls last`;
+    const trend = await db.sql<{ period: string; positive: number; neutral: number; negative: number; averageScore: number | null }[]>`
+      select to_char(m.occurred_at at time zone ${c.tz}, ${fmt(c)}) as period,
+        count(*) filter (where m.sentiment = 'positive')::int as positive, count(*) filter (where m.sentiment = 'neutral')::int as neutral,
+        count(*) filter (where m.sentiment = 'negative')::int as negative, round(avg(m.sentiment_score)::numeric, 4)::float8 as average_score
+      from app.messages m join app.threads t on t.id = m.thread_id where ${where}
+      group by 1 order by 1`;
+    expect(mix.length).toBeGreaterThan(0);
+    expect(res.body.intents).toEqual(mix.map((r) => ({ ...r })));
+    // Scores are float4: the rollup's sum and the plain average may differ in the fourth decimal.
+    const counts = (rows: any[]) => rows.map(({ averageScore: _, ...x }) => x);
+    expect(counts(res.body.sentiment)).toEqual(counts(trend));
+    trend.forEach((t, i) => expect(res.body.sentiment[i].averageScore).toBeCloseTo(t.averageScore!, 3));
+  });
+
   it('overview: totals, first response, SLA compliance and backlog agree with the raw rows', async () => {
     const res = await org.json('GET', `/api/analytics/overview?${queryOf(c)}`, { as: 'manager' });
     expect(res.status).toBe(200);
@@ -310,7 +418,7 @@ describe('analytics', () => {
     const json = await org.json('GET', `/api/analytics/volume?${q}`, { as: 'manager' });
     expect(lines.slice(1, -1)).toEqual(json.body.series.map((r: any) => `${r.period},${r.channel},${r.inbound},${r.outbound}`));
     expect(lines.at(-1)).toBe('');
-    for (const name of ['overview', 'response-times', 'sla']) {
+    for (const name of ['overview', 'response-times', 'sla', 'agents', 'customers', 'intents']) {
       const other = await org.call('GET', `/api/analytics/${name}?${q}`, { as: 'manager', headers: { accept: 'text/csv' } });
       expect(other.status).toBe(200);
       expect(other.headers.get('content-type')).toMatch(/^text\/csv/);
