@@ -39,30 +39,18 @@ language sql immutable parallel safe set search_path = '' as $$
   select pg_catalog.date_bin('15 minutes'::interval, at, '2000-01-01 00:00:00+00'::timestamptz)
 $$;
 
--- Adds the signed deltas of counted messages ([org_id, occurred_at, ..., delta]) to the rollups.
-create or replace function app.message_rollups_add(rows jsonb) returns void
-language plpgsql security definer set search_path = '' as $$
-begin
-  insert into app.message_rollups as r (org_id, bucket, channel, direction, channel_id, team_id, customer_id, author_id, slot, messages)
-    select x.org_id, app.quarter_hour(x.occurred_at), x.channel, x.direction, x.channel_id, t.team_id, t.customer_id, x.author_id,
-      (pg_catalog.pg_backend_pid() % 8)::smallint, sum(x.delta)
-    from jsonb_to_recordset(rows) as x(org_id uuid, thread_id uuid, occurred_at timestamptz, channel text, direction text,
-                                        channel_id uuid, author_id uuid, delta integer)
-    left join app.threads t on t.org_id = x.org_id and t.id = x.thread_id
-    group by 1, 2, 3, 4, 5, 6, 7, 8, 9
-    having sum(x.delta) <> 0
-    order by 1, 2, 3, 4, 5, 6, 7, 8, 9
-  on conflict on constraint message_rollups_key do update set messages = r.messages + excluded.messages;
-end $$;
-revoke all on function app.message_rollups_add(jsonb) from public;
-
+-- New messages add to their buckets, grouped so each counter row is written once, in key order.
 create or replace function app.message_rollups_insert() returns trigger
 language plpgsql security definer set search_path = '' as $$
 begin
-  perform app.message_rollups_add(coalesce(jsonb_agg(jsonb_build_object('org_id', n.org_id, 'thread_id', n.thread_id,
-      'occurred_at', n.occurred_at, 'channel', n.channel, 'direction', n.direction, 'channel_id', n.channel_id,
-      'author_id', n.author_id, 'delta', 1)), '[]'::jsonb))
-    from new_messages n where n.status <> 'draft';
+  insert into app.message_rollups as r (org_id, bucket, channel, direction, channel_id, team_id, customer_id, author_id, slot, messages)
+    select n.org_id, app.quarter_hour(n.occurred_at), n.channel, n.direction, n.channel_id, t.team_id, t.customer_id, n.author_id,
+      (pg_catalog.pg_backend_pid() % 8)::smallint, count(*)
+    from new_messages n left join app.threads t on t.org_id = n.org_id and t.id = n.thread_id
+    where n.status <> 'draft'
+    group by 1, 2, 3, 4, 5, 6, 7, 8, 9
+    order by 1, 2, 3, 4, 5, 6, 7, 8, 9
+  on conflict on constraint message_rollups_key do update set messages = r.messages + excluded.messages;
   return null;
 end $$;
 
@@ -71,11 +59,15 @@ end $$;
 create or replace function app.message_rollups_update() returns trigger
 language plpgsql security definer set search_path = '' as $$
 begin
-  perform app.message_rollups_add(coalesce(jsonb_agg(jsonb_build_object('org_id', n.org_id, 'thread_id', n.thread_id,
-      'occurred_at', n.occurred_at, 'channel', n.channel, 'direction', n.direction, 'channel_id', n.channel_id,
-      'author_id', n.author_id, 'delta', 1)), '[]'::jsonb))
+  insert into app.message_rollups as r (org_id, bucket, channel, direction, channel_id, team_id, customer_id, author_id, slot, messages)
+    select n.org_id, app.quarter_hour(n.occurred_at), n.channel, n.direction, n.channel_id, t.team_id, t.customer_id, n.author_id,
+      (pg_catalog.pg_backend_pid() % 8)::smallint, count(*)
     from new_messages n join old_messages o on o.id = n.id
-    where o.status = 'draft' and n.status <> 'draft';
+    left join app.threads t on t.org_id = n.org_id and t.id = n.thread_id
+    where o.status = 'draft' and n.status <> 'draft'
+    group by 1, 2, 3, 4, 5, 6, 7, 8, 9
+    order by 1, 2, 3, 4, 5, 6, 7, 8, 9
+  on conflict on constraint message_rollups_key do update set messages = r.messages + excluded.messages;
   return null;
 end $$;
 

@@ -28,51 +28,50 @@ create policy message_analysis_rollups_read on app.message_analysis_rollups for 
 grant select on app.message_analysis_rollups to authenticated;
 grant all on app.message_analysis_rollups to service_role;
 
--- Adds signed deltas of analysed messages to the rollups.
-create or replace function app.message_analysis_rollups_add(rows jsonb) returns void
+-- Messages stored with their analysis (imports) count at once.
+create or replace function app.message_analysis_rollups_insert() returns trigger
 language plpgsql security definer set search_path = '' as $$
 begin
   insert into app.message_analysis_rollups as r (org_id, bucket, channel, channel_id, team_id, customer_id, intent, sentiment, slot,
                                                  messages, score_sum, scored)
     select x.org_id, app.quarter_hour(x.occurred_at), x.channel, x.channel_id, t.team_id, t.customer_id, x.intent, x.sentiment,
-      (pg_catalog.pg_backend_pid() % 8)::smallint, sum(x.delta), coalesce(sum(x.score * x.delta), 0), sum((x.score is not null)::int * x.delta)
-    from jsonb_to_recordset(rows) as x(org_id uuid, thread_id uuid, occurred_at timestamptz, channel text, channel_id uuid,
-                                        intent text, sentiment text, score double precision, delta integer)
+      (pg_catalog.pg_backend_pid() % 8)::smallint, sum(x.delta), coalesce(sum(x.sentiment_score * x.delta), 0),
+      sum((x.sentiment_score is not null)::int * x.delta)
+    from (select n.org_id, n.thread_id, n.occurred_at, n.channel, n.channel_id, n.intent, n.sentiment, n.sentiment_score, 1 as delta
+          from new_messages n where n.analyzed_at is not null) x
     left join app.threads t on t.org_id = x.org_id and t.id = x.thread_id
     group by 1, 2, 3, 4, 5, 6, 7, 8, 9
     order by 1, 2, 3, 4, 5, 6, 7, 8, 9
   on conflict on constraint message_analysis_rollups_key do update
     set messages = r.messages + excluded.messages, score_sum = r.score_sum + excluded.score_sum, scored = r.scored + excluded.scored;
-end $$;
-revoke all on function app.message_analysis_rollups_add(jsonb) from public;
-
-create or replace function app.message_analysis_rollups_insert() returns trigger
-language plpgsql security definer set search_path = '' as $$
-begin
-  perform app.message_analysis_rollups_add(coalesce(jsonb_agg(jsonb_build_object('org_id', n.org_id, 'thread_id', n.thread_id,
-      'occurred_at', n.occurred_at, 'channel', n.channel, 'channel_id', n.channel_id, 'intent', n.intent, 'sentiment', n.sentiment,
-      'score', n.sentiment_score, 'delta', 1)), '[]'::jsonb))
-    from new_messages n where n.analyzed_at is not null;
   return null;
 end $$;
 
+-- An analysis stored counts the message; a new one moves it from its old intent and sentiment.
 create or replace function app.message_analysis_rollups_update() returns trigger
 language plpgsql security definer set search_path = '' as $$
 begin
-  perform app.message_analysis_rollups_add(coalesce(jsonb_agg(d.row), '[]'::jsonb))
-  from (
-    select jsonb_build_object('org_id', n.org_id, 'thread_id', n.thread_id, 'occurred_at', n.occurred_at, 'channel', n.channel,
-        'channel_id', n.channel_id, 'intent', n.intent, 'sentiment', n.sentiment, 'score', n.sentiment_score, 'delta', 1) as row
+  insert into app.message_analysis_rollups as r (org_id, bucket, channel, channel_id, team_id, customer_id, intent, sentiment, slot,
+                                                 messages, score_sum, scored)
+    select x.org_id, app.quarter_hour(x.occurred_at), x.channel, x.channel_id, t.team_id, t.customer_id, x.intent, x.sentiment,
+      (pg_catalog.pg_backend_pid() % 8)::smallint, sum(x.delta), coalesce(sum(x.sentiment_score * x.delta), 0),
+      sum((x.sentiment_score is not null)::int * x.delta)
+    from (
+      select n.org_id, n.thread_id, n.occurred_at, n.channel, n.channel_id, n.intent, n.sentiment, n.sentiment_score, 1 as delta
       from new_messages n join old_messages o on o.id = n.id
       where n.analyzed_at is not null
         and (o.analyzed_at is null or (o.intent, o.sentiment, o.sentiment_score) is distinct from (n.intent, n.sentiment, n.sentiment_score))
-    union all
-    select jsonb_build_object('org_id', o.org_id, 'thread_id', o.thread_id, 'occurred_at', o.occurred_at, 'channel', o.channel,
-        'channel_id', o.channel_id, 'intent', o.intent, 'sentiment', o.sentiment, 'score', o.sentiment_score, 'delta', -1)
+      union all
+      select o.org_id, o.thread_id, o.occurred_at, o.channel, o.channel_id, o.intent, o.sentiment, o.sentiment_score, -1
       from new_messages n join old_messages o on o.id = n.id
       where o.analyzed_at is not null and n.analyzed_at is not null
         and (o.intent, o.sentiment, o.sentiment_score) is distinct from (n.intent, n.sentiment, n.sentiment_score)
-  ) d;
+    ) x
+    left join app.threads t on t.org_id = x.org_id and t.id = x.thread_id
+    group by 1, 2, 3, 4, 5, 6, 7, 8, 9
+    order by 1, 2, 3, 4, 5, 6, 7, 8, 9
+  on conflict on constraint message_analysis_rollups_key do update
+    set messages = r.messages + excluded.messages, score_sum = r.score_sum + excluded.score_sum, scored = r.scored + excluded.scored;
   return null;
 end $$;
 

@@ -407,6 +407,33 @@ describe('analytics', () => {
     for (const r of rows) expect(r.businessMs).toBe(Math.round(calendar.msBetween(r.since.getTime(), r.at.getTime())));
   });
 
+  it('counts a draft once it is sent, and an analysis once stored, moving it on a new analysis', async () => {
+    const other = await newOrganization(db.sql);
+    const sql = db.sql;
+    const [t] = await sql<{ id: string }[]>`insert into app.threads (org_id, subject, channel) values (${other.id}, 'Draft', 'email') returning id`;
+    const [m] = await sql<{ id: string }[]>`
+      insert into app.messages (org_id, thread_id, channel, direction, status, occurred_at)
+      values (${other.id}, ${t!.id}, 'email', 'outbound', 'draft', '2026-11-02T10:07:00Z'),
+             (${other.id}, ${t!.id}, 'email', 'inbound', 'received', '2026-11-02T10:20:00Z')
+      returning id`;
+    const counts = () => sql<{ bucket: Date; direction: string; n: number }[]>`
+      select bucket, direction, sum(messages)::int as n from app.message_rollups where org_id = ${other.id} group by 1, 2 order by 1, 2`;
+    expect(await counts()).toEqual([{ bucket: new Date('2026-11-02T10:15:00Z'), direction: 'inbound', n: 1 }]);
+    await sql`update app.messages set status = 'queued' where id = ${m!.id}`;
+    await sql`update app.messages set status = 'sent' where id = ${m!.id}`;
+    expect(await counts()).toEqual([
+      { bucket: new Date('2026-11-02T10:00:00Z'), direction: 'outbound', n: 1 },
+      { bucket: new Date('2026-11-02T10:15:00Z'), direction: 'inbound', n: 1 },
+    ]);
+    const mix = () => sql<{ intent: string; n: number }[]>`
+      select intent, sum(messages)::int as n from app.message_analysis_rollups where org_id = ${other.id} group by 1 having sum(messages) <> 0 order by 1`;
+    expect(await mix()).toEqual([]);
+    await sql`update app.messages set intent = 'booking', sentiment = 'neutral', analyzed_at = now() where org_id = ${other.id} and direction = 'inbound'`;
+    expect(await mix()).toEqual([{ intent: 'booking', n: 1 }]);
+    await sql`update app.messages set intent = 'tracking' where org_id = ${other.id} and direction = 'inbound'`;
+    expect(await mix()).toEqual([{ intent: 'tracking', n: 1 }]);
+  });
+
   it('streams CSV for format=csv and for Accept: text/csv', async () => {
     const q = queryOf(CASES[0]!);
     const res = await org.call('GET', `/api/analytics/volume?${q}&format=csv`, { as: 'manager' });
