@@ -25,6 +25,7 @@ export const PERMISSIONS = {
   'shipments.delete': { roles: managers, label: 'Delete shipments' },
   'teams.manage': { roles: managers, label: 'Manage teams and their members' },
   'sla.manage': { roles: managers, label: 'Manage SLA policies and business calendars' },
+  'analytics.read': { roles: managers, label: 'Read analytics reports and export them as CSV' },
   'workflows.manage': { roles: managers, label: 'Manage workflows' },
   'templates.manage': {
     roles: managers,

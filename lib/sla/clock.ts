@@ -32,8 +32,8 @@ const CLOCKED_STATUSES = new Set<string>(['open', ...PAUSED_STATUSES]);
 /** What a message means to the clocks: a customer's message, a member's reply, an automation's reply. */
 export const Mark = { Customer: 0, Member: 1, Automation: 2 } as const;
 export type Mark = (typeof Mark)[keyof typeof Mark];
-/** [occurred at (epoch ms), mark], in time order. */
-export type ClockEvent = readonly [number, Mark];
+/** [occurred at (epoch ms), mark, message id, author id], in time order (the ids only where responses are recorded). */
+export type ClockEvent = readonly [at: number, mark: Mark, id?: string, author?: string | null];
 /** [start, end) in epoch ms. */
 export type Pause = readonly [number, number];
 
@@ -85,6 +85,35 @@ export function clockStarts(events: readonly ClockEvent[], automationRepliesCoun
   }
   if (first === null) return { firstResponse: null, nextResponse: null, resolution: null };
   return { firstResponse: answered ? null : first, nextResponse: answered ? waiting : null, resolution: first };
+}
+
+/** A reply that answered a customer: the customer message it answered (`since`), and whether it was the thread's first response. */
+export interface ResponseFact {
+  id: string;
+  author: string | null;
+  automated: boolean;
+  first: boolean;
+  since: number;
+  at: number;
+}
+
+/**
+ * Each reply that counts (a member's, an automation's only when the policy counts them) and answered a
+ * customer message nobody had answered yet: the same walk as clockStarts, one row per answering reply.
+ */
+export function responses(events: readonly ClockEvent[], automationRepliesCount: boolean): ResponseFact[] {
+  const counts = (m: Mark) => m === Mark.Member || (m === Mark.Automation && automationRepliesCount);
+  const out: ResponseFact[] = [];
+  let waiting: number | null = null;
+  for (const [at, mark, id, author] of events) {
+    if (mark === Mark.Customer) {
+      if (waiting === null) waiting = at;
+    } else if (waiting !== null && counts(mark)) {
+      if (id) out.push({ id, author: author ?? null, automated: mark === Mark.Automation, first: out.length === 0, since: waiting, at });
+      waiting = null;
+    }
+  }
+  return out;
 }
 
 /** The paused time within [from, to) on a clock (business or calendar). */
@@ -185,7 +214,9 @@ export function deadlines(
 
 interface OrgRules {
   version: string;
-  policies: (PolicyRules & { conditions: Conditions; enabled: boolean; isDefault: boolean; position: number; name: string })[];
+  /** The organization's default business calendar (null without one): response times of threads no policy covers. */
+  defaultCalendar: BusinessCalendar | null;
+  policies: (PolicyRules & { hasCalendar: boolean; conditions: Conditions; enabled: boolean; isDefault: boolean; position: number; name: string })[];
 }
 
 /** Each organization's policies with their calendars, kept until a policy or calendar changes. */
@@ -209,10 +240,11 @@ export async function orgRules(ctx: Ctx): Promise<OrgRules> {
   const fallback = calendars.find((c) => c.isDefault);
   const policies = rows.map((p) => ({
     ...p,
+    hasCalendar: Boolean((p.calendarId && byId.get(p.calendarId)) || fallback),
     calendar:
       (p.calendarId && byId.get(p.calendarId)) || (fallback ? byId.get(fallback.id)! : businessCalendarOf({ timezone: 'UTC', hours: [], holidays: [] })),
   }));
-  const rules = { version: v!.version, policies };
+  const rules = { version: v!.version, defaultCalendar: fallback ? byId.get(fallback.id)! : null, policies };
   if (cache.size >= CACHE_ORGS) cache.clear();
   cache.set(ctx.orgId, rules);
   return rules;
@@ -228,7 +260,9 @@ interface ThreadClockRow {
   pausedSince: Date | null;
   pauses: [number, number][];
   previousPolicyId: string | null;
-  events: [number, Mark][] | null;
+  channelId: string | null;
+  teamId: string | null;
+  events: [number, Mark, string, string | null][] | null;
 }
 
 /**
@@ -240,11 +274,11 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
   const sql = ctx.sql;
   const rules = await orgRules(ctx);
   const rows = await sql<ThreadClockRow[]>`
-    select t.id, t.status, t.priority, t.channel, t.customer_id, c.tier as customer_tier,
+    select t.id, t.status, t.priority, t.channel, t.customer_id, c.tier as customer_tier, t.channel_id, t.team_id,
       t.sla_paused_since as paused_since, t.sla_pauses as pauses, t.sla_policy_id as previous_policy_id,
       (select json_agg(json_build_array(floor(extract(epoch from m.occurred_at) * 1000)::float8,
                 case when m.direction = 'inbound' then 0
-                     when m.author_id is not null or m.metadata ? 'folder' then 1 else 2 end)
+                     when m.author_id is not null or m.metadata ? 'folder' then 1 else 2 end, m.id, m.author_id)
               order by m.occurred_at, m.arrival)
          from app.messages m
          where m.org_id = t.org_id and m.thread_id = t.id and not m.is_auto_reply and not m.is_bounce
@@ -271,7 +305,19 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
     pauses: string;
   }[] = [];
   const finished: (Outcome & { threadId: string; policyId: string; priority: string })[] = [];
+  const answered: (ResponseFact & { thread: ThreadClockRow; policyId: string | null; businessMs: number | null })[] = [];
   for (const t of rows) {
+    // Replies that answered the customer, for analytics (recorded once each; spam and bulk have none).
+    if (t.status === 'closed' || CLOCKED_STATUSES.has(t.status)) {
+      const policy = choosePolicy(rules.policies, { customerId: t.customerId, customerTier: t.customerTier, channel: t.channel });
+      for (const r of responses(t.events ?? [], policy?.automationRepliesCount ?? false))
+        answered.push({
+          ...r,
+          thread: t,
+          policyId: policy?.id ?? null,
+          businessMs: (policy ? (policy.hasCalendar ? policy.calendar : null) : rules.defaultCalendar)?.msBetween(r.since, r.at) ?? null,
+        });
+    }
     // Resolved or closed just now (its clocks ran under a policy until this call): how each target went.
     if ((t.status === 'resolved' || t.status === 'closed') && t.previousPolicyId) {
       const policy = choosePolicy(rules.policies, { customerId: t.customerId, customerTier: t.customerTier, channel: t.channel });
@@ -325,6 +371,22 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
                   ${f('elapsedMs').map(Math.round) as never}::bigint[], ${f('met') as never}::boolean[],
                   ${f('startedAt').map((ms) => new Date(ms)) as never}::timestamptz[])
         as x(thread_id, policy_id, target, priority, business, target_minutes, elapsed_ms, met, started_at)`;
+  }
+  if (answered.length) {
+    const r = <T>(f: (a: (typeof answered)[number]) => T) => answered.map(f);
+    await sql`
+      insert into app.message_responses (message_id, org_id, thread_id, responder_id, automated, first, since, at, wall_ms, business_ms,
+                                         policy_id, channel, channel_id, team_id, customer_id)
+      select x.message_id, ${ctx.orgId}, x.thread_id, x.responder_id, x.automated, x.first, x.since, x.at,
+        greatest(0, floor(extract(epoch from x.at - x.since) * 1000))::bigint, x.business_ms, x.policy_id, x.channel, x.channel_id, x.team_id, x.customer_id
+      from unnest(${r((a) => a.id) as string[]}::uuid[], ${r((a) => a.thread.id) as string[]}::uuid[], ${r((a) => a.author) as never}::uuid[],
+                  ${r((a) => a.automated) as never}::boolean[], ${r((a) => a.first) as never}::boolean[],
+                  ${r((a) => new Date(a.since)) as never}::timestamptz[], ${r((a) => new Date(a.at)) as never}::timestamptz[],
+                  ${r((a) => (a.businessMs === null ? null : Math.round(a.businessMs))) as never}::bigint[], ${r((a) => a.policyId) as never}::uuid[],
+                  ${r((a) => a.thread.channel) as string[]}::text[], ${r((a) => a.thread.channelId) as never}::uuid[],
+                  ${r((a) => a.thread.teamId) as never}::uuid[], ${r((a) => a.thread.customerId) as never}::uuid[])
+        as x(message_id, thread_id, responder_id, automated, first, since, at, business_ms, policy_id, channel, channel_id, team_id, customer_id)
+      on conflict (message_id) do nothing`;
   }
   if (updates.length === 0) return 0;
   const col = <K extends keyof (typeof updates)[number]>(k: K) => updates.map((u) => u[k]);

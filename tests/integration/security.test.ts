@@ -296,6 +296,13 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'POST /api/teams': async () => ({ path: '/api/teams', body: { name: `Team ${randomUUID()}` } }),
   'PATCH /api/teams/[id]': async () => ({ path: `/api/teams/${await freshTeam()}`, body: { description: 'x' } }),
   'DELETE /api/teams/[id]': async () => ({ path: `/api/teams/${await freshTeam()}` }),
+  'GET /api/analytics/overview': async () => ({ path: '/api/analytics/overview?from=2026-11-01&to=2026-11-07&tz=Asia/Kathmandu' }),
+  'GET /api/analytics/volume': async () => ({ path: '/api/analytics/volume?from=2026-11-01&to=2026-11-07&tz=Asia/Kathmandu' }),
+  'GET /api/analytics/response-times': async () => ({ path: '/api/analytics/response-times?from=2026-11-01&to=2026-11-07&tz=Asia/Kathmandu' }),
+  'GET /api/analytics/sla': async () => ({ path: '/api/analytics/sla?from=2026-11-01&to=2026-11-07&tz=Asia/Kathmandu' }),
+  'GET /api/analytics/agents': async () => ({ path: '/api/analytics/agents?from=2026-11-01&to=2026-11-07&tz=Asia/Kathmandu' }),
+  'GET /api/analytics/customers': async () => ({ path: '/api/analytics/customers?from=2026-11-01&to=2026-11-07&tz=Asia/Kathmandu' }),
+  'GET /api/analytics/intents': async () => ({ path: '/api/analytics/intents?from=2026-11-01&to=2026-11-07&tz=Asia/Kathmandu' }),
   'GET /api/sla-policies': async () => ({ path: '/api/sla-policies' }),
   'POST /api/sla-policies': async () => ({
     path: '/api/sla-policies',

@@ -2,7 +2,7 @@
 // warning times with pauses added back on the clock's own calendar, and outcomes on resolution.
 import { describe, expect, it } from 'vitest';
 import { BusinessCalendar, type MinuteInterval } from '../../lib/sla/business-time.js';
-import { clockStarts, deadlines, Mark, outcomes, type ClockEvent } from '../../lib/sla/clock.js';
+import { clockStarts, deadlines, Mark, outcomes, responses, type ClockEvent } from '../../lib/sla/clock.js';
 
 const day: MinuteInterval[] = [[570, 1110]]; // 09:30–18:30
 const kolkata = new BusinessCalendar({ timezone: 'Asia/Kolkata', weekly: [[], day, day, day, day, day, [[600, 840]], []], holidays: [] });
@@ -131,5 +131,35 @@ describe('outcomes', () => {
     const open = outcomes([...events.slice(0, 6)], policy, 'high', [], end);
     expect(open.find((o) => o.target === 'nextResponse')!.elapsedMs / MIN).toBe(200);
     expect(outcomes([[start, Member]], policy, 'high', [], end)).toEqual([]);
+  });
+});
+
+describe('responses', () => {
+  const t0 = at('2026-12-07T05:00:00Z');
+  const events: ClockEvent[] = [
+    [t0 - 10 * MIN, Member, 'm0', 'u1'], // before any customer message: answers nothing
+    [t0, Customer, 'c1'],
+    [t0 + MIN, Automation, 'a1', null],
+    [t0 + 2 * MIN, Customer, 'c2'],
+    [t0 + 5 * MIN, Member, 'm1', 'u1'],
+    [t0 + 6 * MIN, Member, 'm2', 'u2'], // nothing waiting: not a response
+    [t0 + 20 * MIN, Customer, 'c3'],
+    [t0 + 21 * MIN, Customer, 'c4'],
+    [t0 + 30 * MIN, Member, 'm3', 'u2'],
+  ];
+
+  it('one row per counting reply that answered a customer, from the first message nobody had answered', () => {
+    expect(responses(events, false)).toEqual([
+      { id: 'm1', author: 'u1', automated: false, first: true, since: t0, at: t0 + 5 * MIN },
+      { id: 'm3', author: 'u2', automated: false, first: false, since: t0 + 20 * MIN, at: t0 + 30 * MIN },
+    ]);
+  });
+
+  it('counts an automation reply only when the policy says so', () => {
+    expect(responses(events, true).map((r) => [r.id, r.automated, r.first, r.since])).toEqual([
+      ['a1', true, true, t0],
+      ['m1', false, false, t0 + 2 * MIN],
+      ['m3', false, false, t0 + 20 * MIN],
+    ]);
   });
 });

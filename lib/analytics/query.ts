@@ -1,0 +1,87 @@
+// The query every analytics report takes (GET /api/analytics/{name}): a range of dates or quarter-hour
+// instants, the time zone its days and hours are read in, day or hour periods, and filters. Additive
+// figures come from 15-minute rollups, so a range must start and end on a quarter hour of UTC (every
+// date in every IANA zone does: all offsets are whole quarter hours).
+import * as z from 'zod';
+import type { Ctx } from '../context.js';
+import { invalid } from '../errors.js';
+import { dateTimeInput, ianaTimeZone, instantIn } from '../time.js';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const dateOrDateTime = z.union([z.iso.date(), dateTimeInput], {
+  error: 'must be a date (2027-01-01) or a date-time on a quarter hour (2027-01-01T10:15 or 2027-01-01T10:15:00+05:30)',
+});
+
+export const CHANNELS = ['email', 'whatsapp', 'sms', 'voice'] as const;
+
+/** The longest range: a year by day; hourly periods are limited to 92 days. */
+const MAX_DAYS = 366;
+const MAX_HOURLY_DAYS = 92;
+
+export const analyticsQuery = z.strictObject({
+  /** First day (YYYY-MM-DD, from its start in `tz`) or instant. */
+  from: dateOrDateTime,
+  /** Last day (YYYY-MM-DD, included to its end in `tz`) or instant (excluded). */
+  to: dateOrDateTime,
+  /** The zone days and hours are read in (default: the organization's). */
+  tz: ianaTimeZone.optional(),
+  groupBy: z.enum(['day', 'hour']).default('day'),
+  channel: z.enum(CHANNELS).optional(),
+  team: z.uuid('must be a team id (uuid)').optional(),
+  customer: z.uuid('must be a customer id (uuid)').optional(),
+  /** A mailbox or number: the channel's id. */
+  mailbox: z.uuid('must be a channel id (uuid)').optional(),
+  /** csv streams the report's table (Accept: text/csv does the same). */
+  format: z.enum(['json', 'csv']).optional(),
+});
+export type AnalyticsQuery = z.infer<typeof analyticsQuery>;
+
+export interface Range {
+  start: Date;
+  end: Date;
+  tz: string;
+  groupBy: 'day' | 'hour';
+  channel: string | null;
+  team: string | null;
+  customer: string | null;
+  mailbox: string | null;
+}
+
+const QUARTER_HOUR = 15 * 60_000;
+
+async function boundary(value: string, tz: string, path: string, end: boolean): Promise<Date> {
+  if (DATE.test(value)) {
+    const { Temporal } = await import('temporal-polyfill');
+    const day = Temporal.PlainDate.from(value);
+    const start = (end ? day.add({ days: 1 }) : day).toZonedDateTime({ timeZone: tz });
+    return new Date(start.epochMilliseconds);
+  }
+  const at = await instantIn(value, tz, path);
+  if (at.getTime() % QUARTER_HOUR !== 0) throw invalid(path, 'must fall on a quarter hour (reports are kept in 15-minute buckets)');
+  return at;
+}
+
+/** The query as instants in the chosen zone; a 422 naming the field when the range is empty or too long. */
+export async function resolveRange(ctx: Ctx, q: AnalyticsQuery): Promise<Range> {
+  let tz = q.tz;
+  if (!tz) {
+    const [org] = await ctx.sql<{ timezone: string }[]>`select timezone from app.organizations where id = ${ctx.orgId}`;
+    tz = org?.timezone ?? 'UTC';
+  }
+  const start = await boundary(q.from, tz, 'query.from', false);
+  const end = await boundary(q.to, tz, 'query.to', true);
+  if (end <= start) throw invalid('query.to', 'must be after from');
+  const days = (end.getTime() - start.getTime()) / 86_400_000;
+  const max = q.groupBy === 'hour' ? MAX_HOURLY_DAYS : MAX_DAYS;
+  if (days > max) throw invalid('query.to', `the range may cover at most ${max} days${q.groupBy === 'hour' ? ' by hour' : ''}`);
+  return {
+    start,
+    end,
+    tz,
+    groupBy: q.groupBy,
+    channel: q.channel ?? null,
+    team: q.team ?? null,
+    customer: q.customer ?? null,
+    mailbox: q.mailbox ?? null,
+  };
+}
