@@ -6,14 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem } from '../../lib/context.js';
-import type { ComposedEmail } from '../../lib/email/compose.js';
 import { ingestEmail } from '../../lib/email/ingest.js';
-import { useOutboundAdapter } from '../../lib/email/outbound.js';
 import { parseEmail } from '../../lib/email/parse.js';
 import { runJob } from '../../lib/jobs/run.js';
 import { notifySlaEvent } from '../../lib/notifications/sla.js';
 import { setClock } from '../../lib/time.js';
 import { call } from '../helpers/api.js';
+import { captureOutbound } from '../helpers/captured-mail.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { mail } from '../helpers/mail.js';
 import { newOrganization, type TestOrg } from '../helpers/org.js';
@@ -22,29 +21,20 @@ import { broadcastsSince } from '../helpers/realtime.js';
 let db: TestDatabase;
 const MIN = 60_000;
 const HOUR = 60 * MIN;
-const sent: { email: ComposedEmail; key: string }[] = [];
+let outbound: ReturnType<typeof captureOutbound>;
 /** The test's clock: an instant it set, or null for the system clock. */
 let clock: Date | null = null;
 
 beforeAll(async () => {
   db = await testDatabase();
-  useOutboundAdapter({
-    kind: 'local',
-    async send(email, { idempotencyKey }) {
-      sent.push({ email, key: idempotencyKey });
-      return { providerMessageId: `captured-${idempotencyKey}` };
-    },
-    async sendingDomainStatus() {
-      return 'verified';
-    },
-  });
+  outbound = captureOutbound();
   setClock(() => (clock ? new Date(clock.getTime()) : new Date()));
 });
 afterEach(() => {
   clock = null;
 });
 afterAll(async () => {
-  useOutboundAdapter(undefined);
+  outbound.release();
   setClock(undefined);
   await db.close();
 });
@@ -64,7 +54,7 @@ async function runDue(org: TestOrg): Promise<void> {
   }
 }
 
-const mailsTo = (address: string) => sent.filter((s) => s.email.to.some((t) => t.address === address));
+const mailsTo = (address: string) => outbound.sent.filter((s) => s.email.to.some((t) => t.address === address));
 
 async function newThread(org: TestOrg, subject = `Booking ${randomUUID().slice(0, 8)}`): Promise<string> {
   const res = await org.json('POST', '/api/threads', { body: { subject } });

@@ -11,15 +11,14 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { config, parseConfig, setConfig } from '../../lib/config.js';
 import { asSystem } from '../../lib/context.js';
-import type { ComposedEmail } from '../../lib/email/compose.js';
 import { ingestEmail } from '../../lib/email/ingest.js';
-import { useOutboundAdapter } from '../../lib/email/outbound.js';
 import { parseEmail } from '../../lib/email/parse.js';
 import { runJob } from '../../lib/jobs/run.js';
 import { checkServiceLevels } from '../../lib/sla/check.js';
 import { setClock } from '../../lib/time.js';
 import { AUTO_REPLIES_PER_DAY, fireSchedules, MAX_DEPTH } from '../../lib/workflows/engine.js';
 import { call } from '../helpers/api.js';
+import { captureOutbound } from '../helpers/captured-mail.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { mail } from '../helpers/mail.js';
 import { newOrganization, type TestOrg } from '../helpers/org.js';
@@ -28,7 +27,7 @@ import { broadcastsSince } from '../helpers/realtime.js';
 let db: TestDatabase;
 const MIN = 60_000;
 const DAY = 24 * 60 * MIN;
-const sent: { email: ComposedEmail; key: string }[] = [];
+let captured: ReturnType<typeof captureOutbound>;
 let clock: Date | null = null;
 /** Jobs queued on the system clock (not the test's) have run_at from here on. */
 const realStart = new Date();
@@ -36,23 +35,14 @@ const realStart = new Date();
 beforeAll(async () => {
   db = await testDatabase();
   setConfig(parseConfig({ ...process.env, ALLOW_PRIVATE_NETWORK_HOSTS: 'true' }));
-  useOutboundAdapter({
-    kind: 'local',
-    async send(email, { idempotencyKey }) {
-      sent.push({ email, key: idempotencyKey });
-      return { providerMessageId: `captured-${idempotencyKey}` };
-    },
-    async sendingDomainStatus() {
-      return 'verified';
-    },
-  });
+  captured = captureOutbound();
   setClock(() => (clock ? new Date(clock.getTime()) : new Date()));
 });
 afterEach(() => {
   clock = null;
 });
 afterAll(async () => {
-  useOutboundAdapter(undefined);
+  captured.release();
   setClock(undefined);
   setConfig(parseConfig(process.env));
   await db.close();
@@ -173,7 +163,7 @@ describe('a booking request end to end', () => {
     expect(thread!.tags).toContain('booking-desk');
     expect([s.org.users.agent.id, s.org.users.manager.id, s.org.users.admin.id]).toContain(thread!.assigneeId);
     expect(thread!.teamId).toBe(s.teamId);
-    const acks = sent.filter((m) => m.email.to.some((t) => t.address === customer));
+    const acks = captured.sent.filter((m) => m.email.to.some((t) => t.address === customer));
     expect(acks).toHaveLength(1);
     expect(acks[0]!.email.headers?.['Auto-Submitted']).toBe('auto-replied');
 
@@ -201,7 +191,7 @@ describe('a booking request end to end', () => {
     await runDue(s.org);
     const outbound = await db.sql`select id from app.messages where thread_id = ${stored.threadId} and direction = 'outbound'`;
     expect(outbound).toHaveLength(1);
-    expect(sent.filter((m) => m.email.to.some((t) => t.address === customer))).toHaveLength(1);
+    expect(captured.sent.filter((m) => m.email.to.some((t) => t.address === customer))).toHaveLength(1);
 
     // Nobody answers: a day later nothing happened; after two business days the lead hears of it.
     clock = new Date(clock.getTime() + DAY);
@@ -340,13 +330,13 @@ describe('loop guards', () => {
     const robot = `robot-${randomUUID().slice(0, 6)}@shipper.example`;
     const first = await receive(s, { from: robot, subject: 'Rate request' });
     await runDue(s.org);
-    expect(sent.filter((m) => m.email.to.some((t) => t.address === robot))).toHaveLength(1);
+    expect(captured.sent.filter((m) => m.email.to.some((t) => t.address === robot))).toHaveLength(1);
     // Their autoresponder answers our acknowledgement, and again: no reply goes to an auto-reply.
     for (let i = 0; i < 3; i++) {
       await receive(s, { from: robot, subject: 'Auto: Out of office', headers: { 'Auto-Submitted': 'auto-replied' }, body: 'I am away.' });
       await runDue(s.org);
     }
-    expect(sent.filter((m) => m.email.to.some((t) => t.address === robot))).toHaveLength(1);
+    expect(captured.sent.filter((m) => m.email.to.some((t) => t.address === robot))).toHaveLength(1);
     const skipped = await db.sql<{ output: { reason: string } }[]>`
       select s.output from app.workflow_run_steps s join app.workflow_runs r on r.id = s.run_id where r.workflow_id = ${wf.id} and s.status = 'skipped'`;
     expect(skipped.length).toBe(3);
@@ -358,11 +348,11 @@ describe('loop guards', () => {
       await receive(s, { from: person, subject: `Question ${i}` });
       await runDue(s.org);
     }
-    expect(sent.filter((m) => m.email.to.some((t) => t.address === person))).toHaveLength(AUTO_REPLIES_PER_DAY);
+    expect(captured.sent.filter((m) => m.email.to.some((t) => t.address === person))).toHaveLength(AUTO_REPLIES_PER_DAY);
     // A no-reply address never gets one.
     await receive(s, { from: `no-reply@${randomUUID().slice(0, 6)}.example`, subject: 'Your invoice' });
     await runDue(s.org);
-    expect(sent.filter((m) => m.email.to.some((t) => t.address.startsWith('no-reply@')))).toHaveLength(0);
+    expect(captured.sent.filter((m) => m.email.to.some((t) => t.address.startsWith('no-reply@')))).toHaveLength(0);
     expect(first.threadId).toBeTruthy();
   });
 });
