@@ -9,12 +9,14 @@ import * as z from 'zod';
 import { actionCreate, actionListQuery, actionUpdate, createAction, listActions, updateAction } from '../actions/service.js';
 import type { Ctx } from '../context.js';
 import { getCustomer } from '../customers/service.js';
-import { AppError, fromZod, notFound } from '../errors.js';
+import { AppError, fromZod } from '../errors.js';
 import { actAs } from '../http/act.js';
 import type { Action } from '../http/permissions.js';
 import type { Caller } from '../http/rate-limit.js';
 import { listMessages, messageListQuery, reply, replyBody } from '../messages/service.js';
 import { createNote, noteCreate } from '../notes/service.js';
+import { getShipment } from '../shipments/service.js';
+import { shipmentTimeline, timelineQuery } from '../shipments/timeline.js';
 import { getThread, listThreads, threadListQuery, threadUpdate, updateThread } from '../threads/service.js';
 
 export const MCP_SERVER_INFO = { name: 'banxway-inbox', version: '1.0.0' };
@@ -47,16 +49,10 @@ function toolError(error: unknown): CallToolResult {
   throw error;
 }
 
+/** A shipment as GET /api/shipments/{id} answers it, with the first page of its timeline (GET …/timeline). */
 export async function shipmentView(ctx: Ctx, id: string) {
-  const [shipment] = await ctx.sql`
-    select id, reference, customer_id, mode, direction, status, incoterm, origin_port, destination_port, carrier, vessel, voyage,
-      container_numbers, awb_numbers, bl_numbers, booking_numbers, etd, eta, atd, ata, cargo_description, created_at, updated_at
-    from app.shipments where id = ${id} and org_id = ${ctx.orgId}`;
-  if (!shipment) throw notFound('Shipment');
-  const timeline = await ctx.sql`
-    select id, code, label, location, planned_at, actual_at, source from app.shipment_milestones
-    where org_id = ${ctx.orgId} and shipment_id = ${id} order by coalesce(actual_at, planned_at) nulls last, created_at`;
-  return { ...shipment, timeline };
+  const shipment = await getShipment(ctx, id);
+  return { ...shipment, timeline: await shipmentTimeline(ctx, id, timelineQuery.parse({})) };
 }
 
 async function threadWithMessages(ctx: Ctx, id: string, limit = 50) {
