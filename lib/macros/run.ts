@@ -112,6 +112,11 @@ export async function runStep(ctx: Ctx, threadId: string, step: MacroStep): Prom
       const message = await reply(ctx, threadId, replyBody.parse({ templateId: step.templateId, draft: step.draft ?? false }));
       return { type: step.type, messageId: message.id, status: message.status };
     }
+    case 'shipment': {
+      const { linkThread } = await import('../shipments/links.js');
+      const link = await linkThread(ctx, step.shipmentId, threadId);
+      return { type: step.type, shipmentId: link.shipmentId, linkSource: link.linkSource };
+    }
     case 'agent': {
       const { handThreadToAgent, agentTaskCreate } = await import('../agents/service.js');
       const { type: _type, ...input } = step;

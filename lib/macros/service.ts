@@ -41,6 +41,8 @@ export const macroStep = z.discriminatedUnion('type', [
   }),
   /** A reply from a reply template (queued for sending, or saved as a draft). */
   z.strictObject({ type: z.literal('reply'), templateId: z.uuid(), draft: z.boolean().optional() }),
+  /** Link the thread to a shipment by hand (as POST /api/shipments/{id}/threads: also undoes a rejection). */
+  z.strictObject({ type: z.literal('shipment'), shipmentId: z.uuid() }),
   /** Hand the thread to an external agent's MCP tool (lib/agents): its result lands as a note or a draft. */
   z.strictObject({
     type: z.literal('agent'),
@@ -139,6 +141,10 @@ async function checkReferences(ctx: Ctx, list: MacroStep[], visibility: Macro['v
     if (step.type === 'assign' && step.teamId) {
       const [team] = await ctx.sql`select 1 from app.teams where org_id = ${ctx.orgId} and id = ${step.teamId}`;
       if (!team) throw invalid(`${path}.teamId`, 'is not a team of this organization');
+    }
+    if (step.type === 'shipment') {
+      const [found] = await ctx.sql`select 1 from app.shipments where org_id = ${ctx.orgId} and id = ${step.shipmentId}`;
+      if (!found) throw invalid(`${path}.shipmentId`, 'is not a shipment of this organization');
     }
     if (step.type === 'reply') {
       const [t] = await ctx.sql<{ ownerId: string | null }[]>`

@@ -1,8 +1,6 @@
-// The variables a reply template sees: the thread, its customer and contact, the member replying, the
-// organization, and the template's own declared variables (filled by the reply). Each source is one
-// entry of VARIABLE_SOURCES, with its schema and one query; the thread's shipment joins the list once
-// shipments exist (issue 19: `shipment: { reference, containers, ... }` loaded from
-// app.thread_shipments), and until then `{{shipment.…}}` is an unknown variable, refused.
+// The variables a reply template sees: the thread, its customer and contact, its shipment, the member
+// replying, the organization, and the template's own declared variables (filled by the reply). Each
+// source is one entry of VARIABLE_SOURCES, with its schema and one query.
 import type { Ctx } from '../context.js';
 import { Html, type Value, type Values, type VariableSchema } from './render.js';
 
@@ -57,6 +55,86 @@ const contactSource: VariableSource = {
   },
 };
 
+/**
+ * The thread's shipment: the one linked by hand, else the latest linked (never a rejected link).
+ * Identifiers as comma-separated text (`{{shipment.containers}}` reads "MSKU1234565, TGHU…"); ports as
+ * UN/LOCODE with their names where known; ETD and ETA as dates in the organization's time zone.
+ */
+const shipmentSource: VariableSource = {
+  name: 'shipment',
+  schema: object(
+    texts(
+      'reference',
+      'mode',
+      'status',
+      'containers',
+      'billsOfLading',
+      'bookings',
+      'awbs',
+      'vessel',
+      'voyage',
+      'flight',
+      'origin',
+      'originName',
+      'destination',
+      'destinationName',
+      'etd',
+      'eta',
+    ),
+  ),
+  async load(ctx, threadId) {
+    const [s] = await ctx.sql<
+      {
+        reference: string;
+        mode: string;
+        status: string;
+        containerNumbers: string[];
+        blNumbers: string[];
+        bookingNumbers: string[];
+        awbNumbers: string[];
+        vessel: string | null;
+        voyage: string | null;
+        flight: string | null;
+        originPort: string | null;
+        destinationPort: string | null;
+        etd: string | null;
+        eta: string | null;
+      }[]
+    >`
+      select s.reference, s.mode, s.status, s.container_numbers, s.bl_numbers, s.booking_numbers, s.awb_numbers, s.vessel, s.voyage,
+        s.flight, s.origin_port, s.destination_port,
+        to_char(s.etd at time zone coalesce(o.timezone, 'UTC'), 'YYYY-MM-DD') as etd,
+        to_char(s.eta at time zone coalesce(o.timezone, 'UTC'), 'YYYY-MM-DD') as eta
+      from app.thread_shipments ts
+      join app.shipments s on s.id = ts.shipment_id and s.org_id = ts.org_id
+      join app.organizations o on o.id = s.org_id
+      where ts.org_id = ${ctx.orgId} and ts.thread_id = ${threadId} and ts.link_source <> 'rejected'
+      order by (ts.link_source = 'manual') desc, ts.created_at desc, s.id
+      limit 1`;
+    if (!s) return null;
+    const { portName } = await import('../shipments/ports.js');
+    const joined = (list: string[]) => (list.length ? list.join(', ') : null);
+    return {
+      reference: s.reference,
+      mode: s.mode,
+      status: s.status,
+      containers: joined(s.containerNumbers),
+      billsOfLading: joined(s.blNumbers),
+      bookings: joined(s.bookingNumbers),
+      awbs: joined(s.awbNumbers),
+      vessel: s.vessel,
+      voyage: s.voyage,
+      flight: s.flight,
+      origin: s.originPort,
+      originName: portName(s.originPort),
+      destination: s.destinationPort,
+      destinationName: portName(s.destinationPort),
+      etd: s.etd,
+      eta: s.eta,
+    };
+  },
+};
+
 const memberSource: VariableSource = {
   name: 'member',
   schema: object({ ...texts('name', 'firstName', 'email', 'phone', 'jobTitle'), signature: { kind: 'html' } }),
@@ -83,11 +161,11 @@ const organizationSource: VariableSource = {
   },
 };
 
-/** Every source a template may read from; add the shipment here when it exists (see the module comment). */
-export const VARIABLE_SOURCES: readonly VariableSource[] = [threadSource, customerSource, contactSource, memberSource, organizationSource];
+/** Every source a template may read from. */
+export const VARIABLE_SOURCES: readonly VariableSource[] = [threadSource, customerSource, contactSource, shipmentSource, memberSource, organizationSource];
 
-/** Names a template may declare for itself: not those of a source (nor `shipment`, kept for issue 19). */
-export const RESERVED_NAMES = new Set([...VARIABLE_SOURCES.map((s) => s.name), 'shipment']);
+/** Names a template may declare for itself: not those of a source. */
+export const RESERVED_NAMES = new Set(VARIABLE_SOURCES.map((s) => s.name));
 
 /** The schema of a template's variables: the sources and its own declared ones (text). */
 export function templateSchema(declared: readonly string[]): VariableSchema {

@@ -127,6 +127,34 @@ describe('macros', () => {
     expect(twice.body.error.details.issues[0].path).toBe('body.threadIds.1');
   });
 
+  it('links threads to a shipment by hand, undoing a rejected link; an unknown shipment is refused when saved', async () => {
+    const shipment = await json('POST', '/api/shipments', { as: 'agent', body: { reference: `MAC/${randomUUID().slice(0, 8)}`, mode: 'air' } });
+    expect(shipment.status, JSON.stringify(shipment.body)).toBe(201);
+    const [a, b] = await freshThreads(2);
+    await db.sql`
+      insert into app.thread_shipments (org_id, thread_id, shipment_id, link_source) values (${SEED_ORG_ID}, ${b}, ${shipment.body.id}, 'rejected')`;
+    const unknown = await json('POST', '/api/macros', {
+      as: 'agent',
+      body: { name: `Link ${randomUUID().slice(0, 6)}`, steps: [{ type: 'shipment', shipmentId: randomUUID() }] },
+    });
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.error.details.issues[0].path).toBe('body.steps.0.shipmentId');
+    const macro = await json('POST', '/api/macros', {
+      as: 'agent',
+      body: { name: `Link ${randomUUID().slice(0, 6)}`, steps: [{ type: 'shipment', shipmentId: shipment.body.id }] },
+    });
+    expect(macro.status, JSON.stringify(macro.body)).toBe(201);
+    const run = await json('POST', `/api/macros/${macro.body.id}/run`, { as: 'agent', body: { threadIds: [a, b] } });
+    expect(run.status).toBe(200);
+    expect(run.body.results.map((r: { steps: unknown[] }) => r.steps)).toEqual([
+      [{ type: 'shipment', shipmentId: shipment.body.id, linkSource: 'manual' }],
+      [{ type: 'shipment', shipmentId: shipment.body.id, linkSource: 'manual' }],
+    ]);
+    const links = await db.sql<{ threadId: string; linkSource: string }[]>`
+      select thread_id, link_source from app.thread_shipments where shipment_id = ${shipment.body.id} order by thread_id`;
+    expect(links).toEqual([a!, b!].sort().map((threadId) => ({ threadId, linkSource: 'manual' })));
+  });
+
   it('sharing needs templates.manage; steps are checked when saved', async () => {
     expect(
       (await json('POST', '/api/macros', { as: 'agent', body: { name: 'x', visibility: 'organization', steps: [{ type: 'status', status: 'open' }] } })).status,

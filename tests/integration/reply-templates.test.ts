@@ -81,7 +81,7 @@ describe('reply templates', () => {
     const typo = await json('POST', '/api/templates', { as: 'agent', body: template({ body: 'Dear {{contact.frstName}}' }) });
     expect(typo.status).toBe(422);
     expect(typo.body.error.details.issues).toEqual([{ path: 'body.body', message: '{{contact.frstName}} is not a variable this template can use' }]);
-    for (const body of ['{{constructor.constructor}}', '{{> partial}}', '{{{contact.name}}}', '{{shipment.containers}}', '{{=<% %>=}}']) {
+    for (const body of ['{{constructor.constructor}}', '{{> partial}}', '{{{contact.name}}}', '{{shipment.nothing}}', '{{=<% %>=}}']) {
       const res = await json('POST', '/api/templates', { as: 'agent', body: template({ body }) });
       expect(res.status, body).toBe(422);
     }
@@ -89,6 +89,38 @@ describe('reply templates', () => {
     expect(subject.body.error.details.issues[0].path).toBe('body.subject');
     const html = await json('POST', '/api/templates', { as: 'agent', body: template({ channels: ['sms'], format: 'html' }) });
     expect(html.body.error.details.issues[0].path).toBe('body.format');
+  });
+
+  it('reads the thread’s shipment: its identifiers, ports and dates', async () => {
+    const thread = await freshThread('email');
+    const reference = `TPL/${randomUUID().slice(0, 8)}`;
+    const shipment = await json('POST', '/api/shipments', {
+      as: 'agent',
+      body: {
+        reference,
+        mode: 'sea_fcl',
+        containers: ['MSKU1234565', 'CSQU3054383'],
+        originPort: 'INNSA',
+        destinationPort: 'DEHAM',
+        eta: '2027-02-10T06:00:00Z',
+      },
+    });
+    expect(shipment.status, JSON.stringify(shipment.body)).toBe(201);
+    expect((await json('POST', `/api/shipments/${shipment.body.id}/threads`, { as: 'agent', body: { threadId: thread } })).status).toBe(200);
+    const t = await json('POST', '/api/templates', {
+      as: 'agent',
+      body: template({ body: '{{shipment.reference}}: {{shipment.containers}} from {{shipment.originName}} ({{shipment.origin}}), ETA {{shipment.eta}}' }),
+    });
+    expect(t.status, JSON.stringify(t.body)).toBe(201);
+    const preview = await json('POST', `/api/templates/${t.body.id}/preview`, { as: 'agent', body: { threadId: thread } });
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    // The seeded organization's time zone is Asia/Kolkata: 06:00 UTC is the same day there.
+    expect(preview.body.text).toBe(`${reference}: MSKU1234565, CSQU3054383 from Nhava Sheva (Jawaharlal Nehru) (INNSA), ETA 2027-02-10`);
+    expect(preview.body.missing).toEqual([]);
+
+    // A thread without a shipment lacks them: listed, never sent as braces.
+    const bare = await json('POST', `/api/templates/${t.body.id}/preview`, { as: 'agent', body: { threadId: await freshThread('email') } });
+    expect(bare.body.missing).toContain('shipment.reference');
   });
 
   it('preview on a real thread lists the values it lacks; a reply must give them', async () => {
