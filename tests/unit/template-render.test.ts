@@ -79,9 +79,9 @@ describe('reply template rendering', () => {
     expect(none.text).toBe('Dear ');
   });
 
-  it('refuses unknown variables (a typo, shipments before they exist) instead of rendering braces or nothing', () => {
+  it('refuses unknown variables (a typo, a field a group does not have) instead of rendering braces or nothing', () => {
     expect(issuesOf(() => render('Dear {{contact.frstName}}'))).toEqual(['{{contact.frstName}} is not a variable this template can use']);
-    expect(issuesOf(() => render('{{shipment.containers}}'))).toEqual(['{{shipment.containers}} is not a variable this template can use']);
+    expect(issuesOf(() => render('{{shipment.container}}'))).toEqual(['{{shipment.container}} is not a variable this template can use']);
     expect(issuesOf(() => render('{{#thread.tags}}{{nope}}{{/thread.tags}}'))).toEqual(['{{nope}} is not a variable this template can use']);
     expect(issuesOf(() => render('{{contact}}'))[0]).toMatch(/is a group of variables/);
     expect(issuesOf(() => render('Dear {{contact.firstName}', 'text'))[0]).toMatch(/is not a valid template/);
