@@ -195,3 +195,35 @@ export function loadAverage(): number | undefined {
     return undefined;
   }
 }
+
+/** The PostgreSQL server the benches create their databases on (BENCH_DATABASE_URL). */
+export const BENCH_ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A bench's database name: from `envVar`, else `fallback`; a plain identifier, since it goes into DDL. */
+export function benchDatabaseName(envVar: string, fallback: string): string {
+  const name = process.env[envVar] ?? fallback;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`${envVar} must be a plain lower-case identifier`);
+  return name;
+}
+
+/** Drops and creates the database `name` on the bench server; its URL. */
+export async function freshDatabase(name: string): Promise<URL> {
+  const { default: postgres } = await import('postgres');
+  const admin = postgres(BENCH_ADMIN_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists ${name} with (force)`);
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(BENCH_ADMIN_URL);
+  url.pathname = `/${name}`;
+  return url;
+}
+
+/** The gated targets of a bench: `gate` records a miss and answers the table's mark. */
+export function gates() {
+  const failures: string[] = [];
+  const gate = (ok: boolean, what: string) => {
+    if (!ok) failures.push(what);
+    return mark(ok);
+  };
+  return { failures, gate };
+}

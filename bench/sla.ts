@@ -22,7 +22,7 @@ import { migrate } from '../lib/db/migrate.js';
 import { SEED_ORG_ID, seed } from '../lib/dev/seed.js';
 import { BusinessCalendar, type MinuteInterval } from '../lib/sla/business-time.js';
 import { checkServiceLevels, fireDueEvents } from '../lib/sla/check.js';
-import { cpuSample, fmt, mark, postgresCpu, round, table } from './shared.js';
+import { benchDatabaseName, cpuSample, fmt, freshDatabase, gates, postgresCpu, round, table } from './shared.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -41,26 +41,15 @@ const STATEMENTS_BUDGET = 12;
 const CPU_MS_PER_FLAGGED_BUDGET = 1.5;
 const DEADLINES_PER_SECOND_TARGET = 50_000;
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const BENCH_DB = process.env.BENCH_SLA_DATABASE_NAME ?? 'banxway_bench_sla';
-if (!/^[a-z_][a-z0-9_]{0,62}$/.test(BENCH_DB)) throw new Error('BENCH_SLA_DATABASE_NAME must be a plain lower-case identifier');
+const BENCH_DB = benchDatabaseName('BENCH_SLA_DATABASE_NAME', 'banxway_bench_sla');
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const failures: string[] = [];
-const gate = (ok: boolean, what: string) => {
-  if (!ok) failures.push(what);
-  return mark(ok);
-};
+const { failures, gate } = gates();
 
 let statements = 0;
 
 async function database(): Promise<Sql> {
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists ${BENCH_DB} with (force)`);
-  await admin.unsafe(`create database ${BENCH_DB}`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${BENCH_DB}`;
+  const url = await freshDatabase(BENCH_DB);
   // The pool the API uses (lib/db/client.ts createPool), counting every statement sent.
   return postgres(url.toString(), {
     max: 4,

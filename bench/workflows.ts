@@ -31,7 +31,7 @@ import { parseEmail, type ParsedEmail } from '../lib/email/parse.js';
 import { startLocalDispatcher } from '../lib/jobs/local-dispatcher.js';
 import { publishJobs } from '../lib/jobs/publish.js';
 import { engineStats } from '../lib/workflows/engine.js';
-import { fmt, loadAverage, mark, percentile, round, sleep, table } from './shared.js';
+import { benchDatabaseName, fmt, freshDatabase, gates, loadAverage, percentile, round, sleep, table } from './shared.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -49,24 +49,13 @@ const MATCH_CPU_MS_BUDGET = 2;
 const INFLIGHT = 12;
 const P95_MS_BUDGET = 2000;
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const BENCH_DB = process.env.BENCH_WORKFLOWS_DATABASE_NAME ?? 'banxway_bench_workflows';
-if (!/^[a-z_][a-z0-9_]{0,62}$/.test(BENCH_DB)) throw new Error('BENCH_WORKFLOWS_DATABASE_NAME must be a plain lower-case identifier');
+const BENCH_DB = benchDatabaseName('BENCH_WORKFLOWS_DATABASE_NAME', 'banxway_bench_workflows');
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const failures: string[] = [];
-const gate = (ok: boolean, what: string) => {
-  if (!ok) failures.push(what);
-  return mark(ok);
-};
+const { failures, gate } = gates();
 
 async function database(): Promise<Sql> {
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists ${BENCH_DB} with (force)`);
-  await admin.unsafe(`create database ${BENCH_DB}`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${BENCH_DB}`;
+  const url = await freshDatabase(BENCH_DB);
   return postgres(url.toString(), {
     max: 24,
     prepare: true,
