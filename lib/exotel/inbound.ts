@@ -110,6 +110,7 @@ export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: I
   const thread = await threadFor(ctx, channel, m.from, m.name, m.occurredAt);
   const shown = m.text || (m.media ? `[${m.contentType}${m.media.filename ? `: ${m.media.filename}` : ''}]` : `[${m.contentType}]`);
   const snippet = makeSnippet(shown);
+  const identifiers = extractIdentifiers(m.text);
   const [row] = await sql<{ id: string }[]>`
     insert into app.messages ${sql({
       orgId: ctx.orgId,
@@ -127,7 +128,7 @@ export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: I
       contentType: m.contentType,
       providerMessageId: m.providerId,
       externalIds: m.providerId ? [m.providerId] : [],
-      identifiers: canonicalIdentifiers(extractIdentifiers(m.text)),
+      identifiers: canonicalIdentifiers(identifiers),
       dedupeKey,
       occurredAt: m.occurredAt,
       metadata: sql.json({
@@ -145,7 +146,7 @@ export async function ingestExotelMessage(ctx: Ctx, channel: ExotelChannel, m: I
   // email; a blocked number's is only kept.
   if (m.text.trim() && !thread.filter) {
     await enqueueAnalysis(ctx, messageId);
-    await linkShipments(ctx, messageId, thread.id, extractIdentifiers(m.text));
+    await linkShipments(ctx, messageId, thread.id, identifiers);
   }
   await rollUp(ctx, {
     threadId: thread.id,
