@@ -66,6 +66,9 @@ async function database(): Promise<Sql> {
 }
 
 const LANES = ['sea', 'air', 'customs', 'rates', 'docs'];
+// Every lane needs its workflow (i = 0, 10, 20 …), or its messages start nothing and the gate below misses.
+const MIN_WORKFLOWS = 10 * (LANES.length - 1) + 1;
+if (!(WORKFLOWS >= MIN_WORKFLOWS)) throw new Error(`--workflows must be at least ${MIN_WORKFLOWS}: one workflow per lane (${LANES.join(', ')})`);
 
 /** Workflow i: what its conditions look for. Lane workflows (i % 10 === 0) match a message of their lane; the rest match almost nothing. */
 function definition(i: number) {
