@@ -56,9 +56,13 @@ function adminUrl(): string {
   return admin;
 }
 
-/** Names what `migrate` would build: the bootstrap, every migration and the runner itself. */
+/** Names what `migrate` would build: the bootstrap, every migration and the runner itself (and the PGlite release). */
 function migrationsHash(): string {
-  const hash = createHash('sha256').update(engine);
+  // PGlite's data directory is read by the same PGlite release only.
+  const pglite = new URL('../../node_modules/@electric-sql/pglite/package.json', import.meta.url);
+  const hash = createHash('sha256')
+    .update(engine)
+    .update(engine === 'pglite' ? readFileSync(pglite) : '');
   for (const file of [bootstrapFile, new URL('../../lib/db/migrate.ts', import.meta.url).pathname, ...listMigrations().map((m) => m.file)]) {
     hash.update(file.split('/').pop()!).update(readFileSync(file));
   }
