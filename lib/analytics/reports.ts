@@ -355,7 +355,10 @@ export async function agents(ctx: Ctx, r: Range): Promise<Report> {
 
 // ---- customers -----------------------------------------------------------------------------------
 
-/** The busiest customers: messages in and out (rollups), and how fast their messages were answered. */
+/**
+ * The busiest customers: messages in and out (rollups), and how fast their messages were answered;
+ * beside them the shipments with the most traffic (the CSV export is the customers' table).
+ */
 export async function customers(ctx: Ctx, r: Range): Promise<Report> {
   const sql = ctx.sql;
   const rows = await sql<
@@ -380,12 +383,30 @@ export async function customers(ctx: Ctx, r: Range): Promise<Report> {
     left join answered a on a.customer_id = x.customer_id
     order by x.inbound + x.outbound desc, x.customer_id`;
   return {
-    json: { range: rangeJson(r), customers: rows },
+    json: { range: rangeJson(r), customers: rows, shipments: await busiestShipments(ctx, r) },
     table: {
       columns: ['customer_id', 'name', 'inbound', 'outbound', 'responses', 'median_ms', 'p90_ms'],
       rows: rows.map((c) => [c.customerId, c.name, c.inbound, c.outbound, c.responses, c.medianMs, c.p90Ms]),
     },
   };
+}
+
+/** The shipments with the most traffic: the messages linked to each (app.shipment_rollups), in and out. */
+async function busiestShipments(ctx: Ctx, r: Range) {
+  const sql = ctx.sql;
+  return sql<{ shipmentId: string; reference: string; customerId: string | null; status: string; inbound: number; outbound: number }[]>`
+    with traffic as (
+      select r.shipment_id, coalesce(sum(r.messages) filter (where r.direction = 'inbound'), 0)::int as inbound,
+        coalesce(sum(r.messages) filter (where r.direction = 'outbound'), 0)::int as outbound
+      from app.shipment_rollups r
+      where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} ${filters(sql, 'r', r)}
+      group by 1 having sum(r.messages) <> 0
+      order by sum(r.messages) desc, r.shipment_id
+      limit ${TOP}
+    )
+    select x.shipment_id, s.reference, s.customer_id, s.status, x.inbound, x.outbound
+    from traffic x join app.shipments s on s.org_id = ${ctx.orgId} and s.id = x.shipment_id
+    order by x.inbound + x.outbound desc, x.shipment_id`;
 }
 
 // ---- intents and sentiment -----------------------------------------------------------------------

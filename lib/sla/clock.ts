@@ -265,15 +265,9 @@ interface ThreadClockRow {
   events: [number, Mark, string, string | null][] | null;
 }
 
-/**
- * Recomputes the clocks of these threads (of the caller's organization) as of `now`: their policy,
- * due times and pause bookkeeping, in three statements whatever their number. Returns how many changed.
- */
-export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[], now = Date.now()): Promise<number> {
-  if (threadIds.length === 0) return 0;
-  const sql = ctx.sql;
-  const rules = await orgRules(ctx);
-  const rows = await sql<ThreadClockRow[]>`
+/** The threads' clock inputs: status, policy conditions, pauses and the events that start and stop clocks. */
+function threadClockRows(ctx: Ctx, threadIds: readonly string[], lock: boolean) {
+  return ctx.sql<ThreadClockRow[]>`
     select t.id, t.status, t.priority, t.channel, t.customer_id, c.tier as customer_tier, t.channel_id, t.team_id,
       t.sla_paused_since as paused_since, t.sla_pauses as pauses, t.sla_policy_id as previous_policy_id,
       (select json_agg(json_build_array(floor(extract(epoch from m.occurred_at) * 1000)::float8,
@@ -287,10 +281,67 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
                 or (m.kind = 'call' and m.status in ('in_progress', 'completed')))) as events
     from app.threads t left join app.customers c on c.id = t.customer_id
     where t.org_id = ${ctx.orgId} and t.id = any(${threadIds as string[]}::uuid[])
-    -- Locked (in id order, so two recomputes never deadlock) until the write: a concurrent change of
-    -- the thread waits instead of being overwritten with what was read before it.
+    -- Locked when recomputing (in id order, so two recomputes never deadlock) until the write: a
+    -- concurrent change of the thread waits instead of being overwritten with what was read before it.
     order by t.id
-    for update of t`;
+    ${lock ? ctx.sql`for update of t` : ctx.sql``}`;
+}
+
+/**
+ * Records the replies that answered the customer on these threads, for analytics: once each (a row
+ * already there stays), none on spam and bulk threads.
+ */
+async function recordResponses(ctx: Ctx, rules: OrgRules, rows: readonly ThreadClockRow[]): Promise<number> {
+  const sql = ctx.sql;
+  const answered: (ResponseFact & { thread: ThreadClockRow; policyId: string | null; businessMs: number | null })[] = [];
+  for (const t of rows) {
+    if (t.status !== 'closed' && !CLOCKED_STATUSES.has(t.status)) continue;
+    const policy = choosePolicy(rules.policies, { customerId: t.customerId, customerTier: t.customerTier, channel: t.channel });
+    for (const r of responses(t.events ?? [], policy?.automationRepliesCount ?? false))
+      answered.push({
+        ...r,
+        thread: t,
+        policyId: policy?.id ?? null,
+        businessMs: (policy ? (policy.hasCalendar ? policy.calendar : null) : rules.defaultCalendar)?.msBetween(r.since, r.at) ?? null,
+      });
+  }
+  if (!answered.length) return 0;
+  const r = <T>(f: (a: (typeof answered)[number]) => T) => answered.map(f);
+  const added = await sql`
+      insert into app.message_responses (message_id, org_id, thread_id, responder_id, automated, first, since, at, wall_ms, business_ms,
+                                         policy_id, channel, channel_id, team_id, customer_id)
+      select x.message_id, ${ctx.orgId}, x.thread_id, x.responder_id, x.automated, x.first, x.since, x.at,
+        greatest(0, floor(extract(epoch from x.at - x.since) * 1000))::bigint, x.business_ms, x.policy_id, x.channel, x.channel_id, x.team_id, x.customer_id
+      from unnest(${r((a) => a.id) as string[]}::uuid[], ${r((a) => a.thread.id) as string[]}::uuid[], ${r((a) => a.author) as never}::uuid[],
+                  ${r((a) => a.automated) as never}::boolean[], ${r((a) => a.first) as never}::boolean[],
+                  ${r((a) => new Date(a.since)) as never}::timestamptz[], ${r((a) => new Date(a.at)) as never}::timestamptz[],
+                  ${r((a) => (a.businessMs === null ? null : Math.round(a.businessMs))) as never}::bigint[], ${r((a) => a.policyId) as never}::uuid[],
+                  ${r((a) => a.thread.channel) as string[]}::text[], ${r((a) => a.thread.channelId) as never}::uuid[],
+                  ${r((a) => a.thread.teamId) as never}::uuid[], ${r((a) => a.thread.customerId) as never}::uuid[])
+        as x(message_id, thread_id, responder_id, automated, first, since, at, business_ms, policy_id, channel, channel_id, team_id, customer_id)
+      on conflict (message_id) do nothing
+      returning 1`;
+  return added.length;
+}
+
+/**
+ * Records the responses of threads that have none yet for their replies (history from before the
+ * response table): the same rule as the writing path, without touching the clocks. Returns rows added.
+ */
+export async function backfillResponses(ctx: Ctx, threadIds: readonly string[]): Promise<number> {
+  if (threadIds.length === 0) return 0;
+  return recordResponses(ctx, await orgRules(ctx), await threadClockRows(ctx, threadIds, false));
+}
+
+/**
+ * Recomputes the clocks of these threads (of the caller's organization) as of `now`: their policy,
+ * due times and pause bookkeeping, in three statements whatever their number. Returns how many changed.
+ */
+export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[], now = Date.now()): Promise<number> {
+  if (threadIds.length === 0) return 0;
+  const sql = ctx.sql;
+  const rules = await orgRules(ctx);
+  const rows = await threadClockRows(ctx, threadIds, true);
   const updates: {
     id: string;
     policy: string | null;
@@ -305,19 +356,7 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
     pauses: string;
   }[] = [];
   const finished: (Outcome & { threadId: string; policyId: string; priority: string })[] = [];
-  const answered: (ResponseFact & { thread: ThreadClockRow; policyId: string | null; businessMs: number | null })[] = [];
   for (const t of rows) {
-    // Replies that answered the customer, for analytics (recorded once each; spam and bulk have none).
-    if (t.status === 'closed' || CLOCKED_STATUSES.has(t.status)) {
-      const policy = choosePolicy(rules.policies, { customerId: t.customerId, customerTier: t.customerTier, channel: t.channel });
-      for (const r of responses(t.events ?? [], policy?.automationRepliesCount ?? false))
-        answered.push({
-          ...r,
-          thread: t,
-          policyId: policy?.id ?? null,
-          businessMs: (policy ? (policy.hasCalendar ? policy.calendar : null) : rules.defaultCalendar)?.msBetween(r.since, r.at) ?? null,
-        });
-    }
     // Resolved or closed just now (its clocks ran under a policy until this call): how each target went.
     if ((t.status === 'resolved' || t.status === 'closed') && t.previousPolicyId) {
       const policy = choosePolicy(rules.policies, { customerId: t.customerId, customerTier: t.customerTier, channel: t.channel });
@@ -372,22 +411,7 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
                   ${f('startedAt').map((ms) => new Date(ms)) as never}::timestamptz[])
         as x(thread_id, policy_id, target, priority, business, target_minutes, elapsed_ms, met, started_at)`;
   }
-  if (answered.length) {
-    const r = <T>(f: (a: (typeof answered)[number]) => T) => answered.map(f);
-    await sql`
-      insert into app.message_responses (message_id, org_id, thread_id, responder_id, automated, first, since, at, wall_ms, business_ms,
-                                         policy_id, channel, channel_id, team_id, customer_id)
-      select x.message_id, ${ctx.orgId}, x.thread_id, x.responder_id, x.automated, x.first, x.since, x.at,
-        greatest(0, floor(extract(epoch from x.at - x.since) * 1000))::bigint, x.business_ms, x.policy_id, x.channel, x.channel_id, x.team_id, x.customer_id
-      from unnest(${r((a) => a.id) as string[]}::uuid[], ${r((a) => a.thread.id) as string[]}::uuid[], ${r((a) => a.author) as never}::uuid[],
-                  ${r((a) => a.automated) as never}::boolean[], ${r((a) => a.first) as never}::boolean[],
-                  ${r((a) => new Date(a.since)) as never}::timestamptz[], ${r((a) => new Date(a.at)) as never}::timestamptz[],
-                  ${r((a) => (a.businessMs === null ? null : Math.round(a.businessMs))) as never}::bigint[], ${r((a) => a.policyId) as never}::uuid[],
-                  ${r((a) => a.thread.channel) as string[]}::text[], ${r((a) => a.thread.channelId) as never}::uuid[],
-                  ${r((a) => a.thread.teamId) as never}::uuid[], ${r((a) => a.thread.customerId) as never}::uuid[])
-        as x(message_id, thread_id, responder_id, automated, first, since, at, business_ms, policy_id, channel, channel_id, team_id, customer_id)
-      on conflict (message_id) do nothing`;
-  }
+  await recordResponses(ctx, rules, rows);
   if (updates.length === 0) return 0;
   const col = <K extends keyof (typeof updates)[number]>(k: K) => updates.map((u) => u[k]);
   // A thread stays marked breached only while one of its clocks is past due (a reply or a longer target clears it).

@@ -19,6 +19,7 @@ const ids = {
   /** The customer whose policy counts automation replies. */
   automated: '',
   threads: [] as string[],
+  shipments: [] as string[],
 };
 
 /** A small deterministic generator (mulberry32), so a failure reproduces. */
@@ -112,6 +113,25 @@ beforeAll(async () => {
   await sql`
     update app.messages set intent = 'rate_request', sentiment = 'positive', sentiment_score = 0.25
     where org_id = ${org.id} and direction = 'inbound' and snippet = 'customer' and arrival % 3 = 0`;
+  // Shipments the messages name: links made, some rejected by a member, a linked draft then sent.
+  for (const [i, ref] of ['SHP-A', 'SHP-B', 'SHP-C', 'SHP-D'].entries())
+    ids.shipments.push(
+      (
+        await sql<{ id: string }[]>`
+          insert into app.shipments (org_id, reference, mode, customer_id) values (${org.id}, ${ref}, 'sea_fcl', ${ids.customers[i % 3]!}) returning id`
+      )[0]!.id,
+    );
+  await sql`
+    insert into app.message_shipments (org_id, message_id, shipment_id)
+    select m.org_id, m.id, (${ids.shipments}::uuid[])[1 + (m.arrival % 7) % 4]
+    from app.messages m where m.org_id = ${org.id} and m.arrival % 7 < 5`;
+  await sql`
+    update app.message_shipments l set link_source = 'rejected' from app.messages m
+    where m.id = l.message_id and m.org_id = ${org.id} and m.arrival % 11 = 0`;
+  await sql`
+    update app.messages set status = 'sent' where id in (
+      select m.id from app.messages m join app.message_shipments l on l.message_id = m.id and l.link_source <> 'rejected'
+      where m.org_id = ${org.id} and m.status = 'draft' limit 2)`;
   // The messages went in under the API's feet: record the responses as the writing path does.
   await asSystem(org.id, `test:${randomUUID()}`, [], (ctx) => applyServiceLevels(ctx, ids.threads));
   // SLA outcomes as resolutions record them.
@@ -354,6 +374,17 @@ describe.each(CASES)('analytics in $tz from $from to $to by $groupBy $filters', 
       order by x.inbound + x.outbound desc, x.customer_id`;
     expect(expected.length).toBeGreaterThan(0);
     expect(res.body.customers.map(({ name: _, p90Ms: __, ...x }: any) => x)).toEqual(expected.map((r) => ({ ...r })));
+    // The shipments with most traffic: the messages linked to each, a rejected link not counted.
+    const shipments = await db.sql<{ shipmentId: string; reference: string; inbound: number; outbound: number }[]>`
+      select l.shipment_id, s.reference, count(*) filter (where m.direction = 'inbound')::int as inbound,
+        count(*) filter (where m.direction = 'outbound')::int as outbound
+      from app.message_shipments l join app.messages m on m.id = l.message_id join app.threads t on t.id = m.thread_id
+      join app.shipments s on s.id = l.shipment_id
+      where m.org_id = ${org.id} and l.link_source <> 'rejected' and m.status <> 'draft' and m.occurred_at >= ${start} and m.occurred_at < ${end}
+        ${messageFilters(c)}
+      group by 1, 2 order by count(*) desc, 1`;
+    expect(shipments.length).toBeGreaterThan(0);
+    expect(res.body.shipments.map(({ customerId: _, status: __, ...x }: any) => x)).toEqual(shipments.map((r) => ({ ...r })));
   });
 
   it('intents: the intent mix and sentiment trend of the analysed messages', async () => {
@@ -474,5 +505,77 @@ describe('analytics', () => {
     expect((await org.json('GET', `/api/analytics/overview?${q}`, { as: 'agent' })).status).toBe(403);
     expect((await org.json('GET', `/api/analytics/overview?${q}`, { as: 'viewer' })).status).toBe(403);
     expect((await org.json('GET', `/api/analytics/overview?${q}`, { as: 'admin' })).status).toBe(200);
+  });
+});
+
+describe('the response backfill', () => {
+  it('records the responses of threads answered before the table existed, once, through the job in batches', async () => {
+    const other = await newOrganization(db.sql);
+    const sql = db.sql;
+    const at = (minutes: number) => new Date(START + minutes * MIN).toISOString();
+    const threads: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [t] = await sql<{ id: string }[]>`
+        insert into app.threads (org_id, subject, channel, status) values (${other.id}, ${`Old ${i}`}, 'email', 'resolved') returning id`;
+      threads.push(t!.id);
+      // Asked, answered 30 minutes later, asked again, answered after an hour (i = 2 never answered).
+      const rows = [
+        { org_id: other.id, thread_id: t!.id, channel: 'email', direction: 'inbound', status: 'received', author_id: null, occurred_at: at(i) },
+        ...(i < 2
+          ? [
+              {
+                org_id: other.id,
+                thread_id: t!.id,
+                channel: 'email',
+                direction: 'outbound',
+                status: 'sent',
+                author_id: other.users.agent.id,
+                occurred_at: at(i + 30),
+              },
+              { org_id: other.id, thread_id: t!.id, channel: 'email', direction: 'inbound', status: 'received', author_id: null, occurred_at: at(i + 40) },
+              {
+                org_id: other.id,
+                thread_id: t!.id,
+                channel: 'email',
+                direction: 'outbound',
+                status: 'sent',
+                author_id: other.users.manager.id,
+                occurred_at: at(i + 100),
+              },
+            ]
+          : []),
+      ];
+      await sql`insert into app.messages ${sql(rows as never, 'org_id', 'thread_id', 'channel', 'direction', 'status', 'author_id', 'occurred_at')}`;
+    }
+    const recorded = () =>
+      sql<{ responder: string; first: boolean; wallMs: number }[]>`
+        select responder_id as responder, first, wall_ms::int from app.message_responses where org_id = ${other.id} order by thread_id, at`;
+    expect(await recorded()).toEqual([]);
+
+    const { enqueue } = await import('../../lib/jobs/enqueue.js');
+    const { jobSpecs } = await import('../../lib/jobs/specs.js');
+    const { runJob } = await import('../../lib/jobs/run.js');
+    const { RESPONSES_BACKFILL_BATCH } = await import('../../lib/analytics/backfill.js');
+    expect(RESPONSES_BACKFILL_BATCH).toBeGreaterThan(1);
+    const first = await asSystem(other.id, `test:${randomUUID()}`, [], (ctx) => enqueue(ctx, jobSpecs.responsesBackfill, { after: null }));
+    expect(await runJob(first)).toBe('done');
+    expect(await runJob(first)).toBe('already');
+    const expected = [0, 1].flatMap(() => [
+      { responder: other.users.agent.id, first: true, wallMs: 30 * MIN },
+      { responder: other.users.manager.id, first: false, wallMs: 60 * MIN },
+    ]);
+    expect(await recorded()).toEqual(expected);
+    // A short batch ends it: nothing queued after; a second pass from a cursor adds nothing.
+    expect(await sql`select 1 from app.outbox where org_id = ${other.id} and name = 'analytics.responses.backfill' and id <> ${first}`).toHaveLength(0);
+    const { responsesBackfillBatch } = await import('../../lib/analytics/backfill.js');
+    const pass = await asSystem(other.id, `test:${randomUUID()}`, [], async (ctx) => [
+      await responsesBackfillBatch(ctx, null, 1),
+      await responsesBackfillBatch(ctx, [...threads].sort()[0]!, 5),
+    ]);
+    expect(pass).toEqual([
+      { added: 0, next: [...threads].sort()[0] },
+      { added: 0, next: null },
+    ]);
+    expect(await recorded()).toEqual(expected);
   });
 });
