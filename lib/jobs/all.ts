@@ -17,4 +17,5 @@ import '../shipments/backfill.js';
 import '../tracking/service.js';
 import '../agents/job.js';
 import '../workflows/engine.js';
+import '../workflows/ai-draft.js';
 import '../webhooks/deliver.js';
