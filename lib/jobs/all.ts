@@ -18,4 +18,5 @@ import '../analytics/backfill.js';
 import '../tracking/service.js';
 import '../agents/job.js';
 import '../workflows/engine.js';
+import '../workflows/ai-draft.js';
 import '../webhooks/deliver.js';

@@ -87,6 +87,12 @@ export const jobSpecs = {
     }),
     maxAttempts: 5,
   }),
+  // A workflow's AI draft with a model configured: the model is called outside any transaction (lib/workflows/ai-draft.ts).
+  workflowAiDraft: spec({
+    name: 'workflow.ai-draft',
+    schema: z.object({ runId: z.uuid(), stepKey: z.string().min(1).max(200), generation: z.number().int().min(0) }),
+    maxAttempts: 5,
+  }),
   workflowSchedule: spec({ name: 'workflow.schedule', schema: z.object({ workflowId: z.uuid(), fireAt: z.iso.datetime({ offset: true }) }), maxAttempts: 5 }),
   webhookDeliver: spec({ name: 'webhook.deliver', schema: z.object({ deliveryId: z.uuid() }), maxAttempts: 8, deadlineMs: 24 * 3_600_000 }),
   exotelCallConnect: spec({ name: 'exotel.call.connect', schema: aMessage, maxAttempts: 3, deadlineMs: 10 * 60_000 }),

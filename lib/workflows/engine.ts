@@ -246,7 +246,7 @@ onShipmentEvent('workflows', async (ctx, e) => {
 // ---------------------------------------------------------------------------------------------------
 // Steps
 
-interface RunRow {
+export interface RunRow {
   id: string;
   workflowId: string;
   workflowVersion: number;
@@ -257,7 +257,7 @@ interface RunRow {
   state: { generation?: number; wokenBy?: unknown };
 }
 
-async function recordStep(
+export async function recordStep(
   ctx: Ctx,
   runId: string,
   key: string,
@@ -277,7 +277,7 @@ async function recordStep(
 }
 
 /** Moves the run to its next step (queued) or completes it. */
-async function advance(ctx: Ctx, run: RunRow, next: string | null) {
+export async function advance(ctx: Ctx, run: RunRow, next: string | null) {
   const generation = run.state.generation ?? 0;
   if (next === null) {
     await ctx.sql`update app.workflow_runs set status = 'completed', current_step = null, finished_at = ${now()} where id = ${run.id}`;
@@ -288,7 +288,7 @@ async function advance(ctx: Ctx, run: RunRow, next: string | null) {
   await announceRun(ctx, run.id);
 }
 
-async function failRun(ctx: Ctx, run: RunRow, key: string, type: string, error: { code: string; message: string; details?: unknown }, attempts: number) {
+export async function failRun(ctx: Ctx, run: RunRow, key: string, type: string, error: { code: string; message: string; details?: unknown }, attempts: number) {
   await recordStep(ctx, run.id, key, type, 'failed', { error, attempts });
   await ctx.sql`update app.workflow_runs set status = 'failed', error = ${`${key} (${type}): ${error.message}`.slice(0, 2000)}, finished_at = ${now()} where id = ${run.id}`;
   await announceRun(ctx, run.id);
@@ -406,13 +406,11 @@ async function runSimpleStep(
       return { status: 'succeeded', output: { deliveryId, webhookId } };
     }
     case 'ai_draft': {
+      // Without a model (with one, handleStep hands the step to the workflow.ai-draft job).
       const [{ gatherThreadContext }, { draftOffline }] = await Promise.all([import('../ai/context.js'), import('../ai/offline-drafter.js')]);
       const context = await gatherThreadContext(ctx, run.threadId);
-      const draft = draftOffline(context, { instruction: step.instructions ?? 'Reply to the last message', tone: 'formal', language: 'en' });
-      const message = await reply(ctx, run.threadId, replyBody.parse({ text: draft.text, draft: true }));
-      await ctx.sql`
-        update app.messages set metadata = metadata || ${ctx.sql.json({ ai: { source: 'offline', workflowRunId: run.id } } as never)} where id = ${message.id}`;
-      return { status: 'succeeded', output: { messageId: message.id, status: 'draft' } };
+      const draft = draftOffline(context, aiDraftInput(step));
+      return { status: 'succeeded', output: await saveWorkflowDraft(ctx, run, draft.text, { source: 'offline' }) };
     }
     case 'reply': {
       if (!step.draft) {
@@ -429,6 +427,18 @@ async function runSimpleStep(
     default:
       return { status: 'succeeded', output: await runMacroStep(ctx, run.threadId, step) };
   }
+}
+
+/** What a workflow's AI draft asks for: the step's instructions, formal, in English. */
+export const aiDraftInput = (step: { instructions?: string }) =>
+  ({ instruction: step.instructions ?? 'Reply to the last message', tone: 'formal', language: 'en' }) as const;
+
+/** Saves a workflow's AI draft on the run's thread (a draft for a person to send, never sent). */
+export async function saveWorkflowDraft(ctx: Ctx, run: Pick<RunRow, 'id' | 'threadId'>, text: string, ai: Record<string, unknown>) {
+  const message = await reply(ctx, run.threadId, replyBody.parse({ text, draft: true }));
+  await ctx.sql`
+    update app.messages set metadata = metadata || ${ctx.sql.json({ ai: { ...ai, workflowRunId: run.id } } as never)} where id = ${message.id}`;
+  return { messageId: message.id, status: 'draft', source: ai.source };
 }
 
 async function threadSummary(ctx: Ctx, threadId: string) {
@@ -500,6 +510,17 @@ export async function handleStep(ctx: Ctx, payload: { runId: string; stepKey: st
   const automation: Automation = { workflowId: run.workflowId, runId: run.id, depth: run.depth };
   const actx: Ctx = { ...ctx, automation };
   if (step.type === 'wait') return runWait(actx, run, payload.stepKey, step, payload.resume, attempts, steps);
+  if (step.type === 'ai_draft' && (await (await import('../ai/context.js')).resolveModel())) {
+    // The model is called outside this transaction; the job saves the draft and moves the run on.
+    await recordStep(ctx, run.id, payload.stepKey, step.type, 'running', { input: step, attempts });
+    await enqueue(
+      ctx,
+      jobSpecs.workflowAiDraft,
+      { runId: run.id, stepKey: payload.stepKey, generation: run.state.generation ?? 0 },
+      { dedupeKey: `workflow.ai-draft:${run.id}:${payload.stepKey}:${run.state.generation ?? 0}` },
+    );
+    return;
+  }
   const jobs = ctx.jobs.length;
   let result: Awaited<ReturnType<typeof runSimpleStep>>;
   try {

@@ -8,7 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { MockLanguageModelV3 } from 'ai/test';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { useModelForTests } from '../../lib/ai/context.js';
 import { config, parseConfig, setConfig } from '../../lib/config.js';
 import { asSystem } from '../../lib/context.js';
 import { ingestEmail } from '../../lib/email/ingest.js';
@@ -39,6 +41,7 @@ beforeAll(async () => {
   setClock(() => (clock ? new Date(clock.getTime()) : new Date()));
 });
 afterEach(() => {
+  useModelForTests();
   clock = null;
 });
 afterAll(async () => {
@@ -586,6 +589,70 @@ describe('runs', () => {
     expect((await runsOf(wf.id))[0]!.status).toBe('completed');
     const [thread] = await db.sql<{ tags: string[] }[]>`select tags from app.threads where id = ${t.id}`;
     expect(thread!.tags).toEqual(['resolved-in-time']);
+  });
+
+  it('an AI draft step with a model writes the draft outside the step’s transaction, and falls back offline when the model fails', async () => {
+    const s = await setup();
+    const usage = {
+      inputTokens: { total: 900, noCache: 900, cacheRead: undefined, cacheWrite: undefined },
+      outputTokens: { total: 40, text: 40, reasoning: undefined },
+    };
+    let fail = false;
+    const model = new MockLanguageModelV3({
+      modelId: 'mock-drafter',
+      doGenerate: async () => {
+        if (fail) throw new Error('the provider is down');
+        return {
+          content: [{ type: 'text', text: 'Dear customer,\n\nPlease send the shipping instructions for [booking].\n\nRegards' }],
+          finishReason: { unified: 'stop', raw: 'stop' },
+          usage,
+          warnings: [],
+        };
+      },
+    });
+    useModelForTests({ model, timeoutMs: 5000, modelId: 'mock-drafter', maxRetries: 0 });
+    const wf = await createWorkflow(s.org, {
+      trigger: { type: 'thread.created' },
+      steps: [
+        { type: 'ai_draft', instructions: 'Ask for the shipping instructions' },
+        { type: 'tags', add: ['drafted'] },
+      ],
+    });
+    const drafts = (threadId: string) =>
+      db.sql<{ status: string; text: string; ai: Record<string, unknown> }[]>`
+        select status, body_text as text, metadata -> 'ai' as ai from app.messages where thread_id = ${threadId} and direction = 'outbound'`;
+    const t = (await s.org.json('POST', '/api/threads', { body: { subject: 'SI for booking 4411' } })).body;
+    await runDue(s.org);
+    expect(await drafts(t.id)).toEqual([
+      {
+        status: 'draft',
+        text: expect.stringContaining('Please send the shipping instructions'),
+        ai: expect.objectContaining({ source: 'model', model: 'mock-drafter' }),
+      },
+    ]);
+    expect(JSON.stringify(model.doGenerateCalls[0]!.prompt)).toContain('Ask for the shipping instructions');
+    const [run] = await runsOf(wf.id);
+    expect(run!.status).toBe('completed');
+    const steps = await db.sql<{ stepKey: string; status: string; output: Record<string, unknown> }[]>`
+      select step_key, status, output from app.workflow_run_steps where run_id = ${run!.id} order by started_at, step_key`;
+    expect(steps.map((x) => [x.stepKey, x.status])).toEqual([
+      ['0', 'succeeded'],
+      ['1', 'succeeded'],
+    ]);
+    expect(steps[0]!.output).toMatchObject({ status: 'draft', source: 'model' });
+    // The job delivered again changes nothing (the run moved on).
+    const [job] = await db.sql<{ id: string }[]>`select id from app.outbox where org_id = ${s.org.id} and name = 'workflow.ai-draft'`;
+    await db.sql`update app.outbox set status = 'pending', run_at = now() where id = ${job!.id}`;
+    await runDue(s.org);
+    expect(await drafts(t.id)).toHaveLength(1);
+
+    fail = true;
+    const u = (await s.org.json('POST', '/api/threads', { body: { subject: 'SI for booking 4412' } })).body;
+    await runDue(s.org);
+    expect(await drafts(u.id)).toEqual([
+      { status: 'draft', text: expect.any(String), ai: expect.objectContaining({ source: 'offline', modelError: 'the provider is down' }) },
+    ]);
+    expect((await runsOf(wf.id)).map((r) => r.status)).toEqual(['completed', 'completed']);
   });
 
   it('a schedule fires once per fire time, on the threads it names, even when the cron ticks twice', async () => {
