@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { createCanvas } from '@napi-rs/canvas';
 // Main-thread "worker": pdfjs runs its parser in this process (no worker thread to start or trace).
 import * as pdfWorker from 'pdfjs-dist/legacy/build/pdf.worker.mjs';
-import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { getDocument, type PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PageText } from './types.js';
 import { ocrSession, type OcrSession } from './ocr.js';
 
@@ -51,7 +51,8 @@ interface TextItem {
 export function layoutLines(items: readonly TextItem[]): string {
   const rows: { y: number; items: TextItem[] }[] = [];
   for (const item of items) {
-    if (!item.str) continue;
+    // pdfjs stands a whitespace item in for a wide gap; the gap is measured from the real items instead.
+    if (!item.str.trim()) continue;
     const y = item.transform[5]!;
     const size = Math.abs(item.transform[3]!) || item.height || 10;
     let row = rows.find((r) => Math.abs(r.y - y) < size * 0.4);
@@ -84,7 +85,7 @@ export function layoutLines(items: readonly TextItem[]): string {
 const visibleChars = (s: string) => s.replace(/\s/g, '').length;
 
 /** Renders one PDF page to a PNG at `dpi` (the OCR input; also what the tests' scans are made of). */
-export async function renderPage(page: import('pdfjs-dist/types/src/display/api').PDFPageProxy, dpi = OCR_DPI): Promise<Buffer> {
+export async function renderPage(page: PDFPageProxy, dpi = OCR_DPI): Promise<Buffer> {
   const viewport = page.getViewport({ scale: dpi / 72 });
   const canvas = createCanvas(Math.ceil(viewport.width), Math.ceil(viewport.height));
   const context = canvas.getContext('2d');

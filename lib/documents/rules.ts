@@ -34,7 +34,11 @@ function linesOf(pages: readonly PageText[]): Line[] {
 }
 
 /** The first column of a line: text up to a gap of three spaces or more. */
-const firstColumn = (s: string) => s.trim().split(/\s{3,}/)[0]!.trim();
+const firstColumn = (s: string) =>
+  s
+    .trim()
+    .split(/\s{3,}/)[0]!
+    .trim();
 
 // ---------------------------------------------------------------------------------------------
 // Type
@@ -60,7 +64,11 @@ const TYPE_PHRASES: ReadonlyArray<[DocumentType, RegExp]> = [
 export function classify(pages: readonly PageText[]): { type: DocumentType; confidence: number } {
   const first = pages[0]?.text.toUpperCase() ?? '';
   // The title: the first lines of the first page, where a document says what it is.
-  const title = first.split('\n').filter((l) => l.trim()).slice(0, 8).join('\n');
+  const title = first
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(0, 8)
+    .join('\n');
   for (const [type, re] of TYPE_PHRASES) if (re.test(title)) return { type, confidence: 0.9 };
   const all = pages.map((p) => p.text.toUpperCase()).join('\n');
   // Elsewhere in the text: the phrase named most often wins, with less confidence.
@@ -91,10 +99,9 @@ function afterLabel(lines: readonly Line[], label: RegExp, accept: (v: string) =
   for (const line of lines) {
     const m = label.exec(line.text);
     if (!m) continue;
-    const rest = line.text
-      .slice(m.index + m[0].length)
-      .replace(/^[\s.:#)\-–]*/, '')
-      .trim();
+    const after = line.text.slice(m.index + m[0].length);
+    // A wide gap right after the label: its own box is empty here, the text beyond is another column.
+    const rest = /^\s{3,}/.test(after) ? '' : after.replace(/^[\s.:#)\-–]*/, '').trim();
     const inline = rest ? accept(firstColumn(rest)) : null;
     if (inline) return { value: inline, page: line.page, source: line.text.trim(), confidence: 0.9 };
     // Nothing usable after the label on its line: the box's content below it (same column position).
@@ -235,7 +242,11 @@ export function extractFields(pages: readonly PageText[], reference: Date): Docu
     const amount = parseNumber(last[0]);
     if (amount === null) continue;
     const c = CURRENCY_RE.exec(l.text);
-    total = { found: { value: last[0], page: l.page, source: l.text.trim(), confidence: 0.85 }, amount, currency: c ? (c[1] ?? CURRENCY_SYMBOLS[c[2]!]!) : null };
+    total = {
+      found: { value: last[0], page: l.page, source: l.text.trim(), confidence: 0.85 },
+      amount,
+      currency: c ? (c[1] ?? CURRENCY_SYMBOLS[c[2]!]!) : null,
+    };
   }
   if (total) set('totalAmount', field(total.found, total.amount));
   const currencyLabel = afterLabel(lines, /\bCURRENCY\b/i, (v) => CURRENCY_RE.exec(v)?.[1] ?? null);
@@ -243,12 +254,21 @@ export function extractFields(pages: readonly PageText[], reference: Date): Docu
   else if (currencyLabel) set('currency', field(currencyLabel));
 
   // Incoterm: labelled, else one written in a trade context anywhere.
-  const termLabel = afterLabel(lines, /\b(?:INCO\s*-?TERMS?(?:\s*2020)?|TERMS\s+OF\s+(?:DELIVERY|SALE)|DELIVERY\s+TERMS)\b/i, (v) => findIncoterms(`Terms: ${v}`)[0] ?? null);
+  const termLabel = afterLabel(
+    lines,
+    /\b(?:INCO\s*-?TERMS?(?:\s*2020)?|TERMS\s+OF\s+(?:DELIVERY|SALE)|DELIVERY\s+TERMS)\b/i,
+    (v) => findIncoterms(`Terms: ${v}`)[0] ?? null,
+  );
   if (termLabel) set('incoterm', field(termLabel));
   else {
     for (const p of pages) {
       const term = findIncoterms(p.text)[0];
-      const at = term && locate(lines.filter((l) => l.page === p.page), term);
+      const at =
+        term &&
+        locate(
+          lines.filter((l) => l.page === p.page),
+          term,
+        );
       if (term && at) {
         set('incoterm', { value: term, page: at.page, source: at.source, confidence: 0.7, origin: 'rules' });
         break;
@@ -258,6 +278,17 @@ export function extractFields(pages: readonly PageText[], reference: Date): Docu
 
   const hs: string[] = [];
   for (const p of pages) for (const c of findHsCodes(p.text)) if (!hs.includes(c)) hs.push(c);
+  // A table with an HS column: the codes in the rows under its header.
+  for (let i = 0; i < lines.length; i++) {
+    const header = /\bHS\s*(?:CODE|N)?\b/i.exec(lines[i]!.text);
+    if (!header || !/\s{3,}/.test(lines[i]!.text)) continue;
+    for (let j = i + 1; j < lines.length && lines[j]!.page === lines[i]!.page; j++) {
+      const cell = columnAt(lines[j]!.text, header.index);
+      if (!/^\d{4}(?:[. ]?\d{2}){1,3}$/.test(cell)) continue;
+      const code = cell.replace(/[. ]/g, '');
+      if (!hs.includes(code)) hs.push(code);
+    }
+  }
   if (hs.length) {
     const at = locate(lines, hs[0]!) ?? locate(lines, `${hs[0]!.slice(0, 4)}.${hs[0]!.slice(4, 6)}`);
     set('hsCodes', { value: hs, page: at?.page ?? null, source: at?.source ?? null, confidence: 0.8, origin: 'rules' });
