@@ -13,6 +13,7 @@ import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { extensionForContentType, sanitizeFilename } from '../email/attachments.js';
 import { AppError, conflict, invalid, notFound } from '../errors.js';
+import { fileInboundDocument } from '../documents/inbound.js';
 import { recordChange, topics } from '../realtime.js';
 import { mediaType, storage } from '../storage/index.js';
 import { whenFieldsValid } from '../validation.js';
@@ -331,6 +332,11 @@ export interface InboundAttachmentInput {
   content: Buffer;
   contentId?: string;
   inline?: boolean;
+  /**
+   * File it as a document too (a PDF or an image that is not a small inline logo), read by the
+   * `document.read` job: set for customers' inbound email and WhatsApp, not for spam or outbound copies.
+   */
+  document?: 'email' | 'whatsapp';
 }
 
 /**
@@ -365,9 +371,13 @@ export async function storeInboundAttachment(ctx: Ctx, input: InboundAttachmentI
   if (!inserted) {
     const [existing] = await sql<AttachmentRow[]>`
       select ${columns(sql)} from app.attachments where org_id = ${ctx.orgId} and storage_path = ${storagePath}`;
-    return view(existing!);
+    const attachment = view(existing!);
+    // A redelivery: its document (one per attachment) is filed at most once.
+    if (input.document) await fileInboundDocument(ctx, attachment, input.document);
+    return attachment;
   }
   const attachment = view(inserted);
+  if (input.document) await fileInboundDocument(ctx, attachment, input.document);
   await recordChange(ctx, {
     event: `attachment.${status}`,
     topics: topicsFor(ctx, attachment),

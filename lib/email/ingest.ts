@@ -350,6 +350,8 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
       content: a.content,
       contentId: a.contentId,
       inline: a.inline,
+      // Customers' files are read and filed as documents; spam, bulk and our own sent copies are not.
+      document: direction === 'inbound' && !filter ? 'email' : undefined,
     });
   }
 

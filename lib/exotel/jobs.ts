@@ -151,7 +151,15 @@ export const fetchMediaJob = defineJob({
     const filename =
       m.metadata?.media?.filename ??
       (last && /\.[a-z0-9]{2,5}$/i.test(last) ? last : `${payload.purpose}-${m.id.slice(0, 8)}.${EXTENSIONS[contentType] ?? 'bin'}`);
-    const attachment = await storeInboundAttachment(ctx, { messageId: m.id, threadId: m.threadId, filename, contentType, content });
+    const attachment = await storeInboundAttachment(ctx, {
+      messageId: m.id,
+      threadId: m.threadId,
+      filename,
+      contentType,
+      content,
+      // A customer's WhatsApp document or photo is read and filed; a call recording is not.
+      document: payload.purpose === 'media' ? 'whatsapp' : undefined,
+    });
     // A copy made after all (a person retried the dead job) clears the failure recorded before.
     await ctx.sql`update app.messages set metadata = (metadata #- '{media,fetchError}'::text[]) - 'recordingError'::text where id = ${m.id}`;
     if (payload.purpose === 'recording') {

@@ -2,6 +2,8 @@
 // with the same runJob the QStash executor uses. Development and tests only (loaded dynamically).
 import { db } from '../db/client.js';
 import { log } from '../log.js';
+// Development runs every job in this process, the document jobs (their own function when deployed) too.
+import '../documents/jobs.js';
 import { onLocalJobs } from './publish.js';
 import { runJob, type JobOutcome } from './run.js';
 

@@ -15,8 +15,11 @@ export function onLocalJobs(waker: Waker | undefined): void {
   localWaker = waker;
 }
 
+/** Document jobs (`document.*`) run in their own function, api/jobs/documents/[name].ts, which carries the OCR engine. */
+export const isDocumentJob = (name: string) => name.startsWith('document.');
+
 export function jobUrl(name: string): string {
-  return publicUrl(`/api/jobs/${name}`);
+  return publicUrl(isDocumentJob(name) ? `/api/jobs/documents/${name}` : `/api/jobs/${name}`);
 }
 
 let client: Promise<import('@upstash/qstash').Client> | undefined;

@@ -96,6 +96,9 @@ export const jobSpecs = {
   workflowSchedule: spec({ name: 'workflow.schedule', schema: z.object({ workflowId: z.uuid(), fireAt: z.iso.datetime({ offset: true }) }), maxAttempts: 5 }),
   webhookDeliver: spec({ name: 'webhook.deliver', schema: z.object({ deliveryId: z.uuid() }), maxAttempts: 8, deadlineMs: 24 * 3_600_000 }),
   exotelCallConnect: spec({ name: 'exotel.call.connect', schema: aMessage, maxAttempts: 3, deadlineMs: 10 * 60_000 }),
+  // Reads a document (text per page, OCR for scans, type and fields; lib/documents/jobs.ts). Runs in its
+  // own function, /api/jobs/documents/{name} (jobUrl), so OCR's weight stays out of every other job.
+  documentRead: spec({ name: 'document.read', schema: z.object({ documentId: z.uuid() }), maxAttempts: 4, deadlineMs: 24 * 3_600_000 }),
   // A thread handed to an external agent's MCP tool (lib/agents/job.ts); its deadline is the task's.
   agentTask: spec({ name: 'agent.task', schema: z.object({ taskId: z.uuid() }), maxAttempts: 3 }),
 };

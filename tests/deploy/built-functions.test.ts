@@ -2,7 +2,8 @@
 // from their staged directories on the Node.js major package.json pins, configured as a deployment
 // and called against real PostgreSQL: health, the inbox list with a token, a snooze whose job QStash
 // would deliver with a valid signature, and the cron guard. A feature that only works from source
-// fails here. CI builds first and sets TEST_REQUIRE_SERVERS=1, so this never silently skips there.
+// fails here. The documents function reads a scanned PDF from (a local) Supabase Storage by OCR, so its
+// PDF renderer, native canvas, tesseract worker, WASM core and English model must all have shipped. CI builds first and sets TEST_REQUIRE_SERVERS=1, so this never silently skips there.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +16,10 @@ import { migrate } from '../../lib/db/migrate.js';
 import { SEED_USERS, seed } from '../../lib/dev/seed.js';
 import { signAccessToken } from '../../lib/http/auth.js';
 import { emptyDatabase } from '../helpers/database.js';
+import { SupabaseStorage } from '../../lib/storage/index.js';
+import { column, containerNumber, scannedCopy, textPdf } from '../helpers/documents.js';
 import { CURRENT_KEY, fakeQStash, NEXT_KEY, qstashSignature } from '../helpers/qstash.js';
+import { fakeSupabaseStorage, SERVICE_ROLE_KEY } from '../helpers/supabase-storage.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const outputDir = process.env.VERCEL_OUTPUT_DIR ?? join(root, '.vercel/output');
@@ -40,6 +44,7 @@ describe.skipIf(!built)('functions from .vercel/output', () => {
   let database: { url: string; drop(): Promise<void> };
   let sql: Sql;
   let qstash: Awaited<ReturnType<typeof fakeQStash>>;
+  let storageServer: Awaited<ReturnType<typeof fakeSupabaseStorage>>;
   let server: ChildProcess;
   let base: string;
   let runtime = '';
@@ -52,6 +57,7 @@ describe.skipIf(!built)('functions from .vercel/output', () => {
     await migrate(sql);
     await seed(sql);
     qstash = await fakeQStash();
+    storageServer = await fakeSupabaseStorage();
     server = spawn(node, [join(root, 'tests/helpers/vercel-output-server.mjs'), outputDir, root, staging], {
       env: {
         PATH: process.env.PATH,
@@ -66,6 +72,9 @@ describe.skipIf(!built)('functions from .vercel/output', () => {
         QSTASH_URL: qstash.url,
         QSTASH_CURRENT_SIGNING_KEY: CURRENT_KEY,
         QSTASH_NEXT_SIGNING_KEY: NEXT_KEY,
+        // Storage for the documents function; tokens stay HS256 (AUTH_JWT_SECRET with an explicit issuer).
+        SUPABASE_URL: storageServer.url,
+        SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -84,6 +93,7 @@ describe.skipIf(!built)('functions from .vercel/output', () => {
   afterAll(async () => {
     server?.kill();
     await qstash?.close();
+    await storageServer?.close();
     await sql?.end({ timeout: 5 });
     await database?.drop();
     rmSync(staging, { recursive: true, force: true });
@@ -98,7 +108,7 @@ describe.skipIf(!built)('functions from .vercel/output', () => {
     expect(vc.runtime).toBe(`nodejs${pinnedMajor}.x`);
     // The source is never served: the only static output is public/ (robots.txt).
     expect(readdirSync(join(outputDir, 'static')).sort()).toEqual(['robots.txt']);
-    for (const fn of ['api/health', 'api/threads/index', 'api/jobs/[name]']) {
+    for (const fn of ['api/health', 'api/threads/index', 'api/jobs/[name]', 'api/jobs/documents/[name]']) {
       expect(existsSync(join(outputDir, `functions/${fn}.func/node_modules/@electric-sql`)), fn).toBe(false);
       expect(existsSync(join(outputDir, `functions/${fn}.func/lib/db/embedded.js`)), fn).toBe(false);
     }
@@ -155,6 +165,58 @@ describe.skipIf(!built)('functions from .vercel/output', () => {
     const [after] = await sql<{ status: string }[]>`select status from app.threads where id = ${thread.id}`;
     expect(after!.status).toBe('open');
   });
+
+  it('the documents function ships the OCR assets, and no other function carries them', () => {
+    const files = (fn: string) => {
+      const dir = join(outputDir, `functions/${fn}.func`);
+      const vc = JSON.parse(readFileSync(join(dir, '.vc-config.json'), 'utf8'));
+      const mapped = Object.keys(vc.filePathMap ?? {});
+      return { vc, has: (path: string) => mapped.includes(path) || existsSync(join(dir, path)) };
+    };
+    const documents = files('api/jobs/documents/[name]');
+    expect(documents.vc).toMatchObject({ memory: 2048, maxDuration: 300 });
+    for (const asset of [
+      'node_modules/tesseract.js/src/worker-script/node/index.js',
+      'node_modules/tesseract.js-core/tesseract-core-simd-lstm.wasm',
+      'node_modules/tesseract.js-core/tesseract-core-lstm.wasm',
+      'node_modules/@tesseract.js-data/eng/4.0.0_best_int/eng.traineddata.gz',
+      'node_modules/pdfjs-dist/standard_fonts/FoxitSans.pfb',
+    ]) {
+      expect(documents.has(asset), asset).toBe(true);
+    }
+    for (const fn of ['api/jobs/[name]', 'api/threads/index', 'api/cron/jobs-sweep']) {
+      expect(files(fn).has('node_modules/@tesseract.js-data/eng/4.0.0_best_int/eng.traineddata.gz'), fn).toBe(false);
+      expect(files(fn).has('node_modules/tesseract.js-core/tesseract-core-simd-lstm.wasm'), fn).toBe(false);
+    }
+  });
+
+  it('a document.read job delivered to the documents function reads a scan by OCR', async () => {
+    const [org] = await sql<{ id: string }[]>`select id from app.organizations order by created_at limit 1`;
+    const orgId = org!.id;
+    const container = containerNumber();
+    const scan = await scannedCopy(await textPdf([column(40, 60, ['DELIVERY ORDER', `Container No: ${container}`, 'Vessel: MAERSK ESSEN'])]));
+    const attachmentId = randomUUID();
+    const path = `org/${orgId}/attachments/${attachmentId}/do.pdf`;
+    await new SupabaseStorage({ url: storageServer.url, serviceRoleKey: SERVICE_ROLE_KEY, bucket: 'attachments' }).putObject(path, scan, 'application/pdf');
+    await sql`insert into app.attachments (id, org_id, filename, content_type, size_bytes, storage_path, status)
+      values (${attachmentId}, ${orgId}, 'do.pdf', 'application/pdf', ${scan.length}, ${path}, 'ready')`;
+    const [doc] = await sql<{ id: string }[]>`
+      insert into app.documents (org_id, attachment_id, title, storage_path) values (${orgId}, ${attachmentId}, 'do.pdf', ${path}) returning id`;
+    const [job] = await sql<{ id: string }[]>`
+      insert into app.outbox (org_id, name, payload, max_attempts) values (${orgId}, 'document.read', ${sql.json({ documentId: doc!.id })}, 4) returning id`;
+    const body = JSON.stringify({ outboxId: job!.id });
+    const url = `${PUBLIC_BASE_URL}/api/jobs/documents/document.read`;
+    const res = await fetch(`${base}/api/jobs/documents/document.read`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'upstash-signature': await qstashSignature(url, body) },
+      body,
+    });
+    expect(res.status, stderr).toBe(200);
+    expect(await res.json()).toEqual({ outcome: 'done' });
+    const [read] = await sql<{ type: string; readStatus: string; textMethod: string; identifiers: string[] }[]>`
+      select type, read_status, text_method, identifiers from app.documents where id = ${doc!.id}`;
+    expect(read).toEqual({ type: 'delivery_order', readStatus: 'done', textMethod: 'ocr', identifiers: [container] });
+  }, 120_000);
 
   it('cron routes need the cron secret', async () => {
     expect((await fetch(`${base}/api/cron/jobs-sweep`)).status).toBe(401);

@@ -20,7 +20,7 @@ beforeAll(async () => {
 afterAll(() => db.close());
 
 const JSON_TYPE = 'application/json';
-const INBOX = /^\/api\/(threads|messages|notes|actions|contacts|customers|shipments|milestones)(\/|$)/;
+const INBOX = /^\/api\/(threads|messages|notes|actions|contacts|customers|shipments|milestones|documents)(\/|$)/;
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 /** Runs fn while the route answering method on path declares other response schemas. */

@@ -66,6 +66,21 @@ async function freshShipment(): Promise<string> {
     insert into app.shipments (org_id, reference, mode) values (${SEED_ORG_ID}, ${`SEC/${randomUUID().slice(0, 12)}`}, 'sea_fcl') returning id`;
   return row!.id;
 }
+/** A ready attachment (its file need not exist: creating a document only checks the row). */
+async function freshAttachment(): Promise<string> {
+  const id = randomUUID();
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.attachments (id, org_id, filename, content_type, size_bytes, storage_path, status)
+    values (${id}, ${SEED_ORG_ID}, 'sample.pdf', 'application/pdf', 10, ${`org/${SEED_ORG_ID}/attachments/${id}/sample.pdf`}, 'ready') returning id`;
+  return row!.id;
+}
+/** A document with a suggested shipment of a fresh reference. */
+async function freshDocument(): Promise<string> {
+  const suggestion = { reference: `SEC/${randomUUID().slice(0, 12)}`, mode: 'sea_fcl' };
+  const [row] = await db.sql<{ id: string }[]>`
+    insert into app.documents (org_id, title, attachment_id, suggested_shipment) values (${SEED_ORG_ID}, 'Sample', ${await freshAttachment()}, ${db.sql.json(suggestion)}) returning id`;
+  return row!.id;
+}
 async function freshMilestone(): Promise<string> {
   const [row] = await db.sql<{ id: string }[]>`
     insert into app.shipment_milestones (org_id, shipment_id, code, planned_at) values (${SEED_ORG_ID}, ${await freshShipment()}, 'departed', now()) returning id`;
@@ -331,6 +346,11 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
     path: '/api/attachments/uploads',
     body: { filename: 'Sample B-L.pdf', contentType: 'application/pdf', sizeBytes: 1024 },
   }),
+  'GET /api/documents': async () => ({ path: '/api/documents?type=bill_of_lading' }),
+  'POST /api/documents': async () => ({ path: '/api/documents', body: { attachmentId: await freshAttachment() } }),
+  'GET /api/documents/[id]': async () => ({ path: `/api/documents/${await freshDocument()}` }),
+  'PATCH /api/documents/[id]': async () => ({ path: `/api/documents/${await freshDocument()}`, body: { status: 'approved', fields: { vessel: 'MSC ANNA' } } }),
+  'POST /api/documents/[id]/shipment': async () => ({ path: `/api/documents/${await freshDocument()}/shipment`, body: {} }),
   'GET /api/attachments/[id]': async () => ({
     path: `/api/attachments/${(await db.sql<{ id: string }[]>`insert into app.attachments (org_id, filename, storage_path) values (${SEED_ORG_ID}, 'sample.pdf', ${`org/${SEED_ORG_ID}/attachments/${randomUUID()}/sample.pdf`}) returning id`)[0]!.id}`,
   }),
@@ -449,6 +469,8 @@ const otherGuards = new Set([
   'POST /api/me/invitations/[id]/decline',
   'POST /api/invitations/[id]/accept',
   'POST /api/jobs/[name]',
+  // QStash signature (tests/integration/documents.test.ts).
+  'POST /api/jobs/documents/[name]',
   'POST /api/webhooks/tracking/[integrationId]',
   'GET /api/cron/jobs-sweep',
   'GET /api/cron/email-poll',
