@@ -353,3 +353,61 @@ export async function generatedSize(sql: Sql): Promise<DataSize | undefined> {
   const [row] = await sql<{ value: DataSize }[]>`select value from public.bench_meta where key = 'data'`;
   return row?.value;
 }
+
+/**
+ * The analytics fact rows the writing path keeps, for the generated conversations (once per data set):
+ * a response for each outbound message that follows a customer's (messages alternate, so the second
+ * message is the first response), by the thread's assignee; first-response and resolution outcomes
+ * for every resolved or closed thread (met by a hash of the id, about 70 %); and the first message of
+ * each linked thread linked to its shipment (the triggers keep app.shipment_rollups); an intent and a
+ * sentiment for every customer message, in the analysis rollups.
+ */
+export async function analyticsFacts(sql: Sql): Promise<void> {
+  const [analysed] = await sql`select 1 from app.message_analysis_rollups where org_id = ${SEED_ORG_ID} limit 1`;
+  if (!analysed) {
+    // The analysis of every customer message, as the analysis job's trigger counts it (by hash of the id).
+    await sql.unsafe(`
+      insert into app.message_analysis_rollups (org_id, bucket, channel, channel_id, team_id, customer_id, intent, sentiment, slot, messages, score_sum, scored)
+      select m.org_id, app.quarter_hour(m.occurred_at), m.channel, m.channel_id, t.team_id, t.customer_id,
+        (array['booking', 'rate_request', 'tracking', 'documents', 'invoice', 'other'])[1 + abs(hashtext(m.id::text)) % 6],
+        (array['positive', 'neutral', 'negative'])[1 + abs(hashtext(m.id::text || 's')) % 3], 0,
+        count(*), sum((abs(hashtext(m.id::text || 'x')) % 200 - 100) / 100.0), count(*)
+      from app.messages m join app.threads t on t.id = m.thread_id
+      where m.org_id = '${SEED_ORG_ID}' and m.direction = 'inbound'
+      group by 1, 2, 3, 4, 5, 6, 7, 8
+      on conflict on constraint message_analysis_rollups_key do nothing`);
+    await sql.unsafe('vacuum (analyze) app.message_analysis_rollups');
+  }
+  const [have] = await sql`select 1 from app.message_responses where org_id = ${SEED_ORG_ID} limit 1`;
+  if (have) return;
+  await sql.begin(async (tx) => {
+    await tx.unsafe(`
+      with seq as (
+        select m.id, m.thread_id, m.direction, m.occurred_at,
+          lag(m.direction) over w as prev_direction, lag(m.occurred_at) over w as prev_at, row_number() over w as k
+        from app.messages m where m.org_id = '${SEED_ORG_ID}' and m.kind = 'message'
+        window w as (partition by m.thread_id order by m.occurred_at, m.arrival))
+      insert into app.message_responses (message_id, org_id, thread_id, responder_id, automated, first, since, at, wall_ms, business_ms,
+                                         policy_id, channel, channel_id, team_id, customer_id)
+      select s.id, t.org_id, s.thread_id, t.assignee_id, false, s.k = 2, s.prev_at, s.occurred_at,
+        floor(extract(epoch from s.occurred_at - s.prev_at) * 1000)::bigint,
+        floor(extract(epoch from s.occurred_at - s.prev_at) * 1000 * 0.4)::bigint, t.sla_policy_id, t.channel, t.channel_id, t.team_id, t.customer_id
+      from seq s join app.threads t on t.id = s.thread_id
+      where s.direction = 'outbound' and s.prev_direction = 'inbound';
+
+      insert into app.sla_outcomes (org_id, thread_id, target, priority, business, target_minutes, elapsed_ms, met, started_at, at)
+      select t.org_id, t.id, x.target, t.priority, x.target = 'firstResponse', x.minutes, e.ms, e.ms <= x.minutes * 60000, t.created_at, t.last_activity_at
+      from app.threads t
+      cross join (values ('firstResponse', 60), ('resolution', 1440)) x(target, minutes)
+      cross join lateral (select (abs(hashtext(t.id::text || x.target)) % (x.minutes * 60000 * 10 / 7))::bigint as ms) e
+      where t.org_id = '${SEED_ORG_ID}' and t.status in ('resolved', 'closed');
+
+      insert into app.message_shipments (org_id, message_id, shipment_id, link_source, matched_identifier)
+      select l.org_id, m.id, l.shipment_id, 'automatic', l.matched_identifier
+      from app.thread_shipments l
+      cross join lateral (select id from app.messages where org_id = l.org_id and thread_id = l.thread_id order by occurred_at limit 1) m
+      where l.org_id = '${SEED_ORG_ID}' and l.link_source <> 'rejected'
+      on conflict do nothing;`);
+  });
+  await sql.unsafe('vacuum (analyze) app.message_responses, app.sla_outcomes, app.message_shipments, app.shipment_rollups, app.message_rollups');
+}

@@ -99,6 +99,8 @@ export interface Check {
   path: string;
   /** The table whose reading the outline shows (`threads` unless said): its list statement reads `from app.<table> <alias>`. */
   table?: string;
+  /** The bearer token when not the run's. */
+  token?: string;
 }
 
 /**
@@ -128,7 +130,7 @@ export async function explainChecks(url: string, mode: Mode, token: string, chec
     for (const c of checks) {
       for (let i = 0; i < repeat; i++) {
         notices = [];
-        const res = await router.fetch(new Request(`http://bench${c.path}`, { headers: { authorization: `Bearer ${token}` } }));
+        const res = await router.fetch(new Request(`http://bench${c.path}`, { headers: { authorization: `Bearer ${c.token ?? token}` } }));
         const body = await res.text();
         if (res.status !== 200) throw new Error(`${c.path} answered ${res.status}: ${body.slice(0, 300)}`);
       }

@@ -41,6 +41,11 @@ export interface Range {
   end: Date;
   tz: string;
   groupBy: 'day' | 'hour';
+  /**
+   * The range's periods (local days or hours in tz): where each begins (the first at `start`) and its
+   * label (YYYY-MM-DD, or YYYY-MM-DDTHH:00 local; the hour a clock turned back repeats keeps one label).
+   */
+  periods: { starts: Date[]; labels: string[] };
   channel: string | null;
   team: string | null;
   customer: string | null;
@@ -61,6 +66,20 @@ async function boundary(value: string, tz: string, path: string, end: boolean): 
   return at;
 }
 
+async function periodsOf(start: Date, end: Date, tz: string, groupBy: 'day' | 'hour'): Promise<Range['periods']> {
+  const { Temporal } = await import('temporal-polyfill');
+  const at = Temporal.Instant.fromEpochMilliseconds(start.getTime()).toZonedDateTimeISO(tz);
+  let p = groupBy === 'day' ? at.startOfDay() : at.round({ smallestUnit: 'hour', roundingMode: 'floor' });
+  const starts: Date[] = [];
+  const labels: string[] = [];
+  while (p.epochMilliseconds < end.getTime()) {
+    starts.push(new Date(Math.max(p.epochMilliseconds, start.getTime())));
+    labels.push(groupBy === 'day' ? p.toPlainDate().toString() : `${p.toPlainDate().toString()}T${String(p.hour).padStart(2, '0')}:00`);
+    p = groupBy === 'day' ? p.add({ days: 1 }).startOfDay() : p.add({ hours: 1 });
+  }
+  return { starts, labels };
+}
+
 /** The query as instants in the chosen zone; a 422 naming the field when the range is empty or too long. */
 export async function resolveRange(ctx: Ctx, q: AnalyticsQuery): Promise<Range> {
   let tz = q.tz;
@@ -79,6 +98,7 @@ export async function resolveRange(ctx: Ctx, q: AnalyticsQuery): Promise<Range> 
     end,
     tz,
     groupBy: q.groupBy,
+    periods: await periodsOf(start, end, tz, q.groupBy),
     channel: q.channel ?? null,
     team: q.team ?? null,
     customer: q.customer ?? null,

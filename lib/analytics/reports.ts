@@ -24,10 +24,13 @@ function filters(sql: Sql, alias: Alias, r: Range) {
     ${r.customer ? sql`and ${a}.customer_id = ${r.customer}` : sql``}`;
 }
 
-/** The local day (YYYY-MM-DD) or hour (YYYY-MM-DDTHH:00) of an instant column in the range's zone. */
+/**
+ * The local day (YYYY-MM-DD) or hour (YYYY-MM-DDTHH:00) of an instant column in the range's zone: the
+ * label of the period it falls in, found by binary search over the periods' starts (width_bucket),
+ * which costs far less per row than converting every instant to the zone.
+ */
 function period(sql: Sql, column: string, r: Range) {
-  const format = r.groupBy === 'hour' ? 'YYYY-MM-DD"T"HH24:00' : 'YYYY-MM-DD';
-  return sql`to_char(${sql.unsafe(column)} at time zone ${r.tz}, ${format})`;
+  return sql`(${r.periods.labels}::text[])[width_bucket(${sql.unsafe(column)}, ${r.periods.starts}::timestamptz[])]`;
 }
 
 const rangeJson = (r: Range) => ({
@@ -60,13 +63,16 @@ interface VolumeRow {
 
 async function volumeRows(ctx: Ctx, r: Range): Promise<VolumeRow[]> {
   const sql = ctx.sql;
+  // Summed by bucket first, so the zone's period is computed once per bucket, not once per row.
   return sql<VolumeRow[]>`
-    select ${period(sql, 'r.bucket', r)} as period, r.channel,
-      coalesce(sum(r.messages) filter (where r.direction = 'inbound'), 0)::int as inbound,
-      coalesce(sum(r.messages) filter (where r.direction = 'outbound'), 0)::int as outbound
-    from app.message_rollups r
-    where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} ${filters(sql, 'r', r)}
-    group by 1, 2 having sum(r.messages) <> 0
+    select ${period(sql, 'b.bucket', r)} as period, b.channel, sum(b.inbound)::int as inbound, sum(b.outbound)::int as outbound
+    from (
+      select r.bucket, r.channel, coalesce(sum(r.messages) filter (where r.direction = 'inbound'), 0) as inbound,
+        coalesce(sum(r.messages) filter (where r.direction = 'outbound'), 0) as outbound
+      from app.message_rollups r
+      where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} ${filters(sql, 'r', r)}
+      group by 1, 2) b
+    group by 1, 2 having sum(b.inbound) + sum(b.outbound) <> 0
     order by 1, 2`;
 }
 
