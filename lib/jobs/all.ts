@@ -14,6 +14,7 @@ import '../notifications/sla.js';
 import '../actions/jobs.js';
 import '../shipments/events.js';
 import '../shipments/backfill.js';
+import '../search/backfill.js';
 import '../tracking/service.js';
 import '../agents/job.js';
 import '../workflows/engine.js';
