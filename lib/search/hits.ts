@@ -43,12 +43,13 @@ export function hitsOf(ctx: Ctx, terms: ParsedSearch, filters: HitFilters, cap: 
 export async function matchingThreadIds(
   ctx: Ctx,
   text: string,
+  types: readonly HitType[] = HIT_TYPES,
   cap = SEARCH_CANDIDATES,
 ): Promise<{ ids: string[]; complete: boolean; terms: ParsedSearch } | null> {
   const terms = parseSearch(text);
   if (!terms.positive.trim() && terms.identifiers.length === 0) return null;
   const rows = await ctx.sql<{ threadId: string; kind: string; n: number }[]>`
-    with hits as (${hitsOf(ctx, terms, {}, cap)})
+    with hits as (${hitsOf(ctx, terms, { types }, cap)})
     select thread_id, kind, count(*) over (partition by kind)::int as n from hits`;
   return {
     ids: [...new Set(rows.map((r) => r.threadId))],

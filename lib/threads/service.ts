@@ -149,6 +149,13 @@ async function subjectMatches(ctx: Ctx, pattern: string): Promise<string[] | und
   return ids && ids.length <= SUBJECT_MATCH_CAP ? ids : undefined;
 }
 
+/**
+ * What the inbox's q finds besides subjects: what threads say (messages, notes, documents) and the
+ * shipments they are linked to. A customer's or contact's name is not among them: every thread of a
+ * big customer would match, and the list has its customer filter for that (GET /api/search has both).
+ */
+const INBOX_HIT_TYPES = ['message', 'note', 'shipment', 'document'] as const;
+
 export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) {
   const sql = ctx.sql;
   const after = decodeCursor(q.cursor, cursorShape);
@@ -158,8 +165,9 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
   // q: a subject containing the text (as typed, any part of a word), or what the search finds
   // (lib/search: bodies, notes, people, references). Both narrow to ids when they are few; when either
   // is common, the list walks the inbox in order testing each thread (subject, found ids, messages).
+  // The search first: subjectMatches may switch sorting off for the rest of the transaction.
+  const found = q.q ? await matchingThreadIds(ctx, q.q, INBOX_HIT_TYPES) : undefined;
   const subjectIds = subjectPattern === undefined ? undefined : await subjectMatches(ctx, subjectPattern);
-  const found = q.q ? await matchingThreadIds(ctx, q.q) : undefined;
   const ids = subjectIds && (!found || found.complete) ? [...new Set([...subjectIds, ...(found?.ids ?? [])])] : undefined;
   if (ids?.length === 0) return toPage<Thread>([], q.limit, keyOf);
   const textMatch =
