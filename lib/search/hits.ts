@@ -37,8 +37,7 @@ export function hitsOf(ctx: Ctx, terms: ParsedSearch, filters: HitFilters, cap: 
 
 /**
  * The threads a text search finds, for the inbox's `q` (GET /api/threads): their ids among the latest
- * matches of each kind, and whether that is all of them (no kind reached the candidate limit; when
- * one did, the list also walks the inbox testing each thread's messages: `messageMatch`).
+ * matches of each kind, and whether that is all of them (no kind reached the candidate limit).
  */
 export async function matchingThreadIds(
   ctx: Ctx,
@@ -56,16 +55,4 @@ export async function matchingThreadIds(
     complete: rows.every((r) => r.n < cap),
     terms,
   };
-}
-
-/**
- * A condition on thread `t`: one of its messages matches the text (the list's walk when a word is too
- * common for the candidates). Under RLS this reads the thread's messages through their thread index,
- * which is how a walk wants it.
- */
-export function messageMatch(ctx: Ctx, terms: ParsedSearch) {
-  const sql = ctx.sql;
-  return sql`exists (select 1 from app.messages m where m.org_id = t.org_id and m.thread_id = t.id
-    and (m.search_vector @@ app.search_query(${terms.positive}, ${terms.negatives}::text[])
-      ${terms.identifiers.length ? sql`or m.identifiers && ${terms.identifiers}::text[]` : sql``}))`;
 }

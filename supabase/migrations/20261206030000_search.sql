@@ -134,7 +134,8 @@ end $$;
 -- types (null: all), $5 channels, $6 thread statuses (null: all but spam and bulk), $7 customer,
 -- $8 from, $9 until (on the hit's time), $10 candidates per kind of hit.
 -- Each branch takes the latest `$10` matches of its kind (recency first: ranking every match of a
--- common word is not the point); the caller ranks and groups what comes back.
+-- common word is not the point); the caller ranks and groups what comes back. Contacts, customers and
+-- shipments are found first (at most 100 of each), then their threads through their own indexes.
 -- A further kind (document pages' text, issue 20) is one more branch of the union.
 create or replace function app.search_hits_sql() returns text
 language sql immutable parallel safe set search_path = '' as $fn$
@@ -170,38 +171,47 @@ language sql immutable parallel safe set search_path = '' as $fn$
        and ($5 is null or t.channel = any($5)) and ($7 is null or t.customer_id = $7)
      order by n.created_at desc limit $10)
     union all
-    (select t.id, 'contact', k.id, t.last_activity_at, pg_catalog.ts_rank(app.contact_search_vector(k.name, k.email, k.phone, k.whatsapp, k.designation), $2)
-     from app.contacts k join app.threads t on t.org_id = $1 and t.contact_id = k.id
-     where $2 is not null and ($4 is null or 'contact' = any($4))
-       and k.org_id = $1 and k.deleted_at is null
-       and app.contact_search_vector(k.name, k.email, k.phone, k.whatsapp, k.designation) @@ $2
-       and ($8 is null or t.last_activity_at >= $8) and ($9 is null or t.last_activity_at < $9)
-       and t.merged_into_thread_id is null
-       and (case when $6 is null then t.status <> all('{spam,bulk}'::text[]) else t.status = any($6) end)
-       and ($5 is null or t.channel = any($5)) and ($7 is null or t.customer_id = $7)
+    (select t.id, 'contact', k.id, t.last_activity_at, k.rank
+     from (select k.id, pg_catalog.ts_rank(app.contact_search_vector(k.name, k.email, k.phone, k.whatsapp, k.designation), $2) as rank
+           from app.contacts k
+           where $2 is not null and ($4 is null or 'contact' = any($4))
+             and k.org_id = $1 and k.deleted_at is null and app.contact_search_vector(k.name, k.email, k.phone, k.whatsapp, k.designation) @@ $2
+           limit 100) k
+     cross join lateral (select t.id, t.last_activity_at from app.threads t
+       where t.org_id = $1 and t.contact_id = k.id
+         and ($8 is null or t.last_activity_at >= $8) and ($9 is null or t.last_activity_at < $9)
+         and t.merged_into_thread_id is null
+         and (case when $6 is null then t.status <> all('{spam,bulk}'::text[]) else t.status = any($6) end)
+         and ($5 is null or t.channel = any($5)) and ($7 is null or t.customer_id = $7)
+       order by t.last_activity_at desc limit $10) t
      order by t.last_activity_at desc limit $10)
     union all
-    (select t.id, 'customer', c.id, t.last_activity_at, pg_catalog.ts_rank(app.customer_search_vector(c.name, c.domains, c.city, c.gstin), $2)
-     from app.customers c join app.threads t on t.org_id = $1 and t.customer_id = c.id
-     where $2 is not null and ($4 is null or 'customer' = any($4))
-       and c.org_id = $1 and c.deleted_at is null
-       and app.customer_search_vector(c.name, c.domains, c.city, c.gstin) @@ $2
-       and ($8 is null or t.last_activity_at >= $8) and ($9 is null or t.last_activity_at < $9)
-       and t.merged_into_thread_id is null
-       and (case when $6 is null then t.status <> all('{spam,bulk}'::text[]) else t.status = any($6) end)
-       and ($5 is null or t.channel = any($5)) and ($7 is null or t.customer_id = $7)
+    (select t.id, 'customer', c.id, t.last_activity_at, c.rank
+     from (select c.id, pg_catalog.ts_rank(app.customer_search_vector(c.name, c.domains, c.city, c.gstin), $2) as rank
+           from app.customers c
+           where $2 is not null and ($4 is null or 'customer' = any($4))
+             and c.org_id = $1 and c.deleted_at is null and app.customer_search_vector(c.name, c.domains, c.city, c.gstin) @@ $2
+           limit 100) c
+     cross join lateral (select t.id, t.last_activity_at from app.threads t
+       where t.org_id = $1 and t.customer_id = c.id
+         and ($8 is null or t.last_activity_at >= $8) and ($9 is null or t.last_activity_at < $9)
+         and t.merged_into_thread_id is null
+         and (case when $6 is null then t.status <> all('{spam,bulk}'::text[]) else t.status = any($6) end)
+         and ($5 is null or t.channel = any($5)) and ($7 is null or t.customer_id = $7)
+       order by t.last_activity_at desc limit $10) t
      order by t.last_activity_at desc limit $10)
     union all
     (select t.id, 'shipment', s.id, t.last_activity_at, 1::real
-     from app.shipments s
-     join app.thread_shipments ts on ts.org_id = $1 and ts.shipment_id = s.id and ts.link_source <> 'rejected'
-     join app.threads t on t.id = ts.thread_id
-     where cardinality($3) > 0 and ($4 is null or 'shipment' = any($4))
-       and s.org_id = $1 and s.identifiers && $3
-       and ($8 is null or t.last_activity_at >= $8) and ($9 is null or t.last_activity_at < $9)
-       and t.org_id = $1 and t.merged_into_thread_id is null
-       and (case when $6 is null then t.status <> all('{spam,bulk}'::text[]) else t.status = any($6) end)
-       and ($5 is null or t.channel = any($5)) and ($7 is null or t.customer_id = $7)
+     from (select s.id from app.shipments s
+           where cardinality($3) > 0 and ($4 is null or 'shipment' = any($4)) and s.org_id = $1 and s.identifiers && $3
+           limit 100) s
+     cross join lateral (select t.id, t.last_activity_at from app.thread_shipments ts join app.threads t on t.id = ts.thread_id
+       where ts.org_id = $1 and ts.shipment_id = s.id and ts.link_source <> 'rejected' and t.org_id = $1
+         and ($8 is null or t.last_activity_at >= $8) and ($9 is null or t.last_activity_at < $9)
+         and t.merged_into_thread_id is null
+         and (case when $6 is null then t.status <> all('{spam,bulk}'::text[]) else t.status = any($6) end)
+         and ($5 is null or t.channel = any($5)) and ($7 is null or t.customer_id = $7)
+       order by t.last_activity_at desc limit $10) t
      order by t.last_activity_at desc limit $10)
     union all
     (select d.thread_id, 'document', d.id, d.created_at, pg_catalog.ts_rank(app.search_vector(d.title, ''), $2)
