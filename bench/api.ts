@@ -48,6 +48,8 @@ import { GET as listRoute } from '../api/threads/index.js';
 import { GET as countsRoute } from '../api/threads/counts.js';
 import { GET as shipmentsRoute } from '../api/shipments/index.js';
 import { GET as timelineRoute } from '../api/shipments/[id]/timeline.js';
+import { GET as searchRoute } from '../api/search/index.js';
+import { search, searchQuery } from '../lib/search/service.js';
 import { signAccessToken } from '../lib/http/auth.js';
 import { actAsMember } from '../lib/http/route.js';
 import { getThread, listThreads, threadListQuery } from '../lib/threads/service.js';
@@ -197,10 +199,14 @@ const VIEWS: View[] = [
   { query: 'assignee=me&unread=true', load: true, budget: { buffers: 350, dbMs: 7 } },
   { query: 'unread=false', budget: { buffers: 650 } },
   // Subject search: a common word, a reference one thread carries, a prefix of a hundred, of a thousand.
-  { query: 'q=hamburg', load: true, budget: { buffers: 1650, dbMs: 13 } },
-  { query: 'q=hamburg', page2: true, budget: { buffers: 1500 } },
-  { query: 'q=hamburg&status=open', budget: { buffers: 1450 } },
-  { query: 'q=SHL/01234', budget: { buffers: 950 } },
+  // Since issue 21 q also takes the search's latest 100 matches of each kind (lib/threads/service.ts
+  // INBOX_CANDIDATES): about 2,000 more buffers for a word that is common in messages. Those budgets
+  // (and the search views') were set from the 10,000-thread / 100,000-message data set (--threads 10000
+  // --messages 100000), not yet measured on the full one.
+  { query: 'q=hamburg', load: true, budget: { buffers: 3650, dbMs: 13 } },
+  { query: 'q=hamburg', page2: true, budget: { buffers: 3750 } },
+  { query: 'q=hamburg&status=open', budget: { buffers: 3700 } },
+  { query: 'q=SHL/01234', budget: { buffers: 1850 } },
   { query: 'q=SHL/012', budget: { buffers: 2050 } },
   { query: 'q=SHL/01', budget: { buffers: 4900 } },
   // Service levels (bench/data.ts setClocks: 3,317 of 30,000 open threads breached, 437 at risk):
@@ -277,6 +283,23 @@ const SHIPMENT_VIEWS: View[] = [
  * buffers and 91 ms of database CPU per request; its API CPU per request is high only because its
  * throughput is low, 17 requests a second, over which the process's idle work spreads).
  */
+/**
+ * GET /api/search (lib/search) on the messages of bench/data.ts, one view per query class: a selective
+ * identifier (a booking number one message names, written as people type it: through the identifiers
+ * GIN index), a rare word (1 message in 20,000: the text GIN index), a common word (a third of the
+ * messages: the newest walked in order until 500 candidates), a phrase (a twelfth of them: the walk,
+ * with positions checked). Each view: the search statement (app.search_hits, then ranking and grouping
+ * with the page's threads) and the highlighting of the page's hits. The issue's target: identifier and
+ * rare-word queries at most a few ms of database CPU; the common word and the phrase are bounded by
+ * the 500 candidates, not by how many messages hold them.
+ */
+const SEARCH_VIEWS: View[] = [
+  { query: 'q=bk 00001250', load: true, budget: { buffers: 150, dbMs: 5 } },
+  { query: 'q=fumigation', load: true, budget: { buffers: 1300, dbMs: 5 } },
+  { query: 'q=container', load: true, budget: { buffers: 6000, dbMs: 60 } },
+  { query: 'q="shipping bill"', load: true, budget: { buffers: 9000, dbMs: 90 } },
+];
+
 const TIMELINE_BUDGET = { buffers: 200, dbMs: 10 };
 const BUSY_TIMELINE_BUDGET = { buffers: 18250, dbMs: 185 };
 
@@ -428,6 +451,20 @@ async function endpoints(sql: Sql): Promise<Endpoint[]> {
       customPlans: shipmentsRoute.meta.customPlans,
       budget: v.budget,
       table: 'shipments',
+      load: v.load,
+    });
+  }
+  for (const v of SEARCH_VIEWS) {
+    const params = new URLSearchParams(v.query);
+    const parsed = searchQuery.parse(Object.fromEntries(params));
+    out.push({
+      key: `search ${v.query}`,
+      label: `GET /api/search?${v.query}`,
+      kind: 'list',
+      paths: [`/api/search?${params}`],
+      db: (ctx) => search(ctx, parsed),
+      customPlans: searchRoute.meta.customPlans,
+      budget: v.budget,
       load: v.load,
     });
   }

@@ -4,6 +4,9 @@
 import type { Sql } from '../lib/db/client.js';
 import { SEED_ORG_ID, SEED_USERS } from '../lib/dev/seed.js';
 
+/** The generator's version, recorded with the data: a reused data set must have been made by this one. 2: search content. */
+export const DATA_VERSION = 2;
+
 export interface DataSize {
   threads: number;
   messages: number;
@@ -180,14 +183,14 @@ insert into app.threads (id, org_id, subject, normalized_subject, status, priori
 -- Messages alternate inbound (odd k) and outbound (even k); inbound is 'received', outbound mostly
 -- 'delivered'; voice threads hold calls. The thread roll-ups above match these rows.
 insert into app.messages (org_id, thread_id, channel, kind, direction, status, from_address, to_recipients, subject,
-    body_text, body_new_text, snippet, content_type, rfc_message_id, external_ids, dedupe_key, call_duration_seconds,
+    body_text, body_new_text, snippet, identifiers, content_type, rfc_message_id, external_ids, dedupe_key, call_duration_seconds,
     occurred_at, sent_at, delivered_at, read_at, failed_at, status_changed_at, created_at, updated_at)
   select ${org}, t.id, t.channel,
     m.kind, m.direction, m.status,
     case when m.direction = 'inbound' then th.counterpart else 'ops@seahawk-logistics.in' end,
     jsonb_build_array(jsonb_build_object('address', case when m.direction = 'inbound' then 'ops@seahawk-logistics.in' else th.counterpart end)),
     case when t.channel = 'email' then case when k = 1 then th.subject else 'Re: ' || th.subject end end,
-    m.body, m.body, left(m.body, 200),
+    m.body, m.body, left(m.body, 200), m.identifiers,
     case when m.kind = 'call' then 'call' else 'text' end,
     case when t.channel = 'email' then m.mid end,
     case when t.channel = 'email' then array[m.mid] else '{}'::text[] end,
@@ -210,7 +213,14 @@ insert into app.messages (org_id, thread_id, channel, kind, direction, status, f
          when k % 2 = 1 then 'received'
          else (case (t.n * 31 + k) % 50 when 0 then 'failed' when 1 then 'sent' when 2 then 'sent' when 3 then 'sent' when 4 then 'sent'
                else (case when (t.n + k) % 5 = 0 then 'read' else 'delivered' end) end) end as status,
-    case when k % 2 = 1 then b.inbound else b.outbound end as body,
+    -- Search (bench/api.ts SEARCH_VIEWS): a common word in a third of the messages, a rare one in 1 of
+    -- 20,000, and a booking number in the first message of every 25th thread (stored in identifiers,
+    -- as ingest stores it).
+    (case when k % 2 = 1 then b.inbound else b.outbound end)
+      || case when (t.n + k) % 3 = 0 then ' The container is ready at the CFS.' else '' end
+      || case when (t.n * 7 + k) % 20000 = 0 then ' Fumigation certificate pending.' else '' end
+      || case when k = 1 and t.n % 25 = 0 then ' Booking no. BK' || lpad(t.n::text, 8, '0') else '' end as body,
+    case when k = 1 and t.n % 25 = 0 then array['BK' || lpad(t.n::text, 8, '0')] else '{}'::text[] end as identifiers,
     '<bench-' || t.n || '-' || k || '@' || case when k % 2 = 1 then 'example.com' else 'seahawk-logistics.in' end || '>' as mid,
     t.last_at - (t.cnt - k) * t.step as at) m;
 
@@ -286,7 +296,7 @@ insert into app.thread_shipments (org_id, thread_id, shipment_id, link_source, m
   where t.n % 2 = 1 and t.n % 20 <> 0;
 
 create table if not exists public.bench_meta (key text primary key, value jsonb not null, created_at timestamptz not null default now());
-insert into public.bench_meta (key, value) values ('data', ${lit(JSON.stringify(size))}::jsonb)
+insert into public.bench_meta (key, value) values ('data', ${lit(JSON.stringify({ ...size, version: DATA_VERSION }))}::jsonb)
   on conflict (key) do update set value = excluded.value, created_at = now();
 `;
 }
@@ -350,8 +360,8 @@ export async function counts(sql: Sql): Promise<Record<string, number>> {
 export async function generatedSize(sql: Sql): Promise<DataSize | undefined> {
   const [exists] = await sql`select to_regclass('public.bench_meta') is not null as ok`;
   if (!exists?.ok) return undefined;
-  const [row] = await sql<{ value: DataSize }[]>`select value from public.bench_meta where key = 'data'`;
-  return row?.value;
+  const [row] = await sql<{ value: DataSize & { version?: number } }[]>`select value from public.bench_meta where key = 'data'`;
+  return row && row.value.version === DATA_VERSION ? row.value : undefined;
 }
 
 /**

@@ -15,6 +15,7 @@ import '../actions/jobs.js';
 import '../shipments/events.js';
 import '../shipments/backfill.js';
 import '../analytics/backfill.js';
+import '../search/backfill.js';
 import '../tracking/service.js';
 import '../agents/job.js';
 import '../workflows/engine.js';

@@ -72,6 +72,8 @@ export const jobSpecs = {
   identifiersBackfill: spec({ name: 'messages.identifiers.backfill', schema: z.object({ after: z.uuid().nullable() }), maxAttempts: 5 }),
   // Backfills app.message_responses in batches of the organization's threads, from `after` (lib/analytics/backfill.ts).
   responsesBackfill: spec({ name: 'analytics.responses.backfill', schema: z.object({ after: z.uuid().nullable() }), maxAttempts: 5 }),
+  // Fills app.messages.search_vector where it is missing, in batches of the organization's messages from `after` (lib/search/backfill.ts).
+  searchBackfill: spec({ name: 'messages.search.backfill', schema: z.object({ after: z.uuid().nullable() }), maxAttempts: 5 }),
   // Registers a shipment's new containers, B/Ls and bookings with the tracking provider (lib/tracking/service.ts).
   trackingRegister: spec({ name: 'tracking.register', schema: z.object({ shipmentId: z.uuid() }), maxAttempts: 8, deadlineMs: 24 * 3_600_000 }),
   // The workflow engine (lib/workflows/engine.ts): an event to match against the organization's

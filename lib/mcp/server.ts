@@ -9,12 +9,13 @@ import * as z from 'zod';
 import { actionCreate, actionListQuery, actionUpdate, createAction, listActions, updateAction } from '../actions/service.js';
 import type { Ctx } from '../context.js';
 import { getCustomer } from '../customers/service.js';
-import { AppError, fromZod } from '../errors.js';
+import { AppError, fromZod, invalid } from '../errors.js';
 import { actAs } from '../http/act.js';
 import type { Action } from '../http/permissions.js';
 import type { Caller } from '../http/rate-limit.js';
 import { listMessages, messageListQuery, reply, replyBody } from '../messages/service.js';
 import { createNote, noteCreate } from '../notes/service.js';
+import { search, searchQuery } from '../search/service.js';
 import { getShipment } from '../shipments/service.js';
 import { shipmentTimeline, timelineQuery } from '../shipments/timeline.js';
 import { getThread, listThreads, threadListQuery, threadUpdate, updateThread } from '../threads/service.js';
@@ -77,23 +78,35 @@ export function createMcpServer(who: McpCaller): McpServer {
     'search_threads',
     {
       description:
-        'Search and list inbox threads (newest activity first): full text over subjects and messages, filters by status, priority, assignee, customer, shipment, tag.',
+        'Search the inbox. With q: threads whose messages (subject and body), notes, contact, customer, linked shipments or documents match, ' +
+        'best first, each with its highlighted hits (GET /api/search: "quoted phrases", or, -exclusions; a container, AWB, B/L or booking ' +
+        'number in any written form). Without q: the inbox list, newest activity first, filtered by status, priority, assignee, customer, shipment, tag.',
       inputSchema: {
-        q: z.string().max(200).optional().describe('words to search for (subject, messages, counterpart, identifiers)'),
+        q: z.string().max(200).optional().describe('words, "a phrase", -excluded, or a reference such as MSKU 123456-5'),
         status: z.string().optional().describe('comma-separated statuses, e.g. open,pending'),
-        priority: z.string().optional().describe('comma-separated priorities'),
-        assignee: z.string().optional().describe("a member id or 'none'"),
+        channel: z.string().optional().describe('comma-separated channels (email, whatsapp, sms, voice)'),
         customer: uuid.optional(),
-        shipment: uuid.optional(),
-        tag: z.string().optional(),
+        type: z.string().optional().describe('with q: comma-separated hit types (message, note, contact, customer, shipment, document)'),
+        from: z.string().optional().describe('with q: hits at or after this instant (ISO 8601)'),
+        to: z.string().optional().describe('with q: hits before this instant (ISO 8601)'),
+        priority: z.string().optional().describe('without q: comma-separated priorities'),
+        assignee: z.string().optional().describe("without q: a member id, 'me' or 'none'"),
+        shipment: uuid.optional().describe('without q: threads linked to this shipment'),
+        tag: z.string().optional().describe('without q'),
         limit: z.number().int().min(1).max(100).optional(),
         cursor: z.string().optional().describe('nextCursor of the previous page'),
       },
     },
-    (input) =>
-      run('threads.read', (ctx) =>
-        listThreads(ctx, parse(threadListQuery, Object.fromEntries(Object.entries(input).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]]))))),
-      ),
+    (input) => {
+      const given = Object.fromEntries(Object.entries(input).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])));
+      return run('threads.read', async (ctx) => {
+        if (given.q === undefined) return listThreads(ctx, parse(threadListQuery, given));
+        // The search: one rule for the REST route and the agent (lib/search).
+        const listOnly = ['priority', 'assignee', 'shipment', 'tag'].find((k) => given[k] !== undefined);
+        if (listOnly) throw invalid(`body.${listOnly}`, 'filters the list without q; with q use status, channel, customer, type, from, to');
+        return search(ctx, parse(searchQuery, given));
+      });
+    },
   );
 
   server.registerTool(

@@ -18,6 +18,7 @@ import { applyServiceLevel } from '../sla/clock.js';
 import { NEXT_DUE, SLA_STATES, slaWhere } from './sla-state.js';
 import { tag } from './tags.js';
 import { announceThread, threadColumns, threadViewColumns } from './view.js';
+import { matchingThreadIds } from '../search/hits.js';
 
 /** The statuses of the work: what PATCH sets. */
 export const WORK_STATUSES = ['open', 'pending', 'snoozed', 'resolved', 'closed'] as const;
@@ -148,14 +149,37 @@ async function subjectMatches(ctx: Ctx, pattern: string): Promise<string[] | und
   return ids && ids.length <= SUBJECT_MATCH_CAP ? ids : undefined;
 }
 
+/**
+ * What the inbox's q finds besides subjects: what threads say (messages, notes, documents) and the
+ * shipments they are linked to. A customer's or contact's name is not among them: every thread of a
+ * big customer would match, and the list has its customer filter for that (GET /api/search has both).
+ */
+const INBOX_HIT_TYPES = ['message', 'note', 'shipment', 'document'] as const;
+/**
+ * The latest matches of each kind the inbox's q takes from the search (as GET /api/search ranks among
+ * its latest matches): with fewer, the page is read among their threads; with this many, the word is
+ * common and the list walks the inbox in order for subjects holding it or threads among these.
+ * Finding the latest matches of a word that is common, though not very, reads a message per check,
+ * so the number stays small.
+ */
+const INBOX_CANDIDATES = 100;
+
 export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) {
   const sql = ctx.sql;
   const after = decodeCursor(q.cursor, cursorShape);
   const assignee = q.assignee === 'me' ? ctx.userId : q.assignee;
   const subjectPattern = q.q ? `%${escapeLike(q.q)}%` : undefined;
-  const ids = subjectPattern === undefined ? undefined : await subjectMatches(ctx, subjectPattern);
   const keyOf = (r: Thread) => [r.sortAt, r.id];
+  // q: a subject containing the text (as typed, any part of a word), or what the search finds among
+  // its latest matches (lib/search: bodies, notes, documents, linked shipments' references). Both
+  // narrow to ids when they are few; when either is common, the list walks the inbox in order.
+  // The search first: subjectMatches may switch sorting off for the rest of the transaction.
+  const found = q.q ? await matchingThreadIds(ctx, q.q, INBOX_HIT_TYPES, INBOX_CANDIDATES) : undefined;
+  const subjectIds = subjectPattern === undefined ? undefined : await subjectMatches(ctx, subjectPattern);
+  const ids = subjectIds && (!found || found.complete) ? [...new Set([...subjectIds, ...(found?.ids ?? [])])] : undefined;
   if (ids?.length === 0) return toPage<Thread>([], q.limit, keyOf);
+  const textMatch =
+    subjectPattern === undefined || ids ? sql`` : sql`and (t.subject ilike ${subjectPattern} ${found ? sql`or t.id = any(${found.ids}::uuid[])` : sql``})`;
   // On app.thread_tags (tag = value is leakproof, `tags @>` is not: see the 20261205000800 migration), so
   // the planner knows how common each tag is. `tag` is any of the tags, like every list filter;
   // `tags_all` is all of them (one EXISTS per tag, so it can start from a rare one).
@@ -193,7 +217,7 @@ export async function listThreads(ctx: Ctx, q: z.infer<typeof threadListQuery>) 
       ${allTags}
       ${q.unread === true ? sql`and t.last_message_at is not null and (r.last_read_at is null or r.last_read_at < t.last_message_at)` : sql``}
       ${q.unread === false ? sql`and (t.last_message_at is null or r.last_read_at >= t.last_message_at)` : sql``}
-      ${subjectPattern !== undefined ? sql`and t.subject ilike ${subjectPattern}` : sql``}
+      ${textMatch}
       ${ids ? sql`and t.id = any(${ids}::uuid[])` : sql``}
       ${q.sla ? slaWhere(sql, q.sla) : sql``}
       ${order.where}

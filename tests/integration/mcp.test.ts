@@ -47,6 +47,7 @@ const data = (r: unknown) => {
 };
 
 async function seedThread(o: TestOrg, subject: string) {
+  const word = `zq${randomUUID().slice(0, 8)}`;
   const [customer] = await db.sql<{ id: string }[]>`insert into app.customers (org_id, name) values (${o.id}, ${`Customer ${subject}`}) returning id`;
   const [shipment] = await db.sql<{ id: string }[]>`
     insert into app.shipments (org_id, reference, mode, customer_id) values (${o.id}, ${`SH-${randomUUID().slice(0, 8)}`}, 'sea_fcl', ${customer!.id}) returning id`;
@@ -55,10 +56,10 @@ async function seedThread(o: TestOrg, subject: string) {
     insert into app.threads (org_id, subject, channel, counterpart, customer_id) values (${o.id}, ${subject}, 'email', 'buyer@customer.example', ${customer!.id}) returning id`;
   await db.sql`
     insert into app.messages (org_id, thread_id, channel, direction, status, body_text, subject)
-    values (${o.id}, ${thread!.id}, 'email', 'inbound', 'received', 'Please share the draft B/L', ${subject})`;
+    values (${o.id}, ${thread!.id}, 'email', 'inbound', 'received', ${`Please share the draft B/L, ${word}`}, ${subject})`;
   const [action] = await db.sql<{ id: string }[]>`
     insert into app.actions (org_id, thread_id, title, due_at) values (${o.id}, ${thread!.id}, 'Chase the VGM', now() - interval '1 hour') returning id`;
-  return { thread: thread!.id, customer: customer!.id, shipment: shipment!.id, action: action!.id };
+  return { thread: thread!.id, customer: customer!.id, shipment: shipment!.id, action: action!.id, word };
 }
 
 describe('the MCP server', () => {
@@ -86,6 +87,13 @@ describe('the MCP server', () => {
 
     const found = data(await client.callTool({ name: 'search_threads', arguments: { limit: 50 } }));
     expect(found.data.map((t: { id: string }) => t.id)).toContain(s.thread);
+    // With q, the search (GET /api/search): the body's words, stemmed, highlighted.
+    const searched = data(await client.callTool({ name: 'search_threads', arguments: { q: `${s.word} drafts`, type: 'message' } }));
+    expect(searched.data.map((r: { thread: { id: string } }) => r.thread.id)).toEqual([s.thread]);
+    expect(searched.data[0].hits[0].snippet).toContain('<mark>draft</mark>');
+    const mixed = (await client.callTool({ name: 'search_threads', arguments: { q: 'draft', tag: 'bl' } })) as CallToolResult;
+    expect(mixed.isError).toBe(true);
+    expect(text(mixed)).toContain('body.tag');
     const read = data(await client.callTool({ name: 'get_thread', arguments: { threadId: s.thread } }));
     expect(read.thread.id).toBe(s.thread);
     expect(read.messages[0].bodyText).toContain('draft B/L');

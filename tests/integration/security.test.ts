@@ -286,6 +286,7 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'POST /api/contacts/[id]/merge': async () => ({ path: `/api/contacts/${await freshContact()}/merge`, body: { mergeIds: [await freshContact()] } }),
   'GET /api/threads': async () => ({ path: '/api/threads' }),
   'GET /api/threads/counts': async () => ({ path: '/api/threads/counts' }),
+  'GET /api/search': async () => ({ path: '/api/search?q=booking&type=message,note' }),
   'POST /api/threads': async () => ({ path: '/api/threads', body: { subject: 'Sample', customerId: C1 } }),
   'GET /api/threads/[id]': async () => ({ path: `/api/threads/${T1}` }),
   'PATCH /api/threads/[id]': async () => ({ path: `/api/threads/${T1}`, body: { priority: 'high' } }),
@@ -337,6 +338,7 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   // A JSON body is refused with 415 once the permission passed.
   'POST /api/business-calendars/[id]/holidays': async () => ({ path: `/api/business-calendars/${await freshCalendar()}/holidays`, body: {} }),
   'GET /api/admin/jobs': async () => ({ path: '/api/admin/jobs' }),
+  'POST /api/admin/search-backfill': async () => ({ path: '/api/admin/search-backfill' }),
   'POST /api/admin/jobs/[id]/retry': async () => ({ path: `/api/admin/jobs/${await deadJob()}/retry` }),
   'GET /api/admin/mail-quarantine': async () => ({ path: '/api/admin/mail-quarantine' }),
   'GET /api/admin/mail-quarantine/[id]': async () => ({ path: `/api/admin/mail-quarantine/${await freshQuarantined()}` }),
