@@ -1,5 +1,5 @@
 // Search across the mailbox: message bodies and subjects, notes, contacts, customers, shipment
-// references and document titles, grouped by thread. The database finds the hits through
+// references and documents' text, grouped by thread. The database finds the hits through
 // app.search_hits (security definer, so the GIN indexes serve it: see migration 20261206030000);
 // this module ranks and groups them, pages through the threads and highlights the page.
 import * as z from 'zod';
@@ -142,7 +142,10 @@ async function highlight(ctx: Ctx, terms: ParsedSearch, hits: { kind: HitType; i
       select s.reference, array(select i from unnest(s.identifiers) i where i = any(${terms.identifiers}::text[]))
       from app.shipments s where p.kind = 'shipment' and s.id = p.id
       union all
-      select ts_headline('english', d.title, q.q, ${options}), null from app.documents d where p.kind = 'document' and d.id = p.id and q.q is not null
+      select case when q.q is null then d.title
+               else ts_headline('english', left(concat_ws(E'\n', d.title, app.document_text(d.pages)), ${HEADLINE_CHARS}), q.q, ${options}) end,
+             array(select i from unnest(d.identifiers) i where i = any(${terms.identifiers}::text[]))
+      from app.documents d where p.kind = 'document' and d.id = p.id
     ) x on true`;
   for (const r of rows) out.set(`${r.kind}:${r.id}`, { snippet: marked(r.text ?? ''), identifiers: r.identifiers ?? [] });
   return out;

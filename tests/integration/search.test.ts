@@ -133,6 +133,21 @@ describe('GET /api/search', () => {
     expect(threadIds(ref)).toEqual([linked.id]);
     expect(ref.data[0]!.hits[0]).toMatchObject({ type: 'shipment', id: shipment.body.id, snippet: reference.replace('/', '/'), identifiers: ['TGHU8765436'] });
     expect(threadIds(await find(o, `q=${encodeURIComponent(reference.toLowerCase())}&type=shipment`))).toEqual([linked.id]);
+    // A document's read text (its pages) and its identifiers, as the document.read job stores them.
+    const read = await thread(o, [{ body: 'Draft B/L attached' }]);
+    const pages = [
+      { page: 1, text: 'BILL OF LADING\nShipper: Tata Textiles', method: 'text' },
+      { page: 2, text: `Marks and numbers: ${w}fumigated cartons\nContainer MRKU 263145 0`, method: 'ocr' },
+    ];
+    await db.sql`
+      insert into app.documents (org_id, thread_id, title, pages, identifiers)
+      values (${o.id}, ${read.id}, 'bl-draft.pdf', ${db.sql.json(pages as never)}, ${['MRKU2631450']}::text[])`;
+    const byText = await find(o, `q=${w}fumigated&type=document`);
+    expect(threadIds(byText)).toEqual([read.id]);
+    expect(byText.data[0]!.hits[0]!.snippet).toContain(`<mark>${w}fumigated</mark>`);
+    const byContainer = await find(o, `q=${encodeURIComponent('mrku 263145-0')}&type=document`);
+    expect(threadIds(byContainer)).toEqual([read.id]);
+    expect(byContainer.data[0]!.hits[0]).toMatchObject({ type: 'document', identifiers: ['MRKU2631450'] });
   });
 
   it('filters by channel, status, customer and date range, and groups a thread’s hits', async () => {
