@@ -502,8 +502,7 @@ d('mail through IMAP', () => {
 
   it('reads folded list headers as a client writes them', async () => {
     const t = tag();
-    const raw = mailchimp(t)
-      .replace(/^List-Unsubscribe: (.*)$/m, (_, v: string) => folded('List-Unsubscribe', v));
+    const raw = mailchimp(t).replace(/^List-Unsubscribe: (.*)$/m, (_, v: string) => folded('List-Unsubscribe', v));
     expect(raw).toMatch(/List-Unsubscribe:[^\r]*\r\n /);
     const [news] = await deliver(raw);
     expect(news).toMatchObject({ status: 'bulk' });
