@@ -44,7 +44,8 @@ class Components {
   private readonly text = new Map<string, string>();
 
   constructor() {
-    this.schemas.Error = this.convert(errorWire, 'output');
+    // errorWire carries `.meta({ id: 'Error' })`: converting it registers components.schemas.Error.
+    this.convert(errorWire, 'output');
   }
 
   convert(schema: z.ZodType, io: 'input' | 'output'): Json {
