@@ -98,8 +98,10 @@ export const DOCS_HTML = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; worker-src 'self' blob:; connect-src 'self'">
 <title>Banxway API reference</title>
-<style>body { margin: 0; font-family: system-ui, sans-serif; }</style>
+<!-- Everything comes from this deployment: the policy above refuses anything else (Redoc's footer badge would load from a CDN). -->
+<style>body { margin: 0; font-family: system-ui, sans-serif; } .menu-content a[href*="redocly.com"] { display: none; }</style>
 </head>
 <body>
 <div id="redoc"></div>
