@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', '.vercel/', 'bench/results/', 'coverage/'] },
+  { ignores: ['node_modules/', '.data/', '.vercel/', 'bench/results/', 'coverage/', 'public/docs/', 'public/openapi.json'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   // Promises: a floating one hides a failure (or a write that never happened); an async callback where

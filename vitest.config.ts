@@ -10,17 +10,20 @@ if (!postgresUrl) {
 }
 
 const shared = { setupFiles: ['tests/helpers/setup.ts'], testTimeout: 30_000, hookTimeout: 60_000 };
+// The integration tiers validate every answer against the OpenAPI document, generated once per run.
+const contract = { globalSetup: ['tests/helpers/openapi-setup.ts'] };
 
 export default defineConfig({
   test: {
     projects: [
       { test: { ...shared, name: 'unit', include: ['tests/unit/**/*.test.ts'] } },
-      { test: { ...shared, name: 'pglite', include: ['tests/integration/**/*.test.ts'], env: { TEST_ENGINE: 'pglite' } } },
+      { test: { ...shared, ...contract, name: 'pglite', include: ['tests/integration/**/*.test.ts'], env: { TEST_ENGINE: 'pglite' } } },
       ...(postgresUrl
         ? [
             {
               test: {
                 ...shared,
+                ...contract,
                 name: 'postgres',
                 include: ['tests/integration/**/*.test.ts', 'tests/postgres/**/*.test.ts'],
                 env: { TEST_ENGINE: 'postgres' },

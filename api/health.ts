@@ -8,4 +8,5 @@ export const GET = withResponses(
     return Response.json(report, { status: report.status === 'ok' ? 200 : 503, headers: { 'cache-control': 'no-store' } });
   },
   { 200: healthWire, 503: healthWire },
+  { auth: 'public' },
 );

@@ -2,4 +2,4 @@ import { withResponses } from '../../lib/http/responses.js';
 import { deliveryResponses, executeDelivery } from '../../lib/jobs/executor.js';
 
 // POST /api/jobs/{name} – QStash delivers a job here (signature verified on the raw body)
-export const POST = withResponses((request: Request) => executeDelivery(request), deliveryResponses);
+export const POST = withResponses((request: Request) => executeDelivery(request), deliveryResponses, { auth: 'qstash' });

@@ -1,9 +1,11 @@
 // The one route shape of GET /api/analytics/{name}: the analytics query, the analytics.read permission,
 // JSON, or CSV streamed when asked (format=csv, or Accept: text/csv without format=json).
+import { alternatives } from '../http/responses.js';
 import { route } from '../http/route.js';
 import { csvResponse } from './csv.js';
 import { analyticsQuery, resolveRange } from './query.js';
 import { REPORTS, type ReportName } from './reports.js';
+import { REPORT_WIRES, reportCsv } from './wire.js';
 
 function wantsCsv(format: 'json' | 'csv' | undefined, request: Request): boolean {
   if (format) return format === 'csv';
@@ -11,14 +13,17 @@ function wantsCsv(format: 'json' | 'csv' | undefined, request: Request): boolean
 }
 
 export function analyticsRoute(name: ReportName) {
-  return route({ action: 'analytics.read', query: analyticsQuery, customPlans: true }, async ({ ctx, query, request }) => {
-    const range = await resolveRange(ctx, query);
-    // The percentiles sort a range's fact rows (a few hundred thousand for a busy organization's
-    // quarter): in memory, not spilled to temporary files as they are at the default 4 MB.
-    await ctx.sql`set local work_mem = '64MB'`;
-    const report = await REPORTS[name](ctx, range);
-    if (!wantsCsv(query.format, request)) return report.json;
-    const day = (d: Date) => d.toISOString().slice(0, 10);
-    return csvResponse(`${name}-${day(range.start)}-${day(range.end)}.csv`, report.table.columns, report.table.rows);
-  });
+  return route(
+    { action: 'analytics.read', query: analyticsQuery, customPlans: true, responses: { 200: alternatives(REPORT_WIRES[name], reportCsv) } },
+    async ({ ctx, query, request }) => {
+      const range = await resolveRange(ctx, query);
+      // The percentiles sort a range's fact rows (a few hundred thousand for a busy organization's
+      // quarter): in memory, not spilled to temporary files as they are at the default 4 MB.
+      await ctx.sql`set local work_mem = '64MB'`;
+      const report = await REPORTS[name](ctx, range);
+      if (!wantsCsv(query.format, request)) return report.json;
+      const day = (d: Date) => d.toISOString().slice(0, 10);
+      return csvResponse(`${name}-${day(range.start)}-${day(range.end)}.csv`, report.table.columns, report.table.rows);
+    },
+  );
 }

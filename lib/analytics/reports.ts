@@ -323,7 +323,8 @@ export async function agents(ctx: Ctx, r: Range): Promise<Report> {
       where t.org_id = ${ctx.orgId} and t.status = 'open' and t.assignee_id is not null ${filters(sql, 't', r)}
       group by 1
     )
-    select m.user_id, m.display_name as name, coalesce(s.sent, 0) as sent, coalesce(g.open_assigned, 0) as open_assigned, a.*
+    -- a.* also has a user_id, null for a member without responses: the member's own comes after it, so it wins.
+    select a.*, m.user_id, m.display_name as name, coalesce(s.sent, 0) as sent, coalesce(g.open_assigned, 0) as open_assigned
     from app.members m
     left join sent s on s.user_id = m.user_id
     left join answered a on a.user_id = m.user_id

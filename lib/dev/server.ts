@@ -6,6 +6,7 @@ import type { Sql } from '../db/client.js';
 import { log } from '../log.js';
 import { startLocalRealtime, type LocalRealtime } from './realtime/server.js';
 import { asBehindPlatform, createRouter, type Router } from './router.js';
+import { serveStatic } from './static.js';
 
 export interface DevServer {
   server: Server;
@@ -28,7 +29,7 @@ export async function startDevServer(options: { sql: Sql; engine: 'pglite' | 'po
       const answered = await realtime.fetch(request);
       if (answered) return answered;
     }
-    return router.fetch(request);
+    return (await serveStatic(request)) ?? router.fetch(request);
   });
   await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
   const address = server.address();

@@ -1,5 +1,6 @@
 // CORS for the configured web-app origins only. Route files re-export OPTIONS for preflight.
 import { config } from '../config.js';
+import { describe } from './responses.js';
 
 const ALLOWED_HEADERS = 'authorization, content-type, idempotency-key, x-org-id, x-request-id';
 const EXPOSED_HEADERS = 'x-request-id, retry-after';
@@ -28,3 +29,6 @@ export function OPTIONS(request: Request): Response {
     },
   });
 }
+
+// A preflight carries no body, whatever the origin (not an operation of the OpenAPI document: CORS is the browser's).
+describe(OPTIONS, { auth: 'public', responses: { 204: null } });

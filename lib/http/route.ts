@@ -15,7 +15,7 @@ import { databaseUnavailable, errorResponse, fromDatabase, isDatabaseUnavailable
 import { can, keyCan, type Action, type Role } from './permissions.js';
 import { rateLimitedCaller } from './rate-limit.js';
 import type { ApiKeyPrincipal } from '../api-keys/authenticate.js';
-import type { ResponseSchemas } from './responses.js';
+import type { HandlerMeta, RawBody, ResponseSchemas } from './responses.js';
 import { nulPath } from '../validation.js';
 
 type Schema = z.ZodType;
@@ -28,6 +28,8 @@ export interface RouteOptions<P extends Schema | undefined, Q extends Schema | u
   params?: P;
   query?: Q;
   body?: B;
+  /** A body the handler reads itself (not JSON: a file, a calendar), for the document only. */
+  rawBody?: RawBody;
   /** Success status when the handler returns data (default 200; null data answers 204). */
   status?: number;
   /** Honour Idempotency-Key (default: true for POST). */
@@ -50,7 +52,7 @@ export interface RouteOptions<P extends Schema | undefined, Q extends Schema | u
 
 /** A Web handler that also tells which permission it checks (the security suite iterates these). */
 export type RouteHandler = ((request: Request) => Promise<Response>) & {
-  meta: { action: Action; customPlans: boolean; responses?: ResponseSchemas };
+  meta: HandlerMeta & { action: Action; customPlans: boolean };
 };
 
 export interface RouteArgs<P, Q, B> {
@@ -346,7 +348,17 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
     logRequest(request, url, { requestId, started, status: response.status, userId, orgId, apiKeyId });
     return response;
   };
-  return Object.assign(fn, { meta: { action: options.action, customPlans: options.customPlans ?? false, responses: options.responses } });
+  const meta: RouteHandler['meta'] = {
+    action: options.action,
+    customPlans: options.customPlans ?? false,
+    auth: 'member',
+    params: options.params,
+    query: options.query,
+    body: options.body ?? options.rawBody,
+    idempotent: options.idempotent,
+    responses: options.responses,
+  };
+  return Object.assign(fn, { meta });
 }
 
 /** The one log line per request (route and userRoute): what was asked, the answer's status, how long, for whom. */

@@ -8,6 +8,7 @@ import type { Principal } from './auth.js';
 import { corsHeaders } from './cors.js';
 import { fromZod } from '../errors.js';
 import { rateLimitedPrincipal } from './rate-limit.js';
+import { describe, type ResponseSchemas } from './responses.js';
 import { logRequest, parseJsonBody, requestIdOf, searchObject, toErrorResponse } from './route.js';
 
 export interface UserRouteArgs<P, B> {
@@ -24,12 +25,14 @@ export function userRoute<P extends z.ZodType | undefined = undefined, B extends
     params?: P;
     body?: B;
     status?: number;
+    /** What the route answers, per status, in wire form (as route()'s responses). */
+    responses?: ResponseSchemas;
     /** Runs once the token and input are valid, before the user's transaction (e.g. making a local account). */
     before?: (principal: Principal) => Promise<void>;
   },
   handler: (args: UserRouteArgs<P extends z.ZodType ? z.infer<P> : undefined, B extends z.ZodType ? z.infer<B> : undefined>) => Promise<unknown>,
 ): (request: Request) => Promise<Response> {
-  return async (request) => {
+  const handle = async (request: Request) => {
     const started = performance.now();
     const requestId = requestIdOf(request);
     const url = new URL(request.url);
@@ -60,4 +63,5 @@ export function userRoute<P extends z.ZodType | undefined = undefined, B extends
     logRequest(request, url, { requestId, started, status: response.status, userId });
     return response;
   };
+  return describe(handle, { auth: 'user', idempotent: false, params: options.params, body: options.body, responses: options.responses });
 }

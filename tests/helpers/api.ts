@@ -1,10 +1,13 @@
 // Calls the API in-process through the same router the dev server uses, and checks every answer against
 // the response schemas of the route that gave it (lib/http/responses.ts): a body that does not match, or
-// a success status the route does not declare, fails the test with the route, the status and each issue.
+// a success status the route does not declare, fails the test with the route, the status and each issue;
+// then against the OpenAPI document generated from those declarations (tests/helpers/openapi.ts), so the
+// document a client is generated from cannot drift from what the routes answer.
 import { createRouter, type Router } from '../../lib/dev/router.js';
 import { signAccessToken } from '../../lib/http/auth.js';
 import { declaredResponses, responseProblems } from '../../lib/http/responses.js';
 import { SEED_USERS, type SeedUserKey } from '../../lib/dev/seed.js';
+import { documentProblems } from './openapi.js';
 
 const router = createRouter();
 
@@ -56,8 +59,14 @@ export async function assertDeclaredResponse(on: Router, method: string, path: s
   const pathname = new URL(path, 'http://localhost').pathname;
   const matched = await on.match(method, pathname);
   const text = await response.clone().text();
-  const problems = responseProblems(declaredResponses(matched?.handler), response.status, response.headers.get('content-type'), text);
-  if (problems.length > 0) throw new ResponseSchemaError(`${method.toUpperCase()} ${matched?.route.pattern ?? pathname}`, response.status, problems);
+  const contentType = response.headers.get('content-type');
+  const route = `${method.toUpperCase()} ${matched?.route.pattern ?? pathname}`;
+  const problems = responseProblems(declaredResponses(matched?.handler), response.status, contentType, text);
+  if (problems.length > 0) throw new ResponseSchemaError(route, response.status, problems);
+  // The router's own answers (no route, a method the file does not export) and CORS preflights are not operations of the document.
+  if (!matched?.handler || matched.headFromGet || method.toUpperCase() === 'OPTIONS') return;
+  const fromDocument = documentProblems(method, matched.route.pattern, response.status, contentType, text);
+  if (fromDocument.length > 0) throw new ResponseSchemaError(route, response.status, fromDocument);
 }
 
 /** Calls and parses JSON, returning status and body together for terse assertions. */
