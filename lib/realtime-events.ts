@@ -60,6 +60,13 @@ add(['notification_preferences.updated'], ['user'], "the member's notification p
 add(['organization.updated'], ['org'], 'the organization', 'Organization');
 add(['sender_rule.created', 'sender_rule.updated'], ['org'], 'the sender rule', 'SenderRule');
 add(['sender_rule.deleted'], ['org'], '`{ id }` of the deleted rule');
+add(
+  ['document.created', 'document.read', 'document.updated'],
+  ['org', 'thread', 'shipment'],
+  'the document (to its thread and shipment topics when it has them)',
+  'Document',
+);
+add(['search.backfill_started'], ['org'], '`{ jobId }` of the queued search backfill');
 add(['shipment.created', 'shipment.updated', 'shipment.eta_changed'], ['org', 'shipment'], 'the shipment', 'Shipment');
 add(['shipment.deleted'], ['org', 'shipment'], '`{ id }` of the deleted shipment');
 add(['shipment.milestone', 'shipment.milestone_updated'], ['org', 'shipment'], 'the milestone', 'Milestone');

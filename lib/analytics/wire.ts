@@ -103,6 +103,17 @@ export const customersReportWire = z
         p90Ms: z.number().nullable(),
       }),
     ),
+    /** The shipments with the most traffic: messages linked to each, in and out. */
+    shipments: z.array(
+      z.strictObject({
+        shipmentId: wireId,
+        reference: z.string(),
+        customerId: wireId.nullable(),
+        status: z.string(),
+        inbound: z.number().int(),
+        outbound: z.number().int(),
+      }),
+    ),
   })
   .meta({ id: 'CustomersReport' });
 

@@ -7,7 +7,7 @@ import type { Ctx } from '../context.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { defineJob } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
-import { recordChange } from '../realtime.js';
+import { recordChange, topics } from '../realtime.js';
 
 /** Messages per run: bodies are read and indexed in the database, a thousand in a second or two. */
 export const SEARCH_BACKFILL_BATCH = 1000;
@@ -17,8 +17,13 @@ export async function startSearchBackfill(ctx: Ctx): Promise<{ jobId: string; mi
   const [row] = await ctx.sql<{ missing: number }[]>`
     select count(*)::int as missing from app.messages where org_id = ${ctx.orgId} and search_vector is null`;
   const jobId = await enqueue(ctx, jobSpecs.searchBackfill, { after: null });
-  // Audited, not broadcast: nothing a client shows changes until the backfill's batches land.
-  await recordChange(ctx, { event: 'search.backfill_started', topics: [], data: { jobId }, audit: { entityType: 'job', entityId: jobId } });
+  // Audited and announced to the organization, as a job put back in the queue is (job.retried).
+  await recordChange(ctx, {
+    event: 'search.backfill_started',
+    topics: [topics.org(ctx.orgId)],
+    data: { jobId },
+    audit: { entityType: 'job', entityId: jobId },
+  });
   return { jobId, missing: row!.missing };
 }
 

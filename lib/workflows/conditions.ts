@@ -176,7 +176,7 @@ export async function loadFacts(
         select * from app.messages m
         where m.org_id = t.org_id and m.thread_id = t.id
           and ${options.messageId ? sql`m.id = ${options.messageId}` : sql`m.direction = 'inbound'`}
-        order by m.occurred_at desc limit 1) m on true
+        order by m.occurred_at desc, m.arrival desc limit 1) m on true
     where t.id = ${threadId} and t.org_id = ${ctx.orgId}`;
   if (!r) return undefined;
   let inside: boolean | null = null;

@@ -300,7 +300,7 @@ export async function replyRefusal(ctx: Ctx, threadId: string, count: boolean): 
     select t.counterpart, t.status, m.is_auto_reply, m.is_bounce, m.metadata ->> 'filter' as filter
     from app.threads t left join lateral (
       select is_auto_reply, is_bounce, metadata from app.messages
-      where org_id = t.org_id and thread_id = t.id and direction = 'inbound' order by occurred_at desc limit 1) m on true
+      where org_id = t.org_id and thread_id = t.id and direction = 'inbound' order by occurred_at desc, arrival desc limit 1) m on true
     where t.id = ${threadId} and t.org_id = ${ctx.orgId}`;
   if (!t) return 'the thread is gone';
   if (!t.counterpart) return 'the thread has no counterpart';

@@ -166,6 +166,17 @@ describe.skipIf(!built)('functions from .vercel/output', () => {
     expect(after!.status).toBe('open');
   });
 
+  it('ships the OpenAPI document and the reference page as static output, routed from /api/openapi.json and /api/docs', () => {
+    const document = JSON.parse(readFileSync(join(outputDir, 'static/openapi.json'), 'utf8'));
+    expect(document.openapi).toMatch(/^3\.1\./);
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/api/threads', '/api/search', '/api/documents']));
+    expect(readFileSync(join(outputDir, 'static/docs/index.html'), 'utf8')).toMatch(/redoc/i);
+    const config = JSON.parse(readFileSync(join(outputDir, 'config.json'), 'utf8'));
+    const routes = JSON.stringify(config.routes);
+    expect(routes).toContain('/openapi.json');
+    expect(routes).toContain('/docs/index.html');
+  });
+
   it('the documents function ships the OCR assets, and no other function carries them', () => {
     const files = (fn: string) => {
       const dir = join(outputDir, `functions/${fn}.func`);

@@ -5,4 +5,4 @@ import { withResponses } from '../../../lib/http/responses.js';
 import { deliveryResponses, executeDelivery } from '../../../lib/jobs/executor.js';
 
 // POST /api/jobs/documents/{name} – QStash delivers a document job here (signature verified on the raw body)
-export const POST = withResponses((request: Request) => executeDelivery(request), deliveryResponses);
+export const POST = withResponses((request: Request) => executeDelivery(request), deliveryResponses, { auth: 'qstash' });
