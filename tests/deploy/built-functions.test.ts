@@ -17,7 +17,7 @@ import { SEED_USERS, seed } from '../../lib/dev/seed.js';
 import { signAccessToken } from '../../lib/http/auth.js';
 import { emptyDatabase } from '../helpers/database.js';
 import { SupabaseStorage } from '../../lib/storage/index.js';
-import { column, containerNumber, scannedCopy, textPdf } from '../helpers/documents.js';
+import { column, scannedCopy, textPdf } from '../helpers/documents.js';
 import { CURRENT_KEY, fakeQStash, NEXT_KEY, qstashSignature } from '../helpers/qstash.js';
 import { fakeSupabaseStorage, SERVICE_ROLE_KEY } from '../helpers/supabase-storage.js';
 
@@ -204,7 +204,7 @@ describe.skipIf(!built)('functions from .vercel/output', () => {
   it('a document.read job delivered to the documents function reads a scan by OCR', async () => {
     const [org] = await sql<{ id: string }[]>`select id from app.organizations order by created_at limit 1`;
     const orgId = org!.id;
-    const container = containerNumber();
+    const container = 'TGHU7382915';
     const scan = await scannedCopy(await textPdf([column(40, 60, ['DELIVERY ORDER', `Container No: ${container}`, 'Vessel: MAERSK ESSEN'])]));
     const attachmentId = randomUUID();
     const path = `org/${orgId}/attachments/${attachmentId}/do.pdf`;
