@@ -106,8 +106,9 @@ describe.skipIf(!built)('functions from .vercel/output', () => {
     expect((await fetch(`${base}/api/health`)).status, stderr).toBe(200);
     const vc = JSON.parse(readFileSync(join(outputDir, 'functions/api/threads/index.func/.vc-config.json'), 'utf8'));
     expect(vc.runtime).toBe(`nodejs${pinnedMajor}.x`);
-    // The source is never served: the only static output is public/ (robots.txt).
-    expect(readdirSync(join(outputDir, 'static')).sort()).toEqual(['robots.txt']);
+    // The source is never served: the only static output is public/ (robots.txt) and the generated
+    // API reference (openapi.json, docs/).
+    expect(readdirSync(join(outputDir, 'static')).sort()).toEqual(['docs', 'openapi.json', 'robots.txt']);
     for (const fn of ['api/health', 'api/threads/index', 'api/jobs/[name]', 'api/jobs/documents/[name]']) {
       expect(existsSync(join(outputDir, `functions/${fn}.func/node_modules/@electric-sql`)), fn).toBe(false);
       expect(existsSync(join(outputDir, `functions/${fn}.func/lib/db/embedded.js`)), fn).toBe(false);
