@@ -14,6 +14,7 @@ import { drainJobs } from '../../lib/jobs/local-dispatcher.js';
 import { call, json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { FAKE_EXOTEL, fakeExotel, type FakeExotel } from '../helpers/fake-exotel.js';
+import { column, textPdf } from '../helpers/documents.js';
 import { broadcastsSince } from '../helpers/realtime.js';
 
 const PUBLIC = 'https://banxway.example';
@@ -268,6 +269,37 @@ describe('incoming WhatsApp messages', () => {
     expect(docNow.body.mediaError).toEqual({ reason: 'not fetched: files.example.org is not an Exotel host', at: expect.any(String) });
     expect((await json('GET', `/api/messages/${img.id}`)).body.mediaError).toBeNull();
     expect(fake.requests.filter((r) => r.path.startsWith('/media/'))).toHaveLength(1);
+  });
+
+  it('files a customer’s WhatsApp PDF as a document of the thread, read and classified, once however often the media job runs', async () => {
+    const pdf = await textPdf([column(40, 60, ['BILL OF LADING', 'B/L No: MAEU263114520', 'Container No: TGHU7382915', 'Vessel: MSC ANNA'])]);
+    const link = fake.serve('bl-draft.pdf', 'application/pdf', pdf);
+    const from = '919876500077';
+    const res = await hook(channelId, secret, { whatsapp: { messages: [icm(from, { type: 'document', document: { link, filename: 'bl-draft.pdf' } })] } });
+    expect(res.status).toBe(200);
+    await drainJobs();
+    const documents = () =>
+      db.sql<{ source: string; readStatus: string; type: string; threadId: string; sameThread: boolean; identifiers: string[] }[]>`
+        select d.source, d.read_status, d.type, d.thread_id, d.thread_id = m.thread_id as same_thread, d.identifiers
+        from app.documents d join app.messages m on m.id = d.message_id where m.from_address = ${`+${from}`}`;
+    expect(await documents()).toEqual([
+      {
+        source: 'whatsapp',
+        readStatus: 'done',
+        type: 'bill_of_lading',
+        threadId: expect.any(String),
+        sameThread: true,
+        identifiers: expect.arrayContaining(['TGHU7382915']),
+      },
+    ]);
+    // The media job run again (a redelivery) files nothing twice.
+    const [job] = await db.sql<{ id: string }[]>`
+      select o.id from app.outbox o join app.messages m on m.id = (o.payload ->> 'messageId')::uuid
+      where o.name = 'exotel.media.fetch' and m.from_address = ${`+${from}`}`;
+    expect(job).toBeDefined();
+    await db.sql`update app.outbox set status = 'pending', run_at = now(), attempts = 0 where id = ${job!.id}`;
+    await drainJobs();
+    expect(await documents()).toHaveLength(1);
   });
 
   it('accepts the payload variants of the documentation and refuses what it cannot use with a 4xx', async () => {
