@@ -192,7 +192,7 @@ describe.skipIf(!built)('functions from .vercel/output', () => {
       'node_modules/tesseract.js-core/tesseract-core-simd-lstm.wasm',
       'node_modules/tesseract.js-core/tesseract-core-lstm.wasm',
       'node_modules/@tesseract.js-data/eng/4.0.0_best_int/eng.traineddata.gz',
-      'node_modules/pdfjs-dist/standard_fonts/FoxitSans.pfb',
+      'node_modules/pdfjs-dist/standard_fonts/FoxitSerif.pfb',
     ]) {
       expect(documents.has(asset), asset).toBe(true);
     }
