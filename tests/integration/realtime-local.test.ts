@@ -226,7 +226,8 @@ describe('local realtime: presence and typing on live topics', () => {
     expect(res.status).toBe(202);
     await api(await org.token('agent'), 'PATCH', `/api/threads/${threadId}`, { priority: 'urgent' });
     await until(() => listener.broadcasts.some((b) => b.event === 'thread.updated'), 'the real event');
-    expect(listener.broadcasts.map((b) => b.payload.forged ?? false)).toEqual([false]);
+    // Only the server's own events arrive (the thread's creation may still be on its way too): none forged.
+    expect(listener.broadcasts.filter((b) => b.payload.forged)).toEqual([]);
   });
 
   it('delivers the batch REST broadcast on a live topic, and refuses an expired token', async () => {
