@@ -153,6 +153,7 @@ describe('a booking request end to end', () => {
       trigger: { type: 'sla.warning' },
       steps: [{ type: 'notify', teamId: s.teamId, teamLeads: true, title: 'SLA about to break' }],
     });
+    const breachWf = await createWorkflow(s.org, { trigger: { type: 'sla.breached' }, steps: [{ type: 'tags', add: ['sla-breached'] }] });
     const customer = `shipper-${randomUUID().slice(0, 8)}@shipper.example`;
     const since = await broadcastsSince(db.sql);
     const stored = await receive(s, { from: customer, subject: 'Booking request 2x40HC Nhava Sheva to Jebel Ali', body: 'Please book 2x40HC for next week.' });
@@ -220,6 +221,19 @@ describe('a booking request end to end', () => {
     const slaNotes = await db.sql`
       select 1 from app.notifications where org_id = ${s.org.id} and user_id = ${s.org.users.admin.id} and title = 'SLA about to break'`;
     expect(slaNotes).toHaveLength(1);
+    expect(await runsOf(breachWf.id)).toEqual([]);
+
+    // The SLA breaks: the sla.breached workflow tags the thread, once however often the check runs.
+    const [breach] = await db.sql<{ dueAt: Date }[]>`
+      select least(first_response_due_at, next_response_due_at, resolution_due_at) as due_at from app.threads where id = ${stored.threadId}`;
+    expect(breach!.dueAt).not.toBeNull();
+    clock = new Date(breach!.dueAt.getTime() + MIN);
+    await checkServiceLevels({ now: clock });
+    await checkServiceLevels({ now: clock });
+    await runDue(s.org);
+    expect((await runsOf(breachWf.id)).map((r) => [r.status, r.threadId])).toEqual([['completed', stored.threadId]]);
+    const [breached] = await db.sql<{ tags: string[] }[]>`select tags from app.threads where id = ${stored.threadId}`;
+    expect(breached!.tags).toContain('sla-breached');
   });
 
   it('the customer answering ends the wait on its event branch, and round robin takes turns', async () => {
