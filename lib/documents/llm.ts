@@ -6,30 +6,26 @@ import { generateText, Output, type LanguageModel } from 'ai';
 import * as z from 'zod';
 import { normalizeContainerNumber } from '../logistics/identifiers.js';
 import type { Reading } from './rules.js';
-import { DOCUMENT_TYPES, FIELD_VALUES, type DocumentField, type DocumentFields, type FieldName, type PageText } from './types.js';
+import { DOCUMENT_TYPES, FIELD_NAMES, FIELD_VALUES, type DocumentField, type DocumentFields, type FieldName, type PageText } from './types.js';
 
-const text = z.string().nullable();
+/** How a field's value is written for the model: the hints its own schema cannot carry in structured output. */
+const HINTS: Partial<Record<FieldName, string>> = { invoiceDate: 'YYYY-MM-DD', eta: 'YYYY-MM-DD', currency: 'ISO 4217' };
+
+/**
+ * What the model answers: every field of FIELD_VALUES (one list), in the loose form structured output
+ * accepts (every key present, null or [] when absent, no patterns or bounds); the answer is then held
+ * to FIELD_VALUES' own rules.
+ */
+function loose(name: FieldName): z.ZodType {
+  const strict = FIELD_VALUES[name] as z.ZodType;
+  const hint = HINTS[name];
+  if (strict instanceof z.ZodArray) return z.array(z.string());
+  if (strict instanceof z.ZodNumber) return z.number().nullable();
+  return hint ? z.string().nullable().describe(hint) : z.string().nullable();
+}
 export const documentLlmSchema = z.object({
   type: z.enum(DOCUMENT_TYPES),
-  blNumber: text,
-  bookingNumber: text,
-  containerNumbers: z.array(z.string()),
-  sealNumbers: z.array(z.string()),
-  vessel: text,
-  voyage: text,
-  portOfLoading: text,
-  portOfDischarge: text,
-  shipper: text,
-  consignee: text,
-  invoiceNumber: text,
-  invoiceDate: text.describe('YYYY-MM-DD'),
-  currency: text.describe('ISO 4217'),
-  totalAmount: z.number().nullable(),
-  incoterm: text,
-  hsCodes: z.array(z.string()),
-  packageCount: z.number().nullable(),
-  grossWeightKg: z.number().nullable(),
-  eta: text.describe('YYYY-MM-DD'),
+  ...Object.fromEntries(FIELD_NAMES.map((name) => [name, loose(name)])),
 });
 
 const SYSTEM = `You read shipping documents for a freight forwarder. Name the document's type and copy each field
@@ -73,8 +69,8 @@ export async function improveWithLlm(pages: readonly PageText[], offline: Readin
     abortSignal: AbortSignal.timeout(options.timeoutMs),
   });
   const fields: DocumentFields = { ...offline.fields };
-  for (const name of Object.keys(FIELD_VALUES) as FieldName[]) {
-    let value = output[name as keyof typeof output] as unknown;
+  for (const name of FIELD_NAMES) {
+    let value = (output as Record<string, unknown>)[name];
     if (value === null || (Array.isArray(value) && value.length === 0)) continue;
     if (name === 'containerNumbers') value = (value as string[]).map((c) => normalizeContainerNumber(c)).filter((c): c is string => c !== null);
     if (name === 'hsCodes') value = (value as string[]).map((c) => c.replace(/\D/g, ''));
@@ -97,5 +93,5 @@ export async function improveWithLlm(pages: readonly PageText[], offline: Readin
     if ((name === 'portOfLoading' || name === 'portOfDischarge') && current?.code) field.code = current.code;
     fields[name] = field;
   }
-  return { type: output.type, typeConfidence: 0.85, fields };
+  return { type: output.type as Reading['type'], typeConfidence: 0.85, fields };
 }
