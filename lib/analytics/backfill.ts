@@ -4,8 +4,7 @@
 // recorded stays as it is, so a retried or repeated run adds nothing twice.
 import { backfillResponses } from '../sla/clock.js';
 import type { Ctx } from '../context.js';
-import { enqueue } from '../jobs/enqueue.js';
-import { defineJob } from '../jobs/registry.js';
+import { defineBackfill } from '../jobs/backfill.js';
 import { jobSpecs } from '../jobs/specs.js';
 
 /** Threads per run: their messages' events are read in one statement. */
@@ -21,10 +20,4 @@ export async function responsesBackfillBatch(ctx: Ctx, after: string | null, bat
   return { added, next: ids.length === batch ? ids[ids.length - 1]! : null };
 }
 
-export const responsesBackfill = defineJob({
-  ...jobSpecs.responsesBackfill,
-  async handle({ ctx, payload }) {
-    const { next } = await responsesBackfillBatch(ctx, payload.after);
-    if (next) await enqueue(ctx, jobSpecs.responsesBackfill, { after: next });
-  },
-});
+export const responsesBackfill = defineBackfill(jobSpecs.responsesBackfill, (ctx, after) => responsesBackfillBatch(ctx, after));

@@ -5,7 +5,7 @@
 // one is left alone, so running it again costs only the reading.
 import type { Ctx } from '../context.js';
 import { enqueue } from '../jobs/enqueue.js';
-import { defineJob } from '../jobs/registry.js';
+import { defineBackfill } from '../jobs/backfill.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { recordChange, topics } from '../realtime.js';
 
@@ -45,10 +45,4 @@ export async function searchBackfillBatch(ctx: Ctx, after: string | null, batch 
   return { updated, next: ids.length === batch ? ids[ids.length - 1]!.id : null };
 }
 
-export const searchBackfill = defineJob({
-  ...jobSpecs.searchBackfill,
-  async handle({ ctx, payload }) {
-    const { next } = await searchBackfillBatch(ctx, payload.after);
-    if (next) await enqueue(ctx, jobSpecs.searchBackfill, { after: next });
-  },
-});
+export const searchBackfill = defineBackfill(jobSpecs.searchBackfill, (ctx, after) => searchBackfillBatch(ctx, after));

@@ -4,7 +4,7 @@
 // so running it again only rewrites what the extractor now reads differently.
 import type { Ctx } from '../context.js';
 import { enqueue } from '../jobs/enqueue.js';
-import { defineJob } from '../jobs/registry.js';
+import { defineBackfill } from '../jobs/backfill.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { canonicalIdentifiers, extractIdentifiersFromMessage } from '../logistics/identifiers.js';
 
@@ -34,10 +34,4 @@ export async function backfillBatch(ctx: Ctx, after: string | null, batch = BACK
   return { updated: changed.length, next: rows.length === batch ? rows[rows.length - 1]!.id : null };
 }
 
-export const identifiersBackfill = defineJob({
-  ...jobSpecs.identifiersBackfill,
-  async handle({ ctx, payload }) {
-    const { next } = await backfillBatch(ctx, payload.after);
-    if (next) await enqueue(ctx, jobSpecs.identifiersBackfill, { after: next });
-  },
-});
+export const identifiersBackfill = defineBackfill(jobSpecs.identifiersBackfill, (ctx, after) => backfillBatch(ctx, after));

@@ -9,23 +9,8 @@ import type { Automation, Ctx } from '../context.js';
 import { defineJob } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { config } from '../config.js';
-import { definitionOf, advance, aiDraftInput, failRun, recordStep, saveWorkflowDraft, type RunRow } from './engine.js';
+import { definitionOf, advance, aiDraftInput, failRun, recordStep, runAtStep, saveWorkflowDraft, type RunRow } from './engine.js';
 import { nextStepKey, stepAt } from './definition.js';
-
-interface Payload {
-  runId: string;
-  stepKey: string;
-  generation: number;
-}
-
-/** The run, locked, if it is still at this step of this generation; else null (cancelled, retried, moved on). */
-async function currentRun(ctx: Ctx, p: Payload): Promise<RunRow | null> {
-  const [run] = await ctx.sql<RunRow[]>`
-    select id, workflow_id, workflow_version, thread_id, status, current_step, depth, state
-    from app.workflow_runs where id = ${p.runId} and org_id = ${ctx.orgId} for update`;
-  if (!run || run.status !== 'running' || run.currentStep !== p.stepKey || (run.state.generation ?? 0) !== p.generation) return null;
-  return run;
-}
 
 const automationOf = (run: RunRow): Automation => ({ workflowId: run.workflowId, runId: run.id, depth: run.depth });
 
@@ -34,7 +19,7 @@ export const workflowAiDraftJob = defineJob({
   async perform({ transact, payload, job }) {
     const [{ gatherThreadContext, resolveModel }, { draftOffline }] = await Promise.all([import('../ai/context.js'), import('../ai/offline-drafter.js')]);
     const prepared = await transact(async (ctx) => {
-      const run = await currentRun(ctx, payload);
+      const run = await runAtStep(ctx, payload, ['running']);
       if (!run) return null;
       const step = stepAt((await definitionOf(ctx, run.workflowId, run.workflowVersion)).steps, payload.stepKey);
       if (step?.type !== 'ai_draft') return null;
@@ -66,7 +51,7 @@ export const workflowAiDraftJob = defineJob({
       ai = { source: 'offline', modelError: (error instanceof Error ? error.message : String(error)).slice(0, 500) };
     }
     await transact(async (ctx) => {
-      const run = await currentRun(ctx, payload);
+      const run = await runAtStep(ctx, payload, ['running']);
       if (!run) return;
       const actx: Ctx = { ...ctx, automation: automationOf(run) };
       const output = await saveWorkflowDraft(actx, run, text, ai);
@@ -77,7 +62,7 @@ export const workflowAiDraftJob = defineJob({
   },
   // A draft that kept failing to save: the run fails with the error, for a person to retry or cancel.
   async onDead({ ctx, payload, job, error }) {
-    const run = await currentRun(ctx, payload);
+    const run = await runAtStep(ctx, payload, ['running']);
     if (run) await failRun(ctx, run, payload.stepKey, 'ai_draft', { code: 'step_crashed', message: error.slice(0, 1000) }, job.attempts);
   },
 });

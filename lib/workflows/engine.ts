@@ -493,14 +493,25 @@ async function runWait(
   await advance(ctx, run, afterWait(steps, key, resume));
 }
 
-export async function handleStep(ctx: Ctx, payload: { runId: string; stepKey: string; resume?: 'event' | 'timeout'; generation: number }, attempts: number) {
+/**
+ * The run, locked, while it is still at this step of this generation and in one of these statuses;
+ * null when it was cancelled, finished, retried since (a new generation) or moved on (a redelivery).
+ */
+export async function runAtStep(
+  ctx: Ctx,
+  at: { runId: string; stepKey: string; generation: number },
+  statuses: readonly string[] = ['running', 'waiting'],
+): Promise<RunRow | null> {
   const [run] = await ctx.sql<RunRow[]>`
     select id, workflow_id, workflow_version, thread_id, status, current_step, depth, state
-    from app.workflow_runs where id = ${payload.runId} and org_id = ${ctx.orgId} for update`;
-  // Cancelled, finished, retried since (a new generation), or moved on (a redelivery): nothing to do.
-  if (!run || (run.status !== 'running' && run.status !== 'waiting')) return;
-  if ((run.state.generation ?? 0) !== payload.generation || run.currentStep !== payload.stepKey) return;
-  if (run.status === 'waiting' && !payload.resume) return;
+    from app.workflow_runs where id = ${at.runId} and org_id = ${ctx.orgId} for update`;
+  if (!run || !statuses.includes(run.status) || run.currentStep !== at.stepKey || (run.state.generation ?? 0) !== at.generation) return null;
+  return run;
+}
+
+export async function handleStep(ctx: Ctx, payload: { runId: string; stepKey: string; resume?: 'event' | 'timeout'; generation: number }, attempts: number) {
+  const run = await runAtStep(ctx, payload);
+  if (!run || (run.status === 'waiting' && !payload.resume)) return;
   const { steps } = await definitionOf(ctx, run.workflowId, run.workflowVersion);
   const step = stepAt(steps, payload.stepKey);
   if (!step) {
@@ -542,11 +553,8 @@ export const workflowStepJob = defineJob({
   handle: ({ ctx, payload, job }) => handleStep(ctx, payload, job.attempts),
   // A step that kept crashing: its run fails with the last error, for a person to retry or cancel.
   async onDead({ ctx, payload, job, error }) {
-    const [run] = await ctx.sql<RunRow[]>`
-      select id, workflow_id, workflow_version, thread_id, status, current_step, depth, state
-      from app.workflow_runs where id = ${payload.runId} and org_id = ${ctx.orgId} for update`;
-    if (!run || run.currentStep !== payload.stepKey || (run.state.generation ?? 0) !== payload.generation) return;
-    if (run.status !== 'running' && run.status !== 'waiting') return;
+    const run = await runAtStep(ctx, payload);
+    if (!run) return;
     const { steps } = await definitionOf(ctx, run.workflowId, run.workflowVersion);
     await failRun(
       ctx,
