@@ -31,6 +31,12 @@ describe('migrations', () => {
       expect(await schema()).toEqual(before);
       const [rls] = await sql`select count(*)::int as n from pg_tables where schemaname = 'app' and not rowsecurity`;
       expect(rls!.n).toBe(0);
+      // An exception block opens a subtransaction, which PostgreSQL refuses anywhere in a parallel
+      // operation: such a function must keep the statements that call it out of parallel plans.
+      const parallel = await sql`
+        select p.oid::regprocedure::text as fn from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+        where n.nspname in ('app', 'auth', 'realtime') and p.prosrc ~* '\\mexception\\s+when' and p.proparallel <> 'u'`;
+      expect(parallel).toEqual([]);
     } finally {
       await sql.end();
       await empty.drop();

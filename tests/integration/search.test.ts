@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem } from '../../lib/context.js';
 import { canonicalIdentifiers, extractIdentifiersFromMessage } from '../../lib/logistics/identifiers.js';
 import { searchBackfillBatch } from '../../lib/search/backfill.js';
+import { search, searchQuery } from '../../lib/search/service.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { newOrganization, type TestOrg } from '../helpers/org.js';
 
@@ -249,6 +250,23 @@ describe('GET /api/search', () => {
       expect(updated).toBe(2);
     });
     expect(threadIds(await find(o, w))).toEqual([t.id]);
+  });
+
+  it('still searches when the planner runs the statement in parallel workers', async () => {
+    const o = await newOrganization(db.sql);
+    const w = word();
+    const t = await thread(o, [{ body: `Fumigation ${w} certificate attached` }]);
+    await db.sql`insert into app.notes (org_id, thread_id, body) values (${o.id}, ${t.id}, ${`Asked for ${w} again`})`;
+    const [guc] = await db.sql<{ name: string }[]>`
+      select name from pg_settings where name in ('debug_parallel_query', 'force_parallel_mode')`;
+    const found = await asSystem(o.id, 'test', [], async (ctx) => {
+      // Every statement that may go parallel does (on PGlite, which has no workers, the leader runs it).
+      await ctx.sql`select set_config(${guc!.name}, 'on', true), set_config('parallel_setup_cost', '0', true),
+        set_config('parallel_tuple_cost', '0', true), set_config('min_parallel_table_scan_size', '0', true)`;
+      return search(ctx, searchQuery.parse({ q: w }));
+    });
+    expect(found.data.map((r) => r.thread.id)).toEqual([t.id]);
+    expect(new Set(found.data[0]!.hits.map((h) => h.type))).toEqual(new Set(['message', 'note']));
   });
 
   it('reads the messages through the GIN indexes (the statement app.search_hits runs, planned as it plans it)', async () => {
