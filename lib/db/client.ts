@@ -100,6 +100,18 @@ export async function closeDb(): Promise<void> {
 }
 
 /**
+ * The settings every transaction that acts for an organization starts with, as set_config(..., true)
+ * columns of the select that sets its claims (no extra round trip). JIT off: PostgreSQL compiles a
+ * statement whose estimated cost passes jit_above_cost, and on the 1M-message bench set a search
+ * statement spent 18-35 ms of database CPU per request compiling (more than it took to run); the API's
+ * statements are bounded by their indexes and limits, so compiling never pays for itself. Custom plans
+ * for the routes that ask for them (plan_cache_mode, see lib/http/route.ts).
+ */
+export function transactionSettings(sql: Tx, customPlans = false) {
+  return sql`set_config('jit', 'off', true) as jit${customPlans ? sql`, set_config('plan_cache_mode', 'force_custom_plan', true) as plans` : sql``}`;
+}
+
+/**
  * Runs fn in one transaction as `authenticated` with the given claims, so RLS policies hold even if a
  * query forgets its organization filter. The claims are transaction-local (set_config(..., true)).
  */
@@ -108,7 +120,8 @@ export async function withClaims<T>(claims: Claims, fn: (tx: Tx) => Promise<T>):
   return sql.begin(async (tx) => {
     // Queued now (execute(): postgres.js queries are otherwise sent when first awaited), so it goes out
     // with fn's first statement in one write and runs before it.
-    const claimsSet = tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)`.execute();
+    const claimsSet = tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true),
+      ${transactionSettings(tx as unknown as Tx)}`.execute();
     const [, result] = await Promise.all([claimsSet, fn(tx as unknown as Tx)]);
     return result;
   }) as Promise<T>;

@@ -5,7 +5,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import { config } from '../config.js';
 import type { Ctx, QueuedJob } from '../context.js';
-import { db, type Sql, type Tx } from '../db/client.js';
+import { db, transactionSettings, type Sql, type Tx } from '../db/client.js';
 import { publishJobs } from '../jobs/publish.js';
 import { log, redactedPath } from '../log.js';
 import { readCapped } from './body.js';
@@ -118,7 +118,7 @@ interface Membership {
 
 /**
  * The organization and role the request acts as (X-Org-Id picks one when the user has several), and
- * the switch to `authenticated` with that organization's claims (and custom plans when asked), in
+ * the switch to `authenticated` with that organization's claims and the transaction's settings (transactionSettings), in
  * one statement: from the next statement on, RLS applies. Every error below rolls the transaction back.
  */
 export async function actAsMember(sql: Tx, principal: { userId: string; email?: string }, header: string | null, customPlans: boolean): Promise<Membership> {
@@ -127,8 +127,7 @@ export async function actAsMember(sql: Tx, principal: { userId: string; email?: 
     select m.org_id, m.role,
       set_config('request.jwt.claims', json_build_object('sub', m.user_id, 'role', 'authenticated', 'org_id', m.org_id,
         'org_role', m.role, 'email', ${principal.email ?? null}::text)::text, true) as claims,
-      set_config('role', 'authenticated', true) as role_set
-      ${customPlans ? sql`, set_config('plan_cache_mode', 'force_custom_plan', true) as plans` : sql``}
+      set_config('role', 'authenticated', true) as role_set, ${transactionSettings(sql, customPlans)}
     from app.members m where m.user_id = ${principal.userId} and m.status = 'active'
     ${header ? sql`and m.org_id = ${header.toLowerCase()}` : sql``}`;
   if (header) {
@@ -154,8 +153,8 @@ export async function actAsApiKey(sql: Tx, key: ApiKeyPrincipal, header: string 
   if (header !== null && header.toLowerCase() !== key.orgId) throw new AppError('not_found', 'Organization not found');
   const claims = { role: 'authenticated', org_id: key.orgId, org_role: key.role, actor: 'api_key', api_key_id: key.keyId };
   await sql`
-    select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true)
-      ${customPlans ? sql`, set_config('plan_cache_mode', 'force_custom_plan', true)` : sql``}`;
+    select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true), set_config('role', 'authenticated', true),
+      ${transactionSettings(sql, customPlans)}`;
   return { orgId: key.orgId, role: key.role };
 }
 

@@ -114,39 +114,44 @@ function marked(text: string): string {
   return escapeHtml(text.replace(/\s+/g, ' ').trim()).replaceAll(START, '<mark>').replaceAll(STOP, '</mark>');
 }
 
-/** Snippets of the page's hits only (ts_headline reads the text again: never for every match). */
+/**
+ * Snippets of the page's hits only (ts_headline reads the text again: never for every match), from
+ * the tables of the kinds on the page (a page of message hits plans one branch, not six).
+ */
 async function highlight(ctx: Ctx, terms: ParsedSearch, hits: { kind: HitType; id: string }[]) {
   const out = new Map<string, { snippet: string; identifiers: string[] }>();
   if (!hits.length) return out;
   const sql = ctx.sql;
   const options = `StartSel=${START}, StopSel=${STOP}, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "`;
+  const ids = (kind: HitType) => hits.filter((h) => h.kind === kind).map((h) => h.id);
+  const held = (column: string) => sql`array(select i from unnest(${sql.unsafe(column)}) i where i = any(${terms.identifiers}::text[]))`;
+  const headline = (text: ReturnType<typeof sql>) => sql`ts_headline('english', ${text}, q.q, ${options})`;
+  const branches: Record<HitType, (ids: string[]) => ReturnType<typeof sql>> = {
+    message: (ids) => sql`
+      select 'message' as kind, m.id, case when q.q is null then m.snippet
+          else ${headline(sql`left(concat_ws(E'\n', m.subject, coalesce(m.body_text, app.html_text(m.body_html)), m.transcript), ${HEADLINE_CHARS})`)} end as text,
+        ${held('m.identifiers')} as identifiers
+      from app.messages m cross join q where m.id = any(${ids}::uuid[])`,
+    note: (ids) => sql`
+      select 'note' as kind, n.id, ${headline(sql`n.body`)} as text, null::text[] as identifiers from app.notes n cross join q where n.id = any(${ids}::uuid[]) and q.q is not null`,
+    contact: (ids) => sql`
+      select 'contact' as kind, k.id, ${headline(sql`concat_ws(' · ', k.name, k.email, k.phone, k.designation)`)} as text, null::text[] as identifiers
+      from app.contacts k cross join q where k.id = any(${ids}::uuid[]) and q.q is not null`,
+    customer: (ids) => sql`
+      select 'customer' as kind, c.id, ${headline(sql`concat_ws(' · ', c.name, c.city)`)} as text, null::text[] as identifiers
+      from app.customers c cross join q where c.id = any(${ids}::uuid[]) and q.q is not null`,
+    shipment: (ids) => sql`
+      select 'shipment' as kind, s.id, s.reference as text, ${held('s.identifiers')} as identifiers from app.shipments s where s.id = any(${ids}::uuid[])`,
+    document: (ids) => sql`
+      select 'document' as kind, d.id, case when q.q is null then d.title
+          else ${headline(sql`left(concat_ws(E'\n', d.title, app.document_text(d.pages)), ${HEADLINE_CHARS})`)} end as text,
+        ${held('d.identifiers')} as identifiers
+      from app.documents d cross join q where d.id = any(${ids}::uuid[])`,
+  };
+  const parts = HIT_TYPES.filter((kind) => ids(kind).length > 0).map((kind) => branches[kind](ids(kind)));
   const rows = await sql<{ kind: HitType; id: string; text: string | null; identifiers: string[] | null }[]>`
-    with q as (select app.search_query(${terms.positive}, ${terms.negatives}::text[]) as q),
-    page as (select * from unnest(${hits.map((h) => h.kind)}::text[], ${hits.map((h) => h.id)}::uuid[]) as p(kind, id))
-    select p.kind, p.id, coalesce(x.text, '') as text, x.identifiers
-    from page p cross join q
-    left join lateral (
-      select case when q.q is null then m.snippet
-               else ts_headline('english', left(concat_ws(E'\n', m.subject, coalesce(m.body_text, app.html_text(m.body_html)), m.transcript), ${HEADLINE_CHARS}), q.q, ${options}) end as text,
-             array(select i from unnest(m.identifiers) i where i = any(${terms.identifiers}::text[])) as identifiers
-      from app.messages m where p.kind = 'message' and m.id = p.id
-      union all
-      select ts_headline('english', n.body, q.q, ${options}), null from app.notes n where p.kind = 'note' and n.id = p.id and q.q is not null
-      union all
-      select ts_headline('english', concat_ws(' · ', k.name, k.email, k.phone, k.designation), q.q, ${options}), null
-      from app.contacts k where p.kind = 'contact' and k.id = p.id and q.q is not null
-      union all
-      select ts_headline('english', concat_ws(' · ', c.name, c.city), q.q, ${options}), null
-      from app.customers c where p.kind = 'customer' and c.id = p.id and q.q is not null
-      union all
-      select s.reference, array(select i from unnest(s.identifiers) i where i = any(${terms.identifiers}::text[]))
-      from app.shipments s where p.kind = 'shipment' and s.id = p.id
-      union all
-      select case when q.q is null then d.title
-               else ts_headline('english', left(concat_ws(E'\n', d.title, app.document_text(d.pages)), ${HEADLINE_CHARS}), q.q, ${options}) end,
-             array(select i from unnest(d.identifiers) i where i = any(${terms.identifiers}::text[]))
-      from app.documents d where p.kind = 'document' and d.id = p.id
-    ) x on true`;
+    with q as (select app.search_query(${terms.positive}, ${terms.negatives}::text[]) as q)
+    ${parts.reduce((all, part) => sql`${all} union all ${part}`)}`;
   for (const r of rows) out.set(`${r.kind}:${r.id}`, { snippet: marked(r.text ?? ''), identifiers: r.identifiers ?? [] });
   return out;
 }

@@ -2,7 +2,8 @@
 // when a query forgets its organization filter, authenticated cannot write what only the system
 // writes, realtime events leave only with their transaction, and message status only moves forward.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withClaims, createPool, type Claims, type Sql } from '../../lib/db/client.js';
+import { withClaims, createPool, type Claims, type Sql, type Tx } from '../../lib/db/client.js';
+import { actAsMember } from '../../lib/http/route.js';
 import { listMigrations, migrate } from '../../lib/db/migrate.js';
 import { SECOND_ORG_ID, SEED_ORG_ID, SEED_USERS } from '../../lib/dev/seed.js';
 import { emptyDatabase, testDatabase, type TestDatabase } from '../helpers/database.js';
@@ -54,6 +55,16 @@ describe('row-level security', () => {
     expect(foreign).toEqual([]);
     const noOrg = await withClaims({ sub: SEED_USERS.agent.id, role: 'authenticated' } as Claims, (sql) => sql`select id from app.customers`);
     expect(noOrg).toEqual([]);
+  });
+
+  it('starts every acting transaction with its settings (no JIT; custom plans when a route asks)', async () => {
+    const settings = (sql: Sql | Tx) => sql`select current_setting('jit') as jit, current_setting('plan_cache_mode') as plans`;
+    expect(await withClaims(member('agent'), settings)).toEqual([{ jit: 'off', plans: 'auto' }]);
+    const [asMember] = await db.sql.begin(async (tx) => {
+      await actAsMember(tx as unknown as Tx, { userId: SEED_USERS.agent.id }, null, true);
+      return settings(tx as unknown as Tx);
+    });
+    expect(asMember).toEqual({ jit: 'off', plans: 'force_custom_plan' });
   });
 
   it('never lets authenticated write roles, the outbox, the audit log or webhook events', async () => {
