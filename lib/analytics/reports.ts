@@ -50,6 +50,14 @@ function rollups(sql: Sql, ctx: Ctx, table: RollupTable, r: Range, byPeriod: boo
       or (r.level = 2 and r.bucket = any(${days}::timestamptz[])))`;
 }
 
+/**
+ * The SLA outcomes' threads (as t) for the range's filters: only when a filter is given (every outcome
+ * has its thread, by foreign key), so an unfiltered report does not read every thread.
+ */
+function outcomeThreads(sql: Sql, r: Range) {
+  return r.channel || r.mailbox || r.team || r.customer ? sql`join app.threads t on t.org_id = o.org_id and t.id = o.thread_id` : sql``;
+}
+
 const rangeJson = (r: Range) => ({
   from: r.start.toISOString(),
   to: r.end.toISOString(),
@@ -155,7 +163,7 @@ async function resolutionSummary(ctx: Ctx, r: Range): Promise<Percentiles> {
   const sql = ctx.sql;
   const [row] = await sql<{ count: number; medianMs: number | null; p90Ms: number | null }[]>`
     select count(*)::int as count, ${pct(sql, 'o.elapsed_ms')}
-    from app.sla_outcomes o join app.threads t on t.org_id = o.org_id and t.id = o.thread_id
+    from app.sla_outcomes o ${outcomeThreads(sql, r)}
     where o.org_id = ${ctx.orgId} and o.target = 'resolution' and o.at >= ${r.start} and o.at < ${r.end} ${filters(sql, 't', r)}`;
   return row!;
 }
@@ -238,7 +246,7 @@ async function slaTargets(ctx: Ctx, r: Range, times = true): Promise<SlaRow[]> {
     select o.target, count(*)::int as total, count(*) filter (where o.met)::int as met, count(*) filter (where not o.met)::int as missed,
       round(count(*) filter (where o.met)::numeric / count(*), 4)::float8 as compliance,
       ${times ? pct(sql, 'o.elapsed_ms') : sql`null::float8 as median_ms, null::float8 as p90_ms`}
-    from app.sla_outcomes o join app.threads t on t.org_id = o.org_id and t.id = o.thread_id
+    from app.sla_outcomes o ${outcomeThreads(sql, r)}
     where o.org_id = ${ctx.orgId} and o.at >= ${r.start} and o.at < ${r.end} ${filters(sql, 't', r)}
     group by o.target`;
   return rows.sort((a, b) => TARGET_ORDER.indexOf(a.target) - TARGET_ORDER.indexOf(b.target));
@@ -254,7 +262,7 @@ export async function sla(ctx: Ctx, r: Range): Promise<Report> {
   const counted = await sql<{ period: number; target: string; met: number; missed: number }[]>`
     select ${period(sql, 'o.at', r)} as period, o.target,
       count(*) filter (where o.met)::int as met, count(*) filter (where not o.met)::int as missed
-    from app.sla_outcomes o join app.threads t on t.org_id = o.org_id and t.id = o.thread_id
+    from app.sla_outcomes o ${outcomeThreads(sql, r)}
     where o.org_id = ${ctx.orgId} and o.at >= ${r.start} and o.at < ${r.end} ${filters(sql, 't', r)}
     group by 1, 2`;
   const at = new Map(counted.map((x) => [`${x.period} ${x.target}`, x]));
