@@ -1,7 +1,8 @@
 // The query every analytics report takes (GET /api/analytics/{name}): a range of dates or quarter-hour
 // instants, the time zone its days and hours are read in, day or hour periods, and filters. Additive
-// figures come from 15-minute rollups, so a range must start and end on a quarter hour of UTC (every
-// date in every IANA zone does: all offsets are whole quarter hours).
+// figures come from rollups kept in 15-minute buckets (and in hours and UTC days made of them), so a
+// range must start and end on a quarter hour of UTC (every date in every IANA zone does: all offsets
+// are whole quarter hours).
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { invalid } from '../errors.js';
@@ -43,9 +44,12 @@ export interface Range {
   groupBy: 'day' | 'hour';
   /**
    * The range's periods (local days or hours in tz): where each begins (the first at `start`) and its
-   * label (YYYY-MM-DD, or YYYY-MM-DDTHH:00 local; the hour a clock turned back repeats keeps one label).
+   * label (YYYY-MM-DD, or YYYY-MM-DDTHH:00 local; the hour a clock turned back repeats is in the same
+   * period as the first, so that period lasts two hours and every label is one period).
    */
   periods: { starts: Date[]; labels: string[] };
+  /** The rollup buckets the range is made of (rollupBuckets): per period, and for the range as a whole. */
+  buckets: { byPeriod: Buckets; whole: Buckets };
   channel: string | null;
   team: string | null;
   customer: string | null;
@@ -53,6 +57,47 @@ export interface Range {
 }
 
 const QUARTER_HOUR = 15 * 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/**
+ * The rollup buckets that make up some intervals, by level (app.rollup_bucket): quarter hours (0),
+ * hours (1) and UTC days (2), each given by its start.
+ */
+export type Buckets = [quarters: Date[], hours: Date[], days: Date[]];
+
+/**
+ * Intervals (on quarter hours) as the coarsest aligned buckets: quarter hours up to the first whole
+ * hour, hours up to the first whole UTC day, days, then hours and quarter hours to the end. Exact for
+ * any zone: each bucket lies wholly inside one interval, and together they cover each exactly.
+ */
+export function rollupBuckets(intervals: { from: number; to: number }[]): Buckets {
+  const out: Buckets = [[], [], []];
+  const units = [QUARTER_HOUR, HOUR, DAY];
+  const up = (t: number, unit: number) => Math.ceil(t / unit) * unit;
+  const down = (t: number, unit: number) => Math.floor(t / unit) * unit;
+  const run = (level: number, a: number, b: number) => {
+    for (let t = a; t < b; t += units[level]!) out[level]!.push(new Date(t));
+  };
+  const hours = (a: number, b: number) => {
+    const [h1, h2] = [up(a, HOUR), down(b, HOUR)];
+    if (h1 >= h2) return run(0, a, b);
+    run(0, a, h1);
+    run(1, h1, h2);
+    run(0, h2, b);
+  };
+  for (const { from, to } of intervals) {
+    const [d1, d2] = [up(from, DAY), down(to, DAY)];
+    if (d1 >= d2) {
+      hours(from, to);
+      continue;
+    }
+    hours(from, d1);
+    run(2, d1, d2);
+    hours(d2, to);
+  }
+  return out;
+}
 
 async function boundary(value: string, tz: string, path: string, end: boolean): Promise<Date> {
   if (DATE.test(value)) {
@@ -73,8 +118,12 @@ async function periodsOf(start: Date, end: Date, tz: string, groupBy: 'day' | 'h
   const starts: Date[] = [];
   const labels: string[] = [];
   while (p.epochMilliseconds < end.getTime()) {
-    starts.push(new Date(Math.max(p.epochMilliseconds, start.getTime())));
-    labels.push(groupBy === 'day' ? p.toPlainDate().toString() : `${p.toPlainDate().toString()}T${String(p.hour).padStart(2, '0')}:00`);
+    const label = groupBy === 'day' ? p.toPlainDate().toString() : `${p.toPlainDate().toString()}T${String(p.hour).padStart(2, '0')}:00`;
+    // The hour a clock turned back repeats: it stays in the period of its label's first hour.
+    if (label !== labels.at(-1)) {
+      starts.push(new Date(Math.max(p.epochMilliseconds, start.getTime())));
+      labels.push(label);
+    }
     p = groupBy === 'day' ? p.add({ days: 1 }).startOfDay() : p.add({ hours: 1 });
   }
   return { starts, labels };
@@ -93,12 +142,15 @@ export async function resolveRange(ctx: Ctx, q: AnalyticsQuery): Promise<Range> 
   const days = (end.getTime() - start.getTime()) / 86_400_000;
   const max = q.groupBy === 'hour' ? MAX_HOURLY_DAYS : MAX_DAYS;
   if (days > max) throw invalid('query.to', `the range may cover at most ${max} days${q.groupBy === 'hour' ? ' by hour' : ''}`);
+  const periods = await periodsOf(start, end, tz, q.groupBy);
+  const bounds = periods.starts.map((s, i) => ({ from: s.getTime(), to: (periods.starts[i + 1] ?? end).getTime() }));
   return {
     start,
     end,
     tz,
     groupBy: q.groupBy,
-    periods: await periodsOf(start, end, tz, q.groupBy),
+    periods,
+    buckets: { byPeriod: rollupBuckets(bounds), whole: rollupBuckets([{ from: start.getTime(), to: end.getTime() }]) },
     channel: q.channel ?? null,
     team: q.team ?? null,
     customer: q.customer ?? null,

@@ -1,11 +1,12 @@
-// The analytics reports. Counts come from app.message_rollups (15-minute buckets summed into the
-// requested zone's days or hours); percentiles from the fact rows: app.message_responses (each reply
-// that answered a customer) and app.sla_outcomes (each SLA target met or missed when a thread was
-// resolved or closed), with percentile_cont. Every report returns its JSON answer and the table its CSV
-// export streams.
+// The analytics reports. Counts come from the rollups (app.message_rollups and its kin: quarter hours,
+// hours and UTC days, each period read as its coarsest aligned buckets, rollupBuckets); percentiles
+// from the fact rows: app.message_responses (each reply that answered a customer) and app.sla_outcomes
+// (each SLA target met or missed when a thread was resolved or closed), with percentile_cont, one sort
+// per column (median and p90 together). Series have every period of the range, zeros (or nulls) where
+// nothing happened. Every report returns its JSON answer and the table its CSV export streams.
 import type { Ctx } from '../context.js';
 import type { Tx as Sql } from '../db/client.js';
-import type { Range } from './query.js';
+import { CHANNELS, type Range } from './query.js';
 
 export type Cell = string | number | boolean | null;
 export interface Report {
@@ -25,12 +26,36 @@ function filters(sql: Sql, alias: Alias, r: Range) {
 }
 
 /**
- * The local day (YYYY-MM-DD) or hour (YYYY-MM-DDTHH:00) of an instant column in the range's zone: the
- * label of the period it falls in, found by binary search over the periods' starts (width_bucket),
- * which costs far less per row than converting every instant to the zone.
+ * The 1-based period of the range an instant column falls in (the local day or hour in the range's
+ * zone), found by binary search over the periods' starts (width_bucket), which costs far less per row
+ * than converting every instant to the zone; the label (r.periods.labels) is put on after grouping.
  */
 function period(sql: Sql, column: string, r: Range) {
-  return sql`(${r.periods.labels}::text[])[width_bucket(${sql.unsafe(column)}, ${r.periods.starts}::timestamptz[])]`;
+  return sql`width_bucket(${sql.unsafe(column)}, ${r.periods.starts}::timestamptz[])`;
+}
+
+type RollupTable = 'app.message_rollups' | 'app.message_analysis_rollups' | 'app.shipment_rollups';
+
+/**
+ * The rows of a rollup table (as r) that make up the range (query.ts, rollupBuckets): its periods' when
+ * byPeriod (each bucket lies wholly in one period: period() of r.bucket is its period), else the
+ * coarsest buckets of the range as a whole. Read through the table's key (org_id, level, bucket, ...).
+ */
+function rollups(sql: Sql, ctx: Ctx, table: RollupTable, r: Range, byPeriod: boolean) {
+  const [quarters, hours, days] = byPeriod ? r.buckets.byPeriod : r.buckets.whole;
+  return sql`${sql.unsafe(table)} r
+    where r.org_id = ${ctx.orgId} and (
+      (r.level = 0 and r.bucket = any(${quarters}::timestamptz[]))
+      or (r.level = 1 and r.bucket = any(${hours}::timestamptz[]))
+      or (r.level = 2 and r.bucket = any(${days}::timestamptz[])))`;
+}
+
+/**
+ * The SLA outcomes' threads (as t) for the range's filters: only when a filter is given (every outcome
+ * has its thread, by foreign key), so an unfiltered report does not read every thread.
+ */
+function outcomeThreads(sql: Sql, r: Range) {
+  return r.channel || r.mailbox || r.team || r.customer ? sql`join app.threads t on t.org_id = o.org_id and t.id = o.thread_id` : sql``;
 }
 
 const rangeJson = (r: Range) => ({
@@ -47,10 +72,18 @@ export interface Percentiles {
   p90Ms: number | null;
 }
 
+/**
+ * Median and p90 of a column (rows passing `filter` when given), as `${prefix}m` and `${prefix}p`: one
+ * percentile_cont over both fractions, so one sort (the two references are the same aggregate, which
+ * PostgreSQL computes once).
+ */
+function pctPair(sql: Sql, column: string, m: string, p: string, filter = '') {
+  const agg = sql.unsafe(`percentile_cont(array[0.5, 0.9]::float8[]) within group (order by ${column})${filter ? ` filter (where ${filter})` : ''}`);
+  return sql`round((${agg})[1])::float8 as ${sql(m)}, round((${agg})[2])::float8 as ${sql(p)}`;
+}
+
 /** Median and p90 of a column, as median_ms and p90_ms. */
-const pct = (sql: Sql, column: string) => sql`
-  round(percentile_cont(0.5) within group (order by ${sql.unsafe(column)}))::float8 as median_ms,
-  round(percentile_cont(0.9) within group (order by ${sql.unsafe(column)}))::float8 as p90_ms`;
+const pct = (sql: Sql, column: string) => pctPair(sql, column, 'median_ms', 'p90_ms');
 
 // ---- volume --------------------------------------------------------------------------------------
 
@@ -61,22 +94,26 @@ interface VolumeRow {
   outbound: number;
 }
 
+/** Every period of the range with every channel (the filtered one alone), zeros where no message went. */
 async function volumeRows(ctx: Ctx, r: Range): Promise<VolumeRow[]> {
   const sql = ctx.sql;
-  // Summed by bucket first, so the zone's period is computed once per bucket, not once per row.
-  return sql<VolumeRow[]>`
-    select ${period(sql, 'b.bucket', r)} as period, b.channel, sum(b.inbound)::int as inbound, sum(b.outbound)::int as outbound
-    from (
-      select r.bucket, r.channel, coalesce(sum(r.messages) filter (where r.direction = 'inbound'), 0) as inbound,
-        coalesce(sum(r.messages) filter (where r.direction = 'outbound'), 0) as outbound
-      from app.message_rollups r
-      where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} ${filters(sql, 'r', r)}
-      group by 1, 2) b
-    group by 1, 2 having sum(b.inbound) + sum(b.outbound) <> 0
-    order by 1, 2`;
+  const counted = await sql<{ period: number; channel: string; inbound: number; outbound: number }[]>`
+    select ${period(sql, 'r.bucket', r)} as period, r.channel, coalesce(sum(r.messages) filter (where r.direction = 'inbound'), 0)::int as inbound,
+      coalesce(sum(r.messages) filter (where r.direction = 'outbound'), 0)::int as outbound
+    from ${rollups(sql, ctx, 'app.message_rollups', r, true)}
+    ${filters(sql, 'r', r)}
+    group by 1, 2`;
+  const at = new Map(counted.map((x) => [`${x.period} ${x.channel}`, x]));
+  const channels = r.channel ? [r.channel] : [...CHANNELS].sort();
+  return r.periods.labels.flatMap((period, i) =>
+    channels.map((channel) => {
+      const x = at.get(`${i + 1} ${channel}`);
+      return { period, channel, inbound: x?.inbound ?? 0, outbound: x?.outbound ?? 0 };
+    }),
+  );
 }
 
-/** Messages in and out by channel and period (periods without messages are left out). */
+/** Messages in and out by channel and period: every period of the range and every channel, zeros where none went. */
 export async function volume(ctx: Ctx, r: Range): Promise<Report> {
   const rows = await volumeRows(ctx, r);
   const totals = { inbound: 0, outbound: 0, byChannel: {} as Record<string, { inbound: number; outbound: number }> };
@@ -110,32 +147,15 @@ const stats = (s: StatRow): ResponseStats => ({
 
 /** Count, median and p90 of first responses (prefix f) and of all responses (prefix a), wall and business. */
 const responseColumns = (sql: Sql) => sql`
-  count(*) filter (where r.first)::int as fn,
-  round(percentile_cont(0.5) within group (order by r.wall_ms) filter (where r.first))::float8 as fwm,
-  round(percentile_cont(0.9) within group (order by r.wall_ms) filter (where r.first))::float8 as fwp,
-  count(r.business_ms) filter (where r.first)::int as fnb,
-  round(percentile_cont(0.5) within group (order by r.business_ms) filter (where r.first))::float8 as fbm,
-  round(percentile_cont(0.9) within group (order by r.business_ms) filter (where r.first))::float8 as fbp,
-  count(*)::int as an,
-  round(percentile_cont(0.5) within group (order by r.wall_ms))::float8 as awm,
-  round(percentile_cont(0.9) within group (order by r.wall_ms))::float8 as awp,
-  count(r.business_ms)::int as anb,
-  round(percentile_cont(0.5) within group (order by r.business_ms))::float8 as abm,
-  round(percentile_cont(0.9) within group (order by r.business_ms))::float8 as abp`;
+  count(*) filter (where r.first)::int as fn, ${pctPair(sql, 'r.wall_ms', 'fwm', 'fwp', 'r.first')},
+  count(r.business_ms) filter (where r.first)::int as fnb, ${pctPair(sql, 'r.business_ms', 'fbm', 'fbp', 'r.first')},
+  count(*)::int as an, ${pctPair(sql, 'r.wall_ms', 'awm', 'awp')},
+  count(r.business_ms)::int as anb, ${pctPair(sql, 'r.business_ms', 'abm', 'abp')}`;
 
 /** Each statistic's columns in order: n, wm, wp, nb, bm, bp. */
 function statRow(row: Record<string, unknown>, prefix: string): StatRow {
-  const v = (k: string) => row[prefix + k] as number | null;
-  return { n: Number(v('n')), wm: v('wm'), wp: v('wp'), nb: Number(v('nb')), bm: v('bm'), bp: v('bp') };
-}
-
-async function responseSummary(ctx: Ctx, r: Range): Promise<{ first: ResponseStats; all: ResponseStats }> {
-  const sql = ctx.sql;
-  const [row] = await sql<Record<string, unknown>[]>`
-    select ${responseColumns(sql)}
-    from app.message_responses r
-    where r.org_id = ${ctx.orgId} and r.at >= ${r.start} and r.at < ${r.end} ${filters(sql, 'r', r)}`;
-  return { first: stats(statRow(row!, 'f')), all: stats(statRow(row!, 'a')) };
+  const v = (k: string) => (row[prefix + k] ?? null) as number | null;
+  return { n: Number(v('n') ?? 0), wm: v('wm'), wp: v('wp'), nb: Number(v('nb') ?? 0), bm: v('bm'), bp: v('bp') };
 }
 
 /** Resolution times: each resolved or closed thread's resolution target, on its own clock (business or calendar). */
@@ -143,7 +163,7 @@ async function resolutionSummary(ctx: Ctx, r: Range): Promise<Percentiles> {
   const sql = ctx.sql;
   const [row] = await sql<{ count: number; medianMs: number | null; p90Ms: number | null }[]>`
     select count(*)::int as count, ${pct(sql, 'o.elapsed_ms')}
-    from app.sla_outcomes o join app.threads t on t.org_id = o.org_id and t.id = o.thread_id
+    from app.sla_outcomes o ${outcomeThreads(sql, r)}
     where o.org_id = ${ctx.orgId} and o.target = 'resolution' and o.at >= ${r.start} and o.at < ${r.end} ${filters(sql, 't', r)}`;
   return row!;
 }
@@ -151,22 +171,41 @@ async function resolutionSummary(ctx: Ctx, r: Range): Promise<Percentiles> {
 /**
  * First response and every response (a member's reply; an automation's where the policy counts it),
  * median and p90, in wall time and, where the organization keeps business calendars, business time;
- * resolution times from the SLA outcomes; the same by period.
+ * resolution times from the SLA outcomes; the same by period (every period of the range: a period
+ * without responses has count 0 and null times).
  */
 export async function responseTimes(ctx: Ctx, r: Range): Promise<Report> {
   const sql = ctx.sql;
-  const summary = await responseSummary(ctx, r);
-  const resolution = await resolutionSummary(ctx, r);
+  const ends = [...r.periods.starts.slice(1), r.end];
+  // Each period's responses on their own (a range of the (org_id, at) index): no sort of the range's
+  // responses by period before the percentiles sort each period's.
   const series = await sql<Record<string, unknown>[]>`
-    select ${period(sql, 'r.at', r)} as period,
-      ${responseColumns(sql)}
+    select p.period::int as period, x.*
+    from unnest(${r.periods.starts}::timestamptz[], ${ends}::timestamptz[]) with ordinality as p (lo, hi, period)
+    cross join lateral (
+      select ${responseColumns(sql)}
+      from app.message_responses r
+      where r.org_id = ${ctx.orgId} and r.at >= p.lo and r.at < p.hi ${filters(sql, 'r', r)}) x
+    order by 1`;
+  const [total] = await sql<Record<string, unknown>[]>`
+    select ${responseColumns(sql)}
     from app.message_responses r
-    where r.org_id = ${ctx.orgId} and r.at >= ${r.start} and r.at < ${r.end} ${filters(sql, 'r', r)}
-    group by 1 order by 1`;
-  const periods = series.map((row) => ({ period: row.period as string, first: stats(statRow(row, 'f')), all: stats(statRow(row, 'a')) }));
+    where r.org_id = ${ctx.orgId} and r.at >= ${r.start} and r.at < ${r.end} ${filters(sql, 'r', r)}`;
+  const resolution = await resolutionSummary(ctx, r);
+  const periods = series.map((row) => ({
+    period: r.periods.labels[(row.period as number) - 1]!,
+    first: stats(statRow(row, 'f')),
+    all: stats(statRow(row, 'a')),
+  }));
   const cells = (s: ResponseStats): Cell[] => [s.count, s.wall.medianMs, s.wall.p90Ms, s.business?.medianMs ?? null, s.business?.p90Ms ?? null];
   return {
-    json: { range: rangeJson(r), firstResponse: summary.first, responses: summary.all, resolution, series: periods },
+    json: {
+      range: rangeJson(r),
+      firstResponse: stats(statRow(total!, 'f')),
+      responses: stats(statRow(total!, 'a')),
+      resolution,
+      series: periods,
+    },
     table: {
       columns: [
         'period',
@@ -200,27 +239,39 @@ interface SlaRow {
 
 const TARGET_ORDER = ['firstResponse', 'nextResponse', 'resolution'];
 
-async function slaTargets(ctx: Ctx, r: Range): Promise<SlaRow[]> {
+/** Met and missed per target; with the median and p90 of the elapsed times unless `times` is false (null then). */
+async function slaTargets(ctx: Ctx, r: Range, times = true): Promise<SlaRow[]> {
   const sql = ctx.sql;
   const rows = await sql<SlaRow[]>`
     select o.target, count(*)::int as total, count(*) filter (where o.met)::int as met, count(*) filter (where not o.met)::int as missed,
-      round(count(*) filter (where o.met)::numeric / count(*), 4)::float8 as compliance, ${pct(sql, 'o.elapsed_ms')}
-    from app.sla_outcomes o join app.threads t on t.org_id = o.org_id and t.id = o.thread_id
+      round(count(*) filter (where o.met)::numeric / count(*), 4)::float8 as compliance,
+      ${times ? pct(sql, 'o.elapsed_ms') : sql`null::float8 as median_ms, null::float8 as p90_ms`}
+    from app.sla_outcomes o ${outcomeThreads(sql, r)}
     where o.org_id = ${ctx.orgId} and o.at >= ${r.start} and o.at < ${r.end} ${filters(sql, 't', r)}
     group by o.target`;
   return rows.sort((a, b) => TARGET_ORDER.indexOf(a.target) - TARGET_ORDER.indexOf(b.target));
 }
 
-/** SLA compliance per target (met or missed when the thread was resolved or closed in the range), and by period. */
+/**
+ * SLA compliance per target (met or missed when the thread was resolved or closed in the range), and by
+ * period: every period of the range with every target, zeros where none was met or missed.
+ */
 export async function sla(ctx: Ctx, r: Range): Promise<Report> {
   const sql = ctx.sql;
   const targets = await slaTargets(ctx, r);
-  const series = await sql<{ period: string; target: string; met: number; missed: number }[]>`
+  const counted = await sql<{ period: number; target: string; met: number; missed: number }[]>`
     select ${period(sql, 'o.at', r)} as period, o.target,
       count(*) filter (where o.met)::int as met, count(*) filter (where not o.met)::int as missed
-    from app.sla_outcomes o join app.threads t on t.org_id = o.org_id and t.id = o.thread_id
+    from app.sla_outcomes o ${outcomeThreads(sql, r)}
     where o.org_id = ${ctx.orgId} and o.at >= ${r.start} and o.at < ${r.end} ${filters(sql, 't', r)}
-    group by 1, 2 order by 1, 2`;
+    group by 1, 2`;
+  const at = new Map(counted.map((x) => [`${x.period} ${x.target}`, x]));
+  const series = r.periods.labels.flatMap((period, i) =>
+    TARGET_ORDER.map((target) => {
+      const x = at.get(`${i + 1} ${target}`);
+      return { period, target, met: x?.met ?? 0, missed: x?.missed ?? 0 };
+    }),
+  );
   return {
     json: { range: rangeJson(r), targets, series },
     table: {
@@ -257,16 +308,21 @@ export async function overview(ctx: Ctx, r: Range): Promise<Report> {
   const [messages] = await sql<{ inbound: number; outbound: number }[]>`
     select coalesce(sum(r.messages) filter (where r.direction = 'inbound'), 0)::int as inbound,
       coalesce(sum(r.messages) filter (where r.direction = 'outbound'), 0)::int as outbound
-    from app.message_rollups r
-    where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} ${filters(sql, 'r', r)}`;
-  const responses = await responseSummary(ctx, r);
+    from ${rollups(sql, ctx, 'app.message_rollups', r, false)}
+    ${filters(sql, 'r', r)}`;
+  // First responses only (their own index, message_responses_first_idx).
+  const [first] = await sql<Record<string, unknown>[]>`
+    select count(*)::int as fn, ${pctPair(sql, 'r.wall_ms', 'fwm', 'fwp')},
+      count(r.business_ms)::int as fnb, ${pctPair(sql, 'r.business_ms', 'fbm', 'fbp')}
+    from app.message_responses r
+    where r.org_id = ${ctx.orgId} and r.first and r.at >= ${r.start} and r.at < ${r.end} ${filters(sql, 'r', r)}`;
   const resolution = await resolutionSummary(ctx, r);
-  const targets = await slaTargets(ctx, r);
+  const targets = await slaTargets(ctx, r, false);
   const slaTotal = targets.reduce((n, t) => n + t.total, 0);
   const slaMet = targets.reduce((n, t) => n + t.met, 0);
   const waiting = await backlog(ctx, r);
   // First response in business time when every response in the range has it (the organization keeps calendars), else wall time.
-  const f = responses.first;
+  const f = stats(statRow(first!, 'f'));
   const firstResponse = f.business && f.business.count === f.count ? { basis: 'business', ...f.business } : { basis: 'wall', ...f.wall };
   const json = {
     range: rangeJson(r),
@@ -308,15 +364,18 @@ export async function agents(ctx: Ctx, r: Range): Promise<Report> {
   const rows = await sql<Record<string, unknown>[]>`
     with sent as (
       select r.author_id as user_id, sum(r.messages)::int as sent
-      from app.message_rollups r
-      where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} and r.direction = 'outbound'
-        and r.author_id is not null ${filters(sql, 'r', r)}
+      from ${rollups(sql, ctx, 'app.message_rollups', r, false)}
+      and r.direction = 'outbound' and r.author_id is not null ${filters(sql, 'r', r)}
       group by 1
     ), answered as (
-      select r.responder_id as user_id, ${responseColumns(sql)}
-      from app.message_responses r
-      where r.org_id = ${ctx.orgId} and r.at >= ${r.start} and r.at < ${r.end} and r.responder_id is not null ${filters(sql, 'r', r)}
-      group by 1
+      -- Each member's responses on their own (message_responses_responder_at_idx).
+      select m.user_id, x.*
+      from app.members m
+      cross join lateral (
+        select ${responseColumns(sql)}
+        from app.message_responses r
+        where r.org_id = ${ctx.orgId} and r.responder_id = m.user_id and r.at >= ${r.start} and r.at < ${r.end} ${filters(sql, 'r', r)}) x
+      where m.org_id = ${ctx.orgId} and x.an > 0
     ), assigned as (
       select t.assignee_id as user_id, count(*)::int as open_assigned
       from app.threads t
@@ -374,16 +433,19 @@ export async function customers(ctx: Ctx, r: Range): Promise<Report> {
     with traffic as (
       select r.customer_id, coalesce(sum(r.messages) filter (where r.direction = 'inbound'), 0)::int as inbound,
         coalesce(sum(r.messages) filter (where r.direction = 'outbound'), 0)::int as outbound
-      from app.message_rollups r
-      where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} and r.customer_id is not null ${filters(sql, 'r', r)}
+      from ${rollups(sql, ctx, 'app.message_rollups', r, false)}
+      and r.customer_id is not null ${filters(sql, 'r', r)}
       group by 1 having sum(r.messages) <> 0
       order by sum(r.messages) desc, r.customer_id
       limit ${TOP}
     ), answered as (
-      select r.customer_id, count(*)::int as responses, ${pct(sql, 'r.wall_ms')}
-      from app.message_responses r
-      where r.org_id = ${ctx.orgId} and r.at >= ${r.start} and r.at < ${r.end} and r.customer_id in (select customer_id from traffic) ${filters(sql, 'r', r)}
-      group by 1
+      -- Each customer's responses on their own (message_responses_customer_at_idx).
+      select x.customer_id, a.*
+      from traffic x
+      cross join lateral (
+        select count(*)::int as responses, ${pct(sql, 'r.wall_ms')}
+        from app.message_responses r
+        where r.org_id = ${ctx.orgId} and r.customer_id = x.customer_id and r.at >= ${r.start} and r.at < ${r.end} ${filters(sql, 'r', r)}) a
     )
     select x.customer_id, c.name, x.inbound, x.outbound, coalesce(a.responses, 0) as responses, a.median_ms, a.p90_ms
     from traffic x join app.customers c on c.id = x.customer_id
@@ -405,8 +467,8 @@ async function busiestShipments(ctx: Ctx, r: Range) {
     with traffic as (
       select r.shipment_id, coalesce(sum(r.messages) filter (where r.direction = 'inbound'), 0)::int as inbound,
         coalesce(sum(r.messages) filter (where r.direction = 'outbound'), 0)::int as outbound
-      from app.shipment_rollups r
-      where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} ${filters(sql, 'r', r)}
+      from ${rollups(sql, ctx, 'app.shipment_rollups', r, false)}
+      ${filters(sql, 'r', r)}
       group by 1 having sum(r.messages) <> 0
       order by sum(r.messages) desc, r.shipment_id
       limit ${TOP}
@@ -418,25 +480,32 @@ async function busiestShipments(ctx: Ctx, r: Range) {
 
 // ---- intents and sentiment -----------------------------------------------------------------------
 
-/** The intent mix of analysed messages, and the sentiment trend by period (counts and average score). */
+/**
+ * The intent mix of analysed messages, and the sentiment trend by period (counts and average score):
+ * every period of the range, zeros and a null average where no analysed message fell.
+ */
 export async function intents(ctx: Ctx, r: Range): Promise<Report> {
   const sql = ctx.sql;
   const mix = await sql<{ intent: string | null; messages: number }[]>`
     select r.intent, sum(r.messages)::int as messages
-    from app.message_analysis_rollups r
-    where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} ${filters(sql, 'r', r)}
+    from ${rollups(sql, ctx, 'app.message_analysis_rollups', r, false)}
+    ${filters(sql, 'r', r)}
     group by 1 having sum(r.messages) <> 0
     order by 2 desc, 1 nulls last`;
-  const trend = await sql<{ period: string; positive: number; neutral: number; negative: number; averageScore: number | null }[]>`
+  const counted = await sql<{ period: number; positive: number; neutral: number; negative: number; averageScore: number | null }[]>`
     select ${period(sql, 'r.bucket', r)} as period,
       coalesce(sum(r.messages) filter (where r.sentiment = 'positive'), 0)::int as positive,
       coalesce(sum(r.messages) filter (where r.sentiment = 'neutral'), 0)::int as neutral,
       coalesce(sum(r.messages) filter (where r.sentiment = 'negative'), 0)::int as negative,
       round((sum(r.score_sum) / nullif(sum(r.scored), 0))::numeric, 4)::float8 as average_score
-    from app.message_analysis_rollups r
-    where r.org_id = ${ctx.orgId} and r.bucket >= ${r.start} and r.bucket < ${r.end} ${filters(sql, 'r', r)}
-    group by 1 having sum(r.messages) <> 0
-    order by 1`;
+    from ${rollups(sql, ctx, 'app.message_analysis_rollups', r, true)}
+    ${filters(sql, 'r', r)}
+    group by 1`;
+  const at = new Map(counted.map((x) => [x.period, x]));
+  const trend = r.periods.labels.map((period, i) => {
+    const x = at.get(i + 1);
+    return { period, positive: x?.positive ?? 0, neutral: x?.neutral ?? 0, negative: x?.negative ?? 0, averageScore: x?.averageScore ?? null };
+  });
   return {
     json: { range: rangeJson(r), intents: mix, sentiment: trend },
     table: {

@@ -24,7 +24,11 @@ export const volumeReportWire = z
   .strictObject({
     range,
     totals: z.strictObject({ inbound: z.number().int(), outbound: z.number().int(), byChannel: z.record(z.string(), inOut) }),
-    series: z.array(z.strictObject({ period: z.string(), channel: z.string(), inbound: z.number().int(), outbound: z.number().int() })),
+    series: z
+      .array(z.strictObject({ period: z.string(), channel: z.string(), inbound: z.number().int(), outbound: z.number().int() }))
+      .describe(
+        'Every period of the range (YYYY-MM-DD, or YYYY-MM-DDTHH:00 local) with every channel (the filtered one alone), in order; 0 where no message went.',
+      ),
   })
   .meta({ id: 'VolumeReport' });
 
@@ -34,7 +38,9 @@ export const responseTimesReportWire = z
     firstResponse: responseStats,
     responses: responseStats,
     resolution: percentiles,
-    series: z.array(z.strictObject({ period: z.string(), first: responseStats, all: responseStats })),
+    series: z
+      .array(z.strictObject({ period: z.string(), first: responseStats, all: responseStats }))
+      .describe('Every period of the range, in order; a period without responses has count 0, null times and a null business.'),
   })
   .meta({ id: 'ResponseTimesReport' });
 
@@ -52,7 +58,9 @@ export const slaReportWire = z
   .strictObject({
     range,
     targets: z.array(slaTarget),
-    series: z.array(z.strictObject({ period: z.string(), target: z.string(), met: z.number().int(), missed: z.number().int() })),
+    series: z
+      .array(z.strictObject({ period: z.string(), target: z.string(), met: z.number().int(), missed: z.number().int() }))
+      .describe('Every period of the range with every target (firstResponse, nextResponse, resolution), in order; 0 where none was met or missed.'),
   })
   .meta({ id: 'SlaReport' });
 
@@ -121,15 +129,17 @@ export const intentsReportWire = z
   .strictObject({
     range,
     intents: z.array(z.strictObject({ intent: z.string().nullable(), messages: z.number().int() })),
-    sentiment: z.array(
-      z.strictObject({
-        period: z.string(),
-        positive: z.number().int(),
-        neutral: z.number().int(),
-        negative: z.number().int(),
-        averageScore: z.number().nullable(),
-      }),
-    ),
+    sentiment: z
+      .array(
+        z.strictObject({
+          period: z.string(),
+          positive: z.number().int(),
+          neutral: z.number().int(),
+          negative: z.number().int(),
+          averageScore: z.number().nullable(),
+        }),
+      )
+      .describe('Every period of the range, in order; 0 and a null averageScore where no analysed message fell.'),
   })
   .meta({ id: 'IntentsReport' });
 

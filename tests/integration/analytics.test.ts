@@ -1,7 +1,9 @@
 // Analytics (GET /api/analytics/*): every report's numbers against a straightforward SQL over the raw
-// rows (messages, threads, SLA outcomes) of a generated data set, in two time zones whose days do not
-// start on a UTC hour (Asia/Kathmandu +05:45) or change length (America/New_York, 1 November 2026 has 25
-// hours), with filters; the CSV export; validation and permission.
+// rows (messages, threads, SLA outcomes) of a generated data set, in time zones whose days do not
+// start on a UTC hour (Asia/Kathmandu +05:45, Asia/Kolkata +05:30) or change length (America/New_York,
+// 1 November 2026 has 25 hours) and in UTC (periods that are whole rollup days), by day and by hour
+// (the rollups' quarter hours, hours and days all in play), with filters; every period of the range in
+// the series, zeros where nothing happened; the CSV export; validation and permission.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem } from '../../lib/context.js';
@@ -168,6 +170,9 @@ const CASES: Case[] = [
   { tz: 'America/New_York', from: '2026-10-31', to: '2026-11-02', groupBy: 'hour', filters: { channel: 'email' } },
   { tz: 'Asia/Kathmandu', from: '2026-10-29', to: '2026-11-09', groupBy: 'day', filters: { team: 0, customer: 1 } },
   { tz: 'America/New_York', from: '2026-10-29', to: '2026-11-09', groupBy: 'day', filters: { mailbox: true } },
+  { tz: 'Asia/Kolkata', from: '2026-10-30', to: '2026-11-06', groupBy: 'hour' },
+  { tz: 'Asia/Kathmandu', from: '2026-10-28', to: '2026-11-12', groupBy: 'hour', filters: { team: 1 } },
+  { tz: 'UTC', from: '2026-10-27', to: '2026-11-12', groupBy: 'day', filters: { channel: 'whatsapp' } },
 ];
 
 function queryOf(c: Case): string {
@@ -211,17 +216,32 @@ function messageFilters(c: Case) {
 
 const fmt = (c: Case) => (c.groupBy === 'hour' ? 'YYYY-MM-DD"T"HH24:00' : 'YYYY-MM-DD');
 
-/** Volume straight from the messages: every one that is not a draft, in its local period. */
+/** Every local period of the case's range, in order: the labels of its quarter hours. */
+async function periodsOf(c: Case): Promise<string[]> {
+  const { start, end } = await bounds(c);
+  const rows = await db.sql<{ period: string }[]>`
+    select distinct to_char(g at time zone ${c.tz}, ${fmt(c)}) as period
+    from generate_series(${start}::timestamptz, ${end}::timestamptz - interval '15 minutes', interval '15 minutes') g order by 1`;
+  return rows.map((r) => r.period);
+}
+
+/** Volume straight from the messages: every one that is not a draft, in its local period; every period and channel, zeros where none. */
 async function expectedVolume(c: Case) {
   const { start, end } = await bounds(c);
+  const channels = c.filters?.channel ? [c.filters.channel] : ['email', 'sms', 'voice', 'whatsapp'];
   // The rollups carry the mailbox of the message; the thread's filters otherwise.
   return db.sql<{ period: string; channel: string; inbound: number; outbound: number }[]>`
-    select to_char(m.occurred_at at time zone ${c.tz}, ${fmt(c)}) as period, m.channel,
-      count(*) filter (where m.direction = 'inbound')::int as inbound, count(*) filter (where m.direction = 'outbound')::int as outbound
-    from app.messages m join app.threads t on t.id = m.thread_id
-    where m.org_id = ${org.id} and m.status <> 'draft' and m.occurred_at >= ${start} and m.occurred_at < ${end}
-      ${messageFilters(c)}
-    group by 1, 2 order by 1, 2`;
+    with counted as (
+      select to_char(m.occurred_at at time zone ${c.tz}, ${fmt(c)}) as period, m.channel,
+        count(*) filter (where m.direction = 'inbound')::int as inbound, count(*) filter (where m.direction = 'outbound')::int as outbound
+      from app.messages m join app.threads t on t.id = m.thread_id
+      where m.org_id = ${org.id} and m.status <> 'draft' and m.occurred_at >= ${start} and m.occurred_at < ${end}
+        ${messageFilters(c)}
+      group by 1, 2)
+    select p.period, ch.channel, coalesce(x.inbound, 0) as inbound, coalesce(x.outbound, 0) as outbound
+    from unnest(${await periodsOf(c)}::text[]) as p (period) cross join unnest(${channels}::text[]) as ch (channel)
+    left join counted x on x.period = p.period and x.channel = ch.channel
+    order by 1, 2`;
 }
 
 /**
@@ -284,7 +304,7 @@ describe.each(CASES)('analytics in $tz from $from to $to by $groupBy $filters', 
     const res = await org.json('GET', `/api/analytics/volume?${queryOf(c)}`, { as: 'manager' });
     expect(res.status).toBe(200);
     const expected = await expectedVolume(c);
-    expect(expected.length).toBeGreaterThan(0);
+    expect(expected.some((r) => r.inbound + r.outbound > 0)).toBe(true);
     expect(res.body.series).toEqual(expected.map((r) => ({ ...r })));
     expect(res.body.totals.inbound).toBe(expected.reduce((n, r) => n + r.inbound, 0));
     expect(res.body.totals.outbound).toBe(expected.reduce((n, r) => n + r.outbound, 0));
@@ -298,9 +318,15 @@ describe.each(CASES)('analytics in $tz from $from to $to by $groupBy $filters', 
     const pick = (s: any) => [s.count, s.wall.medianMs, s.wall.p90Ms];
     expect(pick(res.body.firstResponse)).toEqual([total!.fn, total!.fm, total!.fp]);
     expect(pick(res.body.responses)).toEqual([total!.an, total!.am, total!.ap]);
+    // Every period of the range: a period without responses has count 0 and null times.
+    const byPeriod = new Map(periods.map((p) => [p.period, p]));
     expect(res.body.series.map((p: any) => [p.period, ...pick(p.first), ...pick(p.all)])).toEqual(
-      periods.map((p) => [p.period, p.fn, p.fm, p.fp, p.an, p.am, p.ap]),
+      (await periodsOf(c)).map((period) => {
+        const p = byPeriod.get(period);
+        return [period, p?.fn ?? 0, p?.fm ?? null, p?.fp ?? null, p?.an ?? 0, p?.am ?? null, p?.ap ?? null];
+      }),
     );
+    expect(res.body.series.filter((p: any) => p.all.count === 0).every((p: any) => p.all.business === null)).toBe(true);
     // The organization keeps a business calendar: every response also has its business time.
     expect(res.body.responses.business.count).toBe(total!.an);
   });
@@ -312,6 +338,15 @@ describe.each(CASES)('analytics in $tz from $from to $to by $groupBy $filters', 
     const got = [...res.body.targets].sort((a: any, b: any) => a.target.localeCompare(b.target));
     expect(got.map(({ compliance: _, ...t }: any) => t)).toEqual(expected.map((r) => ({ ...r })));
     for (const t of got) expect(t.compliance).toBeCloseTo(t.met / t.total, 4);
+    // By period: every period with every target, zeros where none; they add up to the targets.
+    const periods = await periodsOf(c);
+    expect(res.body.series.map((s: any) => `${s.period} ${s.target}`)).toEqual(
+      periods.flatMap((p) => ['firstResponse', 'nextResponse', 'resolution'].map((t) => `${p} ${t}`)),
+    );
+    for (const t of got) {
+      const of = res.body.series.filter((s: any) => s.target === t.target);
+      expect([of.reduce((n: number, s: any) => n + s.met, 0), of.reduce((n: number, s: any) => n + s.missed, 0)]).toEqual([t.met, t.missed]);
+    }
   });
 
   it('agents: sent messages, responses and open assignments per member', async () => {
@@ -404,10 +439,17 @@ describe.each(CASES)('analytics in $tz from $from to $to by $groupBy $filters', 
       group by 1 order by 1`;
     expect(mix.length).toBeGreaterThan(0);
     expect(res.body.intents).toEqual(mix.map((r) => ({ ...r })));
+    // Every period of the range, zeros and a null average where no analysed message fell.
+    const byPeriod = new Map(trend.map((t) => [t.period, t]));
+    const full = (await periodsOf(c)).map((period) => byPeriod.get(period) ?? { period, positive: 0, neutral: 0, negative: 0, averageScore: null });
     // Scores are float4: the rollup's sum and the plain average may differ in the fourth decimal.
     const counts = (rows: any[]) => rows.map(({ averageScore: _, ...x }) => x);
-    expect(counts(res.body.sentiment)).toEqual(counts(trend));
-    trend.forEach((t, i) => expect(res.body.sentiment[i].averageScore).toBeCloseTo(t.averageScore!, 3));
+    expect(counts(res.body.sentiment)).toEqual(counts(full));
+    full.forEach((t, i) =>
+      t.averageScore === null
+        ? expect(res.body.sentiment[i].averageScore).toBeNull()
+        : expect(res.body.sentiment[i].averageScore).toBeCloseTo(t.averageScore, 3),
+    );
   });
 
   it('overview: totals, first response, SLA compliance and backlog agree with the raw rows', async () => {
@@ -448,7 +490,7 @@ describe('analytics', () => {
              (${other.id}, ${t!.id}, 'email', 'inbound', 'received', '2026-11-02T10:20:00Z')
       returning id`;
     const counts = () => sql<{ bucket: Date; direction: string; n: number }[]>`
-      select bucket, direction, sum(messages)::int as n from app.message_rollups where org_id = ${other.id} group by 1, 2 order by 1, 2`;
+      select bucket, direction, sum(messages)::int as n from app.message_rollups where org_id = ${other.id} and level = 0 group by 1, 2 order by 1, 2`;
     expect(await counts()).toEqual([{ bucket: new Date('2026-11-02T10:15:00Z'), direction: 'inbound', n: 1 }]);
     await sql`update app.messages set status = 'queued' where id = ${m!.id}`;
     await sql`update app.messages set status = 'sent' where id = ${m!.id}`;
@@ -457,12 +499,38 @@ describe('analytics', () => {
       { bucket: new Date('2026-11-02T10:15:00Z'), direction: 'inbound', n: 1 },
     ]);
     const mix = () => sql<{ intent: string; n: number }[]>`
-      select intent, sum(messages)::int as n from app.message_analysis_rollups where org_id = ${other.id} group by 1 having sum(messages) <> 0 order by 1`;
+      select intent, sum(messages)::int as n from app.message_analysis_rollups where org_id = ${other.id} and level = 0
+      group by 1 having sum(messages) <> 0 order by 1`;
     expect(await mix()).toEqual([]);
     await sql`update app.messages set intent = 'booking', sentiment = 'neutral', analyzed_at = now() where org_id = ${other.id} and direction = 'inbound'`;
     expect(await mix()).toEqual([{ intent: 'booking', n: 1 }]);
     await sql`update app.messages set intent = 'tracking' where org_id = ${other.id} and direction = 'inbound'`;
     expect(await mix()).toEqual([{ intent: 'tracking', n: 1 }]);
+  });
+
+  it('keeps every rollup’s hours and days equal to the sum of their quarter hours', async () => {
+    const sql = db.sql;
+    const tables = {
+      'app.message_rollups': ['channel', 'direction', 'channel_id', 'team_id', 'customer_id', 'author_id'],
+      'app.message_analysis_rollups': ['channel', 'channel_id', 'team_id', 'customer_id', 'intent', 'sentiment'],
+      'app.shipment_rollups': ['shipment_id', 'channel', 'direction', 'channel_id', 'team_id', 'customer_id'],
+    };
+    for (const [table, dims] of Object.entries(tables)) {
+      const values =
+        table === 'app.message_analysis_rollups' ? 'sum(messages)::int, sum(scored)::int, round(sum(score_sum)::numeric, 6)' : 'sum(messages)::int';
+      for (const level of [1, 2]) {
+        // Both sides summed over slots, rows netting to nothing left out: the level's rows are the quarter hours', regrouped.
+        const of = (where: string, bucket: string) =>
+          sql.unsafe(
+            `select ${bucket} as bucket, ${dims.join(', ')}, ${values} from ${table} where org_id = $1 and ${where}
+            group by 1, ${dims.join(', ')} having sum(messages) <> 0 order by 1, ${dims.map((d) => `${d} nulls first`).join(', ')}`,
+            [org.id],
+          );
+        const quarters = await of('level = 0', `app.rollup_bucket(bucket, ${level}::int2)`);
+        expect(quarters.length).toBeGreaterThan(0);
+        expect(await of(`level = ${level}`, 'bucket')).toEqual(quarters);
+      }
+    }
   });
 
   it('streams CSV for format=csv and for Accept: text/csv', async () => {
