@@ -111,21 +111,50 @@ async function boundary(value: string, tz: string, path: string, end: boolean): 
   return at;
 }
 
-async function periodsOf(start: Date, end: Date, tz: string, groupBy: 'day' | 'hour'): Promise<Range['periods']> {
+/**
+ * The spans of [start, end) over which tz keeps one UTC offset (split at its transitions), each with
+ * that offset: a local time is then plain arithmetic within a span, and only the transitions, not
+ * every day or hour, go through the time-zone library (90 days by hour took 52 ms that way).
+ */
+async function offsetSpans(start: number, end: number, tz: string): Promise<{ from: number; offset: number }[]> {
   const { Temporal } = await import('temporal-polyfill');
-  const at = Temporal.Instant.fromEpochMilliseconds(start.getTime()).toZonedDateTimeISO(tz);
-  let p = groupBy === 'day' ? at.startOfDay() : at.round({ smallestUnit: 'hour', roundingMode: 'floor' });
+  const spans: { from: number; offset: number }[] = [];
+  let at = Temporal.Instant.fromEpochMilliseconds(start).toZonedDateTimeISO(tz);
+  for (;;) {
+    spans.push({ from: at.epochMilliseconds, offset: at.offsetNanoseconds / 1e6 });
+    const next = at.getTimeZoneTransition('next');
+    if (!next || next.epochMilliseconds >= end) return spans;
+    at = next;
+  }
+}
+
+/**
+ * The range's local days or hours in tz: where each begins (the first at `start`, a day that starts
+ * late because of a transition at midnight where it starts) and its label. The hour a clock turned
+ * back repeats stays in the period of its label's first hour.
+ */
+export async function periodsOf(start: Date, end: Date, tz: string, groupBy: 'day' | 'hour'): Promise<Range['periods']> {
+  const unit = groupBy === 'day' ? DAY : HOUR;
+  const label = (local: number) => {
+    const iso = new Date(local).toISOString();
+    return groupBy === 'day' ? iso.slice(0, 10) : `${iso.slice(0, 13)}:00`;
+  };
+  const spans = await offsetSpans(start.getTime(), end.getTime(), tz);
   const starts: Date[] = [];
   const labels: string[] = [];
-  while (p.epochMilliseconds < end.getTime()) {
-    const label = groupBy === 'day' ? p.toPlainDate().toString() : `${p.toPlainDate().toString()}T${String(p.hour).padStart(2, '0')}:00`;
-    // The hour a clock turned back repeats: it stays in the period of its label's first hour.
-    if (label !== labels.at(-1)) {
-      starts.push(new Date(Math.max(p.epochMilliseconds, start.getTime())));
-      labels.push(label);
-    }
-    p = groupBy === 'day' ? p.add({ days: 1 }).startOfDay() : p.add({ hours: 1 });
-  }
+  const add = (at: number, offset: number) => {
+    const l = label(at + offset);
+    if (l === labels.at(-1)) return;
+    starts.push(new Date(at));
+    labels.push(l);
+  };
+  spans.forEach(({ from, offset }, i) => {
+    const to = spans[i + 1]?.from ?? end.getTime();
+    // The span's first instant (a new local day or hour when a transition skipped its beginning), then
+    // every local boundary after it.
+    add(from, offset);
+    for (let local = Math.floor((from + offset) / unit) * unit + unit; local - offset < to; local += unit) add(local - offset, offset);
+  });
   return { starts, labels };
 }
 

@@ -2,7 +2,7 @@
 // buckets. Each bucket lies wholly inside one interval, together they cover each interval exactly once,
 // and a bucket is only as fine as it must be.
 import { describe, expect, it } from 'vitest';
-import { rollupBuckets } from '../../lib/analytics/query.js';
+import { periodsOf, rollupBuckets } from '../../lib/analytics/query.js';
 
 const Q = 15 * 60_000;
 const H = 4 * Q;
@@ -64,6 +64,68 @@ describe('rollupBuckets', () => {
         if (level === 2) continue;
         const parent = Math.floor(s / WIDTH[level + 1]!) * WIDTH[level + 1]!;
         expect(parent >= from && parent + WIDTH[level + 1]! <= to).toBe(false);
+      }
+    }
+  });
+});
+
+/**
+ * The periods as the time-zone library finds them, one local day or wall-clock hour at a time (the
+ * reference): an hour begins at its first instant (`compatible`: the earlier of a repeated time, the
+ * end of a gap), a day or hour a gap swallowed whole has no period.
+ */
+async function walkedPeriods(start: Date, end: Date, tz: string, groupBy: 'day' | 'hour') {
+  const { Temporal } = await import('temporal-polyfill');
+  const first = Temporal.Instant.fromEpochMilliseconds(start.getTime()).toZonedDateTimeISO(tz);
+  const starts: Date[] = [];
+  const labels: string[] = [];
+  const push = (at: number, label: string) => {
+    if (label === labels.at(-1)) return;
+    starts.push(new Date(Math.max(at, start.getTime())));
+    labels.push(label);
+  };
+  if (groupBy === 'day') {
+    for (let day = first.toPlainDate(); ; day = day.add({ days: 1 })) {
+      const at = day.toZonedDateTime({ timeZone: tz });
+      if (at.epochMilliseconds >= end.getTime()) break;
+      if (at.day === day.day) push(at.epochMilliseconds, day.toString());
+    }
+  } else {
+    for (let hour = first.toPlainDateTime().round({ smallestUnit: 'hour', roundingMode: 'floor' }); ; hour = hour.add({ hours: 1 })) {
+      const at = hour.toZonedDateTime(tz);
+      if (at.epochMilliseconds >= end.getTime()) break;
+      if (at.hour === hour.hour && at.day === hour.day) push(at.epochMilliseconds, `${hour.toPlainDate().toString()}T${String(hour.hour).padStart(2, '0')}:00`);
+    }
+  }
+  return { starts, labels };
+}
+
+describe('periodsOf', () => {
+  // Whole-hour, half-hour and 45-minute offsets, both hemispheres' DST, a 30-minute DST (Lord Howe),
+  // a transition at midnight (Santiago, Havana), a zone that skipped a day (Apia, 2011-12-30).
+  const zones = [
+    'UTC',
+    'Asia/Kolkata',
+    'Asia/Kathmandu',
+    'Europe/Berlin',
+    'America/New_York',
+    'Australia/Lord_Howe',
+    'America/Santiago',
+    'America/Havana',
+    'Pacific/Apia',
+    'America/St_Johns',
+  ];
+  const ranges: [string, string][] = [
+    ['2026-01-01T00:00:00Z', '2026-12-31T00:00:00Z'],
+    ['2026-03-07T10:15:00Z', '2026-04-12T18:45:00Z'],
+    ['2026-10-20T05:30:00Z', '2026-11-10T00:00:00Z'],
+    ['2011-12-25T00:00:00Z', '2012-01-05T00:00:00Z'],
+  ];
+  it.each(zones)('walks the local days and hours of %s as the time-zone library does, with its transitions', async (tz) => {
+    for (const [from, to] of ranges) {
+      for (const groupBy of ['day', 'hour'] as const) {
+        const [start, end] = [new Date(from), new Date(to)];
+        expect(await periodsOf(start, end, tz, groupBy), `${from}..${to} by ${groupBy}`).toEqual(await walkedPeriods(start, end, tz, groupBy));
       }
     }
   });
