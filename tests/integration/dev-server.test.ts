@@ -41,7 +41,8 @@ describe.runIf(engine === 'pglite')('npm run dev', () => {
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const base = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 90_000;
+    // A first start builds the database (initdb, migrations, seed); three test files run beside it.
+    const deadline = Date.now() + 180_000;
     let health: { status: string } | undefined;
     while (Date.now() < deadline) {
       try {
@@ -96,5 +97,5 @@ describe.runIf(engine === 'pglite')('npm run dev', () => {
     for (let i = 0; i < 200 && !events.includes('thread.updated'); i++) await new Promise((r) => setTimeout(r, 50));
     await supabase.removeAllChannels();
     expect(events).toContain('thread.updated');
-  }, 120_000);
+  }, 240_000);
 });
