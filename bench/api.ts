@@ -291,9 +291,12 @@ const SHIPMENT_VIEWS: View[] = [
  * with the page's threads) and the highlighting of the page's hits. The issue's target: identifier and
  * rare-word queries at most a few ms of database CPU (gated at 5; the plain inbox page costs about 2);
  * the common word and the phrase are bounded by the 500 candidates, not by how many messages hold them.
- * Measured (database CPU per request, production mode, load average 7-10 from other work): identifier
- * 5.1, rare word 6.3, common word 14.9, phrase 20.6; before migration 20261207000100 the rare word cost
- * 107 (a hash join over every thread) and the phrase 73 (JIT compilation, now off: lib/db/client.ts).
+ * Measured (database CPU per request, production mode, load average 3-10 from other work): identifier
+ * 4.5-5.1, rare word 5.4-6.7 (MISSED), common word 12.9-17.5, phrase 18.0-24.0; before migration
+ * 20261207000100 the rare word cost 107 (a hash join over every thread) and the phrase 73 (JIT
+ * compilation, now off: lib/db/client.ts). The statements' own server time, the least of 30 requests
+ * (log_min_duration_statement): rare word 3.7 ms, identifier 2.7; the rest is per-request overhead of
+ * the backend under ten connections.
  */
 const SEARCH_VIEWS: View[] = [
   { query: 'q=bk 00001250', load: true, budget: { buffers: 150, dbMs: 5 } },
@@ -320,6 +323,10 @@ const BUSY_TIMELINE_BUDGET = { buffers: 18250, dbMs: 185 };
  * per period (about 180); intents, whose sentiment trend reads the analysis rollups' hours (local days
  * at +05:30 are not whole UTC days, and hours hardly compress those rollups: 274,439 hour rows against
  * 310,323 quarter-hour rows for the 90 days). Buffer budgets: the plan check's figures plus a quarter.
+ * With JIT off (lib/db/client.ts) and local periods by arithmetic (lib/analytics/query.ts), load
+ * average 3-7: overview 91, volume 102, response-times 573, sla 40, agents 181, customers 166, intents
+ * 359 ms of database CPU; API CPU 8.5-16 ms per request (9 gated), intents 32 at 5 requests a second,
+ * over which the process's idle work spreads.
  */
 const ANALYTICS_BUDGETS: Record<ReportName, { buffers: number; dbMs: number }> = {
   overview: { buffers: 13550, dbMs: 200 },
