@@ -603,11 +603,17 @@ function planReport(list: Endpoint[], plans: PlanResult[], failures: string[]): 
 // ------------------------------------------------------------------------------------------------
 // 2. The API under autocannon
 // ------------------------------------------------------------------------------------------------
+/** The bench database's backends: their process ids (for their CPU time), and a wait until none is running a statement. */
+interface DbMonitor {
+  pids(): Promise<number[]>;
+  idle(): Promise<void>;
+}
+
 interface Server {
   base: string;
   child: ChildProcess;
   /** The PostgreSQL backends serving the bench database (their CPU is counted); undefined for PGlite. */
-  dbPids?: () => Promise<number[]>;
+  db?: DbMonitor;
   stop(): Promise<void>;
 }
 
@@ -630,7 +636,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function startApi(env: Record<string, string | undefined>, label: string, poolMax: number, dbPids?: () => Promise<number[]>): Promise<Server> {
+async function startApi(env: Record<string, string | undefined>, label: string, poolMax: number, db?: DbMonitor): Promise<Server> {
   const port = await freePort();
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) childEnv[k] = v;
@@ -688,7 +694,7 @@ async function startApi(env: Record<string, string | undefined>, label: string, 
   return {
     base,
     child,
-    dbPids,
+    db,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -718,6 +724,12 @@ async function runAutocannon(server: Server, token: string, e: Endpoint, duratio
   let i = 0;
   const latencies: number[] = [];
   let non2xx = 0;
+  // Requests still running when a run ends go on using the database after autocannon stops counting:
+  // the counters start when the database is idle and stop when it is idle again, and every request
+  // sent counts (an endpoint taking a second under load has ten in flight at either end of a run).
+  await server.db?.idle();
+  const pids = server.db ? await server.db.pids() : false;
+  const before = cpuSample(server.child.pid, pids);
   const instance = autocannon({
     url: server.base,
     connections: CONNECTIONS,
@@ -731,11 +743,11 @@ async function runAutocannon(server: Server, token: string, e: Endpoint, duratio
     if (status >= 200 && status < 300) latencies.push(ms);
     else non2xx++;
   });
-  const pids = server.dbPids ? await server.dbPids() : false;
-  const before = cpuSample(server.child.pid, pids);
   const result = await instance;
-  const after = cpuSample(server.child.pid, server.dbPids && pids ? union(pids, await server.dbPids()) : false);
-  return { ...summarize(latencies, result.duration), cpu: cpuUse(before, after, latencies.length + non2xx), non2xx, errors: result.errors + result.timeouts };
+  await server.db?.idle();
+  const after = cpuSample(server.child.pid, server.db && pids ? union(pids, await server.db.pids()) : false);
+  const sent = Math.max(result.requests.sent, latencies.length + non2xx);
+  return { ...summarize(latencies, result.duration), cpu: cpuUse(before, after, sent), non2xx, errors: result.errors + result.timeouts };
 }
 
 async function measureApi(server: Server, token: string, e: Endpoint): Promise<Measurement> {
@@ -750,9 +762,10 @@ async function measureApi(server: Server, token: string, e: Endpoint): Promise<M
 type LoopResult = LatencySummary & { errors: number; cpu: CpuUse };
 
 /** `concurrency` loops calling fn until the deadline; latencies per call. */
-async function loops(seconds: number, concurrency: number, fn: (i: number) => Promise<unknown>, dbPids?: () => Promise<number[]>): Promise<LoopResult> {
+async function loops(seconds: number, concurrency: number, fn: (i: number) => Promise<unknown>, db?: DbMonitor): Promise<LoopResult> {
   const latencies: number[] = [];
-  const pids = dbPids ? await dbPids() : false;
+  await db?.idle();
+  const pids = db ? await db.pids() : false;
   const before = cpuSample(undefined, pids);
   let errors = 0;
   let firstError: unknown;
@@ -782,15 +795,15 @@ async function loops(seconds: number, concurrency: number, fn: (i: number) => Pr
       }
     }),
   );
-  const after = cpuSample(undefined, dbPids && pids ? union(pids, await dbPids()) : false);
+  const after = cpuSample(undefined, db && pids ? union(pids, await db.pids()) : false);
   if (firstError) log(`    ceiling, first error: ${firstError instanceof Error ? firstError.message : String(firstError)}`);
   return { ...summarize(latencies, (performance.now() - started) / 1000), errors, cpu: cpuUse(before, after, latencies.length + errors) };
 }
 
-async function measureCeiling(sql: Sql, e: Endpoint, dbPids?: () => Promise<number[]>): Promise<LoopResult> {
+async function measureCeiling(sql: Sql, e: Endpoint, db?: DbMonitor): Promise<LoopResult> {
   const once = (i: number) => dbRequest(sql, e.customPlans, (ctx) => e.db(ctx, i));
-  if (WARMUP > 0) await loops(WARMUP, CONNECTIONS, once, dbPids);
-  return loops(DURATION, CONNECTIONS, once, dbPids);
+  if (WARMUP > 0) await loops(WARMUP, CONNECTIONS, once, db);
+  return loops(DURATION, CONNECTIONS, once, db);
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -819,7 +832,7 @@ async function loadMode(opts: {
   ceilingSql: Sql;
   list: Endpoint[];
   token: string;
-  dbPids?: () => Promise<number[]>;
+  db?: DbMonitor;
   gated: boolean;
 }): Promise<ModeResult> {
   const { mode, runs, list, token } = opts;
@@ -830,7 +843,7 @@ async function loadMode(opts: {
       log(`  run ${r}/${runs}`);
       for (const e of list) {
         const api = await measureApi(server, e.token ?? token, e);
-        const ceiling = await measureCeiling(opts.ceilingSql, e, opts.dbPids);
+        const ceiling = await measureCeiling(opts.ceilingSql, e, opts.db);
         const sharePct = round((100 * api.rps) / ceiling.rps, 1);
         (result.endpoints[e.key] ??= []).push({ api, ceiling, sharePct });
         log(
@@ -998,8 +1011,18 @@ async function runPostgres(token: string, failures: string[]): Promise<EngineRes
   if (!args['plans-only']) {
     // The backends of the bench database (the API's or the ceiling's pool), for their CPU time.
     const monitor = postgres(benchUrl.toString(), { max: 1, onnotice: () => {} });
-    const dbPids = async () =>
-      (await monitor<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`).map((r) => r.pid);
+    const db: DbMonitor = {
+      pids: async () =>
+        (await monitor<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`).map((r) => r.pid),
+      async idle() {
+        for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(10)) {
+          const [busy] = await monitor<{ n: number }[]>`
+            select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'active' and pid <> pg_backend_pid()`;
+          if (busy!.n === 0) return;
+        }
+        throw new Error('the bench database stayed busy for a minute after a run');
+      },
+    };
     const loadList = list.filter(isLoad);
     try {
       for (const mode of LOAD_MODES) {
@@ -1011,11 +1034,11 @@ async function runPostgres(token: string, failures: string[]): Promise<EngineRes
             await loadMode({
               mode,
               runs: gated ? RUNS : PREPARED_RUNS,
-              start: () => startApi({ DATABASE_URL: benchUrl.toString(), DATABASE_PREPARE: String(mode.prepare) }, `postgres-${mode.key}`, POOL_MAX, dbPids),
+              start: () => startApi({ DATABASE_URL: benchUrl.toString(), DATABASE_PREPARE: String(mode.prepare) }, `postgres-${mode.key}`, POOL_MAX, db),
               ceilingSql,
               list: loadList,
               token,
-              dbPids,
+              db,
               gated,
             }),
           );

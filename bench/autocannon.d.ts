@@ -36,7 +36,8 @@ declare module 'autocannon' {
 
   export interface Result {
     latency: Histogram;
-    requests: Histogram;
+    /** sent: every request sent, those still unanswered when the run stopped too. */
+    requests: Histogram & { sent: number };
     throughput: Histogram;
     errors: number;
     timeouts: number;
