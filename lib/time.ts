@@ -30,11 +30,21 @@ export const ianaTimeZone = z
 
 const HAS_OFFSET = /(Z|[+-]\d{2}(:?\d{2})?)$/i;
 
+let temporalLoad: Promise<typeof import('temporal-polyfill').Temporal> | undefined;
+
+/**
+ * The Temporal polyfill, loaded on first use (most requests never need it) and kept: a dynamic import
+ * per call resolves the module again each time (through the loader's hooks in development).
+ */
+export function temporal(): Promise<typeof import('temporal-polyfill').Temporal> {
+  return (temporalLoad ??= import('temporal-polyfill').then((m) => m.Temporal));
+}
+
 /** The instant a dateTimeInput names, a local one read in timeZone; a 422 naming `path` when it does not exist there. */
 export async function instantIn(value: string, timeZone: string, path: string): Promise<Date> {
   if (HAS_OFFSET.test(value)) return new Date(value);
   // Loaded only for local times: most clients send instants.
-  const { Temporal } = await import('temporal-polyfill');
+  const Temporal = await temporal();
   const wall = Temporal.PlainDateTime.from(value);
   const zoned = wall.toZonedDateTime(timeZone, { disambiguation: 'earlier' });
   if (!zoned.toPlainDateTime().equals(wall)) {

@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { invalid } from '../errors.js';
-import { dateTimeInput, ianaTimeZone, instantIn } from '../time.js';
+import { dateTimeInput, ianaTimeZone, instantIn, temporal } from '../time.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const dateOrDateTime = z.union([z.iso.date(), dateTimeInput], {
@@ -101,7 +101,7 @@ export function rollupBuckets(intervals: { from: number; to: number }[]): Bucket
 
 async function boundary(value: string, tz: string, path: string, end: boolean): Promise<Date> {
   if (DATE.test(value)) {
-    const { Temporal } = await import('temporal-polyfill');
+    const Temporal = await temporal();
     const day = Temporal.PlainDate.from(value);
     const start = (end ? day.add({ days: 1 }) : day).toZonedDateTime({ timeZone: tz });
     return new Date(start.epochMilliseconds);
@@ -117,7 +117,7 @@ async function boundary(value: string, tz: string, path: string, end: boolean): 
  * every day or hour, go through the time-zone library (90 days by hour took 52 ms that way).
  */
 async function offsetSpans(start: number, end: number, tz: string): Promise<{ from: number; offset: number }[]> {
-  const { Temporal } = await import('temporal-polyfill');
+  const Temporal = await temporal();
   const spans: { from: number; offset: number }[] = [];
   let at = Temporal.Instant.fromEpochMilliseconds(start).toZonedDateTimeISO(tz);
   for (;;) {
