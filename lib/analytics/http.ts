@@ -4,7 +4,7 @@ import { alternatives } from '../http/responses.js';
 import { route } from '../http/route.js';
 import { csvResponse } from './csv.js';
 import { analyticsQuery, resolveRange } from './query.js';
-import { REPORTS, type ReportName } from './reports.js';
+import { runReport, type ReportName } from './reports.js';
 import { REPORT_WIRES, reportCsv } from './wire.js';
 
 function wantsCsv(format: 'json' | 'csv' | undefined, request: Request): boolean {
@@ -17,10 +17,7 @@ export function analyticsRoute(name: ReportName) {
     { action: 'analytics.read', query: analyticsQuery, customPlans: true, responses: { 200: alternatives(REPORT_WIRES[name], reportCsv) } },
     async ({ ctx, query, request }) => {
       const range = await resolveRange(ctx, query);
-      // The percentiles sort a range's fact rows (a few hundred thousand for a busy organization's
-      // quarter): in memory, not spilled to temporary files as they are at the default 4 MB.
-      await ctx.sql`set local work_mem = '64MB'`;
-      const report = await REPORTS[name](ctx, range);
+      const report = await runReport(ctx, name, range);
       if (!wantsCsv(query.format, request)) return report.json;
       const day = (d: Date) => d.toISOString().slice(0, 10);
       return csvResponse(`${name}-${day(range.start)}-${day(range.end)}.csv`, report.table.columns, report.table.rows);

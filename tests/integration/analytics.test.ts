@@ -288,6 +288,23 @@ async function expectedResponses(c: Case) {
     group by grouping sets ((1), ()) order by 1 nulls first`;
 }
 
+/** Business-time percentiles straight from the fact rows (app.message_responses), overall (period null) and by period. */
+async function expectedBusiness(c: Case) {
+  const { start, end } = await bounds(c);
+  const sql = db.sql;
+  return sql<{ period: string | null; fn: number; fm: number | null; fp: number | null; an: number; am: number | null; ap: number | null }[]>`
+    select to_char(t.at at time zone ${c.tz}, ${fmt(c)}) as period,
+      count(t.business_ms) filter (where t.first)::int as fn,
+      round(percentile_cont(0.5) within group (order by t.business_ms) filter (where t.first))::float8 as fm,
+      round(percentile_cont(0.9) within group (order by t.business_ms) filter (where t.first))::float8 as fp,
+      count(t.business_ms)::int as an,
+      round(percentile_cont(0.5) within group (order by t.business_ms))::float8 as am,
+      round(percentile_cont(0.9) within group (order by t.business_ms))::float8 as ap
+    from app.message_responses t
+    where t.org_id = ${org.id} and t.at >= ${start} and t.at < ${end} ${threadFilters(c)}
+    group by grouping sets ((1), ()) order by 1 nulls first`;
+}
+
 async function expectedSla(c: Case) {
   const { start, end } = await bounds(c);
   return db.sql<{ target: string; total: number; met: number; missed: number; medianMs: number | null; p90Ms: number | null }[]>`
@@ -327,8 +344,24 @@ describe.each(CASES)('analytics in $tz from $from to $to by $groupBy $filters', 
       }),
     );
     expect(res.body.series.filter((p: any) => p.all.count === 0).every((p: any) => p.all.business === null)).toBe(true);
-    // The organization keeps a business calendar: every response also has its business time.
+    // The organization keeps a business calendar: every response also has its business time, whose
+    // percentiles are those of the fact rows, overall and in every period that has responses.
     expect(res.body.responses.business.count).toBe(total!.an);
+    const [business, ...businessPeriods] = await expectedBusiness(c);
+    const pickBusiness = (s: any) => [s.count, s.business?.medianMs ?? null, s.business?.p90Ms ?? null];
+    expect([...pickBusiness(res.body.firstResponse), ...pickBusiness(res.body.responses)]).toEqual([
+      business!.fn,
+      business!.fm,
+      business!.fp,
+      business!.an,
+      business!.am,
+      business!.ap,
+    ]);
+    const businessBy = new Map(businessPeriods.map((p) => [p.period, p]));
+    for (const p of res.body.series.filter((x: any) => x.all.count > 0)) {
+      const e = businessBy.get(p.period)!;
+      expect([p.period, ...pickBusiness(p.first).slice(1), ...pickBusiness(p.all).slice(1)]).toEqual([p.period, e.fm, e.fp, e.am, e.ap]);
+    }
   });
 
   it('SLA: met and missed per target with median and p90', async () => {
@@ -506,6 +539,11 @@ describe('analytics', () => {
     expect(await mix()).toEqual([{ intent: 'booking', n: 1 }]);
     await sql`update app.messages set intent = 'tracking' where org_id = ${other.id} and direction = 'inbound'`;
     expect(await mix()).toEqual([{ intent: 'tracking', n: 1 }]);
+    // The organization's totals moved with it, at every level.
+    const totals = await sql<{ level: number; value: string; n: number }[]>`
+      select level, value, sum(messages)::int as n from app.message_analysis_totals where org_id = ${other.id} and facet = 'intent'
+      group by 1, 2 having sum(messages) <> 0 order by 1, 2`;
+    expect(totals).toEqual([0, 1, 2].map((level) => ({ level, value: 'tracking', n: 1 })));
   });
 
   it('keeps every rollup’s hours and days equal to the sum of their quarter hours', async () => {
@@ -529,6 +567,26 @@ describe('analytics', () => {
         const quarters = await of('level = 0', `app.rollup_bucket(bucket, ${level}::int2)`);
         expect(quarters.length).toBeGreaterThan(0);
         expect(await of(`level = ${level}`, 'bucket')).toEqual(quarters);
+      }
+    }
+  });
+
+  it('keeps the organization’s analysis totals equal to its analysis quarter hours, by intent and by sentiment, at every level', async () => {
+    const sql = db.sql;
+    for (const level of [0, 1, 2]) {
+      for (const facet of ['intent', 'sentiment']) {
+        const quarters = await sql.unsafe(
+          `select app.rollup_bucket(bucket, $2::int2) as bucket, ${facet} as value, sum(messages)::int as n, sum(scored)::int as scored,
+            round(sum(score_sum)::numeric, 6) as score from app.message_analysis_rollups where org_id = $1 and level = 0
+          group by 1, 2 having sum(messages) <> 0 order by 1, 2 nulls first`,
+          [org.id, level],
+        );
+        const totals = await sql`
+          select bucket, value, sum(messages)::int as n, sum(scored)::int as scored, round(sum(score_sum)::numeric, 6) as score
+          from app.message_analysis_totals where org_id = ${org.id} and level = ${level} and facet = ${facet}
+          group by 1, 2 having sum(messages) <> 0 order by 1, 2 nulls first`;
+        expect(quarters.length).toBeGreaterThan(0);
+        expect(totals).toEqual(quarters);
       }
     }
   });
