@@ -50,12 +50,15 @@ function rollups(sql: Sql, ctx: Ctx, table: RollupTable, r: Range, byPeriod: boo
       or (r.level = 2 and r.bucket = any(${days}::timestamptz[])))`;
 }
 
+/** Whether the range is narrowed to a channel, mailbox, team or customer (filters). */
+const filtered = (r: Range) => Boolean(r.channel || r.mailbox || r.team || r.customer);
+
 /**
  * The SLA outcomes' threads (as t) for the range's filters: only when a filter is given (every outcome
  * has its thread, by foreign key), so an unfiltered report does not read every thread.
  */
 function outcomeThreads(sql: Sql, r: Range) {
-  return r.channel || r.mailbox || r.team || r.customer ? sql`join app.threads t on t.org_id = o.org_id and t.id = o.thread_id` : sql``;
+  return filtered(r) ? sql`join app.threads t on t.org_id = o.org_id and t.id = o.thread_id` : sql``;
 }
 
 const rangeJson = (r: Range) => ({
@@ -153,7 +156,7 @@ const stats = (s: StatRow): ResponseStats => ({
 const RESPONSE_STATS = [
   { stat: 'fw', count: 'fn', column: 'r.wall_ms', where: 'r.first' },
   { stat: 'fb', count: 'fnb', column: 'r.business_ms', where: 'r.first and r.business_ms is not null' },
-  { stat: 'aw', count: 'an', column: 'r.wall_ms', where: 'true' },
+  { stat: 'aw', count: 'an', column: 'r.wall_ms', where: null },
   { stat: 'ab', count: 'anb', column: 'r.business_ms', where: 'r.business_ms is not null' },
 ] as const;
 
@@ -169,7 +172,9 @@ function sortedPercentile(sql: Sql, array: string, p: number) {
 
 /** The statistics' sorted arrays (fw, fb, aw, ab) of the responses r: aggregates over its rows. */
 const responseArrays = (sql: Sql) =>
-  sql.unsafe(RESPONSE_STATS.map(({ stat, column, where }) => `array_agg(${column} order by ${column}) filter (where ${where}) as ${stat}`).join(', '));
+  sql.unsafe(
+    RESPONSE_STATS.map(({ stat, column, where }) => `array_agg(${column} order by ${column})${where ? ` filter (where ${where})` : ''} as ${stat}`).join(', '),
+  );
 
 /** Count, median and p90 of each statistic from its array (the columns of responseArrays). */
 const arrayStats = (sql: Sql) =>
@@ -556,13 +561,13 @@ async function busiestShipments(ctx: Ctx, r: Range) {
  */
 export async function intents(ctx: Ctx, r: Range): Promise<Report> {
   const sql = ctx.sql;
-  const whole = !(r.channel || r.mailbox || r.team || r.customer);
+  const totals = !filtered(r);
   const from = (byPeriod: boolean, facet: 'intent' | 'sentiment') =>
-    whole
+    totals
       ? sql`${rollups(sql, ctx, 'app.message_analysis_totals', r, byPeriod)} and r.facet = ${facet}`
       : sql`${rollups(sql, ctx, 'app.message_analysis_rollups', r, byPeriod)} ${filters(sql, 'r', r)}`;
-  const intent = whole ? sql`r.value` : sql`r.intent`;
-  const sentiment = whole ? sql`r.value` : sql`r.sentiment`;
+  const intent = totals ? sql`r.value` : sql`r.intent`;
+  const sentiment = totals ? sql`r.value` : sql`r.sentiment`;
   const mix = await sql<{ intent: string | null; messages: number }[]>`
     select ${intent} as intent, sum(r.messages)::int as messages
     from ${from(false, 'intent')}
