@@ -35,6 +35,7 @@ interface PlanNode {
   'Node Type': string;
   'Relation Name'?: string;
   'Index Name'?: string;
+  'Function Name'?: string;
   'Actual Total Time'?: number;
   'Shared Hit Blocks'?: number;
   'Shared Read Blocks'?: number;
@@ -81,9 +82,13 @@ function parseNotice(message: string): Explained | undefined {
  * thread_reads are left out.
  */
 export function outline(node: PlanNode, table = 'threads'): string {
-  const own = (n: PlanNode) => `${n['Node Type']}${n['Index Name'] ? ` ${n['Index Name']}` : n['Relation Name'] ? ` ${n['Relation Name']}` : ''}`;
+  const own = (n: PlanNode) =>
+    `${n['Node Type']}${[n['Index Name'] ?? n['Relation Name'] ?? n['Function Name']]
+      .filter(Boolean)
+      .map((x) => ` ${x}`)
+      .join('')}`;
   const touchesThreads = (n: PlanNode): boolean =>
-    n['Relation Name'] === table || (n['Index Name'] ?? '').startsWith(`${table}_`) || (n.Plans ?? []).some(touchesThreads);
+    n['Relation Name'] === table || n['Function Name'] === table || (n['Index Name'] ?? '').startsWith(`${table}_`) || (n.Plans ?? []).some(touchesThreads);
   const walk = (n: PlanNode): string[] => {
     const children = (n.Plans ?? []).filter(touchesThreads);
     const keep = /Sort|Scan|BitmapAnd|BitmapOr|Aggregate|Hash Join|Merge Join/.test(n['Node Type']) && touchesThreads(n);

@@ -23,16 +23,15 @@ export interface HitFilters {
   to?: string;
 }
 
-/** The hits statement: app.search_hits with the query built by app.search_query (one rule for both engines). */
-export function hitsOf(ctx: Ctx, terms: ParsedSearch, filters: HitFilters, cap: number) {
-  const sql = ctx.sql;
-  return sql`
-    select h.thread_id, h.kind, h.hit_id, max(h.at) as at, max(h.rank) as rank
-    from app.search_hits(app.search_query(${terms.positive}, ${terms.negatives}::text[]), ${terms.identifiers}::text[],
+/**
+ * The arguments app.search_hits and app.search_page begin with: the query built by app.search_query
+ * (one rule for both engines), its identifiers, the filters and the candidates per kind.
+ */
+export function searchArguments(sql: Ctx['sql'], terms: ParsedSearch, filters: HitFilters, cap: number) {
+  return sql`app.search_query(${terms.positive}, ${terms.negatives}::text[]), ${terms.identifiers}::text[],
       ${(filters.types as string[] | undefined) ?? null}::text[], ${(filters.channels as string[] | undefined) ?? null}::text[],
       ${(filters.statuses as string[] | undefined) ?? null}::text[], ${filters.customer ?? null}::uuid,
-      ${filters.from ?? null}::timestamptz, ${filters.to ?? null}::timestamptz, ${cap}::int) h
-    group by h.thread_id, h.kind, h.hit_id`;
+      ${filters.from ?? null}::timestamptz, ${filters.to ?? null}::timestamptz, ${cap}::int`;
 }
 
 /**
@@ -48,8 +47,7 @@ export async function matchingThreadIds(
   const terms = parseSearch(text);
   if (!terms.positive.trim() && terms.identifiers.length === 0) return null;
   const rows = await ctx.sql<{ threadId: string; kind: string; n: number }[]>`
-    with hits as (${hitsOf(ctx, terms, { types }, cap)})
-    select thread_id, kind, count(*) over (partition by kind)::int as n from hits`;
+    select h.thread_id, h.kind, count(*) over (partition by h.kind)::int as n from app.search_hits(${searchArguments(ctx.sql, terms, { types }, cap)}) h`;
   return {
     ids: [...new Set(rows.map((r) => r.threadId))],
     complete: rows.every((r) => r.n < cap),

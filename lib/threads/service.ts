@@ -103,13 +103,15 @@ export interface Thread {
   [key: string]: unknown;
 }
 
+/** What a list item shows: the thread view (t, its customer c) and the caller's unread flag (their read row r). */
+export const threadItemColumns = (sql: Ctx['sql']) =>
+  sql`${threadViewColumns(sql)}, (t.last_message_at is not null and (r.last_read_at is null or r.last_read_at < t.last_message_at)) as unread`;
+
 /** The thread row plus what a list item shows: the customer's name and the caller's unread flag. */
 export const threadSelect = (ctx: Ctx, extra = ctx.sql``) => {
   const sql = ctx.sql;
   return sql`
-    select ${threadViewColumns(sql)},
-      (t.last_message_at is not null and (r.last_read_at is null or r.last_read_at < t.last_message_at)) as unread
-      ${extra}
+    select ${threadItemColumns(sql)} ${extra}
     from app.threads t
     left join app.customers c on c.id = t.customer_id
     left join app.thread_reads r on r.thread_id = t.id and r.user_id = ${ctx.userId}`;

@@ -151,6 +151,24 @@ describe('GET /api/search', () => {
     expect(byContainer.data[0]!.hits[0]).toMatchObject({ type: 'document', identifiers: ['MRKU2631450'] });
   });
 
+  it('finds a renamed contact or customer by its new name only (their stored search vectors follow edits)', async () => {
+    const o = await newOrganization(db.sql);
+    const [before, after] = [word(), word()];
+    const [customer] = await db.sql<{ id: string }[]>`insert into app.customers (org_id, name) values (${o.id}, ${`Freight ${before}`}) returning id`;
+    const [contact] = await db.sql<{ id: string }[]>`
+      insert into app.contacts (org_id, customer_id, name) values (${o.id}, ${customer!.id}, ${`Asha ${before}`}) returning id`;
+    const t = await thread(o, [{ body: 'Hello' }], { contactId: contact!.id, customerId: customer!.id });
+    const types = (page: Awaited<ReturnType<typeof find>>) => page.data.flatMap((r) => r.hits.map((h) => `${r.thread.id}:${h.type}`)).sort();
+    expect(types(await find(o, before))).toEqual([`${t.id}:contact`, `${t.id}:customer`]);
+
+    expect((await o.json('PATCH', `/api/contacts/${contact!.id}`, { body: { name: `Asha ${after}` }, as: 'admin' })).status).toBe(200);
+    expect((await o.json('PATCH', `/api/customers/${customer!.id}`, { body: { name: `Freight ${after}` }, as: 'admin' })).status).toBe(200);
+    expect((await find(o, before)).data).toEqual([]);
+    const renamed = await find(o, after);
+    expect(types(renamed)).toEqual([`${t.id}:contact`, `${t.id}:customer`]);
+    expect(renamed.data[0]!.hits.map((h) => h.snippet).sort()).toEqual([`Asha <mark>${after}</mark>`, `Freight <mark>${after}</mark>`]);
+  });
+
   it('filters by channel, status, customer and date range, and groups a thread’s hits', async () => {
     const o = await newOrganization(db.sql);
     const w = word();
