@@ -325,15 +325,18 @@ const BUSY_TIMELINE_BUDGET = { buffers: 18250, dbMs: 185 };
  * Now: response times sort each period's responses once into arrays and find the range's ranks in
  * them by binary search, reading an index of the values alone (migration 20261208000000); intents
  * without filters read the organization's totals by intent and by sentiment (20261208000100); agents
- * sort integer arrays instead of percentile_cont's float8. Measured with the in-flight requests of a
- * run counted (median of 3 runs, load average 1.5 -> 8 from the bench's own ten connections on the
- * 2-core machine, two runs): overview 94-101, volume 80-90, response-times 170-202, sla 33-35,
- * agents 188-225, customers 120-150, intents 22-23 ms; a single request on a quiet machine:
- * response-times 165-185, agents 168-178. API CPU 5.0-10.6 ms per request (reports resolve the
- * range's periods and thousands of bucket instants).
- * MISSED at times: response-times and agents sit at the target under this load (their runs ranged
- * 163-251 ms): both sort about 664,000 values per request (each response's wall and business time,
- * first responses apart), which the exact percentiles need.
+ * take percentile_cont per member (one float8 sort per statistic; building sorted arrays cost 5-13 %
+ * more). Measured with the in-flight requests of a run counted (median of 3 runs, load average 1.5 ->
+ * 9 from the bench's own ten connections on the 2-core machine): overview 77-94, volume 71-90,
+ * response-times 170-202, sla 28-35, agents 152-160, customers 102-150, intents 12-23 ms; a single
+ * request on a quiet machine: response-times 147-185, agents 144-154. API CPU 4.9-10.6 ms per request
+ * (reports resolve the range's periods and thousands of bucket instants; sending them as one literal
+ * instead of Date parameters saved only 20 % of their serialization, toISOString being most of it).
+ * At risk: response-times under this load (runs 163-251 ms): it sorts about 664,000 values per
+ * request (each response's wall and business time, first responses apart), which exact percentiles
+ * need. The search for the range's ranks reads the period arrays' CTE 205 times, and each CTE scan
+ * copies its rows (all four arrays of a period): splitting the arrays into a CTE per statistic copied
+ * a quarter as much per step but cost 16 ms to build, a loss.
  */
 const ANALYTICS_BUDGETS: Record<ReportName, { buffers: number; dbMs: number }> = {
   overview: { buffers: 13550, dbMs: 200 },

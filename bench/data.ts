@@ -386,7 +386,9 @@ export async function analyticsFacts(sql: Sql): Promise<void> {
       where m.org_id = '${SEED_ORG_ID}' and m.direction = 'inbound'
       group by 1, 2, 3, 4, 5, 6, 7, 8
       on conflict on constraint message_analysis_rollups_key do nothing`);
-    await sql.unsafe('vacuum (analyze) app.message_analysis_rollups');
+    // The totals are written by the rollups' statement trigger: vacuumed too, or their index-only scans
+    // visit the heap (no visibility map) and the planner has no statistics.
+    await sql.unsafe('vacuum (analyze) app.message_analysis_rollups, app.message_analysis_totals');
   }
   const [have] = await sql`select 1 from app.message_responses where org_id = ${SEED_ORG_ID} limit 1`;
   if (have) return;
