@@ -99,8 +99,9 @@ interface PageHit {
   identifiers?: string[] | null;
 }
 
-// Private-use characters mark the matches inside ts_headline's output, so that everything else can be
-// escaped: a message body is never HTML the client should render.
+// Private-use characters mark the matches inside ts_headline's output (app.search_page's StartSel and
+// StopSel, chr(57344) and chr(57345)), so that everything else can be escaped: a message body is never
+// HTML the client should render.
 const START = '\uE000';
 const STOP = '\uE001';
 
