@@ -328,11 +328,12 @@ const BUSY_TIMELINE_BUDGET = { buffers: 18250, dbMs: 185 };
  * take percentile_cont per member (one float8 sort per statistic; building sorted arrays cost 5-13 %
  * more). Measured with the in-flight requests of a run counted (median of 3 runs, load average 1.5 ->
  * 9 from the bench's own ten connections on the 2-core machine): overview 77-94, volume 71-90,
- * response-times 170-202, sla 28-35, agents 152-160, customers 102-150, intents 12-23 ms; a single
- * request on a quiet machine: response-times 147-185, agents 144-154. API CPU 4.9-10.6 ms per request
+ * response-times 170-202, sla 28-35, agents 152-201, customers 102-150, intents 12-23 ms (the highest
+ * figures in runs where the same SQL's ceiling was as high: the machine's speed swings by a third);
+ * a single request on a quiet machine: response-times 147-185, agents 144-154. API CPU 4.9-10.6 ms per request
  * (reports resolve the range's periods and thousands of bucket instants; sending them as one literal
  * instead of Date parameters saved only 20 % of their serialization, toISOString being most of it).
- * At risk: response-times under this load (runs 163-251 ms): it sorts about 664,000 values per
+ * At risk: response-times and agents under this load (runs 163-251 ms): each sorts about 664,000 values per
  * request (each response's wall and business time, first responses apart), which exact percentiles
  * need. The search for the range's ranks reads the period arrays' CTE 205 times, and each CTE scan
  * copies its rows (all four arrays of a period): splitting the arrays into a CTE per statistic copied
