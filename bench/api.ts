@@ -325,7 +325,7 @@ const BUSY_TIMELINE_BUDGET = { buffers: 18250, dbMs: 185 };
  * Now: response times sort each period's responses once into arrays and find the range's ranks in
  * them by binary search, reading an index of the values alone (migration 20261208000000); intents
  * without filters read the organization's totals by intent and by sentiment (20261208000100); agents
- * take percentile_cont per member (one float8 sort per statistic; building sorted arrays cost 5-13 %
+ * take percentile_cont per member (one float8 sort per statistic; building sorted arrays cost 5-15 %
  * more). Measured with the in-flight requests of a run counted (median of 3 runs, load average 1.5 ->
  * 9 from the bench's own ten connections on the 2-core machine): overview 77-94, volume 71-90,
  * response-times 170-202, sla 28-35, agents 152-201, customers 102-150, intents 12-23 ms (the highest

@@ -82,11 +82,10 @@ function parseNotice(message: string): Explained | undefined {
  * thread_reads are left out.
  */
 export function outline(node: PlanNode, table = 'threads'): string {
-  const own = (n: PlanNode) =>
-    `${n['Node Type']}${[n['Index Name'] ?? n['Relation Name'] ?? n['Function Name']]
-      .filter(Boolean)
-      .map((x) => ` ${x}`)
-      .join('')}`;
+  const own = (n: PlanNode) => {
+    const name = n['Index Name'] ?? n['Relation Name'] ?? n['Function Name'];
+    return name ? `${n['Node Type']} ${name}` : n['Node Type'];
+  };
   const touchesThreads = (n: PlanNode): boolean =>
     n['Relation Name'] === table || n['Function Name'] === table || (n['Index Name'] ?? '').startsWith(`${table}_`) || (n.Plans ?? []).some(touchesThreads);
   const walk = (n: PlanNode): string[] => {

@@ -73,7 +73,7 @@ export async function search(ctx: Ctx, q: SearchQuery): Promise<{ data: SearchRe
     select ${threadItemColumns(sql)}, p.rank as search_rank, p.matched_at, ${exactInstant(sql, 'p.matched_at', 'matched_at_exact')}, p.hits
     from app.search_page(${searchArguments(sql, terms, filters, SEARCH_CANDIDATES)},
       ${byRank}, ${afterRank as number | null}::real, ${afterAt as string | null}::timestamptz, ${afterId as string | null}::uuid,
-      ${q.limit}::int, ${HITS_PER_THREAD}::int) with ordinality as p (thread_id, rank, matched_at, hits, thread, customer_name, last_read_at, n)
+      ${q.limit}::int, ${HITS_PER_THREAD}::int) with ordinality as p (rank, matched_at, hits, thread, customer_name, last_read_at, n)
     cross join lateral (select (p.thread).*) t
     cross join lateral (select p.customer_name as name) c
     cross join lateral (select p.last_read_at) r

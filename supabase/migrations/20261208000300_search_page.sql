@@ -54,7 +54,7 @@ create type app.search_hit as (kind text, id uuid, at timestamptz);
 create or replace function app.search_page(query tsquery, ids text[], types text[], channels text[], statuses text[],
   customer uuid, since timestamptz, until timestamptz, cap int, by_rank boolean, after_rank real, after_at timestamptz,
   after_id uuid, page_size int, hits_per_thread int)
-returns table (thread_id uuid, rank real, matched_at timestamptz, hits jsonb, thread app.threads, customer_name text, last_read_at timestamptz)
+returns table (rank real, matched_at timestamptz, hits jsonb, thread app.threads, customer_name text, last_read_at timestamptz)
 language plpgsql stable security definer set search_path = '' set plan_cache_mode = force_generic_plan as $$
 declare
   org constant uuid := app.acting_org();
@@ -70,19 +70,19 @@ begin
   end if;
   return query
     with g as (
-      select h.thread_id, max(h.rank) as rank, max(h.at) as matched_at,
+      -- sort_rank: the rank where the page is ordered by it, else 0 (the latest match first).
+      select h.thread_id, max(h.rank) as rank, case when by_rank then max(h.rank) else 0 end as sort_rank, max(h.at) as matched_at,
         (array_agg(row(h.kind, h.hit_id, h.at)::app.search_hit order by h.rank desc, h.at desc))[1:hits_per_thread] as top
       from app.search_hits(query, ids_, types, channels, statuses, customer, since, until, cap) h
       group by h.thread_id
     ), page as (
-      select g.*, row_number() over (order by case when by_rank then g.rank else 0 end desc, g.matched_at desc, g.thread_id desc) as n
+      select g.*, row_number() over (order by g.sort_rank desc, g.matched_at desc, g.thread_id desc) as n
       from g
-      where after_at is null
-        or (case when by_rank then g.rank else 0 end, g.matched_at, g.thread_id) < (case when by_rank then after_rank else 0 end, after_at, after_id)
+      where after_at is null or (g.sort_rank, g.matched_at, g.thread_id) < (case when by_rank then after_rank else 0 end, after_at, after_id)
       order by n
       limit page_size + 1
     )
-    select p.thread_id, p.rank, p.matched_at,
+    select p.rank, p.matched_at,
       case when p.n <= page_size then (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('kind', x.kind, 'id', x.id, 'at', x.at) || coalesce(case x.kind
           when 'message' then (
             select pg_catalog.jsonb_build_object('text', case when query is null then m.snippet else pg_catalog.ts_headline('pg_catalog.english',
