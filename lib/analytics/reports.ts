@@ -214,6 +214,9 @@ const wholePercentile = (sql: Sql, stat: string, p: number) =>
     `round(max(w.lo_value::float8 + (w.hi_value::float8 - w.lo_value::float8) * (w.p * (w.n - 1) - floor(w.p * (w.n - 1)))) filter (where w.stat = '${stat}' and w.p = ${p}))::float8`,
   );
 
+/** How many values the search for a percentile of the range leaves to sort (responseTimes). */
+const GATHER = 1024;
+
 /**
  * First response and every response (a member's reply; an automation's where the policy counts it),
  * median and p90, in wall time and, where the organization keeps business calendars, business time;
@@ -224,8 +227,10 @@ const wholePercentile = (sql: Sql, stat: string, p: number) =>
  * (org_id, at) index) are sorted into one array per statistic, which gives the period's percentiles;
  * the range's come from the same arrays, each rank's value found by binary search over the values
  * (width_bucket counts a sorted array's values up to a bound, so a count over the range costs one
- * search per period). About 25 halvings of the values' span per rank on the bench set, against
- * sorting its 277,389 responses per statistic again.
+ * search per period). The search starts between the periods' own percentiles (the range's lies
+ * between the least and the greatest of them) and stops once at most GATHER values are left between
+ * its bounds, which are then sorted: about 5 halvings per rank on the bench set (25 to the last
+ * value), against sorting its 277,389 responses per statistic again.
  */
 export async function responseTimes(ctx: Ctx, r: Range): Promise<Report> {
   const sql = ctx.sql;
@@ -233,7 +238,7 @@ export async function responseTimes(ctx: Ctx, r: Range): Promise<Report> {
   // A statistic's array in a row of per, and per's arrays one row each (period, stat, arr).
   const arrayOf = (stat: string) => sql.unsafe(`case ${stat} ${RESPONSE_STATS.map((x) => `when '${x.stat}' then per.${x.stat}`).join(' ')} end`);
   const long = sql`(select per.period, s.stat, ${arrayOf('s.stat')} as arr
-    from per cross join unnest(${RESPONSE_STATS.map((x) => x.stat)}::text[]) as s (stat)) l where l.arr is not null`;
+    from per cross join unnest(${RESPONSE_STATS.map((x) => x.stat)}::text[]) as s (stat)) l`;
   const whole = RESPONSE_STATS.map(
     ({ stat, count }) =>
       sql`coalesce(max(w.n) filter (where w.stat = ${stat}), 0)::int as ${sql(count)}, ${wholePercentile(sql, stat, 0.5)} as ${sql(`${stat}m`)}, ${wholePercentile(sql, stat, 0.9)} as ${sql(`${stat}p`)}`,
@@ -247,28 +252,42 @@ export async function responseTimes(ctx: Ctx, r: Range): Promise<Report> {
         from app.message_responses r
         where r.org_id = ${ctx.orgId} and r.at >= p.lo and r.at < p.hi ${filters(sql, 'r', r)}) x
     ), targets as (
-      -- Each statistic's count over the range, its least and greatest value, and the 0-based ranks
-      -- percentile_cont reads for each fraction (floor and ceil of p * (n - 1)).
-      select t.*, f.p, floor(f.p * (t.n - 1))::bigint as lo_rank, ceil(f.p * (t.n - 1))::bigint as hi_rank
-      from (select l.stat, sum(cardinality(l.arr))::bigint as n, min(l.arr[1]) as least, max(l.arr[cardinality(l.arr)]) as most from ${long} group by l.stat) t
-      cross join unnest(array[0.5, 0.9]::float8[]) as f (p)
-    ), search (stat, p, rank, lo, hi) as (
-      -- The value at the lower rank: the least value v with more than rank values <= v.
-      select g.stat, g.p, g.lo_rank, g.least, g.most from targets g
+      -- Each statistic's count over the range, the 0-based ranks percentile_cont reads for each
+      -- fraction (floor and ceil of p * (n - 1)), and bounds of the range's value at them: the least of
+      -- the periods' values at their own lower rank and the greatest at their own upper rank.
+      select t.*, floor(t.p * (t.n - 1))::bigint as lo_rank, ceil(t.p * (t.n - 1))::bigint as hi_rank
+      from (
+        select l.stat, f.p, sum(cardinality(l.arr))::bigint as n,
+          min(l.arr[floor(f.p * (cardinality(l.arr) - 1))::int + 1]) as least, max(l.arr[ceil(f.p * (cardinality(l.arr) - 1))::int + 1]) as most
+        from ${long} cross join unnest(array[0.5, 0.9]::float8[]) as f (p)
+        where l.arr is not null
+        group by l.stat, f.p) t
+    ), search (stat, p, rank, lo, hi, below, upto) as (
+      -- The value at the lower rank lies in [lo, hi], where below values lie under lo and upto values
+      -- at most hi: halve [lo, hi] until few values lie in it (GATHER) or one value is left.
+      select g.stat, g.p, g.lo_rank, g.least, g.most, c.below, c.upto
+      from targets g
+      cross join lateral (select sum(width_bucket(g.least - 1, ${arrayOf('g.stat')})) as below, sum(width_bucket(g.most, ${arrayOf('g.stat')})) as upto from per) c
       union all
-      select s.stat, s.p, s.rank, case when c.le > s.rank then s.lo else m.mid + 1 end, case when c.le > s.rank then m.mid else s.hi end
+      select s.stat, s.p, s.rank, case when c.le > s.rank then s.lo else m.mid + 1 end, case when c.le > s.rank then m.mid else s.hi end,
+        case when c.le > s.rank then s.below else c.le end, case when c.le > s.rank then c.le else s.upto end
       from search s
       cross join lateral (select (s.lo + s.hi) / 2 as mid) m
       cross join lateral (select sum(width_bucket(m.mid, ${arrayOf('s.stat')})) as le from per) c
-      where s.lo < s.hi
+      where s.lo < s.hi and s.upto - s.below > ${GATHER}
     ), whole as (
-      -- The value at the upper rank: the same value when more than that rank are <= it, else the least
-      -- value above it (each array's next one).
-      select g.stat, g.n, g.p, f.lo as lo_value, (
-          select case when g.hi_rank = g.lo_rank or sum(width_bucket(f.lo, ${arrayOf('g.stat')})) > g.hi_rank then f.lo
-            else min((${arrayOf('g.stat')})[width_bucket(f.lo, ${arrayOf('g.stat')}) + 1]) end
-          from per) as hi_value
-      from targets g join search f on f.stat = g.stat and f.p = g.p and f.lo = f.hi
+      -- The values in [lo, hi] sorted give the value at the lower rank, and at the upper rank when it is
+      -- among them; else that is the least value above hi (each array's next one).
+      select g.stat, g.n, g.p, coalesce(v.sorted[g.lo_rank - f.below + 1], f.lo) as lo_value,
+        case when g.hi_rank = g.lo_rank then coalesce(v.sorted[g.lo_rank - f.below + 1], f.lo)
+          when g.hi_rank < f.upto then coalesce(v.sorted[g.hi_rank - f.below + 1], f.lo)
+          else (select min((${arrayOf('g.stat')})[width_bucket(f.hi, ${arrayOf('g.stat')}) + 1]) from per) end as hi_value
+      from targets g
+      join search f on f.stat = g.stat and f.p = g.p and not (f.lo < f.hi and f.upto - f.below > ${GATHER})
+      cross join lateral (
+        select array_agg(x.v order by x.v) as sorted
+        from per cross join lateral unnest((${arrayOf('g.stat')})[width_bucket(f.lo - 1, ${arrayOf('g.stat')}) + 1 : width_bucket(f.hi, ${arrayOf('g.stat')})]) as x (v)
+        where f.lo < f.hi) v
     )
     select per.period, ${arrayStats(sql)} from per
     union all
@@ -438,7 +457,9 @@ const TOP = 100;
 
 /**
  * Per member: messages they sent (rollups), the customer messages they answered and how fast (median
- * and p90 of their responses, first responses among them), and the open threads assigned to them now.
+ * and p90 of their responses, first responses among them), and the open threads assigned to them now
+ * (from the inbox's thread counters, app.thread_counts, unless a channel, mailbox or customer narrows
+ * the range: the counters have teams but not those).
  */
 export async function agents(ctx: Ctx, r: Range): Promise<Report> {
   const sql = ctx.sql;
@@ -458,10 +479,17 @@ export async function agents(ctx: Ctx, r: Range): Promise<Report> {
         where r.org_id = ${ctx.orgId} and r.responder_id = m.user_id and r.at >= ${r.start} and r.at < ${r.end} ${filters(sql, 'r', r)}) x
       where m.org_id = ${ctx.orgId} and x.an > 0
     ), assigned as (
-      select t.assignee_id as user_id, count(*)::int as open_assigned
-      from app.threads t
-      where t.org_id = ${ctx.orgId} and t.status = 'open' and t.assignee_id is not null ${filters(sql, 't', r)}
-      group by 1
+      ${
+        r.channel || r.mailbox || r.customer
+          ? sql`select t.assignee_id as user_id, count(*)::int as open_assigned
+              from app.threads t
+              where t.org_id = ${ctx.orgId} and t.status = 'open' and t.assignee_id is not null ${filters(sql, 't', r)}
+              group by 1`
+          : sql`select c.assignee_id as user_id, sum(c.threads)::int as open_assigned
+              from app.thread_counts c
+              where c.org_id = ${ctx.orgId} and c.status = 'open' and c.assignee_id is not null ${r.team ? sql`and c.team_id = ${r.team}` : sql``}
+              group by 1 having sum(c.threads) > 0`
+      }
     )
     -- a.* also has a user_id, null for a member without responses: the member's own comes after it, so it wins.
     select a.*, m.user_id, m.display_name as name, coalesce(s.sent, 0) as sent, coalesce(g.open_assigned, 0) as open_assigned

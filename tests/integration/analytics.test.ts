@@ -705,3 +705,68 @@ describe('the response backfill', () => {
     expect(await recorded()).toEqual(expected);
   });
 });
+
+describe('response times over thousands of responses', () => {
+  // More responses than the range's percentile search leaves to sort (GATHER in lib/analytics/reports.ts),
+  // so it halves the values' span first: a third of them exactly 50 minutes (a median among equal
+  // values), the rest spread, some without business time.
+  it('are percentile_cont of the fact rows, overall and by period', async () => {
+    const bulk = await newOrganization(db.sql);
+    const sql = db.sql;
+    const [thread] = await sql<{ id: string }[]>`
+      insert into app.threads (org_id, subject, channel) values (${bulk.id}, 'Rate requests', 'email') returning id`;
+    await sql`
+      with m as (
+        insert into app.messages (org_id, thread_id, channel, direction, status, occurred_at, snippet)
+        select ${bulk.id}, ${thread!.id}, 'email', 'outbound', 'sent', ${new Date(START).toISOString()}::timestamptz + i * interval '97 seconds', i::text
+        from generate_series(1, 3000) i
+        returning id, occurred_at, snippet::int as i)
+      insert into app.message_responses (message_id, org_id, thread_id, automated, first, since, at, wall_ms, business_ms, channel)
+      select m.id, ${bulk.id}, ${thread!.id}, false, m.i % 5 = 0, m.occurred_at - interval '1 minute', m.occurred_at, v.wall_ms,
+        case when m.i % 7 <> 0 then v.wall_ms * 2 / 5 end, 'email'
+      from m cross join lateral (select case when m.i % 3 = 0 then 3000000 else (m.i::bigint * 7919) % 7200000 end as wall_ms) v`;
+    // Three weeks later, half the responses take one minute and half two: the median lies between two
+    // runs of equal values.
+    await sql`
+      with m as (
+        insert into app.messages (org_id, thread_id, channel, direction, status, occurred_at, snippet)
+        select ${bulk.id}, ${thread!.id}, 'email', 'outbound', 'sent', ${new Date(START + 21 * 86_400_000).toISOString()}::timestamptz + i * interval '97 seconds', i::text
+        from generate_series(1, 3000) i
+        returning id, occurred_at, snippet::int as i)
+      insert into app.message_responses (message_id, org_id, thread_id, automated, first, since, at, wall_ms, business_ms, channel)
+      select m.id, ${bulk.id}, ${thread!.id}, false, m.i % 5 = 0, m.occurred_at - interval '1 minute', m.occurred_at, w, w * 2 / 5, 'email'
+      from m cross join lateral (select (1 + m.i % 2) * 60000 as w) v`;
+    for (const c of [
+      { tz: 'Asia/Kolkata', from: '2026-10-28', to: '2026-11-02', groupBy: 'day' },
+      { tz: 'America/New_York', from: '2026-10-29', to: '2026-10-30', groupBy: 'hour' },
+      { tz: 'UTC', from: '2026-11-19', to: '2026-11-23', groupBy: 'day' },
+    ] as const) {
+      const res = await bulk.json('GET', `/api/analytics/response-times?${new URLSearchParams(c)}`, { as: 'manager' });
+      expect(res.status).toBe(200);
+      const { start, end } = await bounds(c);
+      const expected = await sql<{ period: string | null; stats: number[] }[]>`
+        select to_char(t.at at time zone ${c.tz}, ${fmt(c)}) as period, array[
+          count(*) filter (where t.first),
+          round(percentile_cont(0.5) within group (order by t.wall_ms) filter (where t.first)),
+          round(percentile_cont(0.9) within group (order by t.wall_ms) filter (where t.first)),
+          round(percentile_cont(0.5) within group (order by t.business_ms) filter (where t.first)),
+          round(percentile_cont(0.9) within group (order by t.business_ms) filter (where t.first)),
+          count(*),
+          round(percentile_cont(0.5) within group (order by t.wall_ms)),
+          round(percentile_cont(0.9) within group (order by t.wall_ms)),
+          round(percentile_cont(0.5) within group (order by t.business_ms)),
+          round(percentile_cont(0.9) within group (order by t.business_ms))]::float8[] as stats
+        from app.message_responses t
+        where t.org_id = ${bulk.id} and t.at >= ${start} and t.at < ${end}
+        group by grouping sets ((1), ()) order by 1 nulls first`;
+      const pick = (first: any, all: any) =>
+        [first, all].flatMap((s) => [s.count, s.wall.medianMs, s.wall.p90Ms, s.business?.medianMs ?? null, s.business?.p90Ms ?? null]);
+      const [total, ...periods] = expected;
+      expect(total!.stats[5]).toBeGreaterThan(1024);
+      expect(total!.stats[6]).toBe(c.tz === 'UTC' ? 90_000 : 3_000_000);
+      expect(pick(res.body.firstResponse, res.body.responses)).toEqual(total!.stats);
+      const byPeriod = new Map(res.body.series.map((p: any) => [p.period, pick(p.first, p.all)]));
+      for (const p of periods) expect([p.period, byPeriod.get(p.period)]).toEqual([p.period, p.stats]);
+    }
+  });
+});
