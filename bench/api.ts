@@ -322,31 +322,31 @@ const BUSY_TIMELINE_BUDGET = { buffers: 18250, dbMs: 185 };
  * response-times 573 (exact percentiles sorted the range's 277,255 responses per statistic, once per
  * period and once for the range) and intents 359 (its sentiment trend read 275,613 analysis rollup
  * rows: local days at +05:30 are hours, and rows keyed by customer hardly compress).
- * Now: response times sort each period's responses once into arrays and find the range's ranks in
+ * Then: response times sorted each period's responses once into arrays and found the range's ranks in
  * them by binary search, reading an index of the values alone (migration 20261208000000); intents
- * without filters read the organization's totals by intent and by sentiment (20261208000100); agents
- * take percentile_cont per member (one float8 sort per statistic; building sorted arrays cost 5-15 %
- * more). Measured with the in-flight requests of a run counted (median of 3 runs, load average 1.5 ->
- * 9 from the bench's own ten connections on the 2-core machine): overview 77-94, volume 71-90,
- * response-times 170-202, sla 28-35, agents 152-201, customers 102-150, intents 12-23 ms (the highest
- * figures in runs where the same SQL's ceiling was as high: the machine's speed swings by a third);
- * a single request on a quiet machine: response-times 147-185, agents 144-154. API CPU 4.9-10.6 ms per request
- * (reports resolve the range's periods and thousands of bucket instants; sending them as one literal
- * instead of Date parameters saved only 20 % of their serialization, toISOString being most of it).
- * At risk: response-times and agents under this load (runs 163-251 ms): each sorts about 664,000 values per
- * request (each response's wall and business time, first responses apart), which exact percentiles
- * need. The search for the range's ranks reads the period arrays' CTE 205 times, and each CTE scan
- * copies its rows (all four arrays of a period): splitting the arrays into a CTE per statistic copied
- * a quarter as much per step but cost 16 ms to build, a loss.
+ * without filters read the organization's totals by intent and by sentiment (20261208000100):
+ * response-times 170-202, agents 152-201 under load.
+ * Data set version 3 gave the replies their authors (version 2 had none, so agents' sent counts were
+ * empty and no rollup row was split by author): volume rose from 71 to 114 ms (outbound day rows per
+ * author: 87,798 instead of 29,175) and agents to 157. It also lays the rollups out in the order live
+ * writing leaves them (generation had scattered each bucket's rows over the table).
+ * Now (migration 20261208000400): volume, overview and customers read app.message_traffic (the
+ * counts without the author), agents' sent counts app.message_author_totals when unfiltered; the
+ * range's response percentiles are searched from between the periods' own percentiles and the last
+ * 1,024 values sorted (about 5 halvings per rank instead of 25); agents and customers sort bigint
+ * arrays instead of percentile_cont's float8; agents' open assignments come from the thread counters.
+ * Measured under load (median of 3 runs, load average 1.3 -> 9.6): overview 70, volume 78,
+ * response-times 124, sla 23, agents 133, customers 92, intents 11 ms; a single request on a quiet
+ * machine: response-times 122-127, agents 131-133. API CPU 2.5-4.8 ms per request.
  */
 const ANALYTICS_BUDGETS: Record<ReportName, { buffers: number; dbMs: number }> = {
-  overview: { buffers: 13550, dbMs: 200 },
-  volume: { buffers: 21100, dbMs: 200 },
-  'response-times': { buffers: 5550, dbMs: 200 },
+  overview: { buffers: 9150, dbMs: 200 },
+  volume: { buffers: 22100, dbMs: 200 },
+  'response-times': { buffers: 6350, dbMs: 200 },
   sla: { buffers: 4700, dbMs: 60 },
-  agents: { buffers: 7300, dbMs: 200 },
-  customers: { buffers: 13250, dbMs: 200 },
-  intents: { buffers: 14400, dbMs: 200 },
+  agents: { buffers: 7850, dbMs: 200 },
+  customers: { buffers: 8900, dbMs: 200 },
+  intents: { buffers: 11100, dbMs: 200 },
 };
 /** The table each report's plan outline follows. */
 const ANALYTICS_TABLES: Record<ReportName, string> = {

@@ -531,6 +531,20 @@ describe('analytics', () => {
       { bucket: new Date('2026-11-02T10:00:00Z'), direction: 'outbound', n: 1 },
       { bucket: new Date('2026-11-02T10:15:00Z'), direction: 'inbound', n: 1 },
     ]);
+    // The traffic (the same counts without the author) at every level.
+    const traffic = await sql<{ level: number; bucket: Date; direction: string; n: number }[]>`
+      select level, bucket, direction, sum(messages)::int as n from app.message_traffic where org_id = ${other.id}
+      group by 1, 2, 3 having sum(messages) <> 0 order by 1, 2, 3`;
+    const day = new Date('2026-11-02T00:00:00Z');
+    const hour = new Date('2026-11-02T10:00:00Z');
+    expect(traffic.map((x) => [x.level, x.bucket, x.direction, x.n])).toEqual([
+      [0, hour, 'outbound', 1],
+      [0, new Date('2026-11-02T10:15:00Z'), 'inbound', 1],
+      [1, hour, 'inbound', 1],
+      [1, hour, 'outbound', 1],
+      [2, day, 'inbound', 1],
+      [2, day, 'outbound', 1],
+    ]);
     const mix = () => sql<{ intent: string; n: number }[]>`
       select intent, sum(messages)::int as n from app.message_analysis_rollups where org_id = ${other.id} and level = 0
       group by 1 having sum(messages) <> 0 order by 1`;
@@ -550,6 +564,7 @@ describe('analytics', () => {
     const sql = db.sql;
     const tables = {
       'app.message_rollups': ['channel', 'direction', 'channel_id', 'team_id', 'customer_id', 'author_id'],
+      'app.message_traffic': ['channel', 'direction', 'channel_id', 'team_id', 'customer_id'],
       'app.message_analysis_rollups': ['channel', 'channel_id', 'team_id', 'customer_id', 'intent', 'sentiment'],
       'app.shipment_rollups': ['shipment_id', 'channel', 'direction', 'channel_id', 'team_id', 'customer_id'],
     };
@@ -568,6 +583,36 @@ describe('analytics', () => {
         expect(quarters.length).toBeGreaterThan(0);
         expect(await of(`level = ${level}`, 'bucket')).toEqual(quarters);
       }
+    }
+  });
+
+  it('keeps the traffic and the authors’ totals equal to the message quarter hours they total, at every level', async () => {
+    const sql = db.sql;
+    const dims = 'channel, direction, channel_id, team_id, customer_id';
+    for (const level of [0, 1, 2]) {
+      const of = (table: string, bucket: string, where: string) =>
+        sql.unsafe(
+          `select ${bucket} as bucket, ${dims}, sum(messages)::int as n from ${table} where org_id = $1 and ${where}
+          group by 1, ${dims} having sum(messages) <> 0 order by 1, ${dims.replaceAll(',', ' nulls first,')} nulls first`,
+          [org.id],
+        );
+      const quarters = await of('app.message_rollups', `app.rollup_bucket(bucket, ${level}::int2)`, 'level = 0');
+      expect(quarters.length).toBeGreaterThan(0);
+      expect(await of('app.message_traffic', 'bucket', `level = ${level}`)).toEqual(quarters);
+      // Each author's outbound messages, without the other dimensions.
+      const authors = (table: string, bucket: string, where: string) =>
+        sql.unsafe(
+          `select ${bucket} as bucket, author_id, sum(messages)::int as n from ${table} where org_id = $1 and ${where}
+          group by 1, 2 having sum(messages) <> 0 order by 1, 2`,
+          [org.id],
+        );
+      const written = await authors(
+        'app.message_rollups',
+        `app.rollup_bucket(bucket, ${level}::int2)`,
+        `level = 0 and direction = 'outbound' and author_id is not null`,
+      );
+      expect(written.length).toBeGreaterThan(0);
+      expect(await authors('app.message_author_totals', 'bucket', `level = ${level}`)).toEqual(written);
     }
   });
 
