@@ -1,6 +1,6 @@
 // The analytics reports. Counts come from the rollups (app.message_rollups, by author, and its kin:
-// app.message_traffic without the author, app.message_author_totals by author alone; quarter hours, hours and UTC days, each period read as its
-// coarsest aligned buckets, rollupBuckets); percentiles
+// app.message_traffic without the author, app.message_author_totals by author alone; quarter hours,
+// hours and UTC days, each period read as its coarsest aligned buckets, rollupBuckets); percentiles
 // from the fact rows: app.message_responses (each reply that answered a customer) and app.sla_outcomes
 // (each SLA target met or missed when a thread was resolved or closed), exactly as percentile_cont
 // computes them, one sort per column (median and p90 together; responses as sorted integer arrays).
@@ -456,10 +456,10 @@ export async function overview(ctx: Ctx, r: Range): Promise<Report> {
 const TOP = 100;
 
 /**
- * Per member: messages they sent (rollups; each author's totals without filters), the customer messages they answered and how fast (median
- * and p90 of their responses, first responses among them), and the open threads assigned to them now
- * (from the inbox's thread counters, app.thread_counts, unless a channel, mailbox or customer narrows
- * the range: the counters have teams but not those).
+ * Per member: messages they sent (rollups; without filters, each author's totals), the customer
+ * messages they answered and how fast (median and p90 of their responses, first responses among them),
+ * and the open threads assigned to them now (from the inbox's thread counters, app.thread_counts,
+ * unless a channel, mailbox or customer narrows the range: the counters have teams but not those).
  */
 export async function agents(ctx: Ctx, r: Range): Promise<Report> {
   const sql = ctx.sql;

@@ -48,9 +48,12 @@ grant all on app.message_traffic, app.message_author_totals to service_role;
 -- The statement triggers that keep the hours and days of app.message_rollups from its quarter hours
 -- (migration 20261207010000) now also keep the traffic and the authors' totals, at all three levels,
 -- from the same rows: inserted quarter hours add, updated ones add the difference (old rows negated).
--- Each counter row is written once per statement, in key order.
-create or replace function app.message_rollups_levels_insert() returns trigger
-language plpgsql security definer set search_path = '' as $$
+-- Each counter row is written once per statement, in key order. Both functions are made from one body
+-- here, each with its rows (an insert trigger has no old rows): static statements, whose plans each
+-- session keeps.
+do $do$
+declare
+  body constant text := $body$
 begin
   -- The hours' and days' own writes come back here without quarter-hour rows: they stop.
   if not exists (select 1 from new_rows n where n.level = 0) then
@@ -58,6 +61,7 @@ begin
   end if;
   with d as (
     select n.org_id, n.bucket, n.channel, n.direction, n.channel_id, n.team_id, n.customer_id, n.author_id, n.slot, n.messages from new_rows n where n.level = 0
+    %s
   ), traffic as (
     insert into app.message_traffic as t (org_id, level, bucket, channel, direction, channel_id, team_id, customer_id, slot, messages)
       select d.org_id, l.level, app.rollup_bucket(d.bucket, l.level), d.channel, d.direction, d.channel_id, d.team_id, d.customer_id, d.slot, sum(d.messages)
@@ -84,46 +88,17 @@ begin
     order by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
   on conflict on constraint message_rollups_key do update set messages = r.messages + excluded.messages;
   return null;
-end $$;
-
-create or replace function app.message_rollups_levels_update() returns trigger
-language plpgsql security definer set search_path = '' as $$
+end
+$body$;
+  old_rows constant text :=
+    'union all select o.org_id, o.bucket, o.channel, o.direction, o.channel_id, o.team_id, o.customer_id, o.author_id, o.slot, -o.messages from old_rows o where o.level = 0';
 begin
-  -- The hours' and days' own writes come back here without quarter-hour rows: they stop.
-  if not exists (select 1 from new_rows n where n.level = 0) then
-    return null;
-  end if;
-  with d as (
-    select n.org_id, n.bucket, n.channel, n.direction, n.channel_id, n.team_id, n.customer_id, n.author_id, n.slot, n.messages from new_rows n where n.level = 0
-      union all
-      select o.org_id, o.bucket, o.channel, o.direction, o.channel_id, o.team_id, o.customer_id, o.author_id, o.slot, -o.messages from old_rows o where o.level = 0
-  ), traffic as (
-    insert into app.message_traffic as t (org_id, level, bucket, channel, direction, channel_id, team_id, customer_id, slot, messages)
-      select d.org_id, l.level, app.rollup_bucket(d.bucket, l.level), d.channel, d.direction, d.channel_id, d.team_id, d.customer_id, d.slot, sum(d.messages)
-      from d cross join (values (0::smallint), (1::smallint), (2::smallint)) as l (level)
-      group by 1, 2, 3, 4, 5, 6, 7, 8, 9
-      having sum(d.messages) <> 0
-      order by 1, 2, 3, 4, 5, 6, 7, 8, 9
-    on conflict on constraint message_traffic_key do update set messages = t.messages + excluded.messages
-  ), authors as (
-    insert into app.message_author_totals as a (org_id, level, bucket, author_id, slot, messages)
-      select d.org_id, l.level, app.rollup_bucket(d.bucket, l.level), d.author_id, d.slot, sum(d.messages)
-      from d cross join (values (0::smallint), (1::smallint), (2::smallint)) as l (level)
-      where d.direction = 'outbound' and d.author_id is not null
-      group by 1, 2, 3, 4, 5
-      having sum(d.messages) <> 0
-      order by 1, 2, 3, 4, 5
-    on conflict on constraint message_author_totals_key do update set messages = a.messages + excluded.messages
-  )
-  insert into app.message_rollups as r (org_id, level, bucket, channel, direction, channel_id, team_id, customer_id, author_id, slot, messages)
-    select d.org_id, l.level, app.rollup_bucket(d.bucket, l.level), d.channel, d.direction, d.channel_id, d.team_id, d.customer_id, d.author_id, d.slot, sum(d.messages)
-    from d cross join (values (1::smallint), (2::smallint)) as l (level)
-    group by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
-    having sum(d.messages) <> 0
-    order by 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
-  on conflict on constraint message_rollups_key do update set messages = r.messages + excluded.messages;
-  return null;
-end $$;
+  execute format('create or replace function app.message_rollups_levels_insert() returns trigger
+    language plpgsql security definer set search_path = %L as %L', '', format(body, ''));
+  execute format('create or replace function app.message_rollups_levels_update() returns trigger
+    language plpgsql security definer set search_path = %L as %L', '', format(body, old_rows));
+end
+$do$;
 
 -- What was counted before, in key order: a report reads a range of buckets, which then lie on few pages
 -- (as they do when written live, the newest buckets last).
