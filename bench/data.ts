@@ -392,9 +392,6 @@ export async function analyticsFacts(sql: Sql): Promise<void> {
       where m.org_id = '${SEED_ORG_ID}' and m.direction = 'inbound'
       group by 1, 2, 3, 4, 5, 6, 7, 8
       on conflict on constraint message_analysis_rollups_key do nothing`);
-    // The totals are written by the rollups' statement trigger: vacuumed too, or their index-only scans
-    // visit the heap (no visibility map) and the planner has no statistics.
-    await sql.unsafe('vacuum (analyze) app.message_analysis_rollups, app.message_analysis_totals');
   }
   const [have] = await sql`select 1 from app.message_responses where org_id = ${SEED_ORG_ID} limit 1`;
   if (have) return;
@@ -431,7 +428,7 @@ export async function analyticsFacts(sql: Sql): Promise<void> {
   await sql.unsafe('vacuum (analyze) app.message_responses, app.sla_outcomes, app.message_shipments');
 }
 
-/** The rollup tables: each row's bucket at its level (quarter hour, hour, UTC day). */
+/** The rollup tables: each row a bucket at its level (quarter hour, hour, UTC day) and its dimensions. */
 const ROLLUP_TABLES = [
   'app.message_rollups',
   'app.message_traffic',
@@ -446,7 +443,8 @@ const ROLLUP_TABLES = [
  * thread scatters each bucket's rows over the whole table (a 90-day report then read a page for every
  * row or two); in use, rows are written as messages arrive, so a row lies with the others whose last
  * message came at about the same time: by the end of its bucket, finer levels first. Rewritten as
- * they are (triggers off: the counts do not change), then vacuumed for their visibility maps.
+ * they are (triggers off: the counts do not change), then vacuumed and analysed (visibility maps for
+ * index-only scans, statistics for the planner).
  */
 async function layOutRollups(sql: Sql): Promise<void> {
   for (const table of ROLLUP_TABLES) {

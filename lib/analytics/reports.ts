@@ -276,11 +276,11 @@ export async function responseTimes(ctx: Ctx, r: Range): Promise<Report> {
       cross join lateral (select sum(width_bucket(m.mid, ${arrayOf('s.stat')})) as le from per) c
       where s.lo < s.hi and s.upto - s.below > ${GATHER}
     ), whole as (
-      -- The values in [lo, hi] sorted give the value at the lower rank, and at the upper rank when it is
-      -- among them; else that is the least value above hi (each array's next one).
+      -- The values in [lo, hi] sorted give the value at the lower rank (always among them: more than
+      -- rank values are at most hi), and at the upper rank when it is among them; else that is the least
+      -- value above hi (each array's next one). With one value left (lo = hi) nothing is sorted.
       select g.stat, g.n, g.p, coalesce(v.sorted[g.lo_rank - f.below + 1], f.lo) as lo_value,
-        case when g.hi_rank = g.lo_rank then coalesce(v.sorted[g.lo_rank - f.below + 1], f.lo)
-          when g.hi_rank < f.upto then coalesce(v.sorted[g.hi_rank - f.below + 1], f.lo)
+        case when g.hi_rank < f.upto then coalesce(v.sorted[g.hi_rank - f.below + 1], f.lo)
           else (select min((${arrayOf('g.stat')})[width_bucket(f.hi, ${arrayOf('g.stat')}) + 1]) from per) end as hi_value
       from targets g
       join search f on f.stat = g.stat and f.p = g.p and not (f.lo < f.hi and f.upto - f.below > ${GATHER})
