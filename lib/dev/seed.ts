@@ -2,6 +2,7 @@
 // every kind, contacts, shipments, threads and messages; a second organization for tenancy checks.
 // Seeded users have fixed ids so `npm run token` needs no database.
 import type { Sql } from '../db/client.js';
+import { applyServiceLevels } from '../sla/clock.js';
 
 export const SEED_ORG_ID = '0a000000-0000-4000-8000-000000000001';
 export const SECOND_ORG_ID = '0a000000-0000-4000-8000-000000000002';
@@ -456,9 +457,11 @@ export async function seed(sql: Sql): Promise<boolean> {
           ${t.status === 'resolved' ? lastActivity : null}, ${t.status === 'closed' ? lastActivity : null})`;
       for (const [i, m] of msgs.entries()) {
         const messageId = `<seed-${t.n}-${i}@${m.from.includes('@') ? m.from.split('@')[1] : 'whatsapp.seahawk-logistics.in'}>`;
-        await tx`insert into app.messages (org_id, thread_id, channel, direction, status, from_address, to_recipients, subject,
+        // Replies were written by a member (the thread's assignee, else the agent): they answer the customer.
+        const author = m.dir === 'outbound' ? SEED_USERS[t.assignee ?? 'agent'].id : null;
+        await tx`insert into app.messages (org_id, thread_id, channel, direction, status, author_id, from_address, to_recipients, subject,
             body_text, body_new_text, snippet, rfc_message_id, external_ids, dedupe_key, occurred_at, sent_at, delivered_at)
-          values (${SEED_ORG_ID}, ${threadId}, ${t.channel}, ${m.dir}, ${m.dir === 'inbound' ? 'received' : 'delivered'}, ${m.from},
+          values (${SEED_ORG_ID}, ${threadId}, ${t.channel}, ${m.dir}, ${m.dir === 'inbound' ? 'received' : 'delivered'}, ${author}, ${m.from},
             ${tx.json([{ address: m.dir === 'inbound' ? 'ops@seahawk-logistics.in' : counterpart }] as never)},
             ${t.channel === 'email' ? (i === 0 ? t.subject : `Re: ${t.subject}`) : null}, ${m.body}, ${m.body},
             ${m.body.replace(/\s+/g, ' ').slice(0, 200)}, ${t.channel === 'email' ? messageId : null},
@@ -478,6 +481,13 @@ export async function seed(sql: Sql): Promise<boolean> {
       (${SEED_ORG_ID}, ${seedThreadId(6)}, ${SEED_USERS.manager.id}, ${'@Vikram please pull the survey report from the Hamburg CFS before we reply.'}, ${[SEED_USERS.agent.id]}::uuid[])`;
     await tx`insert into app.thread_reads (org_id, thread_id, user_id, last_read_at) values
       (${SEED_ORG_ID}, ${seedThreadId(5)}, ${SEED_USERS.agent.id}, now()), (${SEED_ORG_ID}, ${seedThreadId(10)}, ${SEED_USERS.agent.id}, now())`;
+
+    // Every thread knows when it is due, as if its messages had arrived through the API: the clocks
+    // come from the one rule every channel calls (the seed writes rows directly, so it calls it too).
+    await applyServiceLevels(
+      { requestId: 'seed', userId: null, orgId: SEED_ORG_ID, role: 'system', sql: tx, jobs: [] },
+      threads.map((t) => seedThreadId(t.n)),
+    );
 
     // The second organization's own conversation: never visible to the first one's members.
     await tx`insert into app.threads (id, org_id, subject, normalized_subject, status, channel, customer_id, counterpart, last_activity_at)

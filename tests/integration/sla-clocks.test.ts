@@ -12,7 +12,8 @@ import { markSendFailed } from '../../lib/email/send-job.js';
 import type { Transact } from '../../lib/jobs/registry.js';
 import { runJob } from '../../lib/jobs/run.js';
 import { reply } from '../../lib/messages/service.js';
-import { recomputeRun } from '../../lib/sla/clock.js';
+import { SEED_ORG_ID, seedThreadId } from '../../lib/dev/seed.js';
+import { applyServiceLevels, recomputeRun } from '../../lib/sla/clock.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { mail } from '../helpers/mail.js';
 import { newOrganization, type TestOrg } from '../helpers/org.js';
@@ -171,6 +172,24 @@ describe('clocks on threads', () => {
     expect(shorter.status).toBe(200);
     await recompute(org);
     expect(iso((await clocks(threadId)).resolutionDueAt)).toBe('2026-11-27T22:00:00.000Z');
+  });
+});
+
+describe('the demo data', () => {
+  it('has its clocks, as the rule computes them for threads that came in through the API', async () => {
+    const booking = seedThreadId(1);
+    const [t] = await db.sql<{ firstResponseDueAt: Date | null; nextResponseDueAt: Date | null; slaPolicyId: string | null; lastInboundAt: Date }[]>`
+      select first_response_due_at, next_response_due_at, sla_policy_id, last_inbound_at from app.threads where id = ${booking}`;
+    const [policy] = await db.sql<{ id: string }[]>`select id from app.sla_policies where org_id = ${SEED_ORG_ID} and is_default`;
+    // Answered once by a member, then the customer wrote again: next response runs, first response is met.
+    expect(t).toMatchObject({ firstResponseDueAt: null, slaPolicyId: policy!.id });
+    expect(t!.nextResponseDueAt!.getTime()).toBeGreaterThan(t!.lastInboundAt.getTime());
+    const [paused] = await db.sql<{ slaPausedSince: Date | null }[]>`select sla_paused_since from app.threads where id = ${seedThreadId(2)}`;
+    expect(paused!.slaPausedSince).toBeInstanceOf(Date);
+    const [answered] = await db.sql<{ n: number }[]>`select count(*)::int as n from app.message_responses where thread_id = ${booking}`;
+    expect(answered!.n).toBe(1);
+    // Recomputing the open thread changes nothing: the seed ran the same rule.
+    expect(await asSystem(SEED_ORG_ID, `test:${randomUUID()}`, [], (ctx) => applyServiceLevels(ctx, [booking]))).toBe(0);
   });
 });
 
