@@ -6,7 +6,7 @@
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { invalid } from '../errors.js';
-import { dateTimeInput, ianaTimeZone, instantIn, temporal } from '../time.js';
+import { dateTimeInput, ianaTimeZone, instantIn, now, temporal } from '../time.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const dateOrDateTime = z.union([z.iso.date(), dateTimeInput], {
@@ -20,10 +20,10 @@ const MAX_DAYS = 366;
 const MAX_HOURLY_DAYS = 92;
 
 export const analyticsQuery = z.strictObject({
-  /** First day (YYYY-MM-DD, from its start in `tz`) or instant. */
-  from: dateOrDateTime,
-  /** Last day (YYYY-MM-DD, included to its end in `tz`) or instant (excluded). */
-  to: dateOrDateTime,
+  /** First day (YYYY-MM-DD, from its start in `tz`) or instant; default: 29 days before `to`'s day (30 days in all). */
+  from: dateOrDateTime.optional(),
+  /** Last day (YYYY-MM-DD, included to its end in `tz`) or instant (excluded); default: today in `tz`. */
+  to: dateOrDateTime.optional(),
   /** The zone days and hours are read in (default: the organization's). */
   tz: ianaTimeZone.optional(),
   groupBy: z.enum(['day', 'hour']).default('day'),
@@ -99,6 +99,15 @@ export function rollupBuckets(intervals: { from: number; to: number }[]): Bucket
   return out;
 }
 
+/** Days a report covers when the query names no `from`. */
+const DEFAULT_DAYS = 30;
+
+/** The local date (YYYY-MM-DD) of an instant in tz, `days` later. */
+async function localDate(at: Date, tz: string, days = 0): Promise<string> {
+  const Temporal = await temporal();
+  return Temporal.Instant.fromEpochMilliseconds(at.getTime()).toZonedDateTimeISO(tz).toPlainDate().add({ days }).toString();
+}
+
 async function boundary(value: string, tz: string, path: string, end: boolean): Promise<Date> {
   if (DATE.test(value)) {
     const Temporal = await temporal();
@@ -165,8 +174,9 @@ export async function resolveRange(ctx: Ctx, q: AnalyticsQuery): Promise<Range> 
     const [org] = await ctx.sql<{ timezone: string }[]>`select timezone from app.organizations where id = ${ctx.orgId}`;
     tz = org?.timezone ?? 'UTC';
   }
-  const start = await boundary(q.from, tz, 'query.from', false);
-  const end = await boundary(q.to, tz, 'query.to', true);
+  const end = await boundary(q.to ?? (await localDate(now(), tz)), tz, 'query.to', true);
+  // The 30 days that end with `to`'s day (a `to` instant is excluded: its day is that of the instant before it).
+  const start = await boundary(q.from ?? (await localDate(new Date(end.getTime() - 1), tz, -(DEFAULT_DAYS - 1))), tz, 'query.from', false);
   if (end <= start) throw invalid('query.to', 'must be after from');
   const days = (end.getTime() - start.getTime()) / 86_400_000;
   const max = q.groupBy === 'hour' ? MAX_HOURLY_DAYS : MAX_DAYS;

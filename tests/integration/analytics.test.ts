@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asSystem } from '../../lib/context.js';
 import { applyServiceLevels } from '../../lib/sla/clock.js';
+import { setClock } from '../../lib/time.js';
 import { businessCalendarOf, listCalendars } from '../../lib/sla/calendars.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { newOrganization, type TestOrg } from '../helpers/org.js';
@@ -669,6 +670,27 @@ describe('analytics', () => {
     expect(await issue('from=yesterday&to=2026-11-02')).toBe('query.from');
     expect(await issue('from=2026-11-01&to=2026-11-02&channel=fax')).toBe('query.channel');
     expect(await issue('from=2026-11-01&to=2026-11-02&team=sea')).toBe('query.team');
+  });
+
+  it('covers the last 30 days, today included, when the query names no range', async () => {
+    // 00:30 on 2 December in Kolkata is still 1 December in UTC.
+    setClock(new Date('2026-12-01T19:00:00Z'));
+    try {
+      const labels = async (query: string) => {
+        const res = await org.json('GET', `/api/analytics/volume?${query}`, { as: 'manager' });
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        const periods = [...new Set(res.body.series.map((r: any) => r.period))];
+        return [periods.length, periods[0], periods.at(-1)];
+      };
+      expect(await labels('tz=Asia/Kolkata')).toEqual([30, '2026-11-03', '2026-12-02']);
+      expect(await labels('tz=UTC')).toEqual([30, '2026-11-02', '2026-12-01']);
+      expect(await labels('tz=UTC&to=2026-11-10')).toEqual([30, '2026-10-12', '2026-11-10']);
+      // A `to` instant is excluded: the range ends with the day of the instant before it.
+      expect(await labels('tz=UTC&to=2026-11-10T00:00:00Z')).toEqual([30, '2026-10-11', '2026-11-09']);
+      expect(await labels('tz=UTC&from=2026-11-25')).toEqual([7, '2026-11-25', '2026-12-01']);
+    } finally {
+      setClock(undefined);
+    }
   });
 
   it('is for managers and up', async () => {
