@@ -202,22 +202,36 @@ export function holidaysFromICalendar(text: string, now = new Date()): { holiday
   };
   for (const component of root.getAllSubcomponents('vevent')) {
     const event = new ICAL.Event(component);
-    const start = event.startDate;
-    if (!start || !start.isDate) {
+    const start = event.startDate ? allDay(event.startDate) : null;
+    const end = event.endDate ? allDay(event.endDate) : null;
+    // Outlook and Exchange may write an all-day event as local midnight to midnight, flagged as such.
+    const flagged = /^true$/i.test(String(component.getFirstPropertyValue('x-microsoft-cdo-alldayevent') ?? ''));
+    if (!start || (!event.startDate.isDate && !(flagged && end))) {
       skipped++;
       continue;
     }
     const name = (event.summary ?? '').trim().slice(0, 200);
     // DTEND of an all-day event is exclusive; a missing one means one day.
-    const days = event.endDate && event.endDate.isDate ? Math.min(31, Math.max(1, event.endDate.subtractDate(start).toSeconds() / 86_400)) : 1;
+    const days = end ? Math.min(31, Math.max(1, end.subtractDate(start).toSeconds() / 86_400)) : 1;
     if (event.isRecurring()) {
       const it = event.iterator();
       for (let next = it.next(), n = 0; next && next.compare(until) <= 0 && n < 5000; next = it.next(), n++) {
-        if (next.compare(from) >= 0) add(next, days, name);
+        const day = allDay(next);
+        if (day && day.compare(from) >= 0) add(day, days, name);
       }
     } else add(start, days, name);
   }
   return { holidays: [...found].map(([date, name]) => ({ date, name })).sort((a, b) => a.date.localeCompare(b.date)), skipped };
+}
+
+/**
+ * The day of an all-day start or end: a DATE, or a date-time at local midnight (in its own TZID or
+ * floating; midnight in UTC is not a local day). Null for any other time.
+ */
+function allDay(t: ICAL.Time): ICAL.Time | null {
+  if (t.isDate) return t;
+  if (t.hour !== 0 || t.minute !== 0 || t.second !== 0 || t.zone === ICAL.Timezone.utcTimezone) return null;
+  return ICAL.Time.fromData({ year: t.year, month: t.month, day: t.day, isDate: true });
 }
 
 /** POST /api/business-calendars/{id}/holidays with an iCalendar body: adds (or renames) its holidays. */
