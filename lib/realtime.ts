@@ -1,6 +1,11 @@
 // Realtime events and the audit trail, written in the same transaction as the change they announce
 // (one statement through app.record_change), so nothing is announced that did not happen.
 import type { Ctx } from './context.js';
+import type { RealtimeEventName } from './realtime-events.js';
+
+export type { RealtimeEventName } from './realtime-events.js';
+/** The events of one family (or several), e.g. `EventsOf<'workflow'>`: for a helper that announces them. */
+export type EventsOf<Family extends string> = Extract<RealtimeEventName, `${Family}.${string}`>;
 
 export const topics = {
   org: (orgId: string) => `org:${orgId}`,
@@ -10,8 +15,8 @@ export const topics = {
 };
 
 export interface Change {
-  /** Event name, e.g. `thread.updated`. */
-  event: string;
+  /** Event name, e.g. `thread.updated`: one lib/realtime-events.ts lists (its docs and `x-realtime` come from there). */
+  event: RealtimeEventName;
   topics: string[];
   data: unknown;
   /** The audit row; omitted for changes that are not worth auditing (read state). */
@@ -19,7 +24,7 @@ export interface Change {
 }
 
 /** The broadcast payload the web app receives: `{ event, orgId, actorId, actorApiKeyId?, at, data }`. */
-export function eventPayload(ctx: Ctx, event: string, data: unknown) {
+export function eventPayload(ctx: Ctx, event: RealtimeEventName, data: unknown) {
   return { event, orgId: ctx.orgId, actorId: ctx.userId, ...(ctx.apiKey ? { actorApiKeyId: ctx.apiKey.id } : {}), at: new Date().toISOString(), data };
 }
 

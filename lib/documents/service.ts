@@ -10,7 +10,7 @@ import type { Ctx } from '../context.js';
 import { AppError, conflict, fromZod, invalid, notFound } from '../errors.js';
 import { canonicalIdentifiers, normalizeContainerNumber } from '../logistics/identifiers.js';
 import { csvList, decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
-import { recordChange } from '../realtime.js';
+import { recordChange, type EventsOf } from '../realtime.js';
 import { shipmentCreate } from '../shipments/schemas.js';
 import { createShipment } from '../shipments/service.js';
 import { storage } from '../storage/index.js';
@@ -165,7 +165,7 @@ async function requireIn(ctx: Ctx, table: 'shipments' | 'threads', id: string, p
   if (!row) throw invalid(path, `is not a ${table === 'shipments' ? 'shipment' : 'thread'} of this organization`);
 }
 
-const announce = (ctx: Ctx, event: string, d: DocumentView, data?: unknown) =>
+const announce = (ctx: Ctx, event: EventsOf<'document'>, d: DocumentView, data?: unknown) =>
   recordChange(ctx, { event, topics: documentTopics(ctx, d), data: d, audit: { entityType: 'document', entityId: d.id, data } });
 
 /** A member's document from a confirmed upload; read by the `document.read` job. */

@@ -4,7 +4,7 @@
 import type { Ctx } from '../context.js';
 import { conflict, forbidden } from '../errors.js';
 import { can } from '../http/permissions.js';
-import { recordChange, topics } from '../realtime.js';
+import { recordChange, topics, type EventsOf } from '../realtime.js';
 
 export const VISIBILITIES = ['organization', 'personal'] as const;
 export type Visibility = (typeof VISIBILITIES)[number];
@@ -28,7 +28,13 @@ export function requireMayWrite(ctx: Ctx, kind: Kind, visibility: Visibility) {
 }
 
 /** The event on the owner's topic for a personal item, on the organization's for a shared one; audited. */
-export async function announceItem(ctx: Ctx, kind: Kind, event: string, item: { id: string; ownerId: string | null }, data: unknown) {
+export async function announceItem(
+  ctx: Ctx,
+  kind: Kind,
+  event: EventsOf<'reply_template' | 'macro'>,
+  item: { id: string; ownerId: string | null },
+  data: unknown,
+) {
   const topic = item.ownerId ? topics.user(item.ownerId) : topics.org(ctx.orgId);
   await recordChange(ctx, { event, topics: [topic], data, audit: { entityType: kind.entityType, entityId: item.id } });
 }

@@ -8,7 +8,7 @@ import { conflict, invalid, notFound } from '../errors.js';
 import { csvList, decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { domainName, phoneNumber } from '../customers/service.js';
 import { normalizePhones } from '../org/region.js';
-import { recordChange, topics } from '../realtime.js';
+import { recordChange, topics, type EventsOf } from '../realtime.js';
 import { SENDER_RULE_KINDS, SENDER_RULE_MATCHES, type SenderRuleKind, type SenderRuleMatch } from './verdict.js';
 
 const note = z.string().trim().max(1000).nullable();
@@ -83,7 +83,7 @@ const duplicate = (rule: { id: string; kind: string }, match: string, value: str
     ruleId: rule.id,
   });
 
-const announce = (ctx: Ctx, event: string, rule: SenderRule | { id: string }, data?: unknown) =>
+const announce = (ctx: Ctx, event: EventsOf<'sender_rule'>, rule: SenderRule | { id: string }, data?: unknown) =>
   recordChange(ctx, {
     event,
     topics: [topics.org(ctx.orgId)],

@@ -7,7 +7,7 @@ import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { AppError, conflict, invalid, notFound } from '../errors.js';
 import { readBody } from '../http/route.js';
-import { recordChange, topics } from '../realtime.js';
+import { recordChange, topics, type EventsOf } from '../realtime.js';
 import { BusinessCalendar, minuteOfDay, type MinuteInterval } from './business-time.js';
 import { scheduleRecompute } from './clock.js';
 
@@ -116,7 +116,7 @@ async function storeHolidays(ctx: Ctx, id: string, holidays: { date: string; nam
       source = excluded.source`;
 }
 
-async function announce(ctx: Ctx, event: string, id: string, input?: unknown) {
+async function announce(ctx: Ctx, event: EventsOf<'business_calendar'>, id: string, input?: unknown) {
   const calendar = await getCalendar(ctx, id);
   // Due times are counted on calendars: the organization's clocks are recomputed by a job (lib/sla/clock.ts).
   await scheduleRecompute(ctx);

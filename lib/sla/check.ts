@@ -12,12 +12,15 @@ import { asSystem, type Ctx, type QueuedJob } from '../context.js';
 import { db, type Sql } from '../db/client.js';
 import { publishJobs } from '../jobs/publish.js';
 import { jobSpecs } from '../jobs/specs.js';
-import { topics } from '../realtime.js';
+import { topics, type RealtimeEventName } from '../realtime.js';
 
 /** Threads one tick examines (the rest wait for the next minute, oldest first). */
 export const CHECK_BATCH = 20_000;
 /** Events one organization's announcement sends in a tick. */
 const ANNOUNCE_BATCH = 5_000;
+
+/** The realtime event of each kind: the one statement below sends it from SQL, so it is named here, typed. */
+export const SLA_EVENT_NAMES = { warning: 'sla.warning', breached: 'sla.breached' } as const satisfies Record<SlaEvent['kind'], RealtimeEventName>;
 
 export interface SlaEvent {
   id: string;
@@ -117,7 +120,7 @@ export async function announceSlaEvents(ctx: Ctx): Promise<SlaEvent[]> {
       returning s.id, s.thread_id, s.target, s.kind, s.due_at
     ),
     v as (
-      select e.*, t.sla_policy_id as policy_id, 'sla.' || e.kind as event,
+      select e.*, t.sla_policy_id as policy_id, ${sql.json(SLA_EVENT_NAMES)}::jsonb ->> e.kind as event,
         jsonb_build_object('threadId', e.thread_id, 'target', e.target, 'kind', e.kind, 'dueAt', e.due_at, 'policyId', t.sla_policy_id) as data
       from e join app.threads t on t.id = e.thread_id
     )

@@ -8,7 +8,7 @@ import { CHANNEL_KINDS } from '../channels/mailboxes.js';
 import type { Ctx } from '../context.js';
 import { CUSTOMER_TIERS } from '../customers/service.js';
 import { conflict, invalid, notFound } from '../errors.js';
-import { recordChange, topics } from '../realtime.js';
+import { recordChange, topics, type EventsOf } from '../realtime.js';
 import { scheduleRecompute } from './clock.js';
 
 export const PRIORITIES = ['urgent', 'high', 'normal', 'low'] as const;
@@ -155,7 +155,7 @@ function checkTargets(targets: Targets) {
   if (!PRIORITIES.some((p) => TARGETS.some((t) => targets[p]?.[t]))) throw invalid('body.targets', 'must set at least one target');
 }
 
-async function announce(ctx: Ctx, event: string, id: string, input: unknown) {
+async function announce(ctx: Ctx, event: EventsOf<'sla_policy'>, id: string, input: unknown) {
   const policy = await getPolicy(ctx, id);
   // Threads' clocks follow their policy: recomputed by a job (lib/sla/clock.ts).
   await scheduleRecompute(ctx);

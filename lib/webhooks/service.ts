@@ -13,7 +13,7 @@ import { invalid, notFound } from '../errors.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
-import { recordChange, topics } from '../realtime.js';
+import { recordChange, topics, type EventsOf } from '../realtime.js';
 import { now } from '../time.js';
 
 /** How long a rotated-out secret keeps signing beside the new one. */
@@ -80,7 +80,7 @@ export async function getEndpoint(ctx: Ctx, id: string): Promise<Endpoint> {
   return row;
 }
 
-async function announce(ctx: Ctx, event: string, id: string, data: unknown) {
+async function announce(ctx: Ctx, event: EventsOf<'webhook_endpoint'>, id: string, data: unknown) {
   await recordChange(ctx, { event, topics: [topics.org(ctx.orgId)], data, audit: { entityType: 'webhook_endpoint', entityId: id } });
 }
 

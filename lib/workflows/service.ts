@@ -9,7 +9,7 @@ import { AppError, conflict, invalid, notFound } from '../errors.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
-import { recordChange, topics } from '../realtime.js';
+import { recordChange, topics, type EventsOf } from '../realtime.js';
 import { loadThread } from '../threads/service.js';
 import { now } from '../time.js';
 import { evaluate, loadFacts, needsCalendar } from './conditions.js';
@@ -147,7 +147,7 @@ async function uniqueName<T>(fn: () => Promise<T>, name: string): Promise<T> {
   }
 }
 
-async function announce(ctx: Ctx, event: string, id: string, data: unknown) {
+async function announce(ctx: Ctx, event: EventsOf<'workflow'>, id: string, data: unknown) {
   await recordChange(ctx, { event, topics: [topics.org(ctx.orgId)], data, audit: { entityType: 'workflow', entityId: id } });
 }
 

@@ -31,6 +31,8 @@ interface Received {
   event: string;
   payload: any;
   meta?: { id: string };
+  /** When the client's handler ran (Date.now()). */
+  at: number;
 }
 
 function client(token: string | (() => string), options: { vsn?: '1.0.0' | '2.0.0' } = {}): SupabaseClient {
@@ -64,7 +66,7 @@ interface Joined {
 /** Creates a private channel that records every broadcast and system message, and subscribes it. */
 async function join(c: SupabaseClient, topic: string, config: Record<string, unknown> = {}, expected = 'SUBSCRIBED'): Promise<Joined> {
   const j: Joined = { channel: c.channel(topic, { config: { private: true, ...config } }), broadcasts: [], system: [], statuses: [], errors: [] };
-  j.channel.on('broadcast', { event: '*' }, (m) => j.broadcasts.push(m as unknown as Received));
+  j.channel.on('broadcast', { event: '*' }, (m) => j.broadcasts.push({ ...(m as unknown as Omit<Received, 'at'>), at: Date.now() }));
   j.channel.on('system', {}, (m) => j.system.push(m));
   if ((config.presence as { key?: string } | undefined)?.key) j.channel.on('presence', { event: 'sync' }, () => {});
   // As the web app must: the token first, or the first join goes out anonymous (refused, retried later).
@@ -97,12 +99,17 @@ describe('local realtime: server events', () => {
     const org = await newOrganization(db.sql);
     const threadId = await newThread(org);
     const member = await join(client(await org.token('agent')), `org:${org.id}:thread:${threadId}`);
-    const sent = Date.now();
-    const res = await api(await org.token('agent'), 'PATCH', `/api/threads/${threadId}`, { priority: 'high' });
+    const token = await org.token('agent');
+    const res = await api(token, 'PATCH', `/api/threads/${threadId}`, { priority: 'high' });
+    const answered = Date.now();
     expect(res.status).toBe(200);
     const got = await until(() => member.broadcasts.find((b) => b.event === 'thread.updated'), 'thread.updated');
-    // For the report only (no timed assertion): how long after the PATCH was sent the event arrived.
-    if (process.env.REALTIME_LATENCY) console.log(`[${db.engine}] thread.updated after ${Date.now() - sent} ms`);
+    // The issue's requirement: the member hears the change within 1 s of the PATCH's answer (the
+    // event is committed before the answer goes out, so it may even arrive first). Locally this is a
+    // NOTIFY and one read, a few milliseconds; the second is the margin for a loaded machine.
+    const latency = got.at - answered;
+    if (process.env.REALTIME_LATENCY) console.log(`[${db.engine}] thread.updated ${latency} ms after the PATCH answered`);
+    expect(latency).toBeLessThan(1000);
     expect(got.payload).toMatchObject({ event: 'thread.updated', orgId: org.id, data: { id: threadId, priority: 'high' } });
     expect(got.meta?.id).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -198,15 +205,20 @@ describe('local realtime: presence and typing on live topics', () => {
     const viewer = await join(client(await org.token('viewer')), topic, { presence: { key: org.users.viewer.id }, broadcast: { ack: true } });
     expect(await viewer.channel.track({ userId: org.users.viewer.id, displayName: org.users.viewer.name, state: 'viewing' })).toBe('ok');
     await until(() => agent.channel.presenceState()[org.users.viewer.id], 'the viewer to be present');
-    expect(await viewer.channel.send({ type: 'broadcast', event: 'typing', payload: { userId: org.users.viewer.id } })).toBe('error');
+    // Refused without an answer, even with ack (as Realtime's BroadcastHandler): the send times out.
+    expect(await viewer.channel.send({ type: 'broadcast', event: 'typing', payload: { userId: org.users.viewer.id } }, { timeout: 500 })).toBe('timed out');
     await join(client(await other.token('owner')), topic, {}, 'CHANNEL_ERROR');
     // Under this organization's prefix, a thread of another organization is nobody's to write on
     // (reading an empty topic of one's own organization is harmless, and allowed as before).
     const foreignThread = await newThread(other);
     const stray = await join(client(await org.token('owner')), `org:${org.id}:thread:${foreignThread}:live`, { broadcast: { ack: true } });
     expect(await stray.channel.track({ state: 'viewing' })).toBe('error');
-    expect(await stray.channel.send({ type: 'broadcast', event: 'typing', payload: {} })).toBe('error');
-    expect(agent.broadcasts).toEqual([]);
+    expect(await stray.channel.send({ type: 'broadcast', event: 'typing', payload: {} }, { timeout: 500 })).toBe('timed out');
+    // A typing mark the manager sends afterwards arrives alone: the refused ones never went out.
+    const manager = await join(client(await org.token('manager')), topic, { broadcast: { ack: true } });
+    expect(await manager.channel.send({ type: 'broadcast', event: 'typing', payload: { userId: org.users.manager.id } })).toBe('ok');
+    await until(() => agent.broadcasts.length > 0, 'the manager typing');
+    expect(agent.broadcasts.map((b) => b.payload)).toEqual([{ userId: org.users.manager.id }]);
   });
 
   it('never lets a client write to a server topic', async () => {
@@ -215,7 +227,7 @@ describe('local realtime: presence and typing on live topics', () => {
     const topic = `org:${org.id}:thread:${threadId}`;
     const listener = await join(client(await org.token('agent')), topic);
     const writer = await join(client(await org.token('owner')), topic, { broadcast: { ack: true }, presence: { key: 'x' } });
-    expect(await writer.channel.send({ type: 'broadcast', event: 'thread.updated', payload: { forged: true } })).toBe('error');
+    expect(await writer.channel.send({ type: 'broadcast', event: 'thread.updated', payload: { forged: true } }, { timeout: 500 })).toBe('timed out');
     expect(await writer.channel.track({ state: 'typing' })).toBe('error');
     // Neither the batch REST endpoint.
     const res = await fetch(`${base}/realtime/v1/api/broadcast`, {
@@ -292,5 +304,177 @@ describe('local realtime: tokens', () => {
     await c.realtime.setAuth(token);
     await until(() => j.statuses.includes('CLOSED'), 'the channel to close');
     expect(j.system[0]).toMatchObject({ status: 'error', message: `You no longer have permission to read from this Channel topic: org:${org.id}` });
+  });
+});
+
+describe('local realtime: authorization probes', () => {
+  it('leaves no row behind and delivers nothing: a refused join, an accepted join, a token refresh', async () => {
+    const org = await newOrganization(db.sql);
+    const other = await newOrganization(db.sql);
+    const threadId = await newThread(org);
+    const topic = `org:${org.id}:thread:${threadId}`;
+    await dev.realtime.drained();
+    const count = async () => (await db.sql<{ n: number }[]>`select count(*)::int as n from realtime.messages where topic = ${topic}`)[0]!.n;
+    const before = await count();
+    await join(client(await other.token('owner')), topic, {}, 'CHANNEL_ERROR');
+    let token = await org.token('agent');
+    const c = client(() => token);
+    const member = await join(c, topic);
+    const refreshed = await signAccessToken(org.users.agent, { expiresIn: '2h' });
+    expect(refreshed).not.toBe(token); // a token the channel already has is not probed again
+    token = refreshed;
+    await c.realtime.setAuth(token);
+    // The server takes a socket's messages one at a time, in order: the leave is answered only
+    // after the refresh was probed, and the refresh kept the channel (no system message).
+    expect(await member.channel.unsubscribe()).toBe('ok');
+    await dev.realtime.drained();
+    expect(await count()).toBe(before);
+    expect(member.system).toEqual([]);
+    expect(member.broadcasts).toEqual([]);
+  });
+});
+
+/** A bare websocket speaking Phoenix by hand: what it received, decoded (a server broadcast as `{ broadcast }`). */
+class RawSocket {
+  readonly frames: any[] = [];
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (!isBinary) return this.frames.push(JSON.parse(data.toString('utf8')));
+      // Kind 4: [4, topic len, event len, metadata len, encoding, topic, event, metadata, payload].
+      const [topicLen, eventLen] = [data[1]!, data[2]!];
+      this.frames.push({
+        broadcast: { topic: data.subarray(5, 5 + topicLen).toString(), event: data.subarray(5 + topicLen, 5 + topicLen + eventLen).toString() },
+      });
+    });
+  }
+
+  static open(query: string): Promise<RawSocket> {
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/realtime/v1/websocket?apikey=local${query}`);
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(new RawSocket(ws)));
+      ws.once('error', reject);
+    });
+  }
+
+  send(frame: unknown) {
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  /** The next frame (from `from` on) that matches, waiting for it. */
+  async next(match: (f: any) => boolean, what: string, from = 0): Promise<any> {
+    return until(() => this.frames.slice(from).find(match), what);
+  }
+
+  close() {
+    this.ws.close();
+  }
+}
+
+describe('local realtime: the Phoenix protocol, frame by frame', () => {
+  const joinPayload = (token: string) => ({
+    config: { broadcast: { ack: false, self: false }, presence: { key: '', enabled: false }, private: true },
+    access_token: token,
+  });
+  const reply = (ref: string) => (f: any) => Array.isArray(f) && f[1] === ref && f[3] === 'phx_reply';
+  const emit = (topic: string, event: string) =>
+    db.sql`select realtime.send(${db.sql.json({ event, at: new Date().toISOString(), data: {} })}::jsonb, ${event}, ${topic}, true)`;
+  const broadcasts = (s: RawSocket) => s.frames.filter((f) => f.broadcast).map((f) => `${f.broadcast.topic} ${f.broadcast.event}`);
+
+  it('answers a heartbeat on `phoenix`, and refuses a topic outside `realtime:` as Phoenix does', async () => {
+    const s = await RawSocket.open('&vsn=2.0.0');
+    s.send([null, '1', 'phoenix', 'heartbeat', {}]);
+    expect(await s.next(reply('1'), 'the heartbeat reply')).toEqual([null, '1', 'phoenix', 'phx_reply', { status: 'ok', response: {} }]);
+    // Realtime routes only `realtime:*` to its channel: Phoenix answers anything else without a join ref.
+    s.send(['2', '2', 'org:x', 'phx_join', joinPayload('t')]);
+    expect(await s.next(reply('2'), 'the join reply')).toEqual([null, '2', 'org:x', 'phx_reply', { status: 'error', response: { reason: 'unmatched topic' } }]);
+    s.send(['3', '3', 'realtime:never-joined', 'broadcast', { type: 'broadcast', event: 'x', payload: {} }]);
+    expect(await s.next(reply('3'), 'the push reply')).toEqual([
+      null,
+      '3',
+      'realtime:never-joined',
+      'phx_reply',
+      { status: 'error', response: { reason: 'unmatched topic' } },
+    ]);
+    s.send(['4', '4', 'realtime:', 'phx_join', joinPayload('t')]);
+    expect((await s.next(reply('4'), 'the empty topic reply'))[4]).toEqual({
+      status: 'error',
+      response: { reason: 'TopicNameRequired: You must provide a topic name' },
+    });
+    s.close();
+  });
+
+  it('leaves a channel on phx_leave (ok, then phx_close) and delivers nothing more to it', async () => {
+    const org = await newOrganization(db.sql);
+    const token = await org.token('agent');
+    const [left, kept] = [`org:${org.id}`, `org:${org.id}:live`];
+    const s = await RawSocket.open('&vsn=2.0.0');
+    s.send(['1', '1', `realtime:${left}`, 'phx_join', joinPayload(token)]);
+    s.send(['2', '2', `realtime:${kept}`, 'phx_join', joinPayload(token)]);
+    expect((await s.next(reply('1'), 'join 1'))[4].status).toBe('ok');
+    expect((await s.next(reply('2'), 'join 2'))[4].status).toBe('ok');
+    const mark = s.frames.length;
+    s.send(['1', '3', `realtime:${left}`, 'phx_leave', {}]);
+    expect(await s.next(reply('3'), 'the leave reply', mark)).toEqual(['1', '3', `realtime:${left}`, 'phx_reply', { status: 'ok', response: {} }]);
+    expect(await s.next((f) => Array.isArray(f) && f[3] === 'phx_close', 'phx_close', mark)).toEqual(['1', '1', `realtime:${left}`, 'phx_close', {}]);
+    // Leaving again (a topic not joined) is still an ok.
+    s.send(['1', '4', `realtime:${left}`, 'phx_leave', {}]);
+    expect((await s.next(reply('4'), 'the second leave'))[4]).toEqual({ status: 'ok', response: {} });
+    await emit(left, 'test.after_leave');
+    await emit(kept, 'test.marker');
+    await s.next((f) => f.broadcast?.event === 'test.marker', 'the marker');
+    expect(broadcasts(s)).toEqual([`realtime:${kept} test.marker`]);
+    s.close();
+  });
+
+  it('closes the earlier join of a topic joined twice, and ignores messages to it', async () => {
+    const org = await newOrganization(db.sql);
+    const token = await org.token('agent');
+    const topic = `realtime:org:${org.id}`;
+    const s = await RawSocket.open('&vsn=2.0.0');
+    s.send(['1', '1', topic, 'phx_join', joinPayload(token)]);
+    expect((await s.next(reply('1'), 'join 1'))[4].status).toBe('ok');
+    const mark = s.frames.length;
+    s.send(['2', '2', topic, 'phx_join', joinPayload(token)]);
+    await s.next(reply('2'), 'join 2', mark);
+    // Phoenix closes the old channel (phx_close to its join ref) before it answers the new join.
+    expect(s.frames.slice(mark)).toEqual([
+      ['1', '1', topic, 'phx_close', {}],
+      ['2', '2', topic, 'phx_reply', { status: 'ok', response: { postgres_changes: [] } }],
+    ]);
+    // A leave naming the old join is stale: no answer, and the new join stays.
+    s.send(['1', '3', topic, 'phx_leave', {}]);
+    s.send([null, '4', 'phoenix', 'heartbeat', {}]);
+    await s.next(reply('4'), 'the heartbeat after the stale leave');
+    expect(s.frames.find(reply('3'))).toBeUndefined();
+    await emit(`org:${org.id}`, 'test.once');
+    await s.next((f) => f.broadcast?.event === 'test.once', 'the event');
+    await dev.realtime.drained();
+    expect(broadcasts(s)).toEqual([`${topic} test.once`]);
+    s.close();
+  });
+
+  it('speaks vsn 1.0.0 when the client names no vsn, and refuses a vsn it has no serializer for', async () => {
+    const s = await RawSocket.open('');
+    s.send({ topic: 'phoenix', event: 'heartbeat', payload: {}, ref: '1' });
+    expect(await s.next((f) => f.ref === '1', 'the heartbeat reply')).toEqual({
+      join_ref: null,
+      ref: '1',
+      topic: 'phoenix',
+      event: 'phx_reply',
+      payload: { status: 'ok', response: {} },
+    });
+    s.close();
+    await expect(RawSocket.open('&vsn=3.0.0')).rejects.toThrow(/403/);
+  });
+
+  it('answers a REST broadcast 401 without a JWT, as Realtime does', async () => {
+    const org = await newOrganization(db.sql);
+    const body = JSON.stringify({ messages: [{ topic: `org:${org.id}:live`, event: 'typing', payload: {}, private: true }] });
+    const post = (headers: Record<string, string>) =>
+      fetch(`${base}/realtime/v1/api/broadcast`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    expect((await post({ authorization: 'Bearer not-a-jwt', apikey: 'local' })).status).toBe(401);
+    expect((await post({})).status).toBe(401);
+    // The apikey alone stands for the project's anon key: accepted, and its messages dropped (anonymous).
+    expect((await post({ apikey: 'local' })).status).toBe(202);
   });
 });

@@ -13,8 +13,11 @@ import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { serveStatic } from '../../lib/dev/static.js';
-import { REALTIME_EVENTS } from '../../lib/realtime-events.js';
+import { isRealtimeEvent, REALTIME_EVENTS, realtimeEventTableMarkdown } from '../../lib/realtime-events.js';
 import { openApiDocument } from '../../lib/openapi/index.js';
+import type { Ctx } from '../../lib/context.js';
+import { announceItem } from '../../lib/library/shared.js';
+import { recordChange } from '../../lib/realtime.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 type Json = Record<string, any>;
@@ -113,27 +116,57 @@ describe('the OpenAPI document', () => {
     });
   });
 
-  it('lists every realtime event the code emits', () => {
-    const emitted = new Set<string>();
+  it('lists every realtime event the code emits, and emits every one it lists', () => {
+    // The compiler does most of it: recordChange's `event` is RealtimeEventName (the names
+    // lib/realtime-events.ts lists), so a literal, a ternary, a template or a helper's parameter that
+    // can be anything else does not type-check (see refusedByTheCompiler below, checked by npm run
+    // typecheck). What it cannot see is SQL: no statement may send an event but through
+    // app.record_change with a name from TypeScript, and only the files named here call it directly.
+    const sqlEmitters: Record<string, string[]> = {
+      'lib/realtime.ts': [], // recordChange: the name is its typed parameter
+      'lib/sla/check.ts': ['sla.warning', 'sla.breached'], // SLA_EVENT_NAMES, typed
+    };
+    const callers: string[] = [];
+    const sources: Record<string, string> = {};
     const walk = (dir: string) => {
       for (const name of readdirSync(dir)) {
         const full = join(dir, name);
-        if (statSync(full).isDirectory()) {
-          if (name !== 'dev') walk(full);
-          continue;
-        }
-        if (!name.endsWith('.ts')) continue;
-        const source = readFileSync(full, 'utf8');
-        for (const m of source.matchAll(/\bevent: '([a-z_]+\.[a-z_]+)'/g)) emitted.add(m[1]!);
-        for (const m of source.matchAll(/\b(?:announce[A-Za-z]*|recordChange)\(\s*ctx,\s*'([a-z_]+\.[a-z_]+)'/g)) emitted.add(m[1]!);
+        if (statSync(full).isDirectory()) walk(full);
+        else if (name.endsWith('.ts')) sources[relative(root, full).split(sep).join('/')] = readFileSync(full, 'utf8');
       }
     };
     walk(join(root, 'lib'));
-    // Workflow triggers share the `event:` key but are not broadcasts.
-    const triggers = ['message.received', 'message.sent', 'sla.warning', 'sla.breached', 'action.overdue'];
-    const missing = [...emitted].filter((e) => !REALTIME_EVENTS[e] && !triggers.includes(e));
-    expect(missing).toEqual([]);
-    expect(emitted.size).toBeGreaterThan(40);
+    for (const [file, source] of Object.entries(sources)) {
+      if (file.startsWith('lib/dev/')) continue; // the local Realtime server relays, it never emits
+      if (/\b(?:app\.record_change|app\.emit|realtime\.send)\(|insert\s+into\s+realtime\.messages/i.test(source)) callers.push(file);
+    }
+    expect(callers.sort()).toEqual(Object.keys(sqlEmitters).sort());
+    // Migrations: only the plumbing itself (app.record_change → app.emit → realtime.send), passing the name through.
+    for (const file of readdirSync(join(root, 'supabase/migrations'))) {
+      const sql = readFileSync(join(root, 'supabase/migrations', file), 'utf8').replace(/--[^\n]*/g, '');
+      const calls = [...sql.matchAll(/^.*\b(?:app\.record_change|app\.emit|realtime\.send)\s*\(.*$|^.*insert\s+into\s+realtime\.messages.*$/gim)]
+        .map((m) => m[0].trim())
+        .filter((line) => !/^create or replace function|\bon function\b/i.test(line));
+      for (const line of calls)
+        expect(['perform realtime.send(payload, event, topic, true);', 'perform app.emit(t, event, payload);'], `${file}: ${line}`).toContain(line);
+    }
+    for (const events of Object.values(sqlEmitters)) for (const e of events) expect(isRealtimeEvent(e), e).toBe(true);
+
+    // The other way: every listed event is sent somewhere (a literal name, or `family.${…}` with its
+    // suffix as a literal in the same file), so the list never promises what never comes.
+    const lib = Object.entries(sources).filter(([file]) => file !== 'lib/realtime-events.ts' && !file.startsWith('lib/dev/'));
+    const sent = (name: string) => {
+      const [family, suffix] = name.split('.') as [string, string];
+      return lib.some(([, source]) => source.includes(`'${name}'`) || (source.includes(`\`${family}.\${`) && source.includes(`'${suffix}'`)));
+    };
+    expect(Object.keys(REALTIME_EVENTS).filter((name) => !sent(name))).toEqual([]);
+    expect(Object.keys(REALTIME_EVENTS).length).toBeGreaterThan(90);
+  });
+
+  it('documents the realtime events in docs/realtime.md from the same list (npm run docs:realtime)', () => {
+    const doc = readFileSync(join(root, 'docs/realtime.md'), 'utf8');
+    expect(doc).toContain(`<!-- realtime-events:start -->\n${realtimeEventTableMarkdown()}\n<!-- realtime-events:end -->`);
+    for (const name of Object.keys(REALTIME_EVENTS)) expect(realtimeEventTableMarkdown()).toContain(`\`${name}\``);
   });
 
   it('is served at /api/openapi.json, and the reference page at /api/docs with its bundle, all without the network', async () => {
@@ -201,3 +234,20 @@ ${misuse}
     expect(errors.join('\n')).toMatch(/noSuchField/);
   });
 });
+
+// Never called: `npm run typecheck` fails if any of these compiles, i.e. if recordChange or a helper
+// that announces a family ever accepts a name lib/realtime-events.ts does not list.
+export function refusedByTheCompiler(ctx: Ctx, assigning: boolean, status: 'ready' | 'lost') {
+  // @ts-expect-error -- a name the list does not have
+  void recordChange(ctx, { event: 'thread.vanished', topics: [], data: {} });
+  // @ts-expect-error -- a ternary with one unlisted branch
+  void recordChange(ctx, { event: assigning ? 'thread.assigned' : 'thread.lost', topics: [], data: {} });
+  // @ts-expect-error -- a template whose every value must be listed
+  void recordChange(ctx, { event: `attachment.${status}`, topics: [], data: {} });
+  // @ts-expect-error -- any string
+  void recordChange(ctx, { event: String(status), topics: [], data: {} });
+  // @ts-expect-error -- a helper takes only its own family's listed names
+  void announceItem(ctx, { plural: 'macros', singular: 'macro', entityType: 'macro' }, 'macro.vanished', { id: '', ownerId: null }, {});
+  // @ts-expect-error -- nor another family's
+  void announceItem(ctx, { plural: 'macros', singular: 'macro', entityType: 'macro' }, 'thread.updated', { id: '', ownerId: null }, {});
+}

@@ -3,6 +3,7 @@
 // PostgreSQL hands notifications out only on commit, in commit order, and a rolled-back
 // transaction's never. Rows are read back by id in the order their notifications came.
 import { onPoolNotification, type Sql } from '../../db/client.js';
+import { log } from '../../log.js';
 
 export const CHANNEL = 'realtime_local_messages';
 
@@ -30,26 +31,37 @@ export async function startFeed(sql: Sql, engine: 'pglite' | 'postgres', deliver
   let running: Promise<void> = Promise.resolve();
   let stopped = false;
 
+  const deliverBatch = async (ids: string[]) => {
+    // payload as text: the pool camel-cases the keys of JSON values, and a broadcast goes out as written.
+    const rows = await sql<{ id: string; topic: string; event: string; private: boolean; payloadJson: string | null }[]>`
+      select id, topic, event, private, payload::text as payload_json from realtime.messages where id = any(${ids}::uuid[])`;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    for (const id of ids) {
+      const r = byId.get(id);
+      if (!r) continue;
+      try {
+        deliver({ id: r.id, topic: r.topic, event: r.event, private: r.private, payload: r.payloadJson ? (JSON.parse(r.payloadJson) as unknown) : null });
+      } catch (error) {
+        log.warn('local realtime: a broadcast was not delivered', { error, ids: [id], topic: r.topic, event: r.event });
+      }
+    }
+  };
+  // A batch that fails is logged and skipped: its rows stay in realtime.messages, and a client that
+  // missed them resyncs (README: syncing after a reconnect).
   const drain = async () => {
     while (pending.length && !stopped) {
       const ids = pending.splice(0, 200);
-      // payload as text: the pool camel-cases the keys of JSON values, and a broadcast goes out as written.
-      const rows = await sql<{ id: string; topic: string; event: string; private: boolean; payloadJson: string | null }[]>`
-        select id, topic, event, private, payload::text as payload_json from realtime.messages where id = any(${ids}::uuid[])`;
-      const byId = new Map(rows.map((r) => [r.id, r]));
-      for (const id of ids) {
-        const r = byId.get(id);
-        if (!r) continue;
-        deliver({ id: r.id, topic: r.topic, event: r.event, private: r.private, payload: r.payloadJson ? (JSON.parse(r.payloadJson) as unknown) : null });
+      try {
+        await deliverBatch(ids);
+      } catch (error) {
+        log.warn('local realtime: broadcasts not delivered', { error, ids });
       }
     }
   };
   const onNotify = (payload: string) => {
     if (stopped) return;
     pending.push(payload);
-    running = running.then(drain).catch(() => {
-      // The rows stay in realtime.messages; a client that missed them resyncs (README: syncing after a reconnect).
-    });
+    running = running.then(drain);
   };
 
   let unlisten: () => Promise<void>;

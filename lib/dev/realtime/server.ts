@@ -77,6 +77,16 @@ const restMessages = z.object({
     .max(100),
 });
 
+/**
+ * The serializer for the `vsn` a client asks for, as Phoenix.Socket picks it: absent means 1.0.0,
+ * Realtime serves `~> 1.0.0` and `~> 2.0.0`; anything else has none (null: the connection is refused).
+ */
+export function negotiateVsn(vsn: string | null): Vsn | null {
+  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(vsn ?? '1.0.0');
+  if (!m || m[2] !== '0') return null;
+  return m[1] === '1' ? '1.0.0' : m[1] === '2' ? '2.0.0' : null;
+}
+
 let refs = 0;
 const nextRef = () => `${Date.now().toString(36)}${(++refs).toString(36)}`;
 
@@ -92,6 +102,9 @@ export async function startLocalRealtime(options: { server: Server; sql: Sql; en
     send(ch.conn, encodeFrame(ch.conn.vsn, { joinRef: ch.joinRef, ref, topic: ch.wireTopic, event, payload }));
   const reply = (conn: Connection, frame: Frame, status: 'ok' | 'error', response: unknown = {}) =>
     send(conn, encodeFrame(conn.vsn, { joinRef: frame.joinRef, ref: frame.ref, topic: frame.topic, event: 'phx_reply', payload: { status, response } }));
+
+  /** Phoenix.Socket's answer to a message for a topic it has no channel for: no join ref. */
+  const unmatched = (conn: Connection, frame: Frame) => reply(conn, { ...frame, joinRef: null }, 'error', { reason: 'unmatched topic' });
 
   const peers = (topic: string) => [...(byTopic.get(topic) ?? [])].filter((c) => !c.closed);
 
@@ -161,13 +174,20 @@ export async function startLocalRealtime(options: { server: Server; sql: Sql; en
   // ---- client messages
   const join = async (conn: Connection, frame: Frame) => {
     const fail = (code: string, message: string) => reply(conn, frame, 'error', { reason: `${code}: ${message}` });
-    if (!frame.topic.startsWith('realtime:') || frame.topic === 'realtime:') return fail('TopicNameRequired', 'You must provide a topic name');
+    // A join of a topic already joined on this socket closes the old channel first (Phoenix.Socket:
+    // `phx_close` to the old join ref), then is handled as a new join.
+    const existing = conn.channels.get(frame.topic);
+    if (existing) {
+      push(existing, 'phx_close', {}, existing.joinRef);
+      remove(existing);
+    }
+    // Realtime routes only `realtime:*` to its channel; Phoenix ignores any other topic.
+    if (!frame.topic.startsWith('realtime:')) return unmatched(conn, frame);
+    if (frame.topic === 'realtime:') return fail('TopicNameRequired', 'You must provide a topic name');
     const topic = frame.topic.slice('realtime:'.length);
     const params = (frame.payload ?? {}) as Record<string, unknown>;
     const parsed = joinConfig.safeParse(params.config ?? {});
     const cfg = parsed.success ? parsed.data : {};
-    const existing = conn.channels.get(frame.topic);
-    if (existing) remove(existing);
     if (cfg.private !== true) return fail('PrivateOnly', 'This project only allows private channels');
     const rawToken =
       (typeof params.access_token === 'string' && params.access_token) || (typeof params.user_token === 'string' && params.user_token) || conn.apikey;
@@ -202,10 +222,9 @@ export async function startLocalRealtime(options: { server: Server; sql: Sql; en
   const onBroadcast = (ch: Channel, frame: Frame) => {
     const p = (frame.payload ?? {}) as { event?: unknown; payload?: unknown; binary?: Uint8Array };
     if (typeof p.event !== 'string') return;
-    if (!ch.policies.broadcastWrite) {
-      if (ch.ack) reply(ch.conn, frame, 'error', { reason: `Unauthorized: You do not have permissions to write to this Channel topic: ${ch.topic}` });
-      return;
-    }
+    // Refused without a word, ack or not (Realtime's BroadcastHandler: `{:noreply, socket}`), so the
+    // client's `send` resolves 'timed out'.
+    if (!ch.policies.broadcastWrite) return;
     broadcastTo(ch.topic, ch.isPrivate, { event: p.event, payload: p.payload, binary: p.binary }, ch);
     if (ch.ack) reply(ch.conn, frame, 'ok');
   };
@@ -248,19 +267,22 @@ export async function startLocalRealtime(options: { server: Server; sql: Sql; en
     scheduleExpiry(ch);
   };
 
+  // Phoenix.Socket's handle_in, clause by clause.
   const handle = async (conn: Connection, frame: Frame) => {
-    if (frame.topic === 'phoenix') {
-      if (frame.event === 'heartbeat') reply(conn, frame, 'ok');
-      return;
-    }
+    if (frame.topic === 'phoenix' && frame.event === 'heartbeat') return reply(conn, { ...frame, joinRef: null }, 'ok');
     if (frame.event === 'phx_join') return join(conn, frame);
     const ch = conn.channels.get(frame.topic);
-    if (!ch || (frame.joinRef && ch.joinRef && frame.joinRef !== ch.joinRef)) {
-      return reply(conn, frame, 'error', { reason: 'unmatched topic' });
+    if (!ch) {
+      // Leaving a topic not joined (or already closed by the server) is fine; anything else is not.
+      return frame.event === 'phx_leave' ? reply(conn, frame, 'ok') : unmatched(conn, frame);
     }
+    // A message to an earlier join of this topic is stale: ignored (a missing join ref is accepted).
+    if (frame.joinRef !== null && frame.joinRef !== ch.joinRef) return;
     switch (frame.event) {
       case 'phx_leave':
+        // The channel answers, stops, and the socket tells the client it closed.
         reply(conn, frame, 'ok');
+        push(ch, 'phx_close', {}, ch.joinRef);
         return remove(ch);
       case 'broadcast':
         return onBroadcast(ch, frame);
@@ -275,7 +297,7 @@ export async function startLocalRealtime(options: { server: Server; sql: Sql; en
 
   wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
-    const vsn: Vsn = url.searchParams.get('vsn') === '1.0.0' ? '1.0.0' : '2.0.0';
+    const vsn = negotiateVsn(url.searchParams.get('vsn'))!;
     const conn: Connection = { ws, vsn, apikey: url.searchParams.get('apikey'), channels: new Map(), queue: Promise.resolve() };
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       let frame: Frame;
@@ -300,9 +322,14 @@ export async function startLocalRealtime(options: { server: Server; sql: Sql; en
   });
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const path = new URL(request.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '');
-    if (path !== WEBSOCKET_PATH) {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    if (url.pathname.replace(/\/+$/, '') !== WEBSOCKET_PATH) {
       socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    // Phoenix refuses the connection (403) when no serializer matches the version asked for.
+    if (!negotiateVsn(url.searchParams.get('vsn'))) {
+      socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
       return;
     }
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
@@ -340,8 +367,16 @@ export async function startLocalRealtime(options: { server: Server; sql: Sql; en
       });
     }
     if (request.method !== 'POST') return answer(request, 405, { message: `${request.method} is not allowed on ${path}` });
-    const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.get('authorization') ?? '')?.[1] ?? request.headers.get('apikey');
-    const token = await resolveToken(bearer);
+    // Realtime's AuthTenant plug verifies the bearer (else the apikey) as a JWT: anything else is a 401.
+    // Locally the `apikey` alone stands for the project's anon key (anonymous), as does a publishable
+    // `sb_…` bearer (Supabase's gateway swaps it for the anon JWT).
+    const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+    if (bearer && !bearer.startsWith('sb_') && bearer.split('.').length !== 3) {
+      return answer(request, 401, { message: 'Unauthorized: the bearer token is not a JWT' });
+    }
+    const presented = bearer ?? request.headers.get('apikey');
+    if (!presented) return answer(request, 401, { message: 'Unauthorized: no bearer token or apikey' });
+    const token = await resolveToken(presented);
     if (!token.ok) return answer(request, 401, { message: `${token.code}: ${token.message}` });
 
     let messages: { topic: string; event: string; payload?: unknown; binary?: Uint8Array; private?: boolean }[];
