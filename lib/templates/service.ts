@@ -20,7 +20,9 @@ const declaredVariable = z.strictObject({
   name: z
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9_]{0,49}$/, 'must be a name of letters, digits and _ (up to 50), starting with a letter')
-    .refine((n) => !RESERVED_NAMES.has(n), 'is the name of a built-in group of variables'),
+    .refine((n) => !RESERVED_NAMES.has(n), 'is the name of a built-in group of variables')
+    // Names every object has (constructor, toString, valueOf…): never a variable, whatever a lookup meets.
+    .refine((n) => !(n in Object.prototype), 'is a name reserved by the template language'),
   description: z.string().trim().max(200).nullable().default(null),
 });
 

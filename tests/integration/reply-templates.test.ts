@@ -89,6 +89,41 @@ describe('reply templates', () => {
     expect(subject.body.error.details.issues[0].path).toBe('body.subject');
     const html = await json('POST', '/api/templates', { as: 'agent', body: template({ channels: ['sms'], format: 'html' }) });
     expect(html.body.error.details.issues[0].path).toBe('body.format');
+    // Names every object has are not the template's own variables.
+    for (const name of ['constructor', 'toString', 'valueOf']) {
+      const proto = await json('POST', '/api/templates', { as: 'agent', body: template({ variables: [{ name }] }) });
+      expect(proto.status, name).toBe(422);
+      expect(proto.body.error.details.issues[0].path).toBe('body.variables.0.name');
+    }
+  });
+
+  it('a section over the signature reaches no further than the template’s variables (422 for a missing one, never 500)', async () => {
+    await db.sql`update app.members set signature_html = '<p>Vikram <b>Singh</b></p>' where org_id = ${SEED_ORG_ID} and user_id = ${SEED_USERS.manager.id}`;
+    // Saved before names like constructor were refused (written directly): it still renders only its own values.
+    const [t] = await db.sql<{ id: string }[]>`
+      insert into app.reply_templates (org_id, name, channels, format, body, variables)
+      values (${SEED_ORG_ID}, ${`Old ${randomUUID().slice(0, 8)}`}, '{email}', 'html',
+        '<p>{{#member.signature}}{{constructor}}|{{html}}|{{text}}{{/member.signature}}</p>',
+        ${db.sql.json([
+          { name: 'constructor', description: null },
+          { name: 'html', description: null },
+          { name: 'text', description: null },
+        ] as never)})
+      returning id`;
+    const thread = await freshThread('email');
+    const refused = await json('POST', `/api/threads/${thread}/messages`, { as: 'manager', body: { templateId: t!.id, draft: true } });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+    expect(refused.body.error.details.missing.sort()).toEqual(['constructor', 'html', 'text']);
+    const preview = await json('POST', `/api/templates/${t!.id}/preview`, { as: 'manager', body: { threadId: thread } });
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    expect(preview.body.html).toBe('<p>||</p>');
+    const given = await json('POST', `/api/threads/${thread}/messages`, {
+      as: 'manager',
+      body: { templateId: t!.id, draft: true, variables: { constructor: 'C', html: '<b>H</b>', text: 'T' } },
+    });
+    expect(given.status, JSON.stringify(given.body)).toBe(201);
+    expect(given.body.bodyHtml).toMatch(/<p>C\|&lt;b&gt;H&lt;(\/|&#47;)b&gt;\|T<\/p>/);
+    expect(given.body.bodyHtml).not.toContain('Vikram');
   });
 
   it('reads the thread’s shipment: its identifiers, ports and dates', async () => {
