@@ -73,9 +73,9 @@ const inMinutes = (minutes: number) => new Date(now().getTime() + minutes * 60_0
 
 /**
  * One step on one thread, through the function its route calls; what it did, for the run's record.
- * Workflows run their macro steps through it too (lib/workflows/engine.ts).
+ * Workflows run their macro steps through it too (lib/workflows/engine.ts): `source` says which ran it.
  */
-export async function runStep(ctx: Ctx, threadId: string, step: MacroStep): Promise<StepOutcome> {
+export async function runStep(ctx: Ctx, threadId: string, step: MacroStep, source: 'macro' | 'workflow'): Promise<StepOutcome> {
   switch (step.type) {
     case 'assign': {
       const t = await assignThread(ctx, threadId, { assigneeId: step.assigneeId, teamId: step.teamId });
@@ -117,7 +117,7 @@ export async function runStep(ctx: Ctx, threadId: string, step: MacroStep): Prom
       return { type: step.type, actionId: action.id, dueAt: action.dueAt };
     }
     case 'reply': {
-      const message = await reply(ctx, threadId, replyBody.parse({ templateId: step.templateId, draft: step.draft ?? false }));
+      const message = await reply(ctx, threadId, replyBody.parse({ templateId: step.templateId, variables: step.variables, draft: step.draft ?? false }));
       return { type: step.type, messageId: message.id, status: message.status };
     }
     case 'shipment': {
@@ -128,7 +128,7 @@ export async function runStep(ctx: Ctx, threadId: string, step: MacroStep): Prom
     case 'agent': {
       const { handThreadToAgent, agentTaskCreate } = await import('../agents/service.js');
       const { type: _type, ...input } = step;
-      const task = await handThreadToAgent(ctx, threadId, agentTaskCreate.parse(input), 'workflow');
+      const task = await handThreadToAgent(ctx, threadId, agentTaskCreate.parse(input), source);
       return { type: step.type, agentTaskId: task.id as string, status: task.status as string };
     }
   }
@@ -149,7 +149,7 @@ async function runOnThread(ctx: Ctx, runId: string, macro: { id: string; name: s
   const done: StepOutcome[] = [];
   for (const [i, step] of macro.steps.entries()) {
     try {
-      done.push(await runStep(ctx, threadId, step));
+      done.push(await runStep(ctx, threadId, step, 'macro'));
     } catch (error) {
       throw new StepFailed(i, step.type, error);
     }

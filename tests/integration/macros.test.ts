@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEED_ORG_ID, SEED_USERS } from '../../lib/dev/seed.js';
+import { setClock } from '../../lib/time.js';
 import { json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -215,6 +216,51 @@ describe('macros', () => {
     const links = await db.sql<{ threadId: string; linkSource: string }[]>`
       select thread_id, link_source from app.thread_shipments where shipment_id = ${shipment.body.id} order by thread_id`;
     expect(links).toEqual([a!, b!].sort().map((threadId) => ({ threadId, linkSource: 'manual' })));
+  });
+
+  it('a reply step fills the template’s own variables (checked when saved); snooze, assign to a team, remove tags', async () => {
+    const tpl = await json('POST', '/api/templates', {
+      as: 'agent',
+      body: { name: `ETA ${randomUUID().slice(0, 6)}`, channels: ['email'], body: 'ETA {{eta}} for {{thread.subject}}.', variables: [{ name: 'eta' }] },
+    });
+    expect(tpl.status, JSON.stringify(tpl.body)).toBe(201);
+    const save = (steps: unknown[]) => json('POST', '/api/macros', { as: 'agent', body: { name: `ETA ${randomUUID().slice(0, 6)}`, steps } });
+    const lacking = await save([
+      { type: 'note', body: 'x' },
+      { type: 'reply', templateId: tpl.body.id },
+    ]);
+    expect(lacking.status).toBe(422);
+    expect(lacking.body.error.details.issues).toEqual([{ path: 'body.steps.1.variables.eta', message: 'is a variable of the template: give its value' }]);
+    const stranger = await save([{ type: 'reply', templateId: tpl.body.id, variables: { eta: '12 Dec', vessel: 'x' } }]);
+    expect(stranger.body.error.details.issues[0].path).toBe('body.steps.0.variables.vessel');
+
+    const [team] = await db.sql<{ id: string }[]>`
+      insert into app.teams (org_id, name) values (${SEED_ORG_ID}, ${`Docs ${randomUUID().slice(0, 6)}`}) returning id`;
+    const macro = await save([
+      { type: 'tags', remove: ['stale'] },
+      { type: 'assign', teamId: team!.id },
+      { type: 'reply', templateId: tpl.body.id, variables: { eta: '12 Dec' } },
+      { type: 'snooze', minutes: 90 },
+    ]);
+    expect(macro.status, JSON.stringify(macro.body)).toBe(201);
+    const [thread] = await freshThreads(1);
+    await db.sql`update app.threads set tags = '{stale,keep}' where id = ${thread!}`;
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+    setClock(at);
+    try {
+      const run = await json('POST', `/api/macros/${macro.body.id}/run`, { as: 'agent', body: { threadIds: [thread] } });
+      expect(run.status, JSON.stringify(run.body)).toBe(200);
+      expect(run.body.results[0]).toMatchObject({ status: 'succeeded' });
+    } finally {
+      setClock(undefined);
+    }
+    const [t] = await db.sql<{ tags: string[]; teamId: string | null; status: string; snoozedUntil: Date }[]>`
+      select tags, team_id, status, snoozed_until from app.threads where id = ${thread!}`;
+    expect(t).toMatchObject({ tags: ['keep'], teamId: team!.id, status: 'snoozed' });
+    expect(t!.snoozedUntil.getTime()).toBe(at.getTime() + 90 * 60_000);
+    const [message] = await db.sql<{ status: string; bodyText: string }[]>`
+      select status, body_text from app.messages where thread_id = ${thread!} and direction = 'outbound'`;
+    expect(message).toEqual({ status: 'queued', bodyText: 'ETA 12 Dec for Macro 1.' });
   });
 
   it('sharing needs templates.manage; steps are checked when saved', async () => {
