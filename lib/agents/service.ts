@@ -14,6 +14,10 @@ import { jobSpecs } from '../jobs/specs.js';
 import { recordChange, topics } from '../realtime.js';
 import { wireId, wireInstant } from '../wire.js';
 
+/** Who started a task: a member by hand, a workflow, a macro step, or an API key. */
+export const AGENT_TASK_SOURCES = ['manual', 'workflow', 'macro', 'api'] as const;
+export type AgentTaskSource = (typeof AGENT_TASK_SOURCES)[number];
+
 const toolName = z.string().regex(/^[A-Za-z0-9_./-]{1,128}$/, 'must be an MCP tool name (letters, digits, _ . / -)');
 const agentUrl = z
   .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
@@ -94,7 +98,7 @@ export const agentTaskWire = z
     messageId: wireId.nullable(),
     createdBy: wireId.nullable(),
     createdByApiKey: wireId.nullable(),
-    source: z.enum(['manual', 'workflow', 'api']),
+    source: z.enum(AGENT_TASK_SOURCES),
     startedAt: wireInstant.nullable(),
     finishedAt: wireInstant.nullable(),
     createdAt: wireInstant,
@@ -205,7 +209,7 @@ async function queueRun(ctx: Ctx, taskId: string, deadlineAt: Date) {
  * Hands a thread to an agent's tool: records the task (queued, with a deadline of the agent's timeout
  * plus time to wait for a worker) and queues the job. The REST route and workflow steps call this.
  */
-export async function handThreadToAgent(ctx: Ctx, threadId: string, input: z.infer<typeof agentTaskCreate>, source: 'manual' | 'workflow' | 'api' = 'manual') {
+export async function handThreadToAgent(ctx: Ctx, threadId: string, input: z.infer<typeof agentTaskCreate>, source: AgentTaskSource = 'manual') {
   const [thread] = await ctx.sql`select id from app.threads where id = ${threadId} and org_id = ${ctx.orgId}`;
   if (!thread) throw notFound('Thread');
   const [agent] = await ctx.sql<{ id: string; status: string; defaultTool: string | null; timeoutSeconds: number }[]>`

@@ -190,14 +190,12 @@ const hash = (s: string) => createHash('sha256').update(s).digest('hex');
 /** Whose Idempotency-Keys these are: the member's, or the API key's (its id in the user_id column). */
 const actorOf = (ctx: Ctx) => ctx.userId ?? ctx.apiKey?.id ?? null;
 
-/** Replays or records the response for an Idempotency-Key inside the request's transaction. */
-async function idempotent(
-  ctx: Ctx,
-  routeKey: string,
-  key: string,
-  requestHash: string,
-  run: () => Promise<{ status: number; data: unknown }>,
-): Promise<{ status: number; data: unknown; replayed: boolean }> {
+/**
+ * Claims an Idempotency-Key in ctx's transaction: the stored answer when the key already has one (a
+ * replay), else null, the key now this request's. A different request under the key is a 422; one still
+ * at work (its claim committed, no answer yet) a 409.
+ */
+async function claimIdempotencyKey(ctx: Ctx, routeKey: string, key: string, requestHash: string): Promise<{ status: number; data: unknown } | null> {
   // A concurrent request with the same key blocks on the primary key until this one commits, then
   // finds the stored response: the work happens once.
   const inserted = await ctx.sql`
@@ -208,22 +206,38 @@ async function idempotent(
           created_at = now(), expires_at = now() + interval '24 hours'
       where app.idempotency_keys.expires_at < now()
     returning key`;
-  if (inserted.length === 0) {
-    const [row] = await ctx.sql<{ requestHash: string; statusCode: number | null; response: unknown }[]>`
-      select request_hash, status_code, response from app.idempotency_keys
-      where org_id = ${ctx.orgId} and user_id = ${actorOf(ctx)} and route = ${routeKey} and key = ${key}`;
-    if (row && row.requestHash !== requestHash) {
-      throw new AppError('validation_failed', 'Idempotency-Key was already used with a different request', {
-        issues: [{ path: 'header.idempotency-key', message: 'was already used with a different request body' }],
-      });
-    }
-    if (row && row.statusCode !== null) return { status: row.statusCode, data: row.response, replayed: true };
-    throw new AppError('conflict', 'A request with this Idempotency-Key is still in progress');
+  if (inserted.length > 0) return null;
+  const [row] = await ctx.sql<{ requestHash: string; statusCode: number | null; response: unknown }[]>`
+    select request_hash, status_code, response from app.idempotency_keys
+    where org_id = ${ctx.orgId} and user_id = ${actorOf(ctx)} and route = ${routeKey} and key = ${key}`;
+  if (row && row.requestHash !== requestHash) {
+    throw new AppError('validation_failed', 'Idempotency-Key was already used with a different request', {
+      issues: [{ path: 'header.idempotency-key', message: 'was already used with a different request body' }],
+    });
   }
-  const result = await run();
+  if (row && row.statusCode !== null) return { status: row.statusCode, data: row.response };
+  throw new AppError('conflict', 'A request with this Idempotency-Key is still in progress');
+}
+
+/** Stores the answer under the key claimed by claimIdempotencyKey. */
+async function storeIdempotentAnswer(ctx: Ctx, routeKey: string, key: string, result: { status: number; data: unknown }) {
   await ctx.sql`
     update app.idempotency_keys set status_code = ${result.status}, response = ${ctx.sql.json((result.data ?? null) as never)}
     where org_id = ${ctx.orgId} and user_id = ${actorOf(ctx)} and route = ${routeKey} and key = ${key}`;
+}
+
+/** Replays or records the response for an Idempotency-Key inside the request's transaction. */
+async function idempotent(
+  ctx: Ctx,
+  routeKey: string,
+  key: string,
+  requestHash: string,
+  run: () => Promise<{ status: number; data: unknown }>,
+): Promise<{ status: number; data: unknown; replayed: boolean }> {
+  const stored = await claimIdempotencyKey(ctx, routeKey, key, requestHash);
+  if (stored) return { ...stored, replayed: true };
+  const result = await run();
+  await storeIdempotentAnswer(ctx, routeKey, key, result);
   return { ...result, replayed: false };
 }
 
@@ -238,9 +252,57 @@ export function toErrorResponse(error: unknown, requestId: string, request: Requ
   return errorResponse(new AppError('internal', 'Something went wrong; the request id identifies it in our logs'), requestId, headers);
 }
 
+/** Publishes the jobs of committed work; never fails (the sweeper publishes whatever is left unpublished). */
+async function publishCommitted(jobs: QueuedJob[], requestId: string) {
+  if (jobs.length === 0) return;
+  await Promise.resolve()
+    .then(() => publishJobs(jobs))
+    .catch((error: unknown) => log.error('publishing jobs after commit failed; the sweeper will publish them', { requestId, error }));
+}
+
+/** Runs fn in a transaction of its own as the caller (claims, role and scope checks again); its jobs publish after the handler. */
+export type Transact = <T>(fn: (ctx: Ctx) => Promise<T>) => Promise<T>;
+
+export interface TransactionsRouteArgs<P, Q, B> {
+  /** Opens a transaction as the caller: each commits on its own. */
+  transact: Transact;
+  params: P;
+  query: Q;
+  body: B;
+  request: Request;
+}
+
+type Handler =
+  | { kind: 'request'; fn: (args: RouteArgs<unknown, unknown, unknown>) => Promise<unknown> }
+  | { kind: 'transactions'; fn: (args: TransactionsRouteArgs<unknown, unknown, unknown>) => Promise<unknown> };
+
 export function route<P extends Schema | undefined = undefined, Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined>(
   options: RouteOptions<P, Q, B>,
   handler: (args: RouteArgs<Infer<P>, Infer<Q>, Infer<B>>) => Promise<unknown>,
+): RouteHandler {
+  return makeRoute(options, { kind: 'request', fn: handler as Handler['fn'] as never });
+}
+
+/**
+ * route() for work that commits in parts (a macro run, thread by thread): the handler opens its own
+ * transactions (args.transact), each as the caller under the same checks, instead of running in one
+ * request transaction (which, on embedded PGlite's one connection, would keep them waiting forever).
+ * The caller's permission is checked and the input validated in a first transaction, which also claims
+ * the Idempotency-Key; the answer is stored under it in a last one (an answer of 500 and up is not: the
+ * key then stays "in progress" until it expires, since the parts already committed must not run twice).
+ * Jobs the transactions queue are published once the handler is done.
+ */
+export function routeInTransactions<
+  P extends Schema | undefined = undefined,
+  Q extends Schema | undefined = undefined,
+  B extends Schema | undefined = undefined,
+>(options: RouteOptions<P, Q, B>, handler: (args: TransactionsRouteArgs<Infer<P>, Infer<Q>, Infer<B>>) => Promise<unknown>): RouteHandler {
+  return makeRoute(options, { kind: 'transactions', fn: handler as never });
+}
+
+function makeRoute<P extends Schema | undefined, Q extends Schema | undefined, B extends Schema | undefined>(
+  options: RouteOptions<P, Q, B>,
+  handler: Handler,
 ): RouteHandler {
   const fn = async (request: Request) => {
     const started = performance.now();
@@ -288,14 +350,11 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
       const successStatus = options.status ?? 200;
       const sql = await db();
       const jobs: QueuedJob[] = [];
-      // Set once the handler's work is done and COMMIT is on its way: from then on a lost connection
-      // leaves the outcome unknown (before it, the database rolls the transaction back).
-      let committing = false;
-      const transaction = (sql as Sql).begin(async (raw) => {
-        const tx = raw as unknown as Tx;
-        // Without prepared statements (Supabase's transaction pooler, PGlite) each statement is planned anyway.
-        const customPlans = (options.customPlans ?? false) && sql.options.prepare;
-        const orgHeader = request.headers.get('x-org-id');
+      const orgHeader = request.headers.get('x-org-id');
+      // Without prepared statements (Supabase's transaction pooler, PGlite) each statement is planned anyway.
+      const customPlans = (options.customPlans ?? false) && sql.options.prepare;
+      /** The caller's claims in the transaction, the role and key checks, and the context of the work. */
+      const enter = async (tx: Tx, queued = jobs): Promise<Ctx> => {
         const membership = apiKey ? await actAsApiKey(tx, apiKey, orgHeader, customPlans) : await actAsMember(tx, principal!, orgHeader, customPlans);
         orgId = membership.orgId;
         if (!can(membership.role, options.action)) {
@@ -304,43 +363,81 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
         if (apiKey && !keyCan(membership.role, apiKey.scopes, options.action)) {
           throw new AppError('forbidden', `This API key may not ${options.action}`);
         }
-        const { params, query, body } = validated();
-        const ctx: Ctx = {
+        return {
           requestId,
           userId: principal?.userId ?? null,
           orgId: membership.orgId,
           role: membership.role,
           sql: tx,
-          jobs,
+          jobs: queued,
           ...(apiKey ? { apiKey: { id: apiKey.keyId, scopes: apiKey.scopes } } : {}),
         };
-        const run = async () => {
-          const data = await handler({ ctx, params: params as never, query: query as never, body: body as never, request });
-          return { status: data instanceof Response ? data.status : successStatus, data };
-        };
-        const routeKey = `${request.method} ${url.pathname}`;
-        const result = useIdempotency
-          ? await idempotent(ctx, routeKey, idemKey!, hash(`${url.search}\n${rawBody}`), run)
-          : { ...(await run()), replayed: false };
-        // The answer is built before COMMIT, so whatever can fail in building it (serialising the data,
-        // a status that cannot carry a body) rolls the change back instead of failing after it is saved.
+      };
+      const routeKey = `${request.method} ${url.pathname}`;
+      const requestHash = () => hash(`${url.search}\n${rawBody}`);
+      const answer = (result: { status: number; data: unknown; replayed: boolean }) => {
         const answerHeaders = new Headers(headers);
         if (result.replayed) answerHeaders.set('idempotent-replayed', 'true');
-        const built = result.data instanceof Response ? withHeaders(result.data, answerHeaders) : jsonResponse(result.data, result.status, answerHeaders);
-        committing = true;
-        return built;
-      });
-      response = await transaction.catch((error: unknown) => {
-        const writes = request.method !== 'GET' && request.method !== 'HEAD';
-        throw committing && writes && isDatabaseUnavailable(error) ? commitOutcomeUnknown(useIdempotency) : error;
-      });
+        return result.data instanceof Response ? withHeaders(result.data, answerHeaders) : jsonResponse(result.data, result.status, answerHeaders);
+      };
+      if (handler.kind === 'transactions') {
+        // Each transaction's jobs join the request's once it commits (one that rolls back queued nothing).
+        const transact: Transact = async (work) => {
+          const queued: QueuedJob[] = [];
+          const result = await (sql as Sql).begin((raw) => enter(raw as unknown as Tx, queued).then(work));
+          jobs.push(...queued);
+          return result as never;
+        };
+        const { params, query, body, stored } = await transact(async (ctx) => ({
+          ...validated(),
+          stored: useIdempotency ? await claimIdempotencyKey(ctx, routeKey, idemKey!, requestHash()) : null,
+        }));
+        if (stored) {
+          response = answer({ ...stored, replayed: true });
+        } else {
+          let result: { status: number; data: unknown };
+          try {
+            const data = await handler.fn({ transact, params, query, body, request });
+            result = { status: successStatus, data };
+          } catch (error) {
+            const failed = toErrorResponse(error, requestId, request, headers);
+            if (useIdempotency && failed.status < 500) {
+              const data: unknown = await failed.clone().json();
+              await transact((ctx) => storeIdempotentAnswer(ctx, routeKey, idemKey!, { status: failed.status, data }));
+            }
+            // What committed before the error keeps its jobs.
+            await publishCommitted(jobs, requestId);
+            throw error;
+          }
+          if (useIdempotency) await transact((ctx) => storeIdempotentAnswer(ctx, routeKey, idemKey!, result));
+          response = answer({ ...result, replayed: false });
+        }
+      } else {
+        // Set once the handler's work is done and COMMIT is on its way: from then on a lost connection
+        // leaves the outcome unknown (before it, the database rolls the transaction back).
+        let committing = false;
+        const transaction = (sql as Sql).begin(async (raw) => {
+          const ctx = await enter(raw as unknown as Tx);
+          const { params, query, body } = validated();
+          const run = async () => {
+            const data = await handler.fn({ ctx, params, query, body, request });
+            return { status: data instanceof Response ? data.status : successStatus, data };
+          };
+          const result = useIdempotency ? await idempotent(ctx, routeKey, idemKey!, requestHash(), run) : { ...(await run()), replayed: false };
+          // The answer is built before COMMIT, so whatever can fail in building it (serialising the data,
+          // a status that cannot carry a body) rolls the change back instead of failing after it is saved.
+          const built = answer(result);
+          committing = true;
+          return built;
+        });
+        response = await transaction.catch((error: unknown) => {
+          const writes = request.method !== 'GET' && request.method !== 'HEAD';
+          throw committing && writes && isDatabaseUnavailable(error) ? commitOutcomeUnknown(useIdempotency) : error;
+        });
+      }
       // Committed: nothing from here on may turn the saved change into an error answer (a client would
       // retry it). Publishing only speeds jobs up; the sweeper publishes whatever is left unpublished.
-      if (jobs.length > 0) {
-        await Promise.resolve()
-          .then(() => publishJobs(jobs))
-          .catch((error: unknown) => log.error('publishing jobs after commit failed; the sweeper will publish them', { requestId, error }));
-      }
+      await publishCommitted(jobs, requestId);
     } catch (error) {
       response = toErrorResponse(error, requestId, request, headers);
     }

@@ -3,7 +3,7 @@
 // where it is visible, and named uniquely there.
 import type { Ctx } from '../context.js';
 import { conflict, forbidden } from '../errors.js';
-import { can } from '../http/permissions.js';
+import { can, keyCan } from '../http/permissions.js';
 import { recordChange, topics, type EventsOf } from '../realtime.js';
 
 export const VISIBILITIES = ['organization', 'personal'] as const;
@@ -19,10 +19,16 @@ export interface Kind {
   entityType: string;
 }
 
-/** Shared items are the managers' to write (templates.manage); personal ones their owner's. */
+/**
+ * Shared items are the managers' to write (templates.manage); personal ones their owner's. An API key
+ * needs the templates.manage scope as well as the role (its routes ask for threads.write only).
+ */
 export function requireMayWrite(ctx: Ctx, kind: Kind, visibility: Visibility) {
   if (visibility === 'organization' && !can(ctx.role as never, 'templates.manage')) {
     throw forbidden(`Your role (${ctx.role}) does not allow changing the organization's shared ${kind.plural} (templates.manage): make it personal`);
+  }
+  if (visibility === 'organization' && ctx.apiKey && !keyCan(ctx.role as never, ctx.apiKey.scopes, 'templates.manage')) {
+    throw forbidden(`This API key may not change the organization's shared ${kind.plural}: it needs the templates.manage scope`);
   }
   if (visibility === 'personal' && !ctx.userId) throw forbidden(`Only members have personal ${kind.plural}`);
 }

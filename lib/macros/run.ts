@@ -1,19 +1,21 @@
 // Running a macro (POST /api/macros/{id}/run) on up to 100 threads, as the caller: each step calls the
 // function its own route calls (assignThread, updateThread, createNote, createAction, reply), so the
 // same checks, events, notifications and jobs follow, with the caller's role. Each thread runs in a
-// savepoint of its own: a step that fails rolls back that thread's steps alone (its events, jobs and
-// notifications with them) and the other threads go on. The run is recorded (app.macro_runs: who,
-// when, the steps as they were) with each thread's outcome (app.macro_run_threads, the thread's
-// timeline of runs: GET /api/threads/{id}/macro-runs) and announced on each thread that changed.
-//
-// Why savepoints rather than transactions of their own: the request's transaction holds the
-// Idempotency-Key row that commits with the outcome (a retry replays it instead of running twice),
-// and embedded PGlite serves one transaction at a time (a second one would wait for the first forever).
+// transaction of its own (the route is routeInTransactions: each transaction checks the caller again):
+// a step that fails rolls back that thread's steps alone (its events, jobs and notifications with them)
+// and the other threads go on; what a thread did is committed when it is done, whatever comes after.
+// An unexpected error (a database fault) fails its thread alone too: logged, and answered with a
+// generic message. The run is recorded (app.macro_runs: who, when, the steps as they were; its
+// succeeded/failed counts move with each thread's transaction) with each thread's outcome
+// (app.macro_run_threads, the thread's timeline of runs: GET /api/threads/{id}/macro-runs) and
+// announced on each thread.
 import * as z from 'zod';
-import { savepoint, type Ctx } from '../context.js';
+import type { Ctx } from '../context.js';
 import { createAction, actionCreate } from '../actions/service.js';
-import { AppError, invalid } from '../errors.js';
+import { AppError, forbidden } from '../errors.js';
 import { fromDatabase } from '../http/errors.js';
+import type { Transact } from '../http/route.js';
+import { log } from '../log.js';
 import { replyBody, reply } from '../messages/service.js';
 import { createNote } from '../notes/service.js';
 import { decodeCursor, exactInstant, toPage } from '../pagination.js';
@@ -50,24 +52,30 @@ export interface ThreadOutcome {
   error: { step: number | null; type: string | null; code: string; message: string; details?: unknown } | null;
 }
 
-/** A step that failed: which one, and the error its function threw. */
+/** A thread the steps failed on: at which step (null: the thread itself), and the error thrown. */
 class StepFailed extends Error {
   constructor(
-    readonly step: number,
-    readonly type: MacroStep['type'],
-    override readonly cause: AppError,
+    readonly step: number | null,
+    readonly type: MacroStep['type'] | null,
+    override readonly cause: unknown,
   ) {
-    super(cause.message);
+    super('macro step failed');
   }
 }
+
+/**
+ * No thread starts after this long into a run, so that the last one still ends inside the run
+ * function's maxDuration (300 s, vercel.json); the threads left are failed ("not run") for a new run.
+ */
+export const RUN_BUDGET_MS = 240_000;
 
 const inMinutes = (minutes: number) => new Date(now().getTime() + minutes * 60_000);
 
 /**
  * One step on one thread, through the function its route calls; what it did, for the run's record.
- * Workflows run their macro steps through it too (lib/workflows/engine.ts).
+ * Workflows run their macro steps through it too (lib/workflows/engine.ts): `source` says which ran it.
  */
-export async function runStep(ctx: Ctx, threadId: string, step: MacroStep): Promise<StepOutcome> {
+export async function runStep(ctx: Ctx, threadId: string, step: MacroStep, source: 'macro' | 'workflow'): Promise<StepOutcome> {
   switch (step.type) {
     case 'assign': {
       const t = await assignThread(ctx, threadId, { assigneeId: step.assigneeId, teamId: step.teamId });
@@ -109,7 +117,7 @@ export async function runStep(ctx: Ctx, threadId: string, step: MacroStep): Prom
       return { type: step.type, actionId: action.id, dueAt: action.dueAt };
     }
     case 'reply': {
-      const message = await reply(ctx, threadId, replyBody.parse({ templateId: step.templateId, draft: step.draft ?? false }));
+      const message = await reply(ctx, threadId, replyBody.parse({ templateId: step.templateId, variables: step.variables, draft: step.draft ?? false }));
       return { type: step.type, messageId: message.id, status: message.status };
     }
     case 'shipment': {
@@ -120,7 +128,7 @@ export async function runStep(ctx: Ctx, threadId: string, step: MacroStep): Prom
     case 'agent': {
       const { handThreadToAgent, agentTaskCreate } = await import('../agents/service.js');
       const { type: _type, ...input } = step;
-      const task = await handThreadToAgent(ctx, threadId, agentTaskCreate.parse(input), 'workflow');
+      const task = await handThreadToAgent(ctx, threadId, agentTaskCreate.parse(input), source);
       return { type: step.type, agentTaskId: task.id as string, status: task.status as string };
     }
   }
@@ -132,27 +140,44 @@ export function reportable(error: unknown): AppError | undefined {
   return known && known.code !== 'unavailable' && known.code !== 'internal' ? known : undefined;
 }
 
-/** The macro's steps on one thread, in its savepoint; recorded and announced on the thread when they all succeed. */
+/** The macro's steps on one thread, in the thread's transaction; recorded and announced there when they all succeed. */
 async function runOnThread(ctx: Ctx, runId: string, macro: { id: string; name: string; steps: MacroStep[] }, threadId: string) {
-  return savepoint(ctx, async (tx) => {
-    // Locked first, so a thread another request is changing waits for it instead of interleaving.
-    await loadThread(tx, threadId, true);
-    const done: StepOutcome[] = [];
-    for (const [i, step] of macro.steps.entries()) {
-      try {
-        done.push(await runStep(tx, threadId, step));
-      } catch (error) {
-        const known = reportable(error);
-        if (known) throw new StepFailed(i, step.type, known);
-        throw error;
-      }
-    }
-    await tx.sql`
-      insert into app.macro_run_threads (run_id, org_id, thread_id, status, steps)
-      values (${runId}, ${ctx.orgId}, ${threadId}, 'succeeded', ${tx.sql.json(done as never)})`;
-    await announceRun(tx, runId, macro, threadId, 'succeeded', done, null);
-    return done;
+  // Locked first, so a thread another request is changing waits for it instead of interleaving.
+  await loadThread(ctx, threadId, true).catch((error: unknown) => {
+    throw new StepFailed(null, null, error);
   });
+  const done: StepOutcome[] = [];
+  for (const [i, step] of macro.steps.entries()) {
+    try {
+      done.push(await runStep(ctx, threadId, step, 'macro'));
+    } catch (error) {
+      throw new StepFailed(i, step.type, error);
+    }
+  }
+  await ctx.sql`
+    insert into app.macro_run_threads (run_id, org_id, thread_id, status, steps)
+    values (${runId}, ${ctx.orgId}, ${threadId}, 'succeeded', ${ctx.sql.json(done as never)})`;
+  await ctx.sql`update app.macro_runs set succeeded = succeeded + 1 where id = ${runId}`;
+  await announceRun(ctx, runId, macro, threadId, 'succeeded', done, null);
+  return done;
+}
+
+/**
+ * What a thread's failure reports: a refused step's error as its route would answer it; anything else
+ * (a database fault, a bug) logged with the request id and reported without its internals.
+ */
+function failureOf(error: unknown, where: { requestId: string; runId: string; threadId: string }): NonNullable<ThreadOutcome['error']> {
+  const failed = error instanceof StepFailed ? error : new StepFailed(null, null, error);
+  const at = { step: failed.step, type: failed.type };
+  const known = reportable(failed.cause);
+  if (known) return { ...at, code: known.code, message: known.message, ...(known.details === undefined ? {} : { details: known.details }) };
+  log.error('macro run: a thread failed unexpectedly', { ...where, ...at, error: failed.cause });
+  const code = fromDatabase(failed.cause)?.code === 'unavailable' ? 'unavailable' : 'internal';
+  return {
+    ...at,
+    code,
+    message: `Something went wrong on this thread and nothing was kept there; the request id ${where.requestId} identifies it in our logs`,
+  };
 }
 
 async function announceRun(
@@ -173,55 +198,53 @@ async function announceRun(
   });
 }
 
-/** A failed thread's record, once its savepoint rolled back (none for a thread that is not the organization's). */
+/** A failed thread's record, in a transaction of its own once the thread's rolled back (none for a thread that is not the organization's). */
 async function recordFailure(ctx: Ctx, runId: string, macro: { id: string; name: string }, threadId: string, error: NonNullable<ThreadOutcome['error']>) {
   const [row] = await ctx.sql`
     insert into app.macro_run_threads (run_id, org_id, thread_id, status, error)
     select ${runId}, ${ctx.orgId}, t.id, 'failed', ${ctx.sql.json(error as never)} from app.threads t where t.id = ${threadId} and t.org_id = ${ctx.orgId}
     returning thread_id`;
+  await ctx.sql`update app.macro_runs set failed = failed + 1 where id = ${runId}`;
   if (row) await announceRun(ctx, runId, macro, threadId, 'failed', [], error);
 }
 
-export async function runMacro(ctx: Ctx, id: string, input: z.infer<typeof macroRunBody>) {
-  if (!ctx.userId) throw invalid('path.id', 'macros run as a member');
-  const macro = await getMacro(ctx, id);
-  const [run] = await ctx.sql<{ id: string; createdAt: Date }[]>`
-    insert into app.macro_runs (org_id, macro_id, macro_name, steps, run_by, request_id, thread_count)
-    values (${ctx.orgId}, ${macro.id}, ${macro.name}, ${ctx.sql.json(macro.steps as never)}, ${ctx.userId}, ${ctx.requestId}, ${input.threadIds.length})
-    returning id, created_at`;
+/** Runs the macro on the threads, each in a transaction of its own (transact: as the caller); the outcome per thread. */
+export async function runMacro(transact: Transact, id: string, input: z.infer<typeof macroRunBody>) {
+  const started = performance.now();
+  const { macro, run, requestId, runBy } = await transact(async (ctx) => {
+    if (!ctx.userId) throw forbidden('Macros run as a member (with their role and name on each thread): an API key cannot run one');
+    const macro = await getMacro(ctx, id);
+    const [run] = await ctx.sql<{ id: string; createdAt: Date }[]>`
+      insert into app.macro_runs (org_id, macro_id, macro_name, steps, run_by, request_id, thread_count)
+      values (${ctx.orgId}, ${macro.id}, ${macro.name}, ${ctx.sql.json(macro.steps as never)}, ${ctx.userId}, ${ctx.requestId}, ${input.threadIds.length})
+      returning id, created_at`;
+    await ctx.sql`update app.macros set usage_count = usage_count + 1, last_run_at = now() where id = ${macro.id}`;
+    return { macro, run: run!, requestId: ctx.requestId, runBy: ctx.userId };
+  });
   const results: ThreadOutcome[] = [];
   for (const threadId of input.threadIds) {
-    const jobs = ctx.jobs.length;
-    try {
-      const steps = await runOnThread(ctx, run!.id, macro, threadId);
-      results.push({ threadId, status: 'succeeded', steps, error: null });
-    } catch (error) {
-      // Its jobs rolled back with it: nothing to publish for them.
-      ctx.jobs.length = jobs;
-      const failed = error instanceof StepFailed ? error : reportable(error) ? new StepFailed(-1, 'assign', reportable(error)!) : undefined;
-      if (!failed) throw error;
-      const step = failed.step < 0 ? null : failed.step;
-      const e = failed.cause;
-      const outcome = {
-        step,
-        type: step === null ? null : failed.type,
-        code: e.code,
-        message: e.message,
-        ...(e.details === undefined ? {} : { details: e.details }),
-      };
-      await recordFailure(ctx, run!.id, macro, threadId, outcome);
-      results.push({ threadId, status: 'failed', steps: [], error: outcome });
+    let error: ThreadOutcome['error'];
+    if (performance.now() - started > RUN_BUDGET_MS) {
+      error = { step: null, type: null, code: 'unavailable', message: 'Not run: the run reached its time limit before this thread; run the macro on it again' };
+    } else {
+      try {
+        const steps = await transact((ctx) => runOnThread(ctx, run.id, macro, threadId));
+        results.push({ threadId, status: 'succeeded', steps, error: null });
+        continue;
+      } catch (e) {
+        error = failureOf(e, { requestId, runId: run.id, threadId });
+      }
     }
+    await transact((ctx) => recordFailure(ctx, run.id, macro, threadId, error));
+    results.push({ threadId, status: 'failed', steps: [], error });
   }
   const succeeded = results.filter((r) => r.status === 'succeeded').length;
-  await ctx.sql`update app.macro_runs set succeeded = ${succeeded}, failed = ${results.length - succeeded} where id = ${run!.id}`;
-  await ctx.sql`update app.macros set usage_count = usage_count + 1, last_run_at = now() where id = ${macro.id}`;
   return {
-    runId: run!.id,
+    runId: run.id,
     macroId: macro.id,
     macroName: macro.name,
-    runBy: ctx.userId,
-    at: run!.createdAt,
+    runBy,
+    at: run.createdAt,
     succeeded,
     failed: results.length - succeeded,
     results,

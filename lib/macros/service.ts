@@ -1,5 +1,6 @@
 // Macros: a named list of steps an agent runs on one or many threads in one click (assign, status,
-// priority, snooze, tags, a note, an action due some time after the run, a reply from a template).
+// priority, snooze, tags, a note, an action due some time after the run, a reply from a template, a
+// link to a shipment, a task for an external agent).
 // CRUD here (GET/POST /api/macros, GET/PATCH/DELETE /api/macros/{id}); running them in run.ts.
 // Shared with the organization (templates.manage writes those) or personal, like reply templates.
 import * as z from 'zod';
@@ -12,15 +13,13 @@ import { decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { escapeLike } from '../db/like.js';
 import { PRIORITIES } from '../threads/service.js';
 import { tag } from '../threads/tags.js';
+import { requireDeclaredValues, templateToUse, templateVariables } from '../templates/service.js';
 
 const KIND: Kind = { plural: 'macros', singular: 'macro', entityType: 'macro' };
 
 const MAX_MINUTES = 366 * 24 * 60;
 
-/**
- * The steps, in the order they run. Each calls the function its route calls (the same checks, events,
- * notifications). `link_shipment` joins them once shipments exist (issue 19).
- */
+/** The steps, in the order they run. Each calls the function its route calls (the same checks, events, notifications). */
 export const macroStep = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('assign'), assigneeId: z.uuid().nullable().optional(), teamId: z.uuid().nullable().optional() }),
   z.strictObject({ type: z.literal('status'), status: z.enum(['open', 'pending', 'resolved', 'closed']) }),
@@ -39,8 +38,8 @@ export const macroStep = z.discriminatedUnion('type', [
     /** Due this many minutes after the run. */
     dueInMinutes: z.number().int().min(0).max(MAX_MINUTES).optional(),
   }),
-  /** A reply from a reply template (queued for sending, or saved as a draft). */
-  z.strictObject({ type: z.literal('reply'), templateId: z.uuid(), draft: z.boolean().optional() }),
+  /** A reply from a reply template (queued for sending, or saved as a draft), with values for its variables. */
+  z.strictObject({ type: z.literal('reply'), templateId: z.uuid(), variables: templateVariables.optional(), draft: z.boolean().optional() }),
   /** Link the thread to a shipment by hand (as POST /api/shipments/{id}/threads: also undoes a rejection). */
   z.strictObject({ type: z.literal('shipment'), shipmentId: z.uuid() }),
   /** Hand the thread to an external agent's MCP tool (lib/agents): its result lands as a note or a draft. */
@@ -129,8 +128,9 @@ export async function getMacro(ctx: Ctx, id: string): Promise<Macro> {
 }
 
 /**
- * What a step names must exist now (members, teams, templates); a shared macro may not use a personal
- * template, which the rest of the team could not use. Each run checks again, as the routes do.
+ * What a step names must exist now (members, teams, shipments, templates); a shared macro may not use a
+ * personal template, which the rest of the team could not use, and a reply step gives the template's
+ * own variables. Each run checks again, as the routes do.
  */
 async function checkReferences(ctx: Ctx, list: MacroStep[], visibility: Macro['visibility']) {
   for (const [i, step] of list.entries()) {
@@ -147,10 +147,9 @@ async function checkReferences(ctx: Ctx, list: MacroStep[], visibility: Macro['v
       if (!found) throw invalid(`${path}.shipmentId`, 'is not a shipment of this organization');
     }
     if (step.type === 'reply') {
-      const [t] = await ctx.sql<{ ownerId: string | null }[]>`
-        select owner_id from app.reply_templates where id = ${step.templateId} and org_id = ${ctx.orgId} and (owner_id is null or owner_id = ${ctx.userId})`;
-      if (!t) throw invalid(`${path}.templateId`, 'is not a template of this organization you may use');
+      const t = await templateToUse(ctx, step.templateId, `${path}.templateId`);
       if (visibility === 'organization' && t.ownerId) throw invalid(`${path}.templateId`, 'is a personal template: a shared macro uses shared templates');
+      requireDeclaredValues(t, step.variables ?? {}, `${path}.variables`);
     }
   }
 }

@@ -8,7 +8,7 @@ export const macroWire = z
     id: wireId,
     name: z.string(),
     description: z.string().nullable(),
-    /** The steps in the order they run (see the README: assign, status, priority, snooze, tags, note, action, reply). */
+    /** The steps in the order they run (see the README: assign, status, priority, snooze, tags, note, action, reply, shipment, agent). */
     steps: z.array(macroStep),
     visibility: z.enum(['organization', 'personal']),
     ownerId: wireId.nullable(),

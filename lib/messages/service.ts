@@ -14,6 +14,7 @@ import { channelSender } from './senders.js';
 import type { ChannelSender, OutgoingFile } from './sending-channel.js';
 import { rollUp } from '../threads/roll-up.js';
 import { announceMessage, mediaError } from './announce.js';
+import { countTemplateUse, replyFromTemplate, templateVariables } from '../templates/service.js';
 
 export const messageListQuery = z.object({
   ...pageQuery,
@@ -58,9 +59,6 @@ const template = z.strictObject({
   language: z.string().trim().min(2).max(10).default('en'),
   parameters: z.array(z.string().max(1024)).max(20).default([]),
 });
-
-/** Values for a reply template's variables, by name (`eta`, or `contact.firstName` to fill one the thread lacks). */
-const templateVariables = z.record(z.string().max(100), z.string().max(2000)).refine((v) => Object.keys(v).length <= 50, 'must give at most 50 values');
 
 export const replyBody = z
   .strictObject({
@@ -169,6 +167,7 @@ async function queue(ctx: Ctx, message: { id: string; threadId: string }, channe
   const sender = channelSender(channel);
   // The sender checks the message and may write its text (a template's), so the snippet is read after it.
   await sender.enqueue(ctx, message.id);
+  await countTemplateUse(ctx, message.id);
   const [queued] = await ctx.sql<{ occurredAt: Date; snippet: string | null }[]>`
     update app.messages set status = 'queued', occurred_at = now() where id = ${message.id} returning occurred_at, snippet`;
   await rollUp(ctx, {
@@ -193,7 +192,6 @@ async function fromReplyTemplate(ctx: Ctx, thread: { id: string; channel: string
   if (input.template && thread.channel === 'whatsapp') {
     throw invalid('body.templateId', 'does not go with a WhatsApp template, which is sent as approved: send one or the other');
   }
-  const { replyFromTemplate } = await import('../templates/service.js');
   const r = await replyFromTemplate(ctx, thread, input.templateId, input.variables ?? {});
   const rendered = {
     ...input,

@@ -150,10 +150,26 @@ export function analyze(template: string, part: TemplateIssue['part'], schema: V
 
 const escapeHtml = (value: unknown) => String(value).replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/**
+ * A signature in an HTML view: a null-prototype object whose only key is a symbol. mustache looks a name
+ * up in every object of its context stack (`'name' in view`), and a section over the signature makes it
+ * one: with no string key and no prototype, no name (`{{html}}`, `{{constructor}}`) is ever found in it,
+ * and the lookup goes on to the variables the analysis checked.
+ */
+const SIGNATURE_HTML = Symbol('signature html');
+type HtmlView = { [SIGNATURE_HTML]: string };
+const isHtmlView = (v: unknown): v is HtmlView => typeof v === 'object' && v !== null && SIGNATURE_HTML in v;
+
+function htmlView(value: Html): HtmlView {
+  const out = Object.create(null) as HtmlView;
+  out[SIGNATURE_HTML] = value.html;
+  return Object.freeze(out);
+}
+
 /** The values as mustache reads them: null-prototype objects throughout, signatures as HTML or text. */
 function view(value: Value | undefined, html: boolean): unknown {
   if (value === undefined || value === null) return null;
-  if (value instanceof Html) return html ? value : value.text;
+  if (value instanceof Html) return html ? htmlView(value) : value.text;
   if (typeof value === 'string') return value;
   if (Array.isArray(value)) return value.map((v) => view(v, html));
   const out = Object.create(null) as Record<string, unknown>;
@@ -169,7 +185,7 @@ export function renderChecked(template: string, values: Values, html: boolean): 
   // A writer of its own: no cache shared across organizations, no partials (a null-prototype object).
   const writer = new Mustache.Writer();
   const partials = Object.create(null) as Record<string, string>;
-  const escape = html ? (v: unknown) => (v instanceof Html ? v.html : escapeHtml(v)) : (v: unknown) => (v instanceof Html ? v.text : String(v));
+  const escape = html ? (v: unknown) => (isHtmlView(v) ? v[SIGNATURE_HTML] : escapeHtml(v)) : (v: unknown) => String(v);
   return writer.render(template, view(values, html), partials, { tags: TAGS, escape });
 }
 

@@ -14,13 +14,21 @@ import { isTextVariable, RESERVED_NAMES, templateSchema, templateValues } from '
 
 export const TEMPLATE_CHANNELS = ['email', 'whatsapp', 'sms'] as const;
 
+/**
+ * Values for a reply template's variables, by name: a declared one (`eta`), or a built-in one the
+ * thread lacks (`contact.firstName`). The same for a reply, a preview and a macro's reply step.
+ */
+export const templateVariables = z.record(z.string().max(100), z.string().max(2000)).refine((v) => Object.keys(v).length <= 50, 'must give at most 50 values');
+
 const KIND: Kind = { plural: 'templates', singular: 'template', entityType: 'reply_template' };
 
 const declaredVariable = z.strictObject({
   name: z
     .string()
     .regex(/^[A-Za-z][A-Za-z0-9_]{0,49}$/, 'must be a name of letters, digits and _ (up to 50), starting with a letter')
-    .refine((n) => !RESERVED_NAMES.has(n), 'is the name of a built-in group of variables'),
+    .refine((n) => !RESERVED_NAMES.has(n), 'is the name of a built-in group of variables')
+    // Names every object has (constructor, toString, valueOf…): never a variable, whatever a lookup meets.
+    .refine((n) => !(n in Object.prototype), 'is a name reserved by the template language'),
   description: z.string().trim().max(200).nullable().default(null),
 });
 
@@ -71,10 +79,7 @@ export const templateListQuery = z.object({
 export const templatePreviewBody = z.strictObject({
   threadId: z.uuid(),
   /** Values for the template's own variables, or for a built-in one the thread lacks (`contact.firstName`). */
-  variables: z
-    .record(z.string().max(100), z.string().max(2000))
-    .refine((v) => Object.keys(v).length <= 50, 'must give at most 50 values')
-    .optional(),
+  variables: templateVariables.optional(),
 });
 
 export interface ReplyTemplate {
@@ -120,7 +125,7 @@ export async function listTemplates(ctx: Ctx, q: z.infer<typeof templateListQuer
   return toPage(rows, q.limit, (r) => [r.usageCount, r.name, r.id]);
 }
 
-/** A template the caller may use: the organization's, or their own. */
+/** A template the caller may use: the organization's, or their own (a 404 otherwise). */
 export async function getTemplate(ctx: Ctx, id: string): Promise<ReplyTemplate> {
   const [row] = await ctx.sql<ReplyTemplate[]>`
     select ${columns(ctx.sql)} from app.reply_templates r
@@ -201,6 +206,20 @@ function checkGiven(schema: ReturnType<typeof templateSchema>, given: Record<str
   }
 }
 
+/**
+ * A macro's reply step runs with nobody to fill the template's own variables: the step gives each of
+ * them (a 422 at `path.<name>` for each it lacks), and each value it gives names a variable of the template.
+ */
+export function requireDeclaredValues(t: ReplyTemplate, given: Record<string, string>, path: string) {
+  checkGiven(templateSchema(t.variables.map((v) => v.name)), given, path);
+  const lacking = t.variables.filter((v) => !given[v.name]).map((v) => v.name);
+  if (lacking.length) {
+    throw new AppError('validation_failed', `The template's own variables need values here: ${lacking.join(', ')}`, {
+      issues: lacking.map((name) => ({ path: `${path}.${name}`, message: 'is a variable of the template: give its value' })),
+    });
+  }
+}
+
 async function renderFor(ctx: Ctx, t: ReplyTemplate, threadId: string, given: Record<string, string>, path: string) {
   const declared = t.variables.map((v) => v.name);
   const schema = templateSchema(declared);
@@ -230,18 +249,24 @@ export async function previewTemplate(ctx: Ctx, id: string, input: z.infer<typeo
   return { templateId: t.id, threadId: input.threadId, channel: thread.channel, ...rendered };
 }
 
+/** The template a reply (or a macro's reply step, at `path`) names: a 422 at `path` when it is not one the caller may use. */
+export async function templateToUse(ctx: Ctx, templateId: string, path = 'body.templateId'): Promise<ReplyTemplate> {
+  try {
+    return await getTemplate(ctx, templateId);
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'not_found') throw invalid(path, 'is not a template of this organization you may use');
+    throw error;
+  }
+}
+
 /**
  * The text (or HTML) and subject of a reply made from a template on this thread, with the reply's
  * values; refused (422) when the template is not the caller's to use, not for this channel, names an
- * unknown variable, or a variable it shows has no value. Counts the use.
+ * unknown variable, or a variable it shows has no value. The use counts once the reply is queued
+ * (countTemplateUse), not for a draft.
  */
 export async function replyFromTemplate(ctx: Ctx, thread: { id: string; channel: string }, templateId: string, given: Record<string, string>) {
-  let t: ReplyTemplate;
-  try {
-    t = await getTemplate(ctx, templateId);
-  } catch {
-    throw invalid('body.templateId', 'is not a template of this organization you may use');
-  }
+  const t = await templateToUse(ctx, templateId);
   requireChannel(t, thread.channel, 'body.templateId');
   const rendered = await renderFor(ctx, t, thread.id, given, 'body.variables');
   if (rendered.missing.length) {
@@ -254,6 +279,17 @@ export async function replyFromTemplate(ctx: Ctx, thread: { id: string; channel:
       },
     );
   }
-  await ctx.sql`update app.reply_templates set usage_count = usage_count + 1, last_used_at = now() where id = ${t.id}`;
   return { template: { id: t.id, name: t.name }, subject: rendered.subject, text: rendered.text, html: rendered.html };
+}
+
+/**
+ * A template's use: a reply made from it (its metadata.replyTemplate) queued for sending, at once or as
+ * a draft sent later. Called by the one function that queues replies (lib/messages/service.ts queue).
+ */
+export async function countTemplateUse(ctx: Ctx, messageId: string) {
+  await ctx.sql`
+    update app.reply_templates r set usage_count = r.usage_count + 1, last_used_at = now()
+    from app.messages m
+    where m.id = ${messageId} and m.org_id = ${ctx.orgId} and m.metadata ? 'replyTemplate'
+      and r.org_id = m.org_id and r.id::text = m.metadata->'replyTemplate'->>'id'`;
 }

@@ -188,18 +188,24 @@ function shape(schema: VariableSchema, value: unknown): Value {
 /**
  * The values for a reply on the thread by the acting member. `given`: the reply's own values, by
  * variable name (a declared variable, or a source's field such as `contact.firstName` to fill one the
- * thread lacks); a given value replaces the loaded one.
+ * thread lacks; isTextVariable checked each); a given value replaces the loaded one. A group the thread
+ * lacks (no contact) is made with every field of its schema, null but the given ones: mustache finds
+ * each name there, as the analysis does, never in an outer scope.
  */
 export async function templateValues(ctx: Ctx, threadId: string, declared: readonly string[], given: Record<string, string> = {}): Promise<Values> {
   const loaded = await Promise.all(VARIABLE_SOURCES.map((s) => s.load(ctx, threadId)));
   const values = nullObject();
   VARIABLE_SOURCES.forEach((s, i) => (values[s.name] = shape(s.schema, loaded[i])));
   for (const name of declared) values[name] = null;
+  const schema = templateSchema(declared);
   for (const [path, value] of Object.entries(given)) {
     const parts = path.split('.');
     let target = values;
+    let node = schema;
     for (const part of parts.slice(0, -1)) {
-      if (!target[part] || typeof target[part] !== 'object' || Array.isArray(target[part])) target[part] = nullObject();
+      if (node.kind !== 'object' || !Object.hasOwn(node.fields, part)) throw new Error(`${path} is not a variable of the template`);
+      node = node.fields[part]!;
+      if (!target[part] || typeof target[part] !== 'object' || Array.isArray(target[part])) target[part] = shape(node, {});
       target = target[part] as Values;
     }
     target[parts[parts.length - 1]!] = value;

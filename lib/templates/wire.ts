@@ -1,12 +1,13 @@
 // Reply templates and their previews as the API answers them (wire form: instants as ISO strings).
 import * as z from 'zod';
 import { pageOf, wireId, wireInstant } from '../wire.js';
+import { TEMPLATE_CHANNELS } from './service.js';
 
 export const replyTemplateWire = z
   .strictObject({
     id: wireId,
     name: z.string(),
-    channels: z.array(z.enum(['email', 'whatsapp', 'sms'])),
+    channels: z.array(z.enum(TEMPLATE_CHANNELS)),
     /** `text`: plain text on every channel; `html`: HTML mail, values HTML-escaped. */
     format: z.enum(['text', 'html']),
     subject: z.string().nullable(),

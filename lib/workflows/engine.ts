@@ -417,7 +417,7 @@ async function runSimpleStep(
         const refusal = await replyRefusal(ctx, run.threadId, true);
         if (refusal) return { status: 'skipped', output: { reason: refusal } };
       }
-      const out = await runMacroStep(ctx, run.threadId, step);
+      const out = await runMacroStep(ctx, run.threadId, step, 'workflow');
       // RFC 3834: the send job marks it Auto-Submitted: auto-replied; message.sent carries the run.
       await ctx.sql`
         update app.messages set metadata = metadata || ${ctx.sql.json({ autoSubmitted: 'auto-replied', automation: ctx.automation } as never)}
@@ -425,7 +425,7 @@ async function runSimpleStep(
       return { status: 'succeeded', output: out };
     }
     default:
-      return { status: 'succeeded', output: await runMacroStep(ctx, run.threadId, step) };
+      return { status: 'succeeded', output: await runMacroStep(ctx, run.threadId, step, 'workflow') };
   }
 }
 

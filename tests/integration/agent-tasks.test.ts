@@ -172,7 +172,7 @@ describe('agent tasks', () => {
     expect(run.status, JSON.stringify(run.body)).toBe(200);
     await drainJobs();
     const tasks = (await org.json('GET', `/api/threads/${thread}/agent-tasks`)).body.data;
-    const fromMacro = tasks.find((t: { source: string }) => t.source === 'workflow');
+    const fromMacro = tasks.find((t: { source: string }) => t.source === 'macro');
     expect(fromMacro).toMatchObject({ status: 'succeeded', instructions: 'From a macro' });
   });
 

@@ -149,6 +149,29 @@ describe('API keys', () => {
     expect(sent.body.status).toBe('queued');
   });
 
+  it('changes shared templates and macros only when scoped to templates.manage, whatever its role', async () => {
+    const narrow = await makeKey({ role: 'manager', scopes: ['threads.read', 'threads.write'] });
+    const template = { name: `Shared ${randomUUID().slice(0, 6)}`, channels: ['email'], body: 'Noted, {{contact.firstName}}.' };
+    const refused = await withKey(narrow.key, 'POST', '/api/templates', { ...template, visibility: 'organization' });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toContain('templates.manage');
+    const macro = { name: `Shared ${randomUUID().slice(0, 6)}`, steps: [{ type: 'priority', priority: 'high' }], visibility: 'organization' };
+    expect((await withKey(narrow.key, 'POST', '/api/macros', macro)).status).toBe(403);
+    const shared = await org.json('POST', '/api/templates', { as: 'manager', body: { ...template, visibility: 'organization' } });
+    expect(shared.status, JSON.stringify(shared.body)).toBe(201);
+    expect((await withKey(narrow.key, 'PATCH', `/api/templates/${shared.body.id}`, { body: 'Changed' })).status).toBe(403);
+    expect((await withKey(narrow.key, 'DELETE', `/api/templates/${shared.body.id}`)).status).toBe(403);
+    // Using a shared template is still threads.write's.
+    expect((await withKey(narrow.key, 'GET', `/api/templates/${shared.body.id}`)).status).toBe(200);
+
+    const manage = await makeKey({ role: 'manager', scopes: ['threads.read', 'threads.write', 'templates.manage'] });
+    expect((await withKey(manage.key, 'PATCH', `/api/templates/${shared.body.id}`, { body: 'Changed' })).status).toBe(200);
+    expect((await withKey(manage.key, 'POST', '/api/macros', macro)).status).toBe(201);
+    // A key with all its role allows (no scopes) may too.
+    const all = await makeKey({ role: 'manager' });
+    expect((await withKey(all.key, 'DELETE', `/api/templates/${shared.body.id}`)).status).toBe(204);
+  });
+
   it('is refused at once when revoked or expired, and never reaches another organization', async () => {
     const made = await makeKey();
     expect((await withKey(made.key, 'GET', '/api/threads')).status).toBe(200);

@@ -1,8 +1,10 @@
 // Macros end to end: a macro on 50 threads where one fails (the others keep every step, the failure
-// is reported and rolled back alone), the run on each thread's timeline, and who may run and share.
+// is reported and rolled back alone; a database fault too), the run on each thread's timeline, and who
+// may run and share.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEED_ORG_ID, SEED_USERS } from '../../lib/dev/seed.js';
+import { setClock } from '../../lib/time.js';
 import { json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -118,6 +120,21 @@ describe('macros', () => {
     expect(run.body.results[1].error).toMatchObject({ step: null, code: 'not_found' });
     const [t] = await db.sql<{ priority: string }[]>`select priority from app.threads where id = ${thread}`;
     expect(t!.priority).toBe('urgent');
+    // An API key is nobody to run it as.
+    const key = await json('POST', '/api/api-keys', { as: 'admin', body: { name: `Macro key ${randomUUID().slice(0, 6)}`, role: 'agent' } });
+    expect(key.status, JSON.stringify(key.body)).toBe(201);
+    const byKey = await json('POST', `/api/macros/${macro.body.id}/run`, { token: key.body.key, body: { threadIds: [thread] } });
+    expect(byKey.status).toBe(403);
+    expect(byKey.body.error.message).toMatch(/run as a member/);
+    // An Idempotency-Key replays the run's answer instead of running it again.
+    const idem = { 'idempotency-key': randomUUID() };
+    const first = await json('POST', `/api/macros/${macro.body.id}/run`, { as: 'agent', body: { threadIds: [thread] }, headers: idem });
+    const again = await json('POST', `/api/macros/${macro.body.id}/run`, { as: 'agent', body: { threadIds: [thread] }, headers: idem });
+    expect(first.status).toBe(200);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.runId).toBe(first.body.runId);
+    const [runs] = await db.sql<{ n: number }[]>`select count(*)::int as n from app.macro_run_threads where thread_id = ${thread!}`;
+    expect(runs!.n).toBe(2);
     const tooMany = await json('POST', `/api/macros/${macro.body.id}/run`, {
       as: 'agent',
       body: { threadIds: Array.from({ length: 101 }, () => randomUUID()) },
@@ -125,6 +142,52 @@ describe('macros', () => {
     expect(tooMany.body.error.details.issues[0].path).toBe('body.threadIds');
     const twice = await json('POST', `/api/macros/${macro.body.id}/run`, { as: 'agent', body: { threadIds: [thread, thread] } });
     expect(twice.body.error.details.issues[0].path).toBe('body.threadIds.1');
+  });
+
+  it('a thread that meets an unexpected database fault fails alone, reported without its internals; the others are kept', async () => {
+    const threads = await freshThreads(3);
+    const broken = threads[1]!;
+    // A fault of the database itself (no rule a route reports) on one thread's note.
+    await db.sql.unsafe(`
+      create function app.test_macro_fault() returns trigger language plpgsql as $$
+      begin
+        if new.thread_id = '${broken}' then raise exception 'disk on fire' using errcode = 'XX000'; end if;
+        return new;
+      end $$`);
+    await db.sql.unsafe('create trigger test_macro_fault before insert on app.notes for each row execute function app.test_macro_fault()');
+    try {
+      const macro = await json('POST', '/api/macros', {
+        as: 'agent',
+        body: {
+          name: `Fault ${randomUUID().slice(0, 6)}`,
+          steps: [
+            { type: 'priority', priority: 'high' },
+            { type: 'note', body: 'Checked by the desk' },
+          ],
+        },
+      });
+      expect(macro.status, JSON.stringify(macro.body)).toBe(201);
+      const run = await json('POST', `/api/macros/${macro.body.id}/run`, { as: 'agent', body: { threadIds: threads } });
+      expect(run.status, JSON.stringify(run.body)).toBe(200);
+      expect(run.body).toMatchObject({ succeeded: 2, failed: 1 });
+      expect(run.body.results.map((r: { status: string }) => r.status)).toEqual(['succeeded', 'failed', 'succeeded']);
+      expect(run.body.results[1].error).toMatchObject({ step: 1, type: 'note', code: 'internal' });
+      expect(JSON.stringify(run.body.results[1].error)).not.toContain('disk on fire');
+      const rows = await db.sql<{ id: string; priority: string; notes: number }[]>`
+        select t.id, t.priority, (select count(*)::int from app.notes n where n.thread_id = t.id) as notes from app.threads t where t.id = any(${threads}::uuid[])`;
+      for (const t of rows) {
+        expect(t, t.id === broken ? 'rolled back' : 'kept').toMatchObject(t.id === broken ? { priority: 'normal', notes: 0 } : { priority: 'high', notes: 1 });
+      }
+      const [recorded] = await db.sql<{ succeeded: number; failed: number }[]>`select succeeded, failed from app.macro_runs where id = ${run.body.runId}`;
+      expect(recorded).toEqual({ succeeded: 2, failed: 1 });
+      const timeline = await json('GET', `/api/threads/${broken}/macro-runs`, { as: 'agent' });
+      expect(timeline.body.data[0]).toMatchObject({ runId: run.body.runId, status: 'failed', error: { step: 1, code: 'internal' } });
+      const audits = await db.sql`select 1 from app.audit_log where action = 'macro.run' and entity_id = any(${threads}::uuid[])`;
+      expect(audits).toHaveLength(3);
+    } finally {
+      await db.sql.unsafe('drop trigger test_macro_fault on app.notes');
+      await db.sql.unsafe('drop function app.test_macro_fault()');
+    }
   });
 
   it('links threads to a shipment by hand, undoing a rejected link; an unknown shipment is refused when saved', async () => {
@@ -153,6 +216,51 @@ describe('macros', () => {
     const links = await db.sql<{ threadId: string; linkSource: string }[]>`
       select thread_id, link_source from app.thread_shipments where shipment_id = ${shipment.body.id} order by thread_id`;
     expect(links).toEqual([a!, b!].sort().map((threadId) => ({ threadId, linkSource: 'manual' })));
+  });
+
+  it('a reply step fills the template’s own variables (checked when saved); snooze, assign to a team, remove tags', async () => {
+    const tpl = await json('POST', '/api/templates', {
+      as: 'agent',
+      body: { name: `ETA ${randomUUID().slice(0, 6)}`, channels: ['email'], body: 'ETA {{eta}} for {{thread.subject}}.', variables: [{ name: 'eta' }] },
+    });
+    expect(tpl.status, JSON.stringify(tpl.body)).toBe(201);
+    const save = (steps: unknown[]) => json('POST', '/api/macros', { as: 'agent', body: { name: `ETA ${randomUUID().slice(0, 6)}`, steps } });
+    const lacking = await save([
+      { type: 'note', body: 'x' },
+      { type: 'reply', templateId: tpl.body.id },
+    ]);
+    expect(lacking.status).toBe(422);
+    expect(lacking.body.error.details.issues).toEqual([{ path: 'body.steps.1.variables.eta', message: 'is a variable of the template: give its value' }]);
+    const stranger = await save([{ type: 'reply', templateId: tpl.body.id, variables: { eta: '12 Dec', vessel: 'x' } }]);
+    expect(stranger.body.error.details.issues[0].path).toBe('body.steps.0.variables.vessel');
+
+    const [team] = await db.sql<{ id: string }[]>`
+      insert into app.teams (org_id, name) values (${SEED_ORG_ID}, ${`Docs ${randomUUID().slice(0, 6)}`}) returning id`;
+    const macro = await save([
+      { type: 'tags', remove: ['stale'] },
+      { type: 'assign', teamId: team!.id },
+      { type: 'reply', templateId: tpl.body.id, variables: { eta: '12 Dec' } },
+      { type: 'snooze', minutes: 90 },
+    ]);
+    expect(macro.status, JSON.stringify(macro.body)).toBe(201);
+    const [thread] = await freshThreads(1);
+    await db.sql`update app.threads set tags = '{stale,keep}' where id = ${thread!}`;
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+    setClock(at);
+    try {
+      const run = await json('POST', `/api/macros/${macro.body.id}/run`, { as: 'agent', body: { threadIds: [thread] } });
+      expect(run.status, JSON.stringify(run.body)).toBe(200);
+      expect(run.body.results[0]).toMatchObject({ status: 'succeeded' });
+    } finally {
+      setClock(undefined);
+    }
+    const [t] = await db.sql<{ tags: string[]; teamId: string | null; status: string; snoozedUntil: Date }[]>`
+      select tags, team_id, status, snoozed_until from app.threads where id = ${thread!}`;
+    expect(t).toMatchObject({ tags: ['keep'], teamId: team!.id, status: 'snoozed' });
+    expect(t!.snoozedUntil.getTime()).toBe(at.getTime() + 90 * 60_000);
+    const [message] = await db.sql<{ status: string; bodyText: string }[]>`
+      select status, body_text from app.messages where thread_id = ${thread!} and direction = 'outbound'`;
+    expect(message).toEqual({ status: 'queued', bodyText: 'ETA 12 Dec for Macro 1.' });
   });
 
   it('sharing needs templates.manage; steps are checked when saved', async () => {

@@ -89,6 +89,117 @@ describe('reply templates', () => {
     expect(subject.body.error.details.issues[0].path).toBe('body.subject');
     const html = await json('POST', '/api/templates', { as: 'agent', body: template({ channels: ['sms'], format: 'html' }) });
     expect(html.body.error.details.issues[0].path).toBe('body.format');
+    // Names every object has are not the template's own variables.
+    for (const name of ['constructor', 'toString', 'valueOf']) {
+      const proto = await json('POST', '/api/templates', { as: 'agent', body: template({ variables: [{ name }] }) });
+      expect(proto.status, name).toBe(422);
+      expect(proto.body.error.details.issues[0].path).toBe('body.variables.0.name');
+    }
+  });
+
+  it('a section over the signature reaches no further than the template’s variables (422 for a missing one, never 500)', async () => {
+    await db.sql`update app.members set signature_html = '<p>Vikram <b>Singh</b></p>' where org_id = ${SEED_ORG_ID} and user_id = ${SEED_USERS.manager.id}`;
+    // Saved before names like constructor were refused (written directly): it still renders only its own values.
+    const [t] = await db.sql<{ id: string }[]>`
+      insert into app.reply_templates (org_id, name, channels, format, body, variables)
+      values (${SEED_ORG_ID}, ${`Old ${randomUUID().slice(0, 8)}`}, '{email}', 'html',
+        '<p>{{#member.signature}}{{constructor}}|{{html}}|{{text}}{{/member.signature}}</p>',
+        ${db.sql.json([
+          { name: 'constructor', description: null },
+          { name: 'html', description: null },
+          { name: 'text', description: null },
+        ] as never)})
+      returning id`;
+    const thread = await freshThread('email');
+    const refused = await json('POST', `/api/threads/${thread}/messages`, { as: 'manager', body: { templateId: t!.id, draft: true } });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+    expect(refused.body.error.details.missing.sort()).toEqual(['constructor', 'html', 'text']);
+    const preview = await json('POST', `/api/templates/${t!.id}/preview`, { as: 'manager', body: { threadId: thread } });
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    expect(preview.body.html).toBe('<p>||</p>');
+    const given = await json('POST', `/api/threads/${thread}/messages`, {
+      as: 'manager',
+      body: { templateId: t!.id, draft: true, variables: { constructor: 'C', html: '<b>H</b>', text: 'T' } },
+    });
+    expect(given.status, JSON.stringify(given.body)).toBe(201);
+    expect(given.body.bodyHtml).toMatch(/<p>C\|&lt;b&gt;H&lt;(\/|&#47;)b&gt;\|T<\/p>/);
+    expect(given.body.bodyHtml).not.toContain('Vikram');
+  });
+
+  it('list the most used first (then by name), paged, filtered by tag, channel and q', async () => {
+    const label = `l${randomUUID().slice(0, 8)}`;
+    const make = async (name: string, channels: string[], usage: number) => {
+      const made = await json('POST', '/api/templates', {
+        as: 'agent',
+        body: template({ name: `${name} ${label}`, channels, tags: [label], body: 'Hello {{contact.firstName}}' }),
+      });
+      expect(made.status, JSON.stringify(made.body)).toBe(201);
+      await db.sql`update app.reply_templates set usage_count = ${usage} where id = ${made.body.id}`;
+      return made.body.id as string;
+    };
+    const rare = await make('Rare', ['email'], 1);
+    const popular = await make('Popular', ['email', 'sms'], 7);
+    const middle = await make('Middle', ['whatsapp'], 3);
+    const tie = await make('Another', ['email'], 3);
+    const ids = async (query: string) => {
+      const res = await json('GET', `/api/templates?${query}`, { as: 'agent' });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return { ids: res.body.data.map((t: { id: string }) => t.id), next: res.body.nextCursor as string | null };
+    };
+    expect((await ids(`tag=${label}`)).ids).toEqual([popular, tie, middle, rare]);
+    const first = await ids(`tag=${label}&limit=2`);
+    expect(first.ids).toEqual([popular, tie]);
+    expect((await ids(`tag=${label}&limit=2&cursor=${encodeURIComponent(first.next!)}`)).ids).toEqual([middle, rare]);
+    expect((await ids(`tag=${label}&channel=email`)).ids).toEqual([popular, tie, rare]);
+    expect((await ids(`tag=${label}&channel=whatsapp`)).ids).toEqual([middle]);
+    expect((await ids(`q=${encodeURIComponent(`rare ${label}`)}`)).ids).toEqual([rare]);
+    expect((await ids(`tag=${label}x`)).ids).toEqual([]);
+  });
+
+  it('count a use when the reply is queued, a draft only once it is sent', async () => {
+    const thread = await freshThread('email');
+    const t = await json('POST', '/api/templates', { as: 'agent', body: template() });
+    const used = async () => (await db.sql<{ usageCount: number }[]>`select usage_count from app.reply_templates where id = ${t.body.id}`)[0]!.usageCount;
+    const draft = await json('POST', `/api/threads/${thread}/messages`, { as: 'agent', body: { templateId: t.body.id, draft: true } });
+    expect(draft.status, JSON.stringify(draft.body)).toBe(201);
+    expect(await used()).toBe(0);
+    const sent = await json('POST', `/api/messages/${draft.body.id}/send`, { as: 'agent' });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(200);
+    expect(await used()).toBe(1);
+    expect((await json('POST', `/api/threads/${thread}/messages`, { as: 'agent', body: { templateId: t.body.id } })).status).toBe(201);
+    expect(await used()).toBe(2);
+  });
+
+  it('refuse at send a stored template that names an unknown variable: 422, nothing sent', async () => {
+    const thread = await freshThread('email');
+    // Written directly (the API refuses it when saved): a variable this template cannot use.
+    const [t] = await db.sql<{ id: string }[]>`
+      insert into app.reply_templates (org_id, name, channels, body) values (${SEED_ORG_ID}, ${`Broken ${randomUUID().slice(0, 8)}`}, '{email}', 'Dear {{contact.frstName}}')
+      returning id`;
+    const res = await json('POST', `/api/threads/${thread}/messages`, { as: 'agent', body: { templateId: t!.id } });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details.issues).toEqual([{ path: 'body.templateId', message: '{{contact.frstName}} is not a variable this template can use' }]);
+    const [counts] = await db.sql<{ messages: number }[]>`select count(*)::int as messages from app.messages where thread_id = ${thread}`;
+    expect(counts!.messages).toBe(0);
+  });
+
+  it('a value given for a group the thread lacks fills that group alone: preview and text agree', async () => {
+    const [t] = await db.sql<{ id: string }[]>`
+      insert into app.threads (org_id, subject, channel, counterpart) values (${SEED_ORG_ID}, 'No contact', 'email', ${`n-${randomUUID().slice(0, 8)}@example.com`})
+      returning id`;
+    const tpl = await json('POST', '/api/templates', {
+      as: 'agent',
+      body: template({ body: '{{#contact}}{{firstName}} {{lastName}}{{/contact}}', variables: [{ name: 'lastName' }] }),
+    });
+    expect(tpl.status, JSON.stringify(tpl.body)).toBe(201);
+    const preview = await json('POST', `/api/templates/${tpl.body.id}/preview`, {
+      as: 'agent',
+      body: { threadId: t!.id, variables: { 'contact.firstName': 'Ravi', lastName: 'Outside' } },
+    });
+    expect(preview.status, JSON.stringify(preview.body)).toBe(200);
+    // Inside the section, lastName is the contact's (which has none), never the template's own.
+    expect(preview.body.text).toBe('Ravi ');
+    expect(preview.body.missing).toEqual(['lastName']);
   });
 
   it('reads the thread’s shipment: its identifiers, ports and dates', async () => {

@@ -106,6 +106,24 @@ describe('reply template rendering', () => {
     for (const body of attempts) {
       expect(issuesOf(() => render(body, 'html')).length, body).toBeGreaterThan(0);
     }
+    // A section over the signature (or any value) is no way in either, even when the template declares
+    // the names a signature object or a prototype would answer: the lookup finds the declared values.
+    const own = templateSchema(['constructor', 'toString', 'html', 'text', 'valueOf']);
+    const mine = values({ constructor: 'C', toString: 'S', html: 'H', text: 'T', valueOf: 'V' });
+    for (const format of ['html', 'text'] as const) {
+      const r = renderTemplate(
+        {
+          body: '{{#member.signature}}[{{constructor}}|{{toString}}|{{html}}|{{text}}|{{valueOf}}]{{/member.signature}}{{#contact.firstName}}<{{toString}}>{{/contact.firstName}}',
+          subject: null,
+          format,
+        },
+        own,
+        mine,
+      );
+      expect(r.html ?? r.text, format).toBe('[C|S|H|T|V]<S>');
+    }
+    // And without such values, the names stay unknown rather than reaching into the signature.
+    expect(issuesOf(() => render('{{#member.signature}}{{html}}{{text}}{{/member.signature}}', 'html'))).toHaveLength(2);
     // Values that look like tags stay text: they are never parsed again.
     const r = render(
       '{{contact.firstName}}',
