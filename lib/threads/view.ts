@@ -12,6 +12,7 @@ export const threadColumns = (sql: Ctx['sql']) => sql`
   t.last_inbound_at, t.first_outbound_at, t.last_outbound_at, t.last_message_at, t.last_activity_at,
   t.resolved_at, t.closed_at, t.previous_thread_id, t.intent, t.sentiment, t.sentiment_score, t.urgency,
   t.first_response_due_at, t.next_response_due_at, t.resolution_due_at, t.sla_breached_at, t.sla_policy_id,
+  t.sla_paused_since,
   t.merged_into_thread_id, t.created_by, t.created_at, t.updated_at`;
 
 export type ThreadView = Record<string, unknown> & { id: string };

@@ -57,6 +57,11 @@ export const threadWire = z
     slaBreachedAt: wireInstant.nullable(),
     /** The SLA policy the due times follow (null without running clocks: no customer message yet, or resolved, closed, spam). */
     slaPolicyId: wireId.nullable(),
+    /**
+     * Since when the clocks are paused (the thread is pending or snoozed), else null. The due times do not
+     * move while paused: they are recomputed, with the paused time added back, when the thread reopens.
+     */
+    slaPausedSince: wireInstant.nullable(),
     createdBy: wireId.nullable(),
     createdAt: wireInstant,
     updatedAt: wireInstant,

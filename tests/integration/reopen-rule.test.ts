@@ -122,6 +122,7 @@ const VIEW_KEYS = [
   'sentiment',
   'sentimentScore',
   'slaBreachedAt',
+  'slaPausedSince',
   'slaPolicyId',
   'snippet',
   'snoozedUntil',

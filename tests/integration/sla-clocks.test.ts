@@ -241,10 +241,11 @@ describe('pausing', () => {
     expect(pending.status).toBe(200);
     const paused = await clocks(threadId);
     expect(paused.slaPausedSince).not.toBeNull();
+    expect(pending.body.slaPausedSince).toBe(paused.slaPausedSince!.toISOString());
     // Ninety minutes pass while pending.
     await db.sql`update app.threads set sla_paused_since = sla_paused_since - interval '90 minutes' where id = ${threadId}`;
     const resumed = await org.json('PATCH', `/api/threads/${threadId}`, { body: { status: 'open' } });
-    expect(resumed.body.status).toBe('open');
+    expect(resumed.body).toMatchObject({ status: 'open', slaPausedSince: null });
     const after = await clocks(threadId);
     expect(after.slaPausedSince).toBeNull();
     const added = after.firstResponseDueAt!.getTime() - (start.getTime() + 240 * MIN);
