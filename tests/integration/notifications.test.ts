@@ -245,9 +245,25 @@ describe('notification mail', () => {
     expect(
       (await call('POST', path.replace(/token=[^&]+/, 'token=not.a.token'), { token: null, rawBody: 'List-Unsubscribe=One-Click', headers: form })).status,
     ).toBe(404);
-    const done = await call('POST', path, { token: null, rawBody: 'List-Unsubscribe=One-Click', headers: form });
+    // What Gmail and Yahoo send (RFC 8058 3.1): multipart/form-data with the one field.
+    const multipart = (value: string) => {
+      const boundary = `----provider${randomUUID().replace(/-/g, '')}`;
+      return {
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+        rawBody: `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\n${value}\r\n--${boundary}--\r\n`,
+      };
+    };
+    const wrong = await call('POST', path, { token: null, ...multipart('Yes') });
+    expect(wrong.status).toBe(422);
+    expect((await wrong.json()).error.details.issues.map((i: any) => i.path)).toEqual(['body.List-Unsubscribe']);
+    const broken = await call('POST', path, { token: null, rawBody: 'List-Unsubscribe=One-Click', headers: multipart('').headers });
+    expect(broken.status).toBe(422);
+    expect((await org.json('GET', '/api/me/notification-preferences', { as: 'manager' })).body.types.mention).toBe('email');
+    const done = await call('POST', path, { token: null, ...multipart('One-Click') });
     expect(done.status).toBe(200);
     expect((await org.json('GET', '/api/me/notification-preferences', { as: 'manager' })).body.types.mention).toBe('in_app');
+    // The urlencoded form (the page's button) is taken too; a second click is still a 200.
+    expect((await call('POST', path, { token: null, rawBody: 'List-Unsubscribe=One-Click', headers: form })).status).toBe(200);
 
     // Still told in the app, never by mail.
     clock = new Date(t0.getTime() + HOUR);
