@@ -293,6 +293,91 @@ describe('notification mail', () => {
       expect(t!.status).toBe('bulk');
     }
   });
+  it('a delivery failure report on notification mail starts no inbox thread, even from an allowed sender', async () => {
+    const org = await newOrganization(db.sql);
+    const t0 = timeline();
+    clock = t0;
+    await mention(org, await newThread(org, 'Bounce check'));
+    clock = new Date(t0.getTime() + 5 * MIN);
+    await runDue(org);
+    const [sent] = mailsTo(org.users.manager.email);
+    const notificationId = sent!.email.messageId!;
+    expect(notificationId).toMatch(/^banxway-notification\./);
+    const ops = `ops@${org.domain}`;
+    const mta = `mx-${randomUUID().slice(0, 8)}.example`;
+    const store = async (raw: string) =>
+      asSystem(org.id, `test:${randomUUID()}`, [], async (ctx) => ingestEmail(ctx, await parseEmail(Buffer.from(raw)), { channelId: null, address: ops }));
+    // A Postfix DSN (RFC 3464) as it arrives: the original Message-ID is only in the returned headers.
+    const dsn = (originalId: string) => {
+      const boundary = `${randomUUID()}/${mta}`;
+      return [
+        'Return-Path: <>',
+        `From: MAILER-DAEMON@${mta} (Mail Delivery System)`,
+        `To: ${ops}`,
+        'Subject: Undelivered Mail Returned to Sender',
+        'Date: Wed, 25 Nov 2026 11:02:14 +0530',
+        'Auto-Submitted: auto-replied',
+        `Message-Id: <${randomUUID()}@${mta}>`,
+        'MIME-Version: 1.0',
+        `Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
+        '',
+        'This is a MIME-encapsulated message.',
+        '',
+        `--${boundary}`,
+        'Content-Description: Notification',
+        'Content-Type: text/plain; charset=us-ascii',
+        '',
+        `This is the mail system at host ${mta}.`,
+        '',
+        `<${org.users.manager.email}>: host ${mta} said: 550 5.1.1 User unknown`,
+        '',
+        `--${boundary}`,
+        'Content-Description: Delivery report',
+        'Content-Type: message/delivery-status',
+        '',
+        `Reporting-MTA: dns; ${mta}`,
+        '',
+        `Final-Recipient: rfc822; ${org.users.manager.email}`,
+        'Action: failed',
+        'Status: 5.1.1',
+        'Diagnostic-Code: smtp; 550 5.1.1 User unknown',
+        '',
+        `--${boundary}`,
+        'Content-Description: Undelivered Message Headers',
+        'Content-Type: text/rfc822-headers',
+        '',
+        `From: Banxway <${sent!.email.from.address}>`,
+        `To: ${org.users.manager.email}`,
+        `Subject: ${sent!.email.subject}`,
+        `Message-ID: <${originalId}>`,
+        '',
+        `--${boundary}--`,
+        '',
+      ].join('\r\n');
+    };
+    const statusOf = async (threadId: string) => (await db.sql<{ status: string }[]>`select status from app.threads where id = ${threadId}`)[0]!.status;
+
+    const bounced = await store(dsn(notificationId));
+    expect(bounced.filter).toBe('bulk');
+    expect(await statusOf(bounced.threadId)).toBe('bulk');
+    // The same report on a customer's mail is a bounce the team should see (not bulk).
+    const other = await store(dsn(`${randomUUID()}@${org.domain}`));
+    expect(other.filter).toBeNull();
+
+    // An allow rule for the reporting server's domain keeps its reports in the inbox, never ours.
+    const rule = await org.json('POST', '/api/sender-rules', { as: 'owner', body: { kind: 'allow', match: 'domain', value: mta } });
+    expect(rule.status).toBe(201);
+    const allowed = await store(dsn(notificationId));
+    expect(allowed.filter).toBe('bulk');
+    expect(await statusOf(allowed.threadId)).toBe('bulk');
+    const reply = await store(
+      mail({ from: `someone@${mta}`, to: ops, subject: 'Re: Agent mentioned you', inReplyTo: notificationId, messageId: `${randomUUID()}@${mta}` }),
+    );
+    expect(reply.filter).toBe('bulk');
+    const open =
+      await db.sql`select id from app.threads where org_id = ${org.id} and id = any(${[bounced.threadId, allowed.threadId, reply.threadId]}::uuid[]) and status not in ('bulk', 'spam')`;
+    expect(open).toEqual([]);
+  });
 });
 
 describe('what else notifies', () => {
