@@ -224,6 +224,47 @@ describe('notification mail', () => {
     expect(m.headers!['X-Banxway-Notification']).toBe('mention assignment');
   });
 
+  it('a notification made just before a mail goes waits its own delay: the mail waits for it, within one more delay', async () => {
+    const org = await newOrganization(db.sql);
+    const t0 = timeline();
+    clock = t0;
+    const first = await newThread(org, 'Window first');
+    const late = await newThread(org, 'Window late');
+    const later = await newThread(org, 'Window later');
+    await mention(org, first);
+    clock = new Date(t0.getTime() + 4 * MIN + 50_000); // ten seconds before the first one's mail
+    await mention(org, late);
+    clock = new Date(t0.getTime() + 5 * MIN);
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email)).toEqual([]); // the mail waits for the late one's delay
+    clock = new Date(t0.getTime() + 5 * MIN + 30_000);
+    await mention(org, later); // due after the window (one delay past the first's time): its own mail
+    clock = new Date(t0.getTime() + 7 * MIN);
+    const [lateOne] = (await notificationsOf(org, '?type=mention')).data.filter((n: any) => n.threadId === late);
+    expect((await org.json('POST', '/api/notifications/read', { as: 'manager', body: { ids: [lateOne.id] } })).status).toBe(200);
+
+    clock = new Date(t0.getTime() + 9 * MIN + 50_000);
+    await runDue(org);
+    const mails = mailsTo(org.users.manager.email);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.email.subject).toContain('Window first');
+    expect(mails[0]!.email.text).not.toContain(late); // read in its delay: never mailed
+    expect(mails[0]!.email.text).not.toContain(later);
+
+    clock = new Date(t0.getTime() + 10 * MIN + 30_000);
+    await runDue(org);
+    const after = mailsTo(org.users.manager.email);
+    expect(after).toHaveLength(2);
+    expect(after[1]!.email.subject).toContain('Window later');
+    const states = await db.sql<{ threadId: string; emailState: string; emailedAt: Date | null }[]>`
+      select thread_id, email_state, emailed_at from app.notifications where org_id = ${org.id} and user_id = ${org.users.manager.id} order by created_at`;
+    expect(states).toEqual([
+      { threadId: first, emailState: 'sent', emailedAt: new Date(t0.getTime() + 9 * MIN + 50_000) },
+      { threadId: late, emailState: 'cancelled', emailedAt: null },
+      { threadId: later, emailState: 'sent', emailedAt: new Date(t0.getTime() + 10 * MIN + 30_000) },
+    ]);
+  });
+
   it('the one-click unsubscribe (RFC 8058) stops that mail; a GET changes nothing; a bad token is refused', async () => {
     const org = await newOrganization(db.sql);
     const t0 = timeline();
