@@ -181,6 +181,45 @@ describe('notification mail', () => {
     expect(n).toEqual({ emailState: 'sent', emailedAt: quietEnd });
   });
 
+  it('mail held by quiet hours or a digest follows a change of them at once, and goes once', async () => {
+    const org = await newOrganization(db.sql);
+    const t0 = timeline();
+    clock = t0;
+    const put = async (body: object) => expect((await org.json('PUT', '/api/me/notification-preferences', { as: 'manager', body })).status).toBe(200);
+    await put({ quietHours: { start: hhmm(new Date(t0.getTime() - HOUR)), end: hhmm(new Date(t0.getTime() + 3 * HOUR)), timeZone: 'UTC' }, digest: 'hourly' });
+    await mention(org, await newThread(org, 'Held by the night'));
+    clock = new Date(t0.getTime() + 5 * MIN);
+    await runDue(org);
+    clock = new Date(t0.getTime() + 30 * MIN);
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email)).toEqual([]);
+
+    await put({ quietHours: null }); // no more quiet hours: the held mail goes now
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email).map((m) => m.email.subject)).toEqual([expect.stringContaining('Held by the night')]);
+
+    clock = new Date(t0.getTime() + 35 * MIN);
+    await mention(org, await newThread(org, 'Held by the digest'));
+    clock = new Date(t0.getTime() + 40 * MIN);
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email)).toHaveLength(1); // hourly: not before an hour after the last
+    clock = new Date(t0.getTime() + 45 * MIN);
+    await put({ digest: 'immediate' });
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email).map((m) => m.email.subject)).toEqual([
+      expect.stringContaining('Held by the night'),
+      expect.stringContaining('Held by the digest'),
+    ]);
+
+    // The runs they were held for (the end of the quiet hours, the hour after the first mail) send nothing more.
+    clock = new Date(t0.getTime() + 4 * HOUR);
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email)).toHaveLength(2);
+    const sent = await db.sql<{ emailedAt: Date }[]>`
+      select emailed_at from app.notifications where org_id = ${org.id} and user_id = ${org.users.manager.id} order by created_at`;
+    expect(sent.map((n) => n.emailedAt)).toEqual([new Date(t0.getTime() + 30 * MIN), new Date(t0.getTime() + 45 * MIN)]);
+  });
+
   it('reading the notification in the app, or opening its thread, cancels its mail', async () => {
     const org = await newOrganization(db.sql);
     const t0 = timeline();
