@@ -5,13 +5,14 @@
 // mail's delay, quiet hours and digests are decided by the test's clock alone.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../lib/config.js';
 import { asSystem } from '../../lib/context.js';
 import { ingestEmail } from '../../lib/email/ingest.js';
 import { parseEmail } from '../../lib/email/parse.js';
 import { runJob } from '../../lib/jobs/run.js';
 import { notifySlaEvent } from '../../lib/notifications/sla.js';
 import { setClock } from '../../lib/time.js';
-import { call } from '../helpers/api.js';
+import { call, json } from '../helpers/api.js';
 import { captureOutbound } from '../helpers/captured-mail.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { mail } from '../helpers/mail.js';
@@ -261,6 +262,39 @@ describe('notification mail', () => {
     expect(m.subject).toBe(`3 notifications in ${org.name}`);
     for (const t of threads) expect(m.text).toContain(`https://app.banxway.test/threads/${t}`);
     expect(m.headers!['X-Banxway-Notification']).toBe('mention assignment');
+  });
+
+  it('with the hourly digest, mail goes at most once an hour, the notifications between in one mail', async () => {
+    const org = await newOrganization(db.sql);
+    const t0 = timeline();
+    clock = t0;
+    expect((await org.json('PUT', '/api/me/notification-preferences', { as: 'manager', body: { digest: 'hourly' } })).body.digest).toBe('hourly');
+    await mention(org, await newThread(org, 'Hourly one'));
+    clock = new Date(t0.getTime() + 5 * MIN);
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email).map((m) => m.email.subject)).toEqual([expect.stringContaining('Hourly one')]);
+
+    clock = new Date(t0.getTime() + 10 * MIN);
+    await mention(org, await newThread(org, 'Hourly two'));
+    clock = new Date(t0.getTime() + 20 * MIN);
+    await mention(org, await newThread(org, 'Hourly three'));
+    for (const at of [15, 25, 60]) {
+      clock = new Date(t0.getTime() + at * MIN);
+      await runDue(org);
+      expect(mailsTo(org.users.manager.email)).toHaveLength(1);
+    }
+    clock = new Date(t0.getTime() + 65 * MIN); // an hour after the first mail
+    await runDue(org);
+    clock = new Date(t0.getTime() + 3 * HOUR);
+    await runDue(org);
+    const mails = mailsTo(org.users.manager.email);
+    expect(mails).toHaveLength(2);
+    expect(mails[1]!.email.subject).toBe(`2 notifications in ${org.name}`);
+    expect(mails[1]!.email.text).toContain('Hourly two');
+    expect(mails[1]!.email.text).toContain('Hourly three');
+    const sent = await db.sql<{ emailedAt: Date }[]>`
+      select emailed_at from app.notifications where org_id = ${org.id} and user_id = ${org.users.manager.id} order by created_at`;
+    expect(sent.map((n) => n.emailedAt)).toEqual([new Date(t0.getTime() + 5 * MIN), new Date(t0.getTime() + 65 * MIN), new Date(t0.getTime() + 65 * MIN)]);
   });
 
   it('a notification made just before a mail goes waits its own delay: the mail waits for it, within one more delay', async () => {
@@ -529,6 +563,44 @@ describe('what else notifies', () => {
     expect(await recipients('breached')).toEqual([org.users.agent.id, org.users.manager.id].sort());
     const breaches = await org.json('GET', '/api/notifications?type=sla_breach', { as: 'agent' });
     expect(breaches.body.data[0]).toMatchObject({ type: 'sla_breach', threadId, title: expect.stringMatching(/^First response overdue: /) });
+  });
+
+  it('the sla-check cron warns the assignee through the sla.event hook, once however often it runs', async () => {
+    const org = await newOrganization(db.sql);
+    const ops = `ops@${org.domain}`;
+    const [policy] = (await org.json('GET', '/api/sla-policies')).body.data;
+    // First response in 100 calendar minutes: the warning at 75.
+    const patched = await org.json('PATCH', `/api/sla-policies/${policy.id}`, {
+      as: 'admin',
+      body: { targets: { normal: { firstResponse: { minutes: 100, business: false } } } },
+    });
+    expect(patched.status).toBe(200);
+    // A customer wrote 80 minutes ago: the warning time has passed, the due time has not.
+    const start = new Date(Math.floor((Date.now() - 80 * MIN) / 1000) * 1000);
+    const raw = mail({ from: `shipper-${randomUUID().slice(0, 8)}@shipper.example`, to: ops, subject: 'SLA warning check', date: start });
+    const { threadId } = await asSystem(org.id, `test:${randomUUID()}`, [], async (ctx) =>
+      ingestEmail(ctx, await parseEmail(Buffer.from(raw)), { channelId: null, address: ops }),
+    );
+    expect((await org.json('POST', `/api/threads/${threadId}/assign`, { body: { assigneeId: org.users.manager.id } })).status).toBe(200);
+
+    const cron = { token: null, headers: { authorization: `Bearer ${config().cronSecret}` } };
+    const runHooks = async () => {
+      const jobs = await db.sql<{ id: string }[]>`select id from app.outbox where org_id = ${org.id} and name = 'sla.event' and status = 'pending'`;
+      for (const { id } of jobs) expect(await runJob(id)).toBe('done');
+      return jobs.length;
+    };
+    expect((await json('GET', '/api/cron/sla-check', cron)).status).toBe(200);
+    expect((await json('GET', '/api/cron/sla-check', cron)).status).toBe(200);
+    expect(await runHooks()).toBe(1);
+    expect((await json('GET', '/api/cron/sla-check', cron)).status).toBe(200);
+    expect(await runHooks()).toBe(0);
+
+    const warned = (await notificationsOf(org, '?type=sla_warning,sla_breach')).data;
+    expect(warned.map((n: any) => [n.type, n.threadId, n.entityType])).toEqual([['sla_warning', threadId, 'thread']]);
+    expect(warned[0].title).toMatch(/^First response due soon: SLA warning check/);
+    // Nobody else is told of a warning.
+    const others = await db.sql`select user_id from app.notifications where org_id = ${org.id} and type in ('sla_warning', 'sla_breach')`;
+    expect(others).toEqual([{ userId: org.users.manager.id }]);
   });
 
   it("a customer's new message on an assigned thread tells the assignee", async () => {
