@@ -253,12 +253,12 @@ export async function ingestEmail(ctx: Ctx, email: ParsedEmail, mailbox: Mailbox
   const { direction, party, counterpart } = partiesOf(email, org, mailbox);
   const normalized = normalizeSubject(email.subject);
   const occurredAt = messageTime(email);
-  // Only what comes in is judged; our own mail (the Sent folder, an import) always is the inbox's.
-  // (Our own notification mail coming back is kept out of the inbox either way: notificationEcho.)
+  // Our own notification mail coming back is bulk whichever way it came, before any sender rule (an
+  // `allow` rule for the domain it came from must not put it in the inbox): notificationEcho. Else only
+  // what comes in is judged; our own mail (the Sent folder, an import) always is the inbox's.
   const verdict =
-    direction === 'inbound'
-      ? await senderVerdict(ctx, email.from && { address: email.from.address }, emailSignals(email, org.ownDomains))
-      : (notificationEcho(email.headers) ?? INBOX);
+    notificationEcho(email) ??
+    (direction === 'inbound' ? await senderVerdict(ctx, email.from && { address: email.from.address }, emailSignals(email, org.ownDomains)) : INBOX);
   const filter = verdict.filter;
   // Auto-replies, bounces and abuse reports are recorded but never reopen a conversation.
   const automated = machineMade(email, verdict);

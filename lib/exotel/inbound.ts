@@ -20,6 +20,7 @@ import { notify, threadEscalation } from '../notifications/notify.js';
 import { lockCounterpart } from '../threads/counterpart.js';
 import { continuesThread, rollUp } from '../threads/roll-up.js';
 import { isFiltered, senderVerdict, type Filtered } from '../sender-rules/verdict.js';
+import { now } from '../time.js';
 import { announceThread } from '../threads/view.js';
 import type { ExotelChannel, ExotelKind } from './common.js';
 import { enqueueAnalysis, jobSpecs } from '../jobs/specs.js';
@@ -427,7 +428,7 @@ async function settleCallBack(ctx: Ctx, call: Pick<CallRow, 'id' | 'threadId' | 
       description: marker,
       type: 'call_back',
       priority: 'high',
-      dueAt: new Date(Date.now() + 3_600_000).toISOString(),
+      dueAt: new Date(now().getTime() + 3_600_000).toISOString(),
       ...(thread?.assigneeId ? { assigneeId: thread.assigneeId } : {}),
     }),
     { notifyAssignee: false },

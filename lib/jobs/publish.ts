@@ -6,6 +6,7 @@ import { config, publicUrl } from '../config.js';
 import type { QueuedJob } from '../context.js';
 import { db } from '../db/client.js';
 import { log } from '../log.js';
+import { now } from '../time.js';
 
 type Waker = () => void;
 let localWaker: Waker | undefined;
@@ -22,12 +23,14 @@ export function jobUrl(name: string): string {
   return publicUrl(isDocumentJob(name) ? `/api/jobs/documents/${name}` : `/api/jobs/${name}`);
 }
 
-let client: Promise<import('@upstash/qstash').Client> | undefined;
+let client: { for: string; client: Promise<import('@upstash/qstash').Client> } | undefined;
 
+/** The client for the configured QStash (made again when the configuration names another). */
 async function qstashClient() {
   const q = config().qstash!;
-  client ??= import('@upstash/qstash').then(({ Client }) => new Client({ token: q.token, baseUrl: q.url }));
-  return client;
+  const key = `${q.url} ${q.token}`;
+  if (client?.for !== key) client = { for: key, client: import('@upstash/qstash').then(({ Client }) => new Client({ token: q.token, baseUrl: q.url })) };
+  return client.client;
 }
 
 /** QStash retries a failed delivery itself; our own attempt count decides when a job is dead. */
@@ -41,8 +44,10 @@ const MAX_QSTASH_RETRIES = 5;
  */
 export const QSTASH_MAX_DELAY_MS = 7 * 24 * 3_600_000;
 
+/** Publishes one job to QStash (with its delay), unless it is due beyond QSTASH_MAX_DELAY_MS (lib/time.ts's clock). */
 export async function publishToQStash(job: QueuedJob, deduplicationId = job.id): Promise<void> {
-  if (job.runAt.getTime() > Date.now() + QSTASH_MAX_DELAY_MS) return;
+  const at = now().getTime();
+  if (job.runAt.getTime() > at + QSTASH_MAX_DELAY_MS) return;
   const qstash = await qstashClient();
   const notBefore = Math.ceil(job.runAt.getTime() / 1000);
   await qstash.publishJSON({
@@ -50,7 +55,7 @@ export async function publishToQStash(job: QueuedJob, deduplicationId = job.id):
     body: { outboxId: job.id },
     deduplicationId,
     retries: Math.min(MAX_QSTASH_RETRIES, Math.max(0, job.maxAttempts - 1)),
-    ...(notBefore > Date.now() / 1000 + 1 ? { notBefore } : {}),
+    ...(notBefore > at / 1000 + 1 ? { notBefore } : {}),
   });
   const sql = await db();
   await sql`update app.outbox set published_at = now() where id = ${job.id}`;

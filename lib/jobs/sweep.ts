@@ -5,6 +5,7 @@
 import { config } from '../config.js';
 import { db } from '../db/client.js';
 import { log } from '../log.js';
+import { now } from '../time.js';
 import { publishToQStash } from './publish.js';
 import { TOMBSTONE_RETENTION_DAYS } from '../sync.js';
 
@@ -44,9 +45,11 @@ export async function sweepJobs(options: { limit?: number } = {}): Promise<Sweep
     returning id`;
   let republished = 0;
   if (cfg.jobs.adapter === 'qstash') {
+    // Due by the clock publishToQStash decides with (lib/time.ts), so a job it left for later because
+    // QStash takes no delay that long is published here once it is due.
     const due = await sql<{ id: string; name: string; runAt: Date; maxAttempts: number }[]>`
       select id, name, run_at, max_attempts from app.outbox
-      where status = 'pending' and run_at <= now() + interval '1 minute'
+      where status = 'pending' and run_at <= ${now()}::timestamptz + interval '1 minute'
         and (published_at is null or published_at < now() - make_interval(mins => ${UNACKNOWLEDGED_MINUTES}))
       order by run_at limit ${limit}`;
     for (const job of due) {

@@ -2,9 +2,9 @@
 // `pending`), in one mail. When it runs it first cancels those the member has seen (read in the app, or
 // whose thread they opened after the notification came), then asks schedule.ts when the rest may go
 // (quiet hours, digest rhythm): later means a job for then; now means every pending notification of
-// the member goes in one mail through the outbound adapter (Resend, or the local .eml sink), from
-// MAIL_SYSTEM_FROM, each linking to its thread in the web app (APP_URL), with a one-click unsubscribe
-// (RFC 8058) for the types it holds. The mail is marked as the app's own (Auto-Submitted, an
+// the member whose own delay is over goes in one mail (waitFor: the digest window) through the
+// outbound adapter (Resend, or the local .eml sink), from MAIL_SYSTEM_FROM, each linking to its thread
+// in the web app (APP_URL), with a one-click unsubscribe (RFC 8058) for the types it holds. The mail is marked as the app's own (Auto-Submitted, an
 // X-Banxway-Notification header, a Message-ID of ours) so that if it ever comes back into a polled
 // mailbox it never starts a thread (lib/sender-rules/verdict.ts, notificationEcho).
 import { config } from '../config.js';
@@ -73,9 +73,29 @@ async function recipientOf(ctx: Ctx, userId: string): Promise<Recipient | null> 
 }
 
 /**
- * Cancels what the member has seen, then either claims every pending notification for this run's mail
- * (`sending` under the job id) or queues the job for when mail may go. A run that crashed after its
- * claim finds its own claimed rows again and sends the same mail (same idempotency key).
+ * The digest window. A mail holds only notifications whose own delay is over, so each one had its
+ * chance to be read first; one that came moments before the mail was to go would otherwise be mailed
+ * seconds after it was made. So when the mail may go (`goes`) and other notifications are still within
+ * their delay, it waits for the last of them, as long as that is due within one more delay
+ * (NOTIFICATION_EMAIL_DELAY_MINUTES) of `goes`: notifications close together still make one mail, and
+ * the first waits at most one delay longer. Those due later are left to their own job (and mail).
+ * Returns when to run again, or null to send now.
+ */
+async function waitFor(ctx: Ctx, userId: string, ready: Date, goes: Date): Promise<Date | null> {
+  const until = new Date(goes.getTime() + config().notifications.emailDelayMs);
+  if (until.getTime() <= ready.getTime()) return null;
+  const [row] = await ctx.sql<{ last: Date | null }[]>`
+    select max(email_due_at) as last from app.notifications
+    where org_id = ${ctx.orgId} and user_id = ${userId} and email_state = 'pending'
+      and email_due_at > ${ready} and email_due_at <= ${until}`;
+  return row?.last ?? null;
+}
+
+/**
+ * Cancels what the member has seen, then either claims the pending notifications that are due for
+ * this run's mail (`sending` under the job id) or queues the job for when mail may go. A run that
+ * crashed after its claim finds its own claimed rows again and sends the same mail (same idempotency
+ * key).
  */
 async function claim(ctx: Ctx, userId: string, jobId: string): Promise<{ recipient: Recipient; rows: Pending[] } | null> {
   const sql = ctx.sql;
@@ -96,18 +116,25 @@ async function claim(ctx: Ctx, userId: string, jobId: string): Promise<{ recipie
   const mine =
     await sql`select 1 as found from app.notifications where org_id = ${ctx.orgId} and user_id = ${userId} and email_state = 'sending' and email_batch = ${jobId} limit 1`;
   if (!first?.dueAt && mine.length === 0) return null;
+  // A delivery may come a moment early (claims take jobs due within seconds): that is its time.
+  const ready = new Date(at.getTime() + EARLY_MS);
   if (first?.dueAt && mine.length === 0) {
     const goes = sendTime(first.dueAt, recipient.settings, recipient.lastEmailedAt);
-    // A delivery may come a moment early (claims take jobs due within seconds): that is its time.
-    if (goes.getTime() > at.getTime() + EARLY_MS) {
+    if (goes.getTime() > ready.getTime()) {
       await scheduleNotificationEmail(ctx, userId, goes, `held:${jobId}`);
       return null;
     }
+    const later = await waitFor(ctx, userId, ready, goes);
+    if (later) {
+      await scheduleNotificationEmail(ctx, userId, later, `held:${jobId}`);
+      return null;
+    }
   }
+  // Only notifications whose own delay is over: one that came later waits for its own job.
   const rows = await sql<Pending[]>`
     update app.notifications set email_state = 'sending', email_batch = ${jobId}
     where org_id = ${ctx.orgId} and user_id = ${userId}
-      and (email_state = 'pending' or (email_state = 'sending' and email_batch = ${jobId}))
+      and ((email_state = 'pending' and email_due_at <= ${ready}) or (email_state = 'sending' and email_batch = ${jobId}))
     returning id, type, title, body, thread_id, created_at, email_due_at`;
   rows.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id));
   return rows.length ? { recipient, rows } : null;

@@ -2,13 +2,14 @@
 // read (POST /api/notifications/read, which also cancels their pending mail, and tells the member's
 // other screens through `notification.read`), and their delivery preferences
 // (GET/PUT /api/me/notification-preferences). RLS lets a member see and mark only their own.
+import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { forbidden, invalid } from '../errors.js';
 import { booleanQuery, csvList, decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { recordChange, topics } from '../realtime.js';
 import { dateTimeInput, ianaTimeZone, instantIn, now } from '../time.js';
-import type { Notification } from './notify.js';
+import { scheduleNotificationEmail, type Notification } from './notify.js';
 import { columnsOf, DELIVERY_MODES, DIGESTS, modeOf, NOTIFICATION_TYPES, type DeliveryMode, type Digest, type NotificationType } from './types.js';
 
 export const notificationListQuery = z.object({
@@ -150,6 +151,15 @@ export async function updatePreferences(ctx: Ctx, input: z.infer<typeof preferen
       on conflict (org_id, user_id) do update set
         ${input.quietHours !== undefined ? sql`quiet_start = excluded.quiet_start, quiet_end = excluded.quiet_end, time_zone = excluded.time_zone,` : sql``}
         digest = ${input.digest !== undefined ? sql`excluded.digest` : sql`app.notification_settings.digest`}`;
+    // Mail already held (by the old quiet hours or digest) follows the new ones: the job runs again and
+    // decides anew (sooner, or held again); the run it was held for finds nothing left, or decides the
+    // same. The key is per change (a client may send the same x-request-id twice).
+    const [held] = await sql<{ dueAt: Date | null }[]>`
+      select min(email_due_at) as due_at from app.notifications where org_id = ${ctx.orgId} and user_id = ${userId} and email_state = 'pending'`;
+    if (held?.dueAt) {
+      const at = now();
+      await scheduleNotificationEmail(ctx, userId, held.dueAt > at ? held.dueAt : at, `preferences:${randomUUID()}`);
+    }
   }
   const preferences = await getPreferences(ctx);
   await recordChange(ctx, { event: 'notification_preferences.updated', topics: [topics.user(userId)], data: preferences });

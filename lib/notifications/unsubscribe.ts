@@ -11,7 +11,8 @@ import { jwtVerify, SignJWT } from 'jose';
 import * as z from 'zod';
 import { config, publicUrl } from '../config.js';
 import { asSystem } from '../context.js';
-import { invalid, notFound } from '../errors.js';
+import { AppError, invalid, notFound } from '../errors.js';
+import { readCapped } from '../http/body.js';
 import { errorResponse } from '../http/errors.js';
 import { log } from '../log.js';
 import { requestIdOf } from '../http/route.js';
@@ -94,17 +95,41 @@ export async function unsubscribePage(request: Request): Promise<Response> {
   );
 }
 
+/** A one-click POST's body is a few dozen bytes; more is not a mail provider's. */
+const ONE_CLICK_MAX_BYTES = 16_384;
+
+/**
+ * The body's List-Unsubscribe field. RFC 8058 3.1 has the mail provider POST it as
+ * multipart/form-data (Gmail, Yahoo), or application/x-www-form-urlencoded (the page's form, other
+ * providers); a body of any other type is read as urlencoded. Null when the field is missing or the
+ * multipart body does not parse.
+ */
+async function oneClickField(request: Request): Promise<string | null> {
+  const tooLarge = () => new AppError('payload_too_large', `The body is larger than ${ONE_CLICK_MAX_BYTES} bytes`);
+  const raw = await readCapped(request, ONE_CLICK_MAX_BYTES, tooLarge);
+  const type = request.headers.get('content-type') ?? '';
+  if (/^\s*multipart\/form-data\b/i.test(type)) {
+    const form = await new Response(new Uint8Array(raw), { headers: { 'content-type': type } }).formData().catch(() => null);
+    const value = form?.get('List-Unsubscribe');
+    return typeof value === 'string' ? value.trim() : null;
+  }
+  return new URLSearchParams(raw.toString('utf8')).get('List-Unsubscribe')?.trim() ?? null;
+}
+
 /** POST (RFC 8058 one-click): the member's mail for the token's types stops; answered 200 even when already off. */
 export async function unsubscribe(request: Request): Promise<Response> {
   const requestId = requestIdOf(request);
   const token = new URL(request.url).searchParams.get('token') ?? '';
   const found = token ? await readUnsubscribeToken(token) : null;
   if (!found) return errorResponse(notFound('Unsubscribe link'), requestId);
-  const body = (await request.text().catch(() => '')).slice(0, 1000);
-  // RFC 8058 3.1: the POST carries List-Unsubscribe=One-Click (a form post from the page sends the same).
-  if (new URLSearchParams(body).get('List-Unsubscribe') !== 'One-Click') {
-    return errorResponse(invalid('body.List-Unsubscribe', 'must be One-Click (RFC 8058)'), requestId);
+  let field: string | null;
+  try {
+    field = await oneClickField(request);
+  } catch (error) {
+    if (error instanceof AppError) return errorResponse(error, requestId);
+    throw error;
   }
+  if (field !== 'One-Click') return errorResponse(invalid('body.List-Unsubscribe', 'must be One-Click (RFC 8058)'), requestId);
   const changed = await asSystem(found.org, requestId, [], async (ctx) => {
     const [member] = await ctx.sql`select 1 as found from app.members where org_id = ${ctx.orgId} and user_id = ${found.sub}`;
     if (!member) return false;

@@ -6,6 +6,7 @@
 // The organization's sender rules decide first (the most specific match wins: an address over its
 // domain, a subdomain over its parent domain): `allow` keeps the message in the inbox whatever its
 // headers say, `block` makes it spam, `bulk` bulk. Without a rule the headers decide (emailSignals).
+// One exception comes before any rule: the app's own notification mail coming back (notificationEcho).
 import { NOTIFICATION_MESSAGE_ID_PREFIX } from '../notifications/types.js';
 import type { Ctx } from '../context.js';
 
@@ -92,17 +93,29 @@ function ownList(headers: Record<string, string>, ownDomains: ReadonlySet<string
   return bracketed(headers['list-id']).some((id) => under(id));
 }
 
+/** What notificationEcho reads of an email: its headers, and the original a bounce or abuse report returns. */
+export interface EchoSigns {
+  headers: Record<string, string>;
+  bounce?: { originalMessageId?: string } | null;
+  abuseReport?: { originalMessageId?: string } | null;
+}
+
 /**
  * The app's own notification mail coming back (lib/notifications/email-job.ts): the mail itself
- * delivered or forwarded into a polled mailbox (its X-Banxway-Notification header), or a reply, an
- * auto-reply or a bounce that quotes its Message-ID. It is kept out of the inbox as bulk, so it never
- * starts a thread anyone works, whichever way it came (outbound too: a member answering it from the
- * organization's own domain).
+ * delivered or forwarded into a polled mailbox (its X-Banxway-Notification header), a reply or an
+ * auto-reply that quotes its Message-ID, or a delivery failure report (or abuse report) whose returned
+ * original is one (its Message-ID only appears in the returned part, lib/email/report.ts). It is kept
+ * out of the inbox as bulk, so it never starts a thread anyone works, whichever way it came (outbound
+ * too: a member answering it from the organization's own domain) and whatever the sender rules say:
+ * ingest asks this before senderVerdict, so an `allow` rule never puts it in the inbox.
  */
-export function notificationEcho(headers: Record<string, string>): Verdict | null {
+export function notificationEcho(email: EchoSigns): Verdict | null {
+  const headers = email.headers;
   if (headers['x-banxway-notification'] !== undefined) return { filter: 'bulk', reason: 'header: x-banxway-notification', ruleId: null };
   const quoted = `${headers['in-reply-to'] ?? ''} ${headers['references'] ?? ''}`.toLowerCase();
   if (quoted.includes(`<${NOTIFICATION_MESSAGE_ID_PREFIX}`)) return { filter: 'bulk', reason: 'reply to notification mail', ruleId: null };
+  const returned = email.bounce?.originalMessageId ?? email.abuseReport?.originalMessageId;
+  if (returned?.toLowerCase().startsWith(NOTIFICATION_MESSAGE_ID_PREFIX)) return { filter: 'bulk', reason: 'report on notification mail', ruleId: null };
   return null;
 }
 
@@ -122,8 +135,6 @@ export function notificationEcho(headers: Record<string, string>): Verdict | nul
  */
 export function emailSignals(email: EmailSignals, ownDomains: ReadonlySet<string>): Verdict {
   const h = email.headers;
-  const echo = notificationEcho(h);
-  if (echo) return echo;
   if (/^\s*yes\b/i.test(h['x-spam-flag'] ?? '')) return { filter: 'spam', reason: 'header: x-spam-flag', ruleId: null };
   if (email.isBounce || email.isAbuseReport) return INBOX;
   if (email.isAutoReply && !email.autoReplyReason?.startsWith('precedence')) return INBOX;

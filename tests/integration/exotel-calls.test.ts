@@ -7,6 +7,7 @@
 // never moves a call back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEED_ORG_ID, SEED_USERS } from '../../lib/dev/seed.js';
+import { setClock } from '../../lib/time.js';
 import { call, json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { FAKE_EXOTEL } from '../helpers/fake-exotel.js';
@@ -132,6 +133,21 @@ describe('incoming calls', () => {
     expect(events.find((e) => e.event === 'action.updated' && e.payload.data.id === action!.id)!.payload.data.status).toBe('cancelled');
     const audit = await db.sql`select action from app.audit_log where entity_type = 'action' and entity_id = ${action!.id} order by created_at`;
     expect(audit.map((a) => a.action)).toEqual(['action.created', 'action.updated']);
+  });
+
+  it("gives the call-back a due time an hour after the missed call, by the app's clock", async () => {
+    const at = new Date(Math.floor((Date.now() - 3 * 3_600_000) / 1000) * 1000);
+    setClock(at);
+    try {
+      const sid = 'call-missed-0021';
+      expect((await passthru({ ...incoming(sid, '09820011021'), CallType: 'incomplete', DialCallStatus: 'no-answer' })).status).toBe(200);
+      const missed = await callRow(sid);
+      const [action] = await db.sql<{ dueAt: Date }[]>`
+        select due_at from app.actions where org_id = ${SEED_ORG_ID} and type = 'call_back' and description = ${`call:${missed.id}`}`;
+      expect(action!.dueAt).toEqual(new Date(at.getTime() + 3_600_000));
+    } finally {
+      setClock(undefined);
+    }
   });
 
   it('tells the assignee alone of a missed call on a thread someone has', async () => {

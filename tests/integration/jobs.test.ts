@@ -8,10 +8,11 @@ import { withClaims, systemClaims } from '../../lib/db/client.js';
 import { enqueue } from '../../lib/jobs/enqueue.js';
 import { drainJobs } from '../../lib/jobs/local-dispatcher.js';
 import { runJob } from '../../lib/jobs/run.js';
-import { jobUrl } from '../../lib/jobs/publish.js';
+import { jobUrl, publishJobs } from '../../lib/jobs/publish.js';
 import { resetQStashReceiver } from '../../lib/jobs/qstash-receiver.js';
 import { defineJob } from '../../lib/jobs/registry.js';
 import { sweepJobs } from '../../lib/jobs/sweep.js';
+import { setClock } from '../../lib/time.js';
 import { call, json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { CURRENT_KEY, fakeQStash, NEXT_KEY, qstashSignature } from '../helpers/qstash.js';
@@ -243,6 +244,46 @@ describe('the QStash adapter', () => {
       expect(last.headers['upstash-retries']).toBe('2');
       expect(Number(last.headers['upstash-not-before'])).toBe(Math.ceil(job!.runAt.getTime() / 1000));
     } finally {
+      setConfig(saved);
+      await qstash.close();
+    }
+  });
+
+  it("leaves a job due beyond QStash's longest delay unpublished, and the sweeper publishes it once due", async () => {
+    const qstash = await fakeQStash();
+    const saved = config();
+    setConfig(parseConfig({ ...process.env, QSTASH_TOKEN: 'qstash-test-token', QSTASH_URL: qstash.url }));
+    const DAY = 24 * 3_600_000;
+    const t0 = new Date();
+    setClock(t0);
+    try {
+      const runAt = new Date(t0.getTime() + 8 * DAY);
+      const id = await enqueueFor(addNote, { threadId: T1, body: 'eight-days' }, { runAt });
+      // What a request does after its commit: QStash takes no delay past 7 days, so nothing is published.
+      await publishJobs([{ id, name: 'test.add-note', runAt, maxAttempts: 8 }]);
+      const ours = () => qstash.published.filter((m) => JSON.parse(m.body).outboxId === id);
+      expect(qstash.published).toHaveLength(0);
+      expect((await db.sql`select published_at from app.outbox where id = ${id}`)[0]!.publishedAt).toBeNull();
+
+      // The minute sweeper leaves it while it is not due, even a minute and a half before its time ...
+      for (const at of [t0.getTime() + DAY, t0.getTime() + 7 * DAY + 3_600_000, runAt.getTime() - 90_000]) {
+        setClock(new Date(at));
+        await sweepJobs();
+        expect(ours()).toHaveLength(0);
+      }
+      // ... and publishes it once it is due, without a delay: its time has come.
+      setClock(runAt);
+      await sweepJobs();
+      const [msg] = ours();
+      expect(msg!.destination).toBe('https://banxway.test/api/jobs/test.add-note');
+      expect(msg!.headers['upstash-deduplication-id']).toMatch(new RegExp(`^${id}-\\d+$`));
+      expect(msg!.headers['upstash-not-before']).toBeUndefined();
+      expect((await db.sql`select published_at from app.outbox where id = ${id}`)[0]!.publishedAt).not.toBeNull();
+      // Published and not yet acknowledged: the next sweep does not publish it again.
+      await sweepJobs();
+      expect(ours()).toHaveLength(1);
+    } finally {
+      setClock(undefined);
       setConfig(saved);
       await qstash.close();
     }

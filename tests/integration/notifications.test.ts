@@ -5,13 +5,14 @@
 // mail's delay, quiet hours and digests are decided by the test's clock alone.
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { config } from '../../lib/config.js';
 import { asSystem } from '../../lib/context.js';
 import { ingestEmail } from '../../lib/email/ingest.js';
 import { parseEmail } from '../../lib/email/parse.js';
 import { runJob } from '../../lib/jobs/run.js';
 import { notifySlaEvent } from '../../lib/notifications/sla.js';
 import { setClock } from '../../lib/time.js';
-import { call } from '../helpers/api.js';
+import { call, json } from '../helpers/api.js';
 import { captureOutbound } from '../helpers/captured-mail.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { mail } from '../helpers/mail.js';
@@ -181,6 +182,45 @@ describe('notification mail', () => {
     expect(n).toEqual({ emailState: 'sent', emailedAt: quietEnd });
   });
 
+  it('mail held by quiet hours or a digest follows a change of them at once, and goes once', async () => {
+    const org = await newOrganization(db.sql);
+    const t0 = timeline();
+    clock = t0;
+    const put = async (body: object) => expect((await org.json('PUT', '/api/me/notification-preferences', { as: 'manager', body })).status).toBe(200);
+    await put({ quietHours: { start: hhmm(new Date(t0.getTime() - HOUR)), end: hhmm(new Date(t0.getTime() + 3 * HOUR)), timeZone: 'UTC' }, digest: 'hourly' });
+    await mention(org, await newThread(org, 'Held by the night'));
+    clock = new Date(t0.getTime() + 5 * MIN);
+    await runDue(org);
+    clock = new Date(t0.getTime() + 30 * MIN);
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email)).toEqual([]);
+
+    await put({ quietHours: null }); // no more quiet hours: the held mail goes now
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email).map((m) => m.email.subject)).toEqual([expect.stringContaining('Held by the night')]);
+
+    clock = new Date(t0.getTime() + 35 * MIN);
+    await mention(org, await newThread(org, 'Held by the digest'));
+    clock = new Date(t0.getTime() + 40 * MIN);
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email)).toHaveLength(1); // hourly: not before an hour after the last
+    clock = new Date(t0.getTime() + 45 * MIN);
+    await put({ digest: 'immediate' });
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email).map((m) => m.email.subject)).toEqual([
+      expect.stringContaining('Held by the night'),
+      expect.stringContaining('Held by the digest'),
+    ]);
+
+    // The runs they were held for (the end of the quiet hours, the hour after the first mail) send nothing more.
+    clock = new Date(t0.getTime() + 4 * HOUR);
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email)).toHaveLength(2);
+    const sent = await db.sql<{ emailedAt: Date }[]>`
+      select emailed_at from app.notifications where org_id = ${org.id} and user_id = ${org.users.manager.id} order by created_at`;
+    expect(sent.map((n) => n.emailedAt)).toEqual([new Date(t0.getTime() + 30 * MIN), new Date(t0.getTime() + 45 * MIN)]);
+  });
+
   it('reading the notification in the app, or opening its thread, cancels its mail', async () => {
     const org = await newOrganization(db.sql);
     const t0 = timeline();
@@ -224,6 +264,80 @@ describe('notification mail', () => {
     expect(m.headers!['X-Banxway-Notification']).toBe('mention assignment');
   });
 
+  it('with the hourly digest, mail goes at most once an hour, the notifications between in one mail', async () => {
+    const org = await newOrganization(db.sql);
+    const t0 = timeline();
+    clock = t0;
+    expect((await org.json('PUT', '/api/me/notification-preferences', { as: 'manager', body: { digest: 'hourly' } })).body.digest).toBe('hourly');
+    await mention(org, await newThread(org, 'Hourly one'));
+    clock = new Date(t0.getTime() + 5 * MIN);
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email).map((m) => m.email.subject)).toEqual([expect.stringContaining('Hourly one')]);
+
+    clock = new Date(t0.getTime() + 10 * MIN);
+    await mention(org, await newThread(org, 'Hourly two'));
+    clock = new Date(t0.getTime() + 20 * MIN);
+    await mention(org, await newThread(org, 'Hourly three'));
+    for (const at of [15, 25, 60]) {
+      clock = new Date(t0.getTime() + at * MIN);
+      await runDue(org);
+      expect(mailsTo(org.users.manager.email)).toHaveLength(1);
+    }
+    clock = new Date(t0.getTime() + 65 * MIN); // an hour after the first mail
+    await runDue(org);
+    clock = new Date(t0.getTime() + 3 * HOUR);
+    await runDue(org);
+    const mails = mailsTo(org.users.manager.email);
+    expect(mails).toHaveLength(2);
+    expect(mails[1]!.email.subject).toBe(`2 notifications in ${org.name}`);
+    expect(mails[1]!.email.text).toContain('Hourly two');
+    expect(mails[1]!.email.text).toContain('Hourly three');
+    const sent = await db.sql<{ emailedAt: Date }[]>`
+      select emailed_at from app.notifications where org_id = ${org.id} and user_id = ${org.users.manager.id} order by created_at`;
+    expect(sent.map((n) => n.emailedAt)).toEqual([new Date(t0.getTime() + 5 * MIN), new Date(t0.getTime() + 65 * MIN), new Date(t0.getTime() + 65 * MIN)]);
+  });
+
+  it('a notification made just before a mail goes waits its own delay: the mail waits for it, within one more delay', async () => {
+    const org = await newOrganization(db.sql);
+    const t0 = timeline();
+    clock = t0;
+    const first = await newThread(org, 'Window first');
+    const late = await newThread(org, 'Window late');
+    const later = await newThread(org, 'Window later');
+    await mention(org, first);
+    clock = new Date(t0.getTime() + 4 * MIN + 50_000); // ten seconds before the first one's mail
+    await mention(org, late);
+    clock = new Date(t0.getTime() + 5 * MIN);
+    await runDue(org);
+    expect(mailsTo(org.users.manager.email)).toEqual([]); // the mail waits for the late one's delay
+    clock = new Date(t0.getTime() + 5 * MIN + 30_000);
+    await mention(org, later); // due after the window (one delay past the first's time): its own mail
+    clock = new Date(t0.getTime() + 7 * MIN);
+    const [lateOne] = (await notificationsOf(org, '?type=mention')).data.filter((n: any) => n.threadId === late);
+    expect((await org.json('POST', '/api/notifications/read', { as: 'manager', body: { ids: [lateOne.id] } })).status).toBe(200);
+
+    clock = new Date(t0.getTime() + 9 * MIN + 50_000);
+    await runDue(org);
+    const mails = mailsTo(org.users.manager.email);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.email.subject).toContain('Window first');
+    expect(mails[0]!.email.text).not.toContain(late); // read in its delay: never mailed
+    expect(mails[0]!.email.text).not.toContain(later);
+
+    clock = new Date(t0.getTime() + 10 * MIN + 30_000);
+    await runDue(org);
+    const after = mailsTo(org.users.manager.email);
+    expect(after).toHaveLength(2);
+    expect(after[1]!.email.subject).toContain('Window later');
+    const states = await db.sql<{ threadId: string; emailState: string; emailedAt: Date | null }[]>`
+      select thread_id, email_state, emailed_at from app.notifications where org_id = ${org.id} and user_id = ${org.users.manager.id} order by created_at`;
+    expect(states).toEqual([
+      { threadId: first, emailState: 'sent', emailedAt: new Date(t0.getTime() + 9 * MIN + 50_000) },
+      { threadId: late, emailState: 'cancelled', emailedAt: null },
+      { threadId: later, emailState: 'sent', emailedAt: new Date(t0.getTime() + 10 * MIN + 30_000) },
+    ]);
+  });
+
   it('the one-click unsubscribe (RFC 8058) stops that mail; a GET changes nothing; a bad token is refused', async () => {
     const org = await newOrganization(db.sql);
     const t0 = timeline();
@@ -245,9 +359,25 @@ describe('notification mail', () => {
     expect(
       (await call('POST', path.replace(/token=[^&]+/, 'token=not.a.token'), { token: null, rawBody: 'List-Unsubscribe=One-Click', headers: form })).status,
     ).toBe(404);
-    const done = await call('POST', path, { token: null, rawBody: 'List-Unsubscribe=One-Click', headers: form });
+    // What Gmail and Yahoo send (RFC 8058 3.1): multipart/form-data with the one field.
+    const multipart = (value: string) => {
+      const boundary = `----provider${randomUUID().replace(/-/g, '')}`;
+      return {
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+        rawBody: `--${boundary}\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\n${value}\r\n--${boundary}--\r\n`,
+      };
+    };
+    const wrong = await call('POST', path, { token: null, ...multipart('Yes') });
+    expect(wrong.status).toBe(422);
+    expect((await wrong.json()).error.details.issues.map((i: any) => i.path)).toEqual(['body.List-Unsubscribe']);
+    const broken = await call('POST', path, { token: null, rawBody: 'List-Unsubscribe=One-Click', headers: multipart('').headers });
+    expect(broken.status).toBe(422);
+    expect((await org.json('GET', '/api/me/notification-preferences', { as: 'manager' })).body.types.mention).toBe('email');
+    const done = await call('POST', path, { token: null, ...multipart('One-Click') });
     expect(done.status).toBe(200);
     expect((await org.json('GET', '/api/me/notification-preferences', { as: 'manager' })).body.types.mention).toBe('in_app');
+    // The urlencoded form (the page's button) is taken too; a second click is still a 200.
+    expect((await call('POST', path, { token: null, rawBody: 'List-Unsubscribe=One-Click', headers: form })).status).toBe(200);
 
     // Still told in the app, never by mail.
     clock = new Date(t0.getTime() + HOUR);
@@ -276,6 +406,91 @@ describe('notification mail', () => {
       const [t] = await db.sql<{ status: string }[]>`select status from app.threads where id = ${stored.threadId}`;
       expect(t!.status).toBe('bulk');
     }
+  });
+  it('a delivery failure report on notification mail starts no inbox thread, even from an allowed sender', async () => {
+    const org = await newOrganization(db.sql);
+    const t0 = timeline();
+    clock = t0;
+    await mention(org, await newThread(org, 'Bounce check'));
+    clock = new Date(t0.getTime() + 5 * MIN);
+    await runDue(org);
+    const [sent] = mailsTo(org.users.manager.email);
+    const notificationId = sent!.email.messageId!;
+    expect(notificationId).toMatch(/^banxway-notification\./);
+    const ops = `ops@${org.domain}`;
+    const mta = `mx-${randomUUID().slice(0, 8)}.example`;
+    const store = async (raw: string) =>
+      asSystem(org.id, `test:${randomUUID()}`, [], async (ctx) => ingestEmail(ctx, await parseEmail(Buffer.from(raw)), { channelId: null, address: ops }));
+    // A Postfix DSN (RFC 3464) as it arrives: the original Message-ID is only in the returned headers.
+    const dsn = (originalId: string) => {
+      const boundary = `${randomUUID()}/${mta}`;
+      return [
+        'Return-Path: <>',
+        `From: MAILER-DAEMON@${mta} (Mail Delivery System)`,
+        `To: ${ops}`,
+        'Subject: Undelivered Mail Returned to Sender',
+        'Date: Wed, 25 Nov 2026 11:02:14 +0530',
+        'Auto-Submitted: auto-replied',
+        `Message-Id: <${randomUUID()}@${mta}>`,
+        'MIME-Version: 1.0',
+        `Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
+        '',
+        'This is a MIME-encapsulated message.',
+        '',
+        `--${boundary}`,
+        'Content-Description: Notification',
+        'Content-Type: text/plain; charset=us-ascii',
+        '',
+        `This is the mail system at host ${mta}.`,
+        '',
+        `<${org.users.manager.email}>: host ${mta} said: 550 5.1.1 User unknown`,
+        '',
+        `--${boundary}`,
+        'Content-Description: Delivery report',
+        'Content-Type: message/delivery-status',
+        '',
+        `Reporting-MTA: dns; ${mta}`,
+        '',
+        `Final-Recipient: rfc822; ${org.users.manager.email}`,
+        'Action: failed',
+        'Status: 5.1.1',
+        'Diagnostic-Code: smtp; 550 5.1.1 User unknown',
+        '',
+        `--${boundary}`,
+        'Content-Description: Undelivered Message Headers',
+        'Content-Type: text/rfc822-headers',
+        '',
+        `From: Banxway <${sent!.email.from.address}>`,
+        `To: ${org.users.manager.email}`,
+        `Subject: ${sent!.email.subject}`,
+        `Message-ID: <${originalId}>`,
+        '',
+        `--${boundary}--`,
+        '',
+      ].join('\r\n');
+    };
+    const statusOf = async (threadId: string) => (await db.sql<{ status: string }[]>`select status from app.threads where id = ${threadId}`)[0]!.status;
+
+    const bounced = await store(dsn(notificationId));
+    expect(bounced.filter).toBe('bulk');
+    expect(await statusOf(bounced.threadId)).toBe('bulk');
+    // The same report on a customer's mail is a bounce the team should see (not bulk).
+    const other = await store(dsn(`${randomUUID()}@${org.domain}`));
+    expect(other.filter).toBeNull();
+
+    // An allow rule for the reporting server's domain keeps its reports in the inbox, never ours.
+    const rule = await org.json('POST', '/api/sender-rules', { as: 'owner', body: { kind: 'allow', match: 'domain', value: mta } });
+    expect(rule.status).toBe(201);
+    const allowed = await store(dsn(notificationId));
+    expect(allowed.filter).toBe('bulk');
+    expect(await statusOf(allowed.threadId)).toBe('bulk');
+    const reply = await store(
+      mail({ from: `someone@${mta}`, to: ops, subject: 'Re: Agent mentioned you', inReplyTo: notificationId, messageId: `${randomUUID()}@${mta}` }),
+    );
+    expect(reply.filter).toBe('bulk');
+    const open =
+      await db.sql`select id from app.threads where org_id = ${org.id} and id = any(${[bounced.threadId, allowed.threadId, reply.threadId]}::uuid[]) and status not in ('bulk', 'spam')`;
+    expect(open).toEqual([]);
   });
 });
 
@@ -348,6 +563,44 @@ describe('what else notifies', () => {
     expect(await recipients('breached')).toEqual([org.users.agent.id, org.users.manager.id].sort());
     const breaches = await org.json('GET', '/api/notifications?type=sla_breach', { as: 'agent' });
     expect(breaches.body.data[0]).toMatchObject({ type: 'sla_breach', threadId, title: expect.stringMatching(/^First response overdue: /) });
+  });
+
+  it('the sla-check cron warns the assignee through the sla.event hook, once however often it runs', async () => {
+    const org = await newOrganization(db.sql);
+    const ops = `ops@${org.domain}`;
+    const [policy] = (await org.json('GET', '/api/sla-policies')).body.data;
+    // First response in 100 calendar minutes: the warning at 75.
+    const patched = await org.json('PATCH', `/api/sla-policies/${policy.id}`, {
+      as: 'admin',
+      body: { targets: { normal: { firstResponse: { minutes: 100, business: false } } } },
+    });
+    expect(patched.status).toBe(200);
+    // A customer wrote 80 minutes ago: the warning time has passed, the due time has not.
+    const start = new Date(Math.floor((Date.now() - 80 * MIN) / 1000) * 1000);
+    const raw = mail({ from: `shipper-${randomUUID().slice(0, 8)}@shipper.example`, to: ops, subject: 'SLA warning check', date: start });
+    const { threadId } = await asSystem(org.id, `test:${randomUUID()}`, [], async (ctx) =>
+      ingestEmail(ctx, await parseEmail(Buffer.from(raw)), { channelId: null, address: ops }),
+    );
+    expect((await org.json('POST', `/api/threads/${threadId}/assign`, { body: { assigneeId: org.users.manager.id } })).status).toBe(200);
+
+    const cron = { token: null, headers: { authorization: `Bearer ${config().cronSecret}` } };
+    const runHooks = async () => {
+      const jobs = await db.sql<{ id: string }[]>`select id from app.outbox where org_id = ${org.id} and name = 'sla.event' and status = 'pending'`;
+      for (const { id } of jobs) expect(await runJob(id)).toBe('done');
+      return jobs.length;
+    };
+    expect((await json('GET', '/api/cron/sla-check', cron)).status).toBe(200);
+    expect((await json('GET', '/api/cron/sla-check', cron)).status).toBe(200);
+    expect(await runHooks()).toBe(1);
+    expect((await json('GET', '/api/cron/sla-check', cron)).status).toBe(200);
+    expect(await runHooks()).toBe(0);
+
+    const warned = (await notificationsOf(org, '?type=sla_warning,sla_breach')).data;
+    expect(warned.map((n: any) => [n.type, n.threadId, n.entityType])).toEqual([['sla_warning', threadId, 'thread']]);
+    expect(warned[0].title).toMatch(/^First response due soon: SLA warning check/);
+    // Nobody else is told of a warning.
+    const others = await db.sql`select user_id from app.notifications where org_id = ${org.id} and type in ('sla_warning', 'sla_breach')`;
+    expect(others).toEqual([{ userId: org.users.manager.id }]);
   });
 
   it("a customer's new message on an assigned thread tells the assignee", async () => {
