@@ -13,6 +13,7 @@ import { db, type Sql } from '../db/client.js';
 import { publishJobs } from '../jobs/publish.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { topics, type RealtimeEventName } from '../realtime.js';
+import { now as clockNow } from '../time.js';
 
 /** Threads one tick examines (the rest wait for the next minute, oldest first). */
 export const CHECK_BATCH = 20_000;
@@ -89,7 +90,7 @@ export function fireDueEvents(sql: Sql, now: Date, limit = CHECK_BATCH) {
 /** One tick of the cron, as of `now`. */
 export async function checkServiceLevels(options: { now?: Date; limit?: number; requestId?: string } = {}): Promise<CheckResult> {
   const sql = await db();
-  const now = options.now ?? new Date();
+  const now = options.now ?? clockNow();
   const [tick] = await fireDueEvents(sql, now, options.limit);
   const orgs = await sql<{ orgId: string }[]>`
     select distinct org_id from app.sla_events where announced_at is null limit 1000`;

@@ -17,6 +17,7 @@
 // - The clocks pause while the thread is pending, snoozed or resolved, and resume with the paused time
 //   added back: each clock adds the business (or calendar) time of the pauses after it started.
 import type { Ctx } from '../context.js';
+import { now as clockNow } from '../time.js';
 import { enqueue } from '../jobs/enqueue.js';
 import type { Transact } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
@@ -337,7 +338,7 @@ export async function backfillResponses(ctx: Ctx, threadIds: readonly string[]):
  * Recomputes the clocks of these threads (of the caller's organization) as of `now`: their policy,
  * due times and pause bookkeeping, in three statements whatever their number. Returns how many changed.
  */
-export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[], now = Date.now()): Promise<number> {
+export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[], now = clockNow().getTime()): Promise<number> {
   if (threadIds.length === 0) return 0;
   const sql = ctx.sql;
   const rules = await orgRules(ctx);
@@ -438,7 +439,7 @@ export async function applyServiceLevels(ctx: Ctx, threadIds: readonly string[],
 }
 
 /** One thread's clocks (see applyServiceLevels). */
-export function applyServiceLevel(ctx: Ctx, threadId: string, now = Date.now()): Promise<number> {
+export function applyServiceLevel(ctx: Ctx, threadId: string, now = clockNow().getTime()): Promise<number> {
   return applyServiceLevels(ctx, [threadId], now);
 }
 
@@ -461,7 +462,7 @@ export function scheduleRecompute(ctx: Ctx): Promise<string> {
 }
 
 /** One batch of the recompute: the next threads by id after `after`; the last id done, or null at the end. */
-export async function recomputeBatch(ctx: Ctx, after: string | null, now = Date.now(), limit = RECOMPUTE_BATCH): Promise<string | null> {
+export async function recomputeBatch(ctx: Ctx, after: string | null, now = clockNow().getTime(), limit = RECOMPUTE_BATCH): Promise<string | null> {
   const ids = await ctx.sql<{ id: string }[]>`
     select id from app.threads
     where org_id = ${ctx.orgId} and status in ('open', 'pending', 'snoozed') ${after ? ctx.sql`and id > ${after}` : ctx.sql``}
@@ -486,7 +487,7 @@ export async function recomputeRun(
 ): Promise<void> {
   do {
     after = await transact(async (ctx) => {
-      const next = await recomputeBatch(ctx, after, Date.now(), limit);
+      const next = await recomputeBatch(ctx, after, clockNow().getTime(), limit);
       if (next && Date.now() >= stopAt) {
         await enqueue(ctx, jobSpecs.slaRecompute, { after: next });
         return null;

@@ -12,6 +12,7 @@ import { parseEmail } from '../../lib/email/parse.js';
 import { runJob } from '../../lib/jobs/run.js';
 import { checkServiceLevels } from '../../lib/sla/check.js';
 import { onSlaEvent, type SlaSubscriber } from '../../lib/sla/events.js';
+import { setClock } from '../../lib/time.js';
 import { call, json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { mail } from '../helpers/mail.js';
@@ -122,6 +123,23 @@ describe('sla-check', () => {
     expect(sentReply.status).toBe(201);
     const [after] = await db.sql`select sla_breached_at, first_response_due_at from app.threads where id = ${threadId}`;
     expect(after).toEqual({ slaBreachedAt: null, firstResponseDueAt: null });
+  });
+
+  it('follows the app’s clock: the minute cron breaches a thread when the clock passes its due time', async () => {
+    const start = second(new Date(Date.now() - 10 * MIN));
+    const threadId = await arrive(start);
+    setClock(new Date(start.getTime() + 80 * MIN));
+    try {
+      expect((await json('GET', '/api/cron/sla-check', cron)).status).toBe(200);
+      expect((await events(threadId)).map((e) => e.kind)).toEqual(['warning']);
+      setClock(new Date(start.getTime() + 101 * MIN));
+      expect((await json('GET', '/api/cron/sla-check', cron)).status).toBe(200);
+      expect((await events(threadId)).map((e) => e.kind)).toEqual(['warning', 'breached']);
+      const [t] = await db.sql<{ slaBreachedAt: Date | null }[]>`select sla_breached_at from app.threads where id = ${threadId}`;
+      expect(t!.slaBreachedAt).toEqual(new Date(start.getTime() + 100 * MIN));
+    } finally {
+      setClock(undefined);
+    }
   });
 
   it('raises each event once under concurrent ticks', async () => {
