@@ -8,6 +8,7 @@ import { searchForms } from '../logistics/identifiers.js';
 import { requireActiveMember } from '../org/members.js';
 import { csvList, decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { recordChange, topics } from '../realtime.js';
+import { now } from '../time.js';
 import { linkByIdentifiers } from './links.js';
 import { portName } from './ports.js';
 import {
@@ -26,6 +27,9 @@ import { enqueueTrackingRegistration } from '../tracking/register.js';
 const day = z.iso.date({ error: 'must be a date such as 2027-01-05' });
 
 export const SHIPMENT_SORTS = ['created', 'eta', 'etd', 'cutoff', 'freeTime'] as const;
+/** The cut-offs and the last free days (app.shipment_deadlines.kind). */
+export const CUTOFF_KINDS = ['si', 'vgm', 'doc', 'cy'] as const;
+export const FREE_TIME_KINDS = ['origin', 'demurrage', 'detention'] as const;
 
 export const shipmentListQuery = z.object({
   ...pageQuery,
@@ -41,15 +45,23 @@ export const shipmentListQuery = z.object({
   etaTo: instant.optional(),
   etdFrom: instant.optional(),
   etdTo: instant.optional(),
-  /** The earliest cut-off (SI, VGM, documents, CY) falls in this window. */
+  /** Any of the cut-offs (SI, VGM, documents, CY; or those of `cutoffKind`) falls in this window. */
   cutoffFrom: instant.optional(),
   cutoffTo: instant.optional(),
-  /** The earliest last free day (origin, demurrage, detention) falls in this window (dates, inclusive). */
+  /** Only these cut-offs count for the cut-off window and sort: `si`, `vgm`, `doc`, `cy`. */
+  cutoffKind: csvList(z.enum(CUTOFF_KINDS)),
+  /** Any of the last free days (origin detention, destination demurrage and detention; or those of `freeTimeKind`) falls in this window (dates, inclusive). */
   freeTimeFrom: day.optional(),
   freeTimeTo: day.optional(),
+  /** Only these last free days count for the free-time window and sort: `origin`, `demurrage`, `detention`. */
+  freeTimeKind: csvList(z.enum(FREE_TIME_KINDS)),
   /** Any identifier (container, AWB, HAWB, B/L, booking, PO, invoice, job reference) in any written form. */
   ref: z.string().trim().min(1).max(64).optional(),
-  /** `created` (newest first, the default), or the earliest `eta`, `etd`, `cutoff`, `freeTime` first (shipments without one left out). */
+  /**
+   * `created` (newest first, the default), or the earliest `eta`, `etd` first, or the nearest `cutoff` /
+   * `freeTime` first: the shipment's first cut-off (last free day) from `cutoffFrom` (`freeTimeFrom`),
+   * or from now (today) without one; shipments with none left out.
+   */
   sort: z.enum(SHIPMENT_SORTS).default('created'),
 });
 
@@ -88,22 +100,90 @@ function withNames<T extends Shipment>(s: T): T & { originName: string | null; d
   return { ...s, originName: portName(s.originPort), destinationName: portName(s.destinationPort) };
 }
 
-/** Sort orders: the key selected for the cursor, the filter it needs, the keyset condition, the order. */
-function ordering(sql: Ctx['sql'], sort: ShipmentListQuery['sort'], after: [string, string] | undefined) {
+type Sql = Ctx['sql'];
+
+/**
+ * A deadline window over app.shipment_deadlines: cut-offs (instants, `at`, upper bound exclusive) or
+ * last free days (dates, `day`, inclusive), of some kinds. `from` is where "nearest" counts from.
+ */
+interface DeadlineWindow {
+  column: 'at' | 'day';
+  type: 'timestamptz' | 'date';
+  /** An instant or a date; `today` is the organization's today (its time zone). */
+  from: string | { today: { orgId: string; now: string } } | undefined;
+  to: string | undefined;
+  kinds: readonly string[] | undefined;
+}
+
+function cutoffWindow(q: ShipmentListQuery, sorting: boolean): DeadlineWindow | null {
+  if (!sorting && !q.cutoffFrom && !q.cutoffTo && !q.cutoffKind) return null;
+  return { column: 'at', type: 'timestamptz', from: q.cutoffFrom ?? (sorting ? now().toISOString() : undefined), to: q.cutoffTo, kinds: q.cutoffKind };
+}
+
+function freeTimeWindow(ctx: Ctx, q: ShipmentListQuery, sorting: boolean): DeadlineWindow | null {
+  if (!sorting && !q.freeTimeFrom && !q.freeTimeTo && !q.freeTimeKind) return null;
+  const today = { today: { orgId: ctx.orgId, now: now().toISOString() } };
+  return { column: 'day', type: 'date', from: q.freeTimeFrom ?? (sorting ? today : undefined), to: q.freeTimeTo, kinds: q.freeTimeKind };
+}
+
+/** Today in the organization's time zone, where its last free days are counted. */
+function today(sql: Sql, t: { orgId: string; now: string }) {
+  return sql`(select (${t.now}::timestamptz at time zone coalesce(o.timezone, 'UTC'))::date from app.organizations o where o.id = ${t.orgId})`;
+}
+
+/** The conditions of a window on deadline rows aliased `alias`. */
+function inWindow(sql: Sql, alias: string, w: DeadlineWindow) {
+  const col = sql.unsafe(`${alias}.${w.column}`);
+  const type = sql.unsafe(w.type);
+  return sql`${col} is not null
+    ${w.from === undefined ? sql`` : typeof w.from === 'string' ? sql`and ${col} >= ${w.from}::${type}` : sql`and ${col} >= ${today(sql, w.from.today)}`}
+    ${w.to === undefined ? sql`` : w.column === 'at' ? sql`and ${col} < ${w.to}::${type}` : sql`and ${col} <= ${w.to}::${type}`}
+    ${oneOf(sql, `${alias}.kind`, w.kinds)}`;
+}
+
+/** A shipment (alias `s`) with any deadline in the window: for filtering when the page is not ordered by it. */
+function anyDeadlineIn(sql: Sql, w: DeadlineWindow | null) {
+  if (!w) return sql``;
+  return sql`and exists (select 1 from app.shipment_deadlines e where e.org_id = s.org_id and e.shipment_id = s.id and ${inWindow(sql, 'e', w)})`;
+}
+
+/**
+ * Sort orders: what the page is read from, the key selected for the cursor, the filter it needs, the
+ * keyset condition, the order. `cutoff` and `freeTime` walk the deadlines in order (index
+ * (org_id, at | day, shipment_id)) and keep, per shipment, only its first deadline in the window, so a
+ * shipment appears once, at its nearest cut-off (last free day).
+ */
+function ordering(sql: Sql, sort: ShipmentListQuery['sort'], after: [string, string] | undefined, deadline: DeadlineWindow | null) {
   if (sort === 'created') {
     return {
+      source: sql``,
       key: exactInstant(sql, 's.created_at', 'sort_key'),
       where: sql``,
       after: after ? sql`and (s.created_at, s.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``,
       by: sql`order by s.created_at desc, s.id desc`,
     };
   }
-  const column = { eta: 's.eta', etd: 's.etd', cutoff: 's.next_cutoff_at', freeTime: 's.free_time_ends_on' }[sort];
-  const isDate = sort === 'freeTime';
+  if (sort === 'cutoff' || sort === 'freeTime') {
+    const w = deadline!;
+    const col = sql.unsafe(`d.${w.column}`);
+    return {
+      source: sql`app.shipment_deadlines d cross join `,
+      key: w.column === 'day' ? sql`to_char(d.day, 'YYYY-MM-DD') as sort_key` : exactInstant(sql, 'd.at', 'sort_key'),
+      where: sql`and s.id = d.shipment_id and d.org_id = s.org_id and ${inWindow(sql, 'd', w)}
+        and not exists (
+          select 1 from app.shipment_deadlines e
+          where e.org_id = d.org_id and e.shipment_id = d.shipment_id and ${inWindow(sql, 'e', w)}
+            and (${sql.unsafe(`e.${w.column}`)}, e.kind) < (${col}, d.kind))`,
+      after: after ? sql`and (${col}, d.shipment_id) > (${after[0]}::${sql.unsafe(w.type)}, ${after[1]}::uuid)` : sql``,
+      by: sql`order by ${col}, d.shipment_id`,
+    };
+  }
+  const column = { eta: 's.eta', etd: 's.etd' }[sort];
   return {
-    key: isDate ? sql`to_char(s.free_time_ends_on, 'YYYY-MM-DD') as sort_key` : exactInstant(sql, column, 'sort_key'),
+    source: sql``,
+    key: exactInstant(sql, column, 'sort_key'),
     where: sql`and ${sql.unsafe(column)} is not null`,
-    after: after ? sql`and (${sql.unsafe(column)}, s.id) > (${after[0]}::${sql.unsafe(isDate ? 'date' : 'timestamptz')}, ${after[1]}::uuid)` : sql``,
+    after: after ? sql`and (${sql.unsafe(column)}, s.id) > (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``,
     by: sql`order by ${sql.unsafe(column)}, s.id`,
   };
 }
@@ -131,10 +211,12 @@ export async function listShipments(ctx: Ctx, q: ShipmentListQuery) {
   const keyOf = (r: Shipment) => [r.sortKey, r.id];
   const ids = q.ref ? await idsByReference(ctx, q.ref) : undefined;
   if (ids?.length === 0) return toPage<Shipment>([], q.limit, keyOf);
-  const order = ordering(sql, q.sort, after);
+  const cutoffs = cutoffWindow(q, q.sort === 'cutoff');
+  const freeTime = freeTimeWindow(ctx, q, q.sort === 'freeTime');
+  const order = ordering(sql, q.sort, after, q.sort === 'cutoff' ? cutoffs : q.sort === 'freeTime' ? freeTime : null);
   const rows = await sql<Shipment[]>`
     select ${shipmentColumns(sql)}, ${order.key}
-    ${from(sql)}
+    from ${order.source}app.shipments s left join app.customers c on c.id = s.customer_id
     where s.org_id = ${ctx.orgId}
       ${oneOf(sql, 's.status', q.status)}
       ${oneOf(sql, 's.mode', q.mode)}
@@ -147,10 +229,8 @@ export async function listShipments(ctx: Ctx, q: ShipmentListQuery) {
       ${q.etaTo ? sql`and s.eta < ${q.etaTo}::timestamptz` : sql``}
       ${q.etdFrom ? sql`and s.etd >= ${q.etdFrom}::timestamptz` : sql``}
       ${q.etdTo ? sql`and s.etd < ${q.etdTo}::timestamptz` : sql``}
-      ${q.cutoffFrom ? sql`and s.next_cutoff_at >= ${q.cutoffFrom}::timestamptz` : sql``}
-      ${q.cutoffTo ? sql`and s.next_cutoff_at < ${q.cutoffTo}::timestamptz` : sql``}
-      ${q.freeTimeFrom ? sql`and s.free_time_ends_on >= ${q.freeTimeFrom}::date` : sql``}
-      ${q.freeTimeTo ? sql`and s.free_time_ends_on <= ${q.freeTimeTo}::date` : sql``}
+      ${q.sort === 'cutoff' ? sql`` : anyDeadlineIn(sql, cutoffs)}
+      ${q.sort === 'freeTime' ? sql`` : anyDeadlineIn(sql, freeTime)}
       ${ids ? sql`and s.id = any(${ids}::uuid[])` : sql``}
       ${order.where}
       ${order.after}

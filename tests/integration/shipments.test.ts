@@ -7,6 +7,7 @@ import { runJob } from '../../lib/jobs/run.js';
 import '../../lib/jobs/all.js';
 import { backfillBatch } from '../../lib/shipments/backfill.js';
 import { onShipmentEvent, type DeliveredShipmentEvent } from '../../lib/shipments/events.js';
+import { setClock } from '../../lib/time.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { newOrganization, type TestOrg } from '../helpers/org.js';
 import { broadcastsSince } from '../helpers/realtime.js';
@@ -180,6 +181,82 @@ describe('shipments', () => {
       cursor = page.body.nextCursor;
     } while (cursor);
     expect(seen).toEqual([b.id, a.id]);
+  });
+});
+
+describe('deadlines in the list', () => {
+  it('finds a shipment by any of its cut-offs, not only the earliest, and sorts by the nearest upcoming one', async () => {
+    const o = await newOrganization(db.sql);
+    setClock(new Date('2027-03-10T12:00:00Z'));
+    try {
+      // The documentation cut-off passed yesterday; the CY cut-off is tomorrow.
+      const a = await shipment(o, { docCutoffAt: '2027-03-09T10:00:00Z', cyCutoffAt: '2027-03-11T10:00:00Z' });
+      const b = await shipment(o, { siCutoffAt: '2027-03-10T18:00:00Z', vgmCutoffAt: '2027-03-20T18:00:00Z' });
+      const c = await shipment(o, { cyCutoffAt: '2027-03-25T00:00:00Z' });
+      const passed = await shipment(o, { siCutoffAt: '2027-03-01T00:00:00Z' });
+      const ids = async (query: string) => {
+        const res = await o.json('GET', `/api/shipments?${query}`);
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        return res.body.data.map((s: any) => s.id);
+      };
+      const next48h = 'cutoffFrom=2027-03-10T12:00:00Z&cutoffTo=2027-03-12T12:00:00Z';
+      expect(await ids(next48h)).toEqual([b.id, a.id]);
+      expect(await ids(`${next48h}&sort=cutoff`)).toEqual([b.id, a.id]);
+      expect(await ids(`${next48h}&cutoffKind=cy`)).toEqual([a.id]);
+      expect(await ids(`${next48h}&cutoffKind=si,vgm&sort=cutoff`)).toEqual([b.id]);
+      // From now on, each once, at its nearest upcoming cut-off; one whose cut-offs all passed is left out.
+      expect(await ids('sort=cutoff')).toEqual([b.id, a.id, c.id]);
+      expect(await ids('sort=cutoff&cutoffKind=vgm')).toEqual([b.id]);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: any = await o.json('GET', `/api/shipments?sort=cutoff&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        seen.push(...page.body.data.map((s: any) => s.id));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual([b.id, a.id, c.id]);
+      // Past ones still count in a window that covers them.
+      expect(await ids('cutoffFrom=2027-02-28T00:00:00Z&cutoffTo=2027-03-02T00:00:00Z')).toEqual([passed.id]);
+      // Moving a cut-off moves its deadline.
+      await o.json('PATCH', `/api/shipments/${c.id}`, { body: { cyCutoffAt: '2027-03-11T00:00:00Z' } });
+      expect(await ids(`${next48h}&cutoffKind=cy&sort=cutoff`)).toEqual([c.id, a.id]);
+      const bad = await o.json('GET', '/api/shipments?cutoffKind=cy,eta&freeTimeKind=port');
+      expect(bad.status).toBe(422);
+      expect(bad.body.error.details.issues.map((i: any) => i.path).sort()).toEqual(['query.cutoffKind.1', 'query.freeTimeKind.0']);
+    } finally {
+      setClock(undefined);
+    }
+  });
+
+  it('finds a shipment by any last free day: origin detention, destination demurrage and detention', async () => {
+    const o = await newOrganization(db.sql);
+    setClock(new Date('2027-04-05T06:00:00Z'));
+    try {
+      // Kolkata time: picked up 1 Apr, 3 free days: 1-3 Apr. Discharged 5 Apr, 5 days: 5-9 Apr. Out 6 Apr, 7 days: 6-12 Apr.
+      const a = await shipment(o, {
+        originFreeDays: 3,
+        emptyPickupAt: '2027-04-01T04:00:00Z',
+        demurrageFreeDays: 5,
+        dischargedAt: '2027-04-05T04:00:00Z',
+        detentionFreeDays: 7,
+        gateOutAt: '2027-04-06T04:00:00Z',
+      });
+      expect(a).toMatchObject({ originLastFreeDay: '2027-04-03', demurrageLastFreeDay: '2027-04-09', detentionLastFreeDay: '2027-04-12' });
+      const b = await shipment(o, { demurrageFreeDays: 2, dischargedAt: '2027-04-06T04:00:00Z' });
+      expect(b.demurrageLastFreeDay).toBe('2027-04-07');
+      const ids = async (query: string) => (await o.json('GET', `/api/shipments?${query}`)).body.data.map((s: any) => s.id);
+      // "This week": the origin day has passed, but destination demurrage ends on the 9th.
+      expect(await ids('freeTimeFrom=2027-04-05&freeTimeTo=2027-04-11')).toEqual([b.id, a.id]);
+      expect(await ids('freeTimeFrom=2027-04-05&freeTimeTo=2027-04-11&sort=freeTime')).toEqual([b.id, a.id]);
+      expect(await ids('freeTimeFrom=2027-04-10&freeTimeTo=2027-04-16&freeTimeKind=detention')).toEqual([a.id]);
+      expect(await ids('freeTimeFrom=2027-04-01&freeTimeTo=2027-04-04&freeTimeKind=origin')).toEqual([a.id]);
+      expect(await ids('freeTimeFrom=2027-04-01&freeTimeTo=2027-04-04&freeTimeKind=demurrage')).toEqual([]);
+      // From today (5 Apr in Kolkata), nearest first.
+      expect(await ids('sort=freeTime')).toEqual([b.id, a.id]);
+      expect(await ids('sort=freeTime&freeTimeKind=detention')).toEqual([a.id]);
+    } finally {
+      setClock(undefined);
+    }
   });
 });
 
