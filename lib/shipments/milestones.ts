@@ -107,8 +107,13 @@ const STATUS_OF: Record<string, Status> = {
   delivered: 'delivered',
 };
 
+/** Whether a milestone code belongs to a shipment of this mode (the one rule; the tracking callback skips the others). */
+export function milestoneFitsMode(mode: string, code: string): boolean {
+  return MILESTONE_MODES[code]?.includes(mode as Mode) ?? false;
+}
+
 function refuseForMode(mode: Mode, code: string) {
-  if (!MILESTONE_MODES[code]?.includes(mode)) throw invalid('body.code', `${code} is not a milestone of a ${mode} shipment`);
+  if (!milestoneFitsMode(mode, code)) throw invalid('body.code', `${code} is not a milestone of a ${mode} shipment`);
 }
 
 export async function listMilestones(ctx: Ctx, shipmentId: string) {

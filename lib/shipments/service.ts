@@ -337,7 +337,9 @@ export async function updateShipment(ctx: Ctx, id: string, input: Partial<Shipme
   const added = linkingIdentifiers(shipment as never).filter((v) => !had.has(v));
   await linkByIdentifiers(ctx, id, added);
   const trackable = new Set([shipment.containers, shipment.mbls, shipment.bookings].flat() as string[]);
-  if (added.some((v) => trackable.has(v))) await enqueueTrackingRegistration(ctx, id);
+  // A new number to register, or a carrier that may give the SCAC numbers skipped before lacked.
+  const carrierChanged = input.carrier !== undefined && before.carrier !== shipment.carrier && trackable.size > 0;
+  if (added.some((v) => trackable.has(v)) || carrierChanged) await enqueueTrackingRegistration(ctx, id);
   if (input.eta !== undefined && (before.eta?.getTime() ?? null) !== (shipment.eta?.getTime() ?? null)) {
     await emitShipmentEvent(ctx, { event: 'shipment.eta_changed', shipmentId: id, previousEta: before.eta, eta: shipment.eta });
   }
