@@ -268,6 +268,15 @@ export function canonicalIdentifiers(ids: FreightIdentifiers): string[] {
 }
 
 /**
+ * What `app.messages.identifiers` stores for a message's subject and text (a call's transcript): the one
+ * rule every writer of messages uses (ingest, replies and drafts, AI drafts, calls, transcripts, the
+ * backfill).
+ */
+export function messageIdentifiers(message: { subject?: string | null; body?: string | null }): string[] {
+  return canonicalIdentifiers(extractIdentifiersFromMessage(message));
+}
+
+/**
  * The canonical forms a reference typed into a search may stand for: the container number or air
  * waybill it validates as, and the upper-case text without spaces (B/L, booking, PO, job reference),
  * also without dashes.

@@ -305,6 +305,33 @@ describe('identifiers and links', () => {
   });
 });
 
+describe('identifiers of every message', () => {
+  it('stores the identifiers of replies and drafts as they change, and an admin can start the backfill', async () => {
+    const o = await newOrganization(db.sql);
+    const [t] = await db.sql<{ id: string }[]>`
+      insert into app.threads (org_id, subject, channel, counterpart) values (${o.id}, 'Rates', 'email', 'buyer@customer.example') returning id`;
+    await db.sql`insert into app.channels (org_id, kind, name, address, sending_domain_status) values (${o.id}, 'email', 'Ops', ${`ops@${o.domain}`}, 'verified')`;
+    const sent = await o.json('POST', `/api/threads/${t!.id}/messages`, { body: { text: `B/L No: MAEU123456789 released` } });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+    const identifiersOf = async (id: string) => (await db.sql`select identifiers from app.messages where id = ${id}`)[0]!.identifiers;
+    const draft = await o.json('POST', `/api/threads/${t!.id}/messages`, { body: { draft: true, text: `Container ${C1} gated in; AWB ${AWB} booked.` } });
+    expect(draft.status, JSON.stringify(draft.body)).toBe(201);
+    expect(await identifiersOf(sent.body.id)).toEqual(['MAEU123456789']);
+    expect(await identifiersOf(draft.body.id)).toEqual([AWB, C1]);
+    await o.json('PATCH', `/api/messages/${draft.body.id}`, { body: { text: `Only ${C3} now` } });
+    expect(await identifiersOf(draft.body.id)).toEqual([C3]);
+    await o.json('PATCH', `/api/messages/${draft.body.id}`, { body: { subject: `Re: ${C2}` } });
+    expect(await identifiersOf(draft.body.id)).toEqual([C3, C2].sort());
+
+    const started = await o.json('POST', '/api/admin/identifiers-backfill', { as: 'admin' });
+    expect(started.status).toBe(202);
+    expect(started.body.messages).toBe(2);
+    const [job] = await db.sql`select name, payload from app.outbox where id = ${started.body.jobId}`;
+    expect(job).toMatchObject({ name: 'messages.identifiers.backfill', payload: { after: null } });
+    expect((await o.json('POST', '/api/admin/identifiers-backfill', { as: 'agent' })).status).toBe(403);
+  });
+});
+
 describe('milestones and the timeline', () => {
   it('keeps milestones apart by mode and derives status, dates and free time from them', async () => {
     const o = await newOrganization(db.sql);
