@@ -279,7 +279,7 @@ export function messageIdentifiers(message: { subject?: string | null; body?: st
 /**
  * The canonical forms a reference typed into a search may stand for: the container number or air
  * waybill it validates as, and the upper-case text without spaces (B/L, booking, PO, job reference),
- * also without dashes.
+ * also without dashes and slashes (shipments store their numbers in both forms).
  */
 export function searchForms(input: string): string[] {
   const forms = new Set<string>();
@@ -289,7 +289,7 @@ export function searchForms(input: string): string[] {
   if (awb) forms.add(awb);
   const plain = input.replace(/\s+/g, '').toUpperCase();
   if (plain) forms.add(plain);
-  const bare = plain.replace(/[-\u2010-\u2015]/g, '');
+  const bare = plain.replace(/[-/\u2010-\u2015]/g, '');
   if (bare) forms.add(bare);
   return [...forms];
 }

@@ -169,6 +169,13 @@ describe('shipments', () => {
     expect(await ids(`ref=${encodeURIComponent('176 1234 5675')}`)).toEqual([b.id]);
     expect(await ids(`ref=${encodeURIComponent(a.reference.toLowerCase())}`)).toEqual([a.id]);
     expect(await ids('ref=NOTHING123')).toEqual([]);
+    // Dashes and slashes as stored or not, and a bracketed check digit.
+    const d = await shipment(o, { mbls: ['ONEY-SHAX12345'], bookings: ['BK/2027/0042'], poNumbers: ['PO-4711/B'] });
+    for (const typed of ['oneyshax12345', 'ONEY-SHAX12345', 'bk20270042', 'BK-2027-0042', 'PO4711B', 'po/4711/b']) {
+      expect(await ids(`ref=${encodeURIComponent(typed)}`), typed).toEqual([d.id]);
+    }
+    expect(await ids(`ref=${encodeURIComponent('MSKU 123456(5)')}`)).toEqual([a.id]);
+    await o.json('DELETE', `/api/shipments/${d.id}`, { as: 'manager' });
     const bad = await o.json('GET', '/api/shipments?port=XX&etaFrom=soon');
     expect(bad.status).toBe(422);
     expect(bad.body.error.details.issues.map((i: any) => i.path).sort()).toEqual(['query.etaFrom', 'query.port']);
