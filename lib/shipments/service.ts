@@ -18,6 +18,7 @@ import {
   SHIPMENT_MODES,
   SHIPMENT_STATUSES,
   instant,
+  milestoneFitsMode,
   unlocode,
   type ShipmentInput,
 } from './schemas.js';
@@ -196,21 +197,19 @@ function oneOf(sql: Ctx['sql'], column: string, values: readonly string[] | unde
 }
 
 /**
- * The shipments whose identifiers match a typed reference, found first through the GIN index by
+ * The shipments whose identifiers match a typed reference, found through the GIN index by
  * app.shipment_ids_by_identifier (under RLS the array operator in the list statement could not use
- * it); the page is then read among those few ids, as the inbox list does with a subject search.
+ * it; the function's estimate of a few rows makes the planner read the page among those ids, as the
+ * inbox list does with a subject search). Every match counts, however many.
  */
-async function idsByReference(ctx: Ctx, ref: string): Promise<string[]> {
-  const rows = await ctx.sql<{ id: string }[]>`select id from app.shipment_ids_by_identifier(${searchForms(ref)}::text[]) limit 1000`;
-  return rows.map((r) => r.id);
+function byReference(sql: Sql, ref: string | undefined) {
+  return ref ? sql`and s.id in (select f.id from app.shipment_ids_by_identifier(${searchForms(ref)}::text[]) f)` : sql``;
 }
 
 export async function listShipments(ctx: Ctx, q: ShipmentListQuery) {
   const sql = ctx.sql;
   const after = decodeCursor(q.cursor, cursorShape);
   const keyOf = (r: Shipment) => [r.sortKey, r.id];
-  const ids = q.ref ? await idsByReference(ctx, q.ref) : undefined;
-  if (ids?.length === 0) return toPage<Shipment>([], q.limit, keyOf);
   const cutoffs = cutoffWindow(q, q.sort === 'cutoff');
   const freeTime = freeTimeWindow(ctx, q, q.sort === 'freeTime');
   const order = ordering(sql, q.sort, after, q.sort === 'cutoff' ? cutoffs : q.sort === 'freeTime' ? freeTime : null);
@@ -231,7 +230,7 @@ export async function listShipments(ctx: Ctx, q: ShipmentListQuery) {
       ${q.etdTo ? sql`and s.etd < ${q.etdTo}::timestamptz` : sql``}
       ${q.sort === 'cutoff' ? sql`` : anyDeadlineIn(sql, cutoffs)}
       ${q.sort === 'freeTime' ? sql`` : anyDeadlineIn(sql, freeTime)}
-      ${ids ? sql`and s.id = any(${ids}::uuid[])` : sql``}
+      ${byReference(sql, q.ref)}
       ${order.where}
       ${order.after}
     ${order.by}
@@ -265,6 +264,18 @@ async function checkCustomers(ctx: Ctx, input: Partial<ShipmentInput>) {
   const live = new Set(found.map((r) => r.id));
   const missing = named.find(([, id]) => !live.has(id));
   if (missing) throw invalid(missing[0], 'is not a customer of this organization');
+}
+
+/** A shipment keeps its milestones' modes apart: a new mode is refused while milestones of another mode remain. */
+async function checkModeChange(ctx: Ctx, id: string, mode: ShipmentInput['mode']) {
+  const rows = await ctx.sql<{ code: string }[]>`
+    select distinct code from app.shipment_milestones where org_id = ${ctx.orgId} and shipment_id = ${id} order by code`;
+  const misfits = rows.map((r) => r.code).filter((code) => !milestoneFitsMode(mode, code));
+  if (misfits.length) {
+    throw new AppError('conflict', `The shipment has milestones that a ${mode} shipment cannot have: ${misfits.join(', ')}`, {
+      issues: [{ path: 'body.mode', message: `milestones ${misfits.join(', ')} are not of a ${mode} shipment: delete them first` }],
+    });
+  }
 }
 
 /** Input fields as columns: the reference lists under their column names, the rest as they are. */
@@ -319,6 +330,7 @@ export async function createShipment(ctx: Ctx, input: ShipmentInput) {
 export async function updateShipment(ctx: Ctx, id: string, input: Partial<ShipmentInput>) {
   const sql = ctx.sql;
   const before = await getShipment(ctx, id, true);
+  if (input.mode !== undefined && input.mode !== before.mode) await checkModeChange(ctx, id, input.mode);
   await checkCustomers(ctx, input);
   if (input.ownerId) await requireActiveMember(ctx, input.ownerId, 'body.ownerId');
   const columns = toColumns(input);

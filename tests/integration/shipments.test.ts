@@ -191,6 +191,70 @@ describe('shipments', () => {
   });
 });
 
+describe('more of the list and the rules', () => {
+  it('filters by customer, direction, origin and ETD window, and sorts by ETD', async () => {
+    const o = await newOrganization(db.sql);
+    const [cust] = await db.sql<{ id: string }[]>`insert into app.customers (org_id, name) values (${o.id}, 'Shreeji Exports') returning id`;
+    const a = await shipment(o, { customerId: cust!.id, direction: 'export', originPort: 'INNSA', etd: '2027-05-03T00:00:00Z' });
+    const b = await shipment(o, { direction: 'import', originPort: 'CNSHA', destinationPort: 'INNSA', etd: '2027-05-01T00:00:00Z' });
+    const c = await shipment(o, { customerId: cust!.id, direction: 'cross_trade', originPort: 'SGSIN', etd: '2027-06-01T00:00:00Z' });
+    const ids = async (query: string) => (await o.json('GET', `/api/shipments?${query}`)).body.data.map((s: any) => s.id);
+    expect(await ids(`customer=${cust!.id}`)).toEqual([c.id, a.id]);
+    expect(await ids('direction=import')).toEqual([b.id]);
+    expect(await ids('direction=export,cross_trade')).toEqual([c.id, a.id]);
+    expect(await ids('origin=innsa')).toEqual([a.id]);
+    expect(await ids('etdFrom=2027-05-01T00:00:00Z&etdTo=2027-05-31T00:00:00Z')).toEqual([b.id, a.id]);
+    expect(await ids('sort=etd')).toEqual([b.id, a.id, c.id]);
+    expect(await ids(`sort=etd&customer=${cust!.id}&etdTo=2027-05-31T00:00:00Z`)).toEqual([a.id]);
+  });
+
+  it('refuses a mode change while milestones of another mode remain, naming the field', async () => {
+    const o = await newOrganization(db.sql);
+    const s = await shipment(o, {});
+    await o.json('POST', `/api/shipments/${s.id}/milestones`, { body: { code: 'empty_pickup', actualAt: '2027-01-01T00:00:00Z' } });
+    await o.json('POST', `/api/shipments/${s.id}/milestones`, { body: { code: 'gate_in', actualAt: '2027-01-02T00:00:00Z' } });
+    const toAir = await o.json('PATCH', `/api/shipments/${s.id}`, { body: { mode: 'air' } });
+    expect(toAir.status).toBe(409);
+    expect(toAir.body.error.details.issues).toEqual([{ path: 'body.mode', message: expect.stringContaining('empty_pickup, gate_in') }]);
+    const toLcl = await o.json('PATCH', `/api/shipments/${s.id}`, { body: { mode: 'sea_lcl' } });
+    expect(toLcl.status).toBe(409);
+    expect(toLcl.body.error.details.issues[0].message).toContain('empty_pickup');
+    expect((await o.json('PATCH', `/api/shipments/${s.id}`, { body: { mode: 'road' } })).body.mode).toBe('road');
+  });
+
+  it('derives customs at destination from customs clearance; an export clearance keeps it booked', async () => {
+    const o = await newOrganization(db.sql);
+    const imp = await shipment(o, { direction: 'import' });
+    await o.json('POST', `/api/shipments/${imp.id}/milestones`, { body: { code: 'arrived', actualAt: '2027-01-10T00:00:00Z' } });
+    await o.json('POST', `/api/shipments/${imp.id}/milestones`, { body: { code: 'customs_cleared', actualAt: '2027-01-11T00:00:00Z' } });
+    expect((await o.json('GET', `/api/shipments/${imp.id}`)).body.status).toBe('customs');
+    await o.json('POST', `/api/shipments/${imp.id}/milestones`, { body: { code: 'delivered', actualAt: '2027-01-12T00:00:00Z' } });
+    expect((await o.json('GET', `/api/shipments/${imp.id}`)).body.status).toBe('delivered');
+    const exp = await shipment(o, { direction: 'export', status: 'enquiry' });
+    await o.json('POST', `/api/shipments/${exp.id}/milestones`, { body: { code: 'customs_cleared', actualAt: '2027-01-01T00:00:00Z' } });
+    expect((await o.json('GET', `/api/shipments/${exp.id}`)).body.status).toBe('booked');
+    await o.json('POST', `/api/shipments/${exp.id}/milestones`, { body: { code: 'departed', actualAt: '2027-01-02T00:00:00Z' } });
+    expect((await o.json('GET', `/api/shipments/${exp.id}`)).body.status).toBe('in_transit');
+  });
+
+  it('looks identifiers up in the acting organization only', async () => {
+    const o = await newOrganization(db.sql);
+    const stranger = await newOrganization(db.sql);
+    const container = 'HLXU3002457';
+    const s = await shipment(o, { containers: [container] });
+    const t = await threadNaming(o, [container]);
+    const lookups = (orgId: string) =>
+      asSystem(orgId, 'test', [], async (ctx) => ({
+        messages: (await ctx.sql`select id from app.messages_naming(${[container]}::text[])`).map((r) => r.id),
+        shipments: (await ctx.sql`select id from app.shipment_ids_by_identifier(${[container]}::text[])`).map((r) => r.id),
+        naming: (await ctx.sql`select id from app.shipments_naming(${[container]}::text[], '{}', '{}', '{}')`).map((r) => r.id),
+      }));
+    expect(await lookups(o.id)).toEqual({ messages: [t.messageId], shipments: [s.id], naming: [s.id] });
+    expect(await lookups(stranger.id)).toEqual({ messages: [], shipments: [], naming: [] });
+    expect((await stranger.json('GET', `/api/shipments?ref=${container}`)).body.data).toEqual([]);
+  });
+});
+
 describe('deadlines in the list', () => {
   it('finds a shipment by any of its cut-offs, not only the earliest, and sorts by the nearest upcoming one', async () => {
     const o = await newOrganization(db.sql);
@@ -418,6 +482,14 @@ describe('milestones and the timeline', () => {
     await db.sql`insert into app.actions (org_id, shipment_id, title, created_at) values (${o.id}, ${s.id}, 'Chase VGM', '2027-01-02T00:00:00Z')`;
     const other = await threadNaming(o, ['OTHER123456']);
     await db.sql`insert into app.notes (org_id, thread_id, body) values (${o.id}, ${other.threadId}, 'Not this shipment')`;
+    // Documents filed on the shipment or on a linked thread are in it; those of a thread whose link was rejected are not.
+    await db.sql`insert into app.documents (org_id, shipment_id, title, type, created_at) values (${o.id}, ${s.id}, 'Booking confirmation', 'booking_confirmation', '2027-01-05T00:00:00Z')`;
+    await db.sql`insert into app.documents (org_id, thread_id, title, type, created_at) values (${o.id}, ${t.threadId}, 'Draft B/L', 'bill_of_lading', '2027-01-02T12:00:00Z')`;
+    const rejected = await threadNaming(o, ['REJECTED1']);
+    await o.json('POST', `/api/shipments/${s.id}/threads`, { body: { threadId: rejected.threadId } });
+    await o.json('DELETE', `/api/shipments/${s.id}/threads?threadId=${rejected.threadId}`);
+    await db.sql`insert into app.notes (org_id, thread_id, body) values (${o.id}, ${rejected.threadId}, 'Rejected thread note')`;
+    await db.sql`insert into app.documents (org_id, thread_id, title, created_at) values (${o.id}, ${rejected.threadId}, 'Rejected thread document', '2027-01-06T00:00:00Z')`;
 
     const items: any[] = [];
     let cursor: string | null = null;
@@ -428,11 +500,16 @@ describe('milestones and the timeline', () => {
       cursor = page.body.nextCursor;
     } while (cursor);
     expect(
-      items.map((i) => [i.kind, i.kind === 'milestone' ? i.data.code : i.kind === 'note' ? i.data.body : i.kind === 'action' ? i.data.title : i.threadId]),
+      items.map((i) => [
+        i.kind,
+        i.kind === 'milestone' ? i.data.code : i.kind === 'note' ? i.data.body : i.kind === 'action' || i.kind === 'document' ? i.data.title : i.threadId,
+      ]),
     ).toEqual([
       ['milestone', 'arrived'],
+      ['document', 'Booking confirmation'],
       ['note', 'Draft B/L checked'],
       ['message', t.threadId],
+      ['document', 'Draft B/L'],
       ['action', 'Chase VGM'],
       ['milestone', 'gate_in'],
     ]);
