@@ -258,8 +258,9 @@ const SYNC_BUDGET = { first: { buffers: 450, dbMs: 5 }, resume: { buffers: 200, 
 
 /**
  * The shipments list (GET /api/shipments) on 100,000 shipments (bench/data.ts): the default order,
- * status, mode, a customer, the arrivals of the coming week by ETA, the cut-offs of the next 48 hours,
- * and the reference search (a B/L in another written form, a booking). Windows are relative to now, as
+ * status, mode, a customer, the arrivals of the coming week by ETA, the cut-offs of the next 48 hours
+ * (any of a shipment's cut-offs, app.shipment_deadlines; also the CY ones only, newest first), the
+ * nearest destination last free days, and the reference search (a B/L in another written form, a booking). Windows are relative to now, as
  * an ops lead asks for them. Each page reads 15-81 shared buffers; buffer budgets by the views' rule.
  * Database CPU in production mode at load average near 8: 2.4 ms (default order), 2.6 (ETA window),
  * 2.7 (cut-offs), 2.9 (reference); budgets twice that, rounded up to a half.
@@ -271,6 +272,8 @@ const SHIPMENT_VIEWS: View[] = [
   { query: `customer=${BIG_CUSTOMER}`, budget: { buffers: 200 } },
   { query: 'sort=eta&etaFrom={now}&etaTo={in7d}', load: true, budget: { buffers: 200, dbMs: 5.5 } },
   { query: 'sort=cutoff&cutoffFrom={now}&cutoffTo={in48h}', load: true, budget: { buffers: 200, dbMs: 5.5 } },
+  { query: 'cutoffFrom={now}&cutoffTo={in48h}&cutoffKind=cy', budget: { buffers: 200 } },
+  { query: 'sort=freeTime&freeTimeKind=demurrage,detention', budget: { buffers: 200 } },
   { query: 'ref=maeu 000012345', load: true, budget: { buffers: 200, dbMs: 6 } },
   { query: 'ref=BK00054321', budget: { buffers: 200 } },
 ];

@@ -194,6 +194,7 @@ const GROUPS = [
   { events: ['sender_rule.deleted'], topics: ['org'], data: '`{ id }`' },
   { events: ['job.retried'], topics: ['org'], data: '`{ id, name }` of the job back in the queue' },
   { events: ['search.backfill_started'], topics: ['org'], data: '`{ jobId }` of the queued search backfill' },
+  { events: ['identifiers.backfill_started'], topics: ['org'], data: '`{ jobId }` of the queued freight identifiers backfill' },
   {
     events: ['attachment.created', 'attachment.ready', 'attachment.quarantined'],
     topics: ['org', 'thread'],

@@ -17,6 +17,7 @@ import { config } from '../config.js';
 import type { Ctx } from '../context.js';
 import { withClaims, type Claims } from '../db/client.js';
 import { makeSnippet } from '../email/quoted.js';
+import { messageIdentifiers } from '../logistics/identifiers.js';
 import { AppError, forbidden, notFound } from '../errors.js';
 import type { Role } from '../http/permissions.js';
 import { enforceRateLimit } from '../http/rate-limit.js';
@@ -155,7 +156,13 @@ export async function saveDraft(owner: Owner, threadId: string, text: string, ai
         and metadata ? 'ai' and not metadata ? 'editedByHand'
       order by created_at desc limit 1`;
     const audit = { data: { status: 'draft', ai: { source: ai.source, model: ai.model ?? null } } };
-    const body = { bodyText: text, bodyNewText: text, snippet: makeSnippet(text), metadata: tx.json({ ai } as never) };
+    const body = {
+      bodyText: text,
+      bodyNewText: text,
+      snippet: makeSnippet(text),
+      identifiers: messageIdentifiers({ subject: thread.subject, body: text }),
+      metadata: tx.json({ ai } as never),
+    };
     if (existing) {
       await tx`update app.messages set ${tx(body as never)} where id = ${existing.id}`;
       await announceMessage(ctx, existing.id, { action: 'message.updated', ...audit }, 'message.updated');

@@ -6,6 +6,7 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { experimental_transcribe as transcribe } from 'ai';
 import { config } from '../config.js';
 import type { Ctx } from '../context.js';
+import { messageIdentifiers } from '../logistics/identifiers.js';
 import { defineJob, PermanentJobError } from '../jobs/registry.js';
 import { announceMessage } from '../messages/announce.js';
 import { storage, StorageError } from '../storage/index.js';
@@ -25,11 +26,12 @@ interface CallRow {
   kind: string;
   recordingPath: string | null;
   transcript: string | null;
+  subject: string | null;
 }
 
 async function loadCall(ctx: Ctx, messageId: string): Promise<CallRow | undefined> {
   const [row] = await ctx.sql<CallRow[]>`
-    select id, thread_id, kind, recording_path, transcript from app.messages
+    select id, thread_id, kind, recording_path, transcript, subject from app.messages
     where id = ${messageId} and org_id = ${ctx.orgId} for update`;
   return row;
 }
@@ -39,6 +41,7 @@ async function record(ctx: Ctx, call: CallRow, state: TranscriptionState, transc
   await ctx.sql`
     update app.messages set
       transcript = ${transcript === undefined ? ctx.sql`transcript` : transcript},
+      ${transcript === undefined ? ctx.sql`` : ctx.sql`identifiers = ${messageIdentifiers({ subject: call.subject, body: transcript })}::text[],`}
       metadata = metadata || ${ctx.sql.json({ transcription: state } as never)}
     where id = ${call.id}`;
   await announceMessage(ctx, call.id, { action: `message.transcription_${state.status}`, data: state });

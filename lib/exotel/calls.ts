@@ -4,6 +4,7 @@
 // (in_progress, completed, busy, no_answer, failed) with its duration and recording.
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
+import { messageIdentifiers } from '../logistics/identifiers.js';
 import { getMessage } from '../messages/service.js';
 import { AppError, invalid, notFound } from '../errors.js';
 import { enqueue } from '../jobs/enqueue.js';
@@ -59,6 +60,7 @@ export async function startCall(ctx: Ctx, threadId: string, input: z.infer<typeo
       toRecipients: sql.json([{ address: to }] as never),
       bodyText: `Call to ${to}`,
       snippet: `Call to ${to}`,
+      identifiers: messageIdentifiers({ subject: null, body: `Call to ${to}` }),
       contentType: 'call',
       authorId: ctx.userId,
       metadata: sql.json({ agentPhone: member.phone, customerPhone: to } as never),

@@ -6,7 +6,7 @@
 // order they come; an incoming call that ended unanswered opens a call-back action, cancelled again if a
 // later callback says it was answered. Media and recordings are copied into storage by a job. A number
 // the sender rules block (or mark bulk) lands on a thread of that status and starts no work.
-import { canonicalIdentifiers, extractIdentifiers } from '../logistics/identifiers.js';
+import { canonicalIdentifiers, extractIdentifiers, messageIdentifiers } from '../logistics/identifiers.js';
 import { linkShipments } from '../logistics/links.js';
 import type { Ctx } from '../context.js';
 import { contactByNumber } from '../contacts/identity.js';
@@ -370,6 +370,7 @@ async function recordIncomingCall(ctx: Ctx, channel: ExotelChannel, from: string
       toRecipients: sql.json([{ address: channel.address }] as never),
       bodyText: text,
       snippet: text,
+      identifiers: messageIdentifiers({ subject: null, body: text }),
       contentType: 'call',
       providerMessageId: u.callSid,
       externalIds: [u.callSid],

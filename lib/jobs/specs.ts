@@ -63,6 +63,10 @@ export const jobSpecs = {
       event: z.enum(['shipment.milestone', 'shipment.eta_changed']),
       shipmentId: z.uuid(),
       milestoneId: z.uuid().nullable(),
+      /** shipment.milestone: whether the milestone was recorded as planned or its actual time was set (jobs queued before: absent). */
+      stage: z.enum(['planned', 'actual']).nullable().optional(),
+      /** This occurrence (an ETA can move back and forth: each move is its own event). */
+      occurrenceId: z.uuid().optional(),
       previousEta: z.iso.datetime({ offset: true }).nullable(),
       eta: z.iso.datetime({ offset: true }).nullable(),
     }),

@@ -41,7 +41,8 @@ export function containerCheckDigit(ownerCategorySerial: string): number | null 
 
 /** The canonical 11-character container number, or null when the shape or the check digit is wrong. */
 export function normalizeContainerNumber(input: string): string | null {
-  const code = compact(input);
+  // The check digit is often boxed or bracketed on paperwork: `MSCU 123456(7)`, `MSCU 123456 (7)`.
+  const code = compact(input).replace(/^([A-Z]{3}[UJZ]\d{6})\((\d)\)$/, '$1$2');
   if (!CONTAINER_FULL.test(code)) return null;
   return containerCheckDigit(code) === Number(code.charAt(10)) ? code : null;
 }

@@ -268,9 +268,18 @@ export function canonicalIdentifiers(ids: FreightIdentifiers): string[] {
 }
 
 /**
+ * What `app.messages.identifiers` stores for a message's subject and text (a call's transcript): the one
+ * rule every writer of messages uses (ingest, replies and drafts, AI drafts, calls, transcripts, the
+ * backfill).
+ */
+export function messageIdentifiers(message: { subject?: string | null; body?: string | null }): string[] {
+  return canonicalIdentifiers(extractIdentifiersFromMessage(message));
+}
+
+/**
  * The canonical forms a reference typed into a search may stand for: the container number or air
  * waybill it validates as, and the upper-case text without spaces (B/L, booking, PO, job reference),
- * also without dashes.
+ * also without dashes and slashes (shipments store their numbers in both forms).
  */
 export function searchForms(input: string): string[] {
   const forms = new Set<string>();
@@ -280,7 +289,7 @@ export function searchForms(input: string): string[] {
   if (awb) forms.add(awb);
   const plain = input.replace(/\s+/g, '').toUpperCase();
   if (plain) forms.add(plain);
-  const bare = plain.replace(/[-\u2010-\u2015]/g, '');
+  const bare = plain.replace(/[-/\u2010-\u2015]/g, '');
   if (bare) forms.add(bare);
   return [...forms];
 }

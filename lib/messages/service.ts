@@ -6,6 +6,7 @@ import addressparser from 'nodemailer/lib/addressparser';
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { makeSnippet } from '../email/quoted.js';
+import { messageIdentifiers } from '../logistics/identifiers.js';
 import { AppError, invalid, notFound } from '../errors.js';
 import { decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { can } from '../http/permissions.js';
@@ -135,11 +136,12 @@ export async function getMessage(ctx: Ctx, id: string): Promise<Message> {
  * The HTML libraries (about 700 KB) load only when a message has HTML, so listing and plain-text
  * replies never pay for them on a cold start.
  */
-async function bodies(input: { text?: string; html?: string }) {
+/** The stored bodies of a reply or draft, with its subject and the identifiers the two name. */
+async function bodies(input: { text?: string; html?: string }, subject: string | null) {
   const h = input.html ? await import('../email/html.js') : null;
   const html = h && input.html ? h.sanitizeEmailHtml(input.html) : null;
   const text = input.text ?? (h && html ? h.htmlToText(html) : '');
-  return { bodyText: text, bodyHtml: html, bodyNewText: text, snippet: makeSnippet(text) };
+  return { subject, bodyText: text, bodyHtml: html, bodyNewText: text, snippet: makeSnippet(text), identifiers: messageIdentifiers({ subject, body: text }) };
 }
 
 /** Attaches the files (in the request's order) and lets the channel's sender refuse what it cannot carry. */
@@ -225,8 +227,7 @@ export async function reply(ctx: Ctx, threadId: string, request: z.infer<typeof 
       toRecipients: ctx.sql.json((to ?? []) as never),
       ccRecipients: ctx.sql.json((input.cc ?? []) as never),
       bccRecipients: ctx.sql.json((input.bcc ?? []) as never),
-      subject: input.subject ?? thread.subject,
-      ...(await bodies(input)),
+      ...(await bodies(input, input.subject ?? thread.subject)),
       template: input.template ? ctx.sql.json(input.template as never) : null,
       authorId: ctx.userId,
       ...(replyTemplate || ctx.apiKey
@@ -255,7 +256,10 @@ export async function updateDraft(ctx: Ctx, id: string, input: z.infer<typeof dr
   const draft = await ownDraft(ctx, id);
   if (draft.template && draft.channel === 'whatsapp' && (input.text || input.html)) throw templateWithText();
   const changes: Record<string, unknown> = {};
-  if (input.text !== undefined || input.html !== undefined) Object.assign(changes, await bodies(input));
+  if (input.text !== undefined || input.html !== undefined) Object.assign(changes, await bodies(input, input.subject ?? (draft.subject as string | null)));
+  else if (input.subject !== undefined) {
+    changes.identifiers = messageIdentifiers({ subject: input.subject, body: draft.bodyText as string | null });
+  }
   if (input.to) changes.toRecipients = ctx.sql.json(input.to as never);
   if (input.cc) changes.ccRecipients = ctx.sql.json(input.cc as never);
   if (input.bcc) changes.bccRecipients = ctx.sql.json(input.bcc as never);

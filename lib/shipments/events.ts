@@ -1,10 +1,13 @@
 // The hook for what happens to a shipment: a new milestone (`shipment.milestone`) or a changed ETA
 // (`shipment.eta_changed`). Each is announced on the realtime topics `org:{orgId}` and
 // `org:{orgId}:shipment:{id}` in the writing transaction, and queues one `shipment.event` job that
-// hands it to every subscriber in the job's transaction, with the job's retries. Workflows and
-// notifications subscribe with onShipmentEvent at import time (and are imported by lib/jobs/all.ts):
+// hands it to every subscriber in the job's transaction, with the job's retries. The workflow engine
+// subscribes with onShipmentEvent at import time (lib/workflows/engine.ts, imported by
+// lib/jobs/all.ts) and starts the `shipment.milestone` and `shipment.eta_changed` workflows on each
+// linked thread; member notifications do not subscribe (a workflow's notify step tells whom it names):
 //
 //   onShipmentEvent('workflows', async (ctx, event) => { if (event.event === 'shipment.milestone') ... });
+import { randomUUID } from 'node:crypto';
 import type { Ctx } from '../context.js';
 import { enqueue } from '../jobs/enqueue.js';
 import { defineJob } from '../jobs/registry.js';
@@ -25,6 +28,10 @@ export interface DeliveredShipmentEvent {
   event: ShipmentEvent['event'];
   shipmentId: string;
   milestoneId: string | null;
+  /** shipment.milestone: recorded as planned, or its actual time set (null for jobs queued before this was carried). */
+  stage?: 'planned' | 'actual' | null;
+  /** This occurrence, for subscribers that deduplicate (absent for jobs queued before this was carried). */
+  occurrenceId?: string;
   previousEta: string | null;
   eta: string | null;
 }
@@ -57,6 +64,8 @@ export async function emitShipmentEvent(ctx: Ctx, e: ShipmentEvent): Promise<voi
     event: e.event,
     shipmentId: e.shipmentId,
     milestoneId: e.milestone?.id ?? null,
+    stage: e.milestone ? (e.milestone.actualAt ? 'actual' : 'planned') : null,
+    occurrenceId: randomUUID(),
     previousEta: e.previousEta ? e.previousEta.toISOString() : null,
     eta: e.eta ? e.eta.toISOString() : null,
   });

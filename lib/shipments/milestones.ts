@@ -7,40 +7,13 @@ import type { Ctx } from '../context.js';
 import { invalid, notFound } from '../errors.js';
 import { recordChange, topics } from '../realtime.js';
 import { emitShipmentEvent } from './events.js';
-import { instant, unlocode, SHIPMENT_MODES, SHIPMENT_STATUSES } from './schemas.js';
+import { instant, unlocode, milestoneFitsMode, MILESTONE_MODES, SHIPMENT_MODES, SHIPMENT_STATUSES } from './schemas.js';
 import { getShipment } from './service.js';
 
 type Mode = (typeof SHIPMENT_MODES)[number];
 type Status = (typeof SHIPMENT_STATUSES)[number];
 
-const ALL: readonly Mode[] = SHIPMENT_MODES;
-const SURFACE: readonly Mode[] = ['sea_fcl', 'sea_lcl', 'road', 'rail', 'multimodal'];
-const CONTAINERISED: readonly Mode[] = ['sea_fcl', 'road', 'rail', 'multimodal'];
-const AIR: readonly Mode[] = ['air', 'multimodal'];
-
-/** Every milestone code and the modes it belongs to. */
-export const MILESTONE_MODES: Readonly<Record<string, readonly Mode[]>> = {
-  booking_confirmed: ALL,
-  cargo_received: ALL,
-  customs_cleared: ALL,
-  departed: ALL,
-  transshipment: ALL,
-  arrived: ALL,
-  delivery_order: ALL,
-  out_for_delivery: ALL,
-  delivered: ALL,
-  other: ALL,
-  stuffing: SURFACE,
-  gate_in: SURFACE,
-  loaded: SURFACE,
-  discharged: SURFACE,
-  gate_out: SURFACE,
-  empty_pickup: CONTAINERISED,
-  empty_returned: CONTAINERISED,
-  // Air: the cargo accepted by the airline (RCS) and on a flight manifest.
-  received: AIR,
-  manifested: AIR,
-};
+export { MILESTONE_MODES, milestoneFitsMode };
 export const MILESTONE_CODES = Object.keys(MILESTONE_MODES) as [string, ...string[]];
 /** What members and the API may set; `tracking` is written by the tracking integration only. */
 export const MILESTONE_INPUT_SOURCES = ['manual', 'email', 'carrier', 'ai'] as const;
@@ -107,8 +80,18 @@ const STATUS_OF: Record<string, Status> = {
   delivered: 'delivered',
 };
 
+/**
+ * The status a milestone that happened moves a shipment to. Customs clearance is the `customs` stage
+ * at destination (imports, cross trade, domestic moves); an export's clearance happens before it sails
+ * and keeps it `booked`, so a later departure still moves it on.
+ */
+export function statusOfMilestone(code: string, direction: string): Status | undefined {
+  if (code === 'customs_cleared') return direction === 'export' ? 'booked' : 'customs';
+  return STATUS_OF[code];
+}
+
 function refuseForMode(mode: Mode, code: string) {
-  if (!MILESTONE_MODES[code]?.includes(mode)) throw invalid('body.code', `${code} is not a milestone of a ${mode} shipment`);
+  if (!milestoneFitsMode(mode, code)) throw invalid('body.code', `${code} is not a milestone of a ${mode} shipment`);
 }
 
 export async function listMilestones(ctx: Ctx, shipmentId: string) {
@@ -211,7 +194,7 @@ export async function deriveFromMilestones(ctx: Ctx, shipmentId: string): Promis
   let status = before.status;
   if (RANK[status] < RANK.closed) {
     for (const code of derived.codes) {
-      const s = STATUS_OF[code];
+      const s = statusOfMilestone(code, before.direction as string);
       if (s && RANK[s] > RANK[status]) status = s;
     }
   }

@@ -145,3 +145,37 @@ export const REFERENCE_COLUMNS = {
 
 /** The references that messages name (lib/logistics/identifiers.ts finds these four kinds): what links threads. */
 export const LINKING_REFERENCES = ['containers', 'awbs', 'hawbs', 'mbls', 'hbls', 'bookings'] as const;
+
+type Mode = (typeof SHIPMENT_MODES)[number];
+const ALL: readonly Mode[] = SHIPMENT_MODES;
+const SURFACE: readonly Mode[] = ['sea_fcl', 'sea_lcl', 'road', 'rail', 'multimodal'];
+const CONTAINERISED: readonly Mode[] = ['sea_fcl', 'road', 'rail', 'multimodal'];
+const AIR: readonly Mode[] = ['air', 'multimodal'];
+
+/** Every milestone code and the modes it belongs to. */
+export const MILESTONE_MODES: Readonly<Record<string, readonly Mode[]>> = {
+  booking_confirmed: ALL,
+  cargo_received: ALL,
+  customs_cleared: ALL,
+  departed: ALL,
+  transshipment: ALL,
+  arrived: ALL,
+  delivery_order: ALL,
+  out_for_delivery: ALL,
+  delivered: ALL,
+  other: ALL,
+  stuffing: SURFACE,
+  gate_in: SURFACE,
+  loaded: SURFACE,
+  discharged: SURFACE,
+  gate_out: SURFACE,
+  empty_pickup: CONTAINERISED,
+  empty_returned: CONTAINERISED,
+  // Air: the cargo accepted by the airline (RCS) and on a flight manifest.
+  received: AIR,
+  manifested: AIR,
+};
+/** Whether a milestone code belongs to a shipment of this mode (the one rule; the tracking callback skips the others). */
+export function milestoneFitsMode(mode: string, code: string): boolean {
+  return MILESTONE_MODES[code]?.includes(mode as Mode) ?? false;
+}

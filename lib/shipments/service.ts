@@ -8,6 +8,7 @@ import { searchForms } from '../logistics/identifiers.js';
 import { requireActiveMember } from '../org/members.js';
 import { csvList, decodeCursor, exactInstant, pageQuery, toPage } from '../pagination.js';
 import { recordChange, topics } from '../realtime.js';
+import { now } from '../time.js';
 import { linkByIdentifiers } from './links.js';
 import { portName } from './ports.js';
 import {
@@ -17,6 +18,7 @@ import {
   SHIPMENT_MODES,
   SHIPMENT_STATUSES,
   instant,
+  milestoneFitsMode,
   unlocode,
   type ShipmentInput,
 } from './schemas.js';
@@ -26,6 +28,9 @@ import { enqueueTrackingRegistration } from '../tracking/register.js';
 const day = z.iso.date({ error: 'must be a date such as 2027-01-05' });
 
 export const SHIPMENT_SORTS = ['created', 'eta', 'etd', 'cutoff', 'freeTime'] as const;
+/** The cut-offs and the last free days (app.shipment_deadlines.kind). */
+export const CUTOFF_KINDS = ['si', 'vgm', 'doc', 'cy'] as const;
+export const FREE_TIME_KINDS = ['origin', 'demurrage', 'detention'] as const;
 
 export const shipmentListQuery = z.object({
   ...pageQuery,
@@ -41,15 +46,23 @@ export const shipmentListQuery = z.object({
   etaTo: instant.optional(),
   etdFrom: instant.optional(),
   etdTo: instant.optional(),
-  /** The earliest cut-off (SI, VGM, documents, CY) falls in this window. */
+  /** Any of the cut-offs (SI, VGM, documents, CY; or those of `cutoffKind`) falls in this window. */
   cutoffFrom: instant.optional(),
   cutoffTo: instant.optional(),
-  /** The earliest last free day (origin, demurrage, detention) falls in this window (dates, inclusive). */
+  /** Only these cut-offs count for the cut-off window and sort: `si`, `vgm`, `doc`, `cy`. */
+  cutoffKind: csvList(z.enum(CUTOFF_KINDS)),
+  /** Any of the last free days (origin detention, destination demurrage and detention; or those of `freeTimeKind`) falls in this window (dates, inclusive). */
   freeTimeFrom: day.optional(),
   freeTimeTo: day.optional(),
+  /** Only these last free days count for the free-time window and sort: `origin`, `demurrage`, `detention`. */
+  freeTimeKind: csvList(z.enum(FREE_TIME_KINDS)),
   /** Any identifier (container, AWB, HAWB, B/L, booking, PO, invoice, job reference) in any written form. */
   ref: z.string().trim().min(1).max(64).optional(),
-  /** `created` (newest first, the default), or the earliest `eta`, `etd`, `cutoff`, `freeTime` first (shipments without one left out). */
+  /**
+   * `created` (newest first, the default), or the earliest `eta`, `etd` first, or the nearest `cutoff` /
+   * `freeTime` first: the shipment's first cut-off (last free day) from `cutoffFrom` (`freeTimeFrom`),
+   * or from now (today) without one; shipments with none left out.
+   */
   sort: z.enum(SHIPMENT_SORTS).default('created'),
 });
 
@@ -88,22 +101,90 @@ function withNames<T extends Shipment>(s: T): T & { originName: string | null; d
   return { ...s, originName: portName(s.originPort), destinationName: portName(s.destinationPort) };
 }
 
-/** Sort orders: the key selected for the cursor, the filter it needs, the keyset condition, the order. */
-function ordering(sql: Ctx['sql'], sort: ShipmentListQuery['sort'], after: [string, string] | undefined) {
+type Sql = Ctx['sql'];
+
+/**
+ * A deadline window over app.shipment_deadlines: cut-offs (instants, `at`, upper bound exclusive) or
+ * last free days (dates, `day`, inclusive), of some kinds. `from` is where "nearest" counts from.
+ */
+interface DeadlineWindow {
+  column: 'at' | 'day';
+  type: 'timestamptz' | 'date';
+  /** An instant or a date; `today` is the organization's today (its time zone). */
+  from: string | { today: { orgId: string; now: string } } | undefined;
+  to: string | undefined;
+  kinds: readonly string[] | undefined;
+}
+
+function cutoffWindow(q: ShipmentListQuery, sorting: boolean): DeadlineWindow | null {
+  if (!sorting && !q.cutoffFrom && !q.cutoffTo && !q.cutoffKind) return null;
+  return { column: 'at', type: 'timestamptz', from: q.cutoffFrom ?? (sorting ? now().toISOString() : undefined), to: q.cutoffTo, kinds: q.cutoffKind };
+}
+
+function freeTimeWindow(ctx: Ctx, q: ShipmentListQuery, sorting: boolean): DeadlineWindow | null {
+  if (!sorting && !q.freeTimeFrom && !q.freeTimeTo && !q.freeTimeKind) return null;
+  const today = { today: { orgId: ctx.orgId, now: now().toISOString() } };
+  return { column: 'day', type: 'date', from: q.freeTimeFrom ?? (sorting ? today : undefined), to: q.freeTimeTo, kinds: q.freeTimeKind };
+}
+
+/** Today in the organization's time zone, where its last free days are counted. */
+function today(sql: Sql, t: { orgId: string; now: string }) {
+  return sql`(select (${t.now}::timestamptz at time zone coalesce(o.timezone, 'UTC'))::date from app.organizations o where o.id = ${t.orgId})`;
+}
+
+/** The conditions of a window on deadline rows aliased `alias`. */
+function inWindow(sql: Sql, alias: string, w: DeadlineWindow) {
+  const col = sql.unsafe(`${alias}.${w.column}`);
+  const type = sql.unsafe(w.type);
+  return sql`${col} is not null
+    ${w.from === undefined ? sql`` : typeof w.from === 'string' ? sql`and ${col} >= ${w.from}::${type}` : sql`and ${col} >= ${today(sql, w.from.today)}`}
+    ${w.to === undefined ? sql`` : w.column === 'at' ? sql`and ${col} < ${w.to}::${type}` : sql`and ${col} <= ${w.to}::${type}`}
+    ${oneOf(sql, `${alias}.kind`, w.kinds)}`;
+}
+
+/** A shipment (alias `s`) with any deadline in the window: for filtering when the page is not ordered by it. */
+function anyDeadlineIn(sql: Sql, w: DeadlineWindow | null) {
+  if (!w) return sql``;
+  return sql`and exists (select 1 from app.shipment_deadlines e where e.org_id = s.org_id and e.shipment_id = s.id and ${inWindow(sql, 'e', w)})`;
+}
+
+/**
+ * Sort orders: what the page is read from, the key selected for the cursor, the filter it needs, the
+ * keyset condition, the order. `cutoff` and `freeTime` walk the deadlines in order (index
+ * (org_id, at | day, shipment_id)) and keep, per shipment, only its first deadline in the window, so a
+ * shipment appears once, at its nearest cut-off (last free day).
+ */
+function ordering(sql: Sql, sort: ShipmentListQuery['sort'], after: [string, string] | undefined, deadline: DeadlineWindow | null) {
   if (sort === 'created') {
     return {
+      source: sql``,
       key: exactInstant(sql, 's.created_at', 'sort_key'),
       where: sql``,
       after: after ? sql`and (s.created_at, s.id) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``,
       by: sql`order by s.created_at desc, s.id desc`,
     };
   }
-  const column = { eta: 's.eta', etd: 's.etd', cutoff: 's.next_cutoff_at', freeTime: 's.free_time_ends_on' }[sort];
-  const isDate = sort === 'freeTime';
+  if (sort === 'cutoff' || sort === 'freeTime') {
+    const w = deadline!;
+    const col = sql.unsafe(`d.${w.column}`);
+    return {
+      source: sql`app.shipment_deadlines d cross join `,
+      key: w.column === 'day' ? sql`to_char(d.day, 'YYYY-MM-DD') as sort_key` : exactInstant(sql, 'd.at', 'sort_key'),
+      where: sql`and s.id = d.shipment_id and d.org_id = s.org_id and ${inWindow(sql, 'd', w)}
+        and not exists (
+          select 1 from app.shipment_deadlines e
+          where e.org_id = d.org_id and e.shipment_id = d.shipment_id and ${inWindow(sql, 'e', w)}
+            and (${sql.unsafe(`e.${w.column}`)}, e.kind) < (${col}, d.kind))`,
+      after: after ? sql`and (${col}, d.shipment_id) > (${after[0]}::${sql.unsafe(w.type)}, ${after[1]}::uuid)` : sql``,
+      by: sql`order by ${col}, d.shipment_id`,
+    };
+  }
+  const column = { eta: 's.eta', etd: 's.etd' }[sort];
   return {
-    key: isDate ? sql`to_char(s.free_time_ends_on, 'YYYY-MM-DD') as sort_key` : exactInstant(sql, column, 'sort_key'),
+    source: sql``,
+    key: exactInstant(sql, column, 'sort_key'),
     where: sql`and ${sql.unsafe(column)} is not null`,
-    after: after ? sql`and (${sql.unsafe(column)}, s.id) > (${after[0]}::${sql.unsafe(isDate ? 'date' : 'timestamptz')}, ${after[1]}::uuid)` : sql``,
+    after: after ? sql`and (${sql.unsafe(column)}, s.id) > (${after[0]}::timestamptz, ${after[1]}::uuid)` : sql``,
     by: sql`order by ${sql.unsafe(column)}, s.id`,
   };
 }
@@ -116,25 +197,25 @@ function oneOf(sql: Ctx['sql'], column: string, values: readonly string[] | unde
 }
 
 /**
- * The shipments whose identifiers match a typed reference, found first through the GIN index by
+ * The shipments whose identifiers match a typed reference, found through the GIN index by
  * app.shipment_ids_by_identifier (under RLS the array operator in the list statement could not use
- * it); the page is then read among those few ids, as the inbox list does with a subject search.
+ * it; the function's estimate of a few rows makes the planner read the page among those ids, as the
+ * inbox list does with a subject search). Every match counts, however many.
  */
-async function idsByReference(ctx: Ctx, ref: string): Promise<string[]> {
-  const rows = await ctx.sql<{ id: string }[]>`select id from app.shipment_ids_by_identifier(${searchForms(ref)}::text[]) limit 1000`;
-  return rows.map((r) => r.id);
+function byReference(sql: Sql, ref: string | undefined) {
+  return ref ? sql`and s.id in (select f.id from app.shipment_ids_by_identifier(${searchForms(ref)}::text[]) f)` : sql``;
 }
 
 export async function listShipments(ctx: Ctx, q: ShipmentListQuery) {
   const sql = ctx.sql;
   const after = decodeCursor(q.cursor, cursorShape);
   const keyOf = (r: Shipment) => [r.sortKey, r.id];
-  const ids = q.ref ? await idsByReference(ctx, q.ref) : undefined;
-  if (ids?.length === 0) return toPage<Shipment>([], q.limit, keyOf);
-  const order = ordering(sql, q.sort, after);
+  const cutoffs = cutoffWindow(q, q.sort === 'cutoff');
+  const freeTime = freeTimeWindow(ctx, q, q.sort === 'freeTime');
+  const order = ordering(sql, q.sort, after, q.sort === 'cutoff' ? cutoffs : q.sort === 'freeTime' ? freeTime : null);
   const rows = await sql<Shipment[]>`
     select ${shipmentColumns(sql)}, ${order.key}
-    ${from(sql)}
+    from ${order.source}app.shipments s left join app.customers c on c.id = s.customer_id
     where s.org_id = ${ctx.orgId}
       ${oneOf(sql, 's.status', q.status)}
       ${oneOf(sql, 's.mode', q.mode)}
@@ -147,11 +228,9 @@ export async function listShipments(ctx: Ctx, q: ShipmentListQuery) {
       ${q.etaTo ? sql`and s.eta < ${q.etaTo}::timestamptz` : sql``}
       ${q.etdFrom ? sql`and s.etd >= ${q.etdFrom}::timestamptz` : sql``}
       ${q.etdTo ? sql`and s.etd < ${q.etdTo}::timestamptz` : sql``}
-      ${q.cutoffFrom ? sql`and s.next_cutoff_at >= ${q.cutoffFrom}::timestamptz` : sql``}
-      ${q.cutoffTo ? sql`and s.next_cutoff_at < ${q.cutoffTo}::timestamptz` : sql``}
-      ${q.freeTimeFrom ? sql`and s.free_time_ends_on >= ${q.freeTimeFrom}::date` : sql``}
-      ${q.freeTimeTo ? sql`and s.free_time_ends_on <= ${q.freeTimeTo}::date` : sql``}
-      ${ids ? sql`and s.id = any(${ids}::uuid[])` : sql``}
+      ${q.sort === 'cutoff' ? sql`` : anyDeadlineIn(sql, cutoffs)}
+      ${q.sort === 'freeTime' ? sql`` : anyDeadlineIn(sql, freeTime)}
+      ${byReference(sql, q.ref)}
       ${order.where}
       ${order.after}
     ${order.by}
@@ -185,6 +264,18 @@ async function checkCustomers(ctx: Ctx, input: Partial<ShipmentInput>) {
   const live = new Set(found.map((r) => r.id));
   const missing = named.find(([, id]) => !live.has(id));
   if (missing) throw invalid(missing[0], 'is not a customer of this organization');
+}
+
+/** A shipment keeps its milestones' modes apart: a new mode is refused while milestones of another mode remain. */
+async function checkModeChange(ctx: Ctx, id: string, mode: ShipmentInput['mode']) {
+  const rows = await ctx.sql<{ code: string }[]>`
+    select distinct code from app.shipment_milestones where org_id = ${ctx.orgId} and shipment_id = ${id} order by code`;
+  const misfits = rows.map((r) => r.code).filter((code) => !milestoneFitsMode(mode, code));
+  if (misfits.length) {
+    throw new AppError('conflict', `The shipment has milestones that a ${mode} shipment cannot have: ${misfits.join(', ')}`, {
+      issues: [{ path: 'body.mode', message: `milestones ${misfits.join(', ')} are not of a ${mode} shipment: delete them first` }],
+    });
+  }
 }
 
 /** Input fields as columns: the reference lists under their column names, the rest as they are. */
@@ -239,6 +330,7 @@ export async function createShipment(ctx: Ctx, input: ShipmentInput) {
 export async function updateShipment(ctx: Ctx, id: string, input: Partial<ShipmentInput>) {
   const sql = ctx.sql;
   const before = await getShipment(ctx, id, true);
+  if (input.mode !== undefined && input.mode !== before.mode) await checkModeChange(ctx, id, input.mode);
   await checkCustomers(ctx, input);
   if (input.ownerId) await requireActiveMember(ctx, input.ownerId, 'body.ownerId');
   const columns = toColumns(input);
@@ -257,7 +349,9 @@ export async function updateShipment(ctx: Ctx, id: string, input: Partial<Shipme
   const added = linkingIdentifiers(shipment as never).filter((v) => !had.has(v));
   await linkByIdentifiers(ctx, id, added);
   const trackable = new Set([shipment.containers, shipment.mbls, shipment.bookings].flat() as string[]);
-  if (added.some((v) => trackable.has(v))) await enqueueTrackingRegistration(ctx, id);
+  // A new number to register, or a carrier that may give the SCAC numbers skipped before lacked.
+  const carrierChanged = input.carrier !== undefined && before.carrier !== shipment.carrier && trackable.size > 0;
+  if (added.some((v) => trackable.has(v)) || carrierChanged) await enqueueTrackingRegistration(ctx, id);
   if (input.eta !== undefined && (before.eta?.getTime() ?? null) !== (shipment.eta?.getTime() ?? null)) {
     await emitShipmentEvent(ctx, { event: 'shipment.eta_changed', shipmentId: id, previousEta: before.eta, eta: shipment.eta });
   }

@@ -1,7 +1,7 @@
 // A shipment's timeline: its milestones, the messages and notes of the threads linked to it (not the
-// rejected links; no drafts), and the actions on it or on those threads, newest first, paginated. Each
-// source reads at most a page through its own index (per linked thread for messages and notes), and the
-// page is the newest of those.
+// rejected links; no drafts), and the actions and documents on it or on those threads, newest first,
+// paginated. Each source reads at most a page through its own index (per linked thread for messages,
+// notes and documents), and the page is the newest of those.
 import * as z from 'zod';
 import type { Ctx } from '../context.js';
 import { decodeCursor, pageQuery, toPage } from '../pagination.js';
@@ -11,7 +11,7 @@ export const timelineQuery = z.object({ ...pageQuery });
 const cursorShape = z.tuple([z.iso.datetime({ offset: true }), z.uuid()]);
 
 export interface TimelineItem {
-  kind: 'milestone' | 'message' | 'note' | 'action';
+  kind: 'milestone' | 'message' | 'note' | 'action' | 'document';
   id: string;
   at: Date;
   threadId: string | null;
@@ -56,6 +56,19 @@ export async function shipmentTimeline(ctx: Ctx, shipmentId: string, q: z.infer<
        from app.actions a
        where a.org_id = ${ctx.orgId} and (a.shipment_id = ${shipmentId} or a.thread_id in (select thread_id from links)) ${before('a.created_at', 'a.id')}
        order by a.created_at desc, a.id desc limit ${n})
+      union all
+      (select 'document', x.id, x.created_at, x.thread_id,
+         json_build_object('title', x.title, 'type', x.type, 'status', x.status, 'source', x.source, 'readStatus', x.read_status) as data
+       from (
+         (select d.id, d.created_at, d.thread_id, d.title, d.type, d.status, d.source, d.read_status from app.documents d
+          where d.org_id = ${ctx.orgId} and d.shipment_id = ${shipmentId} ${before('d.created_at', 'd.id')}
+          order by d.created_at desc, d.id desc limit ${n})
+         union
+         (select y.* from links l cross join lateral (
+            select d.id, d.created_at, d.thread_id, d.title, d.type, d.status, d.source, d.read_status from app.documents d
+            where d.org_id = ${ctx.orgId} and d.thread_id = l.thread_id ${before('d.created_at', 'd.id')}
+            order by d.created_at desc, d.id desc limit ${n}) y)
+       ) x)
     )
     select kind, id, at, thread_id, data, to_char(at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at_key
     from items order by at desc, id desc limit ${n}`;

@@ -119,7 +119,7 @@ export const linkedThreadsWire = z.strictObject({
 
 export const timelineItemWire = z
   .strictObject({
-    kind: z.enum(['milestone', 'message', 'note', 'action']),
+    kind: z.enum(['milestone', 'message', 'note', 'action', 'document']),
     id: wireId,
     at: wireInstant,
     threadId: wireId.nullable(),

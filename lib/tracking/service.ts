@@ -14,9 +14,10 @@ import { publishJobs } from '../jobs/publish.js';
 import { defineJob } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { log } from '../log.js';
-import { searchForms } from '../logistics/identifiers.js';
+import { normalizeContainerNumber, searchForms } from '../logistics/identifiers.js';
 import { recordChange, topics } from '../realtime.js';
-import { createMilestone, deriveFromMilestones } from '../shipments/milestones.js';
+import { now } from '../time.js';
+import { createMilestone, deriveFromMilestones, milestoneFitsMode } from '../shipments/milestones.js';
 import { createTrackingRequest, parseNotification, signatureMatches, TRANSPORT_MILESTONES, type Notification, type RequestType } from './terminal49.js';
 
 export const trackingIntegrationCreate = z.strictObject({
@@ -92,8 +93,11 @@ export const registerTracking = defineJob({
       if (!integration || !shipment || shipment.mode === 'air') return null;
       const secrets = openSecret<Secrets>({ ciphertext: integration.secretCiphertext, keyId: integration.secretKeyId } as SealedSecret, ctx.orgId);
       const { scac, numbers } = numbersOf(shipment);
+      // Registered numbers are done; skipped ones (no SCAC then) are tried again once a SCAC exists.
       const done = await sql<{ requestType: string; requestNumber: string }[]>`
-        select request_type, request_number from app.tracking_requests where integration_id = ${integration.id} and status in ('created', 'skipped')`;
+        select request_type, request_number from app.tracking_requests
+        where integration_id = ${integration.id}
+          and (status = 'created' ${scac ? sql`` : sql`or status = 'skipped'`})`;
       const known = new Set(done.map((d) => `${d.requestType}:${d.requestNumber}`));
       return { integrationId: integration.id, apiKey: secrets.apiKey, scac, todo: numbers.filter((x) => !known.has(`${x.type}:${x.number}`)) };
     });
@@ -118,12 +122,18 @@ export const registerTracking = defineJob({
 // Callback
 // ---------------------------------------------------------------------------------------------
 
-/** The shipments a notification concerns: by its containers and B/Ls, through the identifier lookup. */
+/**
+ * The shipments a notification concerns: those holding one of its containers (as a container) or its
+ * B/L (as an MBL, HBL or booking: Terminal49 registers bookings under the same attribute), through the
+ * GIN-indexed app.shipments_naming; never by a PO, invoice or job reference that happens to match.
+ */
 async function shipmentsOf(ctx: Ctx, n: Notification): Promise<Array<{ id: string; mode: string }>> {
-  const forms = [...n.containers, ...n.billsOfLading].flatMap(searchForms);
-  if (!forms.length) return [];
+  const containers = n.containers.map(normalizeContainerNumber).filter((c): c is string => c !== null);
+  const bls = [...new Set(n.billsOfLading.flatMap(searchForms))];
+  if (!containers.length && !bls.length) return [];
   return ctx.sql<{ id: string; mode: string }[]>`
-    select s.id, s.mode from app.shipment_ids_by_identifier(${forms}::text[]) f join app.shipments s on s.id = f.id
+    select distinct s.id, s.mode from app.shipments_naming(${containers}::text[], '{}'::text[], ${bls}::text[], ${bls}::text[]) f
+    join app.shipments s on s.id = f.id
     where s.org_id = ${ctx.orgId} and s.mode <> 'air'`;
 }
 
@@ -134,7 +144,9 @@ async function applyNotification(ctx: Ctx, n: Notification): Promise<'processed'
   let applied = false;
   for (const s of shipments) {
     const code = n.transport ? TRANSPORT_MILESTONES[n.transport.event] : undefined;
-    if (n.transport && code && n.transport.at) {
+    // A code of another mode (an empty pick-up on an LCL shipment) is skipped, not refused: the
+    // provider would otherwise retry the same delivery forever.
+    if (n.transport && code && n.transport.at && milestoneFitsMode(s.mode, code)) {
       const externalId = `terminal49:${n.transport.id}`;
       const [exists] =
         await ctx.sql`select 1 from app.shipment_milestones where org_id = ${ctx.orgId} and shipment_id = ${s.id} and external_id = ${externalId}`;
@@ -160,6 +172,24 @@ async function applyNotification(ctx: Ctx, n: Notification): Promise<'processed'
     }
   }
   return applied ? 'processed' : 'ignored';
+}
+
+/** How long a stored but unfinished delivery counts as still in progress (a twin then waits), as for Resend. */
+const IN_PROGRESS_MS = 120_000;
+
+/** Stores a notification once per provider event id; an existing one is answered with its status and arrival. */
+async function storeEvent(sql: Awaited<ReturnType<typeof db>>, integration: IntegrationRow, n: Notification, requestHeaders: Headers, body: unknown) {
+  const key = `terminal49:${n.id}`;
+  const [row] = await sql<{ id: string }[]>`
+    insert into app.webhook_events (org_id, provider, kind, channel_id, dedupe_key, headers, payload)
+    values (${integration.orgId}, 'tracking', ${n.event}, ${integration.id}, ${key},
+            ${sql.json({ 'content-type': requestHeaders.get('content-type') } as never)}, ${sql.json(body as never)})
+    on conflict (provider, dedupe_key) do nothing
+    returning id`;
+  if (row) return { id: row.id, fresh: true as const };
+  const [existing] = await sql<{ id: string; status: string; receivedAt: Date }[]>`
+    select id, status, received_at from app.webhook_events where provider = 'tracking' and dedupe_key = ${key}`;
+  return { id: existing!.id, fresh: false as const, status: existing!.status, receivedAt: existing!.receivedAt };
 }
 
 interface IntegrationRow {
@@ -199,24 +229,28 @@ export async function receiveTrackingWebhook(request: Request): Promise<Response
         issues: [{ path: 'body.data', message: 'must be a webhook_notification with an id and an event' }],
       });
 
-    const [stored] = await sql<{ id: string }[]>`
-      insert into app.webhook_events (org_id, provider, kind, channel_id, dedupe_key, headers, payload)
-      values (${integration.orgId}, 'tracking', ${notification.event}, ${integration.id}, ${`terminal49:${notification.id}`},
-              ${sql.json({ 'content-type': request.headers.get('content-type') } as never)}, ${sql.json(body as never)})
-      on conflict (provider, dedupe_key) do nothing
-      returning id`;
-    if (!stored) return Response.json({ outcome: 'duplicate' }, { headers });
+    const stored = await storeEvent(sql, integration, notification, request.headers, body);
+    if (!stored.fresh) {
+      if (stored.status === 'processed' || stored.status === 'ignored') return Response.json({ outcome: 'duplicate' }, { headers });
+      if (stored.status === 'received' && now().getTime() - stored.receivedAt.getTime() < IN_PROGRESS_MS) {
+        headers.set('retry-after', '30');
+        return errorResponse(new AppError('unavailable', 'This delivery is being processed; retry later'), requestId, headers);
+      }
+      // A delivery that failed, or whose request died between storing and processing it: apply it now.
+    }
 
     const jobs: QueuedJob[] = [];
-    let outcome: 'processed' | 'ignored' | 'failed';
+    let outcome: 'processed' | 'ignored';
     try {
       outcome = await asSystem(integration.orgId, requestId, jobs, (ctx) => applyNotification(ctx, notification));
     } catch (error) {
-      // Not kept: the provider retries a failed delivery, and the retry must be processed, not taken for a duplicate.
-      await sql`delete from app.webhook_events where id = ${stored.id}`;
+      // Kept as failed: the provider retries a failed delivery, and the retry is processed, not taken for a duplicate.
+      await sql`
+        update app.webhook_events set status = 'failed', error = ${error instanceof Error ? error.message.slice(0, 2000) : String(error)}, processed_at = now()
+        where id = ${stored.id}`;
       throw error;
     }
-    await sql`update app.webhook_events set status = ${outcome}, processed_at = now() where id = ${stored.id}`;
+    await sql`update app.webhook_events set status = ${outcome}, error = null, processed_at = now() where id = ${stored.id}`;
     await publishJobs(jobs);
     log.info('tracking webhook', { requestId, integrationId, event: notification.event, outcome });
     return Response.json({ outcome }, { headers });

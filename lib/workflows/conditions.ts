@@ -24,6 +24,8 @@ export interface Facts {
   status: string | null;
   assignee: string | null;
   team: string | null;
+  /** The code of the milestone a `shipment.milestone` event is about; null otherwise. */
+  milestone: string | null;
   subject: string;
   body: string;
   tags: string[];
@@ -151,6 +153,7 @@ interface FactRow {
   messageUrgency: string | null;
   identifiers: Record<string, string[]> | null;
   hasAttachment: boolean;
+  milestoneCode: string | null;
 }
 
 /**
@@ -161,7 +164,7 @@ interface FactRow {
 export async function loadFacts(
   ctx: Ctx,
   threadId: string,
-  options: { messageId?: string | null; changed?: string[]; now: Date; calendar?: boolean },
+  options: { messageId?: string | null; milestoneId?: string | null; changed?: string[]; now: Date; calendar?: boolean },
 ): Promise<Facts | undefined> {
   const sql = ctx.sql;
   const [r] = await sql<FactRow[]>`
@@ -169,7 +172,12 @@ export async function loadFacts(
       t.priority, t.status, t.assignee_id, t.team_id, t.subject, t.tags, t.last_inbound_at, t.last_outbound_at,
       m.id as message_id, m.subject as message_subject, left(coalesce(m.transcript, m.body_new_text, m.body_text), ${BODY_CHARS}) as body, m.from_address,
       m.intent as message_intent, m.sentiment as message_sentiment, m.urgency as message_urgency, m.metadata -> 'identifiers' as identifiers,
-      exists (select 1 from app.attachments a where a.message_id = m.id and not a.is_inline) as has_attachment
+      exists (select 1 from app.attachments a where a.message_id = m.id and not a.is_inline) as has_attachment,
+      ${
+        options.milestoneId
+          ? sql`(select sm.code from app.shipment_milestones sm where sm.id = ${options.milestoneId} and sm.org_id = t.org_id)`
+          : sql`null::text`
+      } as milestone_code
     from app.threads t
       left join app.customers c on c.id = t.customer_id
       left join lateral (
@@ -208,6 +216,7 @@ export async function loadFacts(
     status: r.status,
     assignee: r.assigneeId,
     team: r.teamId,
+    milestone: r.milestoneCode,
     subject: r.messageSubject ?? r.subject ?? '',
     body: r.body ?? '',
     tags: r.tags ?? [],

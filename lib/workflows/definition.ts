@@ -44,6 +44,8 @@ export const VALUE_FIELDS = [
   'status',
   'assignee',
   'team',
+  /** shipment.milestone: the milestone's code (`arrived`, `discharged`, ...; null for other triggers). */
+  'milestone',
 ] as const;
 
 const valueLeaf = z.strictObject({

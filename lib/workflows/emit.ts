@@ -17,6 +17,7 @@ export const TRIGGERS = [
   'sla.breached',
   'action.overdue',
   'shipment.milestone',
+  'shipment.eta_changed',
   'schedule',
 ] as const;
 export type Trigger = (typeof TRIGGERS)[number];
@@ -46,7 +47,7 @@ export interface WorkflowEvent {
   noteId?: string;
   actionId?: string;
   slaEventId?: string;
-  /** shipment.milestone: the shipment and its new milestone. */
+  /** shipment.milestone: the shipment and its new milestone; shipment.eta_changed: the shipment. */
   shipmentId?: string;
   milestoneId?: string;
   /** thread.updated: which tracked fields changed. */

@@ -147,7 +147,13 @@ export async function handleEvent(ctx: Ctx, event: WorkflowEvent): Promise<Event
   let facts: Facts | undefined;
   const factsFor = async (calendar: boolean) => {
     if (!facts || (calendar && facts.insideBusinessHours === null)) {
-      facts = await loadFacts(ctx, event.threadId, { messageId: event.messageId, changed: event.changes, now: now(), calendar });
+      facts = await loadFacts(ctx, event.threadId, {
+        messageId: event.messageId,
+        milestoneId: event.milestoneId,
+        changed: event.changes,
+        now: now(),
+        calendar,
+      });
     }
     return facts;
   };
@@ -221,24 +227,27 @@ onSlaEvent('workflows', async (ctx, e) => {
   await emitWorkflowEvent(ctx, { id: `sla:${e.id}`, type: e.kind === 'breached' ? 'sla.breached' : 'sla.warning', threadId: e.threadId, slaEventId: e.id });
 });
 
-/** A shipment milestone starts workflows on at most this many of the shipment's threads (newest links first). */
+/** A shipment event starts workflows on at most this many of the shipment's threads (newest links first). */
 const MILESTONE_THREADS = 100;
 
-// A shipment's new milestone reaches the engine through the shipment.event hook, once per thread
-// linked to the shipment (not the links an agent rejected).
+// A shipment's new milestone (recorded as planned, then again when its actual time is set) or changed
+// ETA reaches the engine through the shipment.event hook, once per thread linked to the shipment (not
+// the links an agent rejected).
 onShipmentEvent('workflows', async (ctx, e) => {
-  if (e.event !== 'shipment.milestone' || !e.milestoneId) return;
+  if (e.event === 'shipment.milestone' && !e.milestoneId) return;
   const links = await ctx.sql<{ threadId: string }[]>`
     select thread_id from app.thread_shipments
     where org_id = ${ctx.orgId} and shipment_id = ${e.shipmentId} and link_source <> 'rejected'
     order by created_at desc, thread_id limit ${MILESTONE_THREADS}`;
+  const occurrence =
+    e.event === 'shipment.milestone' ? `${e.milestoneId}:${e.stage ?? 'planned'}` : (e.occurrenceId ?? `${e.shipmentId}:${e.previousEta ?? ''}:${e.eta ?? ''}`);
   for (const { threadId } of links) {
     await emitWorkflowEvent(ctx, {
-      id: `shipment.milestone:${e.milestoneId}:${threadId}`,
-      type: 'shipment.milestone',
+      id: `${e.event}:${occurrence}:${threadId}`,
+      type: e.event,
       threadId,
       shipmentId: e.shipmentId,
-      milestoneId: e.milestoneId,
+      ...(e.milestoneId ? { milestoneId: e.milestoneId } : {}),
     });
   }
 });

@@ -325,6 +325,8 @@ export const dryRunBody = z
         type: z.enum(TRIGGERS),
         threadId: z.uuid(),
         messageId: z.uuid().optional(),
+        /** shipment.milestone: the milestone, for `milestone` conditions. */
+        milestoneId: z.uuid().optional(),
         changes: z.array(z.string().max(50)).max(20).optional(),
         automated: z.boolean().optional(),
       })
@@ -374,6 +376,7 @@ export async function dryRun(ctx: Ctx, id: string, body: z.infer<typeof dryRunBo
   const d: Definition = { trigger: wf.trigger, conditions: wf.conditions ?? undefined, steps: wf.steps };
   const facts = (await loadFacts(ctx, event.threadId, {
     messageId: 'messageId' in event ? event.messageId : undefined,
+    milestoneId: 'milestoneId' in event ? event.milestoneId : undefined,
     changed: 'changes' in event ? event.changes : undefined,
     now: now(),
     calendar: needsCalendar(d.conditions),

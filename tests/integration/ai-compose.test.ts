@@ -144,8 +144,10 @@ const textOf = (events: Sse['events']) =>
     .join('');
 
 async function draftsOn(threadId: string) {
-  return db.sql<{ id: string; bodyText: string; authorId: string; status: string; direction: string; metadata: any; toRecipients: any }[]>`
-    select id, body_text, author_id, status, direction, metadata, to_recipients from app.messages
+  return db.sql<
+    { id: string; bodyText: string; authorId: string; status: string; direction: string; metadata: any; toRecipients: any; identifiers: string[] }[]
+  >`
+    select id, body_text, author_id, status, direction, metadata, to_recipients, identifiers from app.messages
     where thread_id = ${threadId} and status = 'draft' order by created_at`;
 }
 
@@ -188,6 +190,8 @@ describe('POST /api/ai/compose with a model', () => {
     const draft = drafts[0]!;
     expect(draft).toMatchObject({ status: 'draft', direction: 'outbound', authorId: SEED_USERS.agent.id, bodyText: REPLY.join('').trim() });
     expect(draft.toRecipients).toEqual([{ address: 'karthik@tatatextiles.example' }]);
+    // The booking the draft names is stored with it, as for any message.
+    expect(draft.identifiers).toContain('2611458');
     expect(draft.metadata.ai).toMatchObject({
       source: 'model',
       model: 'mock-drafter',

@@ -11,6 +11,7 @@ import { subjectTag, tokenAddress } from '../../lib/email/threading.js';
 import { json } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { cjkNoise, folded, mail, noise, type MailSpec } from '../helpers/mail.js';
+import { newOrganization } from '../helpers/org.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -178,6 +179,24 @@ describe('the rest of the pipeline', () => {
     expect(after.map((l) => l.linkSource)).toEqual(['rejected']);
     const wrong = await ingest({ from: 'x@y.example', subject: 'MSKU1234566 status?' });
     expect(wrong.identifiers.containers).toEqual([]);
+  });
+
+  it('links later mail naming a house B/L or a house AWB, and stores the identifiers on the message', async () => {
+    const o = await newOrganization(db.sql);
+    const sea = await o.json('POST', '/api/shipments', { body: { reference: `H/${randomUUID().slice(0, 6)}`, mode: 'sea_lcl', hbls: ['HBLX20270001'] } });
+    const air = await o.json('POST', '/api/shipments', { body: { reference: `H/${randomUUID().slice(0, 6)}`, mode: 'air', hawbs: ['176-12345675'] } });
+    expect([sea.status, air.status]).toEqual([201, 201]);
+    const bl = await ingest({ from: 'docs@agent.example', subject: 'Draft HBL', body: 'Please check HBL No: HBLX20270001 before release.' }, o.id);
+    const awb = await ingest({ from: 'air@agent.example', subject: 'Flight details', body: 'HAWB 176 1234 5675 departs tonight.' }, o.id);
+    const linkOf = async (threadId: string) =>
+      (await db.sql`select shipment_id, matched_identifier from app.thread_shipments where thread_id = ${threadId}`).map((l) => [
+        l.shipmentId,
+        l.matchedIdentifier,
+      ]);
+    expect(await linkOf(bl.threadId)).toEqual([[sea.body.id, 'HBLX20270001']]);
+    expect(await linkOf(awb.threadId)).toEqual([[air.body.id, '176-12345675']]);
+    const [m] = await db.sql`select identifiers from app.messages where id = ${awb.messageId}`;
+    expect(m!.identifiers).toEqual(['176-12345675']);
   });
 
   it('flags auto-replies, which reopen nothing', async () => {

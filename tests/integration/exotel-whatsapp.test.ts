@@ -232,6 +232,10 @@ describe('incoming WhatsApp messages', () => {
       select ts.shipment_id, ts.link_source, ts.matched_identifier from app.thread_shipments ts
       join app.threads t on t.id = ts.thread_id where t.counterpart = '+919930011223' and t.channel_id = ${channelId}`;
     expect(links).toEqual([{ shipmentId: '0f000000-0000-4000-8000-000000000001', linkSource: 'automatic', matchedIdentifier: 'MSKU1234565' }]);
+    const [m] = await db.sql<{ identifiers: string[] }[]>`
+      select m.identifiers from app.messages m join app.threads t on t.id = m.thread_id
+      where t.counterpart = '+919930011223' and t.channel_id = ${channelId} and m.body_text like '%gate-in done%'`;
+    expect(m!.identifiers).toEqual(['MSKU1234565']);
   });
 
   it('takes several messages in one callback (image, document, location, contacts) and copies media into storage', async () => {

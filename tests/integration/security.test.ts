@@ -339,6 +339,7 @@ const samples: Record<string, (caller?: string) => Promise<Sample>> = {
   'POST /api/business-calendars/[id]/holidays': async () => ({ path: `/api/business-calendars/${await freshCalendar()}/holidays`, body: {} }),
   'GET /api/admin/jobs': async () => ({ path: '/api/admin/jobs' }),
   'POST /api/admin/search-backfill': async () => ({ path: '/api/admin/search-backfill' }),
+  'POST /api/admin/identifiers-backfill': async () => ({ path: '/api/admin/identifiers-backfill' }),
   'POST /api/admin/jobs/[id]/retry': async () => ({ path: `/api/admin/jobs/${await deadJob()}/retry` }),
   'GET /api/admin/mail-quarantine': async () => ({ path: '/api/admin/mail-quarantine' }),
   'GET /api/admin/mail-quarantine/[id]': async () => ({ path: `/api/admin/mail-quarantine/${await freshQuarantined()}` }),

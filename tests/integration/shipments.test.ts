@@ -7,6 +7,7 @@ import { runJob } from '../../lib/jobs/run.js';
 import '../../lib/jobs/all.js';
 import { backfillBatch } from '../../lib/shipments/backfill.js';
 import { onShipmentEvent, type DeliveredShipmentEvent } from '../../lib/shipments/events.js';
+import { setClock } from '../../lib/time.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
 import { newOrganization, type TestOrg } from '../helpers/org.js';
 import { broadcastsSince } from '../helpers/realtime.js';
@@ -168,6 +169,13 @@ describe('shipments', () => {
     expect(await ids(`ref=${encodeURIComponent('176 1234 5675')}`)).toEqual([b.id]);
     expect(await ids(`ref=${encodeURIComponent(a.reference.toLowerCase())}`)).toEqual([a.id]);
     expect(await ids('ref=NOTHING123')).toEqual([]);
+    // Dashes and slashes as stored or not, and a bracketed check digit.
+    const d = await shipment(o, { mbls: ['ONEY-SHAX12345'], bookings: ['BK/2027/0042'], poNumbers: ['PO-4711/B'] });
+    for (const typed of ['oneyshax12345', 'ONEY-SHAX12345', 'bk20270042', 'BK-2027-0042', 'PO4711B', 'po/4711/b']) {
+      expect(await ids(`ref=${encodeURIComponent(typed)}`), typed).toEqual([d.id]);
+    }
+    expect(await ids(`ref=${encodeURIComponent('MSKU 123456(5)')}`)).toEqual([a.id]);
+    await o.json('DELETE', `/api/shipments/${d.id}`, { as: 'manager' });
     const bad = await o.json('GET', '/api/shipments?port=XX&etaFrom=soon');
     expect(bad.status).toBe(422);
     expect(bad.body.error.details.issues.map((i: any) => i.path).sort()).toEqual(['query.etaFrom', 'query.port']);
@@ -180,6 +188,146 @@ describe('shipments', () => {
       cursor = page.body.nextCursor;
     } while (cursor);
     expect(seen).toEqual([b.id, a.id]);
+  });
+});
+
+describe('more of the list and the rules', () => {
+  it('filters by customer, direction, origin and ETD window, and sorts by ETD', async () => {
+    const o = await newOrganization(db.sql);
+    const [cust] = await db.sql<{ id: string }[]>`insert into app.customers (org_id, name) values (${o.id}, 'Shreeji Exports') returning id`;
+    const a = await shipment(o, { customerId: cust!.id, direction: 'export', originPort: 'INNSA', etd: '2027-05-03T00:00:00Z' });
+    const b = await shipment(o, { direction: 'import', originPort: 'CNSHA', destinationPort: 'INNSA', etd: '2027-05-01T00:00:00Z' });
+    const c = await shipment(o, { customerId: cust!.id, direction: 'cross_trade', originPort: 'SGSIN', etd: '2027-06-01T00:00:00Z' });
+    const ids = async (query: string) => (await o.json('GET', `/api/shipments?${query}`)).body.data.map((s: any) => s.id);
+    expect(await ids(`customer=${cust!.id}`)).toEqual([c.id, a.id]);
+    expect(await ids('direction=import')).toEqual([b.id]);
+    expect(await ids('direction=export,cross_trade')).toEqual([c.id, a.id]);
+    expect(await ids('origin=innsa')).toEqual([a.id]);
+    expect(await ids('etdFrom=2027-05-01T00:00:00Z&etdTo=2027-05-31T00:00:00Z')).toEqual([b.id, a.id]);
+    expect(await ids('sort=etd')).toEqual([b.id, a.id, c.id]);
+    expect(await ids(`sort=etd&customer=${cust!.id}&etdTo=2027-05-31T00:00:00Z`)).toEqual([a.id]);
+  });
+
+  it('refuses a mode change while milestones of another mode remain, naming the field', async () => {
+    const o = await newOrganization(db.sql);
+    const s = await shipment(o, {});
+    await o.json('POST', `/api/shipments/${s.id}/milestones`, { body: { code: 'empty_pickup', actualAt: '2027-01-01T00:00:00Z' } });
+    await o.json('POST', `/api/shipments/${s.id}/milestones`, { body: { code: 'gate_in', actualAt: '2027-01-02T00:00:00Z' } });
+    const toAir = await o.json('PATCH', `/api/shipments/${s.id}`, { body: { mode: 'air' } });
+    expect(toAir.status).toBe(409);
+    expect(toAir.body.error.details.issues).toEqual([{ path: 'body.mode', message: expect.stringContaining('empty_pickup, gate_in') }]);
+    const toLcl = await o.json('PATCH', `/api/shipments/${s.id}`, { body: { mode: 'sea_lcl' } });
+    expect(toLcl.status).toBe(409);
+    expect(toLcl.body.error.details.issues[0].message).toContain('empty_pickup');
+    expect((await o.json('PATCH', `/api/shipments/${s.id}`, { body: { mode: 'road' } })).body.mode).toBe('road');
+  });
+
+  it('derives customs at destination from customs clearance; an export clearance keeps it booked', async () => {
+    const o = await newOrganization(db.sql);
+    const imp = await shipment(o, { direction: 'import' });
+    await o.json('POST', `/api/shipments/${imp.id}/milestones`, { body: { code: 'arrived', actualAt: '2027-01-10T00:00:00Z' } });
+    await o.json('POST', `/api/shipments/${imp.id}/milestones`, { body: { code: 'customs_cleared', actualAt: '2027-01-11T00:00:00Z' } });
+    expect((await o.json('GET', `/api/shipments/${imp.id}`)).body.status).toBe('customs');
+    await o.json('POST', `/api/shipments/${imp.id}/milestones`, { body: { code: 'delivered', actualAt: '2027-01-12T00:00:00Z' } });
+    expect((await o.json('GET', `/api/shipments/${imp.id}`)).body.status).toBe('delivered');
+    const exp = await shipment(o, { direction: 'export', status: 'enquiry' });
+    await o.json('POST', `/api/shipments/${exp.id}/milestones`, { body: { code: 'customs_cleared', actualAt: '2027-01-01T00:00:00Z' } });
+    expect((await o.json('GET', `/api/shipments/${exp.id}`)).body.status).toBe('booked');
+    await o.json('POST', `/api/shipments/${exp.id}/milestones`, { body: { code: 'departed', actualAt: '2027-01-02T00:00:00Z' } });
+    expect((await o.json('GET', `/api/shipments/${exp.id}`)).body.status).toBe('in_transit');
+  });
+
+  it('looks identifiers up in the acting organization only', async () => {
+    const o = await newOrganization(db.sql);
+    const stranger = await newOrganization(db.sql);
+    const container = 'HLXU3002457';
+    const s = await shipment(o, { containers: [container] });
+    const t = await threadNaming(o, [container]);
+    const lookups = (orgId: string) =>
+      asSystem(orgId, 'test', [], async (ctx) => ({
+        messages: (await ctx.sql`select id from app.messages_naming(${[container]}::text[])`).map((r) => r.id),
+        shipments: (await ctx.sql`select id from app.shipment_ids_by_identifier(${[container]}::text[])`).map((r) => r.id),
+        naming: (await ctx.sql`select id from app.shipments_naming(${[container]}::text[], '{}', '{}', '{}')`).map((r) => r.id),
+      }));
+    expect(await lookups(o.id)).toEqual({ messages: [t.messageId], shipments: [s.id], naming: [s.id] });
+    expect(await lookups(stranger.id)).toEqual({ messages: [], shipments: [], naming: [] });
+    expect((await stranger.json('GET', `/api/shipments?ref=${container}`)).body.data).toEqual([]);
+  });
+});
+
+describe('deadlines in the list', () => {
+  it('finds a shipment by any of its cut-offs, not only the earliest, and sorts by the nearest upcoming one', async () => {
+    const o = await newOrganization(db.sql);
+    setClock(new Date('2027-03-10T12:00:00Z'));
+    try {
+      // The documentation cut-off passed yesterday; the CY cut-off is tomorrow.
+      const a = await shipment(o, { docCutoffAt: '2027-03-09T10:00:00Z', cyCutoffAt: '2027-03-11T10:00:00Z' });
+      const b = await shipment(o, { siCutoffAt: '2027-03-10T18:00:00Z', vgmCutoffAt: '2027-03-20T18:00:00Z' });
+      const c = await shipment(o, { cyCutoffAt: '2027-03-25T00:00:00Z' });
+      const passed = await shipment(o, { siCutoffAt: '2027-03-01T00:00:00Z' });
+      const ids = async (query: string) => {
+        const res = await o.json('GET', `/api/shipments?${query}`);
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        return res.body.data.map((s: any) => s.id);
+      };
+      const next48h = 'cutoffFrom=2027-03-10T12:00:00Z&cutoffTo=2027-03-12T12:00:00Z';
+      expect(await ids(next48h)).toEqual([b.id, a.id]);
+      expect(await ids(`${next48h}&sort=cutoff`)).toEqual([b.id, a.id]);
+      expect(await ids(`${next48h}&cutoffKind=cy`)).toEqual([a.id]);
+      expect(await ids(`${next48h}&cutoffKind=si,vgm&sort=cutoff`)).toEqual([b.id]);
+      // From now on, each once, at its nearest upcoming cut-off; one whose cut-offs all passed is left out.
+      expect(await ids('sort=cutoff')).toEqual([b.id, a.id, c.id]);
+      expect(await ids('sort=cutoff&cutoffKind=vgm')).toEqual([b.id]);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: any = await o.json('GET', `/api/shipments?sort=cutoff&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+        seen.push(...page.body.data.map((s: any) => s.id));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      expect(seen).toEqual([b.id, a.id, c.id]);
+      // Past ones still count in a window that covers them.
+      expect(await ids('cutoffFrom=2027-02-28T00:00:00Z&cutoffTo=2027-03-02T00:00:00Z')).toEqual([passed.id]);
+      // Moving a cut-off moves its deadline.
+      await o.json('PATCH', `/api/shipments/${c.id}`, { body: { cyCutoffAt: '2027-03-11T00:00:00Z' } });
+      expect(await ids(`${next48h}&cutoffKind=cy&sort=cutoff`)).toEqual([c.id, a.id]);
+      const bad = await o.json('GET', '/api/shipments?cutoffKind=cy,eta&freeTimeKind=port');
+      expect(bad.status).toBe(422);
+      expect(bad.body.error.details.issues.map((i: any) => i.path).sort()).toEqual(['query.cutoffKind.1', 'query.freeTimeKind.0']);
+    } finally {
+      setClock(undefined);
+    }
+  });
+
+  it('finds a shipment by any last free day: origin detention, destination demurrage and detention', async () => {
+    const o = await newOrganization(db.sql);
+    setClock(new Date('2027-04-05T06:00:00Z'));
+    try {
+      // Kolkata time: picked up 1 Apr, 3 free days: 1-3 Apr. Discharged 5 Apr, 5 days: 5-9 Apr. Out 6 Apr, 7 days: 6-12 Apr.
+      const a = await shipment(o, {
+        originFreeDays: 3,
+        emptyPickupAt: '2027-04-01T04:00:00Z',
+        demurrageFreeDays: 5,
+        dischargedAt: '2027-04-05T04:00:00Z',
+        detentionFreeDays: 7,
+        gateOutAt: '2027-04-06T04:00:00Z',
+      });
+      expect(a).toMatchObject({ originLastFreeDay: '2027-04-03', demurrageLastFreeDay: '2027-04-09', detentionLastFreeDay: '2027-04-12' });
+      const b = await shipment(o, { demurrageFreeDays: 2, dischargedAt: '2027-04-06T04:00:00Z' });
+      expect(b.demurrageLastFreeDay).toBe('2027-04-07');
+      const ids = async (query: string) => (await o.json('GET', `/api/shipments?${query}`)).body.data.map((s: any) => s.id);
+      // "This week": the origin day has passed, but destination demurrage ends on the 9th.
+      expect(await ids('freeTimeFrom=2027-04-05&freeTimeTo=2027-04-11')).toEqual([b.id, a.id]);
+      expect(await ids('freeTimeFrom=2027-04-05&freeTimeTo=2027-04-11&sort=freeTime')).toEqual([b.id, a.id]);
+      expect(await ids('freeTimeFrom=2027-04-10&freeTimeTo=2027-04-16&freeTimeKind=detention')).toEqual([a.id]);
+      expect(await ids('freeTimeFrom=2027-04-01&freeTimeTo=2027-04-04&freeTimeKind=origin')).toEqual([a.id]);
+      expect(await ids('freeTimeFrom=2027-04-01&freeTimeTo=2027-04-04&freeTimeKind=demurrage')).toEqual([]);
+      // From today (5 Apr in Kolkata), nearest first.
+      expect(await ids('sort=freeTime')).toEqual([b.id, a.id]);
+      expect(await ids('sort=freeTime&freeTimeKind=detention')).toEqual([a.id]);
+    } finally {
+      setClock(undefined);
+    }
   });
 });
 
@@ -225,6 +373,33 @@ describe('identifiers and links', () => {
       { id: string; identifiers: string[] }[]
     >`select id, identifiers from app.messages where id in ${db.sql([old.messageId, other.messageId])}`;
     expect(Object.fromEntries(rows.map((r) => [r.id, r.identifiers]))).toEqual({ [old.messageId]: [AWB, C1], [other.messageId]: [] });
+  });
+});
+
+describe('identifiers of every message', () => {
+  it('stores the identifiers of replies and drafts as they change, and an admin can start the backfill', async () => {
+    const o = await newOrganization(db.sql);
+    const [t] = await db.sql<{ id: string }[]>`
+      insert into app.threads (org_id, subject, channel, counterpart) values (${o.id}, 'Rates', 'email', 'buyer@customer.example') returning id`;
+    await db.sql`insert into app.channels (org_id, kind, name, address, sending_domain_status) values (${o.id}, 'email', 'Ops', ${`ops@${o.domain}`}, 'verified')`;
+    const sent = await o.json('POST', `/api/threads/${t!.id}/messages`, { body: { text: `B/L No: MAEU123456789 released` } });
+    expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+    const identifiersOf = async (id: string) => (await db.sql`select identifiers from app.messages where id = ${id}`)[0]!.identifiers;
+    const draft = await o.json('POST', `/api/threads/${t!.id}/messages`, { body: { draft: true, text: `Container ${C1} gated in; AWB ${AWB} booked.` } });
+    expect(draft.status, JSON.stringify(draft.body)).toBe(201);
+    expect(await identifiersOf(sent.body.id)).toEqual(['MAEU123456789']);
+    expect(await identifiersOf(draft.body.id)).toEqual([AWB, C1]);
+    await o.json('PATCH', `/api/messages/${draft.body.id}`, { body: { text: `Only ${C3} now` } });
+    expect(await identifiersOf(draft.body.id)).toEqual([C3]);
+    await o.json('PATCH', `/api/messages/${draft.body.id}`, { body: { subject: `Re: ${C2}` } });
+    expect(await identifiersOf(draft.body.id)).toEqual([C3, C2].sort());
+
+    const started = await o.json('POST', '/api/admin/identifiers-backfill', { as: 'admin' });
+    expect(started.status).toBe(202);
+    expect(started.body.messages).toBe(2);
+    const [job] = await db.sql`select name, payload from app.outbox where id = ${started.body.jobId}`;
+    expect(job).toMatchObject({ name: 'messages.identifiers.backfill', payload: { after: null } });
+    expect((await o.json('POST', '/api/admin/identifiers-backfill', { as: 'agent' })).status).toBe(403);
   });
 });
 
@@ -307,6 +482,14 @@ describe('milestones and the timeline', () => {
     await db.sql`insert into app.actions (org_id, shipment_id, title, created_at) values (${o.id}, ${s.id}, 'Chase VGM', '2027-01-02T00:00:00Z')`;
     const other = await threadNaming(o, ['OTHER123456']);
     await db.sql`insert into app.notes (org_id, thread_id, body) values (${o.id}, ${other.threadId}, 'Not this shipment')`;
+    // Documents filed on the shipment or on a linked thread are in it; those of a thread whose link was rejected are not.
+    await db.sql`insert into app.documents (org_id, shipment_id, title, type, created_at) values (${o.id}, ${s.id}, 'Booking confirmation', 'booking_confirmation', '2027-01-05T00:00:00Z')`;
+    await db.sql`insert into app.documents (org_id, thread_id, title, type, created_at) values (${o.id}, ${t.threadId}, 'Draft B/L', 'bill_of_lading', '2027-01-02T12:00:00Z')`;
+    const rejected = await threadNaming(o, ['REJECTED1']);
+    await o.json('POST', `/api/shipments/${s.id}/threads`, { body: { threadId: rejected.threadId } });
+    await o.json('DELETE', `/api/shipments/${s.id}/threads?threadId=${rejected.threadId}`);
+    await db.sql`insert into app.notes (org_id, thread_id, body) values (${o.id}, ${rejected.threadId}, 'Rejected thread note')`;
+    await db.sql`insert into app.documents (org_id, thread_id, title, created_at) values (${o.id}, ${rejected.threadId}, 'Rejected thread document', '2027-01-06T00:00:00Z')`;
 
     const items: any[] = [];
     let cursor: string | null = null;
@@ -317,11 +500,16 @@ describe('milestones and the timeline', () => {
       cursor = page.body.nextCursor;
     } while (cursor);
     expect(
-      items.map((i) => [i.kind, i.kind === 'milestone' ? i.data.code : i.kind === 'note' ? i.data.body : i.kind === 'action' ? i.data.title : i.threadId]),
+      items.map((i) => [
+        i.kind,
+        i.kind === 'milestone' ? i.data.code : i.kind === 'note' ? i.data.body : i.kind === 'action' || i.kind === 'document' ? i.data.title : i.threadId,
+      ]),
     ).toEqual([
       ['milestone', 'arrived'],
+      ['document', 'Booking confirmation'],
       ['note', 'Draft B/L checked'],
       ['message', t.threadId],
+      ['document', 'Draft B/L'],
       ['action', 'Chase VGM'],
       ['milestone', 'gate_in'],
     ]);

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { config, parseConfig, setConfig } from '../../lib/config.js';
 import { runJob } from '../../lib/jobs/run.js';
+import { setClock } from '../../lib/time.js';
 import '../../lib/jobs/all.js';
 import { call } from '../helpers/api.js';
 import { testDatabase, type TestDatabase } from '../helpers/database.js';
@@ -148,6 +149,103 @@ describe('tracking integration (Terminal49)', () => {
     expect(unknown.status).toBe(401);
     const notOne = await call('POST', `/api/webhooks/tracking/${integrationId}`, { token: null, ...signedDelivery({ hello: 'world' }) });
     expect(notOne.status).toBe(422);
+    const [stored] = await db.sql`select count(*)::int as n from app.webhook_events where provider = 'tracking' and channel_id = ${integrationId}`;
+    expect(stored!.n).toBe(0);
+  });
+  it('registers numbers skipped for lack of a SCAC once the carrier gives one', async () => {
+    const { o } = await integrated();
+    const container = 'TGHU8765436';
+    const s = (await o.json('POST', '/api/shipments', { body: { reference: 'T49/S', mode: 'sea_fcl', containers: [container] } })).body;
+    expect(await runPending(o, 'tracking.register')).toBe(1);
+    const status = async () => (await db.sql`select status, scac from app.tracking_requests where shipment_id = ${s.id}`).map((r) => [r.status, r.scac]);
+    expect(await status()).toEqual([['skipped', null]]);
+    expect(fake.requests.some((r) => r.body.data.attributes.request_number === container)).toBe(false);
+    // Another edit without a carrier changes nothing; the carrier's SCAC registers the skipped number.
+    await o.json('PATCH', `/api/shipments/${s.id}`, { body: { vessel: 'CMA CGM MARCO POLO' } });
+    expect(await runPending(o, 'tracking.register')).toBe(0);
+    await o.json('PATCH', `/api/shipments/${s.id}`, { body: { carrier: 'cmdu' } });
+    expect(await runPending(o, 'tracking.register')).toBe(1);
+    expect(await status()).toEqual([['created', 'CMDU']]);
+    expect(fake.requests.filter((r) => r.body.data.attributes.request_number === container).map((r) => r.body.data.attributes.scac)).toEqual(['CMDU']);
+  });
+
+  it('skips a transport event of another mode instead of failing the delivery forever', async () => {
+    const { o, integrationId } = await integrated();
+    const bl = 'MAEU555666777';
+    const s = (await o.json('POST', '/api/shipments', { body: { reference: 'T49/L', mode: 'sea_lcl', mbls: [bl] } })).body;
+    const emptyOut = transportNotification({ event: 'container.transport.empty_out', container: 'CSQU3054383', bl, at: '2027-01-01T10:00:00Z' });
+    const res = await call('POST', `/api/webhooks/tracking/${integrationId}`, { token: null, ...signedDelivery(emptyOut) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ outcome: 'ignored' });
+    expect((await o.json('GET', `/api/shipments/${s.id}/milestones`)).body.data).toEqual([]);
+    const [stored] = await db.sql`select status from app.webhook_events where provider = 'tracking' and dedupe_key = ${`terminal49:${emptyOut.data.id}`}`;
+    expect(stored?.status).toBe('ignored');
+    // An event of its mode on the same shipment still applies.
+    const loaded = transportNotification({ event: 'container.transport.vessel_loaded', container: 'CSQU3054383', bl, at: '2027-01-02T10:00:00Z' });
+    expect(await (await call('POST', `/api/webhooks/tracking/${integrationId}`, { token: null, ...signedDelivery(loaded) })).json()).toEqual({
+      outcome: 'processed',
+    });
+  });
+
+  it('matches notifications by container and B/L (house B/L too), never by a PO or job reference', async () => {
+    const { o, integrationId } = await integrated();
+    const hbl = 'HBLX20270001';
+    const byHouse = (await o.json('POST', '/api/shipments', { body: { reference: 'T49/H', mode: 'sea_lcl', hbls: [hbl] } })).body;
+    // A shipment whose PO and job reference read like the notification's B/L and container.
+    const decoy = (
+      await o.json('POST', '/api/shipments', { body: { reference: 'MSKU7654321', mode: 'sea_fcl', poNumbers: ['HBLX20270001X', 'MAEU111222333'] } })
+    ).body;
+    const n = transportNotification({ event: 'container.transport.vessel_departed', container: 'MSKU7654321', bl: hbl, at: '2027-01-03T00:00:00Z' });
+    expect(await (await call('POST', `/api/webhooks/tracking/${integrationId}`, { token: null, ...signedDelivery(n) })).json()).toEqual({
+      outcome: 'processed',
+    });
+    expect((await o.json('GET', `/api/shipments/${byHouse.id}/milestones`)).body.data.map((m: any) => m.code)).toEqual(['departed']);
+    expect((await o.json('GET', `/api/shipments/${decoy.id}/milestones`)).body.data).toEqual([]);
+    const po = transportNotification({
+      event: 'container.transport.vessel_departed',
+      container: 'MSKU7654321',
+      bl: 'MAEU111222333',
+      at: '2027-01-03T00:00:00Z',
+    });
+    expect(await (await call('POST', `/api/webhooks/tracking/${integrationId}`, { token: null, ...signedDelivery(po) })).json()).toEqual({
+      outcome: 'ignored',
+    });
+  });
+
+  it('reprocesses a delivery whose request died after storing it, once the in-progress window passed', async () => {
+    const { o, integrationId } = await integrated();
+    const bl = 'MAEU444555666';
+    const s = (await o.json('POST', '/api/shipments', { body: { reference: 'T49/C', mode: 'sea_fcl', mbls: [bl] } })).body;
+    const n = transportNotification({ event: 'container.transport.vessel_arrived', container: 'MSKU1234565', bl, at: '2027-02-01T00:00:00Z' });
+    // What a crash between storing and processing leaves: the event stored, still `received`.
+    await db.sql`
+      insert into app.webhook_events (org_id, provider, kind, channel_id, dedupe_key, headers, payload)
+      values (${o.id}, 'tracking', 'container.transport.vessel_arrived', ${integrationId}, ${`terminal49:${n.data.id}`}, '{}'::jsonb, ${db.sql.json(n as never)})`;
+    const [row] = await db.sql<{ receivedAt: Date }[]>`select received_at from app.webhook_events where dedupe_key = ${`terminal49:${n.data.id}`}`;
+    const deliver = () => call('POST', `/api/webhooks/tracking/${integrationId}`, { token: null, ...signedDelivery(n) });
+    try {
+      setClock(new Date(row!.receivedAt.getTime() + 30_000));
+      const early = await deliver();
+      expect(early.status).toBe(503);
+      expect(early.headers.get('retry-after')).toBe('30');
+      setClock(new Date(row!.receivedAt.getTime() + 180_000));
+      const retried = await deliver();
+      expect(await retried.json()).toEqual({ outcome: 'processed' });
+      expect(await (await deliver()).json()).toEqual({ outcome: 'duplicate' });
+    } finally {
+      setClock(undefined);
+    }
+    expect((await o.json('GET', `/api/shipments/${s.id}/milestones`)).body.data.map((m: any) => m.code)).toEqual(['arrived']);
+  });
+
+  it('answers a disabled integration with 410 and stores nothing', async () => {
+    const { o, integrationId } = await integrated();
+    await db.sql`update app.tracking_integrations set enabled = false where id = ${integrationId}`;
+    await o.json('POST', '/api/shipments', { body: { reference: 'T49/D', mode: 'sea_fcl', containers: [CONTAINER] } });
+    expect(await runPending(o, 'tracking.register')).toBe(0);
+    const n = transportNotification({ event: 'container.transport.vessel_arrived', container: CONTAINER, bl: BL, at: '2027-02-01T00:00:00Z' });
+    const res = await call('POST', `/api/webhooks/tracking/${integrationId}`, { token: null, ...signedDelivery(n) });
+    expect(res.status).toBe(410);
     const [stored] = await db.sql`select count(*)::int as n from app.webhook_events where provider = 'tracking' and channel_id = ${integrationId}`;
     expect(stored!.n).toBe(0);
   });

@@ -62,7 +62,11 @@ async function incomingCall(callSid: string, from: string): Promise<string> {
 }
 
 const messageRow = async (id: string) =>
-  (await db.sql<any[]>`select thread_id, kind, direction, recording_path, transcript, metadata, analyzed_at, intent from app.messages where id = ${id}`)[0];
+  (
+    await db.sql<
+      any[]
+    >`select thread_id, kind, direction, recording_path, transcript, identifiers, metadata, analyzed_at, intent from app.messages where id = ${id}`
+  )[0];
 const jobsFor = (id: string, name: string) =>
   db.sql<any[]>`select status, attempts, last_error from app.outbox where name = ${name} and payload->>'messageId' = ${id}`;
 
@@ -115,6 +119,8 @@ describe('call transcription', () => {
 
     const m = await messageRow(id);
     expect(m).toMatchObject({ kind: 'call', direction: 'inbound', recordingPath: expect.stringContaining(`/messages/${id}/`), transcript: SPOKEN });
+    // The container the caller named is stored with the call, as for any message.
+    expect(m.identifiers).toEqual(['MSKU6240766']);
     expect(m.metadata.transcription).toMatchObject({ status: 'done', model: 'whisper-1', at: expect.any(String) });
     expect(Number.isNaN(Date.parse(m.metadata.transcription.at))).toBe(false);
 

@@ -573,6 +573,54 @@ describe('runs', () => {
     expect(tags.find((t) => t.id === other.threadId)!.tags).not.toContain('vessel-departed');
   });
 
+  it('a planned milestone and its actual time later each fire once; a milestone condition and an ETA change start workflows', async () => {
+    const s = await setup();
+    clock = monday();
+    const any = await createWorkflow(s.org, { trigger: { type: 'shipment.milestone' }, steps: [{ type: 'tags', add: ['milestone-seen'] }] });
+    const arrived = await createWorkflow(s.org, {
+      trigger: { type: 'shipment.milestone' },
+      conditions: { field: 'milestone', op: 'is', value: 'arrived' },
+      steps: [{ type: 'tags', add: ['arrived'] }],
+    });
+    const eta = await createWorkflow(s.org, { trigger: { type: 'shipment.eta_changed' }, steps: [{ type: 'tags', add: ['eta-moved'] }] });
+    const linked = await receive(s, { from: `c-${randomUUID().slice(0, 6)}@shipper.example`, subject: 'Booking SHP/WF/2' });
+    await runDue(s.org);
+    const shipment = (await s.org.json('POST', '/api/shipments', { body: { reference: `WF/${randomUUID().slice(0, 8)}`, mode: 'sea_fcl' } })).body;
+    await s.org.json('POST', `/api/shipments/${shipment.id}/threads`, { body: { threadId: linked.threadId } });
+    const threadRuns = async (id: string) => (await runsOf(id)).filter((r) => r.threadId === linked.threadId).map((r) => r.status);
+
+    // Planned: the milestone fires (and, setting the ETA, the ETA workflow); a departure is not `arrived`.
+    const planned = await s.org.json('POST', `/api/shipments/${shipment.id}/milestones`, {
+      body: { code: 'arrived', plannedAt: new Date(clock.getTime() + 20 * DAY).toISOString() },
+    });
+    expect(planned.status).toBe(201);
+    await s.org.json('POST', `/api/shipments/${shipment.id}/milestones`, { body: { code: 'departed', actualAt: clock.toISOString() } });
+    await runDue(s.org);
+    await runDue(s.org);
+    expect(await threadRuns(any.id)).toEqual(['completed', 'completed']);
+    expect(await threadRuns(arrived.id)).toEqual(['completed']);
+    expect(await threadRuns(eta.id)).toEqual(['completed']);
+
+    // The actual time set later fires the milestone once more; editing it again does not.
+    await s.org.json('PATCH', `/api/milestones/${planned.body.id}`, { body: { actualAt: new Date(clock.getTime() + 19 * DAY).toISOString() } });
+    await runDue(s.org);
+    await runDue(s.org);
+    await s.org.json('PATCH', `/api/milestones/${planned.body.id}`, { body: { label: 'Arrived at Jebel Ali' } });
+    await runDue(s.org);
+    expect(await threadRuns(any.id)).toHaveLength(3);
+    expect(await threadRuns(arrived.id)).toEqual(['completed', 'completed']);
+
+    // The ETA moved by hand, back and forth: each move is its own event.
+    const first = new Date(clock.getTime() + 25 * DAY).toISOString();
+    const second = new Date(clock.getTime() + 26 * DAY).toISOString();
+    for (const to of [first, second, first]) await s.org.json('PATCH', `/api/shipments/${shipment.id}`, { body: { eta: to } });
+    await runDue(s.org);
+    await runDue(s.org);
+    expect(await threadRuns(eta.id)).toHaveLength(4);
+    const [t] = await db.sql<{ tags: string[] }[]>`select tags from app.threads where id = ${linked.threadId}`;
+    expect(t!.tags).toEqual(expect.arrayContaining(['milestone-seen', 'arrived', 'eta-moved']));
+  });
+
   it('a wait until a condition holds wakes on the thread event that makes it true; an AI draft is saved, never sent', async () => {
     const s = await setup();
     const wf = await createWorkflow(s.org, {

@@ -8,6 +8,7 @@ import {
   isValidContainerNumber,
   normalizeAwb,
   normalizeContainerNumber,
+  searchForms,
 } from '../../lib/logistics/identifiers.js';
 
 const none = { containers: [], awbs: [], bls: [], bookings: [] };
@@ -359,5 +360,21 @@ describe('numbers as people type them, against outside test vectors', () => {
     // Unlabelled spaced digits stay phone numbers; a wrong check digit is never an AWB.
     expect(extractIdentifiers('Call 176 1234 5675 tomorrow').awbs).toEqual([]);
     expect(extractIdentifiers('AWB 176 1234 5674').awbs).toEqual([]);
+  });
+});
+
+describe('references typed into a search', () => {
+  it('reads a container whose check digit is bracketed, and only a single bracketed digit', () => {
+    expect(normalizeContainerNumber('MSKU 123456(5)')).toBe('MSKU1234565');
+    expect(normalizeContainerNumber('msku-123456 (5)')).toBe('MSKU1234565');
+    expect(normalizeContainerNumber('MSKU 123456(6)')).toBeNull();
+    expect(normalizeContainerNumber('MSKU(123456)5')).toBeNull();
+    expect(searchForms('MSKU 123456(5)')).toContain('MSKU1234565');
+  });
+
+  it('gives the text with and without dashes and slashes', () => {
+    expect(searchForms('abc-123 456')).toEqual(['ABC-123456', 'ABC123456']);
+    expect(searchForms('PO/4711')).toEqual(['PO/4711', 'PO4711']);
+    expect(searchForms('176 1234 5675')).toEqual(['176-12345675', '17612345675']);
   });
 });

@@ -21,6 +21,7 @@ const facts = (over: Partial<Facts> = {}): Facts => ({
   status: 'open',
   assignee: null,
   team: null,
+  milestone: null,
   subject: 'Booking request: 2x40HC INNSA to AEJEA',
   body: 'Please book. Container MSCU1234565.',
   tags: ['awaiting-si'],
