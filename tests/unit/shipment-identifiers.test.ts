@@ -12,7 +12,8 @@ describe('canonical identifiers', () => {
   it('reads a typed reference in each form it may stand for', () => {
     expect(searchForms('msku 123456-5')).toEqual(['MSKU1234565', 'MSKU123456-5']);
     expect(searchForms('176 1234 5675')).toEqual(['176-12345675', '17612345675']);
-    expect(searchForms('SHL/EXP/2026/0412')).toEqual(['SHL/EXP/2026/0412']);
+    // A job reference as typed, and without its slashes (every stored number has that form too).
+    expect(searchForms('SHL/EXP/2026/0412')).toEqual(['SHL/EXP/2026/0412', 'SHLEXP20260412']);
   });
 
   it('names known UN/LOCODE places and none for the rest', () => {
