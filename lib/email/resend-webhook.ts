@@ -11,6 +11,7 @@ import { db } from '../db/client.js';
 import { AppError } from '../errors.js';
 import { errorResponse } from '../http/errors.js';
 import { readBody, requestIdOf, toErrorResponse } from '../http/route.js';
+import { finishWebhookEvent, storeWebhookEvent } from '../http/webhook-events.js';
 import { publishJobs } from '../jobs/publish.js';
 import { log } from '../log.js';
 import { recordChange, topics } from '../realtime.js';
@@ -183,34 +184,6 @@ export async function applyResendEvent(ctx: Ctx, messageId: string, event: Resen
   return 'ignored';
 }
 
-async function storeEvent(svixId: string, headers: Headers, raw: string, payload: unknown, kind: string) {
-  const sql = await db();
-  const stored = {
-    'svix-id': svixId,
-    'svix-timestamp': headers.get('svix-timestamp'),
-    'user-agent': headers.get('user-agent'),
-  };
-  const [row] = await sql<{ id: string }[]>`
-    insert into app.webhook_events (provider, kind, dedupe_key, headers, payload, raw_body)
-    values ('resend', ${kind.slice(0, 100)}, ${svixId}, ${sql.json(stored as never)}, ${payload === undefined ? null : sql.json(payload as never)}, ${raw})
-    on conflict (provider, dedupe_key) do nothing
-    returning id`;
-  if (row) return { id: row.id, fresh: true as const };
-  const [existing] = await sql<{ id: string; status: string; receivedAt: Date }[]>`
-    select id, status, received_at from app.webhook_events where provider = 'resend' and dedupe_key = ${svixId}`;
-  return { id: existing!.id, fresh: false as const, status: existing!.status, receivedAt: existing!.receivedAt };
-}
-
-async function finishEvent(id: string, status: 'processed' | 'ignored' | 'failed', orgId: string | null, error: string | null = null) {
-  const sql = await db();
-  await sql`
-    update app.webhook_events set status = ${status}, org_id = coalesce(org_id, ${orgId}::uuid), error = ${error}, processed_at = now()
-    where id = ${id}`;
-}
-
-/** How long a stored but unfinished delivery counts as still in progress (a twin then waits). */
-const IN_PROGRESS_MS = 120_000;
-
 /** POST /api/webhooks/resend: verify, store once, apply. 200 when done or when it can never apply. */
 export async function receiveResendWebhook(request: Request): Promise<Response> {
   const requestId = requestIdOf(request);
@@ -227,24 +200,24 @@ export async function receiveResendWebhook(request: Request): Promise<Response> 
       json = undefined;
     }
     const parsed = resendEvent.safeParse(json);
-    const stored = await storeEvent(svixId, request.headers, raw, json, parsed.success ? parsed.data.type : 'invalid');
-    if (!stored.fresh) {
-      if (stored.status === 'processed' || stored.status === 'ignored') return reply('duplicate');
-      if (stored.status === 'received' && Date.now() - stored.receivedAt.getTime() < IN_PROGRESS_MS) {
-        headers.set('retry-after', '30');
-        return errorResponse(new AppError('unavailable', 'This delivery is being processed; retry later'), requestId, headers);
-      }
-      // A delivery that failed (or died half-way) before: apply it now.
-    }
+    const stored = await storeWebhookEvent({
+      provider: 'resend',
+      dedupeKey: svixId,
+      kind: parsed.success ? parsed.data.type : 'invalid',
+      headers: { 'svix-id': svixId, 'svix-timestamp': request.headers.get('svix-timestamp'), 'user-agent': request.headers.get('user-agent') },
+      payload: json,
+      rawBody: raw,
+    });
+    if (stored === 'duplicate') return reply('duplicate');
     if (!parsed.success) {
       log.warn('resend webhook: payload is not an event', { requestId, svixId });
-      await finishEvent(stored.id, 'ignored', null, 'payload is not a Resend event');
+      await finishWebhookEvent(stored.id, 'ignored', { error: 'payload is not a Resend event' });
       return reply('ignored');
     }
     const event = parsed.data;
     const target = event.type.startsWith('email.') ? await findMessage(event) : undefined;
     if (!target) {
-      await finishEvent(stored.id, 'ignored', null, event.type.startsWith('email.') ? 'no message with this email id' : 'not an email event');
+      await finishWebhookEvent(stored.id, 'ignored', { error: event.type.startsWith('email.') ? 'no message with this email id' : 'not an email event' });
       return reply('ignored');
     }
     const jobs: QueuedJob[] = [];
@@ -252,10 +225,10 @@ export async function receiveResendWebhook(request: Request): Promise<Response> 
     try {
       outcome = await asSystem(target.orgId, requestId, jobs, (ctx) => applyResendEvent(ctx, target.id, event));
     } catch (error) {
-      await finishEvent(stored.id, 'failed', target.orgId, error instanceof Error ? error.message.slice(0, 2000) : String(error));
+      await finishWebhookEvent(stored.id, 'failed', { orgId: target.orgId, error });
       throw error;
     }
-    await finishEvent(stored.id, outcome, target.orgId);
+    await finishWebhookEvent(stored.id, outcome, { orgId: target.orgId });
     if (jobs.length) await publishJobs(jobs);
     log.info('resend webhook', { requestId, svixId, type: event.type, outcome, orgId: target.orgId, messageId: target.id });
     return reply(outcome);

@@ -14,6 +14,7 @@ import { db } from '../db/client.js';
 import { AppError } from '../errors.js';
 import { errorResponse } from '../http/errors.js';
 import { readBody, requestIdOf, toErrorResponse } from '../http/route.js';
+import { finishWebhookEvent, storeWebhookEvent } from '../http/webhook-events.js';
 import { publishJobs } from '../jobs/publish.js';
 import { log } from '../log.js';
 import { EXOTEL_KINDS, normalizePhone, tokenMatches, type ExotelChannel, type SecretHashes } from './common.js';
@@ -457,26 +458,6 @@ async function authenticate(url: URL): Promise<ChannelRow> {
   return row;
 }
 
-async function storeEvent(channel: ChannelRow, event: ExotelEvent, headers: Headers, rawBytes: Buffer | null) {
-  const sql = await db();
-  const stored = { 'content-type': headers.get('content-type'), 'user-agent': headers.get('user-agent') };
-  const key = storedKey(event.dedupeKey);
-  const [row] = await sql<{ id: string }[]>`
-    insert into app.webhook_events (org_id, provider, kind, channel_id, dedupe_key, headers, payload, raw_bytes)
-    values (${channel.orgId}, 'exotel', ${event.kind}, ${channel.id}, ${key}, ${sql.json(stored as never)}, ${sql.json(event.payload as never)}, ${rawBytes})
-    on conflict (provider, dedupe_key) do nothing
-    returning id`;
-  if (row) return { id: row.id, fresh: true, status: 'received' };
-  const [existing] = await sql<{ id: string; status: string }[]>`
-    select id, status from app.webhook_events where provider = 'exotel' and dedupe_key = ${key}`;
-  return { id: existing!.id, fresh: false, status: existing!.status };
-}
-
-async function finishEvent(id: string, status: 'processed' | 'ignored' | 'failed', error: string | null = null) {
-  const sql = await db();
-  await sql`update app.webhook_events set status = ${status}, error = ${error}, processed_at = now() where id = ${id}`;
-}
-
 async function fieldsFromBody(request: Request, raw: string): Promise<{ fields: Fields | null; json: unknown }> {
   const type = (request.headers.get('content-type') ?? '').toLowerCase();
   if (/json/.test(type) || (!type && /^\s*[{[]/.test(raw))) {
@@ -576,8 +557,17 @@ async function handleExotelWebhook(request: Request): Promise<Response> {
     const jobs: QueuedJob[] = [];
     const results: { kind: string; outcome: string; messageId?: string; threadId?: string }[] = [];
     for (const event of events) {
-      const stored = await storeEvent(channel, event, request.headers, rawBytes);
-      if (!stored.fresh && (stored.status === 'processed' || stored.status === 'ignored')) {
+      const stored = await storeWebhookEvent({
+        provider: 'exotel',
+        dedupeKey: storedKey(event.dedupeKey),
+        kind: event.kind,
+        orgId: channel.orgId,
+        channelId: channel.id,
+        headers: { 'content-type': request.headers.get('content-type'), 'user-agent': request.headers.get('user-agent') },
+        payload: event.payload,
+        rawBytes,
+      });
+      if (stored === 'duplicate') {
         results.push({ kind: event.kind, outcome: 'duplicate' });
         continue;
       }
@@ -585,10 +575,10 @@ async function handleExotelWebhook(request: Request): Promise<Response> {
       try {
         outcome = await asSystem(channel.orgId, requestId, jobs, (ctx) => event.apply(ctx, { ...channel }));
       } catch (error) {
-        await finishEvent(stored.id, 'failed', error instanceof Error ? error.message.slice(0, 2000) : String(error));
+        await finishWebhookEvent(stored.id, 'failed', { error });
         throw error;
       }
-      await finishEvent(stored.id, outcome.outcome === 'ignored' ? 'ignored' : 'processed');
+      await finishWebhookEvent(stored.id, outcome.outcome === 'ignored' ? 'ignored' : 'processed');
       results.push({ kind: event.kind, ...outcome });
     }
     if (jobs.length) await publishJobs(jobs);

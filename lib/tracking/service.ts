@@ -10,13 +10,13 @@ import { db } from '../db/client.js';
 import { AppError, conflict } from '../errors.js';
 import { errorResponse } from '../http/errors.js';
 import { readBody, requestIdOf, toErrorResponse } from '../http/route.js';
+import { finishWebhookEvent, storeWebhookEvent } from '../http/webhook-events.js';
 import { publishJobs } from '../jobs/publish.js';
 import { defineJob } from '../jobs/registry.js';
 import { jobSpecs } from '../jobs/specs.js';
 import { log } from '../log.js';
 import { normalizeContainerNumber, searchForms } from '../logistics/identifiers.js';
 import { recordChange, topics } from '../realtime.js';
-import { now } from '../time.js';
 import { createMilestone, deriveFromMilestones, milestoneFitsMode } from '../shipments/milestones.js';
 import { createTrackingRequest, parseNotification, signatureMatches, TRANSPORT_MILESTONES, type Notification, type RequestType } from './terminal49.js';
 
@@ -174,24 +174,6 @@ async function applyNotification(ctx: Ctx, n: Notification): Promise<'processed'
   return applied ? 'processed' : 'ignored';
 }
 
-/** How long a stored but unfinished delivery counts as still in progress (a twin then waits), as for Resend. */
-const IN_PROGRESS_MS = 120_000;
-
-/** Stores a notification once per provider event id; an existing one is answered with its status and arrival. */
-async function storeEvent(sql: Awaited<ReturnType<typeof db>>, integration: IntegrationRow, n: Notification, requestHeaders: Headers, body: unknown) {
-  const key = `terminal49:${n.id}`;
-  const [row] = await sql<{ id: string }[]>`
-    insert into app.webhook_events (org_id, provider, kind, channel_id, dedupe_key, headers, payload)
-    values (${integration.orgId}, 'tracking', ${n.event}, ${integration.id}, ${key},
-            ${sql.json({ 'content-type': requestHeaders.get('content-type') } as never)}, ${sql.json(body as never)})
-    on conflict (provider, dedupe_key) do nothing
-    returning id`;
-  if (row) return { id: row.id, fresh: true as const };
-  const [existing] = await sql<{ id: string; status: string; receivedAt: Date }[]>`
-    select id, status, received_at from app.webhook_events where provider = 'tracking' and dedupe_key = ${key}`;
-  return { id: existing!.id, fresh: false as const, status: existing!.status, receivedAt: existing!.receivedAt };
-}
-
 interface IntegrationRow {
   id: string;
   orgId: string;
@@ -229,15 +211,16 @@ export async function receiveTrackingWebhook(request: Request): Promise<Response
         issues: [{ path: 'body.data', message: 'must be a webhook_notification with an id and an event' }],
       });
 
-    const stored = await storeEvent(sql, integration, notification, request.headers, body);
-    if (!stored.fresh) {
-      if (stored.status === 'processed' || stored.status === 'ignored') return Response.json({ outcome: 'duplicate' }, { headers });
-      if (stored.status === 'received' && now().getTime() - stored.receivedAt.getTime() < IN_PROGRESS_MS) {
-        headers.set('retry-after', '30');
-        return errorResponse(new AppError('unavailable', 'This delivery is being processed; retry later'), requestId, headers);
-      }
-      // A delivery that failed, or whose request died between storing and processing it: apply it now.
-    }
+    const stored = await storeWebhookEvent({
+      provider: 'tracking',
+      dedupeKey: `terminal49:${notification.id}`,
+      kind: notification.event,
+      orgId: integration.orgId,
+      channelId: integration.id,
+      headers: { 'content-type': request.headers.get('content-type') },
+      payload: body,
+    });
+    if (stored === 'duplicate') return Response.json({ outcome: 'duplicate' }, { headers });
 
     const jobs: QueuedJob[] = [];
     let outcome: 'processed' | 'ignored';
@@ -245,12 +228,10 @@ export async function receiveTrackingWebhook(request: Request): Promise<Response
       outcome = await asSystem(integration.orgId, requestId, jobs, (ctx) => applyNotification(ctx, notification));
     } catch (error) {
       // Kept as failed: the provider retries a failed delivery, and the retry is processed, not taken for a duplicate.
-      await sql`
-        update app.webhook_events set status = 'failed', error = ${error instanceof Error ? error.message.slice(0, 2000) : String(error)}, processed_at = now()
-        where id = ${stored.id}`;
+      await finishWebhookEvent(stored.id, 'failed', { error });
       throw error;
     }
-    await sql`update app.webhook_events set status = ${outcome}, error = null, processed_at = now() where id = ${stored.id}`;
+    await finishWebhookEvent(stored.id, outcome);
     await publishJobs(jobs);
     log.info('tracking webhook', { requestId, integrationId, event: notification.event, outcome });
     return Response.json({ outcome }, { headers });
