@@ -313,7 +313,7 @@ export async function generate(sql: Sql, size: DataSize): Promise<Record<string,
     await tx.unsafe(generationScript(size));
   });
   await sql.unsafe(
-    'vacuum (analyze) app.threads, app.thread_tags, app.messages, app.thread_reads, app.thread_shipments, app.customers, app.members, app.shipments, app.shipment_milestones',
+    'vacuum (analyze) app.threads, app.thread_tags, app.messages, app.thread_reads, app.thread_shipments, app.customers, app.members, app.shipments, app.shipment_deadlines, app.shipment_milestones',
   );
   return counts(sql);
 }

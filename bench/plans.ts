@@ -141,7 +141,8 @@ export async function explainChecks(url: string, mode: Mode, token: string, chec
       if (notices.length === 0) throw new Error(`${c.path}: auto_explain reported no statement (is it installed?)`);
       // The statement reading the main table; none when the tag or subject filter matched nothing.
       const table = c.table ?? 'threads';
-      const pattern = table === 'threads' ? /\bfrom app\.threads t\b/ : new RegExp(`\\bfrom app\\.${table}\\b`);
+      // A list read from another table first names its main table in a join (shipments by deadline).
+      const pattern = table === 'threads' ? /\bfrom app\.threads t\b/ : new RegExp(`\\b(from|cross join) app\\.${table}\\b`);
       const main = notices.find((n) => pattern.test(n.text));
       out[c.key] = {
         buffers: notices.reduce((s, n) => s + n.buffers, 0),
