@@ -13,7 +13,8 @@ import { decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { escapeLike } from '../db/like.js';
 import { PRIORITIES } from '../threads/service.js';
 import { tag } from '../threads/tags.js';
-import { requireDeclaredValues, templateToUse, templateVariables } from '../templates/service.js';
+import { templateVariables } from '../templates/given.js';
+import { requireDeclaredValues, templateToUse } from '../templates/service.js';
 
 const KIND: Kind = { plural: 'macros', singular: 'macro', entityType: 'macro' };
 

@@ -15,7 +15,7 @@ import { channelSender } from './senders.js';
 import type { ChannelSender, OutgoingFile } from './sending-channel.js';
 import { rollUp } from '../threads/roll-up.js';
 import { announceMessage, mediaError } from './announce.js';
-import { countTemplateUse, replyFromTemplate, templateVariables } from '../templates/service.js';
+import { templateVariables } from '../templates/given.js';
 
 export const messageListQuery = z.object({
   ...pageQuery,
@@ -164,12 +164,17 @@ function announce(ctx: Ctx, event: 'message.created' | 'message.updated', messag
   return announceMessage(ctx, message.id, { action: event, data: { status: message.status } }, event);
 }
 
+/** Counts a reply template's use by the message made from it, if any (the template engine loads only then). */
+async function countTemplateUse(ctx: Ctx, messageId: string) {
+  const templates = await import('../templates/service.js');
+  await templates.countTemplateUse(ctx, messageId);
+}
+
 /** Queues a message for sending on its channel (the job moves it along the status model). */
 async function queue(ctx: Ctx, message: { id: string; threadId: string }, channel: string) {
   const sender = channelSender(channel);
   // The sender checks the message and may write its text (a template's), so the snippet is read after it.
   await sender.enqueue(ctx, message.id);
-  await countTemplateUse(ctx, message.id);
   const [queued] = await ctx.sql<{ occurredAt: Date; snippet: string | null }[]>`
     update app.messages set status = 'queued', occurred_at = now() where id = ${message.id} returning occurred_at, snippet`;
   await rollUp(ctx, {
@@ -194,6 +199,7 @@ async function fromReplyTemplate(ctx: Ctx, thread: { id: string; channel: string
   if (input.template && thread.channel === 'whatsapp') {
     throw invalid('body.templateId', 'does not go with a WhatsApp template, which is sent as approved: send one or the other');
   }
+  const { replyFromTemplate } = await import('../templates/service.js');
   const r = await replyFromTemplate(ctx, thread, input.templateId, input.variables ?? {});
   const rendered = {
     ...input,
@@ -236,7 +242,10 @@ export async function reply(ctx: Ctx, threadId: string, request: z.infer<typeof 
     } as never)}
     returning id`;
   await attachToMessage(ctx, row!.id, threadId, input.attachmentIds, sender);
-  if (!input.draft) await queue(ctx, { id: row!.id, threadId }, thread.channel);
+  if (!input.draft) {
+    await queue(ctx, { id: row!.id, threadId }, thread.channel);
+    if (replyTemplate) await countTemplateUse(ctx, row!.id);
+  }
   const message = await getMessage(ctx, row!.id);
   await announce(ctx, 'message.created', message);
   return message;
@@ -294,6 +303,8 @@ export async function sendDraft(ctx: Ctx, id: string) {
   if (!draft.bodyText && !draft.bodyHtml && !draft.template && !(draft.attachments as unknown[]).length) throw invalid('body.text', 'the draft is empty');
   await refuseUnfilledPlaceholders(ctx, id);
   await queue(ctx, draft, draft.channel as string);
+  // A draft made from a reply template counts as a use when it is sent.
+  await countTemplateUse(ctx, id);
   const message = await getMessage(ctx, id);
   await announce(ctx, 'message.updated', message);
   return message;

@@ -9,6 +9,7 @@ import { AppError, invalid, notFound } from '../errors.js';
 import { escapeLike } from '../db/like.js';
 import { csvList, decodeCursor, pageQuery, toPage } from '../pagination.js';
 import { tag } from '../threads/tags.js';
+import { templateVariables } from './given.js';
 import { analyze, renderTemplate, TemplateError, type TemplateIssue } from './render.js';
 import { isTextVariable, RESERVED_NAMES, templateSchema, templateValues } from './variables.js';
 
@@ -18,7 +19,6 @@ export const TEMPLATE_CHANNELS = ['email', 'whatsapp', 'sms'] as const;
  * Values for a reply template's variables, by name: a declared one (`eta`), or a built-in one the
  * thread lacks (`contact.firstName`). The same for a reply, a preview and a macro's reply step.
  */
-export const templateVariables = z.record(z.string().max(100), z.string().max(2000)).refine((v) => Object.keys(v).length <= 50, 'must give at most 50 values');
 
 const KIND: Kind = { plural: 'templates', singular: 'template', entityType: 'reply_template' };
 
